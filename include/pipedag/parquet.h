@@ -1,0 +1,149 @@
+/*
+ * pipedag/parquet.h - Parquet reader and writer, usable on its own.
+ *
+ * Reads files written by DuckDB, Arrow (pyarrow, arrow-rs), polars, Spark,
+ * Impala and parquet-java into Arrow C Data Interface batches; writes Arrow
+ * streams to Parquet files every one of them reads. Corrupt input yields
+ * PD_ERR_CORRUPT with a message naming column, row group and page; it never
+ * crashes, hangs or allocates without bound. Encrypted files yield
+ * PD_ERR_UNSUPPORTED.
+ *
+ * Threading: one reader/writer handle is used by one thread at a time.
+ */
+#ifndef PIPEDAG_PARQUET_H
+#define PIPEDAG_PARQUET_H
+
+#include "arrow.h"
+#include "common.h"
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ reader */
+
+typedef struct pd_parquet_reader pd_parquet_reader;
+
+/* Read `len` bytes at `offset` into buf. Return the number of bytes read
+ * (== len unless at end of file) or a negative PD_ERR_* code (the callback
+ * sets the message with pd_set_error). */
+typedef int64_t (*pd_parquet_read_at_fn)(void *user, uint64_t offset, void *buf, size_t len);
+
+PD_API int pd_parquet_open_path(const char *path, pd_parquet_reader **out);
+/* The buffer is borrowed and must outlive the reader. */
+PD_API int pd_parquet_open_memory(const void *data, size_t len, pd_parquet_reader **out);
+PD_API int pd_parquet_open_callback(pd_parquet_read_at_fn read_at, void *user, uint64_t file_size,
+                                    pd_parquet_reader **out);
+PD_API void pd_parquet_close(pd_parquet_reader *r);
+
+PD_API int64_t pd_parquet_num_rows(const pd_parquet_reader *r);
+PD_API int pd_parquet_num_row_groups(const pd_parquet_reader *r);
+PD_API int64_t pd_parquet_row_group_num_rows(const pd_parquet_reader *r, int row_group);
+/* Number of top-level fields (the Arrow table's columns). */
+PD_API int pd_parquet_num_columns(const pd_parquet_reader *r);
+PD_API const char *pd_parquet_created_by(const pd_parquet_reader *r); /* "" if absent */
+PD_API size_t pd_parquet_kv_count(const pd_parquet_reader *r);
+PD_API const char *pd_parquet_kv_key(const pd_parquet_reader *r, size_t i);
+PD_API const char *pd_parquet_kv_value(const pd_parquet_reader *r, size_t i); /* may be NULL */
+
+/* Arrow schema of the whole file (struct "+s" with one child per top-level
+ * field). Type mapping: see README ("Parquet type mapping"). */
+PD_API int pd_parquet_get_schema(const pd_parquet_reader *r, struct ArrowSchema *out);
+
+#define PD_PARQUET_READ_OPTIONS_VERSION 1
+typedef struct pd_parquet_read_options {
+    int version;             /* PD_PARQUET_READ_OPTIONS_VERSION */
+    const int *columns;      /* top-level field indices to read; NULL = all */
+    int n_columns;
+    const int *row_groups;   /* row groups to read; NULL = all */
+    int n_row_groups;
+    int64_t max_batch_rows;  /* split row groups into batches of at most this many rows; 0 = one batch per row group */
+} pd_parquet_read_options;
+#define PD_PARQUET_READ_OPTIONS_INIT {PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0}
+
+/* Read one row group (selected columns) as one struct batch. schema_out may
+ * be NULL; otherwise it receives the schema of the selected columns. */
+PD_API int pd_parquet_read_row_group(pd_parquet_reader *r, int row_group,
+                                     const pd_parquet_read_options *opts,
+                                     struct ArrowSchema *schema_out, struct ArrowArray *out);
+/* Stream over the selected row groups. The stream borrows the reader: the
+ * reader must outlive the stream. opts may be NULL. */
+PD_API int pd_parquet_read_stream(pd_parquet_reader *r, const pd_parquet_read_options *opts,
+                                  struct ArrowArrayStream *out);
+/* Convenience: open a file and return a stream that owns the reader. */
+PD_API int pd_parquet_read_file_stream(const char *path, const pd_parquet_read_options *opts,
+                                       struct ArrowArrayStream *out);
+
+/* Human-readable footer dump (row groups, column chunks, encodings, codecs,
+ * sizes, statistics) as printed by `pipedag parquet meta`. Returns a malloc'd
+ * string the caller frees. */
+PD_API char *pd_parquet_describe(const pd_parquet_reader *r);
+
+/* ------------------------------------------------------------------ writer */
+
+/* Values equal Parquet's CompressionCodec enum. */
+typedef enum pd_parquet_codec {
+    PD_CODEC_UNCOMPRESSED = 0,
+    PD_CODEC_SNAPPY = 1,
+    PD_CODEC_GZIP = 2,
+    PD_CODEC_LZO = 3, /* not supported */
+    PD_CODEC_BROTLI = 4,
+    PD_CODEC_LZ4 = 5, /* legacy (hadoop framing); read only */
+    PD_CODEC_ZSTD = 6,
+    PD_CODEC_LZ4_RAW = 7
+} pd_parquet_codec;
+
+/* Parse "snappy", "zstd", "gzip", "none"/"uncompressed", "lz4_raw"/"lz4",
+ * "brotli" (case-insensitive). Returns PD_ERR_INVALID if unknown. */
+PD_API int pd_parquet_codec_from_name(const char *name, pd_parquet_codec *out);
+PD_API const char *pd_parquet_codec_name(pd_parquet_codec codec);
+
+#define PD_PARQUET_WRITE_OPTIONS_VERSION 1
+typedef struct pd_parquet_write_options {
+    int version;               /* PD_PARQUET_WRITE_OPTIONS_VERSION */
+    pd_parquet_codec codec;    /* default SNAPPY */
+    int level;                 /* codec level; 0 = codec default */
+    int64_t row_group_rows;    /* max rows per row group; 0 = default (1,048,576) */
+    int64_t page_size;         /* target uncompressed data page bytes; 0 = default (1 MiB) */
+    int dictionary;            /* 1 = dictionary encoding with fallback to plain (default) */
+    int page_version;          /* 1 or 2 (default 1) */
+    int statistics;            /* 1 = write min/max/null_count (default) */
+    const char *const *kv_keys; /* key-value metadata written in the footer */
+    const char *const *kv_values;
+    size_t n_kv;
+    int threads;               /* encoder threads; 0 or 1 = calling thread only */
+} pd_parquet_write_options;
+#define PD_PARQUET_WRITE_OPTIONS_INIT \
+    {PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0}
+
+typedef struct pd_parquet_writer pd_parquet_writer;
+
+/* Write `len` bytes; return PD_OK or a negative code (with pd_set_error). */
+typedef int (*pd_parquet_write_fn)(void *user, const void *buf, size_t len);
+
+/* The schema is copied. opts may be NULL (defaults). */
+PD_API int pd_parquet_writer_open_path(const char *path, const struct ArrowSchema *schema,
+                                       const pd_parquet_write_options *opts,
+                                       pd_parquet_writer **out);
+PD_API int pd_parquet_writer_open_callback(pd_parquet_write_fn write, void *user,
+                                           const struct ArrowSchema *schema,
+                                           const pd_parquet_write_options *opts,
+                                           pd_parquet_writer **out);
+/* Append one struct batch; the writer does not take ownership. */
+PD_API int pd_parquet_writer_write(pd_parquet_writer *w, const struct ArrowArray *batch);
+/* Flush the last row group, write the footer, free the writer. */
+PD_API int pd_parquet_writer_close(pd_parquet_writer *w);
+/* Free without finishing (the output is incomplete). NULL-safe. */
+PD_API void pd_parquet_writer_abort(pd_parquet_writer *w);
+
+/* Convenience: drain a stream into a file (written to "<path>.tmp-<pid>" and
+ * renamed into place on success, so a reader never sees a partial file).
+ * The stream is released. */
+PD_API int pd_parquet_write_stream(const char *path, struct ArrowArrayStream *in,
+                                   const pd_parquet_write_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
