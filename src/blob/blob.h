@@ -1,0 +1,28 @@
+/*
+ * blob/blob.h - blob store: files for non-table outputs of computed tasks,
+ * committed together with their stage.
+ *
+ * FileBlobStore layout: <base>/<instance_id>/<stage>/<name>.blob, written in
+ * <stage>__tmp during a run; the commit swaps the directories (crash-safe).
+ */
+#ifndef PD_BLOB_H
+#define PD_BLOB_H
+
+#include "pipedag/config.h"
+#include <stddef.h>
+
+typedef struct pd_blob_store pd_blob_store;
+
+int pd_blob_store_open(const pd_config *cfg, pd_blob_store **out);
+void pd_blob_store_close(pd_blob_store *b);
+int pd_blob_init_stage(pd_blob_store *b, const char *stage);
+int pd_blob_commit_stage(pd_blob_store *b, const char *stage);
+int pd_blob_put(pd_blob_store *b, const char *stage, const char *name, const void *data,
+                size_t len);
+/* Read from the committed stage (committed = true) or the transaction. */
+int pd_blob_get(pd_blob_store *b, const char *stage, const char *name, int committed,
+                void **data, size_t *len);
+/* Cache hit: copy a committed blob into the transaction. */
+int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char *name);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * store/store.h - the table store interface the core drives (internal).
+ *
+ * A table store holds the tables of every stage of one instance, the stage
+ * transaction machinery (SCHEMA_SWAP / READ_VIEWS), and - unless a separate
+ * metadata_table_store is configured - the pipedag_metadata tables of
+ * PIPEDAG_SEMANTICS.md §4. The core never writes SQL: it calls these
+ * functions. Implementations: the SQL store (src/store/sql*.c: a dialect
+ * that writes SQL text + a connector that executes it; SQLite, Postgres,
+ * DuckDB, MSSQL, DB2, Snowflake) and the Parquet store.
+ *
+ * Thread safety: a pd_store may be called from several engine workers at
+ * once; implementations keep one connection per worker (a pool) internally.
+ * Within one stage the core serialises raw-SQL tasks.
+ */
+#ifndef PD_STORE_H
+#define PD_STORE_H
+
+#include "pipedag/arrow.h"
+#include "pipedag/config.h"
+#include "util/util.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct pd_store pd_store;
+
+/* ---------------------------------------------------------------- objects */
+
+/* What a task hands to the store (the kinds of output a hook may handle). */
+typedef enum pd_obj_kind {
+    PD_OBJ_SQL = 0,  /* a SELECT (already rendered: physical, quoted names) */
+    PD_OBJ_ARROW,    /* an in-memory table (ArrowArrayStream) */
+    PD_OBJ_EXTERNAL, /* reference to an existing table (ext_schema.ext_name) */
+    PD_OBJ_VIEW,     /* union of source tables (view_sources: physical names) */
+    PD_OBJ_N_KINDS
+} pd_obj_kind;
+
+/* How a consumer wants a table back. */
+typedef enum pd_as_kind {
+    PD_AS_ARROW = 0, /* ArrowArrayStream */
+    PD_AS_SQL_NAME,  /* the physical, quoted name to use in SQL (char*) */
+    PD_AS_N_KINDS
+} pd_as_kind;
+
+typedef enum pd_can { PD_CAN_NO = 0, PD_CAN_YES, PD_CAN_YES_BUT_DONT_CACHE, PD_CAN_NO_HOOK_EXPECTED } pd_can;
+
+/* A table as the store sees it. Schema arguments are *logical* schema names
+ * ("stage", "stage__tmp", "stage__odd", "pipedag_metadata"); the store adds
+ * schema_prefix/schema_suffix and quoting. */
+typedef struct pd_table {
+    const char *name;
+    pd_obj_kind kind;
+    const char *sql;                       /* PD_OBJ_SQL */
+    struct ArrowArrayStream *stream;       /* PD_OBJ_ARROW (consumed by materialize) */
+    const char *ext_schema, *ext_name;     /* PD_OBJ_EXTERNAL */
+    const char *const *view_sources;       /* PD_OBJ_VIEW: "schema.table" logical pairs */
+    size_t n_view_sources;
+    const char *const *primary_key;        /* may be NULL */
+    size_t n_primary_key;
+    const char *const *const *indexes;     /* each a NULL-terminated column list */
+    size_t n_indexes;
+    const char *task_name;                 /* for messages */
+} pd_table;
+
+/* ------------------------------------------------------------ hook registry
+ * Per kind of task output, how a store materializes it and hands it back.
+ * Lookup: newest registration first; the first PD_CAN_YES wins. */
+typedef struct pd_table_hook {
+    const char *name;
+    pd_can (*can_materialize)(pd_obj_kind kind);
+    pd_can (*can_retrieve)(pd_as_kind as);
+    /* Write `t` as schema.t->name. */
+    int (*materialize)(pd_store *s, const pd_table *t, const char *schema);
+    /* Read schema.name as `as`; out is a struct ArrowArrayStream* or char**.
+     * limit < 0 = all rows. */
+    int (*retrieve)(pd_store *s, const char *schema, const char *name, pd_as_kind as,
+                    int64_t limit, void *out);
+    /* Identity string for lazy caching (e.g. the canonicalized SQL). */
+    int (*lazy_query_str)(pd_store *s, const pd_table *t, char **out);
+} pd_table_hook;
+
+int pd_store_register_hook(pd_store *s, const pd_table_hook *hook);
+const pd_table_hook *pd_store_find_materialize_hook(pd_store *s, pd_obj_kind kind);
+const pd_table_hook *pd_store_find_retrieve_hook(pd_store *s, pd_as_kind as);
+
+/* -------------------------------------------------------------- metadata */
+
+typedef struct pd_task_meta {
+    char *name, *stage, *version;
+    int64_t timestamp;            /* unix micros */
+    char *run_id, *position_hash, *input_hash, *cache_fn_hash;
+    char *output_json;
+    bool in_transaction_schema;
+} pd_task_meta;
+void pd_task_meta_clear(pd_task_meta *m);
+
+typedef struct pd_lazy_meta {
+    char *name, *stage, *query_hash, *task_hash;
+    bool in_transaction_schema;
+} pd_lazy_meta;
+void pd_lazy_meta_clear(pd_lazy_meta *m);
+
+typedef struct pd_raw_sql_meta {
+    char *prev_objects, *new_objects; /* JSON lists */
+    char *stage, *query_hash, *task_hash;
+    bool in_transaction_schema;
+} pd_raw_sql_meta;
+void pd_raw_sql_meta_clear(pd_raw_sql_meta *m);
+
+/* ------------------------------------------------------------- lifecycle */
+
+/* Open the store of an instance (connects, creates the database/directory
+ * if configured). Unavailable classes answer PD_ERR_UNSUPPORTED with
+ * "<class> is not available in this build". */
+int pd_store_open(const pd_config *cfg, pd_store **out);
+void pd_store_close(pd_store *s);
+/* Create schema pipedag_metadata and its tables if missing; check the
+ * metadata version (mismatch -> *caching_ok = false with a warning). */
+int pd_store_setup(pd_store *s, bool *caching_ok);
+const char *pd_store_dialect(const pd_store *s);    /* "sqlite", "postgresql", ... */
+/* Masked description for messages ("sqlite:///.pipedag/db", "postgresql://u:***@h/db"). */
+const char *pd_store_describe(const pd_store *s);
+bool pd_store_supports(const pd_store *s, pd_commit_technique t);
+
+/* --------------------------------------------------------------- stages */
+
+typedef struct pd_stage_tx {
+    const char *stage;           /* logical base name */
+    pd_commit_technique technique;
+    char transaction_name[256];  /* filled by init: "stage__tmp" / "stage__odd" / "stage__even" */
+    const char *run_id;
+} pd_stage_tx;
+
+/* Create the base schema if missing, recreate the empty transaction schema,
+ * delete this stage's uncommitted metadata rows. */
+int pd_store_init_stage(pd_store *s, pd_stage_tx *tx);
+/* Publish: if `changed`, make the transaction schema the stage's visible
+ * content (swap or re-point views); in every case promote the stage's
+ * metadata (delete committed rows, mark this run's rows committed).
+ * Crash-safe: after a kill at any point, the next pd_store_setup/init sees
+ * either the old or the new version of tables AND metadata, never a mix. */
+int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed);
+
+/* ---------------------------------------------------------------- tables */
+
+/* Materialize through the hook registry, then create primary key/indexes. */
+int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema);
+int pd_store_retrieve(pd_store *s, const char *schema, const char *name, pd_as_kind as,
+                      int64_t limit, void *out);
+int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out);
+int pd_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists);
+/* Copy a table (data, primary key, indexes) between schemas - used for
+ * cache-valid tables of a changed stage. Cheap where the store allows. */
+int pd_store_copy_table(pd_store *s, const char *from_schema, const char *from_name,
+                        const char *to_schema, const char *to_name, const pd_table *meta);
+int pd_store_drop_table(pd_store *s, const char *schema, const char *name);
+/* Objects (tables and views) in a schema, sorted. */
+int pd_store_list_objects(pd_store *s, const char *schema, pd_strv *out);
+/* Physical, quoted "schema"."table" for SQL text (caller frees). */
+char *pd_store_sql_name(pd_store *s, const char *schema, const char *name);
+/* Run a raw SQL script with `schema` as the stage it creates objects in. */
+int pd_store_execute_script(pd_store *s, const char *script);
+/* Run any query, rows handed to `row` as text (NULL for SQL NULL). */
+typedef int (*pd_row_fn)(void *user, int ncols, const char *const *names,
+                         const char *const *values);
+int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user);
+
+/* ------------------------------------------------------ metadata access */
+
+int pd_meta_insert_task(pd_store *s, const pd_task_meta *m);
+/* Committed rows matching (name, stage, version, input_hash[, cache_fn_hash
+ * unless NULL]). *count = number of matches; *out filled when count == 1. */
+int pd_meta_find_task(pd_store *s, const char *name, const char *stage, const char *version,
+                      const char *input_hash, const char *cache_fn_hash, pd_task_meta *out,
+                      int *count);
+/* Newest row (committed or not) for (name, stage[, position_hash]). */
+int pd_meta_latest_task(pd_store *s, const char *name, const char *stage,
+                        const char *position_hash, bool committed_only, pd_task_meta *out,
+                        bool *found);
+int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m);
+int pd_meta_find_lazy(pd_store *s, const char *stage, const char *query_hash,
+                      const char *task_hash, pd_lazy_meta *out, int *count);
+int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m);
+int pd_meta_find_raw_sql(pd_store *s, const char *stage, const char *query_hash,
+                         const char *task_hash, pd_raw_sql_meta *out, int *count);
+/* Drop schema pipedag_metadata (`clear-metadata`). */
+int pd_store_clear_metadata(pd_store *s);
+/* Drop every schema with the configured prefix/suffix (`delete-schemas`). */
+int pd_store_delete_schemas(pd_store *s, pd_strv *deleted);
+
+#endif
