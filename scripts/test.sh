@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what is missing
+# (Debian packages, npm peers), builds pipedag-c with ASan + UBSan +
+# LeakSanitizer, runs every ctest test (unit, integration against real
+# SQLite / Postgres / DuckDB / S3 peers, interop, fuzz-corpus replay), then a
+# short libFuzzer smoke run of the Parquet reader.
+#
+#   scripts/test.sh            # everything
+#   PD_FUZZ_SECONDS=0 scripts/test.sh   # skip the fuzz smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/install-deps.sh
+
+BUILD=${PD_TEST_BUILD_DIR:-$ROOT/build-test}
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DPD_WERROR=ON \
+      -DPD_SANITIZE="address;undefined" -DPD_BUILD_TESTS=ON >/dev/null
+cmake --build "$BUILD" -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
+status=0
+(cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
+
+FUZZ=${PD_FUZZ_SECONDS:-60}
+if [ "$FUZZ" -gt 0 ] && [ -x scripts/fuzz-parquet.sh ]; then
+    echo "== fuzz smoke: parquet reader, ${FUZZ}s"
+    bash scripts/fuzz-parquet.sh "$FUZZ" || status=1
+fi
+exit $status
