@@ -85,6 +85,14 @@ PD_API int pd_arrow_schema_init(struct ArrowSchema *s, const char *format, const
 /* Set binary Arrow metadata from key/value string pairs (copies). */
 PD_API int pd_arrow_schema_set_metadata(struct ArrowSchema *s, const char *const *keys,
                                         const char *const *values, size_t n);
+/* Look a key up in binary Arrow metadata (NULL-safe). Returns a pointer into
+ * `metadata` (not NUL-terminated) and its length, or NULL if absent. */
+PD_API const char *pd_arrow_metadata_get(const char *metadata, const char *key, size_t *len);
+PD_API int64_t pd_arrow_metadata_count(const char *metadata);
+/* For nodes made by pd_arrow_schema_init: allocate (once) the dictionary node,
+ * owned by s, set s->dictionary and return it (released, to be filled with
+ * pd_arrow_schema_init). NULL on failure. */
+PD_API struct ArrowSchema *pd_arrow_schema_alloc_dictionary(struct ArrowSchema *s);
 
 /* ---- Arrays ---- */
 /* Allocate an array node owning n_buffers buffer slots (NULL) and n_children
@@ -92,6 +100,9 @@ PD_API int pd_arrow_schema_set_metadata(struct ArrowSchema *s, const char *const
  * owned (free()d on release). */
 PD_API int pd_arrow_array_init(struct ArrowArray *a, int64_t n_buffers, int64_t n_children);
 PD_API void pd_arrow_array_set_buffer(struct ArrowArray *a, int64_t i, void *owned_buffer);
+/* Same as pd_arrow_schema_alloc_dictionary, for arrays made by
+ * pd_arrow_array_init. */
+PD_API struct ArrowArray *pd_arrow_array_alloc_dictionary(struct ArrowArray *a);
 
 /* ---- Streams ---- */
 /* A stream over batches already in memory. Takes ownership of schema and of
@@ -107,7 +118,14 @@ PD_API int pd_arrow_array_validate(const struct ArrowSchema *schema, const struc
  * Column types use Arrow format strings: "b" bool, "c"/"s"/"i"/"l" int8..64,
  * "C"/"S"/"I"/"L" uint8..64, "e"/"f"/"g" float16/32/64, "u" utf8, "U" large
  * utf8, "z" binary, "Z" large binary, "tdD" date32, "tsu:" / "tsu:UTC" etc.
- * timestamps, "ttu" time64 us, "d:P,S" decimal128. */
+ * timestamps, "ttu" time64 us, "d:P,S" decimal128.
+ * Appends convert where it is lossless: integers into float/decimal/text
+ * columns, integral doubles into integer columns, and text into every type
+ * (integers, floats incl. "inf"/"nan", bool "true/false/t/f/1/0/yes/no",
+ * decimals "-12.5e3" rounded half away from zero to the scale, dates
+ * "YYYY-MM-DD", times "HH:MM:SS[.f]", timestamps "YYYY-MM-DD[ T]HH:MM:SS[.f]"
+ * with an optional "Z"/"+hh:mm" offset converted to UTC). Out-of-range values
+ * and unparsable text fail with PD_ERR_INVALID naming column and row. */
 typedef struct pd_arrow_builder pd_arrow_builder;
 PD_API int pd_arrow_builder_new(pd_arrow_builder **out);
 /* Add a column; call before appending rows. */
@@ -143,6 +161,18 @@ PD_API double pd_arrow_get_double(const struct ArrowSchema *s, const struct Arro
 /* utf8 / large utf8 / binary / large binary / fixed size binary. */
 PD_API const uint8_t *pd_arrow_get_bytes(const struct ArrowSchema *s, const struct ArrowArray *a,
                                          int64_t i, size_t *len);
+/* Text form of a flat, non-null value, snprintf-style: writes at most cap
+ * bytes (NUL-terminated) and returns the full length, or a negative PD_ERR_*
+ * for nested types. bool "true"/"false"; integers; floats in shortest
+ * round-trip form ("NaN", "Infinity"); decimals "-123.45"; date32/64
+ * "2024-01-31"; times "13:45:07[.123456]" (fraction only when non-zero, with
+ * the unit's digits); timestamps "2024-01-31 13:45:07[.fff]" plus "+00:00"
+ * when the type has a time zone; utf8 as is; binary as lower-case hex.
+ * Dictionary-encoded arrays are resolved. */
+PD_API int pd_arrow_get_text(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i,
+                             char *buf, size_t cap);
+/* Shortest round-trip text of a double (same rules as pd_arrow_get_text). */
+PD_API int pd_arrow_format_double(double v, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
