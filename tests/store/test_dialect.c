@@ -3,11 +3,12 @@
  * (quoting, CTAS incl. the MSSQL SELECT INTO splice, PK/index names with the
  * 63-char rule, metadata DDL, canonical SQL for lazy caching).
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
 
