@@ -171,6 +171,19 @@ PD_API const uint8_t *pd_arrow_get_bytes(const struct ArrowSchema *s, const stru
  * Dictionary-encoded arrays are resolved. */
 PD_API int pd_arrow_get_text(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i,
                              char *buf, size_t cap);
+/* JSON form of value i of any array (nested types included); malloc'd, NUL-
+ * terminated, *len (may be NULL) gets its length; NULL on error. A struct
+ * batch row becomes an object {"col": value, ...} in field order. Mapping:
+ * null; bool; integers and decimals as JSON numbers (exact digits);
+ * floats in shortest round-trip form, NaN/Infinity/-Infinity as strings;
+ * dates, times and timestamps as strings (see pd_arrow_get_text); utf8 as
+ * strings; binary as lower-case hex strings; lists as arrays; structs as
+ * objects; maps as arrays of [key, value] pairs; dictionaries resolved. */
+PD_API char *pd_arrow_value_to_json(const struct ArrowSchema *s, const struct ArrowArray *a,
+                                    int64_t i, size_t *len);
+/* {"name":..,"format":..,"nullable":..,"children":[...]} (dictionary-encoded
+ * fields show their value type); malloc'd, NULL on error. */
+PD_API char *pd_arrow_schema_to_json(const struct ArrowSchema *s);
 /* Shortest round-trip text of a double (same rules as pd_arrow_get_text). */
 PD_API int pd_arrow_format_double(double v, char *buf, size_t cap);
 

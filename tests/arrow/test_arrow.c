@@ -614,6 +614,89 @@ static void test_format_double(void **state)
     assert_string_equal(buf, "100");
 }
 
+static void test_json(void **state)
+{
+    (void)state;
+    pd_arrow_builder *b = NULL;
+    assert_int_equal(pd_arrow_builder_new(&b), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "i", "l", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "s", "u", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "d", "tdD", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "x", "g", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "m", "d:5,1", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "z", "z", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_int(b, 0, -5), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_bytes(b, 1, "a\"b\n", 4), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_int(b, 2, 0), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_double(b, 3, NAN), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_bytes(b, 4, "-0.5", 4), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_bytes(b, 5, "\x01\xab", 2), PD_OK);
+    for (size_t c = 0; c < 6; c++) {
+        assert_int_equal(pd_arrow_builder_append_null(b, c), PD_OK);
+    }
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    assert_int_equal(pd_arrow_builder_finish(b, &s, &a), PD_OK);
+    size_t len = 0;
+    char *j = pd_arrow_value_to_json(&s, &a, 0, &len);
+    assert_non_null(j);
+    assert_string_equal(j, "{\"i\":-5,\"s\":\"a\\\"b\\n\",\"d\":\"1970-01-01\",\"x\":\"NaN\","
+                           "\"m\":-0.5,\"z\":\"01ab\"}");
+    assert_int_equal(len, strlen(j));
+    free(j);
+    j = pd_arrow_value_to_json(&s, &a, 1, NULL);
+    assert_string_equal(j, "{\"i\":null,\"s\":null,\"d\":null,\"x\":null,\"m\":null,\"z\":null}");
+    free(j);
+    assert_null(pd_arrow_value_to_json(&s, &a, 2, NULL));
+    j = pd_arrow_schema_to_json(&s);
+    assert_non_null(strstr(j, "{\"name\":\"i\",\"format\":\"l\",\"nullable\":true}"));
+    free(j);
+
+    /* list<int32> [[1,2],[],null] and map<utf8,int32> built by hand */
+    struct ArrowSchema ls;
+    assert_int_equal(pd_arrow_schema_init(&ls, "+l", "l", 2, 1), PD_OK);
+    assert_int_equal(pd_arrow_schema_init(ls.children[0], "i", "item", 2, 0), PD_OK);
+    struct ArrowArray la;
+    assert_int_equal(pd_arrow_array_init(&la, 2, 1), PD_OK);
+    int32_t *off = malloc(4 * sizeof *off);
+    off[0] = 0;
+    off[1] = 2;
+    off[2] = 2;
+    off[3] = 2;
+    uint8_t *valid = malloc(1);
+    valid[0] = 3;
+    pd_arrow_array_set_buffer(&la, 0, valid);
+    pd_arrow_array_set_buffer(&la, 1, off);
+    la.length = 3;
+    la.null_count = 1;
+    struct ArrowArray *ca = la.children[0];
+    assert_int_equal(pd_arrow_array_init(ca, 2, 0), PD_OK);
+    int32_t *v = malloc(2 * sizeof *v);
+    v[0] = 1;
+    v[1] = 2;
+    pd_arrow_array_set_buffer(ca, 1, v);
+    ca->length = 2;
+    assert_int_equal(pd_arrow_array_validate(&ls, &la), PD_OK);
+    j = pd_arrow_value_to_json(&ls, &la, 0, NULL);
+    assert_string_equal(j, "[1,2]");
+    free(j);
+    j = pd_arrow_value_to_json(&ls, &la, 1, NULL);
+    assert_string_equal(j, "[]");
+    free(j);
+    j = pd_arrow_value_to_json(&ls, &la, 2, NULL);
+    assert_string_equal(j, "null");
+    free(j);
+    /* the same storage read as a map needs a 2-field entries struct */
+    ls.format = "+m";
+    assert_null(pd_arrow_value_to_json(&ls, &la, 0, NULL));
+    ls.format = "+l";
+    pd_arrow_array_release(&la);
+    pd_arrow_schema_release(&ls);
+    pd_arrow_array_release(&a);
+    pd_arrow_schema_release(&s);
+    pd_arrow_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_validate_errors),
         cmocka_unit_test(test_dictionary_access),
         cmocka_unit_test(test_format_double),
+        cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
