@@ -115,6 +115,10 @@ const char *pdi_sql_type_for_arrow(const pdi_dialect *d, const char *arrow_forma
  * unknown -> "u"). Static string. */
 const char *pdi_sql_arrow_for_type(const pdi_dialect *d, const char *sql_type);
 
+/* Boolean literal: TRUE/FALSE, or 1/0 where booleans are bits (sqlite,
+ * mssql). */
+const char *pdi_sql_bool(const pdi_dialect *d, bool v);
+
 /* Metadata DDL of PIPEDAG_SEMANTICS.md §4 for schema `schema` (physical):
  * a NULL-terminated array of statements (static storage is not used: free
  * with pdi_sql_strv_free). Includes the commit journal table
@@ -153,6 +157,16 @@ typedef struct pdi_conn_ops {
                        const char *sql,
                        int64_t batch_rows,
                        struct ArrowArrayStream *out);
+    /* Like query with positional `?` parameters bound as text (NULL = SQL
+     * NULL); connectors cache prepared statements by SQL text (libpq:
+     * rewrite ? to $n; the store never puts ? inside literals). row may be
+     * NULL for statements without results. */
+    int (*query_params)(pdi_conn *c,
+                        const char *sql,
+                        size_t nparams,
+                        const char *const *params,
+                        pd_row_fn row,
+                        void *user);
     int (*begin)(pdi_conn *c);
     int (*commit)(pdi_conn *c);
     int (*rollback)(pdi_conn *c);
@@ -182,6 +196,13 @@ int pdi_sqlite_conn_detach(pdi_conn *c, const char *schema);
 /* The directory of a sqlite:// URL: sqlite:///rel -> "rel" (cwd relative),
  * sqlite:////abs -> "/abs". Query string (?...) dropped. */
 int pdi_sqlite_url_dir(const char *url, char **dir_out);
+
+/* Declared column type the sqlite store uses for an Arrow format, chosen so
+ * that reading the table back gives the same Arrow type (BOOLEAN, TINYINT,
+ * SMALLINT, INT32, BIGINT, UTINYINT.., FLOAT, DOUBLE, TEXT, BLOB, DATE, TIME,
+ * TIMESTAMP, TIMESTAMPTZ, DECIMAL(p,s)). Writes into buf; NULL if the
+ * format is not supported (nested types). */
+const char *pdi_sqlite_decl_for_arrow(const char *format, char *buf, size_t cap);
 
 /* Plug-ins with weak defaults (sql_plugins.c). */
 int pdi_pg_connector_open(const pd_store_config *sc, pdi_conn **out);

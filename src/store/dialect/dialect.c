@@ -621,6 +621,15 @@ const char *pdi_sql_arrow_for_type(const pdi_dialect *d, const char *t)
     return r;
 }
 
+const char *pdi_sql_bool(const pdi_dialect *d, bool v)
+{
+    switch (d->id) {
+    case PDI_DIALECT_SQLITE:
+    case PDI_DIALECT_MSSQL: return v ? "1" : "0";
+    default: return v ? "TRUE" : "FALSE";
+    }
+}
+
 char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
 {
     const char *idcol;

@@ -1,0 +1,858 @@
+/*
+ * store/conn/sqlite.c - sqlite3 connector for the SQL store.
+ *
+ * A store is a directory; schema S is the database file <dir>/S.sqlite,
+ * ATTACHed under the name S when a statement references it ("S". or S.
+ * followed by a name) and the file exists. SQLite allows 10 attached
+ * databases: the least recently used one not needed by the statement is
+ * detached first. Prepared statements are cached by SQL text. Arrow batches
+ * are inserted with one prepared INSERT; results are read back as Arrow with
+ * column types recovered from the declared column types.
+ */
+#include "store/sql.h"
+#include "util/util.h"
+#include <ctype.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define SQ_MAX_ATT    16
+#define SQ_STMT_CACHE 48
+
+typedef struct sq_att {
+    char *name;
+    uint64_t last_use;
+} sq_att;
+
+typedef struct sq_stmt {
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t last_use;
+} sq_stmt;
+
+typedef struct sq_conn {
+    sqlite3 *db;
+    char *dir;
+    sq_att att[SQ_MAX_ATT];
+    int natt, max_att;
+    uint64_t tick;
+    sq_stmt cache[SQ_STMT_CACHE];
+} sq_conn;
+
+static sq_conn *SQ(pdi_conn *c)
+{
+    return (sq_conn *)c->impl;
+}
+
+static int sq_err(sq_conn *q, const char *what, const char *sql)
+{
+    const char *msg = sqlite3_errmsg(q->db);
+    if (sql) {
+        size_t n = strlen(sql);
+        return pd_set_error(PD_ERR_SQL, "sqlite: %s: %s (in: %.*s%s)", what, msg,
+                            n > 300 ? 300 : (int)n, sql, n > 300 ? "..." : "");
+    }
+    return pd_set_error(PD_ERR_SQL, "sqlite: %s: %s", what, msg);
+}
+
+int pdi_sqlite_url_dir(const char *url, char **dir_out)
+{
+    *dir_out = NULL;
+    const char *p = NULL;
+    if (pd_str_starts(url, "sqlite:///"))
+        p = url + strlen("sqlite:///");
+    else if (pd_str_starts(url, "sqlite://"))
+        p = url + strlen("sqlite://");
+    else
+        return pd_set_error(PD_ERR_CONFIG, "not a sqlite URL: %s", url ? url : "(null)");
+    /* sqlite:////abs -> p = "/abs"; sqlite:///rel -> "rel" */
+    size_t n = strcspn(p, "?");
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return pd_set_error(PD_ERR_CONFIG, "sqlite URL without a path: %s", url);
+    *dir_out = pd_strndup(p, n);
+    return *dir_out ? PD_OK : PD_ERR_NOMEM;
+}
+
+static char *schema_file(sq_conn *q, const char *schema)
+{
+    return pd_asprintf("%s/%s.sqlite", q->dir, schema);
+}
+
+static int att_find(sq_conn *q, const char *name)
+{
+    for (int i = 0; i < q->natt; i++)
+        if (strcasecmp(q->att[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void finalize_cache(sq_conn *q)
+{
+    for (int i = 0; i < SQ_STMT_CACHE; i++) {
+        if (q->cache[i].st)
+            sqlite3_finalize(q->cache[i].st);
+        free(q->cache[i].sql);
+        q->cache[i].st = NULL;
+        q->cache[i].sql = NULL;
+    }
+}
+
+static int detach_idx(sq_conn *q, int i)
+{
+    /* cached statements may reference the schema: drop them */
+    finalize_cache(q);
+    char *sql = pd_asprintf("DETACH DATABASE \"%s\"", q->att[i].name);
+    if (!sql)
+        return PD_ERR_NOMEM;
+    int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return sq_err(q, "detach", q->att[i].name);
+    free(q->att[i].name);
+    q->att[i] = q->att[--q->natt];
+    return PD_OK;
+}
+
+/* Attach `schema` unless attached; never evicts names in keep[0..nkeep). */
+static int
+attach(sq_conn *q, const char *schema, bool create, const char *const *keep, size_t nkeep)
+{
+    int i = att_find(q, schema);
+    if (i >= 0) {
+        q->att[i].last_use = ++q->tick;
+        return PD_OK;
+    }
+    if (strchr(schema, '"') || strchr(schema, '/'))
+        return pd_set_error(PD_ERR_INVALID, "sqlite: invalid schema name '%s'", schema);
+    char *file = schema_file(q, schema);
+    if (!file)
+        return PD_ERR_NOMEM;
+    if (!create && !pd_path_exists(file)) {
+        free(file);
+        return PD_ERR_NOT_FOUND;
+    }
+    while (q->natt >= q->max_att) {
+        int victim = -1;
+        for (int k = 0; k < q->natt; k++) {
+            bool kept = false;
+            for (size_t j = 0; j < nkeep; j++)
+                if (strcasecmp(keep[j], q->att[k].name) == 0)
+                    kept = true;
+            if (!kept && (victim < 0 || q->att[k].last_use < q->att[victim].last_use))
+                victim = k;
+        }
+        if (victim < 0) {
+            free(file);
+            return pd_set_error(PD_ERR_UNSUPPORTED,
+                                "sqlite: one statement references more than %d schemas",
+                                q->max_att);
+        }
+        int rc = detach_idx(q, victim);
+        if (rc) {
+            free(file);
+            return rc;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(q->db, "ATTACH DATABASE ?1 AS ?2", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, schema, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    free(file);
+    if (rc != SQLITE_DONE)
+        return sq_err(q, "attach", schema);
+    q->att[q->natt].name = pd_strdup(schema);
+    q->att[q->natt].last_use = ++q->tick;
+    q->natt++;
+    bool meta = strstr(schema, "pipedag_metadata") != NULL;
+    char *pr =
+        pd_asprintf(meta ? "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=NORMAL"
+                         : "PRAGMA \"%s\".journal_mode=DELETE; PRAGMA \"%s\".synchronous=OFF",
+                    schema, schema);
+    if (pr) {
+        sqlite3_exec(q->db, pr, NULL, NULL, NULL);
+        free(pr);
+    }
+    return PD_OK;
+}
+
+int pdi_sqlite_conn_attach(pdi_conn *c, const char *schema, bool create)
+{
+    return attach(SQ(c), schema, create, NULL, 0);
+}
+
+int pdi_sqlite_conn_detach(pdi_conn *c, const char *schema)
+{
+    sq_conn *q = SQ(c);
+    int i = att_find(q, schema);
+    return i < 0 ? PD_OK : detach_idx(q, i);
+}
+
+/* Collect identifiers X of `X.` / `"X".` outside literals and comments. */
+static int scan_schemas(const char *sql, pd_strv *out)
+{
+    const char *p = sql;
+    while (*p) {
+        char c = *p;
+        if (c == '\'') {
+            p++;
+            while (*p && !(*p == '\'' && p[1] != '\''))
+                p += (*p == '\'' ? 2 : 1);
+            if (*p)
+                p++;
+            continue;
+        }
+        if (c == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+            continue;
+        }
+        if (c == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+            continue;
+        }
+        if (c == '"' || c == '`' || c == '[') {
+            char close = c == '[' ? ']' : c;
+            pd_buf b = {0};
+            p++;
+            while (*p) {
+                if (*p == close) {
+                    if (close != ']' && p[1] == close) {
+                        pd_buf_putc(&b, close);
+                        p += 2;
+                        continue;
+                    }
+                    break;
+                }
+                pd_buf_putc(&b, *p++);
+            }
+            if (*p)
+                p++;
+            char *id = pd_buf_detach(&b);
+            if (id && *p == '.' && !pd_strv_contains(out, id))
+                pd_strv_push_owned(out, id);
+            else
+                free(id);
+            continue;
+        }
+        if (isalpha((unsigned char)c) || c == '_') {
+            const char *s = p;
+            while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
+                p++;
+            if (*p == '.' && (s == sql || s[-1] != '.')) {
+                char *id = pd_strndup(s, (size_t)(p - s));
+                if (id && !pd_strv_contains(out, id))
+                    pd_strv_push_owned(out, id);
+                else
+                    free(id);
+            }
+            continue;
+        }
+        p++;
+    }
+    return PD_OK;
+}
+
+/* Attach every existing schema file `sql` references. */
+static int attach_for(sq_conn *q, const char *sql)
+{
+    pd_strv names = {0};
+    scan_schemas(sql, &names);
+    int rc = PD_OK;
+    for (size_t i = 0; i < names.n && rc == PD_OK; i++) {
+        const char *n = names.items[i];
+        if (strcasecmp(n, "main") == 0 || strcasecmp(n, "temp") == 0)
+            continue;
+        int r = attach(q, n, false, (const char *const *)names.items, names.n);
+        if (r != PD_OK && r != PD_ERR_NOT_FOUND)
+            rc = r;
+    }
+    pd_strv_free(&names);
+    if (rc == PD_OK)
+        pd_clear_error();
+    return rc;
+}
+
+static int cached_prepare(sq_conn *q, const char *sql, sqlite3_stmt **out)
+{
+    int free_slot = -1, lru = 0;
+    for (int i = 0; i < SQ_STMT_CACHE; i++) {
+        if (q->cache[i].sql && strcmp(q->cache[i].sql, sql) == 0) {
+            q->cache[i].last_use = ++q->tick;
+            sqlite3_reset(q->cache[i].st);
+            sqlite3_clear_bindings(q->cache[i].st);
+            *out = q->cache[i].st;
+            return PD_OK;
+        }
+        if (!q->cache[i].sql && free_slot < 0)
+            free_slot = i;
+        if (q->cache[i].last_use < q->cache[lru].last_use)
+            lru = i;
+    }
+    int rc = attach_for(q, sql);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sq_err(q, "prepare", sql);
+    int slot = free_slot >= 0 ? free_slot : lru;
+    if (q->cache[slot].st)
+        sqlite3_finalize(q->cache[slot].st);
+    free(q->cache[slot].sql);
+    q->cache[slot].sql = pd_strdup(sql);
+    q->cache[slot].st = st;
+    q->cache[slot].last_use = ++q->tick;
+    if (!q->cache[slot].sql) {
+        sqlite3_finalize(st);
+        q->cache[slot].st = NULL;
+        return PD_ERR_NOMEM;
+    }
+    *out = st;
+    return PD_OK;
+}
+
+static int step_rows(sq_conn *q, sqlite3_stmt *st, const char *sql, pd_row_fn row, void *user)
+{
+    int ncol = sqlite3_column_count(st);
+    const char *names[256];
+    const char *vals[256];
+    const char **pn = ncol <= 256 ? names : pd_calloc((size_t)ncol, sizeof *pn);
+    const char **pv = ncol <= 256 ? vals : pd_calloc((size_t)ncol, sizeof *pv);
+    int rc = PD_OK;
+    if (!pn || !pv) {
+        rc = PD_ERR_NOMEM;
+        goto done;
+    }
+    for (;;) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE)
+            break;
+        if (s != SQLITE_ROW) {
+            rc = sq_err(q, "execute", sql);
+            break;
+        }
+        if (!row)
+            continue;
+        for (int i = 0; i < ncol; i++) {
+            pn[i] = sqlite3_column_name(st, i);
+            pv[i] = (const char *)sqlite3_column_text(st, i);
+        }
+        int r = row(user, ncol, pn, pv);
+        if (r) {
+            rc = r;
+            break;
+        }
+    }
+done:
+    sqlite3_reset(st);
+    if (pn != names)
+        free(pn);
+    if (pv != vals)
+        free(pv);
+    return rc;
+}
+
+static int sq_query_params(
+    pdi_conn *c, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
+{
+    sq_conn *q = SQ(c);
+    if (c->print_sql)
+        pd_log(PD_LOG_INFO, "SQL: %s", sql);
+    sqlite3_stmt *st;
+    int rc = cached_prepare(q, sql, &st);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < np; i++) {
+        if (params[i])
+            sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, (int)i + 1);
+    }
+    rc = step_rows(q, st, sql, row, user);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* Execute a script statement by statement (prepare tail handling). */
+static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user, bool print)
+{
+    int rc = attach_for(q, sql);
+    if (rc)
+        return rc;
+    const char *p = sql;
+    while (p && *p) {
+        sqlite3_stmt *st = NULL;
+        const char *tail = NULL;
+        if (sqlite3_prepare_v2(q->db, p, -1, &st, &tail) != SQLITE_OK) {
+            /* the statement may reference a schema created earlier in the script */
+            if (attach_for(q, p) == PD_OK &&
+                sqlite3_prepare_v2(q->db, p, -1, &st, &tail) == SQLITE_OK) {
+            } else {
+                return sq_err(q, "prepare", p);
+            }
+        }
+        if (!st) { /* whitespace / comment only */
+            p = tail;
+            continue;
+        }
+        if (print)
+            pd_log(PD_LOG_INFO, "SQL: %s", sqlite3_sql(st));
+        rc = step_rows(q, st, sqlite3_sql(st), row, user);
+        sqlite3_finalize(st);
+        if (rc)
+            return rc;
+        p = tail;
+    }
+    return PD_OK;
+}
+
+static int sq_exec(pdi_conn *c, const char *sql)
+{
+    return run_script(SQ(c), sql, NULL, NULL, c->print_sql);
+}
+
+static int sq_query(pdi_conn *c, const char *sql, pd_row_fn row, void *user)
+{
+    return run_script(SQ(c), sql, row, user, c->print_sql);
+}
+
+static int sq_simple(sq_conn *q, const char *sql)
+{
+    if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_err(q, sql, NULL);
+    return PD_OK;
+}
+
+static int sq_begin(pdi_conn *c)
+{
+    return sq_simple(SQ(c), "BEGIN IMMEDIATE");
+}
+static int sq_commit(pdi_conn *c)
+{
+    return sq_simple(SQ(c), "COMMIT");
+}
+static int sq_rollback(pdi_conn *c)
+{
+    sq_conn *q = SQ(c);
+    if (sqlite3_get_autocommit(q->db))
+        return PD_OK;
+    return sq_simple(q, "ROLLBACK");
+}
+
+/* ---------------------------------------------------------------- Arrow */
+
+static int bind_value(sq_conn *q,
+                      sqlite3_stmt *st,
+                      int idx,
+                      const struct ArrowSchema *cs,
+                      const struct ArrowArray *ca,
+                      int64_t row)
+{
+    (void)q;
+    if (pd_arrow_is_null(ca, row))
+        return sqlite3_bind_null(st, idx);
+    const char *f = cs->format;
+    switch (f[0]) {
+    case 'b':
+    case 'c':
+    case 's':
+    case 'i':
+    case 'l':
+    case 'C':
+    case 'S':
+    case 'I': return sqlite3_bind_int64(st, idx, pd_arrow_get_int(cs, ca, row));
+    case 'L': {
+        uint64_t u = (uint64_t)pd_arrow_get_int(cs, ca, row);
+        if (u > (uint64_t)INT64_MAX)
+            return sqlite3_bind_double(st, idx, (double)u);
+        return sqlite3_bind_int64(st, idx, (int64_t)u);
+    }
+    case 'e':
+    case 'f':
+    case 'g': return sqlite3_bind_double(st, idx, pd_arrow_get_double(cs, ca, row));
+    case 'u':
+    case 'U': {
+        size_t len = 0;
+        const uint8_t *p = pd_arrow_get_bytes(cs, ca, row, &len);
+        return sqlite3_bind_text64(st, idx, (const char *)p, len, SQLITE_STATIC, SQLITE_UTF8);
+    }
+    case 'z':
+    case 'Z':
+    case 'w': {
+        size_t len = 0;
+        const uint8_t *p = pd_arrow_get_bytes(cs, ca, row, &len);
+        return sqlite3_bind_blob64(st, idx, p ? (const void *)p : "", len, SQLITE_STATIC);
+    }
+    default: {
+        char buf[128];
+        int n = pd_arrow_get_text(cs, ca, row, buf, sizeof buf);
+        if (n < 0)
+            return SQLITE_MISMATCH;
+        if ((size_t)n >= sizeof buf) {
+            char *big = pd_malloc((size_t)n + 1);
+            if (!big)
+                return SQLITE_NOMEM;
+            pd_arrow_get_text(cs, ca, row, big, (size_t)n + 1);
+            return sqlite3_bind_text(st, idx, big, n, free);
+        }
+        return sqlite3_bind_text(st, idx, buf, n, SQLITE_TRANSIENT);
+    }
+    }
+}
+
+static int sq_insert_arrow(pdi_conn *c,
+                           const char *qualified,
+                           const struct ArrowSchema *schema,
+                           const struct ArrowArray *batch)
+{
+    sq_conn *q = SQ(c);
+    pd_buf b = {0};
+    pd_buf_printf(&b, "INSERT INTO %s VALUES (", qualified);
+    for (int64_t i = 0; i < schema->n_children; i++)
+        pd_buf_puts(&b, i ? ", ?" : "?");
+    pd_buf_putc(&b, ')');
+    char *sql = pd_buf_detach(&b);
+    if (!sql)
+        return PD_ERR_NOMEM;
+    sqlite3_stmt *st;
+    int rc = cached_prepare(q, sql, &st);
+    if (rc) {
+        free(sql);
+        return rc;
+    }
+    for (int64_t r = 0; r < batch->length && rc == PD_OK; r++) {
+        for (int64_t k = 0; k < schema->n_children; k++) {
+            const struct ArrowArray *ca = batch->children[k];
+            int brc = bind_value(q, st, (int)k + 1, schema->children[k], ca, r + batch->offset);
+            if (brc != SQLITE_OK) {
+                rc =
+                    pd_set_error(PD_ERR_SQL, "sqlite: cannot bind column '%s' (format %s) row %lld",
+                                 schema->children[k]->name ? schema->children[k]->name : "?",
+                                 schema->children[k]->format, (long long)r);
+                break;
+            }
+        }
+        if (rc)
+            break;
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sq_err(q, "insert", sql);
+        sqlite3_reset(st);
+    }
+    sqlite3_clear_bindings(st);
+    free(sql);
+    return rc;
+}
+
+/* Arrow format from a sqlite declared type (exact round trip of the types
+ * the store declares for Arrow tables; affinity rules otherwise). */
+static const char *format_for_decl(const char *decl, int first_type)
+{
+    static const struct {
+        const char *decl, *fmt;
+    } map[] = {
+        {"BOOLEAN", "b"},      {"TINYINT", "c"},
+        {"SMALLINT", "s"},     {"INTEGER", "l"},
+        {"LARGETEXT", "U"},    {"LARGEBLOB", "Z"},
+        {"DATE64", "tdm"},     {"INT32", "i"},
+        {"BIGINT", "l"},       {"UTINYINT", "C"},
+        {"USMALLINT", "S"},    {"UINTEGER", "I"},
+        {"UBIGINT", "L"},      {"FLOAT", "f"},
+        {"REAL", "g"},         {"DOUBLE", "g"},
+        {"TEXT", "u"},         {"BLOB", "z"},
+        {"DATE", "tdD"},       {"TIME", "ttu"},
+        {"TIMESTAMP", "tsu:"}, {"TIMESTAMPTZ", "tsu:UTC"},
+        {"INT", "l"},          {"NUM", NULL},
+    };
+    if (decl && *decl) {
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+            if (strcasecmp(decl, map[i].decl) == 0) {
+                if (map[i].fmt)
+                    return map[i].fmt;
+                goto infer;
+            }
+        if (strncasecmp(decl, "DECIMAL", 7) == 0)
+            return NULL; /* handled by caller */
+        return pdi_sql_arrow_for_type(pdi_dialect_get("sqlite"), decl);
+    }
+infer:
+    switch (first_type) {
+    case SQLITE_INTEGER: return "l";
+    case SQLITE_FLOAT: return "g";
+    case SQLITE_BLOB: return "z";
+    default: return "u";
+    }
+}
+
+const char *pdi_sqlite_decl_for_arrow(const char *f, char *buf, size_t cap)
+{
+    if (!f)
+        return NULL;
+    const char *r = NULL;
+    switch (f[0]) {
+    case 'b': r = "BOOLEAN"; break;
+    case 'c': r = "TINYINT"; break;
+    case 's': r = "SMALLINT"; break;
+    case 'i': r = "INT32"; break;
+    case 'l': r = "BIGINT"; break;
+    case 'C': r = "UTINYINT"; break;
+    case 'S': r = "USMALLINT"; break;
+    case 'I': r = "UINTEGER"; break;
+    case 'L': r = "UBIGINT"; break;
+    case 'e':
+    case 'f': r = "FLOAT"; break;
+    case 'g': r = "DOUBLE"; break;
+    case 'u': r = "TEXT"; break;
+    case 'U': r = "LARGETEXT"; break;
+    case 'z': r = "BLOB"; break;
+    case 'Z': r = "LARGEBLOB"; break;
+    case 'd': {
+        int P = 0, S = 0;
+        if (sscanf(f, "d:%d,%d", &P, &S) < 1)
+            return NULL;
+        snprintf(buf, cap, "DECIMAL(%d,%d)", P, S);
+        return buf;
+    }
+    case 't':
+        if (f[1] == 'd')
+            r = f[2] == 'm' ? "DATE64" : "DATE";
+        else if (f[1] == 't')
+            r = "TIME";
+        else if (f[1] == 's')
+            r = f[4] ? "TIMESTAMPTZ" : "TIMESTAMP";
+        break;
+    default: break;
+    }
+    if (!r)
+        return NULL;
+    snprintf(buf, cap, "%s", r);
+    return buf;
+}
+
+typedef struct sq_stream {
+    sqlite3_stmt *st; /* owned (not cached) */
+    pd_arrow_builder *b;
+    struct ArrowSchema schema;
+    int64_t batch_rows;
+    bool done, have_row;
+    char *err;
+} sq_stream;
+
+static int append_cell(pd_arrow_builder *b, size_t k, sqlite3_stmt *st)
+{
+    int t = sqlite3_column_type(st, (int)k);
+    const char *fmt = pd_arrow_builder_column_format(b, k);
+    if (t == SQLITE_NULL)
+        return pd_arrow_builder_append_null(b, k);
+    if (fmt[0] == 'b')
+        return pd_arrow_builder_append_bool(b, k, sqlite3_column_int64(st, (int)k) != 0);
+    if (t == SQLITE_INTEGER && fmt[0] != 't' && fmt[0] != 'u')
+        return pd_arrow_builder_append_int(b, k, sqlite3_column_int64(st, (int)k));
+    if (t == SQLITE_FLOAT && (fmt[0] == 'g' || fmt[0] == 'f' || fmt[0] == 'e'))
+        return pd_arrow_builder_append_double(b, k, sqlite3_column_double(st, (int)k));
+    if (t == SQLITE_BLOB || fmt[0] == 'z') {
+        const void *p = sqlite3_column_blob(st, (int)k);
+        int n = sqlite3_column_bytes(st, (int)k);
+        return pd_arrow_builder_append_bytes(b, k, p ? p : "", (size_t)n);
+    }
+    const unsigned char *s = sqlite3_column_text(st, (int)k);
+    int n = sqlite3_column_bytes(st, (int)k);
+    return pd_arrow_builder_append_bytes(b, k, s ? (const void *)s : "", (size_t)n);
+}
+
+static int sq_stream_fill(sq_stream *s, struct ArrowArray *out)
+{
+    out->release = NULL;
+    if (s->done && !s->have_row)
+        return PD_OK;
+    while (pd_arrow_builder_num_rows(s->b) < s->batch_rows) {
+        if (!s->have_row) {
+            int r = sqlite3_step(s->st);
+            if (r == SQLITE_DONE) {
+                s->done = true;
+                break;
+            }
+            if (r != SQLITE_ROW)
+                return pd_set_error(PD_ERR_SQL, "sqlite: %s",
+                                    sqlite3_errmsg(sqlite3_db_handle(s->st)));
+        }
+        s->have_row = false;
+        size_t nc = pd_arrow_builder_num_columns(s->b);
+        for (size_t k = 0; k < nc; k++) {
+            int rc = append_cell(s->b, k, s->st);
+            if (rc)
+                return rc;
+        }
+    }
+    if (pd_arrow_builder_num_rows(s->b) == 0 && s->done)
+        return PD_OK;
+    return pd_arrow_builder_finish(s->b, NULL, out);
+}
+
+static void sqs_free(sq_stream *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->st);
+    pd_arrow_builder_free(s->b);
+    if (s->schema.release)
+        s->schema.release(&s->schema);
+    free(s->err);
+    free(s);
+}
+
+/* The whole result is read into batches before returning (the stream must
+ * not touch the connection, which goes back to the pool); the first row
+ * gives the types of undeclared columns. */
+static int
+sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArrayStream *out)
+{
+    sq_conn *q = SQ(c);
+    memset(out, 0, sizeof *out);
+    int rc = attach_for(q, sql);
+    if (rc)
+        return rc;
+    sq_stream *s = pd_calloc(1, sizeof *s);
+    if (!s)
+        return PD_ERR_NOMEM;
+    s->batch_rows = batch_rows > 0 ? batch_rows : 65536;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &s->st, NULL) != SQLITE_OK || !s->st) {
+        rc = sq_err(q, "prepare", sql);
+        free(s);
+        return rc;
+    }
+    int r = sqlite3_step(s->st);
+    if (r == SQLITE_ROW)
+        s->have_row = true;
+    else if (r == SQLITE_DONE)
+        s->done = true;
+    else {
+        rc = sq_err(q, "query", sql);
+        sqlite3_finalize(s->st);
+        free(s);
+        return rc;
+    }
+    rc = pd_arrow_builder_new(&s->b);
+    int ncol = sqlite3_column_count(s->st);
+    for (int k = 0; k < ncol && rc == PD_OK; k++) {
+        const char *decl = sqlite3_column_decltype(s->st, k);
+        const char *fmt =
+            format_for_decl(decl, s->have_row ? sqlite3_column_type(s->st, k) : SQLITE_NULL);
+        char dec[48];
+        if (!fmt) { /* DECIMAL(p,s) */
+            int P = 38, S = 0;
+            if (sscanf(decl + 7, " (%d , %d)", &P, &S) < 1)
+                P = 38;
+            snprintf(dec, sizeof dec, "d:%d,%d", P, S);
+            fmt = dec;
+        }
+        rc = pd_arrow_builder_add_column(s->b, sqlite3_column_name(s->st, k), fmt, 1);
+    }
+    if (rc == PD_OK) {
+        /* schema: finish an empty batch once to obtain it */
+        struct ArrowArray empty;
+        bool had = s->have_row;
+        s->have_row = false;
+        rc = pd_arrow_builder_finish(s->b, &s->schema, &empty);
+        if (rc == PD_OK && empty.release)
+            empty.release(&empty);
+        s->have_row = had;
+    }
+    struct ArrowArray *batches = NULL;
+    size_t nb = 0, cap = 0;
+    while (rc == PD_OK) {
+        struct ArrowArray a;
+        rc = sq_stream_fill(s, &a);
+        if (rc || !a.release)
+            break;
+        if (nb == cap) {
+            cap = cap ? 2 * cap : 4;
+            struct ArrowArray *nbv = pd_realloc(batches, cap * sizeof *nbv);
+            if (!nbv) {
+                a.release(&a);
+                rc = PD_ERR_NOMEM;
+                break;
+            }
+            batches = nbv;
+        }
+        batches[nb++] = a;
+    }
+    if (rc == PD_OK) {
+        struct ArrowSchema sch;
+        pd_arrow_schema_move(&s->schema, &sch);
+        rc = pd_arrow_stream_from_batches(&sch, batches, nb, out);
+        nb = 0;
+    }
+    for (size_t i = 0; i < nb; i++)
+        if (batches[i].release)
+            batches[i].release(&batches[i]);
+    free(batches);
+    sqs_free(s);
+    return rc;
+}
+
+static void sq_close(pdi_conn *c)
+{
+    if (!c)
+        return;
+    sq_conn *q = SQ(c);
+    if (q) {
+        finalize_cache(q);
+        for (int i = 0; i < q->natt; i++)
+            free(q->att[i].name);
+        sqlite3_close_v2(q->db);
+        free(q->dir);
+        free(q);
+    }
+    free(c);
+}
+
+static const pdi_conn_ops g_sqlite_ops = {
+    .name = "sqlite3",
+    .exec = sq_exec,
+    .query = sq_query,
+    .insert_arrow = sq_insert_arrow,
+    .query_arrow = sq_query_arrow,
+    .query_params = sq_query_params,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .close = sq_close,
+};
+
+int pdi_sqlite_conn_open_dir(const char *dir, pdi_conn **out)
+{
+    *out = NULL;
+    pdi_conn *c = pd_calloc(1, sizeof *c);
+    sq_conn *q = pd_calloc(1, sizeof *q);
+    if (!c || !q) {
+        free(c);
+        free(q);
+        return PD_ERR_NOMEM;
+    }
+    c->impl = q;
+    c->ops = &g_sqlite_ops;
+    c->dialect = pdi_dialect_get("sqlite");
+    q->dir = pd_strdup(dir);
+    int rc = sqlite3_open_v2(
+        ":memory:", &q->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+    if (rc != SQLITE_OK || !q->dir) {
+        pd_set_error(PD_ERR_SQL, "sqlite: cannot open connection for %s", dir);
+        sq_close(c);
+        return PD_ERR_SQL;
+    }
+    sqlite3_busy_timeout(q->db, 60000);
+    q->max_att = sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1);
+    if (q->max_att > SQ_MAX_ATT)
+        q->max_att = SQ_MAX_ATT;
+    *out = c;
+    return PD_OK;
+}
