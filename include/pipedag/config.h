@@ -30,6 +30,7 @@ typedef struct pd_cfg_node {
     size_t n;
     const char *file;             /* borrowed from the owning pd_config */
     int line, column;             /* 1-based */
+    struct pd_cfg_node **key_nodes; /* PD_CFG_MAP: the key scalars (positions), may be NULL */
 } pd_cfg_node;
 PD_API const pd_cfg_node *pd_cfg_get(const pd_cfg_node *map, const char *key);
 
@@ -66,6 +67,7 @@ typedef struct pd_store_config {
     struct pd_store_config *metadata_table_store; /* NULL if none */
     const char *file;
     int line, column;           /* where the `class:` was declared */
+    bool allow_overwrite;       /* ParquetTableStore: overwrite existing files */
 } pd_store_config;
 
 typedef enum pd_lock_class { PD_LOCK_NONE = 0, PD_LOCK_FILE, PD_LOCK_DATABASE } pd_lock_class;
