@@ -1,0 +1,1083 @@
+/*
+ * parquet/reader.c - the public Parquet reader API: opening files (mmap,
+ * memory, read_at callback), the footer, Arrow schema export, row-group
+ * reading with record assembly from repetition/definition levels into Arrow
+ * arrays (structs, lists, maps), batch slicing and the ArrowArrayStream.
+ */
+#include "parquet/reader_int.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ open/close */
+static int64_t fd_read_at(void *user, uint64_t off, void *buf, size_t len)
+{
+    int fd = (int)(intptr_t)user;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return pd_set_error(PD_ERR_IO, "read failed: %s", strerror(errno));
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (int64_t)done;
+}
+
+static int read_exact(pd_parquet_reader *r, uint64_t off, void *buf, size_t len)
+{
+    if (off > r->file_size || len > r->file_size - off)
+        return pd_set_error(PD_ERR_CORRUPT, "read beyond end of file");
+    if (r->mem) {
+        memcpy(buf, r->mem + off, len);
+        return PD_OK;
+    }
+    int64_t got = r->read_at(r->user, off, buf, len);
+    if (got < 0)
+        return (int)got;
+    if ((uint64_t)got != len)
+        return pd_set_error(PD_ERR_CORRUPT, "file truncated (short read at offset %llu)",
+                            (unsigned long long)off);
+    return PD_OK;
+}
+
+static int open_common(pd_parquet_reader *r)
+{
+    uint8_t tail[8], head[4];
+    if (r->file_size < 12)
+        return pd_set_error(PD_ERR_CORRUPT, "not a Parquet file: only %llu bytes",
+                            (unsigned long long)r->file_size);
+    int rc = read_exact(r, r->file_size - 8, tail, 8);
+    if (!rc)
+        rc = read_exact(r, 0, head, 4);
+    if (rc)
+        return rc;
+    if (memcmp(tail + 4, "PARE", 4) == 0 || memcmp(head, "PARE", 4) == 0)
+        return pd_set_error(PD_ERR_UNSUPPORTED,
+                            "encrypted Parquet file (encrypted footer) is not supported");
+    if (memcmp(tail + 4, "PAR1", 4) != 0 || memcmp(head, "PAR1", 4) != 0)
+        return pd_set_error(PD_ERR_CORRUPT, "not a Parquet file (bad magic)");
+    uint32_t flen = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
+                    (uint32_t)tail[3] << 24;
+    if (flen > r->file_size - 12)
+        return pd_set_error(PD_ERR_CORRUPT, "footer length %u larger than the file", flen);
+    r->meta_start = r->file_size - 8 - flen;
+    uint8_t *buf = NULL;
+    const uint8_t *meta;
+    if (r->mem) {
+        meta = r->mem + r->meta_start;
+    } else {
+        buf = malloc(flen ? flen : 1);
+        if (!buf)
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        if ((rc = read_exact(r, r->meta_start, buf, flen))) {
+            free(buf);
+            return rc;
+        }
+        meta = buf;
+    }
+    rc = pdi_parse_footer(meta, flen, r->file_size, &r->f);
+    free(buf);
+    return rc;
+}
+
+static pd_parquet_reader *new_reader(void)
+{
+    pd_parquet_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        pd_set_error(PD_ERR_NOMEM, "out of memory");
+    else
+        r->fd = -1;
+    return r;
+}
+
+int pd_parquet_open_memory(const void *data, size_t len, pd_parquet_reader **out)
+{
+    *out = NULL;
+    if (!data && len)
+        return pd_set_error(PD_ERR_INVALID, "NULL buffer");
+    pd_parquet_reader *r = new_reader();
+    if (!r)
+        return PD_ERR_NOMEM;
+    r->mem = data ? data : (const uint8_t *)"";
+    r->file_size = len;
+    int rc = open_common(r);
+    if (rc) {
+        pd_parquet_close(r);
+        return rc;
+    }
+    *out = r;
+    return PD_OK;
+}
+
+int pd_parquet_open_callback(pd_parquet_read_at_fn read_at,
+                             void *user,
+                             uint64_t file_size,
+                             pd_parquet_reader **out)
+{
+    *out = NULL;
+    if (!read_at)
+        return pd_set_error(PD_ERR_INVALID, "NULL read_at callback");
+    pd_parquet_reader *r = new_reader();
+    if (!r)
+        return PD_ERR_NOMEM;
+    r->read_at = read_at;
+    r->user = user;
+    r->file_size = file_size;
+    int rc = open_common(r);
+    if (rc) {
+        pd_parquet_close(r);
+        return rc;
+    }
+    *out = r;
+    return PD_OK;
+}
+
+int pd_parquet_open_path(const char *path, pd_parquet_reader **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pd_set_error(errno == ENOENT ? PD_ERR_NOT_FOUND : PD_ERR_IO, "%s: %s", path,
+                            strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return pd_set_error(PD_ERR_IO, "%s: not a regular file", path);
+    }
+    pd_parquet_reader *r = new_reader();
+    if (!r) {
+        close(fd);
+        return PD_ERR_NOMEM;
+    }
+    r->fd = fd;
+    r->file_size = (uint64_t)st.st_size;
+    if (st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            r->map = m;
+            r->map_len = (size_t)st.st_size;
+            r->mem = m;
+        }
+    }
+    if (!r->mem) {
+        r->read_at = fd_read_at;
+        r->user = (void *)(intptr_t)fd;
+    }
+    int rc = open_common(r);
+    if (rc) {
+        pd_error_prefix("%s", path);
+        pd_parquet_close(r);
+        return rc;
+    }
+    *out = r;
+    return PD_OK;
+}
+
+void pd_parquet_close(pd_parquet_reader *r)
+{
+    if (!r)
+        return;
+    pdi_file_free(&r->f);
+    if (r->map)
+        munmap(r->map, r->map_len);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+int64_t pd_parquet_num_rows(const pd_parquet_reader *r)
+{
+    return r ? r->f.num_rows : 0;
+}
+
+int pd_parquet_num_row_groups(const pd_parquet_reader *r)
+{
+    return r ? r->f.n_rowgroups : 0;
+}
+
+int64_t pd_parquet_row_group_num_rows(const pd_parquet_reader *r, int row_group)
+{
+    if (!r || row_group < 0 || row_group >= r->f.n_rowgroups)
+        return -1;
+    return r->f.rowgroups[row_group].num_rows;
+}
+
+int pd_parquet_num_columns(const pd_parquet_reader *r)
+{
+    return r ? r->f.root.n_children : 0;
+}
+
+const char *pd_parquet_created_by(const pd_parquet_reader *r)
+{
+    return r && r->f.created_by ? r->f.created_by : "";
+}
+
+size_t pd_parquet_kv_count(const pd_parquet_reader *r)
+{
+    return r ? r->f.n_kv : 0;
+}
+
+const char *pd_parquet_kv_key(const pd_parquet_reader *r, size_t i)
+{
+    return r && i < r->f.n_kv ? r->f.kv_keys[i] : NULL;
+}
+
+const char *pd_parquet_kv_value(const pd_parquet_reader *r, size_t i)
+{
+    return r && i < r->f.n_kv ? r->f.kv_values[i] : NULL;
+}
+
+/* ------------------------------------------------------------------ Arrow schema */
+typedef struct sch_priv {
+    char *format;
+    char *name;
+    struct ArrowSchema **kids;
+} sch_priv;
+
+static void sch_release(struct ArrowSchema *s)
+{
+    sch_priv *p = s->private_data;
+    for (int64_t i = 0; i < s->n_children; i++) {
+        if (p->kids[i]->release)
+            p->kids[i]->release(p->kids[i]);
+        free(p->kids[i]);
+    }
+    free(p->kids);
+    free(p->format);
+    free(p->name);
+    free(p);
+    s->release = NULL;
+}
+
+static int
+sch_new(struct ArrowSchema *s, const char *format, const char *name, bool nullable, int n)
+{
+    memset(s, 0, sizeof *s);
+    sch_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    p->format = pd_strdup(format);
+    p->name = pd_strdup(name ? name : "");
+    p->kids = calloc(n ? (size_t)n : 1, sizeof *p->kids);
+    s->private_data = p;
+    s->release = sch_release;
+    if (!p->format || !p->name || !p->kids) {
+        sch_release(s);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        p->kids[i] = calloc(1, sizeof(struct ArrowSchema));
+        if (!p->kids[i]) {
+            s->n_children = i;
+            sch_release(s);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
+    }
+    s->n_children = n;
+    s->format = p->format;
+    s->name = p->name;
+    s->flags = nullable ? ARROW_FLAG_NULLABLE : 0;
+    s->children = p->kids;
+    return PD_OK;
+}
+
+static int export_field(const pdi_field *f, struct ArrowSchema *s)
+{
+    int rc = sch_new(s, f->format, f->name, f->nullable, f->n_children);
+    for (int i = 0; !rc && i < f->n_children; i++)
+        rc = export_field(&f->children[i], s->children[i]);
+    if (rc && s->release)
+        s->release(s);
+    return rc;
+}
+
+static int check_cols(const pd_parquet_reader *r, const pd_parquet_read_options *o)
+{
+    if (o && o->version != PD_PARQUET_READ_OPTIONS_VERSION)
+        return pd_set_error(PD_ERR_INVALID, "read options version %d not supported", o->version);
+    if (o && o->columns) {
+        if (o->n_columns < 0)
+            return pd_set_error(PD_ERR_INVALID, "negative column count");
+        for (int i = 0; i < o->n_columns; i++)
+            if (o->columns[i] < 0 || o->columns[i] >= r->f.root.n_children)
+                return pd_set_error(PD_ERR_INVALID, "column index %d out of range (0..%d)",
+                                    o->columns[i], r->f.root.n_children - 1);
+    }
+    if (o && o->row_groups) {
+        if (o->n_row_groups < 0)
+            return pd_set_error(PD_ERR_INVALID, "negative row group count");
+        for (int i = 0; i < o->n_row_groups; i++)
+            if (o->row_groups[i] < 0 || o->row_groups[i] >= r->f.n_rowgroups)
+                return pd_set_error(PD_ERR_INVALID, "row group %d out of range", o->row_groups[i]);
+    }
+    return PD_OK;
+}
+
+static int n_selected(const pd_parquet_reader *r, const pd_parquet_read_options *o)
+{
+    return o && o->columns ? o->n_columns : r->f.root.n_children;
+}
+
+static int sel_col(const pd_parquet_reader *r, const pd_parquet_read_options *o, int i)
+{
+    (void)r;
+    return o && o->columns ? o->columns[i] : i;
+}
+
+static int
+export_schema(const pd_parquet_reader *r, const pd_parquet_read_options *o, struct ArrowSchema *out)
+{
+    int n = n_selected(r, o);
+    int rc = sch_new(out, "+s", "", false, n);
+    for (int i = 0; !rc && i < n; i++)
+        rc = export_field(&r->f.root.children[sel_col(r, o, i)], out->children[i]);
+    if (rc && out->release)
+        out->release(out);
+    return rc;
+}
+
+int pd_parquet_get_schema(const pd_parquet_reader *r, struct ArrowSchema *out)
+{
+    if (!r || !out)
+        return pd_set_error(PD_ERR_INVALID, "NULL argument");
+    return export_schema(r, NULL, out);
+}
+
+/* ------------------------------------------------------------------ Arrow arrays */
+typedef struct arr_priv {
+    void *owned[3];
+    const void *bufs[3];
+    struct ArrowArray **kids;
+} arr_priv;
+
+static void arr_release(struct ArrowArray *a)
+{
+    arr_priv *p = a->private_data;
+    for (int64_t i = 0; i < a->n_children; i++) {
+        if (p->kids[i]->release)
+            p->kids[i]->release(p->kids[i]);
+        free(p->kids[i]);
+    }
+    free(p->kids);
+    for (int i = 0; i < 3; i++)
+        free(p->owned[i]);
+    free(p);
+    a->release = NULL;
+}
+
+static int arr_new(struct ArrowArray *a, int64_t len, int nb, int nc)
+{
+    memset(a, 0, sizeof *a);
+    arr_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    p->kids = calloc(nc ? (size_t)nc : 1, sizeof *p->kids);
+    a->private_data = p;
+    a->release = arr_release;
+    if (!p->kids) {
+        arr_release(a);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < nc; i++) {
+        p->kids[i] = calloc(1, sizeof(struct ArrowArray));
+        if (!p->kids[i]) {
+            a->n_children = i;
+            arr_release(a);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
+    }
+    a->length = len;
+    a->n_buffers = nb;
+    a->n_children = nc;
+    a->buffers = p->bufs;
+    a->children = p->kids;
+    return PD_OK;
+}
+
+static void arr_set(struct ArrowArray *a, int i, void *owned)
+{
+    arr_priv *p = a->private_data;
+    free(p->owned[i]);
+    p->owned[i] = owned;
+    p->bufs[i] = owned;
+}
+
+typedef struct rgctx {
+    pd_parquet_reader *r;
+    int rg;
+    pdi_leafbuf *lb; /* indexed by leaf */
+} rgctx;
+
+static inline int64_t slot_of(const int64_t *inst, int64_t k)
+{
+    return inst ? inst[k] : k;
+}
+
+/* Validity bitmap from def levels (valid iff def >= need). Returns NULL
+ * bitmap when everything is valid. */
+static int make_validity(const pdi_leafbuf *lb,
+                         const int64_t *inst,
+                         int64_t n,
+                         int need,
+                         uint8_t **bm_out,
+                         int64_t *nulls_out)
+{
+    *bm_out = NULL;
+    *nulls_out = 0;
+    if (!lb->def || need <= 0)
+        return PD_OK;
+    const uint8_t *def = lb->def;
+    int64_t nulls = 0;
+    for (int64_t k = 0; k < n; k++)
+        nulls += def[slot_of(inst, k)] < need;
+    if (!nulls)
+        return PD_OK;
+    uint8_t *bm = pdi_alloc((size_t)(n + 7) / 8);
+    if (!bm)
+        return pd_last_error_code();
+    memset(bm, 0, (size_t)(n + 7) / 8);
+    for (int64_t k = 0; k < n; k++)
+        if (def[slot_of(inst, k)] >= need)
+            bm[k >> 3] |= (uint8_t)(1u << (k & 7));
+    *bm_out = bm;
+    *nulls_out = nulls;
+    return PD_OK;
+}
+
+static inline bool bm_get(const uint8_t *bm, int64_t i)
+{
+    return !bm || ((bm[i >> 3] >> (i & 7)) & 1);
+}
+
+static void put_i128(uint8_t *dst, int64_t lo_signed)
+{
+    uint64_t lo = (uint64_t)lo_signed, hi = lo_signed < 0 ? UINT64_MAX : 0;
+    memcpy(dst, &lo, 8);
+    memcpy(dst + 8, &hi, 8);
+}
+
+static void be_to_i128(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    uint8_t fill = (n && (src[0] & 0x80)) ? 0xff : 0;
+    memset(dst, fill, 16);
+    for (size_t i = 0; i < n && i < 16; i++)
+        dst[i] = src[n - 1 - i];
+}
+
+static int
+finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct ArrowArray *out)
+{
+    pdi_leafbuf *lb = &c->lb[f->leaf];
+    const pdi_column *col = &c->r->f.leaves[f->leaf];
+    uint8_t *bm;
+    int64_t nulls;
+    int rc = make_validity(lb, inst, n, col->max_def, &bm, &nulls);
+    if (rc)
+        return rc;
+    if (n - nulls != lb->n_values) {
+        free(bm);
+        return pd_set_error(PD_ERR_CORRUPT,
+                            "column '%s', row group %d: levels announce %lld values, pages hold "
+                            "%lld",
+                            col->path, c->rg, (long long)(n - nulls), (long long)lb->n_values);
+    }
+    if (col->conv == PDI_CV_NULL) {
+        free(bm);
+        if ((rc = arr_new(out, n, 0, 0)))
+            return rc;
+        out->null_count = n;
+        return PD_OK;
+    }
+    int nb = col->conv == PDI_CV_BINARY ? 3 : 2;
+    if ((rc = arr_new(out, n, nb, 0))) {
+        free(bm);
+        return rc;
+    }
+    arr_set(out, 0, bm);
+    out->null_count = nulls;
+    size_t pw = (size_t)col->pw, aw = (size_t)col->aw;
+    switch (col->conv) {
+    case PDI_CV_COPY: {
+        uint8_t *v = lb->vals;
+        lb->vals = NULL;
+        if (nulls) { /* expand in place, back to front */
+            int64_t j = lb->n_values - 1;
+            if (pw == 8) {
+                uint64_t *d = (uint64_t *)(void *)v;
+                for (int64_t k = n - 1; k >= 0; k--)
+                    d[k] = bm_get(bm, k) ? d[j--] : 0;
+            } else if (pw == 4) {
+                uint32_t *d = (uint32_t *)(void *)v;
+                for (int64_t k = n - 1; k >= 0; k--)
+                    d[k] = bm_get(bm, k) ? d[j--] : 0;
+            } else {
+                for (int64_t k = n - 1; k >= 0; k--) {
+                    if (bm_get(bm, k))
+                        memmove(v + (size_t)k * pw, v + (size_t)(j--) * pw, pw);
+                    else
+                        memset(v + (size_t)k * pw, 0, pw);
+                }
+            }
+        }
+        arr_set(out, 1, v);
+        return PD_OK;
+    }
+    case PDI_CV_BINARY: {
+        int32_t *o = lb->ba.offs;
+        uint8_t *d = lb->ba.data;
+        lb->ba.offs = NULL;
+        lb->ba.data = NULL;
+        if (!d)
+            d = malloc(1);
+        if (nulls) {
+            int64_t j = lb->n_values;
+            for (int64_t k = n; k >= 1; k--) {
+                o[k] = o[j];
+                if (bm_get(bm, k - 1))
+                    j--;
+            }
+            o[0] = 0;
+        }
+        arr_set(out, 1, o);
+        arr_set(out, 2, d);
+        return d ? PD_OK : pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    default: break;
+    }
+    /* conversions into a new buffer */
+    size_t bytes = col->conv == PDI_CV_BOOL ? (size_t)(n + 7) / 8 : (size_t)n * aw;
+    uint8_t *dst = pdi_alloc(bytes);
+    if (!dst)
+        return pd_last_error_code();
+    memset(dst, 0, bytes);
+    arr_set(out, 1, dst);
+    const uint8_t *src = lb->vals;
+    int64_t j = 0;
+    for (int64_t k = 0; k < n; k++) {
+        if (!bm_get(bm, k))
+            continue;
+        const uint8_t *s = src ? src + (size_t)j * pw : NULL;
+        uint8_t *d = dst + (size_t)k * aw;
+        switch (col->conv) {
+        case PDI_CV_BOOL:
+            if (s[0])
+                dst[k >> 3] |= (uint8_t)(1u << (k & 7));
+            break;
+        case PDI_CV_I8: d[0] = s[0]; break;
+        case PDI_CV_I16: memcpy(d, s, 2); break;
+        case PDI_CV_INT96: {
+            uint64_t nanos;
+            uint32_t jd;
+            memcpy(&nanos, s, 8);
+            memcpy(&jd, s + 8, 4);
+            uint64_t days = (uint64_t)((int64_t)(int32_t)jd - 2440588);
+            uint64_t ns = days * 86400000000000ull + nanos;
+            memcpy(d, &ns, 8);
+            break;
+        }
+        case PDI_CV_DEC_I32: {
+            int32_t x;
+            memcpy(&x, s, 4);
+            put_i128(d, x);
+            break;
+        }
+        case PDI_CV_DEC_I64: {
+            int64_t x;
+            memcpy(&x, s, 8);
+            put_i128(d, x);
+            break;
+        }
+        case PDI_CV_DEC_BE: be_to_i128(d, s, pw); break;
+        case PDI_CV_DEC_BA: {
+            int32_t a = lb->ba.offs[j], l = lb->ba.offs[j + 1] - a;
+            if (l > 16)
+                return pd_set_error(PD_ERR_CORRUPT,
+                                    "column '%s', row group %d: decimal of %d bytes", col->path,
+                                    c->rg, (int)l);
+            be_to_i128(d, lb->ba.data + a, (size_t)l);
+            break;
+        }
+        default: break;
+        }
+        j++;
+    }
+    return PD_OK;
+}
+
+static int
+assemble(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, struct ArrowArray *out);
+
+static int assemble_struct(
+    rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, struct ArrowArray *out)
+{
+    int rc = arr_new(out, n, 1, f->n_children);
+    if (rc)
+        return rc;
+    if (f->nullable && f->n_leaves > 0) {
+        uint8_t *bm;
+        int64_t nulls;
+        if ((rc = make_validity(&c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls)))
+            return rc;
+        arr_set(out, 0, bm);
+        out->null_count = nulls;
+    }
+    for (int i = 0; i < f->n_children; i++) {
+        const pdi_field *ch = &f->children[i];
+        if ((rc = assemble(c, ch, n, inst + (ch->first_leaf - f->first_leaf), out->children[i])))
+            return rc;
+    }
+    return PD_OK;
+}
+
+static int
+assemble_list(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, struct ArrowArray *out)
+{
+    int rc = arr_new(out, n, 2, 1);
+    if (rc)
+        return rc;
+    int nl = f->n_leaves;
+    int64_t **elems = calloc(nl ? (size_t)nl : 1, sizeof(int64_t *));
+    int32_t *offs = pdi_alloc((size_t)(n + 1) * sizeof(int32_t));
+    if (!elems || !offs) {
+        free(elems);
+        free(offs);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    arr_set(out, 1, offs);
+    int64_t count0 = 0;
+    for (int j = 0; j < nl && !rc; j++) {
+        const pdi_leafbuf *lb = &c->lb[f->first_leaf + j];
+        const int64_t *in = inst[j];
+        const uint8_t *def = lb->def, *rep = lb->rep;
+        if (!def || !rep) {
+            rc = pd_set_error(PD_ERR_CORRUPT, "list column without levels");
+            break;
+        }
+        int64_t *e = pdi_alloc((size_t)(lb->n_slots ? lb->n_slots : 1) * sizeof(int64_t));
+        if (!e) {
+            rc = pd_last_error_code();
+            break;
+        }
+        elems[j] = e;
+        int64_t cnt = 0;
+        uint8_t ed = (uint8_t)f->elem_def, er = (uint8_t)f->rep;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t s = slot_of(in, k);
+            int64_t end = k + 1 < n ? slot_of(in, k + 1) : lb->n_slots;
+            if (j == 0)
+                offs[k] = (int32_t)cnt;
+            if (def[s] >= ed) {
+                e[cnt++] = s;
+                for (int64_t t = s + 1; t < end; t++)
+                    if (rep[t] == er)
+                        e[cnt++] = t;
+            }
+            if (cnt > INT32_MAX) {
+                rc = pd_set_error(PD_ERR_CORRUPT, "list has more than 2^31 elements");
+                break;
+            }
+        }
+        if (rc)
+            break;
+        if (j == 0) {
+            offs[n] = (int32_t)cnt;
+            count0 = cnt;
+        } else if (cnt != count0) {
+            rc = pd_set_error(PD_ERR_CORRUPT,
+                              "row group %d: leaf columns of list '%s' disagree (%lld vs %lld "
+                              "elements)",
+                              c->rg, f->name, (long long)count0, (long long)cnt);
+        }
+    }
+    if (!rc && f->nullable && nl > 0) {
+        uint8_t *bm;
+        int64_t nulls;
+        rc = make_validity(&c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls);
+        if (!rc) {
+            arr_set(out, 0, bm);
+            out->null_count = nulls;
+        }
+    }
+    if (!rc && nl == 0)
+        memset(offs, 0, (size_t)(n + 1) * sizeof(int32_t));
+    if (!rc)
+        rc = assemble(c, &f->children[0], count0, elems, out->children[0]);
+    for (int j = 0; j < nl; j++)
+        free(elems[j]);
+    free(elems);
+    return rc;
+}
+
+static int
+assemble(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, struct ArrowArray *out)
+{
+    switch (f->kind) {
+    case PDI_F_LEAF: return finish_leaf(c, f, n, inst[0], out);
+    case PDI_F_STRUCT: return assemble_struct(c, f, n, inst, out);
+    default: return assemble_list(c, f, n, inst, out);
+    }
+}
+
+/* Read the selected top-level fields of one row group into `out`. */
+static int
+read_rg(pd_parquet_reader *r, int rg, const pd_parquet_read_options *o, struct ArrowArray *out)
+{
+    pdi_file *f = &r->f;
+    int64_t rows = f->rowgroups[rg].num_rows;
+    int nsel = n_selected(r, o);
+    rgctx c = {r, rg, NULL};
+    c.lb = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(pdi_leafbuf));
+    int64_t **inst = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(int64_t *));
+    int rc = (!c.lb || !inst) ? pd_set_error(PD_ERR_NOMEM, "out of memory") : PD_OK;
+    if (!rc)
+        rc = arr_new(out, rows, 1, nsel);
+    for (int i = 0; i < nsel && !rc; i++) {
+        const pdi_field *fd = &f->root.children[sel_col(r, o, i)];
+        for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves && !rc; l++) {
+            if ((rc = pdi_read_chunk(r, rg, l, &c.lb[l])))
+                break;
+            const pdi_leafbuf *lb = &c.lb[l];
+            if (f->leaves[l].max_rep == 0)
+                continue;
+            int64_t *rs = pdi_alloc((size_t)(rows ? rows : 1) * sizeof(int64_t));
+            if (!rs) {
+                rc = pd_last_error_code();
+                break;
+            }
+            inst[l] = rs;
+            int64_t k = 0;
+            for (int64_t s = 0; s < lb->n_slots; s++) {
+                if (lb->rep[s] != 0)
+                    continue;
+                if (k >= rows) {
+                    k++;
+                    break;
+                }
+                rs[k++] = s;
+            }
+            if (k != rows)
+                rc = pd_set_error(
+                    PD_ERR_CORRUPT, "column '%s', row group %d: %s rows, expected %lld",
+                    f->leaves[l].path, rg, k > rows ? "more" : "fewer", (long long)rows);
+        }
+        if (!rc)
+            rc = assemble(&c, fd, rows, inst + fd->first_leaf, out->children[i]);
+        for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves; l++) {
+            pdi_leafbuf_free(&c.lb[l]);
+            free(inst[l]);
+            inst[l] = NULL;
+        }
+    }
+    if (c.lb)
+        for (int l = 0; l < f->n_leaves; l++)
+            pdi_leafbuf_free(&c.lb[l]);
+    free(c.lb);
+    if (inst)
+        for (int l = 0; l < f->n_leaves; l++)
+            free(inst[l]);
+    free(inst);
+    if (rc && out->release)
+        out->release(out);
+    return rc;
+}
+
+int pd_parquet_read_row_group(pd_parquet_reader *r,
+                              int row_group,
+                              const pd_parquet_read_options *opts,
+                              struct ArrowSchema *schema_out,
+                              struct ArrowArray *out)
+{
+    if (!r || !out)
+        return pd_set_error(PD_ERR_INVALID, "NULL argument");
+    memset(out, 0, sizeof *out);
+    if (schema_out)
+        memset(schema_out, 0, sizeof *schema_out);
+    if (row_group < 0 || row_group >= r->f.n_rowgroups)
+        return pd_set_error(PD_ERR_INVALID, "row group %d out of range (file has %d)", row_group,
+                            r->f.n_rowgroups);
+    int rc = check_cols(r, opts);
+    if (rc)
+        return rc;
+    if ((rc = read_rg(r, row_group, opts, out)))
+        return rc;
+    if (schema_out && (rc = export_schema(r, opts, schema_out))) {
+        out->release(out);
+        return rc;
+    }
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------------ slicing */
+typedef struct holder {
+    struct ArrowArray arr;
+    int refs;
+} holder;
+
+typedef struct slice_priv {
+    holder *h;
+    const void *bufs[1];
+    struct ArrowArray **kids;
+} slice_priv;
+
+static void holder_unref(holder *h)
+{
+    if (--h->refs == 0) {
+        if (h->arr.release)
+            h->arr.release(&h->arr);
+        free(h);
+    }
+}
+
+static void slice_child_release(struct ArrowArray *a)
+{
+    holder_unref(a->private_data);
+    a->release = NULL;
+}
+
+static void slice_release(struct ArrowArray *a)
+{
+    slice_priv *p = a->private_data;
+    for (int64_t i = 0; i < a->n_children; i++) {
+        if (p->kids[i]->release)
+            p->kids[i]->release(p->kids[i]);
+        free(p->kids[i]);
+    }
+    free(p->kids);
+    holder_unref(p->h);
+    free(p);
+    a->release = NULL;
+}
+
+static int64_t count_nulls(const struct ArrowArray *a, int64_t off, int64_t len)
+{
+    if (a->n_buffers == 0)
+        return len;
+    if (a->null_count == 0 || !a->buffers[0])
+        return 0;
+    const uint8_t *bm = a->buffers[0];
+    int64_t nulls = 0;
+    for (int64_t i = off; i < off + len; i++)
+        nulls += !((bm[i >> 3] >> (i & 7)) & 1);
+    return nulls;
+}
+
+static int make_slice(holder *h, int64_t off, int64_t len, struct ArrowArray *out)
+{
+    memset(out, 0, sizeof *out);
+    slice_priv *p = calloc(1, sizeof *p);
+    int64_t nc = h->arr.n_children;
+    if (!p || !(p->kids = calloc(nc ? (size_t)nc : 1, sizeof *p->kids))) {
+        free(p);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    p->h = h;
+    h->refs++;
+    out->length = len;
+    out->n_buffers = 1;
+    out->buffers = p->bufs;
+    out->children = p->kids;
+    out->private_data = p;
+    out->release = slice_release;
+    for (int64_t i = 0; i < nc; i++) {
+        struct ArrowArray *k = malloc(sizeof *k);
+        if (!k) {
+            out->n_children = i;
+            slice_release(out);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
+        const struct ArrowArray *src = h->arr.children[i];
+        *k = *src;
+        k->offset = src->offset + off;
+        k->length = len;
+        k->null_count = count_nulls(src, src->offset + off, len);
+        k->private_data = h;
+        k->release = slice_child_release;
+        h->refs++;
+        p->kids[i] = k;
+        out->n_children = i + 1;
+    }
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------------ stream */
+typedef struct stream_priv {
+    pd_parquet_reader *r;
+    bool owns;
+    pd_parquet_read_options o;
+    int *cols, *rgs;
+    int next;
+    holder *cur;
+    int64_t cur_off;
+    char err[1024];
+} stream_priv;
+
+static int st_errno(int code)
+{
+    switch (code) {
+    case PD_ERR_NOMEM: return ENOMEM;
+    case PD_ERR_INVALID: return EINVAL;
+    case PD_ERR_UNSUPPORTED: return ENOSYS;
+    default: return EIO;
+    }
+}
+
+static int st_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    stream_priv *p = s->private_data;
+    int rc = export_schema(p->r, &p->o, out);
+    if (rc) {
+        snprintf(p->err, sizeof p->err, "%s", pd_last_error());
+        return st_errno(rc);
+    }
+    return 0;
+}
+
+static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    stream_priv *p = s->private_data;
+    memset(out, 0, sizeof *out);
+    for (;;) {
+        if (p->cur && p->cur_off < p->cur->arr.length) {
+            int64_t len = p->cur->arr.length - p->cur_off;
+            if (p->o.max_batch_rows > 0 && len > p->o.max_batch_rows)
+                len = p->o.max_batch_rows;
+            int rc;
+            if (p->cur_off == 0 && len == p->cur->arr.length) {
+                /* whole row group: hand it over */
+                *out = p->cur->arr;
+                p->cur->arr.release = NULL;
+                rc = PD_OK;
+            } else {
+                rc = make_slice(p->cur, p->cur_off, len, out);
+            }
+            if (rc) {
+                snprintf(p->err, sizeof p->err, "%s", pd_last_error());
+                return st_errno(rc);
+            }
+            p->cur_off += len;
+            return 0;
+        }
+        if (p->cur) {
+            holder_unref(p->cur);
+            p->cur = NULL;
+        }
+        int nrg = p->o.row_groups ? p->o.n_row_groups : p->r->f.n_rowgroups;
+        if (p->next >= nrg) {
+            out->release = NULL;
+            return 0;
+        }
+        int rg = p->o.row_groups ? p->o.row_groups[p->next] : p->next;
+        p->next++;
+        if (p->r->f.rowgroups[rg].num_rows == 0)
+            continue;
+        holder *h = calloc(1, sizeof *h);
+        if (!h) {
+            snprintf(p->err, sizeof p->err, "out of memory");
+            return ENOMEM;
+        }
+        h->refs = 1;
+        int rc = read_rg(p->r, rg, &p->o, &h->arr);
+        if (rc) {
+            free(h);
+            snprintf(p->err, sizeof p->err, "%s", pd_last_error());
+            return st_errno(rc);
+        }
+        p->cur = h;
+        p->cur_off = 0;
+    }
+}
+
+static const char *st_last_error(struct ArrowArrayStream *s)
+{
+    stream_priv *p = s->private_data;
+    return p->err[0] ? p->err : NULL;
+}
+
+static void st_release(struct ArrowArrayStream *s)
+{
+    stream_priv *p = s->private_data;
+    if (p->cur)
+        holder_unref(p->cur);
+    if (p->owns)
+        pd_parquet_close(p->r);
+    free(p->cols);
+    free(p->rgs);
+    free(p);
+    s->release = NULL;
+}
+
+static int make_stream(pd_parquet_reader *r,
+                       bool owns,
+                       const pd_parquet_read_options *opts,
+                       struct ArrowArrayStream *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_cols(r, opts);
+    if (rc)
+        return rc;
+    stream_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    pd_parquet_read_options def = PD_PARQUET_READ_OPTIONS_INIT;
+    p->o = opts ? *opts : def;
+    if (opts && opts->columns) {
+        p->cols = malloc((size_t)(opts->n_columns ? opts->n_columns : 1) * sizeof(int));
+        if (p->cols)
+            memcpy(p->cols, opts->columns, (size_t)opts->n_columns * sizeof(int));
+        p->o.columns = p->cols;
+    }
+    if (opts && opts->row_groups) {
+        p->rgs = malloc((size_t)(opts->n_row_groups ? opts->n_row_groups : 1) * sizeof(int));
+        if (p->rgs)
+            memcpy(p->rgs, opts->row_groups, (size_t)opts->n_row_groups * sizeof(int));
+        p->o.row_groups = p->rgs;
+    }
+    if ((opts && opts->columns && !p->cols) || (opts && opts->row_groups && !p->rgs)) {
+        free(p->cols);
+        free(p->rgs);
+        free(p);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    p->r = r;
+    p->owns = owns;
+    out->get_schema = st_get_schema;
+    out->get_next = st_get_next;
+    out->get_last_error = st_last_error;
+    out->release = st_release;
+    out->private_data = p;
+    return PD_OK;
+}
+
+int pd_parquet_read_stream(pd_parquet_reader *r,
+                           const pd_parquet_read_options *opts,
+                           struct ArrowArrayStream *out)
+{
+    if (!r || !out)
+        return pd_set_error(PD_ERR_INVALID, "NULL argument");
+    return make_stream(r, false, opts, out);
+}
+
+int pd_parquet_read_file_stream(const char *path,
+                                const pd_parquet_read_options *opts,
+                                struct ArrowArrayStream *out)
+{
+    pd_parquet_reader *r;
+    int rc = pd_parquet_open_path(path, &r);
+    if (rc)
+        return rc;
+    rc = make_stream(r, true, opts, out);
+    if (rc)
+        pd_parquet_close(r);
+    return rc;
+}
