@@ -101,6 +101,10 @@ PD_API int pd_task_set_version(pd_task *task, const char *version);
 /* Inputs of computed tasks ("t" or "stage.t"); SQL tasks get theirs from
  * their {{ }} references automatically. */
 PD_API int pd_task_add_input(pd_task *task, const char *ref);
+/* Tables a computed or raw SQL task produces under names other than its own
+ * (so that consumers can reference them as {{ t }} / {{ stage.t }}). Raw SQL
+ * scripts declare theirs implicitly with CREATE TABLE {{ this_stage }}.t. */
+PD_API int pd_task_add_output(pd_task *task, const char *name);
 /* A computed task that only returns SQL (pd_ctx_output_sql) may be lazy:
  * it runs every time and its tables are cached by query hash. */
 PD_API int pd_task_set_lazy(pd_task *task, bool lazy);
