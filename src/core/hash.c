@@ -28,33 +28,37 @@ char *pdi_canonical_sql(const char *sql)
     if (!sql)
         return NULL;
     size_t n = strlen(sql);
-    char *o = pd_malloc(n + 1);
-    if (!o)
+    char *a = pd_malloc(n + 1);
+    if (!a)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char c = sql[i];
-        if (c == '[' || c == ']')
+        if (c == '[' || c == ']' || c == '"')
             continue;
-        if (c == '_' && sql[i + 1] == '_') {
-            static const char *const sfx[] = {"__tmp", "__even", "__odd"};
-            bool skipped = false;
-            for (size_t s = 0; s < 3 && !skipped; s++) {
-                size_t L = strlen(sfx[s]);
-                if (strncasecmp(sql + i, sfx[s], L) == 0 && suffix_end(sql[i + L])) {
-                    i += L - 1;
-                    skipped = true;
-                }
-            }
-            if (skipped)
-                continue;
-        }
-        if (c == '"')
-            continue;
-        o[k++] = (char)tolower((unsigned char)c);
+        a[k++] = (char)tolower((unsigned char)c);
     }
-    o[k] = 0;
-    return o;
+    a[k] = 0;
+    /* second pass: drop transaction-schema suffixes */
+    size_t o = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (a[i] == '_' && a[i + 1] == '_') {
+            static const char *const sfx[] = {"__tmp", "__even", "__odd"};
+            size_t skip = 0;
+            for (size_t s = 0; s < 3 && !skip; s++) {
+                size_t L = strlen(sfx[s]);
+                if (strncmp(a + i, sfx[s], L) == 0 && suffix_end(a[i + L]))
+                    skip = L;
+            }
+            if (skip) {
+                i += skip - 1;
+                continue;
+            }
+        }
+        a[o++] = a[i];
+    }
+    a[o] = 0;
+    return a;
 }
 
 /* ------------------------------------------------------------ names */
