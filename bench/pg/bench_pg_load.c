@@ -1,0 +1,209 @@
+/*
+ * bench/pg/bench_pg_load.c - loading the benchmark table of PARQUET.md §18
+ * (rows generated in C as Arrow batches, before timing starts) into
+ * Postgres through our connector (binary COPY from Arrow), versus psql
+ * \copy of the same rows from a CSV file and from a binary COPY file, in
+ * one run. Prints rows/s, MB/s of the CSV equivalent and ratios.
+ *
+ *   bench_pg_load URL [ROWS] [WORKDIR]   (defaults 10000000, /tmp)
+ */
+#include "pipedag/arrow.h"
+#include "pipedag/common.h"
+#include "store/conn/libpq.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t sm64(uint64_t x)
+{
+    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_pg_load: %s: %s\n", what, pd_last_error());
+    exit(1);
+}
+
+#define BATCH 1000000
+
+static void generate(int64_t rows, struct ArrowArrayStream *out)
+{
+    pd_arrow_builder *b = NULL;
+    if (pd_arrow_builder_new(&b))
+        die("builder");
+    pd_arrow_builder_add_column(b, "id", "l", 0);
+    pd_arrow_builder_add_column(b, "a", "i", 0);
+    pd_arrow_builder_add_column(b, "x", "g", 0);
+    pd_arrow_builder_add_column(b, "cat", "u", 0);
+    pd_arrow_builder_add_column(b, "s", "u", 0);
+    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
+    pd_arrow_builder_add_column(b, "n", "l", 1);
+    size_t nb = (size_t)((rows + BATCH - 1) / BATCH);
+    struct ArrowArray *batches = calloc(nb ? nb : 1, sizeof *batches);
+    struct ArrowSchema schema;
+    size_t k = 0;
+    for (int64_t i = 0; i < rows; i++) {
+        uint64_t u = (uint64_t)i;
+        char buf[32];
+        pd_arrow_builder_append_int(b, 0, i);
+        pd_arrow_builder_append_int(b, 1,
+                                    (int32_t)((int64_t)(sm64(8 * u + 1) >> 32) - 2147483648LL));
+        pd_arrow_builder_append_double(b, 2, (double)(sm64(8 * u + 2) >> 11) * 0x1p-53);
+        int n = snprintf(buf, sizeof buf, "cat_%02d", (int)(sm64(8 * u + 3) % 100));
+        pd_arrow_builder_append_bytes(b, 3, buf, (size_t)n);
+        n = snprintf(buf, sizeof buf, "%012" PRIx64, sm64(8 * u + 4) >> 16);
+        pd_arrow_builder_append_bytes(b, 4, buf, (size_t)n);
+        pd_arrow_builder_append_int(
+            b, 5, 1704067200000000LL + i * 1000000 + (int64_t)(sm64(8 * u + 5) % 1000000));
+        if (sm64(8 * u + 6) % 10 == 0)
+            pd_arrow_builder_append_null(b, 6);
+        else
+            pd_arrow_builder_append_int(b, 6, (int64_t)(sm64(8 * u + 7) % 1000000000));
+        if (pd_arrow_builder_num_rows(b) == BATCH || i == rows - 1) {
+            if (pd_arrow_builder_finish(b, k == nb - 1 ? &schema : NULL, &batches[k]))
+                die("finish");
+            k++;
+        }
+    }
+    pd_arrow_builder_free(b);
+    if (pd_arrow_stream_from_batches(&schema, batches, nb, out))
+        die("stream");
+    free(batches);
+}
+
+static const char *DDL = "(id bigint NOT NULL, a integer NOT NULL, x double precision NOT NULL, "
+                         "cat text NOT NULL, s text NOT NULL, ts timestamp NOT NULL, n bigint)";
+
+static double psql_copy(const char *url, const char *table, const char *file, const char *fmt)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"\\copy %s FROM '%s' (FORMAT %s)\"", url,
+             table, file, fmt);
+    double t0 = now();
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench_pg_load: psql failed: %s\n", fmt);
+        exit(1);
+    }
+    return now() - t0;
+}
+
+static void check_count(pdi_pg *c, const char *table, int64_t rows)
+{
+    char sql[256], *v = NULL;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    if (pdi_pg_query_value(c, sql, &v))
+        die("count");
+    if (!v || atoll(v) != rows) {
+        fprintf(stderr, "bench_pg_load: %s has %s rows, want %lld\n", table, v ? v : "?",
+                (long long)rows);
+        exit(1);
+    }
+    free(v);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_pg_load URL [ROWS] [WORKDIR]\n");
+        return 2;
+    }
+    const char *url = argv[1];
+    int64_t rows = argc > 2 ? atoll(argv[2]) : 10000000;
+    const char *dir = argc > 3 ? argv[3] : "/tmp";
+    pdi_pg *c = NULL;
+    if (pdi_pg_connect(url, false, &c))
+        die("connect");
+    if (pdi_pg_exec(c, "DROP SCHEMA IF EXISTS pdbench CASCADE; CREATE SCHEMA pdbench"))
+        die("schema");
+
+    printf("rows: %lld\n", (long long)rows);
+    double t0 = now();
+    struct ArrowArrayStream st;
+    generate(rows, &st);
+    printf("generate Arrow batches in C: %.2f s (not timed below)\n", now() - t0);
+
+    /* 1. our connector: CREATE TABLE + binary COPY from Arrow, one transaction */
+    pdi_pg_exec(c, "CHECKPOINT");
+    t0 = now();
+    int64_t loaded = 0;
+    if (pdi_pg_load_arrow(c, "pdbench.ours", &st, true, false, &loaded))
+        die("load");
+    double t_ours = now() - t0;
+    st.release(&st);
+    check_count(c, "pdbench.ours", rows);
+
+    /* same rows as files for psql (written from the loaded table) */
+    char csv[1024], bin[1024], cmd[4096];
+    snprintf(csv, sizeof csv, "%s/pdbench_%d.csv", dir, (int)getpid());
+    snprintf(bin, sizeof bin, "%s/pdbench_%d.bin", dir, (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"\\copy (SELECT * FROM pdbench.ours ORDER "
+             "BY id) TO '%s' (FORMAT csv)\" -c \"\\copy (SELECT * FROM pdbench.ours ORDER BY id) "
+             "TO '%s' (FORMAT binary)\"",
+             url, csv, bin);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench_pg_load: writing the psql input files failed\n");
+        return 1;
+    }
+    struct stat sb;
+    double csv_mb = stat(csv, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
+    double bin_mb = stat(bin, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
+
+    if (pdi_pg_execf(c, "CREATE TABLE pdbench.csv %s; CREATE TABLE pdbench.bin %s", DDL, DDL))
+        die("ddl");
+    pdi_pg_exec(c, "CHECKPOINT");
+    double t_csv = psql_copy(url, "pdbench.csv", csv, "csv");
+    check_count(c, "pdbench.csv", rows);
+    pdi_pg_exec(c, "CHECKPOINT");
+    double t_bin = psql_copy(url, "pdbench.bin", bin, "binary");
+    check_count(c, "pdbench.bin", rows);
+
+    /* 2. read back as Arrow (binary COPY out) */
+    t0 = now();
+    struct ArrowArrayStream out;
+    if (pdi_pg_read_arrow(c, "SELECT * FROM pdbench.ours", -1, &out))
+        die("read");
+    int64_t got = 0;
+    struct ArrowArray a;
+    while (out.get_next(&out, &a) == 0 && a.release) {
+        got += a.length;
+        a.release(&a);
+    }
+    out.release(&out);
+    double t_read = now() - t0;
+
+    printf("CSV size %.1f MB, binary COPY size %.1f MB\n", csv_mb, bin_mb);
+    printf("%-38s %8.2f s %10.0f rows/s %7.1f MB/s(csv-equiv)\n",
+           "pipedag connector (Arrow -> binary COPY)", t_ours, (double)rows / t_ours,
+           csv_mb / t_ours);
+    printf("%-38s %8.2f s %10.0f rows/s %7.1f MB/s\n", "psql \\copy CSV", t_csv,
+           (double)rows / t_csv, csv_mb / t_csv);
+    printf("%-38s %8.2f s %10.0f rows/s %7.1f MB/s\n", "psql \\copy binary", t_bin,
+           (double)rows / t_bin, bin_mb / t_bin);
+    printf("ratio ours/psql-csv time: %.2f  ours/psql-binary time: %.2f\n", t_ours / t_csv,
+           t_ours / t_bin);
+    printf("%-38s %8.2f s %10.0f rows/s (%lld rows)\n", "read back as Arrow (binary COPY out)",
+           t_read, (double)got / t_read, (long long)got);
+    remove(csv);
+    remove(bin);
+    pdi_pg_exec(c, "DROP SCHEMA pdbench CASCADE");
+    pdi_pg_close(c);
+    return 0;
+}
