@@ -1,0 +1,201 @@
+/*
+ * cli/cmd_run.c - `pipedag run`, `pipedag show`, `pipedag explain`: load the
+ * config and the flow file, run (with a progress line on a terminal and a
+ * one-line summary on stderr), or report cache decisions without running.
+ */
+#include "cli/cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct progress {
+    bool tty;
+    size_t width;
+} progress;
+
+static void
+on_progress(void *user, const pd_task *task, pd_task_state state, size_t done, size_t total)
+{
+    progress *p = user;
+    if (!p->tty) {
+        return;
+    }
+    const pd_stage *s = pd_task_stage(task);
+    char line[512];
+    int n = snprintf(line, sizeof line, "[%zu/%zu] %s.%s: %s", done, total,
+                     s ? pd_stage_name(s) : "?", pd_task_name(task), pd_task_state_name(state));
+    if (n < 0) {
+        return;
+    }
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    fprintf(stderr, "\r%s%*s", line, p->width > len ? (int)(p->width - len) : 0, "");
+    p->width = len;
+    if (state == PD_STATE_FAILED) {
+        fputc('\n', stderr);
+        p->width = 0;
+    }
+    fflush(stderr);
+}
+
+static int load_flow(const char *path, pd_flow **flow)
+{
+    int rc = pd_flow_load(path, flow);
+    if (rc != PD_OK) {
+        pdc_error(NULL);
+    }
+    return rc;
+}
+
+int pdc_cmd_run(int argc, char **argv)
+{
+    pdc_opts o;
+    int ex = pdc_parse(argc, argv, "config,instance,stage,task,cache,jobs,fail-fast,json", &o);
+    if (ex != PDC_EXIT_OK) {
+        pdc_opts_free(&o);
+        return ex;
+    }
+    if (o.args.n != 1) {
+        pdc_opts_free(&o);
+        return pdc_usage("run: expected exactly one flow file");
+    }
+    pd_run_options ro = PD_RUN_OPTIONS_INIT;
+    if (o.cache && pd_cache_mode_from_name(o.cache, &ro.cache_mode) != PD_OK) {
+        pdc_opts_free(&o);
+        return pdc_usage("run: unknown cache mode '%s' (normal, assert_no_fresh_input, "
+                         "ignore_fresh_input, force_fresh_input, force_cache_invalid)",
+                         o.cache);
+    }
+    pd_config *cfg = NULL;
+    pd_flow *flow = NULL;
+    pd_result *res = NULL;
+    ex = PDC_EXIT_FAIL;
+    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
+        goto out;
+    }
+    ro.stages = (const char *const *)o.stages.items;
+    ro.n_stages = o.stages.n;
+    ro.tasks = (const char *const *)o.tasks.items;
+    ro.n_tasks = o.tasks.n;
+    ro.jobs = o.jobs;
+    ro.fail_fast = o.fail_fast ? 1 : -1;
+    progress prog = {isatty(STDERR_FILENO) != 0, 0};
+    ro.progress = on_progress;
+    ro.progress_user = &prog;
+    double t0 = pd_now_seconds();
+    int rc = pd_run(flow, cfg, &ro, &res);
+    double secs = pd_now_seconds() - t0;
+    if (prog.tty && prog.width) {
+        fprintf(stderr, "\r%*s\r", (int)prog.width, "");
+    }
+    if (!res) {
+        pdc_error("run");
+        goto out;
+    }
+    size_t ran = 0, cached = 0, failed = 0;
+    for (size_t i = 0; i < pd_result_count(res); i++) {
+        pd_task_state st = pd_result_state(res, i);
+        ran += st == PD_STATE_COMPLETED;
+        cached += st == PD_STATE_CACHE_VALID;
+        if (st == PD_STATE_FAILED) {
+            failed++;
+            const pd_task *t = pd_result_task(res, i);
+            const pd_stage *s = pd_task_stage(t);
+            const char *err = pd_result_error(res, i);
+            fprintf(stderr, "pipedag: task %s.%s failed: %s\n", s ? pd_stage_name(s) : "?",
+                    pd_task_name(t), err ? err : "(no message)");
+        }
+    }
+    if (o.json) {
+        char *js = pd_result_json(res);
+        if (js) {
+            fputs(js, stdout);
+            fputc('\n', stdout);
+            free(js);
+        }
+    }
+    if (rc != PD_OK && rc != PD_ERR_TASK) {
+        pdc_error("run");
+    }
+    double shown = pd_result_seconds(res) > 0 ? pd_result_seconds(res) : secs;
+    fprintf(stderr, "%zu ran, %zu cache-valid, %zu failed in %.2fs\n", ran, cached, failed, shown);
+    ex = rc == PD_OK && failed == 0 && pd_result_successful(res) ? PDC_EXIT_OK : PDC_EXIT_FAIL;
+out:
+    pd_result_free(res);
+    pd_flow_free(flow);
+    pd_config_free(cfg);
+    pdc_opts_free(&o);
+    return ex;
+}
+
+int pdc_cmd_show(int argc, char **argv)
+{
+    pdc_opts o;
+    int ex = pdc_parse(argc, argv, "config,instance", &o);
+    if (ex != PDC_EXIT_OK) {
+        pdc_opts_free(&o);
+        return ex;
+    }
+    if (o.args.n != 1) {
+        pdc_opts_free(&o);
+        return pdc_usage("show: expected exactly one flow file");
+    }
+    pd_config *cfg = NULL;
+    pd_flow *flow = NULL;
+    char *report = NULL;
+    ex = PDC_EXIT_FAIL;
+    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
+        goto out;
+    }
+    if (pd_show(flow, cfg, &report) != PD_OK) {
+        pdc_error("show");
+        goto out;
+    }
+    fputs(report ? report : "", stdout);
+    ex = PDC_EXIT_OK;
+out:
+    free(report);
+    pd_flow_free(flow);
+    pd_config_free(cfg);
+    pdc_opts_free(&o);
+    return ex;
+}
+
+int pdc_cmd_explain(int argc, char **argv)
+{
+    pdc_opts o;
+    int ex = pdc_parse(argc, argv, "config,instance", &o);
+    if (ex != PDC_EXIT_OK) {
+        pdc_opts_free(&o);
+        return ex;
+    }
+    if (o.args.n != 2) {
+        pdc_opts_free(&o);
+        return pdc_usage("explain: expected a flow file and a task (\"task\" or \"stage.task\")");
+    }
+    pd_config *cfg = NULL;
+    pd_flow *flow = NULL;
+    char *report = NULL;
+    ex = PDC_EXIT_FAIL;
+    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
+        goto out;
+    }
+    if (!pd_flow_find_task(flow, o.args.items[1])) {
+        fprintf(stderr, "pipedag: error: explain: no task '%s' in flow %s\n", o.args.items[1],
+                pd_flow_name(flow));
+        goto out;
+    }
+    if (pd_explain(flow, cfg, o.args.items[1], &report) != PD_OK) {
+        pdc_error("explain");
+        goto out;
+    }
+    fputs(report ? report : "", stdout);
+    ex = PDC_EXIT_OK;
+out:
+    free(report);
+    pd_flow_free(flow);
+    pd_config_free(cfg);
+    pdc_opts_free(&o);
+    return ex;
+}

@@ -1,0 +1,721 @@
+/*
+ * config/flow_load.c - flow files (YAML) -> pd_flow through the public
+ * flow-building API. Checks the file first so that every mistake (unknown
+ * key, zero or two bodies, duplicate names, unknown references, reference
+ * cycles, references to later stages) is reported as "file:line:column:";
+ * relative paths (sql_file, raw_sql_file, load, c.library) are resolved
+ * against the flow file's directory.
+ */
+#include "config/cfg_int.h"
+#include "pipedag/pipedag.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tspec {
+    const pd_cfg_node *node; /* the task mapping */
+    const char *name;        /* as written */
+    char *table;             /* normalized */
+    const char *body;        /* body key */
+    const pd_cfg_node *body_node;
+    char *text;                  /* sql / raw_sql text (files read) */
+    pd_strv refs;                /* "stage.table" or "table" references */
+    const pd_cfg_node *ref_node; /* where the references were written */
+    pd_strv outputs;             /* declared extra outputs (normalized) */
+    int mark;                    /* DFS state */
+} tspec;
+
+typedef struct sspec {
+    const pd_cfg_node *node;
+    const char *name;
+    char *norm;
+    tspec *tasks;
+    size_t n;
+    bool has_raw;
+} sspec;
+
+typedef struct fspec {
+    const char *path;
+    char *dir; /* absolute directory of the flow file */
+    sspec *stages;
+    size_t n;
+    bool any_raw;
+} fspec;
+
+static char *normalize(const char *s)
+{
+    char *t = pd_str_trim(s);
+    if (!t) {
+        return NULL;
+    }
+    for (char *p = t; *p; p++) {
+        *p = *p == '/' ? '_' : (char)tolower((unsigned char)*p);
+    }
+    return t;
+}
+
+static void fspec_free(fspec *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        sspec *s = &f->stages[i];
+        for (size_t k = 0; k < s->n; k++) {
+            free(s->tasks[k].table);
+            free(s->tasks[k].text);
+            pd_strv_free(&s->tasks[k].refs);
+            pd_strv_free(&s->tasks[k].outputs);
+        }
+        free(s->tasks);
+        free(s->norm);
+    }
+    free(f->stages);
+    free(f->dir);
+}
+
+/* Path relative to the flow file's directory (absolute result). */
+static char *rel_path(const fspec *f, const char *p)
+{
+    if (p[0] == '/') {
+        return pd_strdup(p);
+    }
+    return pd_path_join(f->dir, p);
+}
+
+static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
+{
+    char *p = rel_path(f, n->scalar);
+    if (!p) {
+        return PD_ERR_NOMEM;
+    }
+    *out = pd_file_read(p, NULL);
+    free(p);
+    if (!*out) {
+        return pdi_node_error(n, "cannot read '%s'", n->scalar);
+    }
+    return PD_OK;
+}
+
+/* Collect {{ ref }} references from SQL text. */
+static int scan_refs(tspec *t, const char *text, const pd_cfg_node *n)
+{
+    const char *p = text;
+    while ((p = strstr(p, "{{")) != NULL) {
+        const char *e = strstr(p + 2, "}}");
+        if (!e) {
+            return pdi_node_error(n, "task '%s': unterminated '{{' in SQL", t->name);
+        }
+        char *inner = pd_strndup(p + 2, (size_t)(e - p - 2));
+        char *ref = inner ? normalize(inner) : NULL;
+        free(inner);
+        if (!ref) {
+            return PD_ERR_NOMEM;
+        }
+        if (strcmp(ref, "this_stage") != 0 && pd_strv_push_owned(&t->refs, ref) != PD_OK) {
+            return PD_ERR_NOMEM;
+        }
+        if (strcmp(ref, "this_stage") == 0) {
+            free(ref);
+        }
+        p = e + 2;
+    }
+    t->ref_node = n;
+    return PD_OK;
+}
+
+static int str_list(const pd_cfg_node *n, const char *what, bool allow_single, pd_strv *out)
+{
+    if (n->type == PD_CFG_SCALAR && allow_single) {
+        return pd_strv_push(out, n->scalar);
+    }
+    if (n->type != PD_CFG_LIST) {
+        return pdi_node_error(n, "%s must be a list%s", what, allow_single ? " or a string" : "");
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        if (n->items[i]->type != PD_CFG_SCALAR) {
+            return pdi_node_error(n->items[i], "%s entries must be strings", what);
+        }
+        if (pd_strv_push(out, n->items[i]->scalar) != PD_OK) {
+            return PD_ERR_NOMEM;
+        }
+    }
+    if (n->n == 0) {
+        return pdi_node_error(n, "%s must not be empty", what);
+    }
+    return PD_OK;
+}
+
+static const char *const body_keys[] = {
+    "sql", "sql_file", "raw_sql", "raw_sql_file", "load", "view", "external", "c", NULL};
+
+static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
+{
+    static const char *const keys[] = {
+        "name",     "sql",         "sql_file", "raw_sql",     "raw_sql_file", "load",   "view",
+        "external", "c",           "version",  "primary_key", "indexes",      "inputs", "outputs",
+        "lazy",     "description", NULL};
+    if (n->type != PD_CFG_MAP) {
+        return pdi_node_error(n, "a task must be a mapping with 'name' and a body");
+    }
+    int rc = pdi_check_keys(n, "task", keys);
+    if (rc) {
+        return rc;
+    }
+    t->node = n;
+    const pd_cfg_node *name = pd_cfg_get(n, "name");
+    if (!name || name->type != PD_CFG_SCALAR || !name->scalar[0]) {
+        return pdi_node_error(name ? name : n, "task needs a non-empty 'name'");
+    }
+    t->name = name->scalar;
+    if (!(t->table = normalize(t->name))) {
+        return PD_ERR_NOMEM;
+    }
+    for (const char *p = t->table; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '_') {
+            return pdi_node_error(name,
+                                  "task name '%s' may only contain letters, digits and "
+                                  "'_'",
+                                  t->name);
+        }
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        for (const char *const *b = body_keys; *b; b++) {
+            if (strcmp(*b, n->keys[i]) == 0) {
+                if (t->body) {
+                    return pdi_node_error(pdi_key_node(n, i),
+                                          "task '%s' has two bodies ('%s' "
+                                          "and '%s'); give exactly one",
+                                          t->name, t->body, n->keys[i]);
+                }
+                t->body = *b;
+                t->body_node = n->items[i];
+            }
+        }
+    }
+    if (!t->body) {
+        return pdi_node_error(n,
+                              "task '%s' has no body: give one of sql, sql_file, raw_sql, "
+                              "raw_sql_file, load, view, external, c",
+                              t->name);
+    }
+    const pd_cfg_node *b = t->body_node;
+    bool is_c = !strcmp(t->body, "c");
+    if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql") || !strcmp(t->body, "load") ||
+        !strcmp(t->body, "sql_file") || !strcmp(t->body, "raw_sql_file")) {
+        if (b->type != PD_CFG_SCALAR || !b->scalar[0]) {
+            return pdi_node_error(b, "task '%s': '%s' must be a non-empty string", t->name,
+                                  t->body);
+        }
+    }
+    if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql")) {
+        t->text = pd_strdup(b->scalar);
+        if (!t->text) {
+            return PD_ERR_NOMEM;
+        }
+    } else if (!strcmp(t->body, "sql_file") || !strcmp(t->body, "raw_sql_file")) {
+        if ((rc = read_text(f, b, &t->text)) != PD_OK) {
+            return rc;
+        }
+    }
+    if (!strcmp(t->body, "raw_sql") || !strcmp(t->body, "raw_sql_file")) {
+        s->has_raw = true;
+        f->any_raw = true;
+    }
+    if (t->text && (rc = scan_refs(t, t->text, b)) != PD_OK) {
+        return rc;
+    }
+    if (!strcmp(t->body, "view")) {
+        const pd_cfg_node *src = b;
+        if (b->type == PD_CFG_MAP) {
+            static const char *const vkeys[] = {"sources", NULL};
+            if ((rc = pdi_check_keys(b, "view", vkeys)) != PD_OK) {
+                return rc;
+            }
+            src = pd_cfg_get(b, "sources");
+            if (!src) {
+                return pdi_node_error(b, "task '%s': view needs 'sources'", t->name);
+            }
+        }
+        pd_strv raw = PD_STRV_INIT;
+        rc = str_list(src, "view sources", true, &raw);
+        for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
+            char *r = normalize(raw.items[i]);
+            rc = r ? pd_strv_push_owned(&t->refs, r) : PD_ERR_NOMEM;
+        }
+        pd_strv_free(&raw);
+        if (rc) {
+            return rc;
+        }
+        t->ref_node = src;
+    } else if (!strcmp(t->body, "external")) {
+        static const char *const ekeys[] = {"schema", "table", NULL};
+        if ((rc = pdi_check_keys(b, "external", ekeys)) != PD_OK) {
+            return rc;
+        }
+        const pd_cfg_node *sch = pd_cfg_get(b, "schema"), *tb = pd_cfg_get(b, "table");
+        if (!sch || !tb || sch->type != PD_CFG_SCALAR || tb->type != PD_CFG_SCALAR) {
+            return pdi_node_error(b, "task '%s': external needs 'schema' and 'table' strings",
+                                  t->name);
+        }
+    } else if (is_c) {
+        static const char *const ckeys[] = {"library", "symbol", NULL};
+        if ((rc = pdi_check_keys(b, "c", ckeys)) != PD_OK) {
+            return rc;
+        }
+        const pd_cfg_node *lib = pd_cfg_get(b, "library"), *sym = pd_cfg_get(b, "symbol");
+        if (!lib || !sym || lib->type != PD_CFG_SCALAR || sym->type != PD_CFG_SCALAR) {
+            return pdi_node_error(b, "task '%s': c needs 'library' and 'symbol' strings", t->name);
+        }
+    }
+    const pd_cfg_node *in = pd_cfg_get(n, "inputs");
+    if (in) {
+        if (!is_c) {
+            return pdi_node_error(in,
+                                  "task '%s': 'inputs' is only for c tasks (SQL tasks "
+                                  "reference tables as {{ table }})",
+                                  t->name);
+        }
+        pd_strv raw = PD_STRV_INIT;
+        rc = str_list(in, "inputs", true, &raw);
+        for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
+            char *r = normalize(raw.items[i]);
+            rc = r ? pd_strv_push_owned(&t->refs, r) : PD_ERR_NOMEM;
+        }
+        pd_strv_free(&raw);
+        if (rc) {
+            return rc;
+        }
+        t->ref_node = in;
+    }
+    const pd_cfg_node *outs = pd_cfg_get(n, "outputs");
+    if (outs) {
+        if (!is_c && strcmp(t->body, "raw_sql") && strcmp(t->body, "raw_sql_file")) {
+            return pdi_node_error(outs, "task '%s': 'outputs' is only for c and raw_sql tasks",
+                                  t->name);
+        }
+        pd_strv raw = PD_STRV_INIT;
+        rc = str_list(outs, "outputs", true, &raw);
+        for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
+            char *r = normalize(raw.items[i]);
+            rc = r ? pd_strv_push_owned(&t->outputs, r) : PD_ERR_NOMEM;
+        }
+        pd_strv_free(&raw);
+        if (rc) {
+            return rc;
+        }
+    }
+    const pd_cfg_node *lazy = pd_cfg_get(n, "lazy");
+    if (lazy) {
+        bool v;
+        if ((rc = pdi_get_bool(lazy, &v)) != PD_OK) {
+            return rc;
+        }
+        if (!is_c) {
+            return pdi_node_error(lazy,
+                                  "task '%s': 'lazy' is only for c tasks (SQL tasks are "
+                                  "always lazy)",
+                                  t->name);
+        }
+    }
+    const pd_cfg_node *ver = pd_cfg_get(n, "version");
+    if (ver && ver->type != PD_CFG_SCALAR && ver->type != PD_CFG_NULL) {
+        return pdi_node_error(ver, "task '%s': 'version' must be a string", t->name);
+    }
+    const pd_cfg_node *pk = pd_cfg_get(n, "primary_key");
+    if (pk) {
+        pd_strv cols = PD_STRV_INIT;
+        rc = str_list(pk, "primary_key", true, &cols);
+        pd_strv_free(&cols);
+        if (rc) {
+            return rc;
+        }
+    }
+    const pd_cfg_node *idx = pd_cfg_get(n, "indexes");
+    if (idx) {
+        if (idx->type != PD_CFG_LIST) {
+            return pdi_node_error(idx, "indexes must be a list (of column lists)");
+        }
+        for (size_t i = 0; i < idx->n; i++) {
+            pd_strv cols = PD_STRV_INIT;
+            rc = str_list(idx->items[i], "an index", true, &cols);
+            pd_strv_free(&cols);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return PD_OK;
+}
+
+static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
+{
+    static const char *const keys[] = {"name", "stages", "description", NULL};
+    if (!root) {
+        return pd_set_error(PD_ERR_CONFIG, "%s: empty flow file", f->path);
+    }
+    if (root->type != PD_CFG_MAP) {
+        return pdi_node_error(root, "a flow file must be a mapping with 'name' and 'stages'");
+    }
+    int rc = pdi_check_keys(root, "the flow", keys);
+    if (rc) {
+        return rc;
+    }
+    const pd_cfg_node *nm = pd_cfg_get(root, "name");
+    if (nm && (nm->type != PD_CFG_SCALAR || !nm->scalar[0])) {
+        return pdi_node_error(nm, "flow 'name' must be a non-empty string");
+    }
+    *name = nm ? nm->scalar : NULL;
+    const pd_cfg_node *st = pd_cfg_get(root, "stages");
+    if (!st) {
+        return pdi_node_error(root, "the flow has no 'stages'");
+    }
+    if (st->type != PD_CFG_LIST || st->n == 0) {
+        return pdi_node_error(st, "'stages' must be a non-empty list");
+    }
+    f->stages = pd_calloc(st->n, sizeof *f->stages);
+    if (!f->stages) {
+        return PD_ERR_NOMEM;
+    }
+    static const char *const skeys[] = {"name", "tasks", "description", NULL};
+    for (size_t i = 0; i < st->n; i++) {
+        const pd_cfg_node *sn = st->items[i];
+        sspec *s = &f->stages[f->n++];
+        if (sn->type != PD_CFG_MAP) {
+            return pdi_node_error(sn, "a stage must be a mapping with 'name' and 'tasks'");
+        }
+        if ((rc = pdi_check_keys(sn, "stage", skeys)) != PD_OK) {
+            return rc;
+        }
+        s->node = sn;
+        const pd_cfg_node *sname = pd_cfg_get(sn, "name");
+        if (!sname || sname->type != PD_CFG_SCALAR || !sname->scalar[0]) {
+            return pdi_node_error(sname ? sname : sn, "stage needs a non-empty 'name'");
+        }
+        s->name = sname->scalar;
+        if (!(s->norm = normalize(s->name))) {
+            return PD_ERR_NOMEM;
+        }
+        for (size_t k = 0; k + 1 < f->n; k++) {
+            if (!strcmp(f->stages[k].norm, s->norm)) {
+                return pdi_node_error(sname, "duplicate stage name '%s' (first at line %d)",
+                                      s->name, f->stages[k].node->line);
+            }
+        }
+        const pd_cfg_node *tasks = pd_cfg_get(sn, "tasks");
+        if (!tasks || tasks->type != PD_CFG_LIST || tasks->n == 0) {
+            return pdi_node_error(tasks ? tasks : sn,
+                                  "stage '%s' needs a non-empty 'tasks' "
+                                  "list",
+                                  s->name);
+        }
+        s->tasks = pd_calloc(tasks->n, sizeof *s->tasks);
+        if (!s->tasks) {
+            return PD_ERR_NOMEM;
+        }
+        for (size_t k = 0; k < tasks->n; k++) {
+            tspec *t = &s->tasks[s->n++];
+            if ((rc = parse_task(f, s, t, tasks->items[k])) != PD_OK) {
+                return rc;
+            }
+            for (size_t q = 0; q + 1 < s->n; q++) {
+                tspec *o = &s->tasks[q];
+                if (!strcmp(o->table, t->table) || pd_strv_contains(&o->outputs, t->table)) {
+                    return pdi_node_error(pd_cfg_get(t->node, "name"),
+                                          "duplicate task/table name '%s' in stage '%s' "
+                                          "(first at line %d)",
+                                          t->name, s->name, o->node->line);
+                }
+            }
+        }
+    }
+    return PD_OK;
+}
+
+/* Find the producer of `table` in stage s (task name or declared output). */
+static tspec *stage_table(sspec *s, const char *table)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (!strcmp(s->tasks[i].table, table) || pd_strv_contains(&s->tasks[i].outputs, table)) {
+            return &s->tasks[i];
+        }
+    }
+    return NULL;
+}
+
+/* Resolve one reference of task t in stage si; *out NULL when undecidable
+ * (raw SQL may create it). */
+static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, tspec **out)
+{
+    *out = NULL;
+    const char *dot = strchr(ref, '.');
+    if (dot) {
+        char stage[256];
+        snprintf(stage, sizeof stage, "%.*s", (int)(dot - ref), ref);
+        for (size_t i = 0; i < f->n; i++) {
+            if (!strcmp(f->stages[i].norm, stage)) {
+                *out = stage_table(&f->stages[i], dot + 1);
+                *osi = i;
+                if (!*out && !f->stages[i].has_raw) {
+                    return pdi_node_error(t->ref_node,
+                                          "task '%s': unknown reference '%s' "
+                                          "(stage '%s' has no table '%s')",
+                                          t->name, ref, stage, dot + 1);
+                }
+                return PD_OK;
+            }
+        }
+        return pdi_node_error(t->ref_node, "task '%s': unknown reference '%s' (no stage '%s')",
+                              t->name, ref, stage);
+    }
+    if ((*out = stage_table(&f->stages[si], ref))) {
+        *osi = si;
+        return PD_OK;
+    }
+    size_t found = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        tspec *p = i == si ? NULL : stage_table(&f->stages[i], ref);
+        if (p) {
+            found++;
+            *out = p;
+            *osi = i;
+        }
+    }
+    if (found > 1) {
+        return pdi_node_error(t->ref_node,
+                              "task '%s': reference '%s' is ambiguous (several "
+                              "stages produce it; write stage.%s)",
+                              t->name, ref, ref);
+    }
+    if (!found) {
+        *out = NULL;
+        if (!f->any_raw) {
+            return pdi_node_error(t->ref_node,
+                                  "task '%s': unknown reference '%s' (no task "
+                                  "produces a table of that name)",
+                                  t->name, ref);
+        }
+    }
+    return PD_OK;
+}
+
+static int dfs(fspec *f, size_t si, tspec *t)
+{
+    if (t->mark == 2) {
+        return PD_OK;
+    }
+    if (t->mark == 1) {
+        return pdi_node_error(t->node,
+                              "cycle: task '%s' depends on itself through its "
+                              "references",
+                              t->name);
+    }
+    t->mark = 1;
+    for (size_t i = 0; i < t->refs.n; i++) {
+        size_t osi = si;
+        tspec *p = NULL;
+        int rc = resolve(f, si, t, t->refs.items[i], &osi, &p);
+        if (rc) {
+            return rc;
+        }
+        if (!p) {
+            continue;
+        }
+        if (p == t && strcmp(t->body, "raw_sql") && strcmp(t->body, "raw_sql_file")) {
+            return pdi_node_error(t->ref_node, "cycle: task '%s' references its own table",
+                                  t->name);
+        }
+        if (osi > si) {
+            return pdi_node_error(t->ref_node,
+                                  "cycle: task '%s' in stage '%s' uses '%s' from "
+                                  "the later stage '%s' (stages run in the "
+                                  "order listed)",
+                                  t->name, f->stages[si].name, t->refs.items[i],
+                                  f->stages[osi].name);
+        }
+        if (osi == si && p != t && (rc = dfs(f, si, p)) != PD_OK) {
+            return rc;
+        }
+    }
+    t->mark = 2;
+    return PD_OK;
+}
+
+static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
+{
+    const pd_cfg_node *b = t->body_node;
+    pd_task *task = NULL;
+    const char *body = t->body;
+    int rc = PD_OK;
+    if (!strcmp(body, "sql") || !strcmp(body, "sql_file")) {
+        task = pd_stage_add_sql(stage, t->name, t->text);
+    } else if (!strcmp(body, "raw_sql") || !strcmp(body, "raw_sql_file")) {
+        task = pd_stage_add_raw_sql(stage, t->name, t->text);
+    } else if (!strcmp(body, "load")) {
+        char *p = rel_path(f, b->scalar);
+        if (!p) {
+            return PD_ERR_NOMEM;
+        }
+        if (!pd_path_exists(p)) {
+            free(p);
+            return pdi_node_error(b, "task '%s': CSV file '%s' not found", t->name, b->scalar);
+        }
+        task = pd_stage_add_load(stage, t->name, p);
+        free(p);
+    } else if (!strcmp(body, "view")) {
+        const char **srcs = pd_calloc(t->refs.n ? t->refs.n : 1, sizeof *srcs);
+        if (!srcs) {
+            return PD_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < t->refs.n; i++) {
+            srcs[i] = t->refs.items[i];
+        }
+        task = pd_stage_add_view(stage, t->name, srcs, t->refs.n);
+        free(srcs);
+    } else if (!strcmp(body, "external")) {
+        task = pd_stage_add_external(stage, t->name, pd_cfg_get(b, "schema")->scalar,
+                                     pd_cfg_get(b, "table")->scalar);
+    } else {
+        const char *lib = pd_cfg_get(b, "library")->scalar;
+        const char *sym = pd_cfg_get(b, "symbol")->scalar;
+        char *p = rel_path(f, lib);
+        if (!p) {
+            return PD_ERR_NOMEM;
+        }
+        /* a bare name not next to the flow file is left to the loader's search path */
+        bool local = strchr(lib, '/') || pd_path_exists(p);
+        task = pd_stage_add_c_symbol(stage, t->name, local ? p : lib, sym);
+        free(p);
+    }
+    if (!task) {
+        return pdi_node_error(t->node, "task '%s': %s", t->name, pd_last_error());
+    }
+    pd_task_set_origin(task, f->path, t->node->line);
+    const pd_cfg_node *n = t->node, *v;
+    if ((v = pd_cfg_get(n, "version")) && v->type == PD_CFG_SCALAR) {
+        rc = pd_task_set_version(task, v->scalar);
+    }
+    if (!strcmp(body, "c")) {
+        for (size_t i = 0; rc == PD_OK && i < t->refs.n; i++) {
+            rc = pd_task_add_input(task, t->refs.items[i]);
+        }
+        if (rc == PD_OK && (v = pd_cfg_get(n, "lazy"))) {
+            bool lazy = false;
+            pdi_get_bool(v, &lazy);
+            rc = pd_task_set_lazy(task, lazy);
+        }
+    }
+    for (size_t i = 0; rc == PD_OK && i < t->outputs.n; i++) {
+        rc = pd_task_add_output(task, t->outputs.items[i]);
+    }
+    if (rc == PD_OK && (v = pd_cfg_get(n, "primary_key"))) {
+        pd_strv cols = PD_STRV_INIT;
+        rc = str_list(v, "primary_key", true, &cols);
+        if (rc == PD_OK) {
+            rc = pd_task_set_primary_key(task, (const char *const *)cols.items, cols.n);
+        }
+        pd_strv_free(&cols);
+    }
+    if (rc == PD_OK && (v = pd_cfg_get(n, "indexes"))) {
+        for (size_t i = 0; rc == PD_OK && i < v->n; i++) {
+            pd_strv cols = PD_STRV_INIT;
+            rc = str_list(v->items[i], "an index", true, &cols);
+            if (rc == PD_OK) {
+                rc = pd_task_add_index(task, (const char *const *)cols.items, cols.n);
+            }
+            pd_strv_free(&cols);
+        }
+    }
+    if (rc != PD_OK) {
+        return pdi_node_error(n, "task '%s': %s", t->name, pd_last_error());
+    }
+    *out = task;
+    return PD_OK;
+}
+
+static char *default_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? pd_strndup(base, (size_t)(dot - base)) : pd_strdup(base);
+}
+
+int pd_flow_load(const char *path, pd_flow **out)
+{
+    if (!path || !out) {
+        return pd_set_error(PD_ERR_INVALID, "pd_flow_load: NULL argument");
+    }
+    *out = NULL;
+    pdi_arena arena = {0};
+    fspec f;
+    memset(&f, 0, sizeof f);
+    f.path = path;
+    pd_cfg_node *root = NULL;
+    pd_flow *flow = NULL;
+    int rc = pdi_yaml_parse_file(&arena, path, &root);
+    if (rc != PD_OK) {
+        goto out;
+    }
+    char *dir = pd_path_dirname(path);
+    char abs[PATH_MAX];
+    if (dir && realpath(dir, abs)) {
+        f.dir = pd_strdup(abs);
+    } else {
+        f.dir = pd_strdup(dir ? dir : ".");
+    }
+    free(dir);
+    if (!f.dir) {
+        rc = PD_ERR_NOMEM;
+        goto out;
+    }
+    const char *name = NULL;
+    if ((rc = parse_flow(&f, root, &name)) != PD_OK) {
+        goto out;
+    }
+    for (size_t si = 0; si < f.n; si++) {
+        for (size_t k = 0; k < f.stages[si].n; k++) {
+            if ((rc = dfs(&f, si, &f.stages[si].tasks[k])) != PD_OK) {
+                goto out;
+            }
+        }
+    }
+    char *dn = name ? NULL : default_name(path);
+    flow = pd_flow_new(name ? name : dn);
+    free(dn);
+    if (!flow) {
+        rc = pd_set_error(PD_ERR_NOMEM, "%s: cannot create flow", path);
+        goto out;
+    }
+    pd_flow_set_file(flow, path);
+    for (size_t si = 0; si < f.n; si++) {
+        pd_stage *stage = pd_flow_add_stage(flow, f.stages[si].name);
+        if (!stage) {
+            rc = pdi_node_error(f.stages[si].node, "stage '%s': %s", f.stages[si].name,
+                                pd_last_error());
+            goto out;
+        }
+        for (size_t k = 0; k < f.stages[si].n; k++) {
+            pd_task *task = NULL;
+            if ((rc = build_task(&f, stage, &f.stages[si].tasks[k], &task)) != PD_OK) {
+                goto out;
+            }
+        }
+    }
+    rc = pd_flow_finalize(flow);
+    if (rc != PD_OK && !strstr(pd_last_error(), path)) {
+        pd_error_prefix("%s", path);
+    }
+out:
+    if (rc != PD_OK) {
+        pd_flow_free(flow);
+        flow = NULL;
+        if (rc == PD_ERR_INVALID) {
+            rc = PD_ERR_CONFIG;
+        }
+    }
+    fspec_free(&f);
+    pdi_arena_free(&arena);
+    *out = flow;
+    return rc;
+}
