@@ -1,0 +1,1 @@
+SELECT * FROM {{ people }} WHERE age >= 18
