@@ -42,7 +42,12 @@ typedef enum pd_as_kind {
     PD_AS_N_KINDS
 } pd_as_kind;
 
-typedef enum pd_can { PD_CAN_NO = 0, PD_CAN_YES, PD_CAN_YES_BUT_DONT_CACHE, PD_CAN_NO_HOOK_EXPECTED } pd_can;
+typedef enum pd_can {
+    PD_CAN_NO = 0,
+    PD_CAN_YES,
+    PD_CAN_YES_BUT_DONT_CACHE,
+    PD_CAN_NO_HOOK_EXPECTED
+} pd_can;
 
 /* A table as the store sees it. Schema arguments are *logical* schema names
  * ("stage", "stage__tmp", "stage__odd", "pipedag_metadata"); the store adds
@@ -50,16 +55,16 @@ typedef enum pd_can { PD_CAN_NO = 0, PD_CAN_YES, PD_CAN_YES_BUT_DONT_CACHE, PD_C
 typedef struct pd_table {
     const char *name;
     pd_obj_kind kind;
-    const char *sql;                       /* PD_OBJ_SQL */
-    struct ArrowArrayStream *stream;       /* PD_OBJ_ARROW (consumed by materialize) */
-    const char *ext_schema, *ext_name;     /* PD_OBJ_EXTERNAL */
-    const char *const *view_sources;       /* PD_OBJ_VIEW: "schema.table" logical pairs */
+    const char *sql;                   /* PD_OBJ_SQL */
+    struct ArrowArrayStream *stream;   /* PD_OBJ_ARROW (consumed by materialize) */
+    const char *ext_schema, *ext_name; /* PD_OBJ_EXTERNAL */
+    const char *const *view_sources;   /* PD_OBJ_VIEW: "schema.table" logical pairs */
     size_t n_view_sources;
-    const char *const *primary_key;        /* may be NULL */
+    const char *const *primary_key; /* may be NULL */
     size_t n_primary_key;
-    const char *const *const *indexes;     /* each a NULL-terminated column list */
+    const char *const *const *indexes; /* each a NULL-terminated column list */
     size_t n_indexes;
-    const char *task_name;                 /* for messages */
+    const char *task_name; /* for messages */
 } pd_table;
 
 /* ------------------------------------------------------------ hook registry
@@ -73,8 +78,8 @@ typedef struct pd_table_hook {
     int (*materialize)(pd_store *s, const pd_table *t, const char *schema);
     /* Read schema.name as `as`; out is a struct ArrowArrayStream* or char**.
      * limit < 0 = all rows. */
-    int (*retrieve)(pd_store *s, const char *schema, const char *name, pd_as_kind as,
-                    int64_t limit, void *out);
+    int (*retrieve)(
+        pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out);
     /* Identity string for lazy caching (e.g. the canonicalized SQL). */
     int (*lazy_query_str)(pd_store *s, const pd_table *t, char **out);
 } pd_table_hook;
@@ -87,7 +92,7 @@ const pd_table_hook *pd_store_find_retrieve_hook(pd_store *s, pd_as_kind as);
 
 typedef struct pd_task_meta {
     char *name, *stage, *version;
-    int64_t timestamp;            /* unix micros */
+    int64_t timestamp; /* unix micros */
     char *run_id, *position_hash, *input_hash, *cache_fn_hash;
     char *output_json;
     bool in_transaction_schema;
@@ -117,7 +122,7 @@ void pd_store_close(pd_store *s);
 /* Create schema pipedag_metadata and its tables if missing; check the
  * metadata version (mismatch -> *caching_ok = false with a warning). */
 int pd_store_setup(pd_store *s, bool *caching_ok);
-const char *pd_store_dialect(const pd_store *s);    /* "sqlite", "postgresql", ... */
+const char *pd_store_dialect(const pd_store *s); /* "sqlite", "postgresql", ... */
 /* Masked description for messages ("sqlite:///.pipedag/db", "postgresql://u:***@h/db"). */
 const char *pd_store_describe(const pd_store *s);
 bool pd_store_supports(const pd_store *s, pd_commit_technique t);
@@ -125,9 +130,9 @@ bool pd_store_supports(const pd_store *s, pd_commit_technique t);
 /* --------------------------------------------------------------- stages */
 
 typedef struct pd_stage_tx {
-    const char *stage;           /* logical base name */
+    const char *stage; /* logical base name */
     pd_commit_technique technique;
-    char transaction_name[256];  /* filled by init: "stage__tmp" / "stage__odd" / "stage__even" */
+    char transaction_name[256]; /* filled by init: "stage__tmp" / "stage__odd" / "stage__even" */
     const char *run_id;
 } pd_stage_tx;
 
@@ -145,14 +150,18 @@ int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed);
 
 /* Materialize through the hook registry, then create primary key/indexes. */
 int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema);
-int pd_store_retrieve(pd_store *s, const char *schema, const char *name, pd_as_kind as,
-                      int64_t limit, void *out);
+int pd_store_retrieve(
+    pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out);
 int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out);
 int pd_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists);
 /* Copy a table (data, primary key, indexes) between schemas - used for
  * cache-valid tables of a changed stage. Cheap where the store allows. */
-int pd_store_copy_table(pd_store *s, const char *from_schema, const char *from_name,
-                        const char *to_schema, const char *to_name, const pd_table *meta);
+int pd_store_copy_table(pd_store *s,
+                        const char *from_schema,
+                        const char *from_name,
+                        const char *to_schema,
+                        const char *to_name,
+                        const pd_table *meta);
 int pd_store_drop_table(pd_store *s, const char *schema, const char *name);
 /* Objects (tables and views) in a schema, sorted. */
 int pd_store_list_objects(pd_store *s, const char *schema, pd_strv *out);
@@ -161,7 +170,9 @@ char *pd_store_sql_name(pd_store *s, const char *schema, const char *name);
 /* Run a raw SQL script with `schema` as the stage it creates objects in. */
 int pd_store_execute_script(pd_store *s, const char *script);
 /* Run any query, rows handed to `row` as text (NULL for SQL NULL). */
-typedef int (*pd_row_fn)(void *user, int ncols, const char *const *names,
+typedef int (*pd_row_fn)(void *user,
+                         int ncols,
+                         const char *const *names,
                          const char *const *values);
 int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user);
 
@@ -170,19 +181,36 @@ int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user);
 int pd_meta_insert_task(pd_store *s, const pd_task_meta *m);
 /* Committed rows matching (name, stage, version, input_hash[, cache_fn_hash
  * unless NULL]). *count = number of matches; *out filled when count == 1. */
-int pd_meta_find_task(pd_store *s, const char *name, const char *stage, const char *version,
-                      const char *input_hash, const char *cache_fn_hash, pd_task_meta *out,
+int pd_meta_find_task(pd_store *s,
+                      const char *name,
+                      const char *stage,
+                      const char *version,
+                      const char *input_hash,
+                      const char *cache_fn_hash,
+                      pd_task_meta *out,
                       int *count);
 /* Newest row (committed or not) for (name, stage[, position_hash]). */
-int pd_meta_latest_task(pd_store *s, const char *name, const char *stage,
-                        const char *position_hash, bool committed_only, pd_task_meta *out,
+int pd_meta_latest_task(pd_store *s,
+                        const char *name,
+                        const char *stage,
+                        const char *position_hash,
+                        bool committed_only,
+                        pd_task_meta *out,
                         bool *found);
 int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m);
-int pd_meta_find_lazy(pd_store *s, const char *stage, const char *query_hash,
-                      const char *task_hash, pd_lazy_meta *out, int *count);
+int pd_meta_find_lazy(pd_store *s,
+                      const char *stage,
+                      const char *query_hash,
+                      const char *task_hash,
+                      pd_lazy_meta *out,
+                      int *count);
 int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m);
-int pd_meta_find_raw_sql(pd_store *s, const char *stage, const char *query_hash,
-                         const char *task_hash, pd_raw_sql_meta *out, int *count);
+int pd_meta_find_raw_sql(pd_store *s,
+                         const char *stage,
+                         const char *query_hash,
+                         const char *task_hash,
+                         pd_raw_sql_meta *out,
+                         int *count);
 /* Drop schema pipedag_metadata (`clear-metadata`). */
 int pd_store_clear_metadata(pd_store *s);
 /* Drop every schema with the configured prefix/suffix (`delete-schemas`). */

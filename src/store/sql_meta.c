@@ -1,0 +1,643 @@
+/*
+ * store/sql_meta.c - pipedag_metadata tables (PIPEDAG_SEMANTICS.md §4) on a
+ * SQL store: setup and version check, the pd_meta_* lookups (prepared and
+ * cached statements on a dedicated connection), metadata promotion at stage
+ * commit, and crash recovery of SQLite stage commits from the
+ * commit_journal table.
+ */
+#include "store/sql_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ statements */
+
+void pdi_meta_sql_free(pd_store *s)
+{
+    pdi_meta_sql *m = &s->msql;
+    char **all[] = {&m->insert_task,     &m->find_task,          &m->find_task_fn, &m->latest_task,
+                    &m->latest_task_pos, &m->insert_lazy,        &m->find_lazy,    &m->insert_raw,
+                    &m->find_raw,        &m->del_unc[0],         &m->del_unc[1],   &m->del_unc[2],
+                    &m->del_com[0],      &m->del_com[1],         &m->del_com[2],   &m->promote[0],
+                    &m->promote[1],      &m->promote[2],         &m->journal_add,  &m->journal_del,
+                    &m->journal_list,    &m->journal_list_stage, &m->stage_get,    &m->stage_del,
+                    &m->stage_ins};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
+    m->built = false;
+}
+
+#define TASK_COLS                                                                         \
+    "name, stage, version, timestamp, run_id, position_hash, input_hash, cache_fn_hash, " \
+    "output_json, in_transaction_schema"
+
+static int build_sql(pd_store *s)
+{
+    pdi_meta_sql *m = &s->msql;
+    if (m->built)
+        return PD_OK;
+    const pdi_dialect *d = s->d;
+    char *q = pdi_sql_quote(d, s->meta_phys);
+    if (!q)
+        return PD_ERR_NOMEM;
+    const char *F = pdi_sql_bool(d, false), *T = pdi_sql_bool(d, true);
+    m->insert_task = pd_asprintf(
+        "INSERT INTO %s.tasks (" TASK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", q);
+    m->find_task = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
+                               "AND version = ? AND input_hash = ? AND in_transaction_schema = %s",
+                               q, F);
+    m->find_task_fn = pd_asprintf("SELECT " TASK_COLS
+                                  " FROM %s.tasks WHERE name = ? AND stage = ? AND version = ? "
+                                  "AND input_hash = ? AND in_transaction_schema = %s AND "
+                                  "cache_fn_hash = ?",
+                                  q, F);
+    m->latest_task = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
+                                 "ORDER BY timestamp DESC, id DESC",
+                                 q);
+    m->latest_task_pos = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND "
+                                     "stage = ? AND position_hash = ? ORDER BY timestamp DESC, "
+                                     "id DESC",
+                                     q);
+    m->insert_lazy = pd_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, "
+                                 "task_hash, in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
+                                 q);
+    m->find_lazy = pd_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema "
+                               "FROM %s.lazy_tables WHERE stage = ? AND query_hash = ? AND "
+                               "task_hash = ? AND in_transaction_schema = %s",
+                               q, F);
+    m->insert_raw = pd_asprintf("INSERT INTO %s.raw_sql (prev_objects, new_objects, stage, "
+                                "query_hash, task_hash, in_transaction_schema) VALUES (?, ?, ?, "
+                                "?, ?, ?)",
+                                q);
+    m->find_raw = pd_asprintf("SELECT prev_objects, new_objects, stage, query_hash, task_hash, "
+                              "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND "
+                              "query_hash = ? AND task_hash = ? AND in_transaction_schema = %s",
+                              q, F);
+    static const char *const tabs[3] = {"tasks", "lazy_tables", "raw_sql"};
+    for (int i = 0; i < 3; i++) {
+        m->del_unc[i] = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND "
+                                    "in_transaction_schema = %s",
+                                    q, tabs[i], T);
+        m->del_com[i] = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND "
+                                    "in_transaction_schema = %s",
+                                    q, tabs[i], F);
+        m->promote[i] = pd_asprintf("UPDATE %s.%s SET in_transaction_schema = %s WHERE stage = ?",
+                                    q, tabs[i], F);
+    }
+    m->journal_add = pd_asprintf("INSERT INTO %s.commit_journal (stage, run_id, started) VALUES "
+                                 "(?, ?, ?)",
+                                 q);
+    m->journal_del = pd_asprintf("DELETE FROM %s.commit_journal WHERE stage = ?", q);
+    m->journal_list = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal ORDER BY id", q);
+    m->journal_list_stage = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal WHERE "
+                                        "stage = ? ORDER BY id",
+                                        q);
+    m->stage_get = pd_asprintf("SELECT cur_transaction_name FROM %s.stages WHERE stage = ?", q);
+    m->stage_del = pd_asprintf("DELETE FROM %s.stages WHERE stage = ?", q);
+    m->stage_ins =
+        pd_asprintf("INSERT INTO %s.stages (stage, cur_transaction_name) VALUES (?, ?)", q);
+    free(q);
+    m->built = true;
+    char **all[] = {&m->insert_task,        &m->find_task,   &m->find_task_fn, &m->latest_task,
+                    &m->latest_task_pos,    &m->insert_lazy, &m->find_lazy,    &m->insert_raw,
+                    &m->find_raw,           &m->journal_add, &m->journal_del,  &m->journal_list,
+                    &m->journal_list_stage, &m->stage_get,   &m->stage_del,    &m->stage_ins};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!*all[i]) {
+            pdi_meta_sql_free(s);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
+    for (int i = 0; i < 3; i++)
+        if (!m->del_unc[i] || !m->del_com[i] || !m->promote[i]) {
+            pdi_meta_sql_free(s);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
+    return PD_OK;
+}
+
+/* Run a metadata statement (caller holds meta_mu). */
+static int
+mq(pd_store *s, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
+{
+    return s->meta->ops->query_params(s->meta, sql, np, params, row, user);
+}
+
+static int lock_meta(pd_store *s)
+{
+    pthread_mutex_lock(&s->meta_mu);
+    int rc = build_sql(s);
+    if (rc)
+        pthread_mutex_unlock(&s->meta_mu);
+    return rc;
+}
+
+static void unlock_meta(pd_store *s)
+{
+    pthread_mutex_unlock(&s->meta_mu);
+}
+
+/* ----------------------------------------------------------------- setup */
+
+static int first_col_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    pd_strv *out = user;
+    return pd_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
+}
+
+int pd_store_setup(pd_store *s, bool *caching_ok)
+{
+    if (caching_ok)
+        *caching_ok = true;
+    int rc = PD_OK;
+    pthread_mutex_lock(&s->meta_mu);
+    if (s->is_sqlite) {
+        rc = pdi_sqlite_conn_attach(s->meta, s->meta_phys, true);
+    } else if (!s->sc->avoid_drop_create_schema) {
+        char *sql = pdi_sql_create_schema(s->d, s->meta_phys);
+        rc = sql ? s->meta->ops->exec(s->meta, sql) : PD_ERR_NOMEM;
+        free(sql);
+    }
+    char **ddl = NULL;
+    if (rc == PD_OK) {
+        ddl = pdi_sql_metadata_ddl(s->d, s->meta_phys);
+        if (!ddl)
+            rc = PD_ERR_NOMEM;
+    }
+    /* MSSQL/DB2 lack IF NOT EXISTS: errors about existing objects are
+     * expected there; the version check below catches real problems. */
+    bool tolerant = s->d->id == PDI_DIALECT_MSSQL || s->d->id == PDI_DIALECT_DB2;
+    for (size_t i = 0; rc == PD_OK && ddl && ddl[i]; i++) {
+        rc = s->meta->ops->exec(s->meta, ddl[i]);
+        if (rc && tolerant)
+            rc = PD_OK;
+    }
+    pdi_sql_strv_free(ddl);
+    pd_strv ver = {0};
+    if (rc == PD_OK) {
+        char *q = pdi_sql_quote(s->d, s->meta_phys);
+        char *sql = q ? pd_asprintf("SELECT version FROM %s.metadata_version", q) : NULL;
+        rc = sql ? mq(s, sql, 0, NULL, first_col_row, &ver) : PD_ERR_NOMEM;
+        free(sql);
+        if (rc == PD_OK && ver.n == 0) {
+            sql = q ? pd_asprintf("INSERT INTO %s.metadata_version (version) VALUES (?)", q) : NULL;
+            const char *p = PDI_METADATA_VERSION;
+            rc = sql ? mq(s, sql, 1, &p, NULL, NULL) : PD_ERR_NOMEM;
+            free(sql);
+        } else if (rc == PD_OK && (ver.n != 1 || strcmp(ver.items[0], PDI_METADATA_VERSION))) {
+            pd_log(PD_LOG_WARN,
+                   "metadata version of %s is '%s', expected '%s': caching is disabled for "
+                   "this run (run `pipedag clear-metadata` to reset)",
+                   s->desc, ver.n ? ver.items[0] : "", PDI_METADATA_VERSION);
+            if (caching_ok)
+                *caching_ok = false;
+        }
+        free(q);
+    }
+    pd_strv_free(&ver);
+    pthread_mutex_unlock(&s->meta_mu);
+    if (rc == PD_OK)
+        rc = pdi_meta_recover(s, NULL);
+    if (rc)
+        pd_error_prefix("metadata setup in %s", s->desc);
+    return rc;
+}
+
+/* -------------------------------------------------------- transactions */
+
+static int in_tx(pd_store *s, int (*body)(pd_store *, void *), void *user)
+{
+    int rc = s->meta->ops->begin(s->meta);
+    if (rc)
+        return rc;
+    rc = body(s, user);
+    if (rc == PD_OK)
+        rc = s->meta->ops->commit(s->meta);
+    if (rc) {
+        char *saved = pd_strdup(pd_last_error());
+        s->meta->ops->rollback(s->meta);
+        if (saved) {
+            pd_set_error(rc, "%s", saved);
+            free(saved);
+        }
+    }
+    return rc;
+}
+
+typedef struct promote_args {
+    const char *stage;
+    bool clear_journal;
+} promote_args;
+
+static int promote_body(pd_store *s, void *u)
+{
+    promote_args *a = u;
+    int rc = PD_OK;
+    for (int i = 0; i < 3 && rc == PD_OK; i++) {
+        rc = mq(s, s->msql.del_com[i], 1, &a->stage, NULL, NULL);
+        if (rc == PD_OK)
+            rc = mq(s, s->msql.promote[i], 1, &a->stage, NULL, NULL);
+    }
+    if (rc == PD_OK && a->clear_journal)
+        rc = mq(s, s->msql.journal_del, 1, &a->stage, NULL, NULL);
+    return rc;
+}
+
+int pdi_meta_promote(pd_store *s, const char *stage, bool clear_journal)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    promote_args a = {stage, clear_journal};
+    rc = in_tx(s, promote_body, &a);
+    unlock_meta(s);
+    return rc;
+}
+
+static int del_unc_body(pd_store *s, void *u)
+{
+    const char *stage = u;
+    int rc = PD_OK;
+    for (int i = 0; i < 3 && rc == PD_OK; i++)
+        rc = mq(s, s->msql.del_unc[i], 1, &stage, NULL, NULL);
+    return rc;
+}
+
+int pdi_meta_delete_uncommitted(pd_store *s, const char *stage)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    rc = in_tx(s, del_unc_body, (void *)stage);
+    unlock_meta(s);
+    return rc;
+}
+
+int pdi_meta_journal_add(pd_store *s, const char *stage, const char *run_id)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)pd_unix_micros());
+    const char *p[3] = {stage, run_id, ts};
+    rc = mq(s, s->msql.journal_add, 3, p, NULL, NULL);
+    unlock_meta(s);
+    return rc;
+}
+
+static int pair_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    pd_strv *out = user;
+    int rc = pd_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
+    if (rc == PD_OK)
+        rc = pd_strv_push(out, ncols > 1 && v[1] ? v[1] : "");
+    return rc;
+}
+
+int pdi_meta_recover(pd_store *s, const char *stage)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    pd_strv rows = {0};
+    rc = stage ? mq(s, s->msql.journal_list_stage, 1, &stage, pair_row, &rows)
+               : mq(s, s->msql.journal_list, 0, NULL, pair_row, &rows);
+    for (size_t i = 0; rc == PD_OK && i + 1 < rows.n; i += 2) {
+        const char *st = rows.items[i];
+        bool forward = false;
+        if (s->is_sqlite) {
+            char *tl = pd_asprintf("%s__tmp", st);
+            char *ph = tl ? pdi_phys(s, tl) : NULL;
+            char *f = ph ? pd_asprintf("%s/%s.sqlite", s->dir, ph) : NULL;
+            if (!f)
+                rc = PD_ERR_NOMEM;
+            else
+                forward = !pd_path_exists(f);
+            free(tl);
+            free(ph);
+            free(f);
+        }
+        if (rc)
+            break;
+        if (forward) {
+            pd_log(PD_LOG_WARN, "stage '%s': completing the commit of run %s interrupted earlier",
+                   st, rows.items[i + 1]);
+            promote_args a = {st, true};
+            rc = in_tx(s, promote_body, &a);
+        } else {
+            pd_log(PD_LOG_WARN, "stage '%s': rolling back the commit of run %s interrupted earlier",
+                   st, rows.items[i + 1]);
+            rc = mq(s, s->msql.journal_del, 1, &st, NULL, NULL);
+        }
+    }
+    pd_strv_free(&rows);
+    unlock_meta(s);
+    return rc;
+}
+
+int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t cap)
+{
+    out[0] = 0;
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    pd_strv v = {0};
+    rc = mq(s, s->msql.stage_get, 1, &stage, first_col_row, &v);
+    if (rc == PD_OK && v.n)
+        snprintf(out, cap, "%s", v.items[v.n - 1]);
+    pd_strv_free(&v);
+    unlock_meta(s);
+    return rc;
+}
+
+typedef struct slot_args {
+    const char *stage, *slot;
+} slot_args;
+
+static int slot_body(pd_store *s, void *u)
+{
+    slot_args *a = u;
+    int rc = mq(s, s->msql.stage_del, 1, &a->stage, NULL, NULL);
+    const char *p[2] = {a->stage, a->slot};
+    if (rc == PD_OK)
+        rc = mq(s, s->msql.stage_ins, 2, p, NULL, NULL);
+    return rc;
+}
+
+int pdi_meta_set_stage_slot(pd_store *s, const char *stage, const char *slot)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    slot_args a = {stage, slot};
+    rc = in_tx(s, slot_body, &a);
+    unlock_meta(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ task rows */
+
+void pd_task_meta_clear(pd_task_meta *m)
+{
+    if (!m)
+        return;
+    free(m->name);
+    free(m->stage);
+    free(m->version);
+    free(m->run_id);
+    free(m->position_hash);
+    free(m->input_hash);
+    free(m->cache_fn_hash);
+    free(m->output_json);
+    memset(m, 0, sizeof *m);
+}
+
+void pd_lazy_meta_clear(pd_lazy_meta *m)
+{
+    if (!m)
+        return;
+    free(m->name);
+    free(m->stage);
+    free(m->query_hash);
+    free(m->task_hash);
+    memset(m, 0, sizeof *m);
+}
+
+void pd_raw_sql_meta_clear(pd_raw_sql_meta *m)
+{
+    if (!m)
+        return;
+    free(m->prev_objects);
+    free(m->new_objects);
+    free(m->stage);
+    free(m->query_hash);
+    free(m->task_hash);
+    memset(m, 0, sizeof *m);
+}
+
+static bool text_true(const char *v)
+{
+    return v && (v[0] == '1' || v[0] == 't' || v[0] == 'T');
+}
+
+typedef struct fetch_ctx {
+    int count;
+    bool first_only;     /* stop after the first row */
+    bool committed_only; /* skip rows still in the transaction schema */
+    void *out;
+} fetch_ctx;
+
+static int task_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    fetch_ctx *f = user;
+    if (f->committed_only && n >= 10 && text_true(v[9]))
+        return PD_OK;
+    f->count++;
+    if (f->count == 1 && n >= 10) {
+        pd_task_meta *m = f->out;
+        pd_task_meta_clear(m);
+        m->name = pd_strdup(v[0]);
+        m->stage = pd_strdup(v[1]);
+        m->version = pd_strdup(v[2]);
+        m->timestamp = v[3] ? strtoll(v[3], NULL, 10) : 0;
+        m->run_id = pd_strdup(v[4]);
+        m->position_hash = pd_strdup(v[5]);
+        m->input_hash = pd_strdup(v[6]);
+        m->cache_fn_hash = pd_strdup(v[7] ? v[7] : "");
+        m->output_json = pd_strdup(v[8]);
+        m->in_transaction_schema = text_true(v[9]);
+    }
+    return f->first_only ? 1 : PD_OK;
+}
+
+int pd_meta_insert_task(pd_store *s, const pd_task_meta *m)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)m->timestamp);
+    const char *p[10] = {m->name,        m->stage,
+                         m->version,     ts,
+                         m->run_id,      m->position_hash,
+                         m->input_hash,  m->cache_fn_hash ? m->cache_fn_hash : "",
+                         m->output_json, m->in_transaction_schema ? "1" : "0"};
+    rc = mq(s, s->msql.insert_task, 10, p, NULL, NULL);
+    unlock_meta(s);
+    return rc;
+}
+
+int pd_meta_find_task(pd_store *s,
+                      const char *name,
+                      const char *stage,
+                      const char *version,
+                      const char *input_hash,
+                      const char *cache_fn_hash,
+                      pd_task_meta *out,
+                      int *count)
+{
+    *count = 0;
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    pd_task_meta tmp = {0};
+    fetch_ctx f = {0, false, false, &tmp};
+    const char *p[5] = {name, stage, version, input_hash, cache_fn_hash};
+    rc = mq(s, cache_fn_hash ? s->msql.find_task_fn : s->msql.find_task, cache_fn_hash ? 5 : 4, p,
+            task_row, &f);
+    unlock_meta(s);
+    *count = f.count;
+    if (rc == PD_OK && f.count == 1 && out) {
+        pd_task_meta_clear(out);
+        *out = tmp;
+    } else {
+        pd_task_meta_clear(&tmp);
+    }
+    return rc;
+}
+
+int pd_meta_latest_task(pd_store *s,
+                        const char *name,
+                        const char *stage,
+                        const char *position_hash,
+                        bool committed_only,
+                        pd_task_meta *out,
+                        bool *found)
+{
+    *found = false;
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    /* rows arrive newest first; task_row skips uncommitted ones if asked */
+    pd_task_meta tmp = {0};
+    const char *p[3] = {name, stage, position_hash};
+    fetch_ctx f = {0, true, committed_only, &tmp};
+    rc = mq(s, position_hash ? s->msql.latest_task_pos : s->msql.latest_task, position_hash ? 3 : 2,
+            p, task_row, &f);
+    if (rc == 1)
+        rc = PD_OK;
+    unlock_meta(s);
+    *found = f.count > 0;
+    if (rc == PD_OK && *found && out) {
+        pd_task_meta_clear(out);
+        *out = tmp;
+    } else {
+        pd_task_meta_clear(&tmp);
+    }
+    return rc;
+}
+
+static int lazy_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    fetch_ctx *f = user;
+    f->count++;
+    if (f->count == 1 && n >= 5) {
+        pd_lazy_meta *m = f->out;
+        pd_lazy_meta_clear(m);
+        m->name = pd_strdup(v[0]);
+        m->stage = pd_strdup(v[1]);
+        m->query_hash = pd_strdup(v[2]);
+        m->task_hash = pd_strdup(v[3]);
+        m->in_transaction_schema = text_true(v[4]);
+    }
+    return PD_OK;
+}
+
+int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    const char *p[5] = {m->name, m->stage, m->query_hash, m->task_hash,
+                        m->in_transaction_schema ? "1" : "0"};
+    rc = mq(s, s->msql.insert_lazy, 5, p, NULL, NULL);
+    unlock_meta(s);
+    return rc;
+}
+
+int pd_meta_find_lazy(pd_store *s,
+                      const char *stage,
+                      const char *query_hash,
+                      const char *task_hash,
+                      pd_lazy_meta *out,
+                      int *count)
+{
+    *count = 0;
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    pd_lazy_meta tmp = {0};
+    fetch_ctx f = {0, false, false, &tmp};
+    const char *p[3] = {stage, query_hash, task_hash};
+    rc = mq(s, s->msql.find_lazy, 3, p, lazy_row, &f);
+    unlock_meta(s);
+    *count = f.count;
+    if (rc == PD_OK && f.count == 1 && out) {
+        pd_lazy_meta_clear(out);
+        *out = tmp;
+    } else {
+        pd_lazy_meta_clear(&tmp);
+    }
+    return rc;
+}
+
+static int raw_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    fetch_ctx *f = user;
+    f->count++;
+    if (f->count == 1 && n >= 6) {
+        pd_raw_sql_meta *m = f->out;
+        pd_raw_sql_meta_clear(m);
+        m->prev_objects = pd_strdup(v[0]);
+        m->new_objects = pd_strdup(v[1]);
+        m->stage = pd_strdup(v[2]);
+        m->query_hash = pd_strdup(v[3]);
+        m->task_hash = pd_strdup(v[4]);
+        m->in_transaction_schema = text_true(v[5]);
+    }
+    return PD_OK;
+}
+
+int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    const char *p[6] = {m->prev_objects, m->new_objects, m->stage,
+                        m->query_hash,   m->task_hash,   m->in_transaction_schema ? "1" : "0"};
+    rc = mq(s, s->msql.insert_raw, 6, p, NULL, NULL);
+    unlock_meta(s);
+    return rc;
+}
+
+int pd_meta_find_raw_sql(pd_store *s,
+                         const char *stage,
+                         const char *query_hash,
+                         const char *task_hash,
+                         pd_raw_sql_meta *out,
+                         int *count)
+{
+    *count = 0;
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    pd_raw_sql_meta tmp = {0};
+    fetch_ctx f = {0, false, false, &tmp};
+    const char *p[3] = {stage, query_hash, task_hash};
+    rc = mq(s, s->msql.find_raw, 3, p, raw_row, &f);
+    unlock_meta(s);
+    *count = f.count;
+    if (rc == PD_OK && f.count == 1 && out) {
+        pd_raw_sql_meta_clear(out);
+        *out = tmp;
+    } else {
+        pd_raw_sql_meta_clear(&tmp);
+    }
+    return rc;
+}
