@@ -99,7 +99,23 @@ typedef enum pd_parquet_codec {
 PD_API int pd_parquet_codec_from_name(const char *name, pd_parquet_codec *out);
 PD_API const char *pd_parquet_codec_name(pd_parquet_codec codec);
 
-#define PD_PARQUET_WRITE_OPTIONS_VERSION 1
+/* Value encoding for pages that are not dictionary-encoded (no dictionary,
+ * or after the dictionary fell back). AUTO: PLAIN with v1 pages; with v2
+ * pages DELTA_BINARY_PACKED for mostly sorted integers,
+ * DELTA_LENGTH_BYTE_ARRAY for strings/binary, RLE for booleans, PLAIN
+ * otherwise. An encoding that does not apply to a column's physical type
+ * falls back to PLAIN for that column. */
+typedef enum pd_parquet_encoding {
+    PD_PARQUET_ENC_AUTO = 0,
+    PD_PARQUET_ENC_PLAIN = 1,
+    PD_PARQUET_ENC_RLE = 2,                     /* booleans */
+    PD_PARQUET_ENC_DELTA_BINARY_PACKED = 3,     /* INT32 / INT64 */
+    PD_PARQUET_ENC_DELTA_LENGTH_BYTE_ARRAY = 4, /* BYTE_ARRAY */
+    PD_PARQUET_ENC_DELTA_BYTE_ARRAY = 5,        /* BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY */
+    PD_PARQUET_ENC_BYTE_STREAM_SPLIT = 6        /* FLOAT / DOUBLE */
+} pd_parquet_encoding;
+
+#define PD_PARQUET_WRITE_OPTIONS_VERSION 2
 typedef struct pd_parquet_write_options {
     int version;               /* PD_PARQUET_WRITE_OPTIONS_VERSION */
     pd_parquet_codec codec;    /* default SNAPPY */
@@ -113,9 +129,13 @@ typedef struct pd_parquet_write_options {
     const char *const *kv_values;
     size_t n_kv;
     int threads;               /* encoder threads; 0 or 1 = calling thread only */
+    /* version >= 2: */
+    pd_parquet_encoding encoding; /* non-dictionary value encoding (default AUTO) */
+    int64_t dictionary_limit;  /* max PLAIN dictionary bytes per chunk; 0 = default (1 MiB) */
 } pd_parquet_write_options;
 #define PD_PARQUET_WRITE_OPTIONS_INIT \
-    {PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0}
+    {PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0, \
+     PD_PARQUET_ENC_AUTO, 0}
 
 typedef struct pd_parquet_writer pd_parquet_writer;
 

@@ -1,0 +1,666 @@
+/*
+ * parquet/writer.c - the public Parquet writer (pd_parquet_writer_*).
+ *
+ * Batches are shredded into per-leaf level/value buffers until a row group
+ * is full; the row group is then encoded column by column (in parallel with
+ * pthreads when threads > 1), written in leaf order, and its metadata kept
+ * as pre-serialized Thrift bytes; the footer is written on close. Memory is
+ * bounded by about one row group. pd_parquet_write_stream writes to a
+ * temporary file renamed into place on success.
+ */
+#include "parquet/writer_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CREATED_BY         "pipedag-c version " PD_VERSION_STRING
+#define DEFAULT_RG_ROWS    1048576
+#define DEFAULT_PAGE_SIZE  (1 << 20)
+#define DEFAULT_DICT_LIMIT (1 << 20)
+
+struct pd_parquet_writer {
+    pd_parquet_write_fn write;
+    void *user;
+    int fd; /* own file, -1 for callbacks */
+    char *path;
+    pdw_schema sch;
+    pdw_enc_opts eo;
+    int threads;
+    int64_t rg_rows;
+    char **kv_keys, **kv_vals;
+    size_t n_kv;
+    int64_t offset;
+    int64_t rows_in_rg, total_rows;
+    pdw_buf rgmeta;
+    size_t n_rg;
+    pdw_worker *workers;
+    int nworkers;
+    pdw_shred_scratch sc;
+    int failed;
+};
+
+/* ------------------------------------------------------------ codecs */
+
+int pd_parquet_codec_from_name(const char *name, pd_parquet_codec *out)
+{
+    static const struct {
+        const char *n;
+        pd_parquet_codec c;
+    } tab[] = {{"snappy", PD_CODEC_SNAPPY},
+               {"zstd", PD_CODEC_ZSTD},
+               {"gzip", PD_CODEC_GZIP},
+               {"none", PD_CODEC_UNCOMPRESSED},
+               {"uncompressed", PD_CODEC_UNCOMPRESSED},
+               {"lz4_raw", PD_CODEC_LZ4_RAW},
+               {"lz4", PD_CODEC_LZ4_RAW},
+               {"brotli", PD_CODEC_BROTLI}};
+    if (name && out) {
+        for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+            if (strcasecmp(name, tab[i].n) == 0) {
+                *out = tab[i].c;
+                return PD_OK;
+            }
+        }
+    }
+    return pd_set_error(PD_ERR_INVALID, "unknown Parquet compression codec '%s'",
+                        name ? name : "(null)");
+}
+
+const char *pd_parquet_codec_name(pd_parquet_codec codec)
+{
+    switch (codec) {
+    case PD_CODEC_UNCOMPRESSED: return "uncompressed";
+    case PD_CODEC_SNAPPY: return "snappy";
+    case PD_CODEC_GZIP: return "gzip";
+    case PD_CODEC_LZO: return "lzo";
+    case PD_CODEC_BROTLI: return "brotli";
+    case PD_CODEC_LZ4: return "lz4";
+    case PD_CODEC_ZSTD: return "zstd";
+    case PD_CODEC_LZ4_RAW: return "lz4_raw";
+    default: return "unknown";
+    }
+}
+
+/* ------------------------------------------------------------ output */
+
+static int fd_write(void *user, const void *buf, size_t len)
+{
+    pd_parquet_writer *w = user;
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t r = write(w->fd, p, len > (1u << 30) ? (1u << 30) : len);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return pd_set_error(PD_ERR_IO, "parquet writer: write %s: %s", w->path,
+                                strerror(errno));
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return PD_OK;
+}
+
+static int out_write(pd_parquet_writer *w, const void *p, size_t n)
+{
+    if (n == 0) {
+        return PD_OK;
+    }
+    int rc = w->write(w->user, p, n);
+    if (rc != PD_OK) {
+        w->failed = 1;
+        return rc < 0 ? rc : PD_ERR_IO;
+    }
+    w->offset += (int64_t)n;
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static void writer_free(pd_parquet_writer *w)
+{
+    if (!w) {
+        return;
+    }
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    free(w->path);
+    pdw_schema_free(&w->sch);
+    for (size_t i = 0; i < w->n_kv; i++) {
+        free(w->kv_keys[i]);
+        free(w->kv_vals[i]);
+    }
+    free(w->kv_keys);
+    free(w->kv_vals);
+    pdw_buf_free(&w->rgmeta);
+    for (int i = 0; i < w->nworkers; i++) {
+        pdw_worker_free(&w->workers[i]);
+    }
+    free(w->workers);
+    pdw_shred_scratch_free(&w->sc);
+    free(w);
+}
+
+static int map_encoding(int e)
+{
+    switch (e) {
+    case PD_PARQUET_ENC_PLAIN: return 0;
+    case PD_PARQUET_ENC_RLE: return 3;
+    case PD_PARQUET_ENC_DELTA_BINARY_PACKED: return 5;
+    case PD_PARQUET_ENC_DELTA_LENGTH_BYTE_ARRAY: return 6;
+    case PD_PARQUET_ENC_DELTA_BYTE_ARRAY: return 7;
+    case PD_PARQUET_ENC_BYTE_STREAM_SPLIT: return 9;
+    default: return -1;
+    }
+}
+
+static int writer_new(const struct ArrowSchema *schema,
+                      const pd_parquet_write_options *opts,
+                      pd_parquet_writer **out)
+{
+    pd_parquet_write_options def = PD_PARQUET_WRITE_OPTIONS_INIT;
+    if (!opts) {
+        opts = &def;
+    }
+    if (opts->version < 1 || opts->version > PD_PARQUET_WRITE_OPTIONS_VERSION) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: unknown options version %d",
+                            opts->version);
+    }
+    switch (opts->codec) {
+    case PD_CODEC_UNCOMPRESSED:
+    case PD_CODEC_SNAPPY:
+    case PD_CODEC_GZIP:
+    case PD_CODEC_BROTLI:
+    case PD_CODEC_ZSTD:
+    case PD_CODEC_LZ4_RAW: break;
+    default:
+        return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: codec %s cannot be written",
+                            pd_parquet_codec_name(opts->codec));
+    }
+    if (opts->page_version != 0 && opts->page_version != 1 && opts->page_version != 2) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: page_version must be 1 or 2");
+    }
+    if (opts->row_group_rows < 0 || opts->page_size < 0) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: negative row group or page size");
+    }
+    pd_parquet_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    w->fd = -1;
+    int rc = pdw_schema_build(schema, &w->sch);
+    if (rc != PD_OK) {
+        free(w);
+        return rc;
+    }
+    w->eo.codec = opts->codec;
+    w->eo.level = opts->level;
+    w->eo.page_size = opts->page_size ? opts->page_size : DEFAULT_PAGE_SIZE;
+    w->eo.dictionary = opts->dictionary != 0;
+    w->eo.page_version = opts->page_version == 2 ? 2 : 1;
+    w->eo.statistics = opts->statistics != 0;
+    w->eo.encoding = -1;
+    w->eo.dict_limit = DEFAULT_DICT_LIMIT;
+    if (opts->version >= 2) {
+        w->eo.encoding = map_encoding(opts->encoding);
+        if (opts->dictionary_limit > 0) {
+            w->eo.dict_limit =
+                opts->dictionary_limit > 0x7FFFFFFF ? 0x7FFFFFFF : opts->dictionary_limit;
+        }
+    }
+    w->rg_rows = opts->row_group_rows ? opts->row_group_rows : DEFAULT_RG_ROWS;
+    w->threads = opts->threads > 1 ? opts->threads : 1;
+    if (w->threads > 64) {
+        w->threads = 64;
+    }
+    if (opts->n_kv) {
+        w->kv_keys = calloc(opts->n_kv, sizeof(char *));
+        w->kv_vals = calloc(opts->n_kv, sizeof(char *));
+        if (!w->kv_keys || !w->kv_vals) {
+            writer_free(w);
+            return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+        }
+        for (size_t i = 0; i < opts->n_kv; i++) {
+            if (!opts->kv_keys || !opts->kv_keys[i]) {
+                writer_free(w);
+                return pd_set_error(PD_ERR_INVALID, "parquet writer: key-value key %zu is NULL", i);
+            }
+            w->kv_keys[i] = strdup(opts->kv_keys[i]);
+            w->n_kv = i + 1;
+            if (!w->kv_keys[i]) {
+                writer_free(w);
+                return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+            }
+            if (opts->kv_values && opts->kv_values[i]) {
+                w->kv_vals[i] = strdup(opts->kv_values[i]);
+                if (!w->kv_vals[i]) {
+                    writer_free(w);
+                    return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+                }
+            }
+        }
+    }
+    int nw = w->threads;
+    if ((size_t)nw > w->sch.nleaves && w->sch.nleaves > 0) {
+        nw = (int)w->sch.nleaves;
+    }
+    w->workers = calloc((size_t)nw, sizeof(pdw_worker));
+    if (!w->workers) {
+        writer_free(w);
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    w->nworkers = nw;
+    *out = w;
+    return PD_OK;
+}
+
+static int write_magic(pd_parquet_writer *w)
+{
+    return out_write(w, "PAR1", 4);
+}
+
+int pd_parquet_writer_open_callback(pd_parquet_write_fn write,
+                                    void *user,
+                                    const struct ArrowSchema *schema,
+                                    const pd_parquet_write_options *opts,
+                                    pd_parquet_writer **out)
+{
+    if (!out || !write) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
+    }
+    *out = NULL;
+    pd_parquet_writer *w;
+    int rc = writer_new(schema, opts, &w);
+    if (rc != PD_OK) {
+        return rc;
+    }
+    w->write = write;
+    w->user = user;
+    rc = write_magic(w);
+    if (rc != PD_OK) {
+        writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return PD_OK;
+}
+
+int pd_parquet_writer_open_path(const char *path,
+                                const struct ArrowSchema *schema,
+                                const pd_parquet_write_options *opts,
+                                pd_parquet_writer **out)
+{
+    if (!out || !path) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
+    }
+    *out = NULL;
+    pd_parquet_writer *w;
+    int rc = writer_new(schema, opts, &w);
+    if (rc != PD_OK) {
+        return rc;
+    }
+    w->path = strdup(path);
+    if (!w->path) {
+        writer_free(w);
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        rc = pd_set_error(PD_ERR_IO, "parquet writer: cannot create %s: %s", path, strerror(errno));
+        writer_free(w);
+        return rc;
+    }
+    w->write = fd_write;
+    w->user = w;
+    rc = write_magic(w);
+    if (rc != PD_OK) {
+        writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------ row groups */
+
+typedef struct job {
+    pd_parquet_writer *w;
+    atomic_size_t next;
+    int wi;
+} job;
+
+typedef struct job_arg {
+    job *j;
+    int wi;
+} job_arg;
+
+static void run_leaves(job *j, int wi)
+{
+    pd_parquet_writer *w = j->w;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= w->sch.nleaves) {
+            return;
+        }
+        pdw_leaf *lf = &w->sch.leaves[i];
+        lf->rc = pdw_encode_chunk(&w->eo, lf, &w->workers[wi]);
+        if (lf->rc != PD_OK) {
+            free(lf->err);
+            lf->err = strdup(pd_last_error());
+        }
+    }
+}
+
+static void *thread_main(void *arg)
+{
+    job_arg *a = arg;
+    run_leaves(a->j, a->wi);
+    return NULL;
+}
+
+static int leaf_error(pd_parquet_writer *w, pdw_leaf *lf)
+{
+    int rc = pd_set_error(lf->rc, "%s", lf->err ? lf->err : "parquet writer: encoding failed");
+    pd_error_prefix("row group %zu, column '%s'", w->n_rg, lf->dotted);
+    return rc;
+}
+
+static int flush_row_group(pd_parquet_writer *w)
+{
+    if (w->rows_in_rg == 0) {
+        return PD_OK;
+    }
+    pdw_schema *s = &w->sch;
+    int64_t rg_start = w->offset;
+    int64_t total_unc = 0, total_comp = 0;
+    pdw_thrift t;
+    pdw_t_init(&t, &w->rgmeta);
+    if (w->nworkers <= 1) {
+        pdw_t_begin(&t);
+        pdw_t_list(&t, 1, PDW_T_STRUCT, s->nleaves);
+        for (size_t i = 0; i < s->nleaves; i++) {
+            pdw_leaf *lf = &s->leaves[i];
+            lf->rc = pdw_encode_chunk(&w->eo, lf, &w->workers[0]);
+            if (lf->rc != PD_OK) {
+                pd_error_prefix("row group %zu, column '%s'", w->n_rg, lf->dotted);
+                w->failed = 1;
+                return lf->rc;
+            }
+            int64_t base = w->offset;
+            int rc = out_write(w, lf->enc.p, lf->enc.len);
+            if (rc != PD_OK) {
+                return rc;
+            }
+            pdw_chunk_serialize(lf, w->eo.codec, base, &t);
+            total_unc += lf->meta.total_uncompressed;
+            total_comp += lf->meta.total_compressed;
+            if (lf->enc.cap > (64u << 20)) {
+                pdw_buf_free(&lf->enc);
+            }
+        }
+    } else {
+        job j;
+        j.w = w;
+        atomic_init(&j.next, 0);
+        pthread_t th[64];
+        job_arg args[64];
+        int started = 0;
+        for (int k = 1; k < w->nworkers; k++) {
+            args[k].j = &j;
+            args[k].wi = k;
+            if (pthread_create(&th[k], NULL, thread_main, &args[k]) != 0) {
+                break;
+            }
+            started = k;
+        }
+        run_leaves(&j, 0);
+        for (int k = 1; k <= started; k++) {
+            pthread_join(th[k], NULL);
+        }
+        pdw_t_begin(&t);
+        pdw_t_list(&t, 1, PDW_T_STRUCT, s->nleaves);
+        for (size_t i = 0; i < s->nleaves; i++) {
+            pdw_leaf *lf = &s->leaves[i];
+            if (lf->rc != PD_OK) {
+                w->failed = 1;
+                return leaf_error(w, lf);
+            }
+        }
+        for (size_t i = 0; i < s->nleaves; i++) {
+            pdw_leaf *lf = &s->leaves[i];
+            int64_t base = w->offset;
+            int rc = out_write(w, lf->enc.p, lf->enc.len);
+            if (rc != PD_OK) {
+                return rc;
+            }
+            pdw_chunk_serialize(lf, w->eo.codec, base, &t);
+            total_unc += lf->meta.total_uncompressed;
+            total_comp += lf->meta.total_compressed;
+            if (lf->enc.cap > (64u << 20)) {
+                pdw_buf_free(&lf->enc);
+            }
+        }
+    }
+    pdw_t_i64(&t, 2, total_unc);
+    pdw_t_i64(&t, 3, w->rows_in_rg);
+    pdw_t_i64(&t, 5, rg_start);
+    pdw_t_i64(&t, 6, total_comp);
+    pdw_t_field(&t, 7, PDW_T_I16);
+    pdw_t_raw_i32(&t, (int32_t)(w->n_rg & 0x7FFF));
+    pdw_t_end(&t);
+    if (t.err) {
+        w->failed = 1;
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    w->n_rg++;
+    w->total_rows += w->rows_in_rg;
+    w->rows_in_rg = 0;
+    for (size_t i = 0; i < s->nleaves; i++) {
+        pdw_leaf *lf = &s->leaves[i];
+        lf->def.len = lf->rep.len = lf->vals.len = 0;
+        lf->nlev = lf->nval = lf->nnull = 0;
+    }
+    return PD_OK;
+}
+
+int pd_parquet_writer_write(pd_parquet_writer *w, const struct ArrowArray *batch)
+{
+    if (!w || !batch) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
+    }
+    if (w->failed) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: a previous write failed");
+    }
+    if (!batch->release) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: batch is released");
+    }
+    if (batch->n_children != w->sch.ncols || (batch->n_children > 0 && !batch->children)) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: batch has %lld columns, the schema %d",
+                            (long long)batch->n_children, w->sch.ncols);
+    }
+    if (batch->length < 0 || batch->offset < 0) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: negative batch length or offset");
+    }
+    int64_t pos = 0;
+    while (pos < batch->length) {
+        int64_t take = batch->length - pos;
+        if (take > w->rg_rows - w->rows_in_rg) {
+            take = w->rg_rows - w->rows_in_rg;
+        }
+        int rc = pdw_shred(&w->sch, batch, pos, take, &w->sc);
+        if (rc != PD_OK) {
+            w->failed = 1;
+            return rc;
+        }
+        w->rows_in_rg += take;
+        pos += take;
+        if (w->rows_in_rg >= w->rg_rows) {
+            rc = flush_row_group(w);
+            if (rc != PD_OK) {
+                return rc;
+            }
+        }
+    }
+    return PD_OK;
+}
+
+static int write_footer(pd_parquet_writer *w)
+{
+    pdw_buf fb = {0};
+    pdw_thrift t;
+    pdw_t_init(&t, &fb);
+    pdw_t_i32(&t, 1, 1);
+    pdw_schema_serialize(&w->sch, &t);
+    pdw_t_i64(&t, 3, w->total_rows);
+    pdw_t_list(&t, 4, PDW_T_STRUCT, w->n_rg);
+    pdw_t_raw_bytes(&t, w->rgmeta.p, w->rgmeta.len);
+    if (w->n_kv) {
+        pdw_t_list(&t, 5, PDW_T_STRUCT, w->n_kv);
+        for (size_t i = 0; i < w->n_kv; i++) {
+            pdw_t_begin(&t);
+            pdw_t_str(&t, 1, w->kv_keys[i]);
+            if (w->kv_vals[i]) {
+                pdw_t_str(&t, 2, w->kv_vals[i]);
+            }
+            pdw_t_end(&t);
+        }
+    }
+    pdw_t_str(&t, 6, CREATED_BY);
+    pdw_t_list(&t, 7, PDW_T_STRUCT, w->sch.nleaves);
+    for (size_t i = 0; i < w->sch.nleaves; i++) {
+        pdw_t_begin(&t);
+        pdw_t_struct(&t, 1);
+        pdw_t_end(&t);
+        pdw_t_end(&t);
+    }
+    pdw_t_end(&t);
+    if (t.err || fb.len > 0xFFFFFFFFu) {
+        pdw_buf_free(&fb);
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: cannot build the footer");
+    }
+    uint8_t tail[8];
+    uint32_t fl = (uint32_t)fb.len;
+    memcpy(tail, &fl, 4);
+    memcpy(tail + 4, "PAR1", 4);
+    int rc = out_write(w, fb.p, fb.len);
+    if (rc == PD_OK) {
+        rc = out_write(w, tail, 8);
+    }
+    pdw_buf_free(&fb);
+    return rc;
+}
+
+int pd_parquet_writer_close(pd_parquet_writer *w)
+{
+    if (!w) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL writer");
+    }
+    int rc = PD_OK;
+    if (w->failed) {
+        rc = pd_set_error(PD_ERR_INVALID, "parquet writer: closing after a failed write");
+    }
+    if (rc == PD_OK) {
+        rc = flush_row_group(w);
+    }
+    if (rc == PD_OK) {
+        rc = write_footer(w);
+    }
+    if (rc == PD_OK && w->fd >= 0) {
+        int fd = w->fd;
+        w->fd = -1;
+        if (close(fd) != 0) {
+            rc = pd_set_error(PD_ERR_IO, "parquet writer: close %s: %s", w->path, strerror(errno));
+        }
+    }
+    writer_free(w);
+    return rc;
+}
+
+void pd_parquet_writer_abort(pd_parquet_writer *w)
+{
+    writer_free(w);
+}
+
+/* ------------------------------------------------------------ streams */
+
+int pd_parquet_write_stream(const char *path,
+                            struct ArrowArrayStream *in,
+                            const pd_parquet_write_options *opts)
+{
+    if (!path || !in || !in->release) {
+        if (in && in->release) {
+            in->release(in);
+        }
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL path or released stream");
+    }
+    char *tmp = malloc(strlen(path) + 32);
+    if (!tmp) {
+        in->release(in);
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    sprintf(tmp, "%s.tmp-%ld", path, (long)getpid());
+    struct ArrowSchema schema;
+    memset(&schema, 0, sizeof schema);
+    pd_parquet_writer *w = NULL;
+    int rc;
+    int e = in->get_schema(in, &schema);
+    if (e != 0) {
+        const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
+        rc = pd_set_error(PD_ERR, "parquet writer: stream get_schema failed: %s",
+                          m ? m : strerror(e));
+        goto done;
+    }
+    rc = pd_parquet_writer_open_path(tmp, &schema, opts, &w);
+    if (rc != PD_OK) {
+        goto done;
+    }
+    for (;;) {
+        struct ArrowArray batch;
+        memset(&batch, 0, sizeof batch);
+        e = in->get_next(in, &batch);
+        if (e != 0) {
+            const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
+            rc = pd_set_error(PD_ERR, "parquet writer: stream get_next failed: %s",
+                              m ? m : strerror(e));
+            break;
+        }
+        if (!batch.release) {
+            break;
+        }
+        rc = pd_parquet_writer_write(w, &batch);
+        batch.release(&batch);
+        if (rc != PD_OK) {
+            break;
+        }
+    }
+    if (rc == PD_OK) {
+        rc = pd_parquet_writer_close(w);
+        w = NULL;
+        if (rc == PD_OK && rename(tmp, path) != 0) {
+            rc = pd_set_error(PD_ERR_IO, "parquet writer: rename %s -> %s: %s", tmp, path,
+                              strerror(errno));
+        }
+    }
+done:
+    if (w) {
+        pd_parquet_writer_abort(w);
+    }
+    if (rc != PD_OK) {
+        unlink(tmp);
+    }
+    if (schema.release) {
+        schema.release(&schema);
+    }
+    in->release(in);
+    free(tmp);
+    return rc;
+}
