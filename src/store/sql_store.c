@@ -8,6 +8,7 @@
  * (docs/stores.md lists the crash points). Metadata access is in
  * sql_meta.c; the default hooks in sql_hooks.c.
  */
+#include "store/pg_store.h"
 #include "store/sql_int.h"
 #include <dirent.h>
 #include <fcntl.h>
@@ -495,10 +496,41 @@ static int commit_read_views(pd_store *s, pd_stage_tx *tx)
     return rc;
 }
 
+/* Postgres: the whole commit in one transaction (store/pg_commit.c). */
+static int commit_pg(pd_store *s, pd_stage_tx *tx, bool changed)
+{
+    char *base = pdi_phys(s, tx->stage);
+    char *txp = pdi_phys(s, tx->transaction_name);
+    char *swap_l = pd_asprintf("%s__swap", tx->stage);
+    char *swap = swap_l ? pdi_phys(s, swap_l) : NULL;
+    int rc = (base && txp && swap) ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK) {
+        pdi_pg_commit_args a = {.stage = tx->stage,
+                                .slot = tx->transaction_name,
+                                .base_phys = base,
+                                .tx_phys = txp,
+                                .swap_phys = swap,
+                                .meta_phys = s->meta_phys,
+                                .technique = tx->technique,
+                                .changed = changed,
+                                .crash_point = pdi_crash_point};
+        pthread_mutex_lock(&s->meta_mu);
+        rc = pdi_pg_commit_tx(s->meta, &a);
+        pthread_mutex_unlock(&s->meta_mu);
+    }
+    free(base);
+    free(txp);
+    free(swap);
+    free(swap_l);
+    return rc;
+}
+
 int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
 {
     int rc;
-    if (!changed)
+    if (s->d->id == PDI_DIALECT_POSTGRES)
+        rc = commit_pg(s, tx, changed);
+    else if (!changed)
         rc = pdi_meta_promote(s, tx->stage, false);
     else if (tx->technique == PD_COMMIT_READ_VIEWS)
         rc = commit_read_views(s, tx);
