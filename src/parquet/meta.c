@@ -809,6 +809,7 @@ static void leaf_format(pdi_file *f, pdi_node *n, pdi_field *fd)
         c->aw = 16;
         c->dec_precision = prec;
         c->dec_scale = scale;
+        return;
     } else if (c->conv == PDI_CV_NULL) {
         c->aw = 0;
     }

@@ -1,0 +1,646 @@
+/*
+ * cli/cmd_parquet.c - `pipedag parquet schema|meta|head|cat|convert`.
+ *
+ * Inspects Parquet files with our own reader and prints rows as JSON lines or
+ * CSV (values rendered from the Arrow arrays the reader produces); `convert`
+ * rewrites a file with the writer's options.
+ */
+#include "cli/cli.h"
+#include "pipedag/parquet.h"
+#include "util/util.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The writer lives in other files; weak references keep this command
+ * linkable while it is absent. */
+#pragma weak pd_parquet_write_stream
+#pragma weak pd_parquet_codec_from_name
+
+enum { FMT_JSONL, FMT_CSV };
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: pipedag parquet schema FILE\n"
+            "       pipedag parquet meta FILE\n"
+            "       pipedag parquet head [-n N] [--format jsonl|csv] FILE\n"
+            "       pipedag parquet cat [--format jsonl|csv] FILE...\n"
+            "       pipedag parquet convert IN OUT [--codec C] [--level N] [--page-version 1|2]\n"
+            "                               [--row-group-rows N] [--no-dictionary]\n");
+    return 2;
+}
+
+static int fail(const char *what)
+{
+    const char *m = pd_last_error();
+    if (pd_str_starts(m, what))
+        fprintf(stderr, "pipedag parquet: %s\n", m);
+    else
+        fprintf(stderr, "pipedag parquet: %s%s%s\n", what, *m ? ": " : "", m);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ value rendering */
+static bool is_valid(const struct ArrowArray *a, int64_t i)
+{
+    if (a->n_buffers == 0)
+        return false;
+    const uint8_t *bm = a->buffers[0];
+    if (!bm || a->null_count == 0)
+        return true;
+    int64_t j = a->offset + i;
+    return (bm[j >> 3] >> (j & 7)) & 1;
+}
+
+static void civil(int64_t days, int64_t *y, int *m, int *d)
+{
+    /* days since 1970-01-01 -> proleptic Gregorian date */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yy + (*m <= 2);
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+static void put_date(pd_buf *b, int64_t days)
+{
+    int64_t y;
+    int m, d;
+    civil(days, &y, &m, &d);
+    pd_buf_printf(b, "%04" PRId64 "-%02d-%02d", y, m, d);
+}
+
+/* unit: 1e3 (ms), 1e6 (us), 1e9 (ns) per second */
+static void put_time_of_day(pd_buf *b, int64_t v, int64_t per_sec, int digits)
+{
+    int64_t secs = floordiv(v, per_sec);
+    int64_t frac = v - secs * per_sec;
+    int64_t sod = secs % 86400;
+    if (sod < 0)
+        sod += 86400;
+    pd_buf_printf(b, "%02d:%02d:%02d", (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    if (digits)
+        pd_buf_printf(b, ".%0*" PRId64, digits, frac);
+}
+
+static void put_timestamp(pd_buf *b, int64_t v, int64_t per_sec, int digits, bool utc)
+{
+    int64_t secs = floordiv(v, per_sec);
+    put_date(b, floordiv(secs, 86400));
+    pd_buf_putc(b, 'T');
+    put_time_of_day(b, v, per_sec, digits);
+    if (utc)
+        pd_buf_putc(b, 'Z');
+}
+
+static void put_double(pd_buf *b, double v, bool as_float)
+{
+    if (isnan(v)) {
+        pd_buf_puts(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(v)) {
+        pd_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    char tmp[64];
+    for (int prec = as_float ? 6 : 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (as_float ? (float)strtod(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
+            break;
+    }
+    pd_buf_puts(b, tmp);
+    if (!strpbrk(tmp, ".eE"))
+        pd_buf_puts(b, ".0");
+}
+
+static double half_to_double(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v;
+    if (e == 0)
+        v = ldexp(m, -24);
+    else if (e == 31)
+        v = m ? NAN : INFINITY;
+    else
+        v = ldexp(m + 1024, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static void put_decimal(pd_buf *b, const uint8_t *p, int scale)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    unsigned __int128 u = ((unsigned __int128)hi << 64) | lo;
+    bool neg = (hi >> 63) != 0;
+    if (neg)
+        u = ~u + 1;
+    char digits[64];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    while (n <= scale)
+        digits[n++] = '0';
+    if (neg)
+        pd_buf_putc(b, '-');
+    for (int i = n - 1; i >= 0; i--) {
+        pd_buf_putc(b, digits[i]);
+        if (i == scale && scale > 0)
+            pd_buf_putc(b, '.');
+    }
+}
+
+static void put_json_string(pd_buf *b, const uint8_t *s, size_t n)
+{
+    pd_json_escape(b, (const char *)s, n);
+}
+
+static void
+put_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i);
+
+/* Render a map key as a JSON object key (a string). */
+static void put_key(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
+{
+    const char *f = s->format;
+    if ((f[0] == 'u' || f[0] == 'U') && !f[1]) {
+        put_value(b, s, a, i);
+        return;
+    }
+    pd_buf tmp = PD_BUF_INIT;
+    put_value(&tmp, s, a, i);
+    if (tmp.data && tmp.data[0] == '"')
+        pd_buf_append(b, tmp.data, tmp.len);
+    else
+        put_json_string(b, (const uint8_t *)(tmp.data ? tmp.data : ""), tmp.len);
+    pd_buf_free(&tmp);
+}
+
+static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
+{
+    if (!is_valid(a, i)) {
+        pd_buf_puts(b, "null");
+        return;
+    }
+    const char *f = s->format;
+    int64_t j = a->offset + i;
+    const void *v1 = a->n_buffers > 1 ? a->buffers[1] : NULL;
+    switch (f[0]) {
+    case 'b': {
+        const uint8_t *bm = v1;
+        pd_buf_puts(b, ((bm[j >> 3] >> (j & 7)) & 1) ? "true" : "false");
+        return;
+    }
+    case 'c': pd_buf_printf(b, "%d", ((const int8_t *)v1)[j]); return;
+    case 'C': pd_buf_printf(b, "%u", ((const uint8_t *)v1)[j]); return;
+    case 's': pd_buf_printf(b, "%d", ((const int16_t *)v1)[j]); return;
+    case 'S': pd_buf_printf(b, "%u", ((const uint16_t *)v1)[j]); return;
+    case 'i': pd_buf_printf(b, "%" PRId32, ((const int32_t *)v1)[j]); return;
+    case 'I': pd_buf_printf(b, "%" PRIu32, ((const uint32_t *)v1)[j]); return;
+    case 'l': pd_buf_printf(b, "%" PRId64, ((const int64_t *)v1)[j]); return;
+    case 'L': pd_buf_printf(b, "%" PRIu64, ((const uint64_t *)v1)[j]); return;
+    case 'e': put_double(b, half_to_double(((const uint16_t *)v1)[j]), true); return;
+    case 'f': put_double(b, ((const float *)v1)[j], true); return;
+    case 'g': put_double(b, ((const double *)v1)[j], false); return;
+    case 'n': pd_buf_puts(b, "null"); return;
+    case 'u':
+    case 'z': {
+        const int32_t *o = v1;
+        const uint8_t *d = a->buffers[2];
+        size_t n = (size_t)(o[j + 1] - o[j]);
+        if (f[0] == 'u') {
+            put_json_string(b, d + o[j], n);
+        } else {
+            char *e = pd_base64_encode(d + o[j], n);
+            pd_buf_printf(b, "\"%s\"", e ? e : "");
+            free(e);
+        }
+        return;
+    }
+    case 'w': {
+        int w = atoi(f + 2);
+        const uint8_t *d = (const uint8_t *)v1 + (size_t)j * (size_t)w;
+        if (w == 16 && s->metadata == NULL) {
+            /* 16-byte fixed binary: print UUID-style hex */
+            pd_buf_putc(b, '"');
+            for (int k = 0; k < 16; k++)
+                pd_buf_printf(b, "%s%02x", (k == 4 || k == 6 || k == 8 || k == 10) ? "-" : "",
+                              d[k]);
+            pd_buf_putc(b, '"');
+        } else {
+            char *e = pd_base64_encode(d, (size_t)w);
+            pd_buf_printf(b, "\"%s\"", e ? e : "");
+            free(e);
+        }
+        return;
+    }
+    case 'd': {
+        const char *comma = strchr(f, ',');
+        int scale = comma ? atoi(comma + 1) : 0;
+        pd_buf_putc(b, '"');
+        put_decimal(b, (const uint8_t *)v1 + (size_t)j * 16, scale);
+        pd_buf_putc(b, '"');
+        return;
+    }
+    case 't': {
+        if (f[1] == 'd') {
+            pd_buf_putc(b, '"');
+            if (f[2] == 'D')
+                put_date(b, ((const int32_t *)v1)[j]);
+            else
+                put_date(b, floordiv(((const int64_t *)v1)[j], 86400000));
+            pd_buf_putc(b, '"');
+            return;
+        }
+        char unit = f[2];
+        int64_t per = unit == 's' ? 1 : unit == 'm' ? 1000 : unit == 'u' ? 1000000 : 1000000000;
+        int digits = unit == 's' ? 0 : unit == 'm' ? 3 : unit == 'u' ? 6 : 9;
+        int64_t v = (unit == 's' || unit == 'm') && f[1] == 't' ? ((const int32_t *)v1)[j]
+                                                                : ((const int64_t *)v1)[j];
+        pd_buf_putc(b, '"');
+        if (f[1] == 't')
+            put_time_of_day(b, v, per, digits);
+        else
+            put_timestamp(b, v, per, digits, f[3] == ':' && f[4] != 0);
+        pd_buf_putc(b, '"');
+        return;
+    }
+    case '+': {
+        if (f[1] == 's') {
+            pd_buf_putc(b, '{');
+            for (int64_t k = 0; k < s->n_children; k++) {
+                if (k)
+                    pd_buf_putc(b, ',');
+                const char *nm = s->children[k]->name ? s->children[k]->name : "";
+                put_json_string(b, (const uint8_t *)nm, strlen(nm));
+                pd_buf_putc(b, ':');
+                put_value(b, s->children[k], a->children[k], j);
+            }
+            pd_buf_putc(b, '}');
+            return;
+        }
+        if (f[1] == 'l' || f[1] == 'm') {
+            const int32_t *o = v1;
+            bool map = f[1] == 'm';
+            pd_buf_putc(b, map ? '{' : '[');
+            const struct ArrowSchema *cs = s->children[0];
+            const struct ArrowArray *ca = a->children[0];
+            for (int32_t k = o[j]; k < o[j + 1]; k++) {
+                if (k > o[j])
+                    pd_buf_putc(b, ',');
+                if (map) {
+                    put_key(b, cs->children[0], ca->children[0], ca->offset + k);
+                    pd_buf_putc(b, ':');
+                    put_value(b, cs->children[1], ca->children[1], ca->offset + k);
+                } else {
+                    put_value(b, cs, ca, k);
+                }
+            }
+            pd_buf_putc(b, map ? '}' : ']');
+            return;
+        }
+        break;
+    }
+    default: break;
+    }
+    pd_buf_puts(b, "\"<unsupported>\"");
+}
+
+static void put_csv_field(pd_buf *b, const char *s, size_t n)
+{
+    bool q = false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            q = true;
+    if (!q) {
+        pd_buf_append(b, s, n);
+        return;
+    }
+    pd_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            pd_buf_putc(b, '"');
+        pd_buf_putc(b, s[i]);
+    }
+    pd_buf_putc(b, '"');
+}
+
+static void
+put_csv_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
+{
+    if (!is_valid(a, i))
+        return;
+    pd_buf tmp = PD_BUF_INIT;
+    put_value(&tmp, s, a, i);
+    const char *t = tmp.data ? tmp.data : "";
+    size_t n = tmp.len;
+    char f = s->format[0];
+    if (n >= 2 && t[0] == '"' && f != '+') {
+        /* a plain JSON string: unescape the simple cases for CSV */
+        pd_jval *jv = pd_json_parse(t, n);
+        if (jv && jv->type == PD_J_STR) {
+            put_csv_field(b, jv->str, strlen(jv->str));
+            pd_jval_free(jv);
+            pd_buf_free(&tmp);
+            return;
+        }
+        pd_jval_free(jv);
+    }
+    put_csv_field(b, t, n);
+    pd_buf_free(&tmp);
+}
+
+/* ------------------------------------------------------------------ commands */
+static int print_rows(const char *path, int fmt, int64_t limit, bool header, int64_t *printed)
+{
+    struct ArrowArrayStream st;
+    int rc = pd_parquet_read_file_stream(path, NULL, &st);
+    if (rc)
+        return fail(path);
+    struct ArrowSchema sc;
+    if (st.get_schema(&st, &sc) != 0) {
+        fprintf(stderr, "pipedag parquet: %s: %s\n", path, st.get_last_error(&st));
+        st.release(&st);
+        return 1;
+    }
+    pd_buf b = PD_BUF_INIT;
+    if (fmt == FMT_CSV && header) {
+        for (int64_t k = 0; k < sc.n_children; k++) {
+            if (k)
+                pd_buf_putc(&b, ',');
+            const char *nm = sc.children[k]->name;
+            put_csv_field(&b, nm, strlen(nm));
+        }
+        pd_buf_putc(&b, '\n');
+    }
+    int ret = 0;
+    while (limit < 0 || *printed < limit) {
+        struct ArrowArray arr;
+        if (st.get_next(&st, &arr) != 0) {
+            fprintf(stderr, "pipedag parquet: %s: %s\n", path, st.get_last_error(&st));
+            ret = 1;
+            break;
+        }
+        if (!arr.release)
+            break;
+        for (int64_t i = 0; i < arr.length && (limit < 0 || *printed < limit); i++) {
+            if (fmt == FMT_JSONL) {
+                put_value(&b, &sc, &arr, i);
+            } else {
+                for (int64_t k = 0; k < sc.n_children; k++) {
+                    if (k)
+                        pd_buf_putc(&b, ',');
+                    put_csv_value(&b, sc.children[k], arr.children[k], arr.offset + i);
+                }
+            }
+            pd_buf_putc(&b, '\n');
+            (*printed)++;
+            if (b.len > (1 << 16)) {
+                fwrite(b.data, 1, b.len, stdout);
+                pd_buf_clear(&b);
+            }
+        }
+        arr.release(&arr);
+    }
+    if (b.len)
+        fwrite(b.data, 1, b.len, stdout);
+    pd_buf_free(&b);
+    sc.release(&sc);
+    st.release(&st);
+    return ret;
+}
+
+static void format_type(pd_buf *b, const struct ArrowSchema *s)
+{
+    const char *f = s->format;
+    static const struct {
+        const char *fmt, *name;
+    } names[] = {
+        {"b", "bool"},         {"c", "int8"},         {"C", "uint8"},       {"s", "int16"},
+        {"S", "uint16"},       {"i", "int32"},        {"I", "uint32"},      {"l", "int64"},
+        {"L", "uint64"},       {"e", "float16"},      {"f", "float32"},     {"g", "float64"},
+        {"u", "string"},       {"z", "binary"},       {"n", "null"},        {"tdD", "date32"},
+        {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(f, names[i].fmt) == 0) {
+            pd_buf_puts(b, names[i].name);
+            return;
+        }
+    if (f[0] == 't' && f[1] == 's') {
+        const char *u = f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : f[2] == 'n' ? "ns" : "s";
+        pd_buf_printf(b, "timestamp[%s%s%s]", u, f[4] ? ", tz=" : "", f + 4);
+    } else if (f[0] == 'd' && f[1] == ':') {
+        pd_buf_printf(b, "decimal128(%s)", f + 2);
+    } else if (f[0] == 'w' && f[1] == ':') {
+        pd_buf_printf(b, "fixed_size_binary[%s]", f + 2);
+    } else if (strcmp(f, "+l") == 0) {
+        pd_buf_puts(b, "list<");
+        format_type(b, s->children[0]);
+        pd_buf_putc(b, '>');
+    } else if (strcmp(f, "+m") == 0) {
+        pd_buf_puts(b, "map<");
+        format_type(b, s->children[0]->children[0]);
+        pd_buf_puts(b, ", ");
+        format_type(b, s->children[0]->children[1]);
+        pd_buf_putc(b, '>');
+    } else if (strcmp(f, "+s") == 0) {
+        pd_buf_puts(b, "struct<");
+        for (int64_t k = 0; k < s->n_children; k++) {
+            pd_buf_printf(b, "%s%s: ", k ? ", " : "", s->children[k]->name);
+            format_type(b, s->children[k]);
+            if (!(s->children[k]->flags & ARROW_FLAG_NULLABLE))
+                pd_buf_puts(b, " not null");
+        }
+        pd_buf_putc(b, '>');
+    } else {
+        pd_buf_puts(b, f);
+    }
+}
+
+static int cmd_schema(const char *path)
+{
+    pd_parquet_reader *r;
+    if (pd_parquet_open_path(path, &r))
+        return fail(path);
+    struct ArrowSchema s;
+    if (pd_parquet_get_schema(r, &s)) {
+        pd_parquet_close(r);
+        return fail(path);
+    }
+    pd_buf b = PD_BUF_INIT;
+    for (int64_t k = 0; k < s.n_children; k++) {
+        pd_buf_printf(&b, "%s: ", s.children[k]->name);
+        format_type(&b, s.children[k]);
+        if (!(s.children[k]->flags & ARROW_FLAG_NULLABLE))
+            pd_buf_puts(&b, " not null");
+        pd_buf_putc(&b, '\n');
+    }
+    if (b.data)
+        fputs(b.data, stdout);
+    pd_buf_free(&b);
+    s.release(&s);
+    pd_parquet_close(r);
+    return 0;
+}
+
+static int cmd_meta(const char *path)
+{
+    pd_parquet_reader *r;
+    if (pd_parquet_open_path(path, &r))
+        return fail(path);
+    char *d = pd_parquet_describe(r);
+    pd_parquet_close(r);
+    if (!d)
+        return fail(path);
+    fputs(d, stdout);
+    free(d);
+    return 0;
+}
+
+static int parse_format(const char *s, int *fmt)
+{
+    if (strcmp(s, "jsonl") == 0 || strcmp(s, "json") == 0)
+        *fmt = FMT_JSONL;
+    else if (strcmp(s, "csv") == 0)
+        *fmt = FMT_CSV;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_print(int argc, char **argv, bool head)
+{
+    int fmt = FMT_JSONL;
+    int64_t limit = head ? 10 : -1;
+    const char *files[256];
+    int nf = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            if (parse_format(argv[++i], &fmt))
+                return usage();
+        } else if (strncmp(argv[i], "--format=", 9) == 0) {
+            if (parse_format(argv[i] + 9, &fmt))
+                return usage();
+        } else if (head && strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &limit))
+                return usage();
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage();
+        } else if (nf < 256) {
+            files[nf++] = argv[i];
+        }
+    }
+    if (nf == 0 || (head && nf != 1))
+        return usage();
+    int64_t printed = 0;
+    for (int k = 0; k < nf; k++) {
+        int rc = print_rows(files[k], fmt, limit, k == 0, &printed);
+        if (rc) {
+            fflush(stdout);
+            return rc;
+        }
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int64_t v;
+        if (strcmp(a, "--codec") == 0 && i + 1 < argc) {
+            if (!pd_parquet_codec_from_name) {
+                fprintf(stderr, "pipedag parquet: the Parquet writer is not available\n");
+                return 1;
+            }
+            if (pd_parquet_codec_from_name(argv[++i], &o.codec))
+                return fail("convert");
+        } else if (strcmp(a, "--level") == 0 && i + 1 < argc) {
+            char *end;
+            long l = strtol(argv[++i], &end, 10);
+            if (*end)
+                return usage();
+            o.level = (int)l;
+        } else if (strcmp(a, "--page-version") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &v) || (v != 1 && v != 2))
+                return usage();
+            o.page_version = (int)v;
+        } else if (strcmp(a, "--row-group-rows") == 0 && i + 1 < argc) {
+            if (parse_i64(argv[++i], &v) || v == 0)
+                return usage();
+            o.row_group_rows = v;
+        } else if (strcmp(a, "--no-dictionary") == 0) {
+            o.dictionary = 0;
+        } else if (a[0] == '-' && a[1]) {
+            return usage();
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            return usage();
+        }
+    }
+    if (!in || !out)
+        return usage();
+    if (!pd_parquet_write_stream) {
+        fprintf(stderr, "pipedag parquet: the Parquet writer is not available\n");
+        return 1;
+    }
+    struct ArrowArrayStream st;
+    if (pd_parquet_read_file_stream(in, NULL, &st))
+        return fail(in);
+    if (pd_parquet_write_stream(out, &st, &o))
+        return fail(out);
+    return 0;
+}
+
+int pd_cli_parquet(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "schema") == 0)
+        return argc == 3 ? cmd_schema(argv[2]) : usage();
+    if (strcmp(cmd, "meta") == 0)
+        return argc == 3 ? cmd_meta(argv[2]) : usage();
+    if (strcmp(cmd, "head") == 0)
+        return cmd_print(argc - 1, argv + 1, true);
+    if (strcmp(cmd, "cat") == 0)
+        return cmd_print(argc - 1, argv + 1, false);
+    if (strcmp(cmd, "convert") == 0)
+        return cmd_convert(argc - 1, argv + 1);
+    return usage();
+}
