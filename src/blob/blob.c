@@ -1,0 +1,247 @@
+/*
+ * blob/blob.c - FileBlobStore: <base>/<instance_id>/<stage>/<name>.blob,
+ * written into <stage>__tmp during a run. Commit publishes the directory
+ * atomically (renameat2 RENAME_EXCHANGE, then the old content is deleted;
+ * where exchange is unsupported: a rename dance through <stage>__swap that
+ * pd_blob_init_stage / reads complete after a crash). Cache hits hard-link
+ * the committed file (blobs are immutable) or copy it.
+ * NoBlobStore (class none): stage operations succeed, blob use fails.
+ */
+#include "blob/blob.h"
+#include "util/util.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef RENAME_EXCHANGE
+#    define RENAME_EXCHANGE (1 << 1)
+#endif
+int renameat2(
+    int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+struct pd_blob_store {
+    pd_blob_class klass;
+    char *dir; /* <base>/<instance_id> */
+};
+
+int pd_blob_store_open(const pd_config *cfg, pd_blob_store **out)
+{
+    *out = NULL;
+    pd_blob_store *b = pd_calloc(1, sizeof *b);
+    if (!b)
+        return PD_ERR_NOMEM;
+    b->klass = cfg->blob_store;
+    if (b->klass == PD_BLOB_FILE) {
+        const char *base = cfg->blob_base_path ? cfg->blob_base_path : ".pipedag/blobs";
+        b->dir = pd_path_join(base, cfg->instance_id ? cfg->instance_id : "default");
+        int rc = b->dir ? pd_mkdir_p(b->dir) : PD_ERR_NOMEM;
+        if (rc) {
+            pd_error_prefix("FileBlobStore");
+            pd_blob_store_close(b);
+            return rc;
+        }
+    }
+    *out = b;
+    return PD_OK;
+}
+
+void pd_blob_store_close(pd_blob_store *b)
+{
+    if (!b)
+        return;
+    free(b->dir);
+    free(b);
+}
+
+static int no_blobs(void)
+{
+    return pd_set_error(PD_ERR_UNSUPPORTED,
+                        "no blob store is configured (blob_store: NoBlobStore): configure "
+                        "FileBlobStore to use blobs");
+}
+
+static bool valid_name(const char *n)
+{
+    return n && *n && !strchr(n, '/') && strcmp(n, ".") != 0 && strcmp(n, "..") != 0;
+}
+
+static char *stage_dir(pd_blob_store *b, const char *stage, const char *suffix)
+{
+    return pd_asprintf("%s/%s%s", b->dir, stage, suffix);
+}
+
+/* Finish a commit interrupted in the rename dance (fallback path). */
+static int recover(pd_blob_store *b, const char *stage)
+{
+    char *base = stage_dir(b, stage, "");
+    char *swap = stage_dir(b, stage, "__swap");
+    char *old = stage_dir(b, stage, "__old");
+    int rc = (base && swap && old) ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && pd_is_dir(swap)) {
+        /* swap holds the new version: the table store already committed */
+        if (pd_is_dir(base)) {
+            pd_rm_rf(old);
+            if (rename(base, old) != 0)
+                rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", base, strerror(errno));
+        }
+        if (rc == PD_OK && rename(swap, base) != 0)
+            rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", swap, strerror(errno));
+    }
+    if (rc == PD_OK && pd_is_dir(old))
+        rc = pd_rm_rf(old);
+    free(base);
+    free(swap);
+    free(old);
+    return rc;
+}
+
+int pd_blob_init_stage(pd_blob_store *b, const char *stage)
+{
+    if (b->klass != PD_BLOB_FILE)
+        return PD_OK;
+    if (!valid_name(stage))
+        return pd_set_error(PD_ERR_INVALID, "invalid stage name '%s'", stage ? stage : "");
+    int rc = recover(b, stage);
+    char *base = stage_dir(b, stage, "");
+    char *tmp = stage_dir(b, stage, "__tmp");
+    if (rc == PD_OK)
+        rc = (base && tmp) ? pd_mkdir_p(base) : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = pd_rm_rf(tmp);
+    if (rc == PD_OK)
+        rc = pd_mkdir_p(tmp);
+    if (rc)
+        pd_error_prefix("blob store init of stage '%s'", stage);
+    free(base);
+    free(tmp);
+    return rc;
+}
+
+int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
+{
+    if (b->klass != PD_BLOB_FILE)
+        return PD_OK;
+    char *base = stage_dir(b, stage, "");
+    char *tmp = stage_dir(b, stage, "__tmp");
+    char *swap = stage_dir(b, stage, "__swap");
+    char *old = stage_dir(b, stage, "__old");
+    int rc = (base && tmp && swap && old) ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && !pd_is_dir(tmp))
+        rc = pd_set_error(PD_ERR_NOT_FOUND, "blob transaction directory %s is missing", tmp);
+    if (rc == PD_OK && !pd_is_dir(base)) {
+        if (rename(tmp, base) != 0)
+            rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+    } else if (rc == PD_OK) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, base, RENAME_EXCHANGE) == 0) {
+            /* tmp now holds the previous version */
+            rc = pd_fsync_dir(b->dir);
+            if (rc == PD_OK)
+                rc = pd_rm_rf(tmp);
+        } else {
+            /* no atomic exchange here: tmp -> swap, base -> old, swap -> base */
+            if (rename(tmp, swap) != 0)
+                rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+            if (rc == PD_OK)
+                rc = recover(b, stage);
+        }
+    }
+    if (rc == PD_OK)
+        rc = pd_fsync_dir(b->dir);
+    if (rc)
+        pd_error_prefix("blob store commit of stage '%s'", stage);
+    free(base);
+    free(tmp);
+    free(swap);
+    free(old);
+    return rc;
+}
+
+static char *blob_path(pd_blob_store *b, const char *stage, const char *name, bool committed)
+{
+    return pd_asprintf("%s/%s%s/%s.blob", b->dir, stage, committed ? "" : "__tmp", name);
+}
+
+int pd_blob_put(pd_blob_store *b, const char *stage, const char *name, const void *data, size_t len)
+{
+    if (b->klass != PD_BLOB_FILE)
+        return no_blobs();
+    if (!valid_name(name) || !valid_name(stage))
+        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    char *p = blob_path(b, stage, name, false);
+    if (!p)
+        return PD_ERR_NOMEM;
+    int rc = pd_file_write_atomic(p, data, len);
+    if (rc)
+        pd_error_prefix("blob '%s' of stage '%s'", name, stage);
+    free(p);
+    return rc;
+}
+
+int pd_blob_get(
+    pd_blob_store *b, const char *stage, const char *name, int committed, void **data, size_t *len)
+{
+    *data = NULL;
+    if (len)
+        *len = 0;
+    if (b->klass != PD_BLOB_FILE)
+        return no_blobs();
+    if (!valid_name(name) || !valid_name(stage))
+        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    if (committed)
+        recover(b, stage);
+    char *p = blob_path(b, stage, name, committed != 0);
+    if (!p)
+        return PD_ERR_NOMEM;
+    int rc = PD_OK;
+    if (!pd_path_exists(p)) {
+        rc = pd_set_error(PD_ERR_NOT_FOUND, "blob '%s' of stage '%s' does not exist (%s)", name,
+                          stage, p);
+    } else {
+        size_t n = 0;
+        char *d = pd_file_read(p, &n);
+        if (!d)
+            rc = pd_error_prefix("blob '%s' of stage '%s'", name, stage);
+        *data = d;
+        if (len)
+            *len = n;
+    }
+    free(p);
+    return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    size_t n = 0;
+    char *d = pd_file_read(from, &n);
+    if (!d)
+        return pd_last_error_code() ? pd_last_error_code() : PD_ERR_IO;
+    int rc = pd_file_write_atomic(to, d, n);
+    free(d);
+    return rc;
+}
+
+int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char *name)
+{
+    if (b->klass != PD_BLOB_FILE)
+        return no_blobs();
+    if (!valid_name(name) || !valid_name(stage))
+        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    char *from = blob_path(b, stage, name, true);
+    char *to = blob_path(b, stage, name, false);
+    int rc = (from && to) ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && !pd_path_exists(from))
+        rc = pd_set_error(PD_ERR_CACHE, "cached blob '%s' of stage '%s' is missing (%s)", name,
+                          stage, from);
+    if (rc == PD_OK) {
+        unlink(to);
+        if (link(from, to) != 0)
+            rc = copy_file(from, to);
+    }
+    free(from);
+    free(to);
+    return rc;
+}
