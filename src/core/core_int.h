@@ -192,6 +192,8 @@ int pdi_ref_output(pdi_run *r,
                    pd_task **producer,
                    pdi_out **out,
                    const char **value);
+/* Schema where consumer t reads output o of producer p right now. */
+const char *pdi_out_schema(pdi_run *r, const pd_task *t, const pd_task *p, const pdi_out *o);
 /* Materialize a table output of the running task (eager or lazy). */
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl);
 int pdi_stage_mark_changed(pdi_run *r, pd_stage *st);

@@ -28,7 +28,7 @@ const char *pd_ctx_stage_name(const pd_task_ctx *c)
     return c ? c->task->stage->name : NULL;
 }
 
-static int ctx_table(pd_task_ctx *c, const char *ref, pdi_out **o)
+static int ctx_table(pd_task_ctx *c, const char *ref, pdi_out **o, const char **schema)
 {
     pd_task *p = NULL;
     const char *val = NULL;
@@ -38,6 +38,7 @@ static int ctx_table(pd_task_ctx *c, const char *ref, pdi_out **o)
     if (!*o || (*o)->kind != PDI_OUT_TABLE)
         return pd_set_error(PD_ERR_NOT_FOUND, "input '%s' of task %s.%s is not a table", ref,
                             c->task->stage->name, c->task->name);
+    *schema = pdi_out_schema(c->run, c->task, p, *o);
     return PD_OK;
 }
 
@@ -48,12 +49,13 @@ int pd_ctx_read_table(pd_task_ctx *c, const char *ref, struct ArrowArrayStream *
     if (c->in_cache_fn)
         return pd_set_error(PD_ERR_INVALID, "cache functions cannot read tables");
     pdi_out *o = NULL;
-    int rc = ctx_table(c, ref, &o);
+    const char *schema = NULL;
+    int rc = ctx_table(c, ref, &o, &schema);
     if (rc)
         return rc;
-    rc = pd_store_retrieve(c->run->store, o->schema, o->name, PD_AS_ARROW, -1, out);
+    rc = pd_store_retrieve(c->run->store, schema, o->name, PD_AS_ARROW, -1, out);
     if (rc)
-        pd_error_prefix("reading table %s.%s", o->schema, o->name);
+        pd_error_prefix("reading table %s.%s", schema, o->name);
     return rc;
 }
 
@@ -64,9 +66,10 @@ const char *pd_ctx_table_sql_name(pd_task_ctx *c, const char *ref)
         return NULL;
     }
     pdi_out *o = NULL;
-    if (ctx_table(c, ref, &o))
+    const char *schema = NULL;
+    if (ctx_table(c, ref, &o, &schema))
         return NULL;
-    return keep(c, pd_store_sql_name(c->run->store, o->schema, o->name));
+    return keep(c, pd_store_sql_name(c->run->store, schema, o->name));
 }
 
 static int check_output(pd_task_ctx *c)

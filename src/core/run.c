@@ -298,6 +298,29 @@ int pdi_ref_output(pdi_run *r,
     *out = NULL;
     *value = NULL;
     const pdi_ref *ref = pdi_task_find_ref(t, ref_text);
+    if (!ref) {
+        /* lenient: "t" for a declared "stage.t" (unique), "stage.t" for a declared "t" */
+        char *n = pdi_normalize_name(ref_text);
+        const char *dot = n ? strchr(n, '.') : NULL;
+        size_t found = 0;
+        for (size_t i = 0; n && i < t->n_refs; i++) {
+            const pdi_ref *c = &t->refs[i];
+            if (!c->producer)
+                continue;
+            bool match = dot ? (strcmp(c->table, dot + 1) == 0 &&
+                                strncmp(c->producer->stage->name, n, (size_t)(dot - n)) == 0 &&
+                                c->producer->stage->name[dot - n] == 0)
+                             : strcmp(c->table, n) == 0;
+            if (match) {
+                ref = c;
+                found++;
+            }
+        }
+        free(n);
+        if (found > 1)
+            return pd_set_error(PD_ERR_INVALID, "reference '%s' of task %s.%s is ambiguous",
+                                ref_text, t->stage->name, t->name);
+    }
     if (!ref || !ref->producer)
         return pd_set_error(PD_ERR_INVALID,
                             "reference '%s' is not an input of task %s.%s (declare it with "
@@ -343,6 +366,14 @@ physical_name(pdi_run *r, pd_task_ctx *keep, const char *schema, const char *nam
     if (!n || pd_strv_push_owned(owned, n))
         return NULL;
     return n;
+}
+
+const char *pdi_out_schema(pdi_run *r, const pd_task *t, const pd_task *p, const pdi_out *o)
+{
+    (void)t;
+    if (!r->t[p->id].selected || r->s[p->stage->id].committed || !o->schema)
+        return p->stage->name;
+    return o->schema;
 }
 
 /* The physical schema name (for {{ this_stage }}). */
@@ -406,7 +437,8 @@ static int render_cb(void *user, const char *inner, size_t start, size_t end)
             if (!rc && (!o || o->kind != PDI_OUT_TABLE))
                 rc = pd_set_error(PD_ERR_INVALID, "{{ %s }} does not denote a table", inner);
             if (!rc) {
-                const char *nm = physical_name(st->r, NULL, o->schema, o->name, &st->owned);
+                const char *nm = physical_name(st->r, NULL, pdi_out_schema(st->r, st->t, p, o),
+                                               o->name, &st->owned);
                 if (!nm)
                     rc = pd_set_error(PD_ERR, "cannot name table %s.%s", o->schema, o->name);
                 else
@@ -845,8 +877,8 @@ static int insert_task_row(pdi_run *r, pd_task *t, pd_task_state state, const pd
     m.timestamp = orig ? orig->timestamp : pd_unix_micros();
     m.run_id = orig ? orig->run_id : r->run_id;
     m.position_hash = t->pos_hash;
-    m.input_hash = tr->input_hash;
-    m.cache_fn_hash = tr->cache_fn_hash;
+    m.input_hash = orig && orig->input_hash ? orig->input_hash : tr->input_hash;
+    m.cache_fn_hash = orig && orig->cache_fn_hash ? orig->cache_fn_hash : tr->cache_fn_hash;
     m.output_json = oj;
     m.in_transaction_schema = true;
     int rc = pd_meta_insert_task(r->store, &m);
@@ -1059,7 +1091,8 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
                 rc = pd_set_error(PD_ERR_INVALID, "view source %s is not a table",
                                   t->view_sources.items[i]);
             if (!rc)
-                rc = pd_strv_push_owned(&srcs, pd_asprintf("%s.%s", o->schema, o->name));
+                rc = pd_strv_push_owned(&srcs,
+                                        pd_asprintf("%s.%s", pdi_out_schema(r, t, p, o), o->name));
         }
         tbl.view_sources = (const char *const *)srcs.items;
         tbl.n_view_sources = srcs.n;
