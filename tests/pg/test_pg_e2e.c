@@ -1,0 +1,377 @@
+/*
+ * tests/pg/test_pg_e2e.c - whole runs (pd_run) on Postgres: SQL, computed
+ * (Arrow in and out through binary COPY) and raw SQL tasks, re-runs that are
+ * cache-valid, a changed task, and the published schemas, for
+ *   argv[1] = schema_swap | read_views  (Postgres table store), or
+ *   argv[1] = meta_store  (SQLite tables + Postgres metadata_table_store,
+ *                          DatabaseLockManager in Postgres: the seed shape).
+ * Also: a foreign session holding the stage's advisory lock makes a run wait.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "lock/pglock.h"
+#include "pg_test_util.h"
+#include "pipedag/arrow.h"
+#include "pipedag/pipedag.h"
+#include "store/conn/libpq.h"
+#include "util/util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *g_url;    /* admin URL (database postgres) */
+static char *g_db_url; /* the instance's database */
+static const char *g_variant;
+static char g_dir[256], g_cwd[1024];
+
+static pdi_pg *conn(const char *url)
+{
+    pdi_pg *c = NULL;
+    if (pdi_pg_connect(url, false, &c))
+        fail_msg("connect: %s", pd_last_error());
+    return c;
+}
+
+static void expect(pdi_pg *c, const char *sql, const char *want)
+{
+    char *v = NULL;
+    if (pdi_pg_query_value(c, sql, &v))
+        fail_msg("%s: %s", sql, pd_last_error());
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("%s: got %s, want %s", sql, v ? v : "(null)", want);
+    free(v);
+}
+
+static void write_config(void)
+{
+    bool meta = strcmp(g_variant, "meta_store") == 0;
+    pd_buf b = PD_BUF_INIT;
+    pd_buf_puts(&b, "name: pge2e\ninstances:\n  default:\n    instance_id: e2e\n"
+                    "    table_store:\n      class: SQLTableStore\n      args:\n");
+    if (meta) {
+        pd_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
+                        "        create_database_if_not_exists: true\n"
+                        "      metadata_table_store:\n"
+                        "        class: \"pydiverse.pipedag.backend.table.SQLTableStore\"\n"
+                        "        args:\n");
+        pd_buf_printf(&b, "          url: \"%s\"\n          create_database_if_not_exists: true\n",
+                      g_db_url);
+    } else {
+        pd_buf_printf(&b, "        url: \"%s\"\n        create_database_if_not_exists: true\n",
+                      g_db_url);
+    }
+    pd_buf_printf(&b, "    stage_commit_technique: %s\n",
+                  strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
+    pd_buf_puts(&b, "    lock_manager:\n"
+                    "      class: \"pydiverse.pipedag.backend.lock.DatabaseLockManager\"\n"
+                    "    blob_store:\n      class: FileBlobStore\n      args:\n"
+                    "        base_path: .pipedag/blobs\n"
+                    "    orchestration:\n      class: SequentialEngine\n");
+    assert_false(b.oom);
+    assert_int_equal(pd_file_write_atomic("pipedag.yaml", b.data, b.len), PD_OK);
+    pd_buf_free(&b);
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static int g_arrow_calls, g_reader_calls;
+
+static int fn_arrow_out(pd_task_ctx *ctx, void *user)
+{
+    (void)user;
+    g_arrow_calls++;
+    pd_arrow_builder *b = NULL;
+    if (pd_arrow_builder_new(&b))
+        return PD_ERR_NOMEM;
+    pd_arrow_builder_add_column(b, "k", "l", 0);
+    pd_arrow_builder_add_column(b, "name", "u", 1);
+    pd_arrow_builder_add_column(b, "price", "d:10,2", 1);
+    pd_arrow_builder_add_column(b, "day", "tdD", 1);
+    pd_arrow_builder_add_column(b, "at", "tsu:UTC", 1);
+    for (int i = 0; i < 1000; i++) {
+        char buf[32];
+        pd_arrow_builder_append_int(b, 0, i);
+        int n = snprintf(buf, sizeof buf, "n%d", i);
+        pd_arrow_builder_append_bytes(b, 1, buf, (size_t)n);
+        n = snprintf(buf, sizeof buf, "%d.%02d", i, i % 100);
+        pd_arrow_builder_append_bytes(b, 2, buf, (size_t)n);
+        pd_arrow_builder_append_int(b, 3, 19000 + i);
+        if (i % 10)
+            pd_arrow_builder_append_int(b, 4, 1700000000000000LL + i);
+        else
+            pd_arrow_builder_append_null(b, 4);
+    }
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    int rc = pd_arrow_builder_finish(b, &s, &a);
+    pd_arrow_builder_free(b);
+    if (rc)
+        return rc;
+    struct ArrowArrayStream st;
+    rc = pd_arrow_stream_from_batches(&s, &a, 1, &st);
+    if (rc)
+        return rc;
+    return pd_ctx_output_table(ctx, "arrow_out", &st);
+}
+
+static int fn_reader(pd_task_ctx *ctx, void *user)
+{
+    (void)user;
+    g_reader_calls++;
+    struct ArrowArrayStream st;
+    memset(&st, 0, sizeof st);
+    int rc = pd_ctx_read_table(ctx, "raw.arrow_out", &st);
+    if (rc)
+        return rc;
+    int64_t rows = 0;
+    struct ArrowArray a;
+    while (st.get_next(&st, &a) == 0 && a.release) {
+        rows += a.length;
+        a.release(&a);
+    }
+    st.release(&st);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)rows);
+    return pd_ctx_output_value(ctx, buf);
+}
+
+static pd_flow *make_flow(const char *t1_value)
+{
+    pd_flow *f = pd_flow_new("pge2e");
+    pd_stage *raw = pd_flow_add_stage(f, "raw");
+    pd_stage *feat = pd_flow_add_stage(f, "feat");
+    char *sql = pd_asprintf("SELECT 1 AS id, %s AS v UNION ALL SELECT 2, 'b'", t1_value);
+    pd_task *t1 = pd_stage_add_sql(raw, "t1", sql);
+    free(sql);
+    const char *pk[] = {"id"};
+    assert_int_equal(pd_task_set_primary_key(t1, pk, 1), PD_OK);
+    pd_task *ao = pd_stage_add_c(raw, "arrow_out", fn_arrow_out, NULL);
+    assert_int_equal(pd_task_set_version(ao, "1.0"), PD_OK);
+    assert_non_null(pd_stage_add_sql(feat, "t2", "SELECT id, v || '!' AS w FROM {{ raw.t1 }}"));
+    pd_task *rd = pd_stage_add_c(feat, "reader", fn_reader, NULL);
+    assert_int_equal(pd_task_set_version(rd, "1.0"), PD_OK);
+    assert_int_equal(pd_task_add_input(rd, "raw.arrow_out"), PD_OK);
+    /* several statements (a dollar-quoted block on Postgres) */
+    bool pg = strcmp(g_variant, "meta_store") != 0;
+    assert_non_null(pd_stage_add_raw_sql(
+        feat, "script",
+        pg ? "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
+             "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM {{ this_stage }}.made;\n"
+             "DO $$ BEGIN PERFORM 1; END $$;"
+           : "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
+             "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM {{ this_stage }}.made;"));
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static pd_result *run(pd_flow *f, int expect_rc)
+{
+    pd_config *cfg = NULL;
+    int rc = pd_config_load("pipedag.yaml", NULL, &cfg);
+    if (rc)
+        fail_msg("config: %s", pd_last_error());
+    pd_result *r = NULL;
+    pd_run_options o = PD_RUN_OPTIONS_INIT;
+    rc = pd_run(f, cfg, &o, &r);
+    if (rc != expect_rc) {
+        char *j = r ? pd_result_json(r) : NULL;
+        fail_msg("pd_run: %s (%s) %s", pd_status_name(rc), pd_last_error(), j ? j : "");
+    }
+    pd_config_free(cfg);
+    return r;
+}
+
+static pd_task_state state_of(const pd_result *r, const char *task)
+{
+    for (size_t i = 0; i < pd_result_count(r); i++)
+        if (strcmp(pd_task_name(pd_result_task(r, i)), task) == 0)
+            return pd_result_state(r, i);
+    fail_msg("task %s not in result", task);
+    return PD_STATE_NOT_RUN;
+}
+
+#define STATE(r, t, want)                                                                     \
+    do {                                                                                      \
+        pd_task_state g_ = state_of(r, t);                                                    \
+        if (g_ != (want))                                                                     \
+            fail_msg("%s: %s, want %s", t, pd_task_state_name(g_), pd_task_state_name(want)); \
+    } while (0)
+
+static void check_tables(const char *v1)
+{
+    bool meta = strcmp(g_variant, "meta_store") == 0;
+    pdi_pg *c = conn(g_db_url);
+    if (!meta) {
+        char want[64];
+        snprintf(want, sizeof want, "1:%s!,2:b!", v1);
+        expect(c, "SELECT string_agg(id || ':' || w, ',' ORDER BY id) FROM feat.t2", want);
+        expect(c,
+               "SELECT count(*) || ',' || sum(k) || ',' || sum(price) || ',' || count(at) FROM "
+               "raw.arrow_out",
+               "1000,499500,499995.00,900");
+        expect(c,
+               "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+               "'raw.t1'::regclass AND attname = 'id'",
+               "integer");
+        expect(c, "SELECT y FROM feat.made_v", "43");
+        if (strcmp(g_variant, "read_views") == 0) {
+            expect(c,
+                   "SELECT string_agg(table_name || ':' || table_type, ',' ORDER BY table_name) "
+                   "FROM information_schema.tables WHERE table_schema = 'raw'",
+                   "arrow_out:VIEW,t1:VIEW");
+            expect(c,
+                   "SELECT count(*) FROM pipedag_metadata.stages WHERE cur_transaction_name "
+                   "LIKE '%\\_\\_odd' OR cur_transaction_name LIKE '%\\_\\_even'",
+                   "2");
+        } else {
+            /* primary key on the published table; previous version in __tmp */
+            expect(c,
+                   "SELECT count(*) FROM pg_constraint WHERE conrelid = 'raw.t1'::regclass AND "
+                   "contype = 'p'",
+                   "1");
+        }
+    }
+    /* metadata lives in Postgres in every variant */
+    expect(c, "SELECT count(*) > 0 FROM pipedag_metadata.tasks WHERE NOT in_transaction_schema",
+           "t");
+    expect(c, "SELECT count(*) FROM pipedag_metadata.tasks WHERE in_transaction_schema", "0");
+    pdi_pg_close(c);
+}
+
+static void test_runs(void **st)
+{
+    (void)st;
+    pd_flow *f = make_flow("'a'");
+    pd_result *r = run(f, PD_OK);
+    STATE(r, "t1", PD_STATE_COMPLETED);
+    STATE(r, "reader", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    check_tables("a");
+
+    r = run(f, PD_OK);
+    STATE(r, "t1", PD_STATE_CACHE_VALID);
+    STATE(r, "t2", PD_STATE_CACHE_VALID);
+    STATE(r, "arrow_out", PD_STATE_CACHE_VALID);
+    STATE(r, "reader", PD_STATE_CACHE_VALID);
+    STATE(r, "script", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    check_tables("a");
+    pd_flow_free(f);
+
+    f = make_flow("'z'");
+    r = run(f, PD_OK);
+    STATE(r, "t1", PD_STATE_COMPLETED);
+    STATE(r, "t2", PD_STATE_COMPLETED);
+    STATE(r, "arrow_out", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    check_tables("z");
+    pd_flow_free(f);
+}
+
+/* A foreign session holds the advisory lock of stage "raw": the run waits
+ * until it is released. */
+static void test_run_waits_for_lock(void **st)
+{
+    (void)st;
+    pdi_pg *holder = conn(g_db_url);
+    pdi_pg *c = conn(g_db_url);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", (long long)pdi_pglock_id("e2e#raw"));
+    assert_int_equal(pdi_pg_exec(holder, sql), PD_OK);
+    pid_t p = fork();
+    if (p == 0) {
+        pd_flow *f = make_flow("'w'");
+        pd_config *cfg = NULL;
+        pd_result *r = NULL;
+        pd_run_options o = PD_RUN_OPTIONS_INIT;
+        int rc = pd_config_load("pipedag.yaml", NULL, &cfg);
+        if (!rc)
+            rc = pd_run(f, cfg, &o, &r);
+        if (rc)
+            fprintf(stderr, "child run: %s\n", pd_last_error());
+        _exit(rc ? 1 : 0);
+    }
+    /* the run is blocked on our lock (no timing: the test's TIMEOUT bounds it) */
+    for (;;) {
+        char *v = NULL;
+        assert_int_equal(pdi_pg_query_value(c,
+                                            "SELECT count(*) FROM pg_locks WHERE locktype = "
+                                            "'advisory' AND NOT granted",
+                                            &v),
+                         PD_OK);
+        bool waiting = v && atoi(v) > 0;
+        free(v);
+        if (waiting)
+            break;
+        int status;
+        if (waitpid(p, &status, WNOHANG) == p)
+            fail_msg("the run did not wait for the lock (exit %d)", WEXITSTATUS(status));
+        usleep(20000);
+    }
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)",
+             (long long)pdi_pglock_id("e2e#raw"));
+    assert_int_equal(pdi_pg_exec(holder, sql), PD_OK);
+    int status = 0;
+    waitpid(p, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    check_tables("w");
+    pdi_pg_close(holder);
+    pdi_pg_close(c);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!getcwd(g_cwd, sizeof g_cwd))
+        return -1;
+    snprintf(g_dir, sizeof g_dir, "/tmp/pd_pge2e_XXXXXX");
+    if (!mkdtemp(g_dir) || chdir(g_dir) != 0)
+        return -1;
+    char db[64];
+    snprintf(db, sizeof db, "pdt_e2e_%s", g_variant);
+    g_db_url = pg_test_url_db(g_url, db);
+    pdi_pg *c = NULL;
+    if (pdi_pg_connect(g_url, false, &c))
+        return -1;
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    int rc = pdi_pg_exec(c, sql);
+    pdi_pg_close(c);
+    if (rc)
+        return -1;
+    write_config();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (chdir(g_cwd) != 0)
+        return -1;
+    pd_rm_rf(g_dir);
+    free(g_db_url);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    g_variant = argc > 1 ? argv[1] : "schema_swap";
+    g_url = pg_test_url();
+    if (!g_url) {
+        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_run_waits_for_lock),
+    };
+    int r = cmocka_run_group_tests(tests, setup, teardown);
+    free(g_url);
+    return r;
+}
