@@ -269,7 +269,7 @@ static int opt_bool(const pd_cfg_node *map, const char *key, bool *out)
     if (pdi_get_bool(n, out) != PD_OK) {
         return pdi_node_error(n, "'%s' must be a boolean (true/false), got %s%s%s", key,
                               n->type == PD_CFG_SCALAR ? "'" : "",
-                              n->type == PD_CFG_SCALAR ? n->scalar : pdi_type_name(n->type),
+                              n->type == PD_CFG_SCALAR ? n->scalar : pdi_cfg_type_name(n->type),
                               n->type == PD_CFG_SCALAR ? "'" : "");
     }
     return PD_OK;
@@ -282,7 +282,7 @@ static int opt_str(const pd_cfg_node *map, const char *key, char **out)
         return PD_OK;
     }
     if (n->type != PD_CFG_SCALAR) {
-        return pdi_node_error(n, "'%s' must be a string, not %s", key, pdi_type_name(n->type));
+        return pdi_node_error(n, "'%s' must be a string, not %s", key, pdi_cfg_type_name(n->type));
     }
     free(*out);
     *out = pd_strdup(n->scalar);
@@ -314,7 +314,7 @@ static int section_args(const pd_cfg_node *sec, const char *what, const pd_cfg_n
     }
     if (*args && (*args)->type != PD_CFG_MAP) {
         return pdi_node_error(*args, "%s: 'args' must be a mapping, not %s", what,
-                              pdi_type_name((*args)->type));
+                              pdi_cfg_type_name((*args)->type));
     }
     return PD_OK;
 }
@@ -1042,8 +1042,10 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
         }
     }
     const pd_cfg_node *flows = pd_cfg_get(doc, "flows");
-    if (flows && flows->type != PD_CFG_NULL && flows->type != PD_CFG_MAP) {
-        return pdi_node_error(flows, "'flows' must be a mapping");
+    if (flows && flows->type != PD_CFG_NULL) {
+        /* refuse rather than silently ignore per-flow overrides */
+        return pdi_node_error(flows, "per-flow sections ('flows:') are not supported by "
+                                     "pipedag-c; put the settings under 'instances:'");
     }
     const char *chosen = NULL;
     if ((rc = choose_instance(instances, instance, strict, &chosen)) != PD_OK) {
