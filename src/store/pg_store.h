@@ -28,11 +28,4 @@ typedef struct pdi_pg_commit_args {
 
 int pdi_pg_commit_tx(pdi_conn *c, const pdi_pg_commit_args *a);
 
-/* For sql_store.c (src/store/pg_store.c): the whole commit of `tx` on the
- * store's metadata connection in one transaction. PD_ERR_UNSUPPORTED when
- * not applicable (not Postgres, or metadata in a metadata_table_store):
- * then use the generic path. Other codes: the commit failed and was rolled
- * back (nothing published, metadata unchanged). */
-int pdi_pg_store_commit(pd_store *s, pd_stage_tx *tx, bool changed);
-
 #endif
