@@ -264,7 +264,7 @@ static int gen_value(pd_arrow_builder *b, size_t c, int64_t row)
                                    "2262-04-11 23:47:16.854775",
                                    "2262-04-11 23:47:16.854775Z",
                                    "9999-12-31 23:59:59.999",
-                                   "2262-04-11 23:47:16.854775807",
+                                   "2262-04-11 23:47:16.854775806",
                                    "23:59:59.999999",
                                    "9999999.99",
                                    "99999999999999.9999",
@@ -352,7 +352,7 @@ static int gen_value(pd_arrow_builder *b, size_t c, int64_t row)
         }
         if (f[2] == 'm') {
             return pd_arrow_builder_append_int(b, c,
-                                               (int64_t)(x % 400000000000000ull) - 200000000000000);
+                                               (int64_t)(x % 250000000000000ull) - 62000000000000);
         }
         return pd_arrow_builder_append_int(b, c,
                                            (int64_t)(x % 8000000000000000ull) - 4000000000000000);
