@@ -70,6 +70,8 @@ int pdc_cmd_run(int argc, char **argv)
     pd_config *cfg = NULL;
     pd_flow *flow = NULL;
     pd_result *res = NULL;
+    size_t ran = 0, cached = 0, failed = 0;
+    double t0 = pd_now_seconds(), secs = 0;
     ex = PDC_EXIT_FAIL;
     if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
         goto out;
@@ -83,9 +85,7 @@ int pdc_cmd_run(int argc, char **argv)
     progress prog = {isatty(STDERR_FILENO) != 0, 0};
     ro.progress = on_progress;
     ro.progress_user = &prog;
-    double t0 = pd_now_seconds();
     int rc = pd_run(flow, cfg, &ro, &res);
-    double secs = pd_now_seconds() - t0;
     if (prog.tty && prog.width) {
         fprintf(stderr, "\r%*s\r", (int)prog.width, "");
     }
@@ -93,7 +93,6 @@ int pdc_cmd_run(int argc, char **argv)
         pdc_error("run");
         goto out;
     }
-    size_t ran = 0, cached = 0, failed = 0;
     for (size_t i = 0; i < pd_result_count(res); i++) {
         pd_task_state st = pd_result_state(res, i);
         ran += st == PD_STATE_COMPLETED;
@@ -118,10 +117,11 @@ int pdc_cmd_run(int argc, char **argv)
     if (rc != PD_OK && rc != PD_ERR_TASK) {
         pdc_error("run");
     }
-    double shown = pd_result_seconds(res) > 0 ? pd_result_seconds(res) : secs;
-    fprintf(stderr, "%zu ran, %zu cache-valid, %zu failed in %.2fs\n", ran, cached, failed, shown);
     ex = rc == PD_OK && failed == 0 && pd_result_successful(res) ? PDC_EXIT_OK : PDC_EXIT_FAIL;
 out:
+    /* the summary line ends every run attempt, also one that could not start */
+    secs = res && pd_result_seconds(res) > 0 ? pd_result_seconds(res) : pd_now_seconds() - t0;
+    fprintf(stderr, "%zu ran, %zu cache-valid, %zu failed in %.2fs\n", ran, cached, failed, secs);
     pd_result_free(res);
     pd_flow_free(flow);
     pd_config_free(cfg);

@@ -6,6 +6,7 @@
 # visualize DOT/SVG, and the confirmation guard of destructive commands.
 set -u
 bin=$1
+seed=$2
 work=$(mktemp -d /tmp/pipedag-cli-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -99,6 +100,14 @@ for (const x of o.tasks) for (const k of ["stage", "task", "state"])
   if (!(k in x)) throw new Error("task missing " + k);
 ' < out.txt; then pass "run --json shape"; else bad "run --json shape"; cat out.txt >&2; fi
 
+expect_exit 0 "run --cache force_cache_invalid --jobs 2" "$bin" run flow.yaml --cache force_cache_invalid --jobs 2
+contains err.txt "^3 ran, 0 cache-valid, 0 failed" "forced run executes everything"
+expect_exit 0 "run --stage" "$bin" run flow.yaml --stage derived
+contains err.txt "^0 ran, 2 cache-valid, 0 failed" "stage subset runs only that stage"
+expect_exit 0 "run --task" "$bin" run flow.yaml --task derived.counted --json
+contains out.txt '"task":"counted"' "task subset in JSON"
+lacks out.txt '"task":"good"' "task subset excludes other tasks"
+
 expect_exit 0 "query" "$bin" query "SELECT id, name FROM derived.good ORDER BY id"
 printf 'id,name\n2,"bob, jr"\n' > want.txt
 if cmp -s out.txt want.txt; then pass "query CSV"; else bad "query CSV"; cat out.txt >&2; fi
@@ -143,6 +152,22 @@ contains err.txt "s.broken failed" "failing run names the task"
 printf 'name: x\nstages:\n  - name: s\n    tasks:\n      - name: a\n        sqll: SELECT 1\n' > badflow.yaml
 expect_exit 1 "bad flow" "$bin" run badflow.yaml
 contains err.txt "badflow.yaml:6:9: unknown key 'sqll'" "bad flow position"
+
+# ---- the seed config (Parquet on S3 + Postgres metadata) loads as written;
+# running it fails cleanly here (no S3/Postgres), never printing the password
+expect_exit 0 "seed config" "$bin" config --config "$seed"
+contains out.txt "ParquetTableStore" "seed config store class"
+lacks out.txt "Pydiverse23" "seed config masks the password"
+expect_exit 1 "seed run fails cleanly" "$bin" run flow.yaml --config "$seed"
+lacks err.txt "Pydiverse23" "seed run error has no password"
+contains err.txt "^0 ran, 0 cache-valid, 0 failed in" "summary line even when the run cannot start"
+
+# ---- PIPEDAG_CONFIG and --instance
+PIPEDAG_CONFIG="$work/cfgdir" PD_CLI_TEST_ENV=y expect_exit 0 "PIPEDAG_CONFIG dir" "$bin" config --instance other
+contains out.txt "instance: other" "--instance selects the instance"
+contains out.txt "fail_fast: true" "instance merged over __any__"
+PIPEDAG_CONFIG="$work/cfgdir" PD_CLI_TEST_ENV=y expect_exit 1 "unknown instance" "$bin" config --instance nope
+contains err.txt "instance 'nope' not found" "unknown instance message"
 
 # ---- destructive commands need --yes without a terminal
 expect_exit 1 "delete-schemas without --yes" "$bin" delete-schemas </dev/null
