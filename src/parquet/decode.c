@@ -168,7 +168,7 @@ int pdi_rle_u32(const uint8_t *p, size_t len, int bw, uint32_t *out, int64_t n)
         return pd_set_error(PD_ERR_CORRUPT, "bad RLE bit width %d", bw);
     size_t vbytes = ((size_t)bw + 7) / 8;
     while (i < n) {
-        uint64_t h;
+        uint64_t h = 0;
         if (rd_uleb(&p, end, &h))
             return pd_set_error(PD_ERR_CORRUPT, "RLE data ends after %lld of %lld values",
                                 (long long)i, (long long)n);
@@ -213,7 +213,7 @@ int pdi_rle_u8(const uint8_t *p, size_t len, int bw, uint8_t *out, int64_t n, in
         return pd_set_error(PD_ERR_CORRUPT, "bad level bit width %d", bw);
     uint32_t tmp[512];
     while (i < n) {
-        uint64_t h;
+        uint64_t h = 0;
         if (rd_uleb(&p, end, &h))
             return pd_set_error(PD_ERR_CORRUPT, "RLE data ends after %lld of %lld values",
                                 (long long)i, (long long)n);
@@ -336,7 +336,7 @@ static void unpack64(const uint8_t *p, size_t avail, int w, uint64_t *out, int64
 int pdi_delta_count(const uint8_t *p, size_t len, int64_t *n)
 {
     const uint8_t *end = p + len;
-    uint64_t bs, nmb, total;
+    uint64_t bs = 0, nmb = 0, total = 0;
     if (rd_uleb(&p, end, &bs) || rd_uleb(&p, end, &nmb) || rd_uleb(&p, end, &total))
         return pd_set_error(PD_ERR_CORRUPT, "truncated DELTA_BINARY_PACKED header");
     if (total > (uint64_t)PDI_MAX_COLUMN_VALUES)
@@ -348,7 +348,7 @@ int pdi_delta_count(const uint8_t *p, size_t len, int64_t *n)
 int pdi_delta_decode(const uint8_t *p, size_t len, int64_t n, int width, void *out, size_t *used)
 {
     const uint8_t *start = p, *end = p + len;
-    uint64_t bs, nmb, total, zz;
+    uint64_t bs = 0, nmb = 0, total = 0, zz = 0;
     if (rd_uleb(&p, end, &bs) || rd_uleb(&p, end, &nmb) || rd_uleb(&p, end, &total) ||
         rd_uleb(&p, end, &zz))
         return pd_set_error(PD_ERR_CORRUPT, "truncated DELTA_BINARY_PACKED header");
@@ -377,7 +377,7 @@ int pdi_delta_decode(const uint8_t *p, size_t len, int64_t n, int width, void *o
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     int rc = PD_OK;
     while (i < n) {
-        uint64_t mz;
+        uint64_t mz = 0;
         if ((rc = rd_uleb(&p, end, &mz))) {
             rc = pd_set_error(PD_ERR_CORRUPT, "truncated DELTA_BINARY_PACKED block");
             break;
