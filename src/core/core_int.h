@@ -114,6 +114,8 @@ typedef struct pdi_out {
     char *cache_key;
     char *query_hash; /* lazy tables, raw SQL */
     char *schema;     /* logical schema where readers find it in this run */
+    char *ext_schema; /* external tables: where the table really is */
+    char *ext_name;
 } pdi_out;
 
 typedef struct pdi_trun {
@@ -194,6 +196,11 @@ int pdi_ref_output(pdi_run *r,
                    const char **value);
 /* Schema where consumer t reads output o of producer p right now. */
 const char *pdi_out_schema(pdi_run *r, const pd_task *t, const pd_task *p, const pdi_out *o);
+/* Name of the output's table inside its schema. */
+static inline const char *pdi_out_table(const pdi_out *o)
+{
+    return o->ext_name ? o->ext_name : o->name;
+}
 /* Materialize a table output of the running task (eager or lazy). */
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl);
 int pdi_stage_mark_changed(pdi_run *r, pd_stage *st);

@@ -53,9 +53,9 @@ int pd_ctx_read_table(pd_task_ctx *c, const char *ref, struct ArrowArrayStream *
     int rc = ctx_table(c, ref, &o, &schema);
     if (rc)
         return rc;
-    rc = pd_store_retrieve(c->run->store, schema, o->name, PD_AS_ARROW, -1, out);
+    rc = pd_store_retrieve(c->run->store, schema, pdi_out_table(o), PD_AS_ARROW, -1, out);
     if (rc)
-        pd_error_prefix("reading table %s.%s", schema, o->name);
+        pd_error_prefix("reading table %s.%s", schema, pdi_out_table(o));
     return rc;
 }
 
@@ -69,7 +69,7 @@ const char *pd_ctx_table_sql_name(pd_task_ctx *c, const char *ref)
     const char *schema = NULL;
     if (ctx_table(c, ref, &o, &schema))
         return NULL;
-    return keep(c, pd_store_sql_name(c->run->store, schema, o->name));
+    return keep(c, pd_store_sql_name(c->run->store, schema, pdi_out_table(o)));
 }
 
 static int check_output(pd_task_ctx *c)

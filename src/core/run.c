@@ -79,6 +79,8 @@ static void trun_clear_outs(pdi_trun *tr)
         free(tr->outs[i].cache_key);
         free(tr->outs[i].query_hash);
         free(tr->outs[i].schema);
+        free(tr->outs[i].ext_schema);
+        free(tr->outs[i].ext_name);
     }
     tr->n_outs = 0;
     free(tr->value_json);
@@ -249,6 +251,13 @@ static int decode_outputs(pdi_trun *tr, const char *json, const char *schema)
         rc = pdi_add_out(tr, name, pd_str_eq(kind, "blob") ? PDI_OUT_BLOB : PDI_OUT_TABLE,
                          pd_jval_str(pd_jval_get(o, "cache_key")),
                          pd_jval_str(pd_jval_get(o, "query_hash")), schema);
+        const char *es = pd_jval_str(pd_jval_get(o, "ext_schema"));
+        const char *en = pd_jval_str(pd_jval_get(o, "ext_name"));
+        if (!rc && es && en) {
+            pdi_out *last = &tr->outs[tr->n_outs - 1];
+            last->ext_schema = pd_strdup(es);
+            last->ext_name = pd_strdup(en);
+        }
     }
     const pd_jval *val = pd_jval_get(v, "value");
     if (!rc && val && val->type != PD_J_NULL) {
@@ -371,6 +380,8 @@ physical_name(pdi_run *r, pd_task_ctx *keep, const char *schema, const char *nam
 const char *pdi_out_schema(pdi_run *r, const pd_task *t, const pd_task *p, const pdi_out *o)
 {
     (void)t;
+    if (o->ext_schema)
+        return o->ext_schema;
     if (!r->t[p->id].selected || r->s[p->stage->id].committed || !o->schema)
         return p->stage->name;
     return o->schema;
@@ -438,7 +449,7 @@ static int render_cb(void *user, const char *inner, size_t start, size_t end)
                 rc = pd_set_error(PD_ERR_INVALID, "{{ %s }} does not denote a table", inner);
             if (!rc) {
                 const char *nm = physical_name(st->r, NULL, pdi_out_schema(st->r, st->t, p, o),
-                                               o->name, &st->owned);
+                                               pdi_out_table(o), &st->owned);
                 if (!nm)
                     rc = pd_set_error(PD_ERR, "cannot name table %s.%s", o->schema, o->name);
                 else
@@ -508,6 +519,20 @@ static int lazy_query_string(pdi_run *r, const pd_table *tbl, char **out)
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
+static int
+add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh, const char *where)
+{
+    int rc = pdi_add_out(tr, tbl->name, PDI_OUT_TABLE, ck, qh, where);
+    if (!rc && tbl->kind == PD_OBJ_EXTERNAL) {
+        pdi_out *o = &tr->outs[tr->n_outs - 1];
+        o->ext_schema = pd_strdup(tbl->ext_schema);
+        o->ext_name = pd_strdup(tbl->ext_name);
+        if (!o->ext_schema || !o->ext_name)
+            rc = PD_ERR_NOMEM;
+    }
+    return rc;
+}
+
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
 {
     pdi_trun *tr = &r->t[t->id];
@@ -570,7 +595,9 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
                 pd_clear_error();
                 exists = false;
             }
-            if (exists) {
+            if (exists && tbl->kind == PD_OBJ_EXTERNAL) {
+                hit = true;
+            } else if (exists) {
                 hit = true;
                 if (strcmp(m.name, tbl->name) != 0 && !r->dry) {
                     /* renamed output: copy physically under the new name */
@@ -596,7 +623,7 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
             tr->would_run = true;
             if (!tr->why)
                 tr->why = pd_asprintf("query of table %s changed or no cached copy", tbl->name);
-            return pdi_add_out(tr, tbl->name, PDI_OUT_TABLE, ck, qh, st->name);
+            return add_table_out(tr, tbl, ck, qh, st->name);
         }
         if ((rc = pdi_stage_mark_changed(r, st)))
             return rc;
@@ -612,7 +639,7 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
         if ((rc = pd_meta_insert_lazy(r->store, &lm)))
             return rc;
     }
-    return pdi_add_out(tr, tbl->name, PDI_OUT_TABLE, ck, qh, where);
+    return add_table_out(tr, tbl, ck, qh, where);
 }
 
 /* canonical JSON description of one input reference */
@@ -837,6 +864,12 @@ static char *build_output_json(pdi_run *r, pd_task *t, pd_task_state state)
         pd_json_obj_begin(&j);
         pd_json_key(&j, "cache_key");
         pd_json_str(&j, o->cache_key);
+        if (o->ext_schema) {
+            pd_json_key(&j, "ext_name");
+            pd_json_str(&j, o->ext_name);
+            pd_json_key(&j, "ext_schema");
+            pd_json_str(&j, o->ext_schema);
+        }
         pd_json_key(&j, "kind");
         pd_json_str(&j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
         pd_json_key(&j, "name");
@@ -898,7 +931,7 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
     if (rc)
         return rc;
     for (size_t i = 0; i < tr->n_outs; i++) {
-        if (tr->outs[i].kind != PDI_OUT_TABLE)
+        if (tr->outs[i].kind != PDI_OUT_TABLE || tr->outs[i].ext_schema)
             continue;
         bool exists = false;
         if (pd_store_table_exists(r->store, st->name, tr->outs[i].name, &exists) || !exists) {
@@ -911,7 +944,9 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
     }
     for (size_t i = 0; i < tr->n_outs && !rc; i++) {
         pdi_out *o = &tr->outs[i];
-        if (o->kind == PDI_OUT_TABLE) {
+        if (o->ext_schema) {
+            continue;
+        } else if (o->kind == PDI_OUT_TABLE) {
             const char *where = NULL;
             rc = place_cached_table(r, st, o->name, o->name, &where);
             if (!rc) {
@@ -1091,8 +1126,8 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
                 rc = pd_set_error(PD_ERR_INVALID, "view source %s is not a table",
                                   t->view_sources.items[i]);
             if (!rc)
-                rc = pd_strv_push_owned(&srcs,
-                                        pd_asprintf("%s.%s", pdi_out_schema(r, t, p, o), o->name));
+                rc = pd_strv_push_owned(
+                    &srcs, pd_asprintf("%s.%s", pdi_out_schema(r, t, p, o), pdi_out_table(o)));
         }
         tbl.view_sources = (const char *const *)srcs.items;
         tbl.n_view_sources = srcs.n;
