@@ -1160,6 +1160,18 @@ static int run_load(pdi_run *r, pd_task *t)
     return rc;
 }
 
+/* pd_show: the outputs a task that would run is expected to produce. */
+static int dry_outputs(pdi_trun *tr, const pd_task *t, const char *cache_key)
+{
+    int rc = PD_OK;
+    for (size_t i = 0; i < t->declared_outputs.n && !rc; i++)
+        rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, cache_key, NULL,
+                         t->stage->name);
+    if (!rc && (!t->declared_outputs.n || t->kind == PD_TASK_LOAD))
+        rc = pdi_add_out(tr, t->table, PDI_OUT_TABLE, cache_key, NULL, t->stage->name);
+    return rc;
+}
+
 /* The decision procedure for one task (§2.2). */
 static int exec_task(pdi_run *r, pd_task *t)
 {
@@ -1226,8 +1238,7 @@ static int exec_task(pdi_run *r, pd_task *t)
                 tr->why = pd_strdup(skip_lookup ? "no version: always runs"
                                     : forced    ? "forced by cache mode"
                                                 : "no committed run with the same key");
-            if (t->kind == PD_TASK_LOAD)
-                pdi_add_out(tr, t->table, PDI_OUT_TABLE, tr->task_hash, NULL, st->name);
+            dry_outputs(tr, t, tr->task_hash);
             tr->state = PD_STATE_COMPLETED;
             return PD_OK;
         }
@@ -1258,7 +1269,9 @@ static int exec_task(pdi_run *r, pd_task *t)
             tr->would_run = true;
             if (!tr->why)
                 tr->why = pd_strdup("lazy computed task: always runs");
-            rc = PD_OK;
+            char rnd[PD_HASH_LEN + 1];
+            pd_random_id(rnd);
+            rc = dry_outputs(tr, t, rnd);
         } else {
             rc = pdi_run_c_task(r, t);
         }

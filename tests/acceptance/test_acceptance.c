@@ -370,6 +370,17 @@ static void test_version_bump_table(void **state)
     pd_flow_free(f);
     /* bump: the table gets a new cache key, every consumer re-runs */
     f = version_flow("2", "5", true);
+    pd_config *cfg = load_cfg();
+    char *rep = NULL;
+    assert_int_equal(pd_show(f, cfg, &rep), PD_OK);
+    assert_non_null(strstr(rep, "s1.src: would run"));
+    assert_non_null(strstr(rep, "s2.lazy: would run"));
+    assert_non_null(strstr(rep, "s2.use: would run"));
+    free(rep);
+    assert_int_equal(pd_explain(f, cfg, "s1.src", &rep), PD_OK);
+    assert_non_null(strstr(rep, "version: CHANGED (1 -> 2)"));
+    free(rep);
+    pd_config_free(cfg);
     r = run_flow(f, NULL, PD_OK);
     ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
     ASSERT_STATE(r, "s2", "use", PD_STATE_COMPLETED);
