@@ -48,7 +48,7 @@ pd_cfg_node *pdi_copy(pdi_arena *a, const pd_cfg_node *n);
 
 /* Error at a node: "file:line:column: message" (PD_ERR_CONFIG). */
 int pdi_node_error(const pd_cfg_node *n, const char *fmt, ...) PD_PRINTF(2, 3);
-const char *pdi_type_name(pd_cfg_type t);
+const char *pdi_cfg_type_name(pd_cfg_type t);
 
 /* Typed accessors: error (naming the node) on a wrong type. */
 int pdi_get_bool(const pd_cfg_node *n, bool *out);
@@ -57,5 +57,10 @@ int pdi_get_str(const pd_cfg_node *n, const char **out); /* scalar (not null) */
 /* Check that every key of `map` is in the NULL-terminated list `allowed`. */
 int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *allowed);
 int pdi_expect(const pd_cfg_node *n, pd_cfg_type t, const char *what);
+
+/* pd_config_load on YAML text instead of a file (`file` names it in
+ * messages; relative url_attrs_file paths are resolved against it). */
+int pdi_config_load_text(
+    const char *file, const char *text, size_t len, const char *instance, pd_config **out);
 
 #endif

@@ -1238,6 +1238,32 @@ int pd_config_load(const char *path, const char *instance, pd_config **out)
     return PD_OK;
 }
 
+int pdi_config_load_text(
+    const char *file, const char *text, size_t len, const char *instance, pd_config **out)
+{
+    *out = NULL;
+    pd_config *cfg = pd_calloc(1, sizeof *cfg);
+    cfg_priv *priv = pd_calloc(1, sizeof *priv);
+    if (!cfg || !priv) {
+        free(cfg);
+        free(priv);
+        return PD_ERR_NOMEM;
+    }
+    cfg->priv = priv;
+    cfg->path = pd_strdup(file ? file : "<string>");
+    pd_cfg_node *doc = NULL;
+    int rc = cfg->path ? pdi_yaml_parse(&priv->arena, cfg->path, text, len, &doc) : PD_ERR_NOMEM;
+    if (rc == PD_OK) {
+        rc = load_doc(cfg, &priv->arena, doc, instance);
+    }
+    if (rc != PD_OK) {
+        pd_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return PD_OK;
+}
+
 void pd_config_free(pd_config *cfg)
 {
     if (!cfg) {

@@ -60,8 +60,19 @@ const char *pdi_arena_file(pdi_arena *a, const char *path)
     return a->files.items[a->files.n - 1];
 }
 
+/* Upper bound on nodes per document set: aliases are expanded by merging, so
+ * a small file of nested aliases ("billion laughs") could otherwise explode. */
+#define MAX_NODES 250000
+
 pd_cfg_node *pdi_node_new(pdi_arena *a, pd_cfg_type type, const char *file, int line, int col)
 {
+    if (a->n >= MAX_NODES) {
+        pd_set_error(PD_ERR_CONFIG,
+                     "%s:%d:%d: YAML too large after alias expansion (more than "
+                     "%d nodes)",
+                     file ? file : "?", line, col, MAX_NODES);
+        return NULL;
+    }
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         pd_cfg_node **nn = pd_realloc(a->nodes, cap * sizeof *nn);
@@ -195,7 +206,7 @@ int pdi_node_error(const pd_cfg_node *n, const char *fmt, ...)
     return pd_set_error(PD_ERR_CONFIG, "%s", msg);
 }
 
-const char *pdi_type_name(pd_cfg_type t)
+const char *pdi_cfg_type_name(pd_cfg_type t)
 {
     switch (t) {
     case PD_CFG_NULL: return "null";
@@ -209,8 +220,8 @@ const char *pdi_type_name(pd_cfg_type t)
 int pdi_expect(const pd_cfg_node *n, pd_cfg_type t, const char *what)
 {
     if (n->type != t) {
-        return pdi_node_error(n, "%s must be %s, not %s", what, pdi_type_name(t),
-                              pdi_type_name(n->type));
+        return pdi_node_error(n, "%s must be %s, not %s", what, pdi_cfg_type_name(t),
+                              pdi_cfg_type_name(n->type));
     }
     return PD_OK;
 }
@@ -231,7 +242,7 @@ int pdi_get_bool(const pd_cfg_node *n, bool *out)
     if (n->type == PD_CFG_SCALAR) {
         return pdi_node_error(n, "expected a boolean (true/false), got '%s'", n->scalar);
     }
-    return pdi_node_error(n, "expected a boolean (true/false), got %s", pdi_type_name(n->type));
+    return pdi_node_error(n, "expected a boolean (true/false), got %s", pdi_cfg_type_name(n->type));
 }
 
 int pdi_get_int(const pd_cfg_node *n, long *out)
@@ -248,13 +259,13 @@ int pdi_get_int(const pd_cfg_node *n, long *out)
     if (n->type == PD_CFG_SCALAR) {
         return pdi_node_error(n, "expected an integer, got '%s'", n->scalar);
     }
-    return pdi_node_error(n, "expected an integer, got %s", pdi_type_name(n->type));
+    return pdi_node_error(n, "expected an integer, got %s", pdi_cfg_type_name(n->type));
 }
 
 int pdi_get_str(const pd_cfg_node *n, const char **out)
 {
     if (n->type != PD_CFG_SCALAR) {
-        return pdi_node_error(n, "expected a string, got %s", pdi_type_name(n->type));
+        return pdi_node_error(n, "expected a string, got %s", pdi_cfg_type_name(n->type));
     }
     *out = n->scalar;
     return PD_OK;
@@ -263,7 +274,8 @@ int pdi_get_str(const pd_cfg_node *n, const char **out)
 int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *allowed)
 {
     if (map->type != PD_CFG_MAP) {
-        return pdi_node_error(map, "%s must be a mapping, not %s", what, pdi_type_name(map->type));
+        return pdi_node_error(map, "%s must be a mapping, not %s", what,
+                              pdi_cfg_type_name(map->type));
     }
     for (size_t i = 0; i < map->n; i++) {
         bool ok = false;
@@ -368,6 +380,7 @@ typedef struct frame {
     pd_cfg_node *key_node;
     bool merge_key; /* pending key is "<<" */
     pd_strv merged; /* keys that came from "<<" (explicit keys override them) */
+    char *anchor;   /* registered when the collection ends (no self-reference) */
 } frame;
 
 #define MAX_DEPTH 200
@@ -567,12 +580,12 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
             }
             const yaml_char_t *anc =
                 is_map ? ev.data.mapping_start.anchor : ev.data.sequence_start.anchor;
-            if (anc) {
-                rc = add_anchor(&st, (const char *)anc, n);
-            }
             frame *f = &st.stack[st.depth++];
             memset(f, 0, sizeof *f);
             f->node = n;
+            if (anc && !(f->anchor = pd_strdup((const char *)anc))) {
+                rc = PD_ERR_NOMEM;
+            }
             break;
         }
         case YAML_SEQUENCE_END_EVENT:
@@ -582,7 +595,14 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
             free(f->pending_key);
             f->pending_key = NULL;
             pd_strv_free(&f->merged);
-            rc = attach(&st, n);
+            if (f->anchor) {
+                rc = add_anchor(&st, f->anchor, n);
+                free(f->anchor);
+                f->anchor = NULL;
+            }
+            if (rc == PD_OK) {
+                rc = attach(&st, n);
+            }
             break;
         }
         case YAML_ALIAS_EVENT: {
@@ -601,6 +621,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
     while (st.depth > 0) {
         st.depth--;
         free(st.stack[st.depth].pending_key);
+        free(st.stack[st.depth].anchor);
         pd_strv_free(&st.stack[st.depth].merged);
     }
     for (size_t i = 0; i < st.n_anchors; i++) {
