@@ -44,6 +44,40 @@ static const char yaml_text[] = "name: acc\n"
                                 "    orchestration:\n"
                                 "      class: SequentialEngine\n";
 
+/* With PD_ACC_PG_URL (a Postgres cluster URL ending in /<database>) the
+ * suite runs on Postgres instead: one fresh database per test, commit
+ * technique from PD_ACC_TECHNIQUE (SCHEMA_SWAP | READ_VIEWS). */
+static char *pg_yaml(const char *url)
+{
+    static int counter;
+    const char *slash = strrchr(url, '/');
+    if (!slash || slash < url + 3 || slash[-1] == '/')
+        return NULL;
+    char rnd[PD_HASH_LEN + 1];
+    pd_random_id(rnd);
+    const char *tech = getenv("PD_ACC_TECHNIQUE");
+    return pd_asprintf("name: acc\n"
+                       "instances:\n"
+                       "  default:\n"
+                       "    instance_id: acc\n"
+                       "    table_store:\n"
+                       "      class: SQLTableStore\n"
+                       "      args:\n"
+                       "        url: \"%.*s/pd_acc_%d_%.8s\"\n"
+                       "        create_database_if_not_exists: true\n"
+                       "    stage_commit_technique: %s\n"
+                       "    lock_manager:\n"
+                       "      class: DatabaseLockManager\n"
+                       "    blob_store:\n"
+                       "      class: FileBlobStore\n"
+                       "      args:\n"
+                       "        base_path: .pipedag/blobs\n"
+                       "    orchestration:\n"
+                       "      class: SequentialEngine\n",
+                       (int)(slash - url), url, counter++, rnd,
+                       tech && *tech ? tech : "SCHEMA_SWAP");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -54,6 +88,13 @@ static int setup(void **state)
         return -1;
     if (chdir(g_dir) != 0)
         return -1;
+    const char *pg = getenv("PD_ACC_PG_URL");
+    if (pg && *pg) {
+        char *y = pg_yaml(pg);
+        int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+        free(y);
+        return rc == PD_OK ? 0 : -1;
+    }
     return pd_file_write_atomic("pipedag.yaml", yaml_text, strlen(yaml_text)) == PD_OK ? 0 : -1;
 }
 
