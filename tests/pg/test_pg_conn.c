@@ -168,6 +168,7 @@ static void test_roundtrip(void **st)
     make_table(&in);
     int64_t rows = 0;
     int rc = pdi_pg_load_arrow(c, "\"pdt_rt\".\"all_types\"", &in, true, false, &rows);
+    in.release(&in);
     if (rc)
         fail_msg("load: %s", pd_last_error());
     assert_int_equal(rows, 4);
