@@ -60,9 +60,10 @@ int pdi_bytes_reserve(pdi_bytes *b, int64_t n, size_t bytes)
         return pd_set_error(
             PD_ERR_CORRUPT,
             "string data of one column chunk exceeds 2 GiB (use smaller row groups)");
-    if (b->len + bytes > b->dcap || !b->data) {
+    /* keep 16 bytes of slack so short values can be copied 16 bytes at a time */
+    if (b->len + bytes + 16 > b->dcap || !b->data) {
         size_t cap = b->dcap ? b->dcap : 256;
-        while (cap < b->len + bytes)
+        while (cap < b->len + bytes + 16)
             cap *= 2;
         uint8_t *d = pdi_realloc(b->data, cap);
         if (!d)

@@ -85,6 +85,16 @@ static int page_bytes(
     return PD_OK;
 }
 
+/* Copy n bytes; when n <= 16 copy 16 (the caller guarantees 16 readable
+ * bytes at src and 16 writable bytes at dst). */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n <= 16)
+        memcpy(dst, src, 16);
+    else
+        memcpy(dst, src, n);
+}
+
 /* ------------------------------------------------------------------ PLAIN */
 static int plain_bytes(pdi_bytes *b, const uint8_t *p, size_t len, int64_t n)
 {
@@ -103,7 +113,10 @@ static int plain_bytes(pdi_bytes *b, const uint8_t *p, size_t len, int64_t n)
         p += 4;
         if (l > (size_t)(end - p))
             return corrupt("PLAIN byte array length beyond end of page");
-        memcpy(data + dl, p, l);
+        if (end - p >= 16)
+            copy_short(data + dl, p, l);
+        else
+            memcpy(data + dl, p, l);
         p += l;
         dl += l;
         offs[i + 1] = (int32_t)dl;
@@ -200,7 +213,7 @@ static int dict_values(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
         size_t dl = o->ba.len;
         for (int64_t i = 0; i < n; i++) {
             int32_t a = doff[idx[i]], l = doff[idx[i] + 1] - a;
-            memcpy(data + dl, dd + a, (size_t)l);
+            copy_short(data + dl, dd + a, (size_t)l); /* dictionary data has 16 bytes slack */
             dl += (size_t)l;
             offs[i + 1] = (int32_t)dl;
         }
@@ -627,11 +640,20 @@ int pdi_read_chunk(pd_parquet_reader *r, int rg, int leaf, pdi_leafbuf *out)
     c.col = &r->f.leaves[leaf];
     c.ch = &r->f.rowgroups[rg].columns[leaf];
     c.out = out;
+    c.scratch = r->scratch;
+    c.scratch_cap = r->scratch_cap;
+    c.idx = r->idx;
+    c.idx_cap = r->idx_cap;
+    c.tmp32 = r->tmp32;
+    c.tmp32_cap = r->tmp32_cap;
     int page = 0;
     int rc = read_chunk(&c, rg, &page);
-    free(c.scratch);
-    free(c.idx);
-    free(c.tmp32);
+    r->scratch = c.scratch;
+    r->scratch_cap = c.scratch_cap;
+    r->idx = c.idx;
+    r->idx_cap = c.idx_cap;
+    r->tmp32 = c.tmp32;
+    r->tmp32_cap = c.tmp32_cap;
     free(c.dict_vals);
     pdi_bytes_free(&c.dict_ba);
     if (rc) {

@@ -189,6 +189,9 @@ void pd_parquet_close(pd_parquet_reader *r)
     if (!r)
         return;
     pdi_file_free(&r->f);
+    free(r->scratch);
+    free(r->idx);
+    free(r->tmp32);
     if (r->map)
         munmap(r->map, r->map_len);
     if (r->fd >= 0)
@@ -438,20 +441,42 @@ static int make_validity(const pdi_leafbuf *lb,
     if (!lb->def || need <= 0)
         return PD_OK;
     const uint8_t *def = lb->def;
-    int64_t nulls = 0;
-    for (int64_t k = 0; k < n; k++)
-        nulls += def[slot_of(inst, k)] < need;
-    if (!nulls)
-        return PD_OK;
     uint8_t *bm = pdi_alloc((size_t)(n + 7) / 8);
     if (!bm)
         return pd_last_error_code();
-    memset(bm, 0, (size_t)(n + 7) / 8);
-    for (int64_t k = 0; k < n; k++)
-        if (def[slot_of(inst, k)] >= need)
-            bm[k >> 3] |= (uint8_t)(1u << (k & 7));
+    int64_t valid = 0;
+    if (!inst) {
+        int64_t k = 0;
+        for (; k + 8 <= n; k += 8) {
+            unsigned byte = 0;
+            for (int b = 0; b < 8; b++)
+                byte |= (unsigned)(def[k + b] >= need) << b;
+            bm[k >> 3] = (uint8_t)byte;
+        }
+        for (int64_t q = 0; q < k; q++)
+            valid += def[q] >= need;
+        if (k < n) {
+            unsigned byte = 0;
+            for (int b = 0; k + b < n; b++)
+                byte |= (unsigned)(def[k + b] >= need) << b;
+            bm[k >> 3] = (uint8_t)byte;
+            for (int b = 0; k + b < n; b++)
+                valid += def[k + b] >= need;
+        }
+    } else {
+        memset(bm, 0, (size_t)(n + 7) / 8);
+        for (int64_t k = 0; k < n; k++)
+            if (def[inst[k]] >= need) {
+                bm[k >> 3] |= (uint8_t)(1u << (k & 7));
+                valid++;
+            }
+    }
+    if (valid == n) {
+        free(bm);
+        return PD_OK;
+    }
     *bm_out = bm;
-    *nulls_out = nulls;
+    *nulls_out = n - valid;
     return PD_OK;
 }
 

@@ -349,6 +349,13 @@ struct pd_parquet_reader {
     size_t map_len;
     int fd;
     uint64_t meta_start; /* offset of the footer (FileMetaData) */
+    /* scratch buffers reused from chunk to chunk */
+    uint8_t *scratch;
+    size_t scratch_cap;
+    uint32_t *idx;
+    size_t idx_cap;
+    int32_t *tmp32;
+    size_t tmp32_cap;
     pdi_file f;
 };
 
