@@ -87,17 +87,16 @@ value_json(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, i
         return PD_ERR_INVALID;
     }
     if (s->dictionary) {
-        /* Scalars resolve dictionaries inside the accessors; nested
-         * dictionaries are resolved here. */
-        pdi_format df;
-        if (pdi_format_parse(s->dictionary->format, &df) != PD_OK) {
-            return PD_ERR_INVALID;
+        /* Render the referenced dictionary value (itself possibly null);
+         * the index is read with the dictionary detached from the schema. */
+        struct ArrowSchema idx_schema = *s;
+        idx_schema.dictionary = NULL;
+        int64_t idx = pd_arrow_get_int(&idx_schema, a, i);
+        if (!a->dictionary || idx < 0 || idx >= a->dictionary->length) {
+            return pd_set_error(PD_ERR_CORRUPT, "arrow: dictionary index %lld out of range",
+                                (long long)idx);
         }
-        if (df.kind >= PDI_K_LIST) {
-            int64_t idx = pd_arrow_get_int(s, a, i); /* the index value */
-            return value_json(b, s->dictionary, a->dictionary, idx, depth + 1);
-        }
-        return scalar_json(b, s, a, i, &df);
+        return value_json(b, s->dictionary, a->dictionary, idx, depth + 1);
     }
     int64_t j = a->offset + i;
     int rc = 0;

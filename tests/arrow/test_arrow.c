@@ -596,6 +596,12 @@ static void test_dictionary_access(void **state)
     const uint8_t *p = pd_arrow_get_bytes(&s, &a, 2, &len);
     assert_int_equal(len, 2);
     assert_memory_equal(p, "go", 2);
+    char *j = pd_arrow_value_to_json(&s, &a, 1, NULL);
+    assert_string_equal(j, "\"red\"");
+    free(j);
+    idx[2] = 5; /* out of range for the 2-entry dictionary */
+    assert_null(pd_arrow_value_to_json(&s, &a, 2, NULL));
+    assert_int_equal(pd_last_error_code(), PD_ERR_CORRUPT);
     pd_arrow_array_release(&a);
     pd_arrow_schema_release(&s);
 }
