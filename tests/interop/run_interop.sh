@@ -1,5 +1,6 @@
 #!/bin/bash
 # tests/interop/run_interop.sh - one Parquet interop scenario (run by ctest):
+#   duckdb_types            Arrow types our reader reports for DuckDB columns
 #   duckdb_to_pipedag       DuckDB writes (6 codecs, v1/v2 pages), our reader reads
 #   parquetwasm_to_pipedag  parquet-wasm/arrow-rs writes (codecs, options), our reader reads
 #   pipedag_to_duckdb       our writer writes, DuckDB reads
@@ -53,6 +54,30 @@ check_ours_reads() {
 }
 
 case $scenario in
+duckdb_types)
+    # Small, focused: the Arrow type our reader reports for each DuckDB
+    # column type (a wrong type breaks every downstream comparison).
+    duck "COPY (SELECT 1::TINYINT i8, 1::UTINYINT u8, 1::UBIGINT u64, 1.5::FLOAT f32," \
+         "DATE '2024-01-02' d, TIME '01:02:03' tm, TIMESTAMP '2024-01-02 03:04:05.123456' ts," \
+         "TIMESTAMPTZ '2024-01-02 03:04:05+00' tstz, TIMESTAMP_MS '2024-01-02 03:04:05.123' ts_ms," \
+         "TIMESTAMP_NS '2024-01-02 03:04:05.123456789' ts_ns, TIMESTAMP_S '2024-01-02 03:04:05' ts_s," \
+         "1.5::DECIMAL(9,2) dec9, 'x' s, 'x'::BLOB b, uuid() u, [1] li, {'a': 1} st, MAP {'k': 1} m)" \
+         "TO 'types.parquet' (FORMAT parquet);" > /dev/null || { fail "DuckDB could not write types.parquet"; }
+    if "$PQTOOL" schema types.parquet > types.schema.json 2> types.err; then
+        got=$(node -e '
+            const s = JSON.parse(require("fs").readFileSync("types.schema.json", "utf8"));
+            console.log(s.children.map(c => c.name + "=" + c.format).join(" "))')
+        want="i8=c u8=C u64=L f32=f d=tdD tm=ttu ts=tsu: tstz=tsu:UTC ts_ms=tsm: ts_ns=tsn: ts_s=tsu: dec9=d:9,2 s=u b=z u=w:16 li=+l st=+s m=+m"
+        checks=$((checks + 1))
+        if [ "$got" != "$want" ]; then
+            fail "Arrow types of DuckDB columns (types.parquet): expected [$want] got [$got]"
+        fi
+        duck --jsonl types.parquet > types.jsonl
+        check_ours_reads "duckdb(types)->pipedag" types.parquet types.jsonl
+    else
+        fail "our reader cannot open types.parquet: $(cat types.err)"
+    fi
+    ;;
 duckdb_to_pipedag)
     make_source || exit 1
     for codec in uncompressed snappy gzip zstd lz4 brotli; do
