@@ -21,11 +21,12 @@ typedef struct tspec {
     char *table;             /* normalized */
     const char *body;        /* body key */
     const pd_cfg_node *body_node;
-    char *text;                  /* sql / raw_sql text (files read) */
-    pd_strv refs;                /* "stage.table" or "table" references */
-    const pd_cfg_node *ref_node; /* where the references were written */
-    pd_strv outputs;             /* declared extra outputs (normalized) */
-    int mark;                    /* DFS state */
+    char *text;           /* sql / raw_sql text (files read) */
+    pd_strv refs;         /* "stage.table" or "table" references */
+    pd_cfg_node *ref_pos; /* position of each reference (file/line/column only) */
+    size_t ref_cap;
+    pd_strv outputs; /* declared extra outputs (normalized) */
+    int mark;        /* DFS state */
 } tspec;
 
 typedef struct sspec {
@@ -39,7 +40,9 @@ typedef struct sspec {
 
 typedef struct fspec {
     const char *path;
-    char *dir; /* absolute directory of the flow file */
+    pdi_arena *arena;
+    const char *src; /* flow file text (to locate {{ }} references) */
+    char *dir;       /* absolute directory of the flow file */
     sspec *stages;
     size_t n;
     bool any_raw;
@@ -65,6 +68,7 @@ static void fspec_free(fspec *f)
             free(s->tasks[k].table);
             free(s->tasks[k].text);
             pd_strv_free(&s->tasks[k].refs);
+            free(s->tasks[k].ref_pos);
             pd_strv_free(&s->tasks[k].outputs);
         }
         free(s->tasks);
@@ -97,10 +101,70 @@ static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
     return PD_OK;
 }
 
-/* Collect {{ ref }} references from SQL text. */
-static int scan_refs(tspec *t, const char *text, const pd_cfg_node *n)
+/* Add a reference (owned string) written at file:line:column. */
+static int push_ref(tspec *t, char *ref, const char *file, int line, int col)
+{
+    if (t->refs.n == t->ref_cap) {
+        size_t cap = t->ref_cap ? t->ref_cap * 2 : 4;
+        pd_cfg_node *np = pd_realloc(t->ref_pos, cap * sizeof *np);
+        if (!np) {
+            free(ref);
+            return PD_ERR_NOMEM;
+        }
+        t->ref_pos = np;
+        t->ref_cap = cap;
+    }
+    pd_cfg_node *pos = &t->ref_pos[t->refs.n];
+    memset(pos, 0, sizeof *pos);
+    pos->type = PD_CFG_SCALAR;
+    pos->file = file;
+    pos->line = line;
+    pos->column = col;
+    return pd_strv_push_owned(&t->refs, ref);
+}
+
+/* Byte offset of 1-based (line, col) in text (clamped to the end). */
+static size_t offset_of(const char *text, int line, int col)
 {
     const char *p = text;
+    for (int l = 1; l < line && *p; p++) {
+        if (*p == '\n') {
+            l++;
+        }
+    }
+    for (int c = 1; c < col && *p && *p != '\n'; c++) {
+        p++;
+    }
+    return (size_t)(p - text);
+}
+
+static void line_col(const char *text, size_t off, int *line, int *col)
+{
+    int l = 1, c = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+/* Collect {{ ref }} references from SQL text. `src` is the text as written
+ * in `file` (the flow file, or the SQL file), searched from `start` so that
+ * each reference gets its own line and column. */
+static int scan_refs(tspec *t,
+                     const char *text,
+                     const pd_cfg_node *n,
+                     const char *file,
+                     const char *src,
+                     size_t start)
+{
+    const char *p = text;
+    size_t cursor = start;
     while ((p = strstr(p, "{{")) != NULL) {
         const char *e = strstr(p + 2, "}}");
         if (!e) {
@@ -112,15 +176,36 @@ static int scan_refs(tspec *t, const char *text, const pd_cfg_node *n)
         if (!ref) {
             return PD_ERR_NOMEM;
         }
-        if (strcmp(ref, "this_stage") != 0 && pd_strv_push_owned(&t->refs, ref) != PD_OK) {
-            return PD_ERR_NOMEM;
+        int line = n->line, col = n->column;
+        const char *hit = src ? strstr(src + cursor, "{{") : NULL;
+        if (hit) {
+            cursor = (size_t)(hit - src) + 2;
+            line_col(src, (size_t)(hit - src), &line, &col);
         }
         if (strcmp(ref, "this_stage") == 0) {
             free(ref);
+        } else if (push_ref(t, ref, file, line, col) != PD_OK) {
+            return PD_ERR_NOMEM;
         }
         p = e + 2;
     }
-    t->ref_node = n;
+    return PD_OK;
+}
+
+/* References listed in a YAML list (or a single string). */
+static int list_refs(tspec *t, const pd_cfg_node *n)
+{
+    if (n->type == PD_CFG_SCALAR) {
+        char *r = normalize(n->scalar);
+        return r ? push_ref(t, r, n->file, n->line, n->column) : PD_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const pd_cfg_node *it = n->items[i];
+        char *r = normalize(it->scalar);
+        if (!r || push_ref(t, r, it->file, it->line, it->column) != PD_OK) {
+            return PD_ERR_NOMEM;
+        }
+    }
     return PD_OK;
 }
 
@@ -222,7 +307,19 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         s->has_raw = true;
         f->any_raw = true;
     }
-    if (t->text && (rc = scan_refs(t, t->text, b)) != PD_OK) {
+    if (t->text && b->scalar && (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql"))) {
+        size_t start = f->src ? offset_of(f->src, b->line, b->column) : 0;
+        rc = scan_refs(t, t->text, b, b->file, f->src, start);
+    } else if (t->text) {
+        /* positions inside the SQL file itself, named relative to the flow */
+        char *dir = pd_path_dirname(f->path);
+        char *shown = dir ? pd_path_join(dir, b->scalar) : NULL;
+        const char *file = shown ? pdi_arena_file(f->arena, shown) : NULL;
+        free(dir);
+        free(shown);
+        rc = file ? scan_refs(t, t->text, b, file, t->text, 0) : PD_ERR_NOMEM;
+    }
+    if (rc) {
         return rc;
     }
     if (!strcmp(t->body, "view")) {
@@ -239,15 +336,10 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         }
         pd_strv raw = PD_STRV_INIT;
         rc = str_list(src, "view sources", true, &raw);
-        for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
-            char *r = normalize(raw.items[i]);
-            rc = r ? pd_strv_push_owned(&t->refs, r) : PD_ERR_NOMEM;
-        }
         pd_strv_free(&raw);
-        if (rc) {
+        if (rc || (rc = list_refs(t, src)) != PD_OK) {
             return rc;
         }
-        t->ref_node = src;
     } else if (!strcmp(t->body, "external")) {
         static const char *const ekeys[] = {"schema", "table", NULL};
         if ((rc = pdi_check_keys(b, "external", ekeys)) != PD_OK) {
@@ -278,15 +370,10 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         }
         pd_strv raw = PD_STRV_INIT;
         rc = str_list(in, "inputs", true, &raw);
-        for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
-            char *r = normalize(raw.items[i]);
-            rc = r ? pd_strv_push_owned(&t->refs, r) : PD_ERR_NOMEM;
-        }
         pd_strv_free(&raw);
-        if (rc) {
+        if (rc || (rc = list_refs(t, in)) != PD_OK) {
             return rc;
         }
-        t->ref_node = in;
     }
     const pd_cfg_node *outs = pd_cfg_get(n, "outputs");
     if (outs) {
@@ -445,8 +532,10 @@ static tspec *stage_table(sspec *s, const char *table)
 
 /* Resolve one reference of task t in stage si; *out NULL when undecidable
  * (raw SQL may create it). */
-static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, tspec **out)
+static int resolve(fspec *f, size_t si, tspec *t, size_t ri, size_t *osi, tspec **out)
 {
+    const char *ref = t->refs.items[ri];
+    const pd_cfg_node *pos = &t->ref_pos[ri];
     *out = NULL;
     const char *dot = strchr(ref, '.');
     if (dot) {
@@ -457,7 +546,7 @@ static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, 
                 *out = stage_table(&f->stages[i], dot + 1);
                 *osi = i;
                 if (!*out && !f->stages[i].has_raw) {
-                    return pdi_node_error(t->ref_node,
+                    return pdi_node_error(pos,
                                           "task '%s': unknown reference '%s' "
                                           "(stage '%s' has no table '%s')",
                                           t->name, ref, stage, dot + 1);
@@ -465,8 +554,8 @@ static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, 
                 return PD_OK;
             }
         }
-        return pdi_node_error(t->ref_node, "task '%s': unknown reference '%s' (no stage '%s')",
-                              t->name, ref, stage);
+        return pdi_node_error(pos, "task '%s': unknown reference '%s' (no stage '%s')", t->name,
+                              ref, stage);
     }
     if ((*out = stage_table(&f->stages[si], ref))) {
         *osi = si;
@@ -482,7 +571,7 @@ static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, 
         }
     }
     if (found > 1) {
-        return pdi_node_error(t->ref_node,
+        return pdi_node_error(pos,
                               "task '%s': reference '%s' is ambiguous (several "
                               "stages produce it; write stage.%s)",
                               t->name, ref, ref);
@@ -490,7 +579,7 @@ static int resolve(fspec *f, size_t si, tspec *t, const char *ref, size_t *osi, 
     if (!found) {
         *out = NULL;
         if (!f->any_raw) {
-            return pdi_node_error(t->ref_node,
+            return pdi_node_error(pos,
                                   "task '%s': unknown reference '%s' (no task "
                                   "produces a table of that name)",
                                   t->name, ref);
@@ -514,7 +603,7 @@ static int dfs(fspec *f, size_t si, tspec *t)
     for (size_t i = 0; i < t->refs.n; i++) {
         size_t osi = si;
         tspec *p = NULL;
-        int rc = resolve(f, si, t, t->refs.items[i], &osi, &p);
+        int rc = resolve(f, si, t, i, &osi, &p);
         if (rc) {
             return rc;
         }
@@ -522,11 +611,11 @@ static int dfs(fspec *f, size_t si, tspec *t)
             continue;
         }
         if (p == t && strcmp(t->body, "raw_sql") && strcmp(t->body, "raw_sql_file")) {
-            return pdi_node_error(t->ref_node, "cycle: task '%s' references its own table",
+            return pdi_node_error(&t->ref_pos[i], "cycle: task '%s' references its own table",
                                   t->name);
         }
         if (osi > si) {
-            return pdi_node_error(t->ref_node,
+            return pdi_node_error(&t->ref_pos[i],
                                   "cycle: task '%s' in stage '%s' uses '%s' from "
                                   "the later stage '%s' (stages run in the "
                                   "order listed)",
@@ -651,12 +740,16 @@ int pd_flow_load(const char *path, pd_flow **out)
     fspec f;
     memset(&f, 0, sizeof f);
     f.path = path;
+    f.arena = &arena;
     pd_cfg_node *root = NULL;
     pd_flow *flow = NULL;
+    char *src = NULL;
     int rc = pdi_yaml_parse_file(&arena, path, &root);
     if (rc != PD_OK) {
         goto out;
     }
+    src = pd_file_read(path, NULL);
+    f.src = src;
     char *dir = pd_path_dirname(path);
     char abs[PATH_MAX];
     if (dir && realpath(dir, abs)) {
@@ -715,6 +808,7 @@ out:
         }
     }
     fspec_free(&f);
+    free(src);
     pdi_arena_free(&arena);
     *out = flow;
     return rc;

@@ -1,0 +1,3 @@
+-- a query in its own file
+SELECT *
+FROM {{ a }} JOIN {{ nope }} USING (x)
