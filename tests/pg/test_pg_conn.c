@@ -449,6 +449,37 @@ static void test_errors(void **st)
     pdi_pg_close(c);
 }
 
+/* Password from PGPASSWORD or a pgpass file when the URL has none. */
+static void test_password_sources(void **st)
+{
+    (void)st;
+    pdi_pg_url u;
+    assert_int_equal(pdi_pg_url_parse(g_url, &u), PD_OK);
+    char url[512];
+    snprintf(url, sizeof url, "postgresql://%s@%s:%s/%s", u.user, u.host, u.port, u.dbname);
+    pdi_pg *c = NULL;
+    setenv("PGPASSFILE", "/nonexistent/pgpass", 1);
+    setenv("PGPASSWORD", u.password, 1);
+    assert_int_equal(pdi_pg_connect(url, false, &c), PD_OK);
+    pdi_pg_close(c);
+    unsetenv("PGPASSWORD");
+    c = NULL;
+    assert_int_equal(pdi_pg_connect(url, false, &c), PD_ERR_IO);
+    char path[] = "/tmp/pd_pgpass_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s:%s:*:%s:%s\n", u.host, u.port, u.user, u.password);
+    assert_int_equal(write(fd, line, (size_t)n), n);
+    close(fd);
+    setenv("PGPASSFILE", path, 1);
+    assert_int_equal(pdi_pg_connect(url, false, &c), PD_OK);
+    pdi_pg_close(c);
+    unsetenv("PGPASSFILE");
+    unlink(path);
+    pdi_pg_url_clear(&u);
+}
+
 static void test_create_database(void **st)
 {
     (void)st;
@@ -496,7 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse),       cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_many_batches),    cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_create_database),
+        cmocka_unit_test(test_create_database), cmocka_unit_test(test_password_sources),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_url);
