@@ -356,6 +356,19 @@ static float half_to_float(uint16_t h)
     return f;
 }
 
+static inline uint64_t prefix_key(const uint8_t *p, size_t n)
+{
+    uint64_t k = 0;
+    if (n >= 8) {
+        memcpy(&k, p, 8);
+        return __builtin_bswap64(k);
+    }
+    for (size_t i = 0; i < n; i++) {
+        k |= (uint64_t)p[i] << (56 - 8 * i);
+    }
+    return k;
+}
+
 static int dec_cmp(const uint8_t *a, const uint8_t *b, size_t w)
 {
     if (a[0] != b[0]) {
@@ -572,21 +585,34 @@ static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srcl
             memcpy(&l, src, 4);
             mnp = mxp = src + 4;
             mnl = mxl = l;
+            uint64_t kmn = prefix_key(mnp, mnl), kmx = kmn;
             size_t pos = 4 + l;
             while (pos < srclen) {
                 memcpy(&l, src + pos, 4);
                 const uint8_t *p = src + pos + 4;
-                int c = memcmp(p, mnp, l < mnl ? l : mnl);
-                if (c < 0 || (c == 0 && l < mnl)) {
-                    mnp = p;
-                    mnl = l;
-                }
-                c = memcmp(p, mxp, l < mxl ? l : mxl);
-                if (c > 0 || (c == 0 && l > mxl)) {
-                    mxp = p;
-                    mxl = l;
-                }
                 pos += 4 + l;
+                /* the first 8 bytes (big-endian, zero padded) decide most
+                 * comparisons; equal keys fall back to memcmp */
+                uint64_t k = prefix_key(p, l);
+                if (k > kmn && k < kmx) {
+                    continue;
+                }
+                if (k <= kmn) {
+                    int c = k < kmn ? -1 : memcmp(p, mnp, l < mnl ? l : mnl);
+                    if (c < 0 || (c == 0 && l < mnl)) {
+                        mnp = p;
+                        mnl = l;
+                        kmn = k;
+                    }
+                }
+                if (k >= kmx) {
+                    int c = k > kmx ? 1 : memcmp(p, mxp, l < mxl ? l : mxl);
+                    if (c > 0 || (c == 0 && l > mxl)) {
+                        mxp = p;
+                        mxl = l;
+                        kmx = k;
+                    }
+                }
             }
             if (mnl > 4096 || mxl > 4096) {
                 return PD_OK; /* too long for statistics */
@@ -739,6 +765,30 @@ static int encode_values(const pdw_leaf *lf,
     }
 }
 
+/* PLAIN values of non-boolean columns are stored as is: hand out the slice. */
+static int plain_slice(const pdw_leaf *lf,
+                       int enc,
+                       size_t v0,
+                       size_t v1,
+                       size_t b0,
+                       size_t b1,
+                       const uint8_t **p,
+                       size_t *n)
+{
+    if (enc != E_PLAIN || lf->phys == T_BOOLEAN) {
+        return 0;
+    }
+    size_t w = fixed_width(lf);
+    if (w) {
+        *p = lf->vals.p + v0 * w;
+        *n = (v1 - v0) * w;
+    } else {
+        *p = lf->vals.p + b0;
+        *n = b1 - b0;
+    }
+    return 1;
+}
+
 static int enc_valid(int phys, int enc)
 {
     switch (enc) {
@@ -821,22 +871,29 @@ static int write_page(const pdw_enc_opts *o,
             return PD_ERR_NOMEM;
         }
         def_len = body->len - rep_len;
-        wk->vbuf.len = 0;
-        rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, &wk->vbuf);
-        if (rc != PD_OK) {
-            return rc;
-        }
-        size_t usize = body->len + wk->vbuf.len;
-        wk->comp.len = 0;
-        int compressed = o->codec != PD_CODEC_UNCOMPRESSED;
-        if (compressed) {
-            rc = pdw_compress(&wk->cctx, o->codec, o->level, wk->vbuf.p, wk->vbuf.len, &wk->comp);
+        const uint8_t *vp;
+        size_t vlen;
+        if (!plain_slice(lf, enc, v0, v1, b0, b1, &vp, &vlen)) {
+            wk->vbuf.len = 0;
+            rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, &wk->vbuf);
             if (rc != PD_OK) {
                 return rc;
             }
+            vp = wk->vbuf.p;
+            vlen = wk->vbuf.len;
         }
-        const pdw_buf *vb = compressed ? &wk->comp : &wk->vbuf;
-        size_t csize = body->len + vb->len;
+        size_t usize = body->len + vlen;
+        wk->comp.len = 0;
+        int compressed = o->codec != PD_CODEC_UNCOMPRESSED;
+        if (compressed) {
+            rc = pdw_compress(&wk->cctx, o->codec, o->level, vp, vlen, &wk->comp);
+            if (rc != PD_OK) {
+                return rc;
+            }
+            vp = wk->comp.p;
+            vlen = wk->comp.len;
+        }
+        size_t csize = body->len + vlen;
         if (usize > 0x7FFFFFFF || csize > 0x7FFFFFFF) {
             return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: column '%s': page too large",
                                 lf->dotted);
@@ -870,7 +927,7 @@ static int write_page(const pdw_enc_opts *o,
             return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
         }
         if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) ||
-            pdw_buf_put(&lf->enc, body->p, body->len) || pdw_buf_put(&lf->enc, vb->p, vb->len)) {
+            pdw_buf_put(&lf->enc, body->p, body->len) || pdw_buf_put(&lf->enc, vp, vlen)) {
             return PD_ERR_NOMEM;
         }
         lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + usize);
@@ -892,28 +949,36 @@ static int write_page(const pdw_enc_opts *o,
             uint32_t l = (uint32_t)(body->len - at - 4);
             memcpy(body->p + at, &l, 4);
         }
-        rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, body);
-        if (rc != PD_OK) {
-            return rc;
-        }
-        size_t usize = body->len;
-        const pdw_buf *pb = body;
-        if (o->codec != PD_CODEC_UNCOMPRESSED) {
-            wk->comp.len = 0;
-            rc = pdw_compress(&wk->cctx, o->codec, o->level, body->p, body->len, &wk->comp);
+        const uint8_t *bp;
+        size_t blen;
+        if (body->len == 0 && plain_slice(lf, enc, v0, v1, b0, b1, &bp, &blen)) {
+            /* no levels, PLAIN values: the page is a slice of the values */
+        } else {
+            rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, body);
             if (rc != PD_OK) {
                 return rc;
             }
-            pb = &wk->comp;
+            bp = body->p;
+            blen = body->len;
         }
-        if (usize > 0x7FFFFFFF || pb->len > 0x7FFFFFFF) {
+        size_t usize = blen;
+        if (o->codec != PD_CODEC_UNCOMPRESSED) {
+            wk->comp.len = 0;
+            rc = pdw_compress(&wk->cctx, o->codec, o->level, bp, blen, &wk->comp);
+            if (rc != PD_OK) {
+                return rc;
+            }
+            bp = wk->comp.p;
+            blen = wk->comp.len;
+        }
+        if (usize > 0x7FFFFFFF || blen > 0x7FFFFFFF) {
             return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: column '%s': page too large",
                                 lf->dotted);
         }
         wk->hdr.len = 0;
         pdw_thrift t;
         pdw_t_init(&t, &wk->hdr);
-        page_header(&t, 0, usize, pb->len);
+        page_header(&t, 0, usize, blen);
         pdw_t_struct(&t, 5);
         pdw_t_i32(&t, 1, (int32_t)nlev);
         pdw_t_i32(&t, 2, enc);
@@ -924,12 +989,11 @@ static int write_page(const pdw_enc_opts *o,
         if (t.err) {
             return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
         }
-        if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) ||
-            pdw_buf_put(&lf->enc, pb->p, pb->len)) {
+        if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) || pdw_buf_put(&lf->enc, bp, blen)) {
             return PD_ERR_NOMEM;
         }
         lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + usize);
-        lf->meta.total_compressed += (int64_t)(wk->hdr.len + pb->len);
+        lf->meta.total_compressed += (int64_t)(wk->hdr.len + blen);
     }
     lf->meta.data_pages_by_enc[enc]++;
     lf->meta.encodings |= 1u << enc;

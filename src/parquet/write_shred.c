@@ -229,7 +229,31 @@ put_values(pdw_leaf *lf, const struct ArrowArray *a, int64_t p, int64_t n, const
         }
         uint8_t *d = o->p + o->len;
         size_t k = 0, nv = 0;
-        if (lf->conv == PDW_CV_BIN32) {
+        if (pdw_buf_reserve(o, cnt * 4 + (size_t)(end - start) + 16) != PD_OK) {
+            return PD_ERR_NOMEM;
+        }
+        d = o->p + o->len;
+        if (lf->conv == PDW_CV_BIN32 && !valid) {
+            /* fast path: short strings copied 16 bytes at a time when the
+             * source has that many bytes left */
+            const int32_t *of = b1;
+            for (int64_t i = p; i < p + n; i++) {
+                int32_t s0 = of[i], s1 = of[i + 1];
+                if (s1 < s0) {
+                    return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets",
+                                        lf->dotted);
+                }
+                uint32_t len = (uint32_t)(s1 - s0);
+                memcpy(d + k, &len, 4);
+                if (len <= 16 && (int64_t)s0 + 16 <= end) {
+                    memcpy(d + k + 4, data + s0, 16);
+                } else {
+                    memcpy(d + k + 4, data + s0, len);
+                }
+                k += 4 + len;
+            }
+            nv = cnt;
+        } else if (lf->conv == PDW_CV_BIN32) {
             const int32_t *of = b1;
             LOOP({
                 uint32_t len = (uint32_t)(of[i + 1] - of[i]);
