@@ -762,6 +762,7 @@ static void leaf_format(pdi_file *f, pdi_node *n, pdi_field *fd)
         } else if (lt == PDI_LT_TIMESTAMP && unit >= PDI_UNIT_MS && unit <= PDI_UNIT_NS) {
             static const char *u[] = {"tsm:", "tsu:", "tsn:"};
             snprintf(fd->format, sizeof fd->format, "%s%s", u[unit - 1], utc ? "UTC" : "");
+            fmt = NULL;
         } else if (lt == PDI_LT_TIME && unit == PDI_UNIT_US) {
             fmt = "ttu";
         } else if (lt == PDI_LT_TIME && unit == PDI_UNIT_NS) {

@@ -22,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATA PQ_TESTING "/data/"
-#define BAD  PQ_TESTING "/bad_data/"
+#define DATA       PQ_TESTING "/data/"
+#define BAD        PQ_TESTING "/bad_data/"
+#define LOCAL_DATA PQ_LOCAL_DATA "/"
 
 /* ------------------------------------------------------------------ helpers */
 typedef struct table {
@@ -856,6 +857,42 @@ static void t_cli(void **state)
     free(o);
 }
 
+/* Files written by DuckDB 1.5.6 (tests/parquet_read/data); the expected
+ * lines were checked against DuckDB's own JSON export of the same table. */
+static void t_duckdb_files(void **state)
+{
+    (void)state;
+    char *o = run_cli("cat " LOCAL_DATA "types.parquet");
+    assert_string_equal(
+        o, "{\"i8\":-5,\"u8\":200,\"i16\":-300,\"u16\":60000,\"u32\":4000000000,"
+           "\"u64\":18446744073709551615,\"dt\":\"1969-12-31\",\"tm\":\"12:34:56.789012\","
+           "\"ts\":\"2024-01-01T00:00:00.123456\",\"tstz\":\"2024-01-01T00:00:00.500000Z\","
+           "\"tsms\":\"2024-01-01T01:02:03.456\",\"tsns\":\"2024-01-01T01:02:03.123456789\","
+           "\"d5\":\"-123.45\",\"d18\":\"12345678901234.5678\","
+           "\"d38\":\"-1234567890123456789012345.678\","
+           "\"uid\":\"f47ac10b-58cc-4372-a567-0e02b2c3d479\",\"bl\":\"aGk=\",\"f\":1.5,"
+           "\"nan\":\"NaN\",\"ninf\":\"-Infinity\",\"b\":true,\"s\":\"a\\\"b,c\"}\n");
+    free(o);
+    o = run_cli("schema " LOCAL_DATA "types.parquet");
+    assert_non_null(strstr(o, "tstz: timestamp[us, tz=UTC]"));
+    assert_non_null(strstr(o, "tsns: timestamp[ns]"));
+    assert_non_null(strstr(o, "uid: fixed_size_binary[16]"));
+    free(o);
+    const char *want =
+        "{\"id\":1,\"l\":[1,2,null],\"s\":{\"a\":1,\"b\":[{\"x\":\"p\"},null,{\"x\":null}]},"
+        "\"m\":{\"k1\":[1],\"k2\":null},\"ll\":[[1,2],[],null,[null]]}\n"
+        "{\"id\":2,\"l\":null,\"s\":null,\"m\":null,\"ll\":null}\n"
+        "{\"id\":3,\"l\":[],\"s\":{\"a\":null,\"b\":[]},\"m\":{},\"ll\":[]}\n"
+        "{\"id\":4,\"l\":[null],\"s\":{\"a\":4,\"b\":null},\"m\":{\"z\":[]},"
+        "\"ll\":[[null,5]]}\n";
+    o = run_cli("cat " LOCAL_DATA "nested.parquet");
+    assert_string_equal(o, want);
+    free(o);
+    o = run_cli("cat " LOCAL_DATA "nested_v2.parquet"); /* v2 pages, 2 row groups */
+    assert_string_equal(o, want);
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +904,7 @@ int main(void)
         cmocka_unit_test(t_list_columns),     cmocka_unit_test(t_nested_lists),
         cmocka_unit_test(t_maps_and_structs), cmocka_unit_test(t_open_modes_and_options),
         cmocka_unit_test(t_mutations),        cmocka_unit_test(t_cli),
+        cmocka_unit_test(t_duckdb_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
