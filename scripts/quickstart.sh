@@ -10,4 +10,4 @@ cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release -DPD_BUILD_TESTS=OF
 cmake --build "$ROOT/build" -j"$(nproc)" --target pipedag_cli
 cd examples/quickstart
 "$ROOT/build/pipedag" run flow.yaml
-"$ROOT/build/pipedag" query 'SELECT * FROM features.people_with_age ORDER BY id'
+"$ROOT/build/pipedag" query 'SELECT * FROM features.adults ORDER BY id'
