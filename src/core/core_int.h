@@ -151,6 +151,8 @@ typedef struct pdi_srun {
     char base_sql[512]; /* unused */
     pdi_pending *pending;
     size_t n_pending, cap_pending;
+    bool base_listed; /* base_objs holds the committed schema's objects */
+    pd_strv base_objs;
     size_t n_done;
 } pdi_srun;
 

@@ -176,6 +176,38 @@ int pdi_stage_mark_changed(pdi_run *r, pd_stage *st)
     return rc;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Does the committed (base) schema of st hold `name`? The schema is listed
+ * once per run (it does not change before the stage's commit), so checks
+ * cost O(log n) instead of one catalog query each. */
+static int base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
+{
+    pdi_srun *sr = &r->s[st->id];
+    *exists = false;
+    pthread_mutex_lock(&sr->mu);
+    if (!sr->base_listed && !sr->committed) {
+        if (pd_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
+            qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
+            sr->base_listed = true;
+        } else {
+            pd_clear_error();
+            pd_strv_free(&sr->base_objs);
+        }
+    }
+    bool listed = sr->base_listed && !sr->committed;
+    if (listed)
+        *exists = bsearch(&name, sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items,
+                          cmp_str) != NULL;
+    pthread_mutex_unlock(&sr->mu);
+    if (listed)
+        return PD_OK;
+    return pd_store_table_exists(r->store, st->name, name, exists);
+}
+
 /* A cache-valid table of stage st: copy now if the stage changed, else read it
  * from the base schema and copy later if the stage becomes changed. Sets
  * *schema_out to the schema where readers find it. */
@@ -590,8 +622,7 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
         }
         if (count == 1 && m.name) {
             bool exists = true;
-            if (tbl->kind != PD_OBJ_EXTERNAL &&
-                (pd_store_table_exists(r->store, st->name, m.name, &exists) || !exists)) {
+            if (tbl->kind != PD_OBJ_EXTERNAL && (base_has(r, st, m.name, &exists) || !exists)) {
                 pd_clear_error();
                 exists = false;
             }
@@ -934,7 +965,7 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
         if (tr->outs[i].kind != PDI_OUT_TABLE || tr->outs[i].ext_schema)
             continue;
         bool exists = false;
-        if (pd_store_table_exists(r->store, st->name, tr->outs[i].name, &exists) || !exists) {
+        if (base_has(r, st, tr->outs[i].name, &exists) || !exists) {
             pd_clear_error();
             pd_log(PD_LOG_INFO, "task %s.%s: cached table %s vanished; re-running", st->name,
                    t->name, tr->outs[i].name);
@@ -1039,7 +1070,7 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
             bool all = !rc;
             for (size_t i = 0; all && i < objs.n; i++) {
                 bool ex = false;
-                if (pd_store_table_exists(r->store, st->name, objs.items[i], &ex) || !ex) {
+                if (base_has(r, st, objs.items[i], &ex) || !ex) {
                     pd_clear_error();
                     all = false;
                 }
@@ -1512,6 +1543,7 @@ static void run_free(pdi_run *r)
                 free(sr->pending[k].to);
             }
             free(sr->pending);
+            pd_strv_free(&sr->base_objs);
             free(sr->init_error);
             pthread_mutex_destroy(&sr->mu);
             pthread_rwlock_destroy(&sr->rw);
