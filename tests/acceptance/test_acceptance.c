@@ -682,6 +682,15 @@ static void test_failure(void **state)
     free(js);
     pd_result_free(r);
     assert_cell("SELECT q FROM %s", "s3", "indep", "5");
+
+    /* fail_fast: nothing is started after the first failure */
+    pd_run_options o = PD_RUN_OPTIONS_INIT;
+    o.fail_fast = 1;
+    r = run_flow(f, &o, PD_ERR_TASK);
+    ASSERT_STATE(r, "s1", "bad", PD_STATE_FAILED);
+    ASSERT_STATE(r, "s1", "fine", PD_STATE_NOT_RUN);
+    ASSERT_STATE(r, "s3", "indep", PD_STATE_NOT_RUN);
+    pd_result_free(r);
     pd_flow_free(f);
 }
 
