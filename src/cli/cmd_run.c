@@ -48,6 +48,35 @@ static int load_flow(const char *path, pd_flow **flow)
     return rc;
 }
 
+/* --json when the run could not start: still exactly one object. */
+static void print_error_json(const pd_flow *flow, const pd_config *cfg, double secs)
+{
+    char *msg = pd_strdup(pd_last_error());
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_obj_begin(&j);
+    pd_json_key(&j, "error");
+    pd_json_str(&j, msg ? msg : "run could not start");
+    pd_json_key(&j, "flow");
+    pd_json_str(&j, flow ? pd_flow_name(flow) : NULL);
+    pd_json_key(&j, "instance");
+    pd_json_str(&j, cfg ? cfg->instance : NULL);
+    pd_json_key(&j, "seconds");
+    pd_json_double(&j, secs);
+    pd_json_key(&j, "successful");
+    pd_json_bool(&j, false);
+    pd_json_key(&j, "tasks");
+    pd_json_arr_begin(&j);
+    pd_json_arr_end(&j);
+    pd_json_obj_end(&j);
+    char *text = pd_json_finish(&j);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    free(msg);
+}
+
 int pdc_cmd_run(int argc, char **argv)
 {
     pdc_opts o;
@@ -121,6 +150,9 @@ int pdc_cmd_run(int argc, char **argv)
 out:
     /* the summary line ends every run attempt, also one that could not start */
     secs = res && pd_result_seconds(res) > 0 ? pd_result_seconds(res) : pd_now_seconds() - t0;
+    if (o.json && !res) {
+        print_error_json(flow, cfg, secs);
+    }
     fprintf(stderr, "%zu ran, %zu cache-valid, %zu failed in %.2fs\n", ran, cached, failed, secs);
     pd_result_free(res);
     pd_flow_free(flow);

@@ -161,6 +161,12 @@ lacks out.txt "Pydiverse23" "seed config masks the password"
 expect_exit 1 "seed run fails cleanly" "$bin" run flow.yaml --config "$seed"
 lacks err.txt "Pydiverse23" "seed run error has no password"
 contains err.txt "^0 ran, 0 cache-valid, 0 failed in" "summary line even when the run cannot start"
+expect_exit 1 "seed run --json" "$bin" run flow.yaml --config "$seed" --json
+if node -e '
+const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
+if (o.successful !== false || typeof o.error !== "string" || o.tasks.length !== 0) throw 1;
+if (o.error.includes("Pydiverse23")) throw 2;
+' < out.txt; then pass "--json object when the run cannot start"; else bad "--json on start failure"; cat out.txt >&2; fi
 
 # ---- PIPEDAG_CONFIG and --instance
 PIPEDAG_CONFIG="$work/cfgdir" PD_CLI_TEST_ENV=y expect_exit 0 "PIPEDAG_CONFIG dir" "$bin" config --instance other
