@@ -158,13 +158,15 @@ static pd_flow *make_flow(const char *t1_value)
     assert_int_equal(pd_task_add_input(rd, "raw.arrow_out"), PD_OK);
     /* several statements (a dollar-quoted block on Postgres) */
     bool pg = strcmp(g_variant, "meta_store") != 0;
-    assert_non_null(pd_stage_add_raw_sql(
-        feat, "script",
-        pg ? "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
-             "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM {{ this_stage }}.made;\n"
-             "DO $$ BEGIN PERFORM 1; END $$;"
-           : "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
-             "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM {{ this_stage }}.made;"));
+    assert_non_null(
+        pd_stage_add_raw_sql(feat, "script",
+                             pg ? "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
+                                  "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM "
+                                  "{{ this_stage }}.made;\n"
+                                  "DO $$ BEGIN PERFORM 1; END $$;"
+                                : "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
+                                  "CREATE VIEW {{ this_stage }}.made_v AS SELECT x + 1 AS y FROM "
+                                  "{{ this_stage }}.made;"));
     assert_int_equal(pd_flow_finalize(f), PD_OK);
     return f;
 }
@@ -325,6 +327,48 @@ static void test_run_waits_for_lock(void **st)
     pdi_pg_close(c);
 }
 
+/* A task that terminates the session holding the run's advisory locks. */
+static int fn_kill_locks(pd_task_ctx *ctx, void *user)
+{
+    (void)user;
+    pdi_pg *c = NULL;
+    int rc = pdi_pg_connect(g_db_url, false, &c);
+    if (!rc)
+        rc = pdi_pg_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
+                            "'advisory' AND granted AND pid <> pg_backend_pid()");
+    pdi_pg_close(c);
+    if (rc)
+        return rc;
+    return pd_ctx_output_sql(ctx, "out", "SELECT 1 AS x");
+}
+
+/* Losing the lock connection in the middle of a stage: the stage is not
+ * published. */
+static void test_lost_lock_stops_commit(void **st)
+{
+    (void)st;
+    pd_flow *f = pd_flow_new("lost");
+    pd_stage *lk = pd_flow_add_stage(f, "lk");
+    pd_task *t = pd_stage_add_c(lk, "killer", fn_kill_locks, NULL);
+    pd_task_add_output(t, "out");
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    pd_config *cfg = NULL;
+    assert_int_equal(pd_config_load("pipedag.yaml", NULL, &cfg), PD_OK);
+    pd_result *r = NULL;
+    pd_run_options o = PD_RUN_OPTIONS_INIT;
+    int rc = pd_run(f, cfg, &o, &r);
+    assert_int_not_equal(rc, PD_OK);
+    assert_non_null(strstr(pd_last_error(), "lost"));
+    pd_result_free(r);
+    pd_config_free(cfg);
+    pd_flow_free(f);
+    if (strcmp(g_variant, "meta_store") != 0) {
+        pdi_pg *c = conn(g_db_url);
+        expect(c, "SELECT to_regclass('lk.out') IS NULL", "t");
+        pdi_pg_close(c);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -370,6 +414,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_run_waits_for_lock),
+        cmocka_unit_test(test_lost_lock_stops_commit),
     };
     int r = cmocka_run_group_tests(tests, setup, teardown);
     free(g_url);
