@@ -76,8 +76,8 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(pd_last_error(), "/nonexistent/flow.yaml"));
 }
 
-/* Truncated variants of the flow file never crash. */
-static void test_truncated(void **state)
+/* Truncated and garbled variants of the flow file never crash. */
+static void test_truncated_and_garbled(void **state)
 {
     (void)state;
     size_t len = 0;
@@ -95,6 +95,29 @@ static void test_truncated(void **state)
         }
         pd_flow_free(flow);
     }
+    /* garbled: a few bytes replaced by YAML punctuation */
+    static const char junk[] = ":-{}[]&*!|>'\"#%@`\n\t ?,";
+    uint32_t rng = 777;
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    for (int iter = 0; iter < 300; iter++) {
+        memcpy(buf, text, len);
+        for (int k = 0; k < 3; k++) {
+            rng = rng * 1103515245u + 12345u;
+            size_t pos = (rng >> 8) % len;
+            rng = rng * 1103515245u + 12345u;
+            buf[pos] = junk[(rng >> 8) % (sizeof junk - 1)];
+        }
+        assert_int_equal(write_file(path, buf, len), PD_OK);
+        pd_flow *flow = NULL;
+        if (pd_flow_load(path, &flow) != PD_OK) {
+            assert_null(flow);
+            assert_true(strlen(pd_last_error()) > 0);
+            errs++;
+        }
+        pd_flow_free(flow);
+    }
+    free(buf);
     remove(path);
     assert_true(errs > 0);
     free(path);
@@ -106,7 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_everything),
         cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_truncated_and_garbled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
