@@ -3,6 +3,7 @@
  * (Arrow in and out through binary COPY) and raw SQL tasks, re-runs that are
  * cache-valid, a changed task, and the published schemas, for
  *   argv[1] = schema_swap | read_views  (Postgres table store), or
+ *   argv[1] = sqlite_only (reference: same flow on SQLite only, not in ctest),
  *   argv[1] = meta_store  (SQLite tables + Postgres metadata_table_store,
  *                          DatabaseLockManager in Postgres: the seed shape).
  * Also: a foreign session holding the stage's advisory lock makes a run wait.
@@ -50,10 +51,13 @@ static void expect(pdi_pg *c, const char *sql, const char *want)
 static void write_config(void)
 {
     bool meta = strcmp(g_variant, "meta_store") == 0;
+    bool sqlite_only = strcmp(g_variant, "sqlite_only") == 0; /* reference run, no Postgres */
     pd_buf b = PD_BUF_INIT;
     pd_buf_puts(&b, "name: pge2e\ninstances:\n  default:\n    instance_id: e2e\n"
                     "    table_store:\n      class: SQLTableStore\n      args:\n");
-    if (meta) {
+    if (sqlite_only) {
+        pd_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n");
+    } else if (meta) {
         pd_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
                         "        create_database_if_not_exists: true\n"
                         "      metadata_table_store:\n"
@@ -67,8 +71,11 @@ static void write_config(void)
     }
     pd_buf_printf(&b, "    stage_commit_technique: %s\n",
                   strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
-    pd_buf_puts(&b, "    lock_manager:\n"
-                    "      class: \"pydiverse.pipedag.backend.lock.DatabaseLockManager\"\n"
+    pd_buf_puts(&b, sqlite_only
+                        ? "    lock_manager:\n      class: FileLockManager\n"
+                        : "    lock_manager:\n"
+                          "      class: \"pydiverse.pipedag.backend.lock.DatabaseLockManager\"\n");
+    pd_buf_puts(&b, ""
                     "    blob_store:\n      class: FileBlobStore\n      args:\n"
                     "        base_path: .pipedag/blobs\n"
                     "    orchestration:\n      class: SequentialEngine\n");
@@ -157,7 +164,7 @@ static pd_flow *make_flow(const char *t1_value)
     assert_int_equal(pd_task_set_version(rd, "1.0"), PD_OK);
     assert_int_equal(pd_task_add_input(rd, "raw.arrow_out"), PD_OK);
     /* several statements (a dollar-quoted block on Postgres) */
-    bool pg = strcmp(g_variant, "meta_store") != 0;
+    bool pg = strcmp(g_variant, "meta_store") != 0 && strcmp(g_variant, "sqlite_only") != 0;
     assert_non_null(
         pd_stage_add_raw_sql(feat, "script",
                              pg ? "CREATE TABLE {{ this_stage }}.made AS SELECT 42 AS x;\n"
@@ -206,6 +213,8 @@ static pd_task_state state_of(const pd_result *r, const char *task)
 
 static void check_tables(const char *v1)
 {
+    if (strcmp(g_variant, "sqlite_only") == 0)
+        return;
     bool meta = strcmp(g_variant, "meta_store") == 0;
     pdi_pg *c = conn(g_db_url);
     if (!meta) {
