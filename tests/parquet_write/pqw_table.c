@@ -63,6 +63,10 @@ enum {
     C_MAP,
     C_DEEP,
     C_SORTED,
+    C_NULL,
+    C_TIMES,
+    C_DATE64,
+    C_FLIST,
     C_NCOLS
 };
 
@@ -108,6 +112,10 @@ static const pqw_col cols[C_NCOLS] = {
            "lambda e: e.key || '=' || coalesce(CAST(e.value AS VARCHAR), 'N')), ',') END"},
     {"deep", "CAST(%s AS VARCHAR)"},
     {"sorted", "%s"},
+    {"nul", "%s"},
+    {"tsec", "date_diff('microsecond', TIME '00:00:00', %s)"},
+    {"d64", "date_diff('day', DATE '1970-01-01', %s)"},
+    {"fl", LIST_SQL(0)},
 };
 
 int pqw_ncols(void)
@@ -134,6 +142,8 @@ static int is_null(int c, int64_t i)
     case C_LLIST: return i % 9 == 4;
     case C_MAP: return i % 8 == 2;
     case C_DEEP: return i % 6 == 5;
+    case C_NULL: return 1;
+    case C_FLIST: return i % 7 == 2;
     default: return (H(c, i) % 10) == 0;
     }
 }
@@ -304,6 +314,20 @@ void pqw_expect(int c, int64_t i, char *buf, size_t cap)
         break;
     }
     case C_SORTED: snprintf(buf, cap, "%" PRId64, i * 3 + (int64_t)(h % 3)); break;
+    case C_TIMES: snprintf(buf, cap, "%" PRIu64, (h % 86400) * 1000000); break;
+    case C_DATE64: snprintf(buf, cap, "%d", (int)(h % 40000) - 20000); break;
+    case C_FLIST: {
+        size_t o = 0;
+        for (int64_t k = 0; k < 2; k++) {
+            if (elem_null(c, i, k)) {
+                o += (size_t)snprintf(buf + o, cap - o, "%sN", k ? "," : "");
+            } else {
+                o += (size_t)snprintf(buf + o, cap - o, "%s%d", k ? "," : "",
+                                      (int)(int16_t)elem_val(c, i, k));
+            }
+        }
+        break;
+    }
     default: snprintf(buf, cap, "?"); break;
     }
 }
@@ -333,6 +357,15 @@ static void set_valid(uint8_t *bm, int64_t pos, int v)
 static int build_flat(int c, int64_t n, int64_t first, int64_t off, struct ArrowArray *a)
 {
     int64_t tot = n + off;
+    if (c == C_NULL) {
+        if (pd_arrow_array_init(a, 0, 0) != 0) {
+            return -1;
+        }
+        a->length = n;
+        a->offset = off;
+        a->null_count = n;
+        return 0;
+    }
     int var = c == C_STR || c == C_LSTR || c == C_BIN || c == C_LBIN;
     if (pd_arrow_array_init(a, var ? 3 : 2, 0) != 0) {
         return -1;
@@ -403,6 +436,7 @@ static int build_flat(int c, int64_t n, int64_t first, int64_t off, struct Arrow
     case C_U32:
     case C_F32:
     case C_DATE:
+    case C_TIMES:
     case C_TIMEMS: w = 4; break;
     case C_FSB: w = 3; break;
     case C_UUID:
@@ -466,6 +500,16 @@ static int build_flat(int c, int64_t n, int64_t first, int64_t off, struct Arrow
         case C_TIMEMS: {
             int32_t v = (int32_t)(h % 86400000ULL);
             memcpy(p, &v, 4);
+            break;
+        }
+        case C_TIMES: {
+            int32_t v = (int32_t)(h % 86400);
+            memcpy(p, &v, 4);
+            break;
+        }
+        case C_DATE64: {
+            int64_t v = ((int64_t)(h % 40000) - 20000) * 86400000 + (int64_t)((h >> 20) % 86400000);
+            memcpy(p, &v, 8);
             break;
         }
         case C_TIMEUS: {
@@ -712,6 +756,32 @@ static int build_nested(int c, int64_t n, int64_t first, struct ArrowArray *a)
         free(strs);
         return rc;
     }
+    if (c == C_FLIST) {
+        int64_t tot = n + off;
+        if (pd_arrow_array_init(a, 1, 1) != 0) {
+            return -1;
+        }
+        a->length = n;
+        a->offset = off;
+        uint8_t *bm = xcalloc((size_t)(tot + 7) / 8, 1);
+        slotv *sv = xcalloc((size_t)tot * 2, sizeof *sv);
+        int64_t nulls = 0;
+        for (int64_t j = 0; j < tot; j++) {
+            int64_t i = first + j - off;
+            int nl = j < off ? 1 : is_null(c, i);
+            set_valid(bm, j, !nl);
+            nulls += j >= off && nl;
+            for (int64_t k = 0; k < 2; k++) {
+                sv[j * 2 + k].null = nl ? 1 : elem_null(c, i, k);
+                sv[j * 2 + k].v = nl ? 0 : (int16_t)elem_val(c, i, k);
+            }
+        }
+        a->null_count = nulls;
+        pd_arrow_array_set_buffer(a, 0, bm);
+        int rc = build_i_child(sv, tot * 2, 2, a->children[0]);
+        free(sv);
+        return rc;
+    }
     int large = c == C_LLIST;
     int64_t cn = build_list_node(c, n, first, off, large, a, 1);
     if (cn < 0) {
@@ -847,16 +917,16 @@ mk_schema(struct ArrowSchema *s, const char *fmt, const char *name, int nullable
 static int col_schema(int c, struct ArrowSchema *s)
 {
     static const char *fmts[C_NCOLS] = {
-        "b",      "c",   "s",   "i",    "l",       "C",    "S",    "I",     "L",
-        "f",      "g",   "e",   "u",    "U",       "z",    "Z",    "w:3",   "w:16",
-        "tdD",    "ttm", "ttu", "tss:", "tsm:UTC", "tsu:", "tsn:", "d:7,2", "d:15,3",
-        "d:30,4", "c",   "+s",  "+l",   "+L",      "+m",   "+l",   "l"};
+        "b",   "c",    "s",       "i",    "l",    "C",     "S",      "I",      "L",   "f",
+        "g",   "e",    "u",       "U",    "z",    "Z",     "w:3",    "w:16",   "tdD", "ttm",
+        "ttu", "tss:", "tsm:UTC", "tsu:", "tsn:", "d:7,2", "d:15,3", "d:30,4", "c",   "+s",
+        "+l",  "+L",   "+m",      "+l",   "l",    "n",     "tts",    "tdm",    "+w:2"};
     const char *name = cols[c].name;
     int nullable = !(c == C_I32 || c == C_STR || c == C_SORTED);
     if (mk_schema(s, fmts[c], name, nullable,
-                  c == C_STRUCT                  ? 2
-                  : (c >= C_LIST && c <= C_DEEP) ? 1
-                                                 : 0) != 0) {
+                  c == C_STRUCT                                    ? 2
+                  : ((c >= C_LIST && c <= C_DEEP) || c == C_FLIST) ? 1
+                                                                   : 0) != 0) {
         return -1;
     }
     if (c == C_UUID) {
@@ -880,6 +950,7 @@ static int col_schema(int c, struct ArrowSchema *s)
         mk_schema(s->children[1], "u", "b", 0, 0);
         break;
     case C_LIST: mk_schema(s->children[0], "l", "item", 1, 0); break;
+    case C_FLIST: mk_schema(s->children[0], "s", "item", 1, 0); break;
     case C_LLIST: mk_schema(s->children[0], "u", "item", 0, 0); break;
     case C_MAP:
         mk_schema(s->children[0], "+s", "entries", 0, 2);
@@ -923,7 +994,7 @@ int pqw_make_table(int64_t n,
         struct ArrowArray *a = batch->children[c];
         if (c == C_DICT) {
             rc = build_dict(n + 1, first_row - 1, OFF_TOP, a);
-        } else if (c >= C_STRUCT && c <= C_DEEP) {
+        } else if ((c >= C_STRUCT && c <= C_DEEP) || c == C_FLIST) {
             rc = build_nested(c, n + 1, first_row - 1, a);
         } else {
             rc = build_flat(c, n + 1, first_row - 1, OFF_TOP, a);
