@@ -38,14 +38,39 @@ static pdi_pg *conn(const char *url)
     return c;
 }
 
-static void expect(pdi_pg *c, const char *sql, const char *want)
+/* The read_views variant also uses a schema prefix: rewrite the schema
+ * names of check queries accordingly. */
+static const char *g_prefix = "";
+
+static char *prefixed(const char *sql)
+{
+    static const char *const from[] = {"raw.", "feat.", "lk.", "'raw'", "pipedag_metadata."};
+    char *cur = pd_strdup(sql);
+    if (!*g_prefix)
+        return cur;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        char to[64];
+        if (from[i][0] == '\'')
+            snprintf(to, sizeof to, "'%s%s", g_prefix, from[i] + 1);
+        else
+            snprintf(to, sizeof to, "%s%s", g_prefix, from[i]);
+        char *n = pd_str_replace(cur, from[i], to);
+        free(cur);
+        cur = n;
+    }
+    return cur;
+}
+
+static void expect(pdi_pg *c, const char *sql_in, const char *want)
 {
     char *v = NULL;
+    char *sql = prefixed(sql_in);
     if (pdi_pg_query_value(c, sql, &v))
         fail_msg("%s: %s", sql, pd_last_error());
     if (!v || strcmp(v, want) != 0)
         fail_msg("%s: got %s, want %s", sql, v ? v : "(null)", want);
     free(v);
+    free(sql);
 }
 
 static void write_config(void)
@@ -69,6 +94,8 @@ static void write_config(void)
         pd_buf_printf(&b, "        url: \"%s\"\n        create_database_if_not_exists: true\n",
                       g_db_url);
     }
+    if (*g_prefix)
+        pd_buf_printf(&b, "        schema_prefix: \"%s\"\n", g_prefix);
     pd_buf_printf(&b, "    stage_commit_technique: %s\n",
                   strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
     pd_buf_puts(&b, sqlite_only
@@ -415,6 +442,8 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
     g_variant = argc > 1 ? argv[1] : "schema_swap";
+    if (strcmp(g_variant, "read_views") == 0)
+        g_prefix = "pfx_";
     g_url = pg_test_url();
     if (!g_url) {
         fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
