@@ -186,7 +186,9 @@ static pd_flow *make_flow(const char *t1_value)
     assert_int_equal(pd_task_set_primary_key(t1, pk, 1), PD_OK);
     pd_task *ao = pd_stage_add_c(raw, "arrow_out", fn_arrow_out, NULL);
     assert_int_equal(pd_task_set_version(ao, "1.0"), PD_OK);
-    assert_non_null(pd_stage_add_sql(feat, "t2", "SELECT id, v || '!' AS w FROM {{ raw.t1 }}"));
+    pd_task *t2 = pd_stage_add_sql(feat, "t2", "SELECT id, v || '!' AS w FROM {{ raw.t1 }}");
+    const char *ix[] = {"w", "id"};
+    assert_int_equal(pd_task_add_index(t2, ix, 2), PD_OK);
     pd_task *rd = pd_stage_add_c(feat, "reader", fn_reader, NULL);
     assert_int_equal(pd_task_set_version(rd, "1.0"), PD_OK);
     assert_int_equal(pd_task_add_input(rd, "raw.arrow_out"), PD_OK);
