@@ -46,6 +46,10 @@ struct pd_store {
 
     pthread_mutex_t meta_mu; /* guards meta + msql */
     pdi_conn *meta;
+    const pdi_dialect *md; /* dialect of the metadata connection */
+    bool meta_is_sqlite;
+    bool separate_meta; /* metadata_table_store configured */
+    char *meta_dir;     /* sqlite metadata store directory */
     pdi_meta_sql msql;
 
     pthread_mutex_t hook_mu;
@@ -69,6 +73,8 @@ int pdi_create_like_and_fill(pd_store *s,
                              const char *to_ph,
                              const char *to_name,
                              const char *select);
+
+void pdi_forget_local_metadata(pd_store *s);
 
 /* sql_meta.c */
 void pdi_meta_sql_free(pd_store *s);

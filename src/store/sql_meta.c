@@ -37,7 +37,7 @@ static int build_sql(pd_store *s)
     pdi_meta_sql *m = &s->msql;
     if (m->built)
         return PD_OK;
-    const pdi_dialect *d = s->d;
+    const pdi_dialect *d = s->md;
     char *q = pdi_sql_quote(d, s->meta_phys);
     if (!q)
         return PD_ERR_NOMEM;
@@ -152,22 +152,22 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
         *caching_ok = true;
     int rc = PD_OK;
     pthread_mutex_lock(&s->meta_mu);
-    if (s->is_sqlite) {
+    if (s->meta_is_sqlite) {
         rc = pdi_sqlite_conn_attach(s->meta, s->meta_phys, true);
     } else if (!s->sc->avoid_drop_create_schema) {
-        char *sql = pdi_sql_create_schema(s->d, s->meta_phys);
+        char *sql = pdi_sql_create_schema(s->md, s->meta_phys);
         rc = sql ? s->meta->ops->exec(s->meta, sql) : PD_ERR_NOMEM;
         free(sql);
     }
     char **ddl = NULL;
     if (rc == PD_OK) {
-        ddl = pdi_sql_metadata_ddl(s->d, s->meta_phys);
+        ddl = pdi_sql_metadata_ddl(s->md, s->meta_phys);
         if (!ddl)
             rc = PD_ERR_NOMEM;
     }
     /* MSSQL/DB2 lack IF NOT EXISTS: errors about existing objects are
      * expected there; the version check below catches real problems. */
-    bool tolerant = s->d->id == PDI_DIALECT_MSSQL || s->d->id == PDI_DIALECT_DB2;
+    bool tolerant = s->md->id == PDI_DIALECT_MSSQL || s->md->id == PDI_DIALECT_DB2;
     for (size_t i = 0; rc == PD_OK && ddl && ddl[i]; i++) {
         rc = s->meta->ops->exec(s->meta, ddl[i]);
         if (rc && tolerant)
@@ -176,7 +176,7 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
     pdi_sql_strv_free(ddl);
     pd_strv ver = {0};
     if (rc == PD_OK) {
-        char *q = pdi_sql_quote(s->d, s->meta_phys);
+        char *q = pdi_sql_quote(s->md, s->meta_phys);
         char *sql = q ? pd_asprintf("SELECT version FROM %s.metadata_version", q) : NULL;
         rc = sql ? mq(s, sql, 0, NULL, first_col_row, &ver) : PD_ERR_NOMEM;
         free(sql);
@@ -197,6 +197,8 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
     }
     pd_strv_free(&ver);
     pthread_mutex_unlock(&s->meta_mu);
+    if (rc == PD_OK && s->separate_meta)
+        pdi_forget_local_metadata(s);
     if (rc == PD_OK)
         rc = pdi_meta_recover(s, NULL);
     if (rc)

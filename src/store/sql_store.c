@@ -10,10 +10,12 @@
  */
 #include "store/pg_store.h"
 #include "store/sql_int.h"
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,7 +124,7 @@ static int detach_everywhere(pd_store *s, const char *phys)
         }
     }
     pthread_mutex_unlock(&s->pool_mu);
-    if (s->meta) {
+    if (s->meta && s->meta_is_sqlite && !s->separate_meta) {
         pthread_mutex_lock(&s->meta_mu);
         pdi_sqlite_conn_detach(s->meta, phys);
         pthread_mutex_unlock(&s->meta_mu);
@@ -154,6 +156,66 @@ int pdi_exec_free(pd_store *s, char *sql)
 /* ----------------------------------------------------------- lifecycle */
 
 static const pd_table_hook *const *default_hooks(size_t *n);
+
+/* The metadata connection: dedicated, so metadata transactions never
+ * interleave with table writes; from metadata_table_store if configured. */
+static int open_meta(pd_store *s, const pd_store_config *sc)
+{
+    const pd_store_config *msc = sc->metadata_table_store;
+    int rc;
+    if (!msc) {
+        s->md = s->d;
+        s->meta_is_sqlite = s->is_sqlite;
+        s->meta_phys = pdi_phys(s, "pipedag_metadata");
+        if (!s->meta_phys)
+            return PD_ERR_NOMEM;
+        return open_conn(s, &s->meta);
+    }
+    s->separate_meta = true;
+    const char *md = msc->dialect;
+    if (!md && msc->url && pd_str_starts(msc->url, "sqlite:"))
+        md = "sqlite";
+    s->md = pdi_dialect_get(md);
+    s->meta_is_sqlite = s->md->id == PDI_DIALECT_SQLITE;
+    s->meta_phys =
+        pdi_sql_physical_schema(msc->schema_prefix, "pipedag_metadata", msc->schema_suffix);
+    if (!s->meta_phys)
+        return PD_ERR_NOMEM;
+    if (s->meta_is_sqlite) {
+        rc = pdi_sqlite_url_dir(msc->url ? msc->url : "", &s->meta_dir);
+        if (rc == PD_OK)
+            rc = pd_mkdir_p(s->meta_dir);
+        if (rc == PD_OK)
+            rc = pdi_sqlite_conn_open_dir(s->meta_dir, &s->meta);
+    } else {
+        rc = pdi_connector_for(md ? md : "postgresql")(msc, &s->meta);
+    }
+    if (rc == PD_OK)
+        s->meta->print_sql = msc->print_sql;
+    else
+        pd_error_prefix("metadata_table_store");
+    return rc;
+}
+
+/* With a metadata_table_store, the table store's own metadata_version rows
+ * are deleted so that switching back later does not trust stale metadata. */
+void pdi_forget_local_metadata(pd_store *s)
+{
+    char *ph = pdi_phys(s, "pipedag_metadata");
+    if (!ph)
+        return;
+    bool ex = false;
+    if (pdi_table_exists_phys(s, ph, "metadata_version", &ex) == PD_OK && ex) {
+        char *q = pdi_sql_qualified(s->d, ph, "metadata_version");
+        char *sql = q ? pd_asprintf("DELETE FROM %s", q) : NULL;
+        if (sql && pdi_exec(s, sql) != PD_OK)
+            pd_clear_error();
+        free(sql);
+        free(q);
+    }
+    pd_clear_error();
+    free(ph);
+}
 
 int pd_store_open(const pd_config *cfg, pd_store **out)
 {
@@ -198,14 +260,7 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     } else {
         s->open_fn = pdi_connector_for(s->dialect_name);
     }
-    s->meta_phys = pdi_phys(s, "pipedag_metadata");
-    if (!s->meta_phys) {
-        rc = PD_ERR_NOMEM;
-        goto fail;
-    }
-    /* the metadata connection: dedicated, so metadata transactions never
-     * interleave with table writes */
-    rc = open_conn(s, &s->meta);
+    rc = open_meta(s, sc);
     if (rc) {
         pd_error_prefix("table store %s", s->desc);
         goto fail;
@@ -244,6 +299,7 @@ void pd_store_close(pd_store *s)
     free(s->dialect_name);
     free(s->instance_id);
     free(s->meta_phys);
+    free(s->meta_dir);
     free(s);
 }
 
@@ -408,6 +464,131 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
     return rc;
 }
 
+/* Remove the qualifier `schema.` (bare or quoted, any case) outside string
+ * literals: a view stored in <stage>__tmp.sqlite that names its own
+ * schema would break once the file is published as <stage>.sqlite. */
+static char *strip_qualifier(const char *sql, const char *schema)
+{
+    pd_buf b = {0};
+    size_t n = strlen(schema);
+    const char *p = sql;
+    while (*p) {
+        if (*p == '\'') {
+            const char *e = p + 1;
+            while (*e && !(*e == '\'' && e[1] != '\''))
+                e += (*e == '\'' ? 2 : 1);
+            if (*e)
+                e++;
+            pd_buf_append(&b, p, (size_t)(e - p));
+            p = e;
+            continue;
+        }
+        bool boundary = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        if (boundary) {
+            char open = *p, close = 0;
+            if (open == '"' || open == '`')
+                close = open;
+            else if (open == '[')
+                close = ']';
+            const char *id = close ? p + 1 : p;
+            if (strncasecmp(id, schema, n) == 0) {
+                const char *after = id + n;
+                if (close && *after == close && after[1] == '.') {
+                    p = after + 2;
+                    continue;
+                }
+                if (!close && *after == '.') {
+                    p = after + 1;
+                    continue;
+                }
+            }
+        }
+        pd_buf_putc(&b, *p++);
+    }
+    return pd_buf_detach(&b);
+}
+
+typedef struct name_sql {
+    pd_strv names, sqls, types;
+} name_sql;
+
+static int name_sql_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    name_sql *ns = user;
+    if (n < 3)
+        return PD_OK;
+    int rc = pd_strv_push(&ns->names, v[0] ? v[0] : "");
+    if (rc == PD_OK)
+        rc = pd_strv_push(&ns->sqls, v[1] ? v[1] : "");
+    if (rc == PD_OK)
+        rc = pd_strv_push(&ns->types, v[2] ? v[2] : "");
+    return rc;
+}
+
+static void name_sql_free(name_sql *ns)
+{
+    pd_strv_free(&ns->names);
+    pd_strv_free(&ns->sqls);
+    pd_strv_free(&ns->types);
+}
+
+/* Before publishing <stage>__tmp.sqlite: views and triggers that qualify
+ * names with the transaction schema are rewritten unqualified (SQLite
+ * resolves unqualified names of a view in the view's own file). */
+static int sqlite_fix_views(pd_store *s, const char *tmp_ph)
+{
+    char *qs = pdi_sql_quote(s->d, tmp_ph);
+    char *q = qs ? pd_asprintf("SELECT name, sql, type FROM %s.sqlite_master WHERE type IN "
+                               "('view', 'trigger') AND sql IS NOT NULL",
+                               qs)
+                 : NULL;
+    char *upd =
+        qs ? pd_asprintf("UPDATE %s.sqlite_master SET sql = ? WHERE type = ? AND name = ?", qs)
+           : NULL;
+    char *on = qs ? pd_asprintf("PRAGMA %s.writable_schema = ON", qs) : NULL;
+    char *off = qs ? pd_asprintf("PRAGMA %s.writable_schema = OFF", qs) : NULL;
+    int rc = (q && upd && on && off) ? PD_OK : PD_ERR_NOMEM;
+    pdi_conn *c = NULL;
+    name_sql ns = {0};
+    if (rc == PD_OK)
+        rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = c->ops->query(c, q, name_sql_row, &ns);
+        bool writable = false;
+        for (size_t i = 0; rc == PD_OK && i < ns.names.n; i++) {
+            char *fixed = strip_qualifier(ns.sqls.items[i], tmp_ph);
+            if (!fixed) {
+                rc = PD_ERR_NOMEM;
+                break;
+            }
+            if (strcmp(fixed, ns.sqls.items[i]) != 0) {
+                if (!writable) {
+                    rc = c->ops->exec(c, on);
+                    writable = rc == PD_OK;
+                }
+                const char *p[3] = {fixed, ns.types.items[i], ns.names.items[i]};
+                if (rc == PD_OK)
+                    rc = c->ops->query_params(c, upd, 3, p, NULL, NULL);
+            }
+            free(fixed);
+        }
+        if (writable) {
+            int r2 = c->ops->exec(c, off);
+            if (rc == PD_OK)
+                rc = r2;
+        }
+        pdi_pool_put(s, c);
+    }
+    name_sql_free(&ns);
+    free(qs);
+    free(q);
+    free(upd);
+    free(on);
+    free(off);
+    return rc;
+}
+
 static int commit_sqlite_swap(pd_store *s, pd_stage_tx *tx)
 {
     char *base = pdi_phys(s, tx->stage);
@@ -417,6 +598,8 @@ static int commit_sqlite_swap(pd_store *s, pd_stage_tx *tx)
     int rc = (base && tmp && fbase && ftmp) ? PD_OK : PD_ERR_NOMEM;
     if (rc == PD_OK && !pd_path_exists(ftmp))
         rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftmp);
+    if (rc == PD_OK)
+        rc = sqlite_fix_views(s, tmp);
     pdi_crash_point("commit_begin");
     if (rc == PD_OK)
         rc = pdi_meta_journal_add(s, tx->stage, tx->run_id ? tx->run_id : "");
@@ -510,13 +693,24 @@ static int commit_pg(pd_store *s, pd_stage_tx *tx, bool changed)
                                 .base_phys = base,
                                 .tx_phys = txp,
                                 .swap_phys = swap,
-                                .meta_phys = s->meta_phys,
+                                .meta_phys = s->separate_meta ? NULL : s->meta_phys,
                                 .technique = tx->technique,
                                 .changed = changed,
                                 .crash_point = pdi_crash_point};
-        pthread_mutex_lock(&s->meta_mu);
-        rc = pdi_pg_commit_tx(s->meta, &a);
-        pthread_mutex_unlock(&s->meta_mu);
+        if (!s->separate_meta) {
+            pthread_mutex_lock(&s->meta_mu);
+            rc = pdi_pg_commit_tx(s->meta, &a);
+            pthread_mutex_unlock(&s->meta_mu);
+        } else {
+            pdi_conn *c;
+            rc = pdi_pool_get(s, &c);
+            if (rc == PD_OK) {
+                rc = pdi_pg_commit_tx(c, &a);
+                pdi_pool_put(s, c);
+            }
+            if (rc == PD_OK)
+                rc = pdi_meta_promote(s, tx->stage, false);
+        }
     }
     free(base);
     free(txp);
@@ -849,6 +1043,70 @@ static int sqlite_copy_indexes(
     return rc;
 }
 
+/* SQLite: copy a view's definition (*is_view = false if it is no view). */
+static int sqlite_copy_view(pd_store *s,
+                            const char *from_ph,
+                            const char *from_name,
+                            const char *to_ph,
+                            const char *to_name,
+                            bool *is_view)
+{
+    *is_view = false;
+    char *qs = pdi_sql_quote(s->d, from_ph);
+    char *q = qs ? pd_asprintf("SELECT name, sql, type FROM %s.sqlite_master WHERE type = 'view' "
+                               "AND name = ?",
+                               qs)
+                 : NULL;
+    free(qs);
+    if (!q)
+        return PD_ERR_NOMEM;
+    name_sql ns = {0};
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = c->ops->query_params(c, q, 1, &from_name, name_sql_row, &ns);
+        pdi_pool_put(s, c);
+    }
+    free(q);
+    if (rc == PD_OK && ns.names.n == 1) {
+        *is_view = true;
+        /* "CREATE VIEW <name> <rest>": re-target the name */
+        char *fixed = strip_qualifier(ns.sqls.items[0], from_ph);
+        const char *rest = NULL;
+        if (fixed && strncasecmp(fixed, "CREATE VIEW", 11) == 0) {
+            const char *p = fixed + 11;
+            while (isspace((unsigned char)*p))
+                p++;
+            if (strncasecmp(p, "IF NOT EXISTS", 13) == 0) {
+                p += 13;
+                while (isspace((unsigned char)*p))
+                    p++;
+            }
+            char close = *p == '"' ? '"' : *p == '[' ? ']' : *p == '`' ? '`' : 0;
+            if (close) {
+                p++;
+                while (*p && !(*p == close && p[1] != close))
+                    p += (*p == close ? 2 : 1);
+                if (*p)
+                    p++;
+            } else {
+                while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
+                    p++;
+            }
+            rest = p;
+        }
+        char *target = pdi_sql_qualified(s->d, to_ph, to_name);
+        char *sql = (rest && target) ? pd_asprintf("CREATE VIEW %s %s", target, rest) : NULL;
+        rc = sql ? pdi_exec_free(s, sql)
+                 : pd_set_error(PD_ERR_SQL, "cannot read the definition of view %s.%s", from_ph,
+                                from_name);
+        free(target);
+        free(fixed);
+    }
+    name_sql_free(&ns);
+    return rc;
+}
+
 int pd_store_copy_table(pd_store *s,
                         const char *from_schema,
                         const char *from_name,
@@ -861,6 +1119,17 @@ int pd_store_copy_table(pd_store *s,
     char *src = fph ? pdi_sql_qualified(s->d, fph, from_name) : NULL;
     char *sel = src ? pd_asprintf("SELECT * FROM %s", src) : NULL;
     int rc = (fph && tph && sel) ? PD_OK : PD_ERR_NOMEM;
+    bool view = false;
+    if (rc == PD_OK && s->is_sqlite) {
+        rc = sqlite_copy_view(s, fph, from_name, tph, to_name, &view);
+        if (view) {
+            free(fph);
+            free(tph);
+            free(src);
+            free(sel);
+            return rc;
+        }
+    }
     if (rc == PD_OK)
         rc = pdi_create_like_and_fill(s, fph, from_name, tph, to_name, sel);
     if (rc == PD_OK) {
@@ -933,7 +1202,30 @@ int pd_store_delete_schemas(pd_store *s, pd_strv *deleted)
 int pd_store_clear_metadata(pd_store *s)
 {
     pdi_meta_sql_free(s);
-    int rc = pdi_drop_schema(s, "pipedag_metadata");
+    int rc;
+    if (!s->separate_meta) {
+        rc = pdi_drop_schema(s, "pipedag_metadata");
+    } else if (s->meta_is_sqlite) {
+        pthread_mutex_lock(&s->meta_mu);
+        pdi_sqlite_conn_detach(s->meta, s->meta_phys);
+        pthread_mutex_unlock(&s->meta_mu);
+        rc = PD_OK;
+        static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
+        for (size_t i = 0; i < 4 && rc == PD_OK; i++) {
+            char *f = pd_asprintf("%s/%s.sqlite%s", s->meta_dir, s->meta_phys, ext[i]);
+            if (!f)
+                rc = PD_ERR_NOMEM;
+            else if (unlink(f) != 0 && errno != ENOENT)
+                rc = pd_set_error(PD_ERR_IO, "cannot delete %s", f);
+            free(f);
+        }
+    } else {
+        char *sql = pdi_sql_drop_schema(s->md, s->meta_phys);
+        pthread_mutex_lock(&s->meta_mu);
+        rc = sql ? s->meta->ops->exec(s->meta, sql) : PD_ERR_NOMEM;
+        pthread_mutex_unlock(&s->meta_mu);
+        free(sql);
+    }
     if (rc)
         pd_error_prefix("clear-metadata in %s", s->desc);
     return rc;

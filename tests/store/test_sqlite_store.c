@@ -436,6 +436,33 @@ static void test_many_schemas(void **st)
     pd_store_close(s);
 }
 
+static void test_views_survive_commit(void **st)
+{
+    (void)st;
+    pd_config cfg;
+    pd_store *s = open_store(&cfg, "");
+    pd_stage_tx tx = {.stage = "feat", .technique = PD_COMMIT_SCHEMA_SWAP, .run_id = "r"};
+    check(pd_store_init_stage(s, &tx));
+    check(pd_store_execute_script(s, "CREATE TABLE feat__tmp.made AS SELECT 42 AS x;\n"
+                                     "CREATE VIEW feat__tmp.made_v AS SELECT x + 1 AS y FROM "
+                                     "\"feat__tmp\".made WHERE 'feat__tmp.' <> '';"));
+    check(pd_store_commit_stage(s, &tx, true));
+    char v[256] = "";
+    check(pd_store_query(s, "SELECT y FROM feat.made_v", first_val, v));
+    assert_string_equal(v, "43");
+    bool ex = false;
+    check(pd_store_table_exists(s, "feat", "made_v", &ex));
+    assert_true(ex);
+    /* cache-valid raw SQL objects are copied into the next transaction */
+    check(pd_store_init_stage(s, &tx));
+    check(pd_store_copy_table(s, "feat", "made", "feat__tmp", "made", NULL));
+    check(pd_store_copy_table(s, "feat", "made_v", "feat__tmp", "made_v", NULL));
+    check(pd_store_commit_stage(s, &tx, true));
+    check(pd_store_query(s, "SELECT y FROM feat.made_v", first_val, v));
+    assert_string_equal(v, "43");
+    pd_store_close(s);
+}
+
 /* ---------------------------------------------------------------- crash */
 
 static const char *const g_points[] = {"commit_begin", "commit_after_journal",
@@ -515,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lazy_raw_meta, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_arrow_and_views, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_many_schemas, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_views_survive_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_points, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -183,13 +183,19 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
     return PD_OK;
 }
 
+static const pdi_conn_ops g_sqlite_ops;
+
 int pdi_sqlite_conn_attach(pdi_conn *c, const char *schema, bool create)
 {
+    if (c->ops != &g_sqlite_ops)
+        return PD_OK;
     return attach(SQ(c), schema, create, NULL, 0);
 }
 
 int pdi_sqlite_conn_detach(pdi_conn *c, const char *schema)
 {
+    if (c->ops != &g_sqlite_ops)
+        return PD_OK;
     sq_conn *q = SQ(c);
     int i = att_find(q, schema);
     return i < 0 ? PD_OK : detach_idx(q, i);
