@@ -23,7 +23,7 @@ void *pd_realloc(void *p, size_t n);
 char *pd_strdup(const char *s);         /* NULL-safe: NULL -> NULL */
 char *pd_strndup(const char *s, size_t n);
 char *pd_asprintf(const char *fmt, ...) PD_PRINTF(1, 2);
-char *pd_vasprintf(const char *fmt, va_list ap);
+char *pd_vasprintf(const char *fmt, va_list ap) PD_PRINTF(1, 0);
 
 /* ---- checked size arithmetic: return false on overflow ---- */
 static inline bool pd_add_size(size_t a, size_t b, size_t *out)
@@ -48,7 +48,7 @@ int pd_buf_append(pd_buf *b, const void *data, size_t len);
 int pd_buf_puts(pd_buf *b, const char *s);
 int pd_buf_putc(pd_buf *b, char c);
 int pd_buf_printf(pd_buf *b, const char *fmt, ...) PD_PRINTF(2, 3);
-int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap);
+int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap) PD_PRINTF(2, 0);
 void pd_buf_clear(pd_buf *b);           /* len = 0, keeps memory */
 void pd_buf_free(pd_buf *b);
 char *pd_buf_detach(pd_buf *b);         /* returns data (never NULL unless oom), resets b */
