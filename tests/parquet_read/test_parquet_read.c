@@ -13,6 +13,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "parquet/reader_int.h"
 #include "pipedag/parquet.h"
 #include "util/util.h"
 
@@ -858,6 +859,43 @@ static void t_cli(void **state)
     free(o);
 }
 
+/* Low-level decoders against the byte examples of the spec. */
+static void t_decoders(void **state)
+{
+    (void)state;
+    uint8_t out[16];
+    size_t used;
+    const uint8_t msb[] = {0x05, 0x39, 0x77}; /* BIT_PACKED 0..7, width 3 */
+    assert_int_equal(pdi_bitpacked_msb_u8(msb, 3, 3, out, 8, 7, &used), PD_OK);
+    assert_int_equal(used, 3);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(out[i], i);
+    assert_int_equal(pdi_bitpacked_msb_u8(msb, 2, 3, out, 8, 7, &used), PD_ERR_CORRUPT);
+    const uint8_t hyb[] = {0x03, 0x88, 0xC6, 0xFA}; /* one bit-packed group, 0..7 */
+    assert_int_equal(pdi_rle_u8(hyb, 4, 3, out, 8, 7), PD_OK);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(out[i], i);
+    assert_int_equal(pdi_rle_u8(hyb, 4, 3, out, 8, 6), PD_ERR_CORRUPT); /* 7 > max */
+    assert_int_equal(pdi_rle_u8(hyb, 3, 3, out, 8, 7), PD_ERR_CORRUPT); /* truncated */
+    const uint8_t run[] = {0x32, 0x01};                                 /* RLE run 25 x 1 */
+    uint8_t lv[25];
+    assert_int_equal(pdi_rle_u8(run, 2, 1, lv, 25, 1), PD_OK);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(lv[i], 1);
+    uint32_t idx[4];
+    const uint8_t zero_width[] = {0x08}; /* RLE run of 4, bit width 0 */
+    assert_int_equal(pdi_rle_u32(zero_width, 1, 0, idx, 4), PD_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(idx[i], 0);
+    /* DELTA_BINARY_PACKED: one value only (header, no blocks) */
+    const uint8_t one[] = {0x80, 0x01, 0x04, 0x01, 0x0e};
+    int64_t v64[1];
+    assert_int_equal(pdi_delta_decode(one, sizeof one, 1, 8, v64, &used), PD_OK);
+    assert_int_equal(v64[0], 7);
+    assert_int_equal(used, 5);
+    assert_int_equal(pdi_delta_decode(one, sizeof one, 2, 8, v64, &used), PD_ERR_CORRUPT);
+}
+
 /* Files written by DuckDB 1.5.6 (tests/parquet_read/data); the expected
  * lines were checked against DuckDB's own JSON export of the same table. */
 static void t_duckdb_files(void **state)
@@ -920,7 +958,7 @@ int main(void)
         cmocka_unit_test(t_list_columns),     cmocka_unit_test(t_nested_lists),
         cmocka_unit_test(t_maps_and_structs), cmocka_unit_test(t_open_modes_and_options),
         cmocka_unit_test(t_mutations),        cmocka_unit_test(t_cli),
-        cmocka_unit_test(t_duckdb_files),
+        cmocka_unit_test(t_duckdb_files),     cmocka_unit_test(t_decoders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
