@@ -8,6 +8,10 @@
  * is in the same database as the tables (meta_phys != NULL); with a
  * separate metadata_table_store pass meta_phys = NULL (tables only) and
  * promote the metadata afterwards on the metadata connection.
+ *
+ * The promotion only sees rows already in the metadata tables: a caller
+ * that queues metadata inserts (pdi_meta_flush in sql_meta.c) must flush
+ * them before calling, or this run's rows stay uncommitted (cache lost).
  */
 #ifndef PD_STORE_PG_STORE_H
 #define PD_STORE_PG_STORE_H
