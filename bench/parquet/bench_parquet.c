@@ -210,7 +210,8 @@ static int64_t duck_scalar(pqw_duck *d, const char *sql, char **text)
 
 int main(int argc, char **argv)
 {
-    int64_t rows = 1000000, batch = 122880, rg_rows = 0;
+    int64_t rows = 1000000, batch = 122880, rg_rows = 0, page_size = 0;
+    int level = 0;
     const char *dir = "/tmp";
     const char *lib = PQW_LIBDUCKDB;
     const char *dataset = PQW_DATASET_SQL;
@@ -225,6 +226,10 @@ int main(int argc, char **argv)
             dir = argv[++i];
         } else if (!strcmp(argv[i], "--no-duckdb")) {
             with_duck = 0;
+        } else if (!strcmp(argv[i], "--level") && i + 1 < argc) {
+            level = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--page-size") && i + 1 < argc) {
+            page_size = atoll(argv[++i]);
         } else if (!strcmp(argv[i], "--row-group") && i + 1 < argc) {
             rg_rows = atoll(argv[++i]);
         } else if (!strcmp(argv[i], "--no-read")) {
@@ -236,7 +241,8 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr,
                     "usage: %s [--rows N] [--batch N] [--dir D] [--no-duckdb] [--no-read] [--codec "
-                    "snappy|zstd|uncompressed] [--threads N]\n",
+                    "snappy|zstd|uncompressed] [--threads N] [--row-group N] [--level N] "
+                    "[--page-size N]\n",
                     argv[0]);
             return 2;
         }
@@ -298,14 +304,16 @@ int main(int argc, char **argv)
                 continue;
             }
             char ours[512], theirs[512];
-            snprintf(ours, sizeof ours, "%s/pqbench-ours-%s-%d.parquet", dir, codecs[ci].duckname,
-                     th);
-            snprintf(theirs, sizeof theirs, "%s/pqbench-duck-%s-%d.parquet", dir,
+            snprintf(ours, sizeof ours, "%s/pqbench-%ld-ours-%s-%d.parquet", dir, (long)getpid(),
                      codecs[ci].duckname, th);
+            snprintf(theirs, sizeof theirs, "%s/pqbench-%ld-duck-%s-%d.parquet", dir,
+                     (long)getpid(), codecs[ci].duckname, th);
             pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
             o.codec = codecs[ci].c;
             o.threads = th;
             o.row_group_rows = rg_rows;
+            o.level = level;
+            o.page_size = page_size;
             double t = now(), c0 = cpu_now();
             pd_parquet_writer *w = NULL;
             int rc = pd_parquet_writer_open_path(ours, &schema, &o, &w);

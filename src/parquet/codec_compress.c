@@ -108,7 +108,7 @@ static int compress_into(pdw_cctx *ctx,
         return PD_OK;
     }
     case PD_CODEC_ZSTD: {
-        int lv = level == 0 ? 3 : level;
+        int lv = level == 0 ? 2 : level; /* 2: see docs/parquet_writer.md */
         size_t r;
         if (ctx) {
             if (!ctx->zstd) {
