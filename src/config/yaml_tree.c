@@ -271,6 +271,29 @@ int pdi_get_str(const pd_cfg_node *n, const char **out)
     return PD_OK;
 }
 
+/* Levenshtein distance of two short keys (capped at 64 characters). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) {
+        return 64;
+    }
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++) {
+        prev[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
 int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *allowed)
 {
     if (map->type != PD_CFG_MAP) {
@@ -286,12 +309,24 @@ int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *
             }
         }
         if (!ok) {
+            const char *close = NULL;
+            size_t best = 3;
+            for (const char *const *k = allowed; *k; k++) {
+                size_t d = edit_distance(map->keys[i], *k);
+                if (d < best) {
+                    best = d;
+                    close = *k;
+                }
+            }
+            if (close) {
+                return pdi_node_error(pdi_key_node(map, i),
+                                      "unknown key '%s' in %s (did you mean '%s'?)", map->keys[i],
+                                      what, close);
+            }
             pd_buf b = PD_BUF_INIT;
             for (const char *const *k = allowed; *k; k++) {
                 pd_buf_printf(&b, "%s%s", k == allowed ? "" : ", ", *k);
             }
-            /* position of the key = position of its value's line is close
-             * enough; keys carry no node of their own */
             int rc = pdi_node_error(pdi_key_node(map, i), "unknown key '%s' in %s (allowed: %s)",
                                     map->keys[i], what, b.data ? b.data : "");
             pd_buf_free(&b);
