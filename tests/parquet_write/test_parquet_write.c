@@ -387,6 +387,73 @@ static void test_statistics(void **state)
     }
 }
 
+/* Float statistics: NaN ignored, zero min -0.0 / max +0.0, all-NaN: none. */
+static void test_float_stats(void **state)
+{
+    (void)state;
+    if (!duck) {
+        skip();
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/fstats.parquet", tmpdir);
+    pd_arrow_builder *b = NULL;
+    assert_int_equal(pd_arrow_builder_new(&b), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "x", "g", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "y", "g", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "z", "g", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "f", "f", 1), PD_OK);
+    const double nan = __builtin_nan("");
+    const double xs[4] = {nan, 0.0, -0.0, 1.5}, zs[4] = {0.0, 0.0, 0.0, 0.0};
+    const double fs[4] = {2.5, -1.0, nan, 2.5};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pd_arrow_builder_append_double(b, 0, xs[i]), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_double(b, 1, nan), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_double(b, 2, zs[i]), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_double(b, 3, fs[i]), PD_OK);
+    }
+    struct ArrowSchema sc;
+    struct ArrowArray a;
+    assert_int_equal(pd_arrow_builder_finish(b, &sc, &a), PD_OK);
+    pd_arrow_builder_free(b);
+    pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+    o.dictionary = 0;
+    pd_parquet_writer *w = NULL;
+    assert_int_equal(pd_parquet_writer_open_path(path, &sc, &o, &w), PD_OK);
+    assert_int_equal(pd_parquet_writer_write(w, &a), PD_OK);
+    assert_int_equal(pd_parquet_writer_close(w), PD_OK);
+    pd_arrow_schema_release(&sc);
+    pd_arrow_array_release(&a);
+    static const char *const exp[4][2] = {
+        {"-0.0", "1.5"}, {NULL, NULL}, {"-0.0", "0.0"}, {"-1.0", "2.5"}};
+    char sql[600], err[512];
+    snprintf(sql, sizeof sql,
+             "SELECT stats_min_value, stats_max_value FROM parquet_metadata('%s') ORDER BY "
+             "column_id",
+             path);
+    pqw_result *r = pqw_duck_query(duck, sql, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(pqw_result_rows(r), 4);
+    for (int c = 0; c < 4; c++) {
+        char *mn = pqw_result_text(r, 0, (uint64_t)c), *mx = pqw_result_text(r, 1, (uint64_t)c);
+        if (!exp[c][0]) {
+            assert_null(mn);
+            assert_null(mx);
+        } else {
+            if (!mn || !mx || strcmp(mn, exp[c][0]) || strcmp(mx, exp[c][1])) {
+                fprintf(stderr, "column %d: stats %s/%s, expected %s/%s\n", c, mn ? mn : "-",
+                        mx ? mx : "-", exp[c][0], exp[c][1]);
+            }
+            assert_non_null(mn);
+            assert_non_null(mx);
+            assert_string_equal(mn, exp[c][0]);
+            assert_string_equal(mx, exp[c][1]);
+        }
+        free(mn);
+        free(mx);
+    }
+    pqw_result_free(r);
+}
+
 static void test_empty_and_kv(void **state)
 {
     (void)state;
@@ -669,17 +736,12 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_roundtrip),
-        cmocka_unit_test(test_codecs),
-        cmocka_unit_test(test_encodings),
-        cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_threads_roundtrip),
-        cmocka_unit_test(test_statistics),
-        cmocka_unit_test(test_empty_and_kv),
-        cmocka_unit_test(test_write_stream),
-        cmocka_unit_test(test_write_stream_failure),
-        cmocka_unit_test(test_reader_roundtrip),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_default_roundtrip), cmocka_unit_test(test_codecs),
+        cmocka_unit_test(test_encodings),         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_threads_roundtrip), cmocka_unit_test(test_statistics),
+        cmocka_unit_test(test_float_stats),       cmocka_unit_test(test_empty_and_kv),
+        cmocka_unit_test(test_write_stream),      cmocka_unit_test(test_write_stream_failure),
+        cmocka_unit_test(test_reader_roundtrip),  cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
