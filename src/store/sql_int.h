@@ -51,6 +51,10 @@ struct pd_store {
     bool separate_meta; /* metadata_table_store configured */
     char *meta_dir;     /* sqlite metadata store directory */
     pdi_meta_sql msql;
+    /* metadata INSERTs of uncommitted rows are queued and written in one
+     * transaction before anything reads uncommitted rows (or commits) */
+    struct pdi_pending_row *pending;
+    size_t npending, cap_pending;
 
     pthread_mutex_t hook_mu;
     const pd_table_hook **hooks;
@@ -77,6 +81,8 @@ int pdi_create_like_and_fill(pd_store *s,
 void pdi_forget_local_metadata(pd_store *s);
 
 /* sql_meta.c */
+int pdi_meta_flush(pd_store *s); /* write queued metadata rows */
+void pdi_meta_pending_free(pd_store *s);
 void pdi_meta_sql_free(pd_store *s);
 int pdi_meta_recover(pd_store *s, const char *stage); /* stage NULL = all */
 int pdi_meta_delete_uncommitted(pd_store *s, const char *stage);

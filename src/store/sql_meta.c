@@ -11,9 +11,12 @@
 
 /* ------------------------------------------------------------ statements */
 
+static void pending_clear(pd_store *s);
+
 void pdi_meta_sql_free(pd_store *s)
 {
     pdi_meta_sql *m = &s->msql;
+    pending_clear(s); /* queued rows belong to the metadata being dropped */
     char **all[] = {&m->insert_task,     &m->find_task,          &m->find_task_fn, &m->latest_task,
                     &m->latest_task_pos, &m->insert_lazy,        &m->find_lazy,    &m->insert_raw,
                     &m->find_raw,        &m->del_unc[0],         &m->del_unc[1],   &m->del_unc[2],
@@ -123,13 +126,109 @@ mq(pd_store *s, const char *sql, size_t np, const char *const *params, pd_row_fn
     return s->meta->ops->query_params(s->meta, sql, np, params, row, user);
 }
 
-static int lock_meta(pd_store *s)
+/* Lock without flushing the queued rows (cache lookups read committed
+ * rows only, inserts add to the queue). */
+static int lock_meta_nf(pd_store *s)
 {
     pthread_mutex_lock(&s->meta_mu);
     int rc = build_sql(s);
     if (rc)
         pthread_mutex_unlock(&s->meta_mu);
     return rc;
+}
+
+#define PDI_MAX_PENDING 512
+
+typedef struct pdi_pending_row {
+    int kind; /* 0 tasks, 1 lazy_tables, 2 raw_sql */
+    size_t n;
+    char *p[10];
+} pdi_pending_row;
+
+static void pending_clear(pd_store *s)
+{
+    for (size_t i = 0; i < s->npending; i++)
+        for (size_t k = 0; k < s->pending[i].n; k++)
+            free(s->pending[i].p[k]);
+    s->npending = 0;
+}
+
+static int flush_locked(pd_store *s)
+{
+    if (s->npending == 0)
+        return PD_OK;
+    int rc = s->meta->ops->begin(s->meta);
+    for (size_t i = 0; rc == PD_OK && i < s->npending; i++) {
+        pdi_pending_row *r = &s->pending[i];
+        const char *sql = r->kind == 0   ? s->msql.insert_task
+                          : r->kind == 1 ? s->msql.insert_lazy
+                                         : s->msql.insert_raw;
+        rc = s->meta->ops->query_params(s->meta, sql, r->n, (const char *const *)r->p, NULL, NULL);
+    }
+    if (rc == PD_OK)
+        rc = s->meta->ops->commit(s->meta);
+    if (rc) {
+        char *saved = pd_strdup(pd_last_error());
+        s->meta->ops->rollback(s->meta);
+        pd_set_error(rc, "writing metadata rows: %s", saved ? saved : "");
+        free(saved);
+    }
+    pending_clear(s);
+    return rc;
+}
+
+static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
+{
+    if (s->npending == s->cap_pending) {
+        size_t nc = s->cap_pending ? 2 * s->cap_pending : 64;
+        pdi_pending_row *np = pd_realloc(s->pending, nc * sizeof *np);
+        if (!np)
+            return PD_ERR_NOMEM;
+        s->pending = np;
+        s->cap_pending = nc;
+    }
+    pdi_pending_row *r = &s->pending[s->npending];
+    r->kind = kind;
+    r->n = n;
+    for (size_t k = 0; k < n; k++) {
+        r->p[k] = params[k] ? pd_strdup(params[k]) : NULL;
+        if (params[k] && !r->p[k]) {
+            for (size_t j = 0; j < k; j++)
+                free(r->p[j]);
+            return PD_ERR_NOMEM;
+        }
+    }
+    s->npending++;
+    return s->npending >= PDI_MAX_PENDING ? flush_locked(s) : PD_OK;
+}
+
+static int lock_meta(pd_store *s)
+{
+    int rc = lock_meta_nf(s);
+    if (rc == PD_OK) {
+        rc = flush_locked(s);
+        if (rc)
+            pthread_mutex_unlock(&s->meta_mu);
+    }
+    return rc;
+}
+
+int pdi_meta_flush(pd_store *s)
+{
+    if (!s->meta)
+        return PD_OK;
+    pthread_mutex_lock(&s->meta_mu);
+    int rc = s->npending ? flush_locked(s) : PD_OK;
+    pthread_mutex_unlock(&s->meta_mu);
+    return rc;
+}
+
+void pdi_meta_pending_free(pd_store *s)
+{
+    pending_clear(s);
+    free(s->pending);
+    s->pending = NULL;
+    s->cap_pending = 0;
 }
 
 static void unlock_meta(pd_store *s)
@@ -458,7 +557,7 @@ static int task_row(void *user, int n, const char *const *names, const char *con
 
 int pd_meta_insert_task(pd_store *s, const pd_task_meta *m)
 {
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     char ts[32];
@@ -468,7 +567,7 @@ int pd_meta_insert_task(pd_store *s, const pd_task_meta *m)
                          m->run_id,      m->position_hash,
                          m->input_hash,  m->cache_fn_hash ? m->cache_fn_hash : "",
                          m->output_json, m->in_transaction_schema ? "1" : "0"};
-    rc = mq(s, s->msql.insert_task, 10, p, NULL, NULL);
+    rc = enqueue(s, 0, 10, p);
     unlock_meta(s);
     return rc;
 }
@@ -483,7 +582,7 @@ int pd_meta_find_task(pd_store *s,
                       int *count)
 {
     *count = 0;
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     pd_task_meta tmp = {0};
@@ -552,12 +651,12 @@ static int lazy_row(void *user, int n, const char *const *names, const char *con
 
 int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
 {
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     const char *p[5] = {m->name, m->stage, m->query_hash, m->task_hash,
                         m->in_transaction_schema ? "1" : "0"};
-    rc = mq(s, s->msql.insert_lazy, 5, p, NULL, NULL);
+    rc = enqueue(s, 1, 5, p);
     unlock_meta(s);
     return rc;
 }
@@ -570,7 +669,7 @@ int pd_meta_find_lazy(pd_store *s,
                       int *count)
 {
     *count = 0;
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     pd_lazy_meta tmp = {0};
@@ -608,12 +707,12 @@ static int raw_row(void *user, int n, const char *const *names, const char *cons
 
 int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m)
 {
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     const char *p[6] = {m->prev_objects, m->new_objects, m->stage,
                         m->query_hash,   m->task_hash,   m->in_transaction_schema ? "1" : "0"};
-    rc = mq(s, s->msql.insert_raw, 6, p, NULL, NULL);
+    rc = enqueue(s, 2, 6, p);
     unlock_meta(s);
     return rc;
 }
@@ -626,7 +725,7 @@ int pd_meta_find_raw_sql(pd_store *s,
                          int *count)
 {
     *count = 0;
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     pd_raw_sql_meta tmp = {0};

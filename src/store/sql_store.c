@@ -280,6 +280,9 @@ void pd_store_close(pd_store *s)
 {
     if (!s)
         return;
+    if (s->meta && pdi_meta_flush(s) != PD_OK)
+        pd_log(PD_LOG_WARN, "%s", pd_last_error());
+    pdi_meta_pending_free(s);
     for (size_t i = 0; i < s->npool; i++) {
         s->pool[i].conn->ops->close(s->pool[i].conn);
         pd_strv_free(&s->pool[i].pending);
@@ -687,6 +690,8 @@ static int commit_pg(pd_store *s, pd_stage_tx *tx, bool changed)
     char *swap_l = pd_asprintf("%s__swap", tx->stage);
     char *swap = swap_l ? pdi_phys(s, swap_l) : NULL;
     int rc = (base && txp && swap) ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = pdi_meta_flush(s); /* queued rows must be part of the promotion */
     if (rc == PD_OK) {
         pdi_pg_commit_args a = {.stage = tx->stage,
                                 .slot = tx->transaction_name,
@@ -762,7 +767,9 @@ int pdi_query_strv(pd_store *s, const char *sql, pd_strv *out)
 int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user)
 {
     pdi_conn *c;
-    int rc = pdi_pool_get(s, &c);
+    int rc = pdi_meta_flush(s);
+    if (rc == PD_OK)
+        rc = pdi_pool_get(s, &c);
     if (rc)
         return rc;
     rc = c->ops->query(c, sql, row, user);
