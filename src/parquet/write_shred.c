@@ -561,6 +561,14 @@ static int shred_leaf(
                                     lf->dotted);
             }
             a = a->children[st->child];
+            for (size_t k = 0; k < m; k++) {
+                if (sc->idx[k] >= a->length) {
+                    return pd_set_error(PD_ERR_INVALID,
+                                        "parquet writer: column '%s': struct child shorter than "
+                                        "the struct",
+                                        lf->dotted);
+                }
+            }
             continue;
         }
         /* list-like */
