@@ -276,7 +276,7 @@ static void test_roundtrip(void **st)
     a2.release(&a2);
     s2.release(&s2);
 
-    rc = pdi_pg_read_arrow(c, "SELECT * FROM pdt_rt.all_types WHERE false", -1, &back);
+    rc = pdi_pg_read_arrow(c, "SELECT * FROM pdt_rt.all_types WHERE false ;\n", -1, &back);
     assert_int_equal(rc, PD_OK);
     read_all(&back, &s2, &a2);
     back.release(&back);

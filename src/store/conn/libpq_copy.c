@@ -808,9 +808,15 @@ int pdi_pg_read_arrow(pdi_pg *c,
 {
     memset(out, 0, sizeof *out);
     int rc = PD_OK;
-    char *sql = limit >= 0 ? pd_asprintf("SELECT * FROM (%s) AS pd_q LIMIT %lld", select_sql,
-                                         (long long)limit)
-                           : pd_strdup(select_sql);
+    /* the query is nested in COPY (...): drop trailing semicolons */
+    size_t qlen = strlen(select_sql);
+    while (qlen && (select_sql[qlen - 1] == ';' || select_sql[qlen - 1] == ' ' ||
+                    select_sql[qlen - 1] == '\n' || select_sql[qlen - 1] == '\t' ||
+                    select_sql[qlen - 1] == '\r'))
+        qlen--;
+    char *sql = limit >= 0 ? pd_asprintf("SELECT * FROM (%.*s) AS pd_q LIMIT %lld", (int)qlen,
+                                         select_sql, (long long)limit)
+                           : pd_strndup(select_sql, qlen);
     char *wrapped = NULL;
     col_dec *dec = NULL;
     pd_arrow_builder *b = NULL;
