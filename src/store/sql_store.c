@@ -64,13 +64,13 @@ int pdi_pool_get(pd_store *s, pdi_conn **out)
             if (!s->pool[i].conn->in_use) {
                 pdi_pooled *p = &s->pool[i];
                 p->conn->in_use = true;
-                pthread_mutex_unlock(&s->pool_mu);
                 /* detaches requested while the connection was busy */
-                for (size_t k = 0; k < p->pending.n; k++)
-                    pdi_sqlite_conn_detach(p->conn, p->pending.items[k]);
-                pthread_mutex_lock(&s->pool_mu);
-                pd_strv_free(&p->pending);
+                pd_strv pend = p->pending;
+                memset(&p->pending, 0, sizeof p->pending);
                 pthread_mutex_unlock(&s->pool_mu);
+                for (size_t k = 0; k < pend.n; k++)
+                    pdi_sqlite_conn_detach(p->conn, pend.items[k]);
+                pd_strv_free(&pend);
                 *out = p->conn;
                 return PD_OK;
             }

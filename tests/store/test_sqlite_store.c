@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,68 @@ static void test_views_survive_commit(void **st)
     pd_store_close(s);
 }
 
+typedef struct thr_arg {
+    pd_store *s;
+    int id;
+    int rc;
+} thr_arg;
+
+static void *thr_main(void *u)
+{
+    thr_arg *a = u;
+    char stage[32];
+    snprintf(stage, sizeof stage, "th%d", a->id);
+    for (int round = 0; round < 3 && a->rc == PD_OK; round++) {
+        pd_stage_tx tx = {.stage = stage, .technique = PD_COMMIT_SCHEMA_SWAP, .run_id = "r"};
+        a->rc = pd_store_init_stage(a->s, &tx);
+        for (int t = 0; t < 4 && a->rc == PD_OK; t++) {
+            char name[16], sql[96], h[16];
+            snprintf(name, sizeof name, "t%d", t);
+            snprintf(sql, sizeof sql, "SELECT %d AS v UNION ALL SELECT %d", t, round);
+            pd_table tb = {.name = name, .kind = PD_OBJ_SQL, .sql = sql};
+            a->rc = pd_store_materialize(a->s, &tb, tx.transaction_name);
+            snprintf(h, sizeof h, "h%d_%d", round, t);
+            pd_task_meta m = task(name, stage, h);
+            if (a->rc == PD_OK)
+                a->rc = pd_meta_insert_task(a->s, &m);
+            int cnt;
+            if (a->rc == PD_OK)
+                a->rc = pd_meta_find_task(a->s, name, stage, "1.0", h, NULL, NULL, &cnt);
+        }
+        if (a->rc == PD_OK)
+            a->rc = pd_store_commit_stage(a->s, &tx, true);
+        struct ArrowArrayStream st;
+        if (a->rc == PD_OK)
+            a->rc = pd_store_retrieve(a->s, stage, "t3", PD_AS_ARROW, -1, &st);
+        if (a->rc == PD_OK)
+            st.release(&st);
+    }
+    if (a->rc)
+        fprintf(stderr, "thread %d: %s\n", a->id, pd_last_error());
+    return NULL;
+}
+
+static void test_threads(void **st)
+{
+    (void)st;
+    pd_config cfg;
+    pd_store *s = open_store(&cfg, "");
+    pthread_t th[6];
+    thr_arg args[6];
+    for (int i = 0; i < 6; i++) {
+        args[i] = (thr_arg){s, i, PD_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, thr_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].rc, PD_OK);
+    }
+    char v[256];
+    check(pd_store_query(s, "SELECT sum(v) FROM th5.t3", first_val, v));
+    assert_string_equal(v, "5");
+    pd_store_close(s);
+}
+
 /* ---------------------------------------------------------------- crash */
 
 static const char *const g_points[] = {"commit_begin", "commit_after_journal",
@@ -549,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arrow_and_views, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_many_schemas, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_views_survive_commit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_threads, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_points, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
