@@ -43,7 +43,7 @@ int pdi_tr_varint(pdi_thrift *t, uint64_t *v)
 
 int pdi_tr_i64(pdi_thrift *t, int64_t *v)
 {
-    uint64_t u;
+    uint64_t u = 0;
     int rc = pdi_tr_varint(t, &u);
     if (rc)
         return rc;
@@ -53,7 +53,7 @@ int pdi_tr_i64(pdi_thrift *t, int64_t *v)
 
 int pdi_tr_i32(pdi_thrift *t, int32_t *v)
 {
-    int64_t x;
+    int64_t x = 0;
     int rc = pdi_tr_i64(t, &x);
     if (rc)
         return rc;
@@ -85,7 +85,7 @@ int pdi_tr_double(pdi_thrift *t, double *v)
 
 int pdi_tr_binary(pdi_thrift *t, const uint8_t **data, size_t *len)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = pdi_tr_varint(t, &n);
     if (rc)
         return rc;
@@ -114,7 +114,7 @@ int pdi_tr_field(pdi_thrift *t, int16_t *last, int16_t *id, int *type)
     if (delta) {
         *id = (int16_t)(*last + delta);
     } else {
-        int64_t x;
+        int64_t x = 0;
         int rc = pdi_tr_i64(t, &x);
         if (rc)
             return rc;
@@ -182,7 +182,7 @@ void pdi_tr_leave(pdi_thrift *t)
 int pdi_tr_skip(pdi_thrift *t, int type)
 {
     int rc = PD_OK;
-    uint64_t u;
+    uint64_t u = 0;
     switch (type) {
     case PDI_T_TRUE:
     case PDI_T_FALSE: return PD_OK; /* value lives in the field header */
@@ -211,8 +211,8 @@ int pdi_tr_skip(pdi_thrift *t, int type)
     }
     case PDI_T_LIST:
     case PDI_T_SET: {
-        int et;
-        uint32_t n;
+        int et = 0;
+        uint32_t n = 0;
         if ((rc = pdi_tr_enter(t)))
             return rc;
         if ((rc = pdi_tr_list(t, &et, &n)))
@@ -256,7 +256,7 @@ int pdi_tr_skip(pdi_thrift *t, int type)
         if ((rc = pdi_tr_enter(t)))
             return rc;
         int16_t last = 0, id;
-        int ft;
+        int ft = PDI_T_STOP;
         for (;;) {
             if ((rc = pdi_tr_field(t, &last, &id, &ft)))
                 break;
