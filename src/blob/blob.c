@@ -57,6 +57,14 @@ void pd_blob_store_close(pd_blob_store *b)
     free(b);
 }
 
+/* Test hook: $PD_TEST_CRASH_AT == point -> _exit(99) (docs/stores.md). */
+static void crash_point(const char *point)
+{
+    const char *at = getenv("PD_TEST_CRASH_AT");
+    if (at && strcmp(at, point) == 0)
+        _exit(99);
+}
+
 static int no_blobs(void)
 {
     return pd_set_error(PD_ERR_UNSUPPORTED,
@@ -132,12 +140,14 @@ int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
     int rc = (base && tmp && swap && old) ? PD_OK : PD_ERR_NOMEM;
     if (rc == PD_OK && !pd_is_dir(tmp))
         rc = pd_set_error(PD_ERR_NOT_FOUND, "blob transaction directory %s is missing", tmp);
+    crash_point("blob_commit_begin");
     if (rc == PD_OK && !pd_is_dir(base)) {
         if (rename(tmp, base) != 0)
             rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
     } else if (rc == PD_OK) {
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, base, RENAME_EXCHANGE) == 0) {
             /* tmp now holds the previous version */
+            crash_point("blob_commit_after_exchange");
             rc = pd_fsync_dir(b->dir);
             if (rc == PD_OK)
                 rc = pd_rm_rf(tmp);
