@@ -44,6 +44,7 @@ struct pd_parquet_writer {
     int nworkers;
     pdw_shred_scratch sc;
     int failed;
+    int sync_on_close; /* fsync before close (pd_parquet_write_stream) */
 };
 
 /* ------------------------------------------------------------ codecs */
@@ -574,6 +575,9 @@ int pd_parquet_writer_close(pd_parquet_writer *w)
     if (rc == PD_OK) {
         rc = write_footer(w);
     }
+    if (rc == PD_OK && w->fd >= 0 && w->sync_on_close && fsync(w->fd) != 0) {
+        rc = pd_set_error(PD_ERR_IO, "parquet writer: fsync %s: %s", w->path, strerror(errno));
+    }
     if (rc == PD_OK && w->fd >= 0) {
         int fd = w->fd;
         w->fd = -1;
@@ -623,6 +627,7 @@ int pd_parquet_write_stream(const char *path,
     if (rc != PD_OK) {
         goto done;
     }
+    w->sync_on_close = 1;
     for (;;) {
         struct ArrowArray batch;
         memset(&batch, 0, sizeof batch);
@@ -655,6 +660,7 @@ done:
         pd_parquet_writer_abort(w);
     }
     if (rc != PD_OK) {
+        pd_error_prefix("writing %s", path);
         unlink(tmp);
     }
     if (schema.release) {
