@@ -362,7 +362,7 @@ static int decode_values(chunkctx *c, int enc, const uint8_t *p, size_t len, int
 {
     pdi_leafbuf *o = c->out;
     int t = c->col->ptype;
-    int rc;
+    int rc = PD_OK;
     if (n == 0)
         return PD_OK;
     if (o->n_values + n > o->cap_slots)
@@ -463,7 +463,7 @@ static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *paylo
                             (long long)o->cap_slots);
     const uint8_t *vp;
     size_t vlen;
-    int rc;
+    int rc = PD_OK;
     uint8_t *def = o->def ? o->def + o->n_slots : NULL;
     uint8_t *rep = o->rep ? o->rep + o->n_slots : NULL;
     if (!v2) {
@@ -528,7 +528,7 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     const pdi_chunk *ch = c->ch;
     const pdi_column *col = c->col;
     pdi_leafbuf *o = c->out;
-    int rc;
+    int rc = PD_OK;
     if (ch->encrypted)
         return pd_set_error(PD_ERR_UNSUPPORTED,
                             "column is encrypted (Parquet modular encryption is not supported)");
