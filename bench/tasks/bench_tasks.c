@@ -46,7 +46,8 @@ static pd_flow *build(int ns, int nt, int changed_stage)
             snprintf(name, sizeof name, "t%d_%d", s, i);
             unsigned h = (unsigned)(s * 7919 + i * 104729);
             if (s == 0 && i < 5) {
-                snprintf(sql, sizeof sql, "SELECT %d AS v, %d AS w", i, i * 2);
+                snprintf(sql, sizeof sql, "SELECT %d AS v, %d AS w",
+                         i + (s == changed_stage && i == 0 ? 100 : 0), i * 2);
             } else if (i == 0) {
                 int a = (int)(h % (unsigned)nt);
                 snprintf(sql, sizeof sql, "SELECT v + %d AS v, w FROM {{ st%d.t%d_%d }}",
