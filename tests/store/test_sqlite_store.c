@@ -379,6 +379,23 @@ static void test_arrow_and_views(void **st)
     os.release(&os);
     out.release(&out);
 
+    /* expression columns: types from all rows (int then float -> double) */
+    pd_table mx = {.name = "mx",
+                   .kind = PD_OBJ_SQL,
+                   .sql = "SELECT 1 AS a, NULL AS b, sum(1) AS c UNION ALL SELECT 2.5, 'x', 2"};
+    check(pd_store_materialize(s, &mx, "a__tmp"));
+    check(pd_store_retrieve(s, "a__tmp", "mx", PD_AS_ARROW, -1, &out));
+    assert_int_equal(out.get_schema(&out, &os), 0);
+    assert_string_equal(os.children[0]->format, "g");
+    assert_string_equal(os.children[1]->format, "u");
+    assert_string_equal(os.children[2]->format, "l");
+    assert_int_equal(out.get_next(&out, &oa), 0);
+    assert_int_equal(oa.length, 2);
+    assert_true(pd_arrow_get_double(os.children[0], oa.children[0], 1) == 2.5);
+    oa.release(&oa);
+    os.release(&os);
+    out.release(&out);
+
     /* external */
     pd_table e = {.name = "e", .kind = PD_OBJ_EXTERNAL, .ext_schema = "a__tmp", .ext_name = "df"};
     check(pd_store_materialize(s, &e, "a__tmp"));

@@ -747,10 +747,48 @@ sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArr
     }
     rc = pd_arrow_builder_new(&s->b);
     int ncol = sqlite3_column_count(s->st);
+    /* Columns without a usable declared type (expressions, NUM): the
+     * storage classes of ALL rows decide, so one pass over the result
+     * first (only when such columns exist). */
+    int *seen = pd_calloc(ncol > 0 ? (size_t)ncol : 1, sizeof *seen);
+    bool scan = false;
+    for (int k = 0; k < ncol; k++) {
+        const char *decl = sqlite3_column_decltype(s->st, k);
+        if (!decl || !*decl || strcasecmp(decl, "NUM") == 0)
+            scan = true;
+    }
+    if (!seen)
+        rc = PD_ERR_NOMEM;
+    if (rc == PD_OK && scan && s->have_row) {
+        int sr;
+        do {
+            for (int k = 0; k < ncol; k++)
+                seen[k] |= 1 << sqlite3_column_type(s->st, k);
+            sr = sqlite3_step(s->st);
+        } while (sr == SQLITE_ROW);
+        if (sr != SQLITE_DONE)
+            rc = sq_err(q, "query", sql);
+        sqlite3_reset(s->st);
+        if (rc == PD_OK && sqlite3_step(s->st) != SQLITE_ROW)
+            rc = sq_err(q, "query", sql);
+    }
     for (int k = 0; k < ncol && rc == PD_OK; k++) {
         const char *decl = sqlite3_column_decltype(s->st, k);
-        const char *fmt =
-            format_for_decl(decl, s->have_row ? sqlite3_column_type(s->st, k) : SQLITE_NULL);
+        int m = seen[k], ty = SQLITE_NULL;
+        if (!scan && s->have_row)
+            ty = sqlite3_column_type(s->st, k);
+        else if (m & (1 << SQLITE_TEXT) ||
+                 ((m & (1 << SQLITE_BLOB)) && (m & ((1 << SQLITE_INTEGER) | (1 << SQLITE_FLOAT)))))
+            ty = SQLITE_TEXT;
+        else if (m & (1 << SQLITE_BLOB))
+            ty = SQLITE_BLOB;
+        else if (m & (1 << SQLITE_FLOAT))
+            ty = SQLITE_FLOAT;
+        else if (m & (1 << SQLITE_INTEGER))
+            ty = SQLITE_INTEGER;
+        else if (s->have_row)
+            ty = sqlite3_column_type(s->st, k);
+        const char *fmt = format_for_decl(decl, ty);
         char dec[48];
         if (!fmt) { /* DECIMAL(p,s) */
             int P = 38, S = 0;
@@ -761,6 +799,7 @@ sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArr
         }
         rc = pd_arrow_builder_add_column(s->b, sqlite3_column_name(s->st, k), fmt, 1);
     }
+    free(seen);
     if (rc == PD_OK) {
         /* schema: finish an empty batch once to obtain it */
         struct ArrowArray empty;
