@@ -1,0 +1,243 @@
+#!/bin/sh
+# crash_kill.sh PIPEDAG MODE - kill `pipedag run` at many moments and check
+# that every stage is published either completely old or completely new.
+#
+# MODE: sqlite (embedded store), schema_swap or read_views (Postgres; the URL
+# of the private test cluster is read from $PD_TEST_PG_STATE/url).
+# A 3-stage flow (lib.sh) is committed as version A; then the changed flow
+# (version B, then A again, alternating) is run and stopped with every
+# PD_TEST_CRASH_AT point at every stage commit, and with SIGKILL after a
+# sweep of delays from 0 to past the full run time. After each kill: each
+# stage's tables equal one version (digest of a clean run in a fresh
+# directory), stages are published in order, `pipedag show` agrees with the
+# published tables, and the next run succeeds, re-running exactly the stages
+# that were not published and ending equal to a clean run.
+set -u
+PD=$1
+MODE=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+
+WORK=$(mktemp -d /tmp/pd-crash-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+STAGES="s1 s2 s3"
+POINTS_BEFORE="commit_begin commit_after_journal commit_before_rename"
+POINTS_AFTER="commit_after_rename commit_after_promote"
+
+case $MODE in
+sqlite)
+    N=60000
+    NDELAYS=10
+    ;;
+schema_swap | read_views)
+    N=30000
+    NDELAYS=8
+    [ -n "${PD_TEST_PG_STATE:-}" ] && [ -f "$PD_TEST_PG_STATE/url" ] ||
+        fail "PD_TEST_PG_STATE does not name a running test cluster"
+    PGURL=$(cat "$PD_TEST_PG_STATE/url")
+    PGBASE=${PGURL%/*}
+    POINTS_BEFORE="$POINTS_BEFORE pg_commit_before_commit"
+    ;;
+*) fail "unknown mode $MODE" ;;
+esac
+
+# setup_dir DIR NAME: a fresh instance directory (and database on Postgres)
+setup_dir() {
+    mkdir -p "$1"
+    [ "$MODE" = sqlite ] && return 0
+    _db="pd_crash_${MODE}_$2"
+    psql -q -X "$PGURL" -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null ||
+        fail "cannot drop database $_db"
+    _tech=SCHEMA_SWAP
+    [ "$MODE" = read_views ] && _tech=READ_VIEWS
+    cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: crash
+    stage_commit_technique: $_tech
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "$PGBASE/$_db"
+        create_database_if_not_exists: true
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: ./locks
+YAML
+}
+
+pd_in() { # pd_in DIR ARGS...
+    _dir=$1
+    shift
+    (cd "$_dir" && "$PD" "$@")
+}
+
+# digest DIR OUT: per-table digest of the published tables
+digest() {
+    pd_in "$1" query "$(digest_sql)" >"$2" 2>"$2.err" || {
+        cat "$2.err" >&2
+        fail "pipedag query failed in $1"
+    }
+}
+
+# reference digests: clean runs of A and B in fresh directories
+for v in A B; do
+    k=3
+    [ $v = B ] && k=7
+    setup_dir "$WORK/ref_$v" ref_$(echo $v | tr AB ab)
+    gen_flow "$WORK/ref_$v" $v $k $N
+    t0=$(now_ms)
+    pd_in "$WORK/ref_$v" run flow.yaml >/dev/null 2>"$WORK/ref.err" || {
+        cat "$WORK/ref.err" >&2
+        fail "clean run of version $v failed"
+    }
+    RUNMS=$(($(now_ms) - t0))
+    digest "$WORK/ref_$v" "$WORK/dig_$v"
+    grep -q "^s1.big,$N,.*,$v,$v\$" "$WORK/dig_$v" || fail "unexpected clean digest $v"
+done
+cmp -s "$WORK/dig_A" "$WORK/dig_B" && fail "versions A and B have equal digests"
+note "$MODE: clean run takes ${RUNMS} ms"
+
+M=$WORK/main
+setup_dir "$M" main
+gen_flow "$M" A 3 $N
+pd_in "$M" run flow.yaml >/dev/null 2>"$WORK/run.err" || {
+    cat "$WORK/run.err" >&2
+    fail "first run of version A failed"
+}
+digest "$M" "$WORK/dig_now"
+cmp -s "$WORK/dig_now" "$WORK/dig_A" || fail "first run of A differs from a clean run of A"
+CUR=A
+
+# set_target V: write the flow of version V into the main directory
+set_target() {
+    TGT=$1
+    OLD=A
+    [ "$TGT" = A ] && OLD=B
+    k=3
+    [ "$TGT" = B ] && k=7
+    gen_flow "$M" "$TGT" $k $N
+}
+
+# check_state WHAT: invariants after a kill; sets PUB (stages with TGT)
+check_state() {
+    _what=$1
+    digest "$M" "$WORK/dig_now"
+    PUB=""
+    _seen_old=no
+    for s in $STAGES; do
+        d=$(stage_digest "$WORK/dig_now" $s)
+        if [ "$d" = "$(stage_digest "$WORK/dig_$TGT" $s)" ]; then
+            [ $_seen_old = yes ] && fail "$_what: stage $s is new but an earlier stage is old"
+            PUB="$PUB $s"
+        elif [ "$d" = "$(stage_digest "$WORK/dig_$OLD" $s)" ]; then
+            _seen_old=yes
+        else
+            fail "$_what: stage $s is neither version $OLD nor $TGT: $d (expected $(stage_digest "$WORK/dig_$TGT" $s) or $(stage_digest "$WORK/dig_$OLD" $s))"
+        fi
+    done
+    if [ "$MODE" = sqlite ]; then
+        for s in $STAGES; do
+            f=$M/.pipedag/default/$s.sqlite
+            r=$(sqlite3 -readonly "$f" "PRAGMA integrity_check" 2>&1)
+            [ "$r" = ok ] || fail "$_what: $f integrity_check: $r"
+        done
+    fi
+    # committed metadata agrees with the published tables
+    pd_in "$M" show flow.yaml >"$WORK/show" 2>"$WORK/show.err" || {
+        cat "$WORK/show.err" >&2
+        fail "$_what: pipedag show failed"
+    }
+    for s in $STAGES; do
+        case " $PUB " in
+        *" $s "*) bad=$(grep "^$s\\." "$WORK/show" | grep -v ": cache valid") ;;
+        *) bad=$(grep "^$s\\." "$WORK/show" | grep -v ": would run") ;;
+        esac
+        [ -z "$bad" ] || fail "$_what: show disagrees with published stage $s (published:$PUB): $bad"
+    done
+}
+
+# recover WHAT: the next run succeeds, re-runs exactly the unpublished stages
+# and ends equal to a clean run of TGT.
+recover() {
+    _what=$1
+    pd_in "$M" run flow.yaml --json >"$WORK/rec.json" 2>"$WORK/rec.err" || {
+        cat "$WORK/rec.err" "$WORK/rec.json" >&2
+        fail "$_what: the run after the kill failed"
+    }
+    for s in $STAGES; do
+        st=completed
+        case " $PUB " in *" $s "*) st=cache_valid ;; esac
+        for t in $(grep "^$s\\." "$WORK/show" | sed 's/^[^.]*\.\([^:]*\):.*/\1/'); do
+            grep -q "\"stage\":\"$s\",\"state\":\"$st\",\"task\":\"$t\"" "$WORK/rec.json" ||
+                fail "$_what: after the kill (published:$PUB) task $s.$t should be $st: $(cat "$WORK/rec.json")"
+        done
+    done
+    digest "$M" "$WORK/dig_now"
+    cmp -s "$WORK/dig_now" "$WORK/dig_$TGT" || {
+        diff "$WORK/dig_now" "$WORK/dig_$TGT" >&2
+        fail "$_what: tables after recovery differ from a clean run of $TGT"
+    }
+    CUR=$TGT
+}
+
+flip() {
+    if [ "$CUR" = A ]; then set_target B; else set_target A; fi
+}
+
+KILLS=0
+# 1. every named crash point at every stage commit
+for p in $POINTS_BEFORE $POINTS_AFTER; do
+    flip
+    crashes=0
+    i=0
+    while [ $i -lt 8 ]; do
+        i=$((i + 1))
+        PD_TEST_CRASH_AT=$p pd_in "$M" run flow.yaml >/dev/null 2>"$WORK/kill.err"
+        rc=$?
+        [ $rc = 0 ] && break
+        [ $rc = 99 ] || {
+            cat "$WORK/kill.err" >&2
+            fail "crash point $p: exit status $rc, expected 99 (or 0 when nothing is left to commit)"
+        }
+        crashes=$((crashes + 1))
+        KILLS=$((KILLS + 1))
+        check_state "crash at $p #$crashes"
+        case " $POINTS_BEFORE " in
+        *" $p "*)
+            # the commit never completes at this point: let the next stage
+            # commit complete (and die right after it) to reach the next stage
+            PD_TEST_CRASH_AT=commit_after_promote pd_in "$M" run flow.yaml >/dev/null 2>&1
+            rc=$?
+            KILLS=$((KILLS + 1))
+            check_state "crash at commit_after_promote after $p #$crashes"
+            [ $rc = 0 ] && break
+            ;;
+        esac
+    done
+    [ $crashes = 3 ] || fail "crash point $p: $crashes crashes, expected one per stage (3)"
+    PUB=""
+    check_state "after the crashes at $p"
+    recover "after the crashes at $p"
+done
+note "$MODE: crash points ok ($KILLS kills)"
+
+# 2. SIGKILL after a sweep of delays from 0 to past the full run time
+i=0
+while [ $i -lt $NDELAYS ]; do
+    delay=$((i * RUNMS * 11 / 10 / (NDELAYS - 1)))
+    flip
+    (cd "$M" && exec "$PD" run flow.yaml >/dev/null 2>&1) &
+    pid=$!
+    sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    KILLS=$((KILLS + 1))
+    check_state "SIGKILL after ${delay} ms"
+    note "$MODE: SIGKILL after $delay ms: published:$PUB"
+    recover "SIGKILL after ${delay} ms"
+    i=$((i + 1))
+done
+note "$MODE: $KILLS kills, all consistent"
+echo "ok"

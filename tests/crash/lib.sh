@@ -1,0 +1,98 @@
+# lib.sh - shared helpers of the crash tests (sourced by the test scripts).
+#
+# gen_flow DIR V K N writes DIR/flow.yaml and DIR/data.csv: three stages
+# (s1: CSV load + slow recursive SQL with a primary key; s2: SQL join + a raw
+# SQL script making two tables; s3: slow SQL + summary). Every table carries
+# the column v = V (the version tag) and values derived from K, so two
+# versions differ in every table of every stage. N sets how slow the big
+# tasks are (rows made by a recursive CTE).
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+note() {
+    echo "-- $*" >&2
+}
+
+now_ms() {
+    echo $(($(date +%s%N) / 1000000))
+}
+
+gen_flow() {
+    _d=$1 _v=$2 _k=$3 _n=$4
+    mkdir -p "$_d"
+    {
+        echo "id,name,v"
+        _i=1
+        while [ $_i -le 20 ]; do
+            echo "$_i,name_${_v}_$((_i * _k)),$_v"
+            _i=$((_i + 1))
+        done
+    } >"$_d/data.csv"
+    cat >"$_d/flow.yaml" <<YAML
+name: crash
+stages:
+  - name: s1
+    tasks:
+      - name: csv
+        load: data.csv
+        primary_key: id
+      - name: big
+        sql: |
+          WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < $_n)
+          SELECT i AS id, i * $_k AS x, '$_v' AS v FROM r
+        primary_key: id
+  - name: s2
+    tasks:
+      - name: joined
+        sql: |
+          SELECT c.id, c.name, b.x + $_k AS x, '$_v' AS v
+          FROM {{ s1.csv }} AS c JOIN {{ s1.big }} AS b ON b.id = c.id
+        primary_key: id
+      - name: script
+        raw_sql: |
+          CREATE TABLE {{ this_stage }}.r1 AS
+            SELECT id, x + $_k AS x, '$_v' AS v FROM {{ s1.big }} WHERE id % 2 = 0;
+          CREATE TABLE {{ this_stage }}.r2 AS
+            SELECT COUNT(*) AS n, SUM(x) AS sx, '$_v' AS v FROM {{ this_stage }}.r1;
+  - name: s3
+    tasks:
+      - name: slow
+        sql: |
+          WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < $_n)
+          SELECT i AS id, i + $_k AS x, '$_v' AS v FROM r
+        primary_key: id
+      - name: summary
+        sql: |
+          SELECT (SELECT COUNT(*) FROM {{ s2.r1 }}) AS n1,
+                 (SELECT SUM(x) FROM {{ s2.joined }}) AS sj, $_k AS k, '$_v' AS v
+YAML
+}
+
+# The tables of each stage, "stage.table" (all carry the column v).
+CRASH_TABLES="s1.csv s1.big s2.joined s2.r1 s2.r2 s3.slow s3.summary"
+
+# digest_sql: one query giving per table: name, rows, a checksum and the
+# smallest/largest version tag. A half-written table or a mix of versions
+# inside a table changes it.
+digest_sql() {
+    _q=""
+    for _t in $CRASH_TABLES; do
+        case $_t in
+        s2.r2) _sum="SUM(n + sx)" ;;
+        s3.summary) _sum="SUM(n1 + sj + k)" ;;
+        s1.csv) _sum="SUM(id)" ;;
+        *) _sum="SUM(id + x)" ;;
+        esac
+        [ -n "$_q" ] && _q="$_q UNION ALL "
+        _q="${_q}SELECT '$_t' AS t, COUNT(*) AS n, $_sum AS s, MIN(v) AS vmin, MAX(v) AS vmax FROM $_t"
+    done
+    echo "$_q ORDER BY t"
+}
+
+# stage_digest FILE STAGE: the lines of STAGE from a digest output
+stage_digest() {
+    grep "^$2\\." "$1" | tr '\n' ' '
+}
