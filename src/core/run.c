@@ -551,6 +551,48 @@ static int lazy_query_string(pdi_run *r, const pd_table *tbl, char **out)
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
+/* pd_show: why a task would run, from a comparison of its current key parts
+ * with the last committed run of the task (NULL if nothing specific). */
+static char *dry_reason(pdi_run *r, const pd_task *t, const char *table, const char *qh)
+{
+    pdi_trun *tr = &r->t[t->id];
+    pd_task_meta m;
+    memset(&m, 0, sizeof m);
+    bool found = false;
+    if (pd_meta_latest_task(r->store, t->table, t->stage->name, NULL, true, &m, &found) || !found) {
+        pd_clear_error();
+        pd_task_meta_clear(&m);
+        return pd_strdup("no committed run of this task in this stage");
+    }
+    pd_buf b = PD_BUF_INIT;
+    pd_jval *v = m.output_json ? pd_json_parse(m.output_json, strlen(m.output_json)) : NULL;
+    const pd_jval *key = v ? pd_jval_get(v, "key") : NULL;
+    const char *old_ver = key ? pd_jval_str(pd_jval_get(key, "version")) : NULL;
+    const char *now_ver = t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None");
+    if (old_ver && !pd_str_eq(old_ver, now_ver))
+        pd_buf_printf(&b, "version %s -> %s", old_ver, now_ver);
+    const pd_jval *oi = key ? pd_jval_get(key, "inputs") : NULL;
+    pd_jval *ni = tr->inputs_json ? pd_json_parse(tr->inputs_json, strlen(tr->inputs_json)) : NULL;
+    for (size_t i = 0; ni && ni->type == PD_J_OBJ && i < ni->n; i++) {
+        const char *o = oi ? pd_jval_str(pd_jval_get(oi, ni->keys[i])) : NULL;
+        if (!pd_str_eq(o, pd_jval_str(ni->items[i])))
+            pd_buf_printf(&b, "%sinput %s changed", b.len ? ", " : "", ni->keys[i]);
+    }
+    pd_jval_free(ni);
+    if (!pd_str_eq(m.cache_fn_hash ? m.cache_fn_hash : "", tr->cache_fn_hash))
+        pd_buf_printf(&b, "%scache function output changed", b.len ? ", " : "");
+    const pd_jval *oq = key ? pd_jval_get(key, "query_hash") : NULL;
+    if (qh && table && oq && !pd_str_eq(pd_jval_str(pd_jval_get(oq, table)), qh))
+        pd_buf_printf(&b, "%squery of %s changed", b.len ? ", " : "", table);
+    pd_jval_free(v);
+    pd_task_meta_clear(&m);
+    if (!b.len) {
+        pd_buf_free(&b);
+        return NULL;
+    }
+    return pd_buf_detach(&b);
+}
+
 static int
 add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh, const char *where)
 {
@@ -653,7 +695,9 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
         if (r->dry) {
             tr->would_run = true;
             if (!tr->why)
-                tr->why = pd_asprintf("query of table %s changed or no cached copy", tbl->name);
+                tr->why = dry_reason(r, t, tbl->name, qh);
+            if (!tr->why)
+                tr->why = pd_asprintf("no cached copy of table %s", tbl->name);
             return add_table_out(tr, tbl, ck, qh, st->name);
         }
         if ((rc = pdi_stage_mark_changed(r, st)))
@@ -1098,6 +1142,8 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
         } else if (r->dry) {
             tr->would_run = true;
             if (!tr->why)
+                tr->why = dry_reason(r, t, NULL, NULL);
+            if (!tr->why)
                 tr->why = pd_strdup("script changed or no cached copy");
             for (size_t i = 0; i < t->declared_outputs.n && !rc; i++)
                 rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, ck, qh, st->name);
@@ -1265,6 +1311,8 @@ static int exec_task(pdi_run *r, pd_task *t)
         tr->cache_valid = false;
         if (r->dry) {
             tr->would_run = true;
+            if (!tr->why && !skip_lookup && !forced)
+                tr->why = dry_reason(r, t, NULL, NULL);
             if (!tr->why)
                 tr->why = pd_strdup(skip_lookup ? "no version: always runs"
                                     : forced    ? "forced by cache mode"
