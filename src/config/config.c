@@ -504,8 +504,8 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
     if (rc != PD_OK) {
         return rc;
     }
-    const char *cls;
-    const pd_cfg_node *cls_node;
+    const char *cls = NULL;
+    const pd_cfg_node *cls_node = NULL;
     if ((rc = section_class(sec, what, &cls, &cls_node)) != PD_OK) {
         return rc;
     }
@@ -649,8 +649,8 @@ static int load_lock(pd_config *cfg, const pd_cfg_node *sec)
 {
     static const char *const keys[] = {"class", "args", NULL};
     int rc = pdi_check_keys(sec, "lock_manager", keys);
-    const char *cls;
-    const pd_cfg_node *cn, *args;
+    const char *cls = NULL;
+    const pd_cfg_node *cn = NULL, *args = NULL;
     if (rc || (rc = section_class(sec, "lock_manager", &cls, &cn)) ||
         (rc = section_args(sec, "lock_manager", &args))) {
         return rc;
@@ -693,8 +693,8 @@ static int load_blob(pd_config *cfg, const pd_cfg_node *sec)
 {
     static const char *const keys[] = {"class", "args", NULL};
     int rc = pdi_check_keys(sec, "blob_store", keys);
-    const char *cls;
-    const pd_cfg_node *cn, *args;
+    const char *cls = NULL;
+    const pd_cfg_node *cn = NULL, *args = NULL;
     if (rc || (rc = section_class(sec, "blob_store", &cls, &cn)) ||
         (rc = section_args(sec, "blob_store", &args))) {
         return rc;
@@ -726,8 +726,8 @@ static int load_engine(pd_config *cfg, const pd_cfg_node *sec)
 {
     static const char *const keys[] = {"class", "args", NULL};
     int rc = pdi_check_keys(sec, "orchestration", keys);
-    const char *cls;
-    const pd_cfg_node *cn, *args;
+    const char *cls = NULL;
+    const pd_cfg_node *cn = NULL, *args = NULL;
     if (rc || (rc = section_class(sec, "orchestration", &cls, &cn)) ||
         (rc = section_args(sec, "orchestration", &args))) {
         return rc;
