@@ -607,6 +607,82 @@ add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh,
     return rc;
 }
 
+/* Content identity of an in-memory table (lazy computed tasks): SHA-256 over
+ * the schema JSON and every row as JSON. The stream is drained into memory
+ * and replaced by an equivalent stream over the same batches. */
+static int arrow_content_str(struct ArrowArrayStream *st, char **out)
+{
+    *out = NULL;
+    struct ArrowSchema sch;
+    memset(&sch, 0, sizeof sch);
+    if (st->get_schema(st, &sch) != 0)
+        return pd_set_error(PD_ERR_INVALID, "reading the schema of an output table");
+    struct ArrowArray *batches = NULL;
+    size_t n = 0, cap = 0;
+    int rc = PD_OK;
+    pd_sha256_ctx h;
+    if (pd_sha256_init(&h)) {
+        sch.release(&sch);
+        return PD_ERR_NOMEM;
+    }
+    char *sj = pd_arrow_schema_to_json(&sch);
+    if (sj)
+        pd_sha256_update(&h, sj, strlen(sj));
+    free(sj);
+    for (;;) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            struct ArrowArray *nb = pd_realloc(batches, nc * sizeof *nb);
+            if (!nb) {
+                rc = PD_ERR_NOMEM;
+                break;
+            }
+            batches = nb;
+            cap = nc;
+        }
+        memset(&batches[n], 0, sizeof batches[n]);
+        if (st->get_next(st, &batches[n]) != 0) {
+            rc = pd_set_error(PD_ERR_INVALID, "reading an output table");
+            break;
+        }
+        if (!batches[n].release)
+            break;
+        for (int64_t i = 0; i < batches[n].length && !rc; i++) {
+            size_t len = 0;
+            char *row = pd_arrow_value_to_json(&sch, &batches[n], i, &len);
+            if (!row) {
+                rc = PD_ERR_INVALID;
+                break;
+            }
+            pd_sha256_update(&h, row, len);
+            pd_sha256_update(&h, "\n", 1);
+            free(row);
+        }
+        n++;
+        if (rc)
+            break;
+    }
+    uint8_t d[PD_SHA256_LEN];
+    pd_sha256_final(&h, d);
+    st->release(st);
+    if (!rc) {
+        rc = pd_arrow_stream_from_batches(&sch, batches, n, st);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (batches[i].release)
+                batches[i].release(&batches[i]);
+        if (sch.release)
+            sch.release(&sch);
+    }
+    free(batches);
+    if (rc)
+        return rc;
+    char hex[2 * PD_SHA256_LEN + 1];
+    pd_hex(d, PD_SHA256_LEN, hex);
+    *out = pd_asprintf("arrow-content:%s", hex);
+    return *out ? PD_OK : PD_ERR_NOMEM;
+}
+
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
 {
     pdi_trun *tr = &r->t[t->id];
@@ -639,7 +715,11 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
     }
     /* lazy table: identity by query string */
     char *q = NULL;
-    if ((rc = lazy_query_string(r, tbl, &q)))
+    if (tbl->kind == PD_OBJ_ARROW && tbl->stream && tbl->stream->release)
+        rc = arrow_content_str(tbl->stream, &q);
+    else
+        rc = lazy_query_string(r, tbl, &q);
+    if (rc)
         return rc;
     char *canon = pdi_canonical_sql(q);
     free(q);

@@ -333,12 +333,76 @@ static void test_blobs_library_progress(void **state)
     pd_flow_free(f);
 }
 
+/* ------------------------------------------------------------ lazy Arrow */
+
+static int g_arrow_calls;
+static int fn_lazy_arrow(pd_task_ctx *ctx, void *user)
+{
+    g_arrow_calls++;
+    pd_arrow_builder *b = NULL;
+    int rc = pd_arrow_builder_new(&b);
+    if (!rc)
+        rc = pd_arrow_builder_add_column(b, "v", "l", 1);
+    for (int i = 0; !rc && i < 3; i++)
+        rc = pd_arrow_builder_append_int(b, 0, *(const int *)user + i);
+    struct ArrowSchema sch;
+    struct ArrowArray arr;
+    memset(&sch, 0, sizeof sch);
+    memset(&arr, 0, sizeof arr);
+    if (!rc)
+        rc = pd_arrow_builder_finish(b, &sch, &arr);
+    pd_arrow_builder_free(b);
+    struct ArrowArrayStream st;
+    memset(&st, 0, sizeof st);
+    if (!rc)
+        rc = pd_arrow_stream_from_batches(&sch, &arr, 1, &st);
+    if (rc)
+        return rc;
+    return pd_ctx_output_table(ctx, "nums", &st);
+}
+
+static pd_flow *arrow_flow(int *base)
+{
+    pd_flow *f = pd_flow_new("arrow");
+    pd_stage *s1 = pd_flow_add_stage(f, "s1");
+    pd_task *t = pd_stage_add_c(s1, "gen", fn_lazy_arrow, base);
+    pd_task_set_lazy(t, true);
+    pd_task_add_output(t, "nums");
+    pd_stage_add_sql(s1, "total", "SELECT SUM(v) AS s FROM {{ nums }}");
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static void test_lazy_arrow(void **state)
+{
+    (void)state;
+    int base = 1;
+    pd_flow *f = arrow_flow(&base);
+    pd_result *r = run_flow(f, NULL, PD_OK);
+    ASSERT_STATE(r, "gen", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    assert_cell("SELECT s FROM %s", "s1", "total", "6");
+    r = run_flow(f, NULL, PD_OK);
+    ASSERT_STATE(r, "gen", PD_STATE_CACHE_VALID);
+    ASSERT_STATE(r, "total", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    base = 2;
+    r = run_flow(f, NULL, PD_OK);
+    ASSERT_STATE(r, "gen", PD_STATE_COMPLETED);
+    ASSERT_STATE(r, "total", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    assert_cell("SELECT s FROM %s", "s1", "total", "9");
+    assert_int_equal(g_arrow_calls, 3);
+    pd_flow_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_and_external, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blobs_library_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_arrow, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
