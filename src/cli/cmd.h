@@ -33,6 +33,11 @@ typedef struct pdc_opts {
  * PDC_EXIT_OK or PDC_EXIT_USAGE (message printed). */
 int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o);
 void pdc_opts_free(pdc_opts *o);
+/* pdc_parse, then require exactly `nargs` positional arguments: otherwise
+ * print `usage` (NULL: "<cmd>: unexpected argument '<first>'", for nargs 0)
+ * and return PDC_EXIT_USAGE. On any non-OK return `o` is already freed. */
+int pdc_parse_args(
+    int argc, char **argv, const char *allowed, size_t nargs, const char *usage, pdc_opts *o);
 /* Print "pipedag: error: <pd_last_error()>" (or msg) to stderr. */
 void pdc_error(const char *what);
 int pdc_usage(const char *fmt, ...) PD_PRINTF(1, 2);

@@ -39,9 +39,15 @@ on_progress(void *user, const pd_task *task, pd_task_state state, size_t done, s
     fflush(stderr);
 }
 
-static int load_flow(const char *path, pd_flow **flow)
+/* The config and the flow file (first positional argument) of run, show and
+ * explain; errors are printed. The caller frees both, also on failure. */
+static int load_config_and_flow(const pdc_opts *o, pd_config **cfg, pd_flow **flow)
 {
-    int rc = pd_flow_load(path, flow);
+    int rc = pdc_load_config(o, cfg);
+    if (rc != PD_OK) {
+        return rc;
+    }
+    rc = pd_flow_load(o->args.items[0], flow);
     if (rc != PD_OK) {
         pdc_error(NULL);
     }
@@ -80,14 +86,10 @@ static void print_error_json(const pd_flow *flow, const pd_config *cfg, double s
 int pdc_cmd_run(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance,stage,task,cache,jobs,fail-fast,json", &o);
+    int ex = pdc_parse_args(argc, argv, "config,instance,stage,task,cache,jobs,fail-fast,json", 1,
+                            "run: expected exactly one flow file", &o);
     if (ex != PDC_EXIT_OK) {
-        pdc_opts_free(&o);
         return ex;
-    }
-    if (o.args.n != 1) {
-        pdc_opts_free(&o);
-        return pdc_usage("run: expected exactly one flow file");
     }
     pd_run_options ro = PD_RUN_OPTIONS_INIT;
     if (o.cache && pd_cache_mode_from_name(o.cache, &ro.cache_mode) != PD_OK) {
@@ -102,7 +104,7 @@ int pdc_cmd_run(int argc, char **argv)
     size_t ran = 0, cached = 0, failed = 0;
     double t0 = pd_now_seconds(), secs = 0;
     ex = PDC_EXIT_FAIL;
-    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
+    if (load_config_and_flow(&o, &cfg, &flow) != PD_OK) {
         goto out;
     }
     ro.stages = (const char *const *)o.stages.items;
@@ -161,73 +163,55 @@ out:
     return ex;
 }
 
+/* show (task == NULL) or explain one task: print the report of the core. */
+static int report(const pdc_opts *o, const char *task)
+{
+    pd_config *cfg = NULL;
+    pd_flow *flow = NULL;
+    char *text = NULL;
+    int ex = PDC_EXIT_FAIL;
+    if (load_config_and_flow(o, &cfg, &flow) != PD_OK) {
+        goto out;
+    }
+    if (task && !pd_flow_find_task(flow, task)) {
+        fprintf(stderr, "pipedag: error: explain: no task '%s' in flow %s\n", task,
+                pd_flow_name(flow));
+        goto out;
+    }
+    if ((task ? pd_explain(flow, cfg, task, &text) : pd_show(flow, cfg, &text)) != PD_OK) {
+        pdc_error(task ? "explain" : "show");
+        goto out;
+    }
+    fputs(text ? text : "", stdout);
+    ex = PDC_EXIT_OK;
+out:
+    free(text);
+    pd_flow_free(flow);
+    pd_config_free(cfg);
+    return ex;
+}
+
 int pdc_cmd_show(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance", &o);
-    if (ex != PDC_EXIT_OK) {
+    int ex = pdc_parse_args(argc, argv, "config,instance", 1,
+                            "show: expected exactly one flow file", &o);
+    if (ex == PDC_EXIT_OK) {
+        ex = report(&o, NULL);
         pdc_opts_free(&o);
-        return ex;
     }
-    if (o.args.n != 1) {
-        pdc_opts_free(&o);
-        return pdc_usage("show: expected exactly one flow file");
-    }
-    pd_config *cfg = NULL;
-    pd_flow *flow = NULL;
-    char *report = NULL;
-    ex = PDC_EXIT_FAIL;
-    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
-        goto out;
-    }
-    if (pd_show(flow, cfg, &report) != PD_OK) {
-        pdc_error("show");
-        goto out;
-    }
-    fputs(report ? report : "", stdout);
-    ex = PDC_EXIT_OK;
-out:
-    free(report);
-    pd_flow_free(flow);
-    pd_config_free(cfg);
-    pdc_opts_free(&o);
     return ex;
 }
 
 int pdc_cmd_explain(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance", &o);
-    if (ex != PDC_EXIT_OK) {
+    int ex =
+        pdc_parse_args(argc, argv, "config,instance", 2,
+                       "explain: expected a flow file and a task (\"task\" or \"stage.task\")", &o);
+    if (ex == PDC_EXIT_OK) {
+        ex = report(&o, o.args.items[1]);
         pdc_opts_free(&o);
-        return ex;
     }
-    if (o.args.n != 2) {
-        pdc_opts_free(&o);
-        return pdc_usage("explain: expected a flow file and a task (\"task\" or \"stage.task\")");
-    }
-    pd_config *cfg = NULL;
-    pd_flow *flow = NULL;
-    char *report = NULL;
-    ex = PDC_EXIT_FAIL;
-    if (pdc_load_config(&o, &cfg) != PD_OK || load_flow(o.args.items[0], &flow) != PD_OK) {
-        goto out;
-    }
-    if (!pd_flow_find_task(flow, o.args.items[1])) {
-        fprintf(stderr, "pipedag: error: explain: no task '%s' in flow %s\n", o.args.items[1],
-                pd_flow_name(flow));
-        goto out;
-    }
-    if (pd_explain(flow, cfg, o.args.items[1], &report) != PD_OK) {
-        pdc_error("explain");
-        goto out;
-    }
-    fputs(report ? report : "", stdout);
-    ex = PDC_EXIT_OK;
-out:
-    free(report);
-    pd_flow_free(flow);
-    pd_config_free(cfg);
-    pdc_opts_free(&o);
     return ex;
 }

@@ -78,14 +78,10 @@ static int open_store(const pdc_opts *o, pd_config **cfg, pd_store **store)
 int pdc_cmd_query(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance", &o);
+    int ex = pdc_parse_args(argc, argv, "config,instance", 1,
+                            "query: expected one SQL statement (quote it)", &o);
     if (ex != PDC_EXIT_OK) {
-        pdc_opts_free(&o);
         return ex;
-    }
-    if (o.args.n != 1) {
-        pdc_opts_free(&o);
-        return pdc_usage("query: expected one SQL statement (quote it)");
     }
     pd_config *cfg = NULL;
     pd_store *store = NULL;
@@ -108,14 +104,9 @@ int pdc_cmd_query(int argc, char **argv)
 int pdc_cmd_config(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance", &o);
+    int ex = pdc_parse_args(argc, argv, "config,instance", 0, NULL, &o);
     if (ex != PDC_EXIT_OK) {
-        pdc_opts_free(&o);
         return ex;
-    }
-    if (o.args.n != 0) {
-        pdc_opts_free(&o);
-        return pdc_usage("config: unexpected argument '%s'", o.args.items[0]);
     }
     pd_config *cfg = NULL;
     ex = PDC_EXIT_FAIL;
@@ -156,14 +147,9 @@ static bool confirm(const char *question, bool yes)
 static int destructive(int argc, char **argv, bool delete_schemas)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance,yes", &o);
+    int ex = pdc_parse_args(argc, argv, "config,instance,yes", 0, NULL, &o);
     if (ex != PDC_EXIT_OK) {
-        pdc_opts_free(&o);
         return ex;
-    }
-    if (o.args.n != 0) {
-        pdc_opts_free(&o);
-        return pdc_usage("%s: unexpected argument '%s'", argv[0], o.args.items[0]);
     }
     pd_config *cfg = NULL;
     pd_store *store = NULL;

@@ -135,15 +135,15 @@ static int to_svg(const char *dot, const char *out_path)
 int pdc_cmd_visualize(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse(argc, argv, "config,instance,format,output", &o);
+    static const char usage[] = "visualize: usage: visualize FLOW [--format dot|svg] [-o FILE]";
+    int ex = pdc_parse_args(argc, argv, "config,instance,format,output", 1, usage, &o);
     if (ex != PDC_EXIT_OK) {
-        pdc_opts_free(&o);
         return ex;
     }
     const char *fmt = o.format ? o.format : "dot";
-    if (o.args.n != 1 || (strcmp(fmt, "dot") && strcmp(fmt, "svg"))) {
+    if (strcmp(fmt, "dot") && strcmp(fmt, "svg")) {
         pdc_opts_free(&o);
-        return pdc_usage("visualize: usage: visualize FLOW [--format dot|svg] [-o FILE]");
+        return pdc_usage("%s", usage);
     }
     pd_config *cfg = NULL;
     pd_flow *flow = NULL;

@@ -102,6 +102,7 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
         const char *a = argv[i];
         if (only_args || a[0] != '-' || !a[1]) {
             if (pd_strv_push(&o->args, a) != PD_OK) {
+                fprintf(stderr, "pipedag: error: %s: out of memory\n", argv[0]);
                 return PDC_EXIT_FAIL;
             }
             continue;
@@ -156,10 +157,11 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
             o->config = val;
         } else if (!strcmp(name, "instance")) {
             o->instance = val;
-        } else if (!strcmp(name, "stage")) {
-            pd_strv_push(&o->stages, val);
-        } else if (!strcmp(name, "task")) {
-            pd_strv_push(&o->tasks, val);
+        } else if (!strcmp(name, "stage") || !strcmp(name, "task")) {
+            if (pd_strv_push(name[0] == 's' ? &o->stages : &o->tasks, val) != PD_OK) {
+                fprintf(stderr, "pipedag: error: %s: out of memory\n", argv[0]);
+                return PDC_EXIT_FAIL;
+            }
         } else if (!strcmp(name, "cache")) {
             o->cache = val;
         } else if (!strcmp(name, "format")) {
@@ -176,6 +178,23 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
         }
     }
     return PDC_EXIT_OK;
+}
+
+int pdc_parse_args(
+    int argc, char **argv, const char *allowed, size_t nargs, const char *usage, pdc_opts *o)
+{
+    int ex = pdc_parse(argc, argv, allowed, o);
+    if (ex == PDC_EXIT_OK && o->args.n != nargs) {
+        if (usage) {
+            ex = pdc_usage("%s", usage);
+        } else {
+            ex = pdc_usage("%s: unexpected argument '%s'", argv[0], o->args.items[0]);
+        }
+    }
+    if (ex != PDC_EXIT_OK) {
+        pdc_opts_free(o);
+    }
+    return ex;
 }
 
 int pdc_load_config(const pdc_opts *o, pd_config **cfg)

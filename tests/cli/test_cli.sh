@@ -42,6 +42,16 @@ expect_exit 2 "unknown option" "$bin" run flow.yaml --frob
 expect_exit 2 "bad --jobs" "$bin" run flow.yaml --jobs zero
 expect_exit 2 "bad --cache" "$bin" run flow.yaml --cache sometimes
 expect_exit 2 "visualize bad format" "$bin" visualize flow.yaml --format png
+expect_exit 2 "show with two flows" "$bin" show a.yaml b.yaml
+contains err.txt "show: expected exactly one flow file" "show usage text"
+expect_exit 2 "explain without task" "$bin" explain flow.yaml
+contains err.txt "explain: expected a flow file and a task" "explain usage text"
+expect_exit 2 "config with argument" "$bin" config extra
+contains err.txt "config: unexpected argument 'extra'" "config usage text"
+expect_exit 2 "clear-metadata with argument" "$bin" clear-metadata extra
+contains err.txt "clear-metadata: unexpected argument 'extra'" "clear-metadata usage text"
+expect_exit 2 "query without SQL" "$bin" query
+contains err.txt "query: expected one SQL statement" "query usage text"
 
 # ---- config
 mkdir cfgdir
