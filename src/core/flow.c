@@ -585,6 +585,8 @@ int pd_task_add_output(pd_task *t, const char *name)
 {
     if (!t || !name)
         return pd_set_error(PD_ERR_INVALID, "pd_task_add_output: NULL argument");
+    if (t->stage->flow->finalized)
+        return pd_set_error(PD_ERR_INVALID, "flow is finalized");
     char *n = pdi_normalize_name(name);
     if (!n)
         return PD_ERR_NOMEM;
