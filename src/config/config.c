@@ -319,6 +319,32 @@ static int section_args(const pd_cfg_node *sec, const char *what, const pd_cfg_n
     return PD_OK;
 }
 
+/* A section made of only 'class' and optional 'args' (lock_manager,
+ * blob_store, orchestration): check its keys, return both. */
+static int section_head(const pd_cfg_node *sec,
+                        const char *what,
+                        const char **cls,
+                        const pd_cfg_node **cls_node,
+                        const pd_cfg_node **args)
+{
+    static const char *const keys[] = {"class", "args", NULL};
+    int rc = pdi_check_keys(sec, what, keys);
+    if (rc == PD_OK) {
+        rc = section_class(sec, what, cls, cls_node);
+    }
+    if (rc == PD_OK) {
+        rc = section_args(sec, what, args);
+    }
+    return rc;
+}
+
+/* A class without arguments: 'args' (`args_what`, for messages) absent or empty. */
+static int check_no_args(const pd_cfg_node *args, const char *args_what)
+{
+    static const char *const none[] = {NULL};
+    return args ? pdi_check_keys(args, args_what, none) : PD_OK;
+}
+
 /* Dialect from the URL scheme. */
 static char *dialect_of(const char *url)
 {
@@ -512,7 +538,9 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
     sc->file = cls_node->file;
     sc->line = cls_node->line;
     sc->column = cls_node->column;
-    sc->class_name = pd_strdup(cls_node->scalar);
+    if (!(sc->class_name = pd_strdup(cls_node->scalar))) {
+        return PD_ERR_NOMEM;
+    }
     if (!strcmp(cls, "SQLTableStore")) {
         sc->klass = PD_STORE_SQL;
     } else if (!strcmp(cls, "ParquetTableStore")) {
@@ -575,17 +603,17 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
             return rc;
         }
     }
-    if (!sc->schema_prefix) {
-        sc->schema_prefix = pd_strdup("");
-    }
-    if (!sc->schema_suffix) {
-        sc->schema_suffix = pd_strdup("");
+    if ((!sc->schema_prefix && !(sc->schema_prefix = pd_strdup(""))) ||
+        (!sc->schema_suffix && !(sc->schema_suffix = pd_strdup("")))) {
+        return pd_set_error(PD_ERR_NOMEM, "%s: out of memory", awhat);
     }
     if (sc->s3_url_style) {
         const pd_cfg_node *n = pd_cfg_get(args, "s3_url_style");
         if (!strcmp(sc->s3_url_style, "vhost")) {
             free(sc->s3_url_style);
-            sc->s3_url_style = pd_strdup("virtual");
+            if (!(sc->s3_url_style = pd_strdup("virtual"))) {
+                return PD_ERR_NOMEM;
+            }
         } else if (strcmp(sc->s3_url_style, "path") && strcmp(sc->s3_url_style, "virtual")) {
             return pdi_node_error(n, "s3_url_style must be 'path' or 'virtual', not '%s'",
                                   sc->s3_url_style);
@@ -647,23 +675,20 @@ static void store_config_clear(pd_store_config *sc)
 
 static int load_lock(pd_config *cfg, const pd_cfg_node *sec)
 {
-    static const char *const keys[] = {"class", "args", NULL};
-    int rc = pdi_check_keys(sec, "lock_manager", keys);
     const char *cls = NULL;
     const pd_cfg_node *cn = NULL, *args = NULL;
-    if (rc || (rc = section_class(sec, "lock_manager", &cls, &cn)) ||
-        (rc = section_args(sec, "lock_manager", &args))) {
+    int rc = section_head(sec, "lock_manager", &cls, &cn, &args);
+    if (rc != PD_OK) {
         return rc;
     }
-    static const char *const no_args[] = {NULL};
     static const char *const file_args[] = {"base_path", NULL};
     if (!strcmp(cls, "NoLockManager")) {
         cfg->lock_manager = PD_LOCK_NONE;
-        return args ? pdi_check_keys(args, "lock_manager.args", no_args) : PD_OK;
+        return check_no_args(args, "lock_manager.args");
     }
     if (!strcmp(cls, "DatabaseLockManager")) {
         cfg->lock_manager = PD_LOCK_DATABASE;
-        return args ? pdi_check_keys(args, "lock_manager.args", no_args) : PD_OK;
+        return check_no_args(args, "lock_manager.args");
     }
     if (!strcmp(cls, "FileLockManager")) {
         cfg->lock_manager = PD_LOCK_FILE;
@@ -691,19 +716,16 @@ static int load_lock(pd_config *cfg, const pd_cfg_node *sec)
 
 static int load_blob(pd_config *cfg, const pd_cfg_node *sec)
 {
-    static const char *const keys[] = {"class", "args", NULL};
-    int rc = pdi_check_keys(sec, "blob_store", keys);
     const char *cls = NULL;
     const pd_cfg_node *cn = NULL, *args = NULL;
-    if (rc || (rc = section_class(sec, "blob_store", &cls, &cn)) ||
-        (rc = section_args(sec, "blob_store", &args))) {
+    int rc = section_head(sec, "blob_store", &cls, &cn, &args);
+    if (rc != PD_OK) {
         return rc;
     }
-    static const char *const no_args[] = {NULL};
     static const char *const file_args[] = {"base_path", NULL};
     if (!strcmp(cls, "NoBlobStore")) {
         cfg->blob_store = PD_BLOB_NONE;
-        return args ? pdi_check_keys(args, "blob_store.args", no_args) : PD_OK;
+        return check_no_args(args, "blob_store.args");
     }
     if (!strcmp(cls, "FileBlobStore")) {
         cfg->blob_store = PD_BLOB_FILE;
@@ -724,19 +746,16 @@ static int load_blob(pd_config *cfg, const pd_cfg_node *sec)
 
 static int load_engine(pd_config *cfg, const pd_cfg_node *sec)
 {
-    static const char *const keys[] = {"class", "args", NULL};
-    int rc = pdi_check_keys(sec, "orchestration", keys);
     const char *cls = NULL;
     const pd_cfg_node *cn = NULL, *args = NULL;
-    if (rc || (rc = section_class(sec, "orchestration", &cls, &cn)) ||
-        (rc = section_args(sec, "orchestration", &args))) {
+    int rc = section_head(sec, "orchestration", &cls, &cn, &args);
+    if (rc != PD_OK) {
         return rc;
     }
-    static const char *const no_args[] = {NULL};
     static const char *const par_args[] = {"max_workers", NULL};
     if (!strcmp(cls, "SequentialEngine")) {
         cfg->engine_workers = 1;
-        return args ? pdi_check_keys(args, "orchestration.args", no_args) : PD_OK;
+        return check_no_args(args, "orchestration.args");
     }
     if (!strcmp(cls, "ParallelEngine")) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1199,6 +1218,38 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     return PD_OK;
 }
 
+/* An empty config owning `path` (may be NULL; freed here when out of memory). */
+static pd_config *config_new(char *path)
+{
+    pd_config *cfg = pd_calloc(1, sizeof *cfg);
+    cfg_priv *priv = pd_calloc(1, sizeof *priv);
+    if (!cfg || !priv) {
+        free(cfg);
+        free(priv);
+        free(path);
+        return NULL;
+    }
+    cfg->priv = priv;
+    cfg->path = path;
+    return cfg;
+}
+
+/* After parsing (status `rc`, tree `doc`): resolve the instance and hand the
+ * config to *out, or free it. */
+static int
+config_finish(pd_config *cfg, int rc, const pd_cfg_node *doc, const char *instance, pd_config **out)
+{
+    if (rc == PD_OK) {
+        rc = load_doc(cfg, &((cfg_priv *)cfg->priv)->arena, doc, instance);
+    }
+    if (rc != PD_OK) {
+        pd_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return PD_OK;
+}
+
 int pd_config_load(const char *path, const char *instance, pd_config **out)
 {
     if (!out) {
@@ -1210,16 +1261,11 @@ int pd_config_load(const char *path, const char *instance, pd_config **out)
     if (rc != PD_OK) {
         return rc;
     }
-    pd_config *cfg = pd_calloc(1, sizeof *cfg);
-    cfg_priv *priv = pd_calloc(1, sizeof *priv);
-    if (!cfg || !priv) {
-        free(cfg);
-        free(priv);
-        free(file);
+    pd_config *cfg = config_new(file);
+    if (!cfg) {
         return PD_ERR_NOMEM;
     }
-    cfg->priv = priv;
-    cfg->path = file;
+    cfg_priv *priv = cfg->priv;
     pd_cfg_node *doc = NULL;
     if (file) {
         rc = pdi_yaml_parse_file(&priv->arena, file, &doc);
@@ -1227,41 +1273,22 @@ int pd_config_load(const char *path, const char *instance, pd_config **out)
         rc =
             pdi_yaml_parse(&priv->arena, DEFAULT_FILE, default_yaml, sizeof default_yaml - 1, &doc);
     }
-    if (rc == PD_OK) {
-        rc = load_doc(cfg, &priv->arena, doc, instance);
-    }
-    if (rc != PD_OK) {
-        pd_config_free(cfg);
-        return rc;
-    }
-    *out = cfg;
-    return PD_OK;
+    return config_finish(cfg, rc, doc, instance, out);
 }
 
 int pdi_config_load_text(
     const char *file, const char *text, size_t len, const char *instance, pd_config **out)
 {
     *out = NULL;
-    pd_config *cfg = pd_calloc(1, sizeof *cfg);
-    cfg_priv *priv = pd_calloc(1, sizeof *priv);
-    if (!cfg || !priv) {
-        free(cfg);
-        free(priv);
+    char *path = pd_strdup(file ? file : "<string>");
+    pd_config *cfg = path ? config_new(path) : NULL;
+    if (!cfg) {
         return PD_ERR_NOMEM;
     }
-    cfg->priv = priv;
-    cfg->path = pd_strdup(file ? file : "<string>");
+    cfg_priv *priv = cfg->priv;
     pd_cfg_node *doc = NULL;
-    int rc = cfg->path ? pdi_yaml_parse(&priv->arena, cfg->path, text, len, &doc) : PD_ERR_NOMEM;
-    if (rc == PD_OK) {
-        rc = load_doc(cfg, &priv->arena, doc, instance);
-    }
-    if (rc != PD_OK) {
-        pd_config_free(cfg);
-        return rc;
-    }
-    *out = cfg;
-    return PD_OK;
+    int rc = pdi_yaml_parse(&priv->arena, cfg->path, text, len, &doc);
+    return config_finish(cfg, rc, doc, instance, out);
 }
 
 void pd_config_free(pd_config *cfg)
