@@ -932,6 +932,31 @@ int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out)
     return h->lazy_query_str(s, t, out);
 }
 
+/* SQLite: "SELECT <cols> FROM <ph>.sqlite_master WHERE <where>" with `name`
+ * bound to the one `?` of `where`, rows to `row`. */
+static int sqlite_master_rows(pd_store *s,
+                              const char *ph,
+                              const char *cols,
+                              const char *where,
+                              const char *name,
+                              pd_row_fn row,
+                              void *user)
+{
+    char *qs = pdi_sql_quote(s->d, ph);
+    char *q = qs ? pd_asprintf("SELECT %s FROM %s.sqlite_master WHERE %s", cols, qs, where) : NULL;
+    free(qs);
+    if (!q)
+        return PD_ERR_NOMEM;
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = c->ops->query_params(c, q, 1, &name, row, user);
+        pdi_pool_put(s, c);
+    }
+    free(q);
+    return rc;
+}
+
 /* SQLite: the CREATE TABLE text of schema.name with the target name
  * substituted, so declared column types survive the copy. */
 static int sqlite_table_ddl(pd_store *s,
@@ -942,21 +967,9 @@ static int sqlite_table_ddl(pd_store *s,
                             char **ddl)
 {
     *ddl = NULL;
-    char *qs = pdi_sql_quote(s->d, from_ph);
-    char *q =
-        qs ? pd_asprintf("SELECT sql FROM %s.sqlite_master WHERE type = 'table' AND name = ?", qs)
-           : NULL;
-    free(qs);
-    if (!q)
-        return PD_ERR_NOMEM;
-    pdi_conn *c;
     pd_strv v = {0};
-    int rc = pdi_pool_get(s, &c);
-    if (rc == PD_OK) {
-        rc = c->ops->query_params(c, q, 1, &from_name, strv_row, &v);
-        pdi_pool_put(s, c);
-    }
-    free(q);
+    int rc = sqlite_master_rows(s, from_ph, "sql", "type = 'table' AND name = ?", from_name,
+                                strv_row, &v);
     if (rc == PD_OK && v.n == 0)
         rc = pd_set_error(PD_ERR_NOT_FOUND, "table %s.%s does not exist", from_ph, from_name);
     if (rc == PD_OK) {
@@ -1001,22 +1014,10 @@ int pdi_create_like_and_fill(pd_store *s,
 static int sqlite_copy_indexes(
     pd_store *s, const char *from_ph, const char *from_name, const char *to_ph, const char *to_name)
 {
-    char *qs = pdi_sql_quote(s->d, from_ph);
-    char *q = qs ? pd_asprintf("SELECT sql FROM %s.sqlite_master WHERE type = 'index' AND "
-                               "tbl_name = ? AND sql IS NOT NULL",
-                               qs)
-                 : NULL;
-    free(qs);
-    if (!q)
-        return PD_ERR_NOMEM;
-    pdi_conn *c;
     pd_strv v = {0};
-    int rc = pdi_pool_get(s, &c);
-    if (rc == PD_OK) {
-        rc = c->ops->query_params(c, q, 1, &from_name, strv_row, &v);
-        pdi_pool_put(s, c);
-    }
-    free(q);
+    int rc =
+        sqlite_master_rows(s, from_ph, "sql", "type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                           from_name, strv_row, &v);
     for (size_t i = 0; i < v.n && rc == PD_OK; i++) {
         /* CREATE [UNIQUE] INDEX <name> ON <table> (<cols>) */
         const char *on = strstr(v.items[i], " ON ");
@@ -1059,22 +1060,9 @@ static int sqlite_copy_view(pd_store *s,
                             bool *is_view)
 {
     *is_view = false;
-    char *qs = pdi_sql_quote(s->d, from_ph);
-    char *q = qs ? pd_asprintf("SELECT name, sql, type FROM %s.sqlite_master WHERE type = 'view' "
-                               "AND name = ?",
-                               qs)
-                 : NULL;
-    free(qs);
-    if (!q)
-        return PD_ERR_NOMEM;
     name_sql ns = {0};
-    pdi_conn *c;
-    int rc = pdi_pool_get(s, &c);
-    if (rc == PD_OK) {
-        rc = c->ops->query_params(c, q, 1, &from_name, name_sql_row, &ns);
-        pdi_pool_put(s, c);
-    }
-    free(q);
+    int rc = sqlite_master_rows(s, from_ph, "name, sql, type", "type = 'view' AND name = ?",
+                                from_name, name_sql_row, &ns);
     if (rc == PD_OK && ns.names.n == 1) {
         *is_view = true;
         /* "CREATE VIEW <name> <rest>": re-target the name */
