@@ -124,15 +124,21 @@ int main(int argc, char **argv)
     char cwd[1024];
     if (!getcwd(cwd, sizeof cwd) || !mkdtemp(dir) || chdir(dir) != 0)
         return 1;
-    pd_file_write_atomic("pipedag.yaml", yaml_text, strlen(yaml_text));
+    /* PD_BENCH_CONFIG=FILE runs on another store (e.g. Postgres); default:
+     * a fresh SQLite store in a temp directory. */
+    const char *cfg_path = getenv("PD_BENCH_CONFIG");
+    if (!cfg_path) {
+        pd_file_write_atomic("pipedag.yaml", yaml_text, strlen(yaml_text));
+        cfg_path = "pipedag.yaml";
+    }
     pd_config *cfg = NULL;
-    if (pd_config_load("pipedag.yaml", NULL, &cfg)) {
+    if (pd_config_load(cfg_path, NULL, &cfg)) {
         fprintf(stderr, "config: %s\n", pd_last_error());
         return 1;
     }
     size_t n = (size_t)ns * (size_t)nt;
-    printf("bench_tasks: %d stages x %d SQL tasks = %zu tasks, jobs=%d, SQLite store\n", ns, nt, n,
-           jobs);
+    printf("bench_tasks: %d stages x %d SQL tasks = %zu tasks, jobs=%d, %s store\n", ns, nt, n,
+           jobs, cfg->table_store.dialect ? cfg->table_store.dialect : "?");
     pd_flow *f = build(ns, nt, -1);
     run(f, cfg, jobs, "first run", n);
     double cached = run(f, cfg, jobs, "fully cached re-run", n);
