@@ -115,6 +115,14 @@ const char *pdi_sql_type_for_arrow(const pdi_dialect *d, const char *arrow_forma
  * unknown -> "u"). Static string. */
 const char *pdi_sql_arrow_for_type(const pdi_dialect *d, const char *sql_type);
 
+/* SQL text scanning. `p` at a line comment ("--") or a block comment: the position after it
+ * (a line comment stops before its newline), else NULL. */
+const char *pdi_sql_skip_comment(const char *p);
+/* `p` at an opening quote (' " ` or [): the position after the closing one,
+ * a doubled closing quote being part of the text; the end of the string
+ * when unterminated. */
+const char *pdi_sql_skip_quoted(const char *p);
+
 /* Boolean literal: TRUE/FALSE, or 1/0 where booleans are bits (sqlite,
  * mssql). */
 const char *pdi_sql_bool(const pdi_dialect *d, bool v);

@@ -477,11 +477,7 @@ static char *strip_qualifier(const char *sql, const char *schema)
     const char *p = sql;
     while (*p) {
         if (*p == '\'') {
-            const char *e = p + 1;
-            while (*e && !(*e == '\'' && e[1] != '\''))
-                e += (*e == '\'' ? 2 : 1);
-            if (*e)
-                e++;
+            const char *e = pdi_sql_skip_quoted(p);
             pd_buf_append(&b, p, (size_t)(e - p));
             p = e;
             continue;
@@ -1077,13 +1073,8 @@ static int sqlite_copy_view(pd_store *s,
                 while (isspace((unsigned char)*p))
                     p++;
             }
-            char close = *p == '"' ? '"' : *p == '[' ? ']' : *p == '`' ? '`' : 0;
-            if (close) {
-                p++;
-                while (*p && !(*p == close && p[1] != close))
-                    p += (*p == close ? 2 : 1);
-                if (*p)
-                    p++;
+            if (*p == '"' || *p == '[' || *p == '`') {
+                p = pdi_sql_skip_quoted(p);
             } else {
                 while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
                     p++;

@@ -187,6 +187,27 @@ static void test_types(void **st)
     assert_string_equal(pdi_sql_arrow_for_type(sq, ""), "u");
 }
 
+static void test_skip(void **st)
+{
+    (void)st;
+    const char *s = "'it''s' x";
+    assert_ptr_equal(pdi_sql_skip_quoted(s), s + 7);
+    s = "[a]]b] x";
+    assert_ptr_equal(pdi_sql_skip_quoted(s), s + 6);
+    s = "\"a\"\"b\".t";
+    assert_ptr_equal(pdi_sql_skip_quoted(s), s + 6);
+    s = "`open";
+    assert_ptr_equal(pdi_sql_skip_quoted(s), s + 5); /* unterminated: the end */
+    s = "-- c\nx";
+    assert_ptr_equal(pdi_sql_skip_comment(s), s + 4); /* stops before the newline */
+    s = "/* a */x";
+    assert_ptr_equal(pdi_sql_skip_comment(s), s + 7);
+    s = "/* open";
+    assert_ptr_equal(pdi_sql_skip_comment(s), s + 7);
+    assert_null(pdi_sql_skip_comment("-x"));
+    assert_null(pdi_sql_skip_comment("/x"));
+}
+
 static void test_canonical(void **st)
 {
     (void)st;
@@ -202,7 +223,7 @@ int main(void)
         cmocka_unit_test(test_schema_ddl),   cmocka_unit_test(test_ctas),
         cmocka_unit_test(test_tables),       cmocka_unit_test(test_keys),
         cmocka_unit_test(test_metadata_ddl), cmocka_unit_test(test_types),
-        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_canonical),    cmocka_unit_test(test_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,22 +207,9 @@ static int scan_schemas(const char *sql, pd_strv *out)
     const char *p = sql;
     while (*p) {
         char c = *p;
-        if (c == '\'') {
-            p++;
-            while (*p && !(*p == '\'' && p[1] != '\''))
-                p += (*p == '\'' ? 2 : 1);
-            if (*p)
-                p++;
-            continue;
-        }
-        if (c == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
-                p++;
-            continue;
-        }
-        if (c == '/' && p[1] == '*') {
-            const char *e = strstr(p + 2, "*/");
-            p = e ? e + 2 : p + strlen(p);
+        const char *skip = c == '\'' ? pdi_sql_skip_quoted(p) : pdi_sql_skip_comment(p);
+        if (skip) {
+            p = skip;
             continue;
         }
         if (c == '"' || c == '`' || c == '[') {

@@ -199,6 +199,29 @@ static bool kw_at(const char *p, const char *start, const char *kw)
     return !is_ident_char(p[n]);
 }
 
+const char *pdi_sql_skip_comment(const char *p)
+{
+    if (p[0] == '-' && p[1] == '-') {
+        while (*p && *p != '\n')
+            p++;
+        return p;
+    }
+    if (p[0] == '/' && p[1] == '*') {
+        const char *e = strstr(p + 2, "*/");
+        return e ? e + 2 : p + strlen(p);
+    }
+    return NULL;
+}
+
+const char *pdi_sql_skip_quoted(const char *p)
+{
+    char close = *p == '[' ? ']' : *p;
+    p++;
+    while (*p && !(*p == close && p[1] != close))
+        p += *p == close ? 2 : 1;
+    return *p ? p + 1 : p;
+}
+
 char *pdi_sql_mssql_splice_into(const char *select, const char *target)
 {
     static const char *const kws[] = {"from",  "where", "group",  "window",    "having",
@@ -208,31 +231,10 @@ char *pdi_sql_mssql_splice_into(const char *select, const char *target)
     const char *at = NULL;
     while (*p && !at) {
         char c = *p;
-        if (c == '\'' || c == '"' || c == '[') {
-            char close = c == '[' ? ']' : c;
-            p++;
-            while (*p) {
-                if (*p == close) {
-                    if (p[1] == close) {
-                        p += 2;
-                        continue;
-                    }
-                    break;
-                }
-                p++;
-            }
-            if (*p)
-                p++;
-            continue;
-        }
-        if (c == '-' && p[1] == '-') {
-            while (*p && *p != '\n')
-                p++;
-            continue;
-        }
-        if (c == '/' && p[1] == '*') {
-            const char *e = strstr(p + 2, "*/");
-            p = e ? e + 2 : p + strlen(p);
+        const char *skip =
+            c == '\'' || c == '"' || c == '[' ? pdi_sql_skip_quoted(p) : pdi_sql_skip_comment(p);
+        if (skip) {
+            p = skip;
             continue;
         }
         if (c == '(') {
