@@ -116,5 +116,5 @@ wait $P2
 rc2=$?
 P1=
 P2=
-note "NoLockManager: run 1 exit $rc1, run 2 exit $rc2 (not asserted)"
+note "NoLockManager: run 1 exit $rc1, run 2 exit $rc2 (not asserted): $(grep -h "failed" "$N/run1.out" "$N/run2.out" | head -3)"
 echo ok
