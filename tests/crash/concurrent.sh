@@ -88,6 +88,39 @@ got=$("$PD" query "SELECT a.tag, a.v, d.tag AS dtag, d.v AS dv FROM s1.after a, 
 [ "$got" = "tag,v,dtag,dv p2,2,p2,2 " ] || fail "FileLockManager: final tables not run 2's: $got"
 note "FileLockManager: run 2 entered s1 $(((b2 - e1) / 1000000)) ms after run 1 left it"
 
+# 1b. FileLockManager, both runs started at once (no hold), 3 rounds: both
+# succeed, their gates never overlap, each stage holds one run's tables
+r=0
+while [ $r -lt 3 ]; do
+    r=$((r + 1))
+    R=$WORK/both$r
+    mkdir -p "$R"
+    cd "$R" || exit 1
+    flow flow1.yaml 1
+    flow flow2.yaml 2
+    PD_GATE_DIR=$R PD_GATE_TAG=p1 "$PD" run flow1.yaml >run1.out 2>&1 &
+    P1=$!
+    PD_GATE_DIR=$R PD_GATE_TAG=p2 "$PD" run flow2.yaml >run2.out 2>&1 &
+    P2=$!
+    wait $P1
+    rc1=$?
+    wait $P2
+    rc2=$?
+    P1=
+    P2=
+    [ $rc1 = 0 ] || fail "simultaneous round $r: run 1 failed ($rc1): $(cat run1.out)"
+    [ $rc2 = 0 ] || fail "simultaneous round $r: run 2 failed ($rc2): $(cat run2.out)"
+    b1=$(cat p1.begin) e1=$(cat p1.end) b2=$(cat p2.begin) e2=$(cat p2.end)
+    [ "$b2" -ge "$e1" ] || [ "$b1" -ge "$e2" ] ||
+        fail "simultaneous round $r: the gates overlapped ($b1-$e1, $b2-$e2)"
+    got=$("$PD" query "SELECT a.tag, a.v, d.tag AS dtag, d.v AS dv FROM s1.after a, s2.down d" | tr '\n' ' ')
+    case "$got" in
+    "tag,v,dtag,dv p1,1,p1,1 " | "tag,v,dtag,dv p2,2,p2,2 " | "tag,v,dtag,dv p1,1,p2,2 " | "tag,v,dtag,dv p2,2,p1,1 ") ;;
+    *) fail "simultaneous round $r: inconsistent tables: $got" ;;
+    esac
+done
+note "FileLockManager: 3 rounds of simultaneous runs ok"
+
 # 2. NoLockManager: run 2 enters s1 while run 1 is held there
 N=$WORK/nolock
 mkdir -p "$N"
