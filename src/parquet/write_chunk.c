@@ -82,8 +82,16 @@ static inline uint64_t hash_bytes(const uint8_t *p, size_t n)
         n -= 8;
     }
     if (n) {
-        uint64_t x = 0;
-        memcpy(&x, p, n);
+        /* tail of 1..7 bytes without a variable-length memcpy call */
+        uint64_t x;
+        if (n >= 4) {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4);
+            memcpy(&hi, p + n - 4, 4);
+            x = lo | ((uint64_t)hi << 32);
+        } else {
+            x = (uint64_t)p[0] | ((uint64_t)p[n / 2] << 8) | ((uint64_t)p[n - 1] << 16);
+        }
         h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
         h ^= h >> 31;
     }
