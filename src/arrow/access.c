@@ -29,31 +29,29 @@ int pd_arrow_is_null(const struct ArrowArray *a, int64_t i)
     return !((v[j >> 3] >> (j & 7)) & 1);
 }
 
+/* Value j of a buffer of signed (PDI_K_INT) or unsigned integers of
+ * f->bit_width bits; 64-bit unsigned values keep their bits. */
+static int64_t load_int(const pdi_format *f, const void *b, int64_t j)
+{
+    bool u = f->kind == PDI_K_UINT;
+    switch (f->bit_width) {
+    case 8: return u ? ((const uint8_t *)b)[j] : ((const int8_t *)b)[j];
+    case 16: return u ? ((const uint16_t *)b)[j] : ((const int16_t *)b)[j];
+    case 32: return u ? (int64_t)((const uint32_t *)b)[j] : (int64_t)((const int32_t *)b)[j];
+    default: return ((const int64_t *)b)[j];
+    }
+}
+
 /* Resolve dictionary encoding: returns the (schema, array, index) that holds
  * the value. */
 static void
 resolve(const struct ArrowSchema **s, const struct ArrowArray **a, int64_t *i, pdi_format *f)
 {
     for (int guard = 0; guard < 4 && (*s)->dictionary && (*a)->dictionary; guard++) {
-        int64_t idx = 0;
         if (pdi_format_parse((*s)->format, f) != PD_OK) {
             return;
         }
-        int64_t j = (*a)->offset + *i;
-        const void *b = (*a)->buffers[1];
-        switch (f->bit_width) {
-        case 8:
-            idx = f->kind == PDI_K_UINT ? ((const uint8_t *)b)[j] : ((const int8_t *)b)[j];
-            break;
-        case 16:
-            idx = f->kind == PDI_K_UINT ? ((const uint16_t *)b)[j] : ((const int16_t *)b)[j];
-            break;
-        case 32:
-            idx = f->kind == PDI_K_UINT ? (int64_t)((const uint32_t *)b)[j]
-                                        : (int64_t)((const int32_t *)b)[j];
-            break;
-        default: idx = ((const int64_t *)b)[j]; break;
-        }
+        int64_t idx = load_int(f, (*a)->buffers[1], (*a)->offset + *i);
         *s = (*s)->dictionary;
         *a = (*a)->dictionary;
         *i = idx;
@@ -97,34 +95,35 @@ static double half_to_double(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
+/* The fixed-width value buffer holding value *i, after dictionary resolution
+ * (which moves *s, *a and *i to the dictionary), its format and absolute
+ * index *j; NULL if there is none. */
+static const void *value_buffer(const struct ArrowSchema **s,
+                                const struct ArrowArray **a,
+                                int64_t *i,
+                                pdi_format *f,
+                                int64_t *j)
+{
+    if (!*s || !*a || *i < 0) {
+        return NULL;
+    }
+    resolve(s, a, i, f);
+    *j = (*a)->offset + *i;
+    return (*a)->n_buffers > 1 ? (*a)->buffers[1] : NULL;
+}
+
 int64_t pd_arrow_get_int(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
 {
-    if (!s || !a || i < 0) {
-        return 0;
-    }
     pdi_format f;
-    resolve(&s, &a, &i, &f);
-    int64_t j = a->offset + i;
-    const void *b = a->n_buffers > 1 ? a->buffers[1] : NULL;
+    int64_t j;
+    const void *b = value_buffer(&s, &a, &i, &f, &j);
     if (!b) {
         return 0;
     }
     switch (f.kind) {
     case PDI_K_BOOL: return (((const uint8_t *)b)[j >> 3] >> (j & 7)) & 1;
     case PDI_K_INT:
-        switch (f.bit_width) {
-        case 8: return ((const int8_t *)b)[j];
-        case 16: return ((const int16_t *)b)[j];
-        case 32: return ((const int32_t *)b)[j];
-        default: return ((const int64_t *)b)[j];
-        }
-    case PDI_K_UINT:
-        switch (f.bit_width) {
-        case 8: return ((const uint8_t *)b)[j];
-        case 16: return ((const uint16_t *)b)[j];
-        case 32: return ((const uint32_t *)b)[j];
-        default: return (int64_t)((const uint64_t *)b)[j];
-        }
+    case PDI_K_UINT: return load_int(&f, b, j);
     case PDI_K_FLOAT: {
         double d = pd_arrow_get_double(s, a, i);
         if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
@@ -150,13 +149,9 @@ int64_t pd_arrow_get_int(const struct ArrowSchema *s, const struct ArrowArray *a
 
 double pd_arrow_get_double(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
 {
-    if (!s || !a || i < 0) {
-        return 0;
-    }
     pdi_format f;
-    resolve(&s, &a, &i, &f);
-    int64_t j = a->offset + i;
-    const void *b = a->n_buffers > 1 ? a->buffers[1] : NULL;
+    int64_t j;
+    const void *b = value_buffer(&s, &a, &i, &f, &j);
     if (!b) {
         return 0;
     }

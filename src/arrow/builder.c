@@ -394,46 +394,35 @@ static int range_err(const pdi_col *c, const char *what)
                         what, c->name, c->format, (long long)c->len);
 }
 
+/* An integer into an INT/UINT column of width 1, 2, 4 or 8 bytes, range-checked. */
 static int store_int(pdi_col *c, int64_t v)
 {
+    bool u = c->f.kind == PDI_K_UINT;
+    int64_t lo = u ? 0 : INT64_MIN, hi = INT64_MAX;
+    if (c->width < 8) {
+        int64_t span = (int64_t)1 << (8 * c->width); /* 2^bits */
+        lo = u ? 0 : -span / 2;
+        hi = u ? span - 1 : span / 2 - 1;
+    }
+    if (v < lo || v > hi) {
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)v);
+        return range_err(c, t);
+    }
     switch (c->width) {
     case 1: {
-        if (c->f.kind == PDI_K_UINT ? (v < 0 || v > UINT8_MAX) : (v < INT8_MIN || v > INT8_MAX)) {
-            char t[32];
-            snprintf(t, sizeof t, "%lld", (long long)v);
-            return range_err(c, t);
-        }
         uint8_t x = (uint8_t)v;
         return push_fixed(c, &x);
     }
     case 2: {
-        if (c->f.kind == PDI_K_UINT ? (v < 0 || v > UINT16_MAX)
-                                    : (v < INT16_MIN || v > INT16_MAX)) {
-            char t[32];
-            snprintf(t, sizeof t, "%lld", (long long)v);
-            return range_err(c, t);
-        }
         uint16_t x = (uint16_t)v;
         return push_fixed(c, &x);
     }
     case 4: {
-        if (c->f.kind == PDI_K_UINT ? (v < 0 || v > UINT32_MAX)
-                                    : (v < INT32_MIN || v > INT32_MAX)) {
-            char t[32];
-            snprintf(t, sizeof t, "%lld", (long long)v);
-            return range_err(c, t);
-        }
         uint32_t x = (uint32_t)v;
         return push_fixed(c, &x);
     }
-    default: {
-        if (c->f.kind == PDI_K_UINT && v < 0) {
-            char t[32];
-            snprintf(t, sizeof t, "%lld", (long long)v);
-            return range_err(c, t);
-        }
-        return push_fixed(c, &v);
-    }
+    default: return push_fixed(c, &v);
     }
 }
 

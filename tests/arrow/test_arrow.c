@@ -562,6 +562,75 @@ static void test_validate_errors(void **state)
     pd_arrow_builder_free(b);
 }
 
+/* The range check of every integer width, at both ends. */
+static void test_builder_int_ranges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *fmt;
+        int64_t lo, hi;
+    } cols[] = {{"c", INT8_MIN, INT8_MAX}, {"s", INT16_MIN, INT16_MAX}, {"i", INT32_MIN, INT32_MAX},
+                {"C", 0, UINT8_MAX},       {"S", 0, UINT16_MAX},        {"I", 0, UINT32_MAX}};
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        pd_arrow_builder *b = NULL;
+        assert_int_equal(pd_arrow_builder_new(&b), PD_OK);
+        assert_int_equal(pd_arrow_builder_add_column(b, "x", cols[k].fmt, 0), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_int(b, 0, cols[k].lo - 1), PD_ERR_INVALID);
+        assert_non_null(strstr(pd_last_error(), "out of range"));
+        assert_int_equal(pd_arrow_builder_append_int(b, 0, cols[k].hi + 1), PD_ERR_INVALID);
+        assert_int_equal(pd_arrow_builder_append_int(b, 0, cols[k].lo), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_int(b, 0, cols[k].hi), PD_OK);
+        struct ArrowSchema sc;
+        struct ArrowArray a;
+        assert_int_equal(pd_arrow_builder_finish(b, &sc, &a), PD_OK);
+        assert_int_equal(pd_arrow_get_int(sc.children[0], a.children[0], 0), cols[k].lo);
+        assert_int_equal(pd_arrow_get_int(sc.children[0], a.children[0], 1), cols[k].hi);
+        pd_arrow_array_release(&a);
+        pd_arrow_schema_release(&sc);
+        pd_arrow_builder_free(b);
+    }
+    pd_arrow_builder *b = NULL;
+    assert_int_equal(pd_arrow_builder_new(&b), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "l", "l", 0), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "L", "L", 0), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_int(b, 0, INT64_MIN), PD_OK);
+    assert_int_equal(pd_arrow_builder_append_int(b, 1, -1), PD_ERR_INVALID);
+    assert_int_equal(pd_arrow_builder_append_int(b, 1, INT64_MAX), PD_OK);
+    pd_arrow_builder_free(b);
+}
+
+/* get_int/get_double through a dictionary of doubles with uint16 indexes. */
+static void test_dictionary_numeric(void **state)
+{
+    (void)state;
+    struct ArrowSchema s;
+    assert_int_equal(pd_arrow_schema_init(&s, "S", "d", 0, 0), PD_OK);
+    struct ArrowSchema *ds = pd_arrow_schema_alloc_dictionary(&s);
+    assert_int_equal(pd_arrow_schema_init(ds, "g", NULL, 0, 0), PD_OK);
+    struct ArrowArray a;
+    assert_int_equal(pd_arrow_array_init(&a, 2, 0), PD_OK);
+    uint16_t *idx = malloc(2 * sizeof *idx);
+    idx[0] = 1;
+    idx[1] = 0;
+    pd_arrow_array_set_buffer(&a, 1, idx);
+    a.length = 2;
+    struct ArrowArray *da = pd_arrow_array_alloc_dictionary(&a);
+    assert_int_equal(pd_arrow_array_init(da, 2, 0), PD_OK);
+    double *v = malloc(2 * sizeof *v);
+    v[0] = 2.5;
+    v[1] = -7.0;
+    pd_arrow_array_set_buffer(da, 1, v);
+    da->length = 2;
+    assert_int_equal(pd_arrow_array_validate(&s, &a), PD_OK);
+    assert_true(pd_arrow_get_double(&s, &a, 0) == -7.0);
+    assert_true(pd_arrow_get_double(&s, &a, 1) == 2.5);
+    assert_int_equal(pd_arrow_get_int(&s, &a, 0), -7);
+    assert_int_equal(pd_arrow_get_int(&s, &a, 1), 2);
+    assert_int_equal(pd_arrow_get_int(&s, &a, -1), 0);
+    pd_arrow_array_release(&a);
+    pd_arrow_schema_release(&s);
+}
+
 static void test_dictionary_access(void **state)
 {
     (void)state;
@@ -714,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_validate_errors),
         cmocka_unit_test(test_dictionary_access),
+        cmocka_unit_test(test_builder_int_ranges),
+        cmocka_unit_test(test_dictionary_numeric),
         cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_json),
     };
