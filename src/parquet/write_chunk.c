@@ -1070,7 +1070,9 @@ int pdw_encode_chunk(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk)
     int rc;
     size_t w = fixed_width(lf);
     if (o->statistics) {
-        if (use_dict) {
+        /* min/max over the distinct values is enough, but nan_count needs
+         * every value */
+        if (use_dict && lf->sort != PDW_SO_FLOAT && lf->sort != PDW_SO_F16) {
             rc = compute_stats(lf, wk->dict.p, ndict, wk->dict.len);
         } else {
             rc = compute_stats(lf, lf->vals.p, (size_t)lf->nval, lf->vals.len);

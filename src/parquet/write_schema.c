@@ -540,6 +540,9 @@ int pdw_schema_build(const struct ArrowSchema *sc, pdw_schema *out)
         return pd_set_error(PD_ERR_INVALID,
                             "parquet writer: the schema must be a struct (\"+s\") of columns");
     }
+    if (sc->n_children <= 0 || !sc->children) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: the schema has no columns");
+    }
     ctx c;
     memset(&c, 0, sizeof c);
     c.s = out;
