@@ -77,6 +77,17 @@ static bool valid_name(const char *n)
     return n && *n && !strchr(n, '/') && strcmp(n, ".") != 0 && strcmp(n, "..") != 0;
 }
 
+/* Stage and (unless NULL) blob names must be single path components. */
+static int check_names(const char *stage, const char *name)
+{
+    if (!valid_name(stage))
+        return pd_set_error(PD_ERR_INVALID, "invalid stage name '%s' for the blob store",
+                            stage ? stage : "");
+    if (name && !valid_name(name))
+        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s' (stage '%s')", name, stage);
+    return PD_OK;
+}
+
 static char *stage_dir(pd_blob_store *b, const char *stage, const char *suffix)
 {
     return pd_asprintf("%s/%s%s", b->dir, stage, suffix);
@@ -111,9 +122,10 @@ int pd_blob_init_stage(pd_blob_store *b, const char *stage)
 {
     if (b->klass != PD_BLOB_FILE)
         return PD_OK;
-    if (!valid_name(stage))
-        return pd_set_error(PD_ERR_INVALID, "invalid stage name '%s'", stage ? stage : "");
-    int rc = recover(b, stage);
+    int rc = check_names(stage, NULL);
+    if (rc)
+        return rc;
+    rc = recover(b, stage);
     char *base = stage_dir(b, stage, "");
     char *tmp = stage_dir(b, stage, "__tmp");
     if (rc == PD_OK)
@@ -133,6 +145,9 @@ int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
 {
     if (b->klass != PD_BLOB_FILE)
         return PD_OK;
+    int vrc = check_names(stage, NULL);
+    if (vrc)
+        return vrc;
     char *base = stage_dir(b, stage, "");
     char *tmp = stage_dir(b, stage, "__tmp");
     char *swap = stage_dir(b, stage, "__swap");
@@ -179,8 +194,9 @@ int pd_blob_put(pd_blob_store *b, const char *stage, const char *name, const voi
 {
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
-    if (!valid_name(name) || !valid_name(stage))
-        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    int vrc = check_names(stage, name ? name : "");
+    if (vrc)
+        return vrc;
     char *p = blob_path(b, stage, name, false);
     if (!p)
         return PD_ERR_NOMEM;
@@ -199,8 +215,9 @@ int pd_blob_get(
         *len = 0;
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
-    if (!valid_name(name) || !valid_name(stage))
-        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    int vrc = check_names(stage, name ? name : "");
+    if (vrc)
+        return vrc;
     if (committed)
         recover(b, stage);
     char *p = blob_path(b, stage, name, committed != 0);
@@ -238,8 +255,9 @@ int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char 
 {
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
-    if (!valid_name(name) || !valid_name(stage))
-        return pd_set_error(PD_ERR_INVALID, "invalid blob name '%s'", name ? name : "");
+    int vrc = check_names(stage, name ? name : "");
+    if (vrc)
+        return vrc;
     char *from = blob_path(b, stage, name, true);
     char *to = blob_path(b, stage, name, false);
     int rc = (from && to) ? PD_OK : PD_ERR_NOMEM;

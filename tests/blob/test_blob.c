@@ -70,6 +70,11 @@ static void test_cycle(void **st)
     snprintf(p, sizeof p, "%s/inst/s__tmp", g_dir);
     assert_false(pd_path_exists(p));
     assert_int_equal(pd_blob_put(b, "s", "../x", "a", 1), PD_ERR_INVALID);
+    assert_non_null(strstr(pd_last_error(), "invalid blob name '../x'"));
+    assert_int_equal(pd_blob_put(b, "..", "x", "a", 1), PD_ERR_INVALID);
+    assert_non_null(strstr(pd_last_error(), "invalid stage name '..'"));
+    assert_int_equal(pd_blob_commit_stage(b, "../s"), PD_ERR_INVALID);
+    assert_int_equal(pd_blob_init_stage(b, "a/b"), PD_ERR_INVALID);
     pd_blob_store_close(b);
 }
 
