@@ -146,7 +146,9 @@ int main(int argc, char **argv)
     f = build(ns, nt, ns / 2);
     run(f, cfg, jobs, "re-run, 1 task changed", n);
     pd_flow_free(f);
-    printf("target: cached re-run < 0.5 s total: %s\n", cached < 0.5 ? "met" : "NOT met");
+    /* targets: 0.5 s on the embedded store, 1 s on a server (issue 4) */
+    double target = pd_str_eq(cfg->table_store.dialect, "sqlite") ? 0.5 : 1.0;
+    printf("target: cached re-run < %.1f s total: %s\n", target, cached < target ? "met" : "NOT met");
     pd_config_free(cfg);
     if (chdir(cwd) != 0)
         return 1;

@@ -55,6 +55,12 @@ struct pd_store {
      * transaction before anything reads uncommitted rows (or commits) */
     struct pdi_pending_row *pending;
     size_t npending, cap_pending;
+    /* committed lazy_tables rows of one stage, loaded by the first lookup
+     * in that stage (one round trip instead of one per task); dropped by
+     * every metadata write that may change committed rows */
+    char *lazy_cache_stage;
+    pd_lazy_meta *lazy_cache;
+    size_t lazy_cache_n;
 
     pthread_mutex_t hook_mu;
     const pd_table_hook **hooks;

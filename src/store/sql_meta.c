@@ -153,18 +153,64 @@ static void pending_clear(pd_store *s)
     s->npending = 0;
 }
 
+#define PDI_INSERT_BATCH 64
+
+/* INSERT k queued rows of one kind with one statement: the single-row
+ * INSERT of the metadata SQL with its VALUES tuple repeated k times. */
+static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
+{
+    const char *sql = rows[0].kind == 0   ? s->msql.insert_task
+                      : rows[0].kind == 1 ? s->msql.insert_lazy
+                                          : s->msql.insert_raw;
+    size_t n = rows[0].n;
+    const char *tuple = strstr(sql, " VALUES ");
+    if (k == 1 || !tuple)
+        return s->meta->ops->query_params(s->meta, sql, n, (const char *const *)rows[0].p, NULL,
+                                          NULL);
+    tuple += strlen(" VALUES ");
+    pd_buf b = PD_BUF_INIT;
+    pd_buf_puts(&b, sql);
+    for (size_t i = 1; i < k; i++) {
+        pd_buf_putc(&b, ',');
+        pd_buf_puts(&b, tuple);
+    }
+    const char **params = pd_calloc(k * n, sizeof *params);
+    if (b.oom || !params) {
+        pd_buf_free(&b);
+        free(params);
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < n; j++)
+            params[i * n + j] = rows[i].p[j];
+    int rc = s->meta->ops->query_params(s->meta, b.data, k * n, params, NULL, NULL);
+    free(params);
+    pd_buf_free(&b);
+    return rc;
+}
+
 static int flush_locked(pd_store *s)
 {
     if (s->npending == 0)
         return PD_OK;
     int rc = s->meta->ops->begin(s->meta);
-    for (size_t i = 0; rc == PD_OK && i < s->npending; i++) {
-        pdi_pending_row *r = &s->pending[i];
-        const char *sql = r->kind == 0   ? s->msql.insert_task
-                          : r->kind == 1 ? s->msql.insert_lazy
-                                         : s->msql.insert_raw;
-        rc = s->meta->ops->query_params(s->meta, sql, r->n, (const char *const *)r->p, NULL, NULL);
+    /* Rows of one table go out as multi-row INSERTs (one round trip per
+     * PDI_INSERT_BATCH rows on a server), in queue order within a table. */
+    pdi_pending_row *batch = rc == PD_OK ? pd_calloc(PDI_INSERT_BATCH, sizeof *batch) : NULL;
+    if (rc == PD_OK && !batch)
+        rc = PD_ERR_NOMEM;
+    for (int kind = 0; rc == PD_OK && kind < 3; kind++) {
+        size_t k = 0;
+        for (size_t i = 0; rc == PD_OK && i <= s->npending; i++) {
+            if (i < s->npending && s->pending[i].kind == kind)
+                batch[k++] = s->pending[i];
+            if (k > 0 && (k == PDI_INSERT_BATCH || i == s->npending)) {
+                rc = insert_rows(s, batch, k);
+                k = 0;
+            }
+        }
     }
+    free(batch);
     if (rc == PD_OK)
         rc = s->meta->ops->commit(s->meta);
     if (rc) {
@@ -202,9 +248,23 @@ static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
     return s->npending >= PDI_MAX_PENDING ? flush_locked(s) : PD_OK;
 }
 
+/* Forget the cached committed lazy rows (caller holds meta_mu). */
+static void lazy_cache_drop(pd_store *s)
+{
+    for (size_t i = 0; i < s->lazy_cache_n; i++)
+        pd_lazy_meta_clear(&s->lazy_cache[i]);
+    free(s->lazy_cache);
+    free(s->lazy_cache_stage);
+    s->lazy_cache = NULL;
+    s->lazy_cache_stage = NULL;
+    s->lazy_cache_n = 0;
+}
+
 static int lock_meta(pd_store *s)
 {
     int rc = lock_meta_nf(s);
+    if (rc == PD_OK)
+        lazy_cache_drop(s);
     if (rc == PD_OK) {
         rc = flush_locked(s);
         if (rc)
@@ -218,6 +278,7 @@ int pdi_meta_flush(pd_store *s)
     if (!s->meta)
         return PD_OK;
     pthread_mutex_lock(&s->meta_mu);
+    lazy_cache_drop(s);
     int rc = s->npending ? flush_locked(s) : PD_OK;
     pthread_mutex_unlock(&s->meta_mu);
     return rc;
@@ -225,6 +286,7 @@ int pdi_meta_flush(pd_store *s)
 
 void pdi_meta_pending_free(pd_store *s)
 {
+    lazy_cache_drop(s);
     pending_clear(s);
     free(s->pending);
     s->pending = NULL;
@@ -632,23 +694,6 @@ int pd_meta_latest_task(pd_store *s,
     return rc;
 }
 
-static int lazy_row(void *user, int n, const char *const *names, const char *const *v)
-{
-    (void)names;
-    fetch_ctx *f = user;
-    f->count++;
-    if (f->count == 1 && n >= 5) {
-        pd_lazy_meta *m = f->out;
-        pd_lazy_meta_clear(m);
-        m->name = pd_strdup(v[0]);
-        m->stage = pd_strdup(v[1]);
-        m->query_hash = pd_strdup(v[2]);
-        m->task_hash = pd_strdup(v[3]);
-        m->in_transaction_schema = text_true(v[4]);
-    }
-    return PD_OK;
-}
-
 int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
 {
     int rc = lock_meta_nf(s);
@@ -658,6 +703,48 @@ int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
                         m->in_transaction_schema ? "1" : "0"};
     rc = enqueue(s, 1, 5, p);
     unlock_meta(s);
+    return rc;
+}
+
+static int lazy_cache_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    pd_store *s = user;
+    if (n < 5)
+        return PD_OK;
+    pd_lazy_meta *rows = pd_realloc(s->lazy_cache, (s->lazy_cache_n + 1) * sizeof *rows);
+    if (!rows)
+        return PD_ERR_NOMEM;
+    s->lazy_cache = rows;
+    pd_lazy_meta *m = &rows[s->lazy_cache_n++];
+    memset(m, 0, sizeof *m);
+    m->name = pd_strdup(v[0]);
+    m->stage = pd_strdup(v[1]);
+    m->query_hash = pd_strdup(v[2]);
+    m->task_hash = pd_strdup(v[3]);
+    m->in_transaction_schema = text_true(v[4]);
+    return (m->name && m->stage && m->query_hash && m->task_hash)
+               ? PD_OK
+               : pd_set_error(PD_ERR_NOMEM, "out of memory");
+}
+
+/* Load every committed lazy_tables row of `stage` (caller holds meta_mu). */
+static int lazy_cache_load(pd_store *s, const char *stage)
+{
+    lazy_cache_drop(s);
+    char *sql = pd_str_replace(s->msql.find_lazy, " AND query_hash = ? AND task_hash = ?", "");
+    if (!sql)
+        return PD_ERR_NOMEM;
+    const char *p[1] = {stage};
+    int rc = mq(s, sql, 1, p, lazy_cache_row, s);
+    free(sql);
+    if (rc == PD_OK) {
+        s->lazy_cache_stage = pd_strdup(stage);
+        if (!s->lazy_cache_stage)
+            rc = PD_ERR_NOMEM;
+    }
+    if (rc)
+        lazy_cache_drop(s);
     return rc;
 }
 
@@ -672,18 +759,27 @@ int pd_meta_find_lazy(pd_store *s,
     int rc = lock_meta_nf(s);
     if (rc)
         return rc;
-    pd_lazy_meta tmp = {0};
-    fetch_ctx f = {0, false, false, &tmp};
-    const char *p[3] = {stage, query_hash, task_hash};
-    rc = mq(s, s->msql.find_lazy, 3, p, lazy_row, &f);
-    unlock_meta(s);
-    *count = f.count;
-    if (rc == PD_OK && f.count == 1 && out) {
-        pd_lazy_meta_clear(out);
-        *out = tmp;
-    } else {
-        pd_lazy_meta_clear(&tmp);
+    if (!pd_str_eq(s->lazy_cache_stage, stage))
+        rc = lazy_cache_load(s, stage);
+    const pd_lazy_meta *hit = NULL;
+    for (size_t i = 0; rc == PD_OK && i < s->lazy_cache_n; i++) {
+        const pd_lazy_meta *m = &s->lazy_cache[i];
+        if (pd_str_eq(m->query_hash, query_hash) && pd_str_eq(m->task_hash, task_hash)) {
+            hit = m;
+            (*count)++;
+        }
     }
+    if (rc == PD_OK && *count == 1 && out) {
+        pd_lazy_meta_clear(out);
+        out->name = pd_strdup(hit->name);
+        out->stage = pd_strdup(hit->stage);
+        out->query_hash = pd_strdup(hit->query_hash);
+        out->task_hash = pd_strdup(hit->task_hash);
+        out->in_transaction_schema = hit->in_transaction_schema;
+        if (!out->name || !out->stage || !out->query_hash || !out->task_hash)
+            rc = pd_set_error(PD_ERR_NOMEM, "out of memory");
+    }
+    unlock_meta(s);
     return rc;
 }
 
