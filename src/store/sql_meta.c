@@ -593,6 +593,20 @@ typedef struct fetch_ctx {
     void *out;
 } fetch_ctx;
 
+/* Copy the text fields of a metadata row: *dst[k] = copy of src[k] (NULL
+ * stays NULL). PD_ERR_NOMEM if a copy failed (what was copied stays owned by
+ * the destination, for its clear function). */
+static int dup_fields(size_t n, char **const dst[], const char *const src[])
+{
+    int rc = PD_OK;
+    for (size_t k = 0; k < n; k++) {
+        *dst[k] = pd_strdup(src[k]);
+        if (src[k] && !*dst[k])
+            rc = pd_set_error(PD_ERR_NOMEM, "metadata: out of memory copying a row");
+    }
+    return rc;
+}
+
 static int task_row(void *user, int n, const char *const *names, const char *const *v)
 {
     (void)names;
@@ -603,16 +617,15 @@ static int task_row(void *user, int n, const char *const *names, const char *con
     if (f->count == 1 && n >= 10) {
         pd_task_meta *m = f->out;
         pd_task_meta_clear(m);
-        m->name = pd_strdup(v[0]);
-        m->stage = pd_strdup(v[1]);
-        m->version = pd_strdup(v[2]);
         m->timestamp = v[3] ? strtoll(v[3], NULL, 10) : 0;
-        m->run_id = pd_strdup(v[4]);
-        m->position_hash = pd_strdup(v[5]);
-        m->input_hash = pd_strdup(v[6]);
-        m->cache_fn_hash = pd_strdup(v[7] ? v[7] : "");
-        m->output_json = pd_strdup(v[8]);
         m->in_transaction_schema = text_true(v[9]);
+        char **const dst[] = {&m->name,          &m->stage,         &m->version,
+                              &m->run_id,        &m->position_hash, &m->input_hash,
+                              &m->cache_fn_hash, &m->output_json};
+        const char *const src[] = {v[0], v[1], v[2], v[4], v[5], v[6], v[7] ? v[7] : "", v[8]};
+        int rc = dup_fields(8, dst, src);
+        if (rc)
+            return rc;
     }
     return f->first_only ? 1 : PD_OK;
 }
@@ -706,6 +719,14 @@ int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
     return rc;
 }
 
+/* m's text fields from f = {name, stage, query_hash, task_hash}. */
+static int lazy_set(pd_lazy_meta *m, const char *const f[4], bool in_transaction_schema)
+{
+    char **const dst[] = {&m->name, &m->stage, &m->query_hash, &m->task_hash};
+    m->in_transaction_schema = in_transaction_schema;
+    return dup_fields(4, dst, f);
+}
+
 static int lazy_cache_row(void *user, int n, const char *const *names, const char *const *v)
 {
     (void)names;
@@ -718,14 +739,7 @@ static int lazy_cache_row(void *user, int n, const char *const *names, const cha
     s->lazy_cache = rows;
     pd_lazy_meta *m = &rows[s->lazy_cache_n++];
     memset(m, 0, sizeof *m);
-    m->name = pd_strdup(v[0]);
-    m->stage = pd_strdup(v[1]);
-    m->query_hash = pd_strdup(v[2]);
-    m->task_hash = pd_strdup(v[3]);
-    m->in_transaction_schema = text_true(v[4]);
-    return (m->name && m->stage && m->query_hash && m->task_hash)
-               ? PD_OK
-               : pd_set_error(PD_ERR_NOMEM, "out of memory");
+    return lazy_set(m, v, text_true(v[4]));
 }
 
 /* Load every committed lazy_tables row of `stage` (caller holds meta_mu). */
@@ -771,13 +785,8 @@ int pd_meta_find_lazy(pd_store *s,
     }
     if (rc == PD_OK && *count == 1 && out) {
         pd_lazy_meta_clear(out);
-        out->name = pd_strdup(hit->name);
-        out->stage = pd_strdup(hit->stage);
-        out->query_hash = pd_strdup(hit->query_hash);
-        out->task_hash = pd_strdup(hit->task_hash);
-        out->in_transaction_schema = hit->in_transaction_schema;
-        if (!out->name || !out->stage || !out->query_hash || !out->task_hash)
-            rc = pd_set_error(PD_ERR_NOMEM, "out of memory");
+        const char *const f[4] = {hit->name, hit->stage, hit->query_hash, hit->task_hash};
+        rc = lazy_set(out, f, hit->in_transaction_schema);
     }
     unlock_meta(s);
     return rc;
@@ -791,12 +800,10 @@ static int raw_row(void *user, int n, const char *const *names, const char *cons
     if (f->count == 1 && n >= 6) {
         pd_raw_sql_meta *m = f->out;
         pd_raw_sql_meta_clear(m);
-        m->prev_objects = pd_strdup(v[0]);
-        m->new_objects = pd_strdup(v[1]);
-        m->stage = pd_strdup(v[2]);
-        m->query_hash = pd_strdup(v[3]);
-        m->task_hash = pd_strdup(v[4]);
         m->in_transaction_schema = text_true(v[5]);
+        char **const dst[] = {&m->prev_objects, &m->new_objects, &m->stage, &m->query_hash,
+                              &m->task_hash};
+        return dup_fields(5, dst, v);
     }
     return PD_OK;
 }
