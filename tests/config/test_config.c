@@ -19,20 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg_test_util.h"
+
 #ifndef PD_TEST_DATA
 #    define PD_TEST_DATA "."
 #endif
-
-/* Plain write (no fsync: the tests write thousands of small files). */
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        return PD_ERR_IO;
-    }
-    size_t w = len ? fwrite(data, 1, len, f) : 0;
-    return fclose(f) == 0 && w == len ? PD_OK : PD_ERR_IO;
-}
 
 static char tmpdir[256];
 
@@ -338,13 +329,7 @@ static void test_fuzz_robustness(void **state)
     assert_non_null(buf);
     static const char junk[] = ":-{}[]&*!|>'\"#%@`\n\t ?,\x01\xff";
     for (int iter = 0; iter < 400; iter++) {
-        memcpy(buf, seed, len);
-        for (int k = 0; k < 4; k++) {
-            rng = rng * 1103515245u + 12345u;
-            size_t pos = (rng >> 8) % len;
-            rng = rng * 1103515245u + 12345u;
-            buf[pos] = junk[(rng >> 8) % (sizeof junk - 1)];
-        }
+        garble(buf, seed, len, &rng, 4, junk);
         assert_int_equal(write_file(path, buf, len), PD_OK);
         pd_config *cfg = NULL;
         int rc = pd_config_load(path, NULL, &cfg);

@@ -18,20 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg_test_util.h"
+
 #ifndef PD_TEST_DATA
 #    define PD_TEST_DATA "."
 #endif
-
-/* Plain write (no fsync: the tests write thousands of small files). */
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        return PD_ERR_IO;
-    }
-    size_t w = len ? fwrite(data, 1, len, f) : 0;
-    return fclose(f) == 0 && w == len ? PD_OK : PD_ERR_IO;
-}
 
 static void test_everything(void **state)
 {
@@ -101,13 +92,7 @@ static void test_truncated_and_garbled(void **state)
     char *buf = malloc(len + 1);
     assert_non_null(buf);
     for (int iter = 0; iter < 300; iter++) {
-        memcpy(buf, text, len);
-        for (int k = 0; k < 3; k++) {
-            rng = rng * 1103515245u + 12345u;
-            size_t pos = (rng >> 8) % len;
-            rng = rng * 1103515245u + 12345u;
-            buf[pos] = junk[(rng >> 8) % (sizeof junk - 1)];
-        }
+        garble(buf, text, len, &rng, 3, junk);
         assert_int_equal(write_file(path, buf, len), PD_OK);
         pd_flow *flow = NULL;
         if (pd_flow_load(path, &flow) != PD_OK) {
