@@ -68,6 +68,8 @@ typedef struct pd_store_config {
     const char *file;
     int line, column;           /* where the `class:` was declared */
     bool allow_overwrite;       /* ParquetTableStore: overwrite existing files */
+    bool unlogged;              /* Postgres: CREATE UNLOGGED TABLE, from materialization_details
+                                   (__any__ merged under default_materialization_details) */
 } pd_store_config;
 
 typedef enum pd_lock_class { PD_LOCK_NONE = 0, PD_LOCK_FILE, PD_LOCK_DATABASE } pd_lock_class;

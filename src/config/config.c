@@ -275,6 +275,53 @@ static int opt_bool(const pd_cfg_node *map, const char *key, bool *out)
     return PD_OK;
 }
 
+/* materialization_details: {label: {unlogged: bool}, __any__: {...}}; the
+ * effective details are __any__ overridden by default_materialization_details.
+ * Only Postgres' `unlogged` has an effect (other labels' keys are checked). */
+static int materialization_details(const pd_cfg_node *args, pd_store_config *sc)
+{
+    const pd_cfg_node *md = pd_cfg_get(args, "materialization_details");
+    const pd_cfg_node *def = pd_cfg_get(args, "default_materialization_details");
+    if (!md || md->type == PD_CFG_NULL) {
+        return PD_OK;
+    }
+    if (md->type != PD_CFG_MAP) {
+        return pdi_node_error(md, "'materialization_details' must be a mapping of labels");
+    }
+    if (def && def->type != PD_CFG_NULL && def->type != PD_CFG_SCALAR) {
+        return pdi_node_error(def, "'default_materialization_details' must be a label name");
+    }
+    const char *def_label = def && def->type == PD_CFG_SCALAR ? def->scalar : NULL;
+    if (def_label && !pd_cfg_get(md, def_label)) {
+        return pdi_node_error(def,
+                              "default_materialization_details '%s' is not a label of "
+                              "materialization_details",
+                              def_label);
+    }
+    for (size_t i = 0; i < md->n; i++) {
+        const pd_cfg_node *d = md->items[i];
+        if (d->type != PD_CFG_MAP) {
+            return pdi_node_error(d, "materialization_details.%s must be a mapping", md->keys[i]);
+        }
+        bool unlogged = false;
+        int rc = opt_bool(d, "unlogged", &unlogged);
+        if (rc) {
+            return rc;
+        }
+    }
+    const char *order[2] = {"__any__", def_label};
+    for (int k = 0; k < 2; k++) {
+        const pd_cfg_node *d = order[k] ? pd_cfg_get(md, order[k]) : NULL;
+        if (d) {
+            int rc = opt_bool(d, "unlogged", &sc->unlogged);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return PD_OK;
+}
+
 static int opt_str(const pd_cfg_node *map, const char *key, char **out)
 {
     const pd_cfg_node *n = pd_cfg_get(map, key);
@@ -593,7 +640,8 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
         (rc = opt_str(args, "parquet_base_path", &sc->parquet_base_path)) ||
         (rc = opt_str(args, "s3_endpoint_url", &sc->s3_endpoint_url)) ||
         (rc = opt_str(args, "s3_url_style", &sc->s3_url_style)) ||
-        (rc = opt_str(args, "s3_region", &sc->s3_region))) {
+        (rc = opt_str(args, "s3_region", &sc->s3_region)) ||
+        (rc = materialization_details(args, sc))) {
         return rc;
     }
     static const char *const ph_keys[] = {"schema_prefix", "schema_suffix", NULL};

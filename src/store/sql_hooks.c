@@ -38,7 +38,8 @@ static int sql_materialize(pd_store *s, const pd_table *t, const char *schema)
         while (n && (sel[n - 1] == ';' || sel[n - 1] == ' ' || sel[n - 1] == '\n'))
             sel[--n] = 0;
     }
-    int rc = sel ? pdi_exec_free(s, pdi_sql_ctas(s->d, ph, t->name, sel)) : PD_ERR_NOMEM;
+    int rc = sel ? pdi_exec_free(s, pdi_sql_ctas(s->d, ph, t->name, sel, s->sc->unlogged))
+                 : PD_ERR_NOMEM;
     free(sel);
     free(ph);
     return rc;
@@ -104,7 +105,7 @@ static int arrow_materialize(pd_store *s, const pd_table *t, const char *schema)
     pd_buf ddl = {0};
     int rc = q ? PD_OK : PD_ERR_NOMEM;
     if (rc == PD_OK)
-        pd_buf_printf(&ddl, "CREATE TABLE %s (", q);
+        pd_buf_printf(&ddl, "%s%s (", pdi_sql_create_table_kw(s->d, s->sc->unlogged), q);
     for (int64_t i = 0; rc == PD_OK && i < sch.n_children; i++) {
         const struct ArrowSchema *c = sch.children[i];
         char buf[64];

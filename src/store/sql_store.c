@@ -1002,7 +1002,7 @@ int pdi_create_like_and_fill(pd_store *s,
             rc = pdi_exec_free(s, pdi_sql_insert_select(s->d, to_ph, to_name, select));
         return rc;
     }
-    return pdi_exec_free(s, pdi_sql_ctas(s->d, to_ph, to_name, select));
+    return pdi_exec_free(s, pdi_sql_ctas(s->d, to_ph, to_name, select, s->sc->unlogged));
 }
 
 /* SQLite: copy the index definitions of a table (used when no pd_table

@@ -96,6 +96,10 @@ static void write_config(void)
     }
     if (*g_prefix)
         pd_buf_printf(&b, "        schema_prefix: \"%s\"\n", g_prefix);
+    if (strcmp(g_variant, "schema_swap") == 0) /* Postgres UNLOGGED tables */
+        pd_buf_puts(&b, "        materialization_details:\n"
+                        "          __any__: {unlogged: true}\n"
+                        "          logged: {unlogged: false}\n");
     pd_buf_printf(&b, "    stage_commit_technique: %s\n",
                   strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
     pd_buf_puts(&b, sqlite_only
@@ -269,6 +273,11 @@ static void check_tables(const char *v1)
                    "LIKE '%\\_\\_odd' OR cur_transaction_name LIKE '%\\_\\_even'",
                    "2");
         } else {
+            /* materialization_details: SQL (CTAS) and Arrow tables are UNLOGGED */
+            expect(c,
+                   "SELECT string_agg(relpersistence::text, ',' ORDER BY relname) FROM pg_class "
+                   "WHERE oid IN ('feat.t2'::regclass, 'raw.arrow_out'::regclass)",
+                   "u,u");
             /* primary key on the published table; previous version in __tmp */
             expect(c,
                    "SELECT count(*) FROM pg_constraint WHERE conrelid = 'raw.t1'::regclass AND "

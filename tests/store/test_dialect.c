@@ -63,14 +63,19 @@ static void test_schema_ddl(void **st)
 static void test_ctas(void **st)
 {
     (void)st;
-    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("postgresql"), "s", "t", "SELECT 1 AS a"),
+    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("postgresql"), "s", "t", "SELECT 1 AS a", false),
               "CREATE TABLE \"s\".\"t\" AS SELECT 1 AS a");
-    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("sqlite"), "s", "t", "SELECT 1 AS a"),
+    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("postgresql"), "s", "t", "SELECT 1 AS a", true),
+              "CREATE UNLOGGED TABLE \"s\".\"t\" AS SELECT 1 AS a");
+    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("sqlite"), "s", "t", "SELECT 1 AS a", true),
               "CREATE TABLE \"s\".\"t\" AS SELECT 1 AS a");
-    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("db2"), "s", "t", "SELECT 1 AS a FROM x"),
+    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("sqlite"), "s", "t", "SELECT 1 AS a", false),
+              "CREATE TABLE \"s\".\"t\" AS SELECT 1 AS a");
+    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("db2"), "s", "t", "SELECT 1 AS a FROM x", false),
               "CREATE TABLE \"s\".\"t\" AS (SELECT 1 AS a FROM x) WITH DATA");
-    CHECK_SQL(pdi_sql_ctas(pdi_dialect_get("mssql"), "s", "t", "SELECT a, b FROM x WHERE a=1"),
-              "SELECT a, b INTO [s].[t] FROM x WHERE a=1");
+    CHECK_SQL(
+        pdi_sql_ctas(pdi_dialect_get("mssql"), "s", "t", "SELECT a, b FROM x WHERE a=1", false),
+        "SELECT a, b INTO [s].[t] FROM x WHERE a=1");
     /* FROM inside parentheses, strings, brackets and quotes is skipped */
     CHECK_SQL(pdi_sql_mssql_splice_into(
                   "SELECT (SELECT max(y) FROM z) AS m, 'from' AS [from x], \"from\" FROM t", "T"),

@@ -277,7 +277,13 @@ char *pdi_sql_mssql_splice_into(const char *select, const char *target)
     return finish(&b);
 }
 
-char *pdi_sql_ctas(const pdi_dialect *d, const char *schema, const char *table, const char *select)
+const char *pdi_sql_create_table_kw(const pdi_dialect *d, bool unlogged)
+{
+    return unlogged && d->id == PDI_DIALECT_POSTGRES ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ";
+}
+
+char *pdi_sql_ctas(
+    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged)
 {
     pd_buf b = {0};
     switch (d->id) {
@@ -297,7 +303,7 @@ char *pdi_sql_ctas(const pdi_dialect *d, const char *schema, const char *table, 
         pd_buf_puts(&b, ") WITH DATA");
         break;
     default:
-        pd_buf_puts(&b, "CREATE TABLE ");
+        pd_buf_puts(&b, pdi_sql_create_table_kw(d, unlogged));
         put_qualified(&b, d, schema, table);
         pd_buf_puts(&b, " AS ");
         pd_buf_puts(&b, select);
