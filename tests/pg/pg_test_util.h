@@ -30,12 +30,28 @@ static inline char *pg_test_url(void)
     return strdup(buf);
 }
 
-/* Same URL with another database name (caller frees). */
+/* pg_test_url(), or the test binary exits 1 saying how to get a cluster. */
+static inline char *pg_test_url_required(void)
+{
+    char *u = pg_test_url();
+    if (!u) {
+        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
+        exit(1);
+    }
+    return u;
+}
+
+/* Same URL with another database name (caller frees; NULL if the URL has no
+ * '/' or memory is out). */
 static inline char *pg_test_url_db(const char *url, const char *db)
 {
     const char *slash = strrchr(url, '/');
+    if (!slash)
+        return NULL;
     size_t n = (size_t)(slash - url);
     char *out = malloc(n + strlen(db) + 2);
+    if (!out)
+        return NULL;
     memcpy(out, url, n);
     sprintf(out + n, "/%s", db);
     return out;

@@ -295,11 +295,7 @@ static void test_connector_ops(void **st)
 
 int main(void)
 {
-    g_url = pg_test_url();
-    if (!g_url) {
-        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
-        return 1;
-    }
+    g_url = pg_test_url_required();
     g_sc.url = g_url;
     g_sc.dialect = (char *)"postgresql";
     const struct CMUnitTest tests[] = {

@@ -519,11 +519,7 @@ static void test_create_database(void **st)
 
 int main(void)
 {
-    g_url = pg_test_url();
-    if (!g_url) {
-        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
-        return 1;
-    }
+    g_url = pg_test_url_required();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse),       cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_many_batches),    cmocka_unit_test(test_errors),

@@ -455,11 +455,7 @@ int main(int argc, char **argv)
     g_variant = argc > 1 ? argv[1] : "schema_swap";
     if (strcmp(g_variant, "read_views") == 0)
         g_prefix = "pfx_";
-    g_url = pg_test_url();
-    if (!g_url) {
-        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
-        return 1;
-    }
+    g_url = pg_test_url_required();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_run_waits_for_lock),

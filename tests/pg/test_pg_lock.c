@@ -203,11 +203,7 @@ static void test_lost_connection(void **st)
 
 int main(void)
 {
-    g_url = pg_test_url();
-    if (!g_url) {
-        fprintf(stderr, "no test cluster: set PD_TEST_PG_URL or run scripts/pg-test-cluster.sh\n");
-        return 1;
-    }
+    g_url = pg_test_url_required();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock_id),         cmocka_unit_test(test_acquire_release),
         cmocka_unit_test(test_two_processes),   cmocka_unit_test(test_foreign_holder),
