@@ -877,9 +877,11 @@ int pdi_sqlite_conn_open_dir(const char *dir, pdi_conn **out)
         ":memory:", &q->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK || !q->dir) {
-        pd_set_error(PD_ERR_SQL, "sqlite: cannot open connection for %s", dir);
+        int code = q->dir ? PD_ERR_SQL : PD_ERR_NOMEM;
+        pd_set_error(code, "sqlite: cannot open connection for %s: %s", dir,
+                     q->dir ? sqlite3_errstr(rc) : "out of memory");
         sq_close(c);
-        return PD_ERR_SQL;
+        return code;
     }
     sqlite3_busy_timeout(q->db, 60000);
     q->max_att = sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1);
