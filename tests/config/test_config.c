@@ -300,6 +300,22 @@ static void test_url_attrs_and_anchors(void **state)
     free(p);
 }
 
+/* Write data[0..len) to path and load it: true if it loaded (and dumps);
+ * a failure must leave no config and say why. */
+static bool load_variant(const char *path, const char *data, size_t len)
+{
+    assert_int_equal(write_file(path, data, len), PD_OK);
+    pd_config *cfg = NULL;
+    if (pd_config_load(path, NULL, &cfg) != PD_OK) {
+        assert_null(cfg);
+        assert_true(strlen(pd_last_error()) > 0);
+        return false;
+    }
+    free(pd_config_dump(cfg));
+    pd_config_free(cfg);
+    return true;
+}
+
 /* Truncate / garble the seed config: every variant must return cleanly. */
 static void test_fuzz_robustness(void **state)
 {
@@ -311,17 +327,9 @@ static void test_fuzz_robustness(void **state)
     int ok = 0, errs = 0;
     uint32_t rng = 12345;
     for (size_t cut = 0; cut <= len; cut += 7) {
-        assert_int_equal(write_file(path, seed, cut), PD_OK);
-        pd_config *cfg = NULL;
-        int rc = pd_config_load(path, NULL, &cfg);
-        if (rc == PD_OK) {
-            char *d = pd_config_dump(cfg);
-            free(d);
-            pd_config_free(cfg);
+        if (load_variant(path, seed, cut)) {
             ok++;
         } else {
-            assert_null(cfg);
-            assert_true(strlen(pd_last_error()) > 0);
             errs++;
         }
     }
@@ -330,13 +338,7 @@ static void test_fuzz_robustness(void **state)
     static const char junk[] = ":-{}[]&*!|>'\"#%@`\n\t ?,\x01\xff";
     for (int iter = 0; iter < 400; iter++) {
         garble(buf, seed, len, &rng, 4, junk);
-        assert_int_equal(write_file(path, buf, len), PD_OK);
-        pd_config *cfg = NULL;
-        int rc = pd_config_load(path, NULL, &cfg);
-        if (rc == PD_OK) {
-            char *d = pd_config_dump(cfg);
-            free(d);
-            pd_config_free(cfg);
+        if (load_variant(path, buf, len)) {
             ok++;
         } else {
             errs++;

@@ -67,6 +67,21 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(pd_last_error(), "/nonexistent/flow.yaml"));
 }
 
+/* Write data[0..len) to path and load it as a flow: true if it loaded; a
+ * failure must leave no flow and say why. */
+static bool load_variant(const char *path, const char *data, size_t len)
+{
+    assert_int_equal(write_file(path, data, len), PD_OK);
+    pd_flow *flow = NULL;
+    int rc = pd_flow_load(path, &flow);
+    if (rc != PD_OK) {
+        assert_null(flow);
+        assert_true(strlen(pd_last_error()) > 0);
+    }
+    pd_flow_free(flow);
+    return rc == PD_OK;
+}
+
 /* Truncated and garbled variants of the flow file never crash. */
 static void test_truncated_and_garbled(void **state)
 {
@@ -77,14 +92,7 @@ static void test_truncated_and_garbled(void **state)
     char *path = pd_asprintf("%s/flow1/.trunc_%d.yaml", PD_TEST_DATA, (int)getpid());
     int errs = 0;
     for (size_t cut = 0; cut < len; cut += 5) {
-        assert_int_equal(write_file(path, text, cut), PD_OK);
-        pd_flow *flow = NULL;
-        if (pd_flow_load(path, &flow) != PD_OK) {
-            assert_null(flow);
-            assert_true(strlen(pd_last_error()) > 0);
-            errs++;
-        }
-        pd_flow_free(flow);
+        errs += !load_variant(path, text, cut);
     }
     /* garbled: a few bytes replaced by YAML punctuation */
     static const char junk[] = ":-{}[]&*!|>'\"#%@`\n\t ?,";
@@ -93,14 +101,7 @@ static void test_truncated_and_garbled(void **state)
     assert_non_null(buf);
     for (int iter = 0; iter < 300; iter++) {
         garble(buf, text, len, &rng, 3, junk);
-        assert_int_equal(write_file(path, buf, len), PD_OK);
-        pd_flow *flow = NULL;
-        if (pd_flow_load(path, &flow) != PD_OK) {
-            assert_null(flow);
-            assert_true(strlen(pd_last_error()) > 0);
-            errs++;
-        }
-        pd_flow_free(flow);
+        errs += !load_variant(path, buf, len);
     }
     free(buf);
     remove(path);
