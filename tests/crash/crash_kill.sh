@@ -15,6 +15,8 @@
 set -u
 PD=$1
 MODE=$2
+LIB=${3:-} # gate.c library: s1 then also publishes a blob with the version
+# ($PD_CRASH_DELAYS overrides the number of SIGKILL delays)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
@@ -39,6 +41,7 @@ schema_swap | read_views)
     ;;
 *) fail "unknown mode $MODE" ;;
 esac
+NDELAYS=${PD_CRASH_DELAYS:-$NDELAYS}
 
 # setup_dir DIR NAME: a fresh instance directory (and database on Postgres)
 setup_dir() {
@@ -85,7 +88,7 @@ for v in A B; do
     k=3
     [ $v = B ] && k=7
     setup_dir "$WORK/ref_$v" ref_$(echo $v | tr AB ab)
-    gen_flow "$WORK/ref_$v" $v $k $N
+    gen_flow "$WORK/ref_$v" $v $k $N "$LIB"
     t0=$(now_ms)
     pd_in "$WORK/ref_$v" run flow.yaml >/dev/null 2>"$WORK/ref.err" || {
         cat "$WORK/ref.err" >&2
@@ -99,8 +102,11 @@ cmp -s "$WORK/dig_A" "$WORK/dig_B" && fail "versions A and B have equal digests"
 note "$MODE: clean run takes ${RUNMS} ms"
 
 M=$WORK/main
+IID=default
+[ "$MODE" = sqlite ] || IID=crash
+BLOB=$M/.pipedag/blobs/$IID/s1/tagblob.blob
 setup_dir "$M" main
-gen_flow "$M" A 3 $N
+gen_flow "$M" A 3 $N "$LIB"
 pd_in "$M" run flow.yaml >/dev/null 2>"$WORK/run.err" || {
     cat "$WORK/run.err" >&2
     fail "first run of version A failed"
@@ -116,7 +122,7 @@ set_target() {
     [ "$TGT" = A ] && OLD=B
     k=3
     [ "$TGT" = B ] && k=7
-    gen_flow "$M" "$TGT" $k $N
+    gen_flow "$M" "$TGT" $k $N "$LIB"
 }
 
 # check_state WHAT: invariants after a kill; sets PUB (stages with TGT)
@@ -136,6 +142,12 @@ check_state() {
             fail "$_what: stage $_s is neither version $OLD nor $TGT: $_dg (expected $(stage_digest "$WORK/dig_$TGT" $_s) or $(stage_digest "$WORK/dig_$OLD" $_s))"
         fi
     done
+    if [ -n "$LIB" ]; then # the blob of s1 belongs to the same version
+        _want=$OLD
+        case " $PUB " in *" s1 "*) _want=$TGT ;; esac
+        _b=$(cat "$BLOB" 2>&1)
+        [ "$_b" = "$_want" ] || fail "$_what: blob s1.tagblob is '$_b' but the tables of s1 are version $_want"
+    fi
     if [ "$MODE" = sqlite ]; then
         for _s in $STAGES; do
             _f=$M/.pipedag/default/$_s.sqlite
@@ -179,6 +191,10 @@ recover() {
         diff "$WORK/dig_now" "$WORK/dig_$TGT" >&2
         fail "$_what: tables after recovery differ from a clean run of $TGT"
     }
+    if [ -n "$LIB" ]; then
+        _b=$(cat "$BLOB" 2>&1)
+        [ "$_b" = "$TGT" ] || fail "$_what: after recovery blob s1.tagblob is '$_b', expected $TGT"
+    fi
     CUR=$TGT
 }
 

@@ -4,15 +4,20 @@
  * It writes <$PD_GATE_DIR>/<$PD_GATE_TAG>.begin, then (if $PD_GATE_HOLD is
  * set) waits until the file <tag>.go exists, then writes <tag>.end; each file
  * holds a CLOCK_REALTIME timestamp in nanoseconds. Its table names the tag.
+ * pd_crash_blob (kill tests) writes the blob "tagblob" holding the column v of
+ * the first row of its input table "csv" (the version tag of the flow).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pipedag/arrow.h"
 #include "pipedag/pipedag.h"
 
 int pd_crash_gate(pd_task_ctx *ctx, void *user);
+int pd_crash_blob(pd_task_ctx *ctx, void *user);
 
 static int mark(const char *dir, const char *tag, const char *what)
 {
@@ -53,4 +58,32 @@ int pd_crash_gate(pd_task_ctx *ctx, void *user)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT '%.64s' AS tag", tag);
     return pd_ctx_output_sql(ctx, NULL, sql);
+}
+
+int pd_crash_blob(pd_task_ctx *ctx, void *user)
+{
+    (void)user;
+    struct ArrowArrayStream st = {0};
+    struct ArrowSchema sc = {0};
+    struct ArrowArray ar = {0};
+    int rc = pd_ctx_read_table(ctx, "csv", &st);
+    if (rc)
+        return rc;
+    if (st.get_schema(&st, &sc) != 0 || st.get_next(&st, &ar) != 0 || !ar.release || ar.length < 1)
+        rc = pd_set_error(PD_ERR_CORRUPT, "blob task: cannot read table csv");
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    for (int64_t k = 0; !rc && k < sc.n_children; k++)
+        if (sc.children[k]->name && strcmp(sc.children[k]->name, "v") == 0)
+            v = pd_arrow_get_bytes(sc.children[k], ar.children[k], 0, &len);
+    if (!rc && !v)
+        rc = pd_set_error(PD_ERR_CORRUPT, "blob task: table csv has no text column v");
+    if (!rc)
+        rc = pd_ctx_output_blob(ctx, "tagblob", v, len);
+    if (ar.release)
+        ar.release(&ar);
+    if (sc.release)
+        sc.release(&sc);
+    st.release(&st);
+    return rc;
 }

@@ -5,7 +5,8 @@
 # SQL script making two tables; s3: slow SQL + summary). Every table carries
 # the column v = V (the version tag) and values derived from K, so two
 # versions differ in every table of every stage. N sets how slow the big
-# tasks are (rows made by a recursive CTE).
+# tasks are (rows made by a recursive CTE). With a 5th argument (the path of
+# the gate.c library), s1 also gets a C task writing the blob "tagblob" = V.
 
 fail() {
     echo "FAIL: $*" >&2
@@ -21,7 +22,7 @@ now_ms() {
 }
 
 gen_flow() {
-    _d=$1 _v=$2 _k=$3 _n=$4
+    _d=$1 _v=$2 _k=$3 _n=$4 _lib=${5:-}
     mkdir -p "$_d"
     {
         echo "id,name,v"
@@ -44,6 +45,14 @@ stages:
           WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < $_n)
           SELECT i AS id, i * $_k AS x, '$_v' AS v FROM r
         primary_key: id
+YAML
+    [ -z "$_lib" ] || cat >>"$_d/flow.yaml" <<YAML
+      - name: blobtask
+        c: {library: "$_lib", symbol: pd_crash_blob}
+        inputs: [csv]
+        version: "1"
+YAML
+    cat >>"$_d/flow.yaml" <<YAML
   - name: s2
     tasks:
       - name: joined
