@@ -321,20 +321,29 @@ typedef struct csv_row {
     size_t n;
 } csv_row;
 
-/* Parse one CSV record (RFC 4180 quoting) starting at *p. */
-static int csv_record(const char **p, const char *end, pd_strv *fields)
+/* Parse one CSV record (RFC 4180 quoting) starting at *p; *line is the
+ * 1-based line the record starts on and is advanced past it. Malformed
+ * input (NUL bytes, text after a closing quote, an unterminated quote) is an
+ * error naming path:line, never silently changed. */
+static int
+csv_record(const char *path, size_t *line, const char **p, const char *end, pd_strv *fields)
 {
     const char *s = *p;
     pd_buf cur = PD_BUF_INIT;
+    int rc = PD_OK;
     for (;;) {
         pd_buf_clear(&cur);
         pd_buf_puts(&cur, "");
         if (s < end && *s == '"') {
+            size_t start_line = *line;
             s++;
             for (;;) {
                 if (s >= end) {
-                    pd_buf_free(&cur);
-                    return pd_set_error(PD_ERR_CORRUPT, "unterminated quoted field");
+                    rc = pd_set_error(
+                        PD_ERR_CORRUPT,
+                        "%s:%zu: unterminated quoted field (the file ends on line %zu)", path,
+                        start_line, *line);
+                    goto out;
                 }
                 if (*s == '"') {
                     if (s + 1 < end && s[1] == '"') {
@@ -345,19 +354,33 @@ static int csv_record(const char **p, const char *end, pd_strv *fields)
                     s++;
                     break;
                 }
+                if (*s == '\0') {
+                    rc = pd_set_error(PD_ERR_CORRUPT, "%s:%zu: NUL byte in a field", path, *line);
+                    goto out;
+                }
+                if (*s == '\n')
+                    (*line)++;
                 pd_buf_putc(&cur, *s++);
             }
-            while (s < end && *s != ',' && *s != '\n' && *s != '\r')
-                s++;
+            if (s < end && *s != ',' && *s != '\n' && *s != '\r') {
+                rc = pd_set_error(PD_ERR_CORRUPT, "%s:%zu: unexpected text after a closing quote",
+                                  path, *line);
+                goto out;
+            }
         } else {
             const char *a = s;
-            while (s < end && *s != ',' && *s != '\n' && *s != '\r')
+            while (s < end && *s != ',' && *s != '\n' && *s != '\r') {
+                if (*s == '\0') {
+                    rc = pd_set_error(PD_ERR_CORRUPT, "%s:%zu: NUL byte in a field", path, *line);
+                    goto out;
+                }
                 s++;
+            }
             pd_buf_append(&cur, a, (size_t)(s - a));
         }
         if (cur.oom || pd_strv_push(fields, cur.data ? cur.data : "")) {
-            pd_buf_free(&cur);
-            return PD_ERR_NOMEM;
+            rc = PD_ERR_NOMEM;
+            goto out;
         }
         if (s < end && *s == ',') {
             s++;
@@ -365,13 +388,16 @@ static int csv_record(const char **p, const char *end, pd_strv *fields)
         }
         if (s < end && *s == '\r')
             s++;
-        if (s < end && *s == '\n')
+        if (s < end && *s == '\n') {
             s++;
+            (*line)++;
+        }
         break;
     }
-    pd_buf_free(&cur);
     *p = s;
-    return PD_OK;
+out:
+    pd_buf_free(&cur);
+    return rc;
 }
 
 static bool parse_int(const char *s, int64_t *v)
@@ -407,22 +433,24 @@ int pdi_load_csv(const char *path, struct ArrowArrayStream *out)
     if (!data)
         return pd_error_prefix("reading CSV file %s", path);
     const char *p = data, *end = data + len;
+    size_t line = 1;
     pd_strv header = PD_STRV_INIT;
-    int rc = csv_record(&p, end, &header);
+    int rc = csv_record(path, &line, &p, end, &header);
     if (!rc && (header.n == 0 || (header.n == 1 && !header.items[0][0])))
         rc = pd_set_error(PD_ERR_CORRUPT, "%s: missing header row", path);
     pd_strv cells = PD_STRV_INIT; /* row-major */
     size_t nrows = 0;
     while (!rc && p < end) {
         if (*p == '\n' || *p == '\r') {
+            line += *p == '\n';
             p++;
             continue;
         }
-        size_t before = cells.n;
-        rc = csv_record(&p, end, &cells);
+        size_t before = cells.n, rec_line = line;
+        rc = csv_record(path, &line, &p, end, &cells);
         if (!rc && cells.n - before != header.n)
             rc = pd_set_error(PD_ERR_CORRUPT, "%s:%zu: expected %zu fields, found %zu", path,
-                              nrows + 2, header.n, cells.n - before);
+                              rec_line, header.n, cells.n - before);
         nrows++;
     }
     /* infer: 0 = int, 1 = real, 2 = text; empty cells are NULL */
@@ -481,7 +509,9 @@ int pdi_load_csv(const char *path, struct ArrowArrayStream *out)
     pd_strv_free(&cells);
     pd_strv_free(&header);
     free(data);
-    if (rc)
+    if (rc && rc != PD_ERR_CORRUPT)
         pd_error_prefix("loading CSV %s", path);
+    else if (rc)
+        pd_error_prefix("loading CSV"); /* the message already names path:line */
     return rc;
 }
