@@ -120,7 +120,7 @@ typedef struct pd_parquet_write_options {
     int version;               /* PD_PARQUET_WRITE_OPTIONS_VERSION */
     pd_parquet_codec codec;    /* default SNAPPY */
     int level;                 /* codec level; 0 = codec default */
-    int64_t row_group_rows;    /* max rows per row group; 0 = default (1,048,576) */
+    int64_t row_group_rows;    /* max rows per row group; 0 = default (122,880) */
     int64_t page_size;         /* target uncompressed data page bytes; 0 = default (1 MiB) */
     int dictionary;            /* 1 = dictionary encoding with fallback to plain (default) */
     int page_version;          /* 1 or 2 (default 1) */

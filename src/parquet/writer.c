@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define CREATED_BY         "pipedag-c version " PD_VERSION_STRING
-#define DEFAULT_RG_ROWS    1048576
+#define DEFAULT_RG_ROWS    122880
 #define DEFAULT_PAGE_SIZE  (1 << 20)
 #define DEFAULT_DICT_LIMIT (1 << 20)
 
