@@ -3,7 +3,7 @@
 # alter: a NUL byte inside a field, text after a closing quote, and the line
 # number of an unterminated quote. Each must fail the load task with a message
 # naming the file and line (or, for text after a quote, keep the text).
-# Known to fail at the time of writing: see docs/crash.md.
+# (The loader was made strict in commit aeaafa4; this guards it.)
 set -u
 PD=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
