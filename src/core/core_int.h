@@ -207,6 +207,8 @@ static inline const char *pdi_out_table(const pdi_out *o)
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl);
 int pdi_stage_mark_changed(pdi_run *r, pd_stage *st);
 int pdi_ensure_stage(pdi_run *r, pd_stage *st);
+/* PD_ERR_LOCK unless the stage lock is still held (checked before writes). */
+int pdi_check_lock(pdi_run *r, pd_stage *st);
 int pdi_add_out(pdi_trun *tr,
                 const char *name,
                 int kind,

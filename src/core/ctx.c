@@ -155,7 +155,9 @@ int pd_ctx_output_blob(pd_task_ctx *c, const char *name, const void *data, size_
             free(n);
             return pd_set_error(PD_ERR_INVALID, "output '%s' written twice", name);
         }
-    rc = pd_blob_put(r->blobs, c->task->stage->name, n, data, len);
+    rc = pdi_check_lock(r, c->task->stage);
+    if (!rc)
+        rc = pd_blob_put(r->blobs, c->task->stage->name, n, data, len);
     if (!rc)
         rc = pdi_add_out(tr, n, PDI_OUT_BLOB, tr->task_hash, NULL, c->task->stage->name);
     free(n);

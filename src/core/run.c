@@ -157,10 +157,24 @@ static int copy_to_tx(pdi_run *r, const pd_stage *st, const char *from, const ch
     return rc;
 }
 
+/* Before every write into a stage: the stage lock must still be held (a
+ * lost database lock stops the run before it writes). */
+int pdi_check_lock(pdi_run *r, pd_stage *st)
+{
+    if (r->dry || !r->locks)
+        return PD_OK;
+    int rc = pd_lock_check(r->locks, st->name);
+    if (rc)
+        pd_error_prefix("stage %s: not writing", st->name);
+    return rc;
+}
+
 int pdi_stage_mark_changed(pdi_run *r, pd_stage *st)
 {
     pdi_srun *sr = &r->s[st->id];
-    int rc = PD_OK;
+    int rc = pdi_check_lock(r, st);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&sr->mu);
     if (!sr->changed) {
         sr->changed = true;
