@@ -251,6 +251,51 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
+static char *key_path(pd_blob_store *b, const char *stage, const char *name, bool committed)
+{
+    return pd_asprintf("%s/%s%s/%s.blob.key", b->dir, stage, committed ? "" : "__tmp", name);
+}
+
+int pd_blob_set_key(pd_blob_store *b, const char *stage, const char *name, const char *key)
+{
+    if (b->klass != PD_BLOB_FILE)
+        return no_blobs();
+    int rc = check_names(stage, name ? name : "");
+    if (rc)
+        return rc;
+    char *p = key_path(b, stage, name, false);
+    if (!p)
+        return PD_ERR_NOMEM;
+    rc = pd_file_write_atomic(p, key, strlen(key));
+    if (rc)
+        pd_error_prefix("key of blob '%s' of stage '%s'", name, stage);
+    free(p);
+    return rc;
+}
+
+int pd_blob_committed_key_matches(
+    pd_blob_store *b, const char *stage, const char *name, const char *key, bool *match)
+{
+    *match = false;
+    if (b->klass != PD_BLOB_FILE)
+        return no_blobs();
+    int rc = check_names(stage, name ? name : "");
+    if (rc)
+        return rc;
+    recover(b, stage);
+    char *p = key_path(b, stage, name, true);
+    if (!p)
+        return PD_ERR_NOMEM;
+    if (pd_path_exists(p)) {
+        size_t n = 0;
+        char *got = pd_file_read(p, &n);
+        *match = got && strcmp(got, key) == 0;
+        free(got);
+    }
+    free(p);
+    return PD_OK;
+}
+
 int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char *name)
 {
     if (b->klass != PD_BLOB_FILE)
@@ -271,5 +316,17 @@ int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char 
     }
     free(from);
     free(to);
+    /* the key travels with the blob */
+    char *kf = rc == PD_OK ? key_path(b, stage, name, true) : NULL;
+    char *kt = rc == PD_OK ? key_path(b, stage, name, false) : NULL;
+    if (rc == PD_OK && (!kf || !kt))
+        rc = PD_ERR_NOMEM;
+    if (rc == PD_OK && pd_path_exists(kf)) {
+        unlink(kt);
+        if (link(kf, kt) != 0)
+            rc = copy_file(kf, kt);
+    }
+    free(kf);
+    free(kt);
     return rc;
 }

@@ -159,6 +159,8 @@ int pd_ctx_output_blob(pd_task_ctx *c, const char *name, const void *data, size_
     if (!rc)
         rc = pd_blob_put(r->blobs, c->task->stage->name, n, data, len);
     if (!rc)
+        rc = pd_blob_set_key(r->blobs, c->task->stage->name, n, tr->task_hash);
+    if (!rc)
         rc = pdi_add_out(tr, n, PDI_OUT_BLOB, tr->task_hash, NULL, c->task->stage->name);
     free(n);
     return rc;

@@ -1100,6 +1100,22 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
     if (rc)
         return rc;
     for (size_t i = 0; i < tr->n_outs; i++) {
+        if (tr->outs[i].kind == PDI_OUT_BLOB && r->blobs && !r->dry) {
+            /* the published blob must be the one this metadata row describes
+             * (a run killed between the table and blob commits leaves an
+             * older one): otherwise re-run the task */
+            bool match = false;
+            if (pd_blob_committed_key_matches(r->blobs, st->name, tr->outs[i].name, tr->task_hash,
+                                              &match) ||
+                !match) {
+                pd_clear_error();
+                pd_log(PD_LOG_INFO, "task %s.%s: cached blob %s is stale or missing; re-running",
+                       st->name, t->name, tr->outs[i].name);
+                trun_clear_outs(tr);
+                return PD_OK;
+            }
+            continue;
+        }
         if (tr->outs[i].kind != PDI_OUT_TABLE || tr->outs[i].ext_schema)
             continue;
         bool exists = false;
