@@ -132,10 +132,12 @@ typedef struct pd_parquet_write_options {
     /* version >= 2: */
     pd_parquet_encoding encoding; /* non-dictionary value encoding (default AUTO) */
     int64_t dictionary_limit;  /* max PLAIN dictionary bytes per chunk; 0 = default (1 MiB) */
+    int bloom_filters;         /* 1 = split-block Bloom filter for every dictionary-encoded
+                                  column chunk (default 0) */
 } pd_parquet_write_options;
 #define PD_PARQUET_WRITE_OPTIONS_INIT \
     {PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0, \
-     PD_PARQUET_ENC_AUTO, 0}
+     PD_PARQUET_ENC_AUTO, 0, 0}
 
 typedef struct pd_parquet_writer pd_parquet_writer;
 

@@ -1042,6 +1042,41 @@ static int write_dict_page(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk, 
     return PD_OK;
 }
 
+/* Bloom filter over the dictionary entries, appended after the pages (not
+ * counted in the chunk sizes). */
+static int write_bloom(pdw_leaf *lf, pdw_worker *wk, size_t ndict)
+{
+    size_t nbytes = pdw_bloom_size(ndict);
+    wk->hdr.len = 0;
+    pdw_thrift t;
+    pdw_t_init(&t, &wk->hdr);
+    pdw_bloom_header(&t, nbytes);
+    if (t.err || pdw_buf_reserve(&lf->enc, wk->hdr.len + nbytes) != PD_OK) {
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    lf->meta.bloom_rel = (int64_t)lf->enc.len;
+    lf->meta.bloom_len = (int64_t)(wk->hdr.len + nbytes);
+    memcpy(lf->enc.p + lf->enc.len, wk->hdr.p, wk->hdr.len);
+    lf->enc.len += wk->hdr.len;
+    uint8_t *bits = lf->enc.p + lf->enc.len;
+    memset(bits, 0, nbytes);
+    size_t w = fixed_width(lf), pos = 0;
+    for (size_t e = 0; e < ndict; e++) {
+        uint64_t h;
+        if (w) {
+            h = pdw_xxh64(wk->dict.p + e * w, w);
+        } else {
+            uint32_t l;
+            memcpy(&l, wk->dict.p + pos, 4);
+            h = pdw_xxh64(wk->dict.p + pos + 4, l);
+            pos += 4 + l;
+        }
+        pdw_bloom_insert(bits, nbytes, h);
+    }
+    lf->enc.len += nbytes;
+    return PD_OK;
+}
+
 int pdw_encode_chunk(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk)
 {
     pdw_chunk_meta *m = &lf->meta;
@@ -1057,6 +1092,7 @@ int pdw_encode_chunk(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk)
     m->null_count = o->statistics ? lf->nnull : -1;
     m->has_minmax = 0;
     m->nan_count = -1;
+    m->bloom_rel = m->bloom_len = -1;
 
     size_t ndict = 0;
     int use_dict = 0;
@@ -1164,6 +1200,9 @@ int pdw_encode_chunk(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk)
     }
     if (use_dict) {
         m->encodings |= 1u << E_RLE_DICTIONARY;
+        if (o->bloom) {
+            return write_bloom(lf, wk, ndict);
+        }
     }
     return PD_OK;
 }
@@ -1238,6 +1277,10 @@ void pdw_chunk_serialize(const pdw_leaf *lf, int codec, int64_t base, pdw_thrift
             pdw_t_i32(t, 3, m->data_pages_by_enc[e]);
             pdw_t_end(t);
         }
+    }
+    if (m->bloom_rel >= 0) {
+        pdw_t_i64(t, 14, base + m->bloom_rel);
+        pdw_t_i32(t, 15, (int32_t)m->bloom_len);
     }
     pdw_t_end(t); /* ColumnMetaData */
     pdw_t_end(t); /* ColumnChunk */

@@ -213,6 +213,7 @@ static int writer_new(const struct ArrowSchema *schema,
     w->eo.dict_limit = DEFAULT_DICT_LIMIT;
     if (opts->version >= 2) {
         w->eo.encoding = map_encoding(opts->encoding);
+        w->eo.bloom = opts->bloom_filters != 0;
         if (opts->dictionary_limit > 0) {
             w->eo.dict_limit =
                 opts->dictionary_limit > 0x7FFFFFFF ? 0x7FFFFFFF : opts->dictionary_limit;

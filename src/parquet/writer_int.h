@@ -104,6 +104,13 @@ int pdw_delta_i64(pdw_buf *out, const int64_t *v, size_t n);
 /* BYTE_STREAM_SPLIT of n values of `width` bytes. */
 int pdw_bss(pdw_buf *out, const uint8_t *v, size_t n, size_t width);
 
+/* ---- split-block Bloom filters (write_bloom.c) ---- */
+uint64_t pdw_xxh64(const void *data, size_t len);
+void pdw_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash);
+size_t pdw_bloom_size(size_t ndv);
+/* BloomFilterHeader (BLOCK / XXHASH / UNCOMPRESSED) as a top-level struct. */
+void pdw_bloom_header(pdw_thrift *t, size_t nbytes);
+
 /* ---- compression with a reusable context (codec_compress.c) ---- */
 typedef struct pdw_cctx {
     void *zstd; /* ZSTD_CCtx */
@@ -190,7 +197,8 @@ typedef struct pdw_chunk_meta {
     int has_minmax, signed_legacy;
     pdw_buf min, max;
     int64_t null_count;
-    int64_t nan_count; /* -1: not written */
+    int64_t nan_count;            /* -1: not written */
+    int64_t bloom_rel, bloom_len; /* -1 without Bloom filter */
 } pdw_chunk_meta;
 
 /* One leaf column: schema facts, the row group's accumulated levels and
@@ -249,6 +257,7 @@ typedef struct pdw_enc_opts {
     int page_version;
     int statistics;
     int encoding; /* forced non-dictionary encoding, -1 = auto */
+    int bloom;    /* Bloom filters for dictionary-encoded chunks */
 } pdw_enc_opts;
 typedef struct pdw_worker {
     pdw_cctx cctx;

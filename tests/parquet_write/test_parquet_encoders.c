@@ -15,6 +15,7 @@
 #include "parquet/codec.h"
 #include "parquet/writer_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,39 @@ static void test_bss(void **state)
     pdw_buf_free(&b);
 }
 
+/* The parquet-testing filter holding "hello", "parquet", "bloom", "filter":
+ * same header bytes and same 1024-byte bitset. */
+static void test_bloom(void **state)
+{
+    (void)state;
+    FILE *f = fopen(PQW_BLOOM_FILE, "rb");
+    if (!f) {
+        skip();
+    }
+    uint8_t file[2048];
+    size_t n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    assert_int_equal(n, 16 + 1024);
+    pdw_buf b = {0};
+    pdw_thrift t;
+    pdw_t_init(&t, &b);
+    pdw_bloom_header(&t, 1024);
+    assert_int_equal(b.len, 16);
+    assert_memory_equal(b.p, file, 16);
+    uint8_t bits[1024];
+    memset(bits, 0, sizeof bits);
+    const char *words[] = {"hello", "parquet", "bloom", "filter"};
+    for (int i = 0; i < 4; i++) {
+        pdw_bloom_insert(bits, sizeof bits, pdw_xxh64(words[i], strlen(words[i])));
+    }
+    assert_memory_equal(bits, file + 16, 1024);
+    /* XXH64 of the empty input (reference value) */
+    assert_true(pdw_xxh64("", 0) == 0xEF46DB3751D8E999ULL);
+    assert_int_equal(pdw_bloom_size(0), 32);
+    assert_int_equal(pdw_bloom_size(1000), 2048);
+    pdw_buf_free(&b);
+}
+
 static void test_codecs_roundtrip(void **state)
 {
     (void)state;
@@ -186,11 +220,9 @@ static void test_codecs_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thrift),
-        cmocka_unit_test(test_rle),
-        cmocka_unit_test(test_delta),
-        cmocka_unit_test(test_bss),
-        cmocka_unit_test(test_codecs_roundtrip),
+        cmocka_unit_test(test_thrift), cmocka_unit_test(test_rle),
+        cmocka_unit_test(test_delta),  cmocka_unit_test(test_bss),
+        cmocka_unit_test(test_bloom),  cmocka_unit_test(test_codecs_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

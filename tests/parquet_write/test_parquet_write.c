@@ -464,6 +464,46 @@ static void test_float_stats(void **state)
     pd_parquet_close(rd);
 }
 
+/* Bloom filters of dictionary-encoded chunks, probed by DuckDB. */
+static void test_bloom_filters(void **state)
+{
+    (void)state;
+    if (!duck) {
+        skip();
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/bloom.parquet", tmpdir);
+    pd_parquet_write_options o = small_opts();
+    o.bloom_filters = 1;
+    assert_int_equal(write_table(path, &o, 2500, 2500), PD_OK);
+    check_duck(path, 2500);
+    static const struct {
+        const char *col, *value;
+        int present;
+    } probes[] = {{"str", "'v5'", 1},     {"str", "'v36'", 1},   {"str", "'nope'", 0},
+                  {"dict", "'gamma'", 1}, {"dict", "'zeta'", 0}, {"i8", "7", 1}};
+    for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
+        char sql[800], err[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*), CAST(sum(CASE WHEN bloom_filter_excludes THEN 1 ELSE 0 END) "
+                 "AS BIGINT) FROM parquet_bloom_probe('%s', '%s', %s)",
+                 path, probes[k].col, probes[k].value);
+        pqw_result *r = pqw_duck_query(duck, sql, err, sizeof err);
+        if (!r) {
+            fprintf(stderr, "DuckDB: %s\n", err);
+        }
+        assert_non_null(r);
+        int64_t groups = pqw_result_i64(r, 0, 0), excluded = pqw_result_i64(r, 1, 0);
+        pqw_result_free(r);
+        assert_int_equal(groups, 3);
+        if (probes[k].present) {
+            assert_int_equal(excluded, 0); /* never a false negative */
+        } else {
+            assert_true(excluded >= 2); /* ~1 % false positives per group */
+        }
+    }
+}
+
 static void test_empty_and_kv(void **state)
 {
     (void)state;
@@ -752,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_float_stats),       cmocka_unit_test(test_empty_and_kv),
         cmocka_unit_test(test_write_stream),      cmocka_unit_test(test_write_stream_failure),
         cmocka_unit_test(test_reader_roundtrip),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bloom_filters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
