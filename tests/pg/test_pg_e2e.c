@@ -381,8 +381,10 @@ static int fn_kill_locks(pd_task_ctx *ctx, void *user)
     pdi_pg *c = NULL;
     int rc = pdi_pg_connect(g_db_url, false, &c);
     if (!rc)
+        /* only this test's database: other tests share the cluster */
         rc = pdi_pg_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
-                            "'advisory' AND granted AND pid <> pg_backend_pid()");
+                            "'advisory' AND granted AND pid <> pg_backend_pid() AND database = "
+                            "(SELECT oid FROM pg_database WHERE datname = current_database())");
     pdi_pg_close(c);
     if (rc)
         return rc;

@@ -188,9 +188,11 @@ static void test_lost_connection(void **st)
     assert_int_equal(pdi_pglock_acquire(l, "s"), PD_OK);
     assert_int_equal(pdi_pglock_check(l, "s"), PD_OK);
     pdi_pg *c = admin();
+    /* only this database's advisory locks: other tests share the cluster */
     assert_int_equal(pdi_pg_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE "
                                     "locktype='advisory' AND granted AND pid <> "
-                                    "pg_backend_pid()"),
+                                    "pg_backend_pid() AND database = (SELECT oid FROM "
+                                    "pg_database WHERE datname = current_database())"),
                      PD_OK);
     assert_int_equal(pdi_pglock_check(l, "s"), PD_ERR_LOCK);
     const char *m = pd_last_error();
