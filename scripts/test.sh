@@ -21,11 +21,17 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_retur
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
 status=0
-(cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
-
+# The bounded fuzz run goes first so that ctest's summary ends the output.
 FUZZ=${PD_FUZZ_SECONDS:-60}
 if [ "$FUZZ" -gt 0 ] && [ -x scripts/fuzz-parquet.sh ]; then
     echo "== fuzz smoke: parquet reader, ${FUZZ}s"
-    bash scripts/fuzz-parquet.sh "$FUZZ" || status=1
+    if bash scripts/fuzz-parquet.sh "$FUZZ" > "$BUILD/fuzz-smoke.log" 2>&1; then
+        grep -E "^Done [0-9]+ runs" "$BUILD/fuzz-smoke.log" || true
+    else
+        tail -40 "$BUILD/fuzz-smoke.log"
+        echo "fuzz smoke: FAILED (crash input saved under build-fuzz/)"
+        status=1
+    fi
 fi
+(cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
 exit $status
