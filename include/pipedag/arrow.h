@@ -80,11 +80,13 @@ PD_API int pd_arrow_schema_copy(const struct ArrowSchema *src, struct ArrowSchem
  * room for n_children children (each initialised released, to be filled with
  * pd_arrow_schema_init too). metadata may be NULL (copied otherwise; it is the
  * binary-encoded Arrow metadata map). */
-PD_API int pd_arrow_schema_init(struct ArrowSchema *s, const char *format, const char *name,
-                                int64_t flags, int64_t n_children);
+PD_API int pd_arrow_schema_init(
+    struct ArrowSchema *s, const char *format, const char *name, int64_t flags, int64_t n_children);
 /* Set binary Arrow metadata from key/value string pairs (copies). */
-PD_API int pd_arrow_schema_set_metadata(struct ArrowSchema *s, const char *const *keys,
-                                        const char *const *values, size_t n);
+PD_API int pd_arrow_schema_set_metadata(struct ArrowSchema *s,
+                                        const char *const *keys,
+                                        const char *const *values,
+                                        size_t n);
 /* Look a key up in binary Arrow metadata (NULL-safe). Returns a pointer into
  * `metadata` (not NUL-terminated) and its length, or NULL if absent. */
 PD_API const char *pd_arrow_metadata_get(const char *metadata, const char *key, size_t *len);
@@ -107,8 +109,10 @@ PD_API struct ArrowArray *pd_arrow_array_alloc_dictionary(struct ArrowArray *a);
 /* ---- Streams ---- */
 /* A stream over batches already in memory. Takes ownership of schema and of
  * the n arrays (the caller's structs are marked released). */
-PD_API int pd_arrow_stream_from_batches(struct ArrowSchema *schema, struct ArrowArray *batches,
-                                        size_t n, struct ArrowArrayStream *out);
+PD_API int pd_arrow_stream_from_batches(struct ArrowSchema *schema,
+                                        struct ArrowArray *batches,
+                                        size_t n,
+                                        struct ArrowArrayStream *out);
 /* Validate that an array matches a schema (buffer counts, offsets within
  * bounds, children count). Returns PD_ERR_INVALID with a message naming the
  * column otherwise. */
@@ -129,7 +133,9 @@ PD_API int pd_arrow_array_validate(const struct ArrowSchema *schema, const struc
 typedef struct pd_arrow_builder pd_arrow_builder;
 PD_API int pd_arrow_builder_new(pd_arrow_builder **out);
 /* Add a column; call before appending rows. */
-PD_API int pd_arrow_builder_add_column(pd_arrow_builder *b, const char *name, const char *format,
+PD_API int pd_arrow_builder_add_column(pd_arrow_builder *b,
+                                       const char *name,
+                                       const char *format,
                                        int nullable);
 PD_API size_t pd_arrow_builder_num_columns(const pd_arrow_builder *b);
 PD_API const char *pd_arrow_builder_column_format(const pd_arrow_builder *b, size_t col);
@@ -141,12 +147,13 @@ PD_API int pd_arrow_builder_append_uint(pd_arrow_builder *b, size_t col, uint64_
 PD_API int pd_arrow_builder_append_double(pd_arrow_builder *b, size_t col, double v);
 PD_API int pd_arrow_builder_append_bool(pd_arrow_builder *b, size_t col, int v);
 /* utf8 / binary / decimal (decimal given as text "123.45") */
-PD_API int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *data,
-                                         size_t len);
+PD_API int
+pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *data, size_t len);
 PD_API int64_t pd_arrow_builder_num_rows(const pd_arrow_builder *b);
 /* Emit what has been appended as one batch (struct array) and reset the row
  * count (columns are kept). Schema is emitted on request (may be NULL). */
-PD_API int pd_arrow_builder_finish(pd_arrow_builder *b, struct ArrowSchema *schema_out,
+PD_API int pd_arrow_builder_finish(pd_arrow_builder *b,
+                                   struct ArrowSchema *schema_out,
                                    struct ArrowArray *array_out);
 PD_API void pd_arrow_builder_free(pd_arrow_builder *b);
 
@@ -156,11 +163,11 @@ PD_API int pd_arrow_is_null(const struct ArrowArray *a, int64_t i);
 /* Fixed-width integer (any signed/unsigned width, date32, timestamp, time),
  * floating and bool access by format. */
 PD_API int64_t pd_arrow_get_int(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i);
-PD_API double pd_arrow_get_double(const struct ArrowSchema *s, const struct ArrowArray *a,
-                                  int64_t i);
+PD_API double
+pd_arrow_get_double(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i);
 /* utf8 / large utf8 / binary / large binary / fixed size binary. */
-PD_API const uint8_t *pd_arrow_get_bytes(const struct ArrowSchema *s, const struct ArrowArray *a,
-                                         int64_t i, size_t *len);
+PD_API const uint8_t *
+pd_arrow_get_bytes(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, size_t *len);
 /* Text form of a flat, non-null value, snprintf-style: writes at most cap
  * bytes (NUL-terminated) and returns the full length, or a negative PD_ERR_*
  * for nested types. bool "true"/"false"; integers; floats in shortest
@@ -169,8 +176,8 @@ PD_API const uint8_t *pd_arrow_get_bytes(const struct ArrowSchema *s, const stru
  * the unit's digits); timestamps "2024-01-31 13:45:07[.fff]" plus "+00:00"
  * when the type has a time zone; utf8 as is; binary as lower-case hex.
  * Dictionary-encoded arrays are resolved. */
-PD_API int pd_arrow_get_text(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i,
-                             char *buf, size_t cap);
+PD_API int pd_arrow_get_text(
+    const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, char *buf, size_t cap);
 /* JSON form of value i of any array (nested types included); malloc'd, NUL-
  * terminated, *len (may be NULL) gets its length; NULL on error. A struct
  * batch row becomes an object {"col": value, ...} in field order. Mapping:
@@ -179,8 +186,10 @@ PD_API int pd_arrow_get_text(const struct ArrowSchema *s, const struct ArrowArra
  * dates, times and timestamps as strings (see pd_arrow_get_text); utf8 as
  * strings; binary as lower-case hex strings; lists as arrays; structs as
  * objects; maps as arrays of [key, value] pairs; dictionaries resolved. */
-PD_API char *pd_arrow_value_to_json(const struct ArrowSchema *s, const struct ArrowArray *a,
-                                    int64_t i, size_t *len);
+PD_API char *pd_arrow_value_to_json(const struct ArrowSchema *s,
+                                    const struct ArrowArray *a,
+                                    int64_t i,
+                                    size_t *len);
 /* {"name":..,"format":..,"nullable":..,"children":[...]} (dictionary-encoded
  * fields show their value type); malloc'd, NULL on error. */
 PD_API char *pd_arrow_schema_to_json(const struct ArrowSchema *s);

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#    define PD_API     __attribute__((visibility("default")))
+#    define PD_API          __attribute__((visibility("default")))
 #    define PD_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #    define PD_API
@@ -55,9 +55,9 @@ PD_API void pd_clear_error(void);
 PD_API const char *pd_status_name(int code);
 
 /* Library version. */
-#define PD_VERSION_MAJOR 0
-#define PD_VERSION_MINOR 1
-#define PD_VERSION_PATCH 0
+#define PD_VERSION_MAJOR  0
+#define PD_VERSION_MINOR  1
+#define PD_VERSION_PATCH  0
 #define PD_VERSION_STRING "0.1.0"
 PD_API const char *pd_version(void);
 

@@ -33,7 +33,9 @@ typedef int64_t (*pd_parquet_read_at_fn)(void *user, uint64_t offset, void *buf,
 PD_API int pd_parquet_open_path(const char *path, pd_parquet_reader **out);
 /* The buffer is borrowed and must outlive the reader. */
 PD_API int pd_parquet_open_memory(const void *data, size_t len, pd_parquet_reader **out);
-PD_API int pd_parquet_open_callback(pd_parquet_read_at_fn read_at, void *user, uint64_t file_size,
+PD_API int pd_parquet_open_callback(pd_parquet_read_at_fn read_at,
+                                    void *user,
+                                    uint64_t file_size,
                                     pd_parquet_reader **out);
 PD_API void pd_parquet_close(pd_parquet_reader *r);
 
@@ -53,26 +55,34 @@ PD_API int pd_parquet_get_schema(const pd_parquet_reader *r, struct ArrowSchema 
 
 #define PD_PARQUET_READ_OPTIONS_VERSION 1
 typedef struct pd_parquet_read_options {
-    int version;             /* PD_PARQUET_READ_OPTIONS_VERSION */
-    const int *columns;      /* top-level field indices to read; NULL = all */
+    int version;        /* PD_PARQUET_READ_OPTIONS_VERSION */
+    const int *columns; /* top-level field indices to read; NULL = all */
     int n_columns;
-    const int *row_groups;   /* row groups to read; NULL = all */
+    const int *row_groups; /* row groups to read; NULL = all */
     int n_row_groups;
-    int64_t max_batch_rows;  /* split row groups into batches of at most this many rows; 0 = one batch per row group */
+    int64_t max_batch_rows; /* split row groups into batches of at most this many rows; 0 = one
+                               batch per row group */
 } pd_parquet_read_options;
-#define PD_PARQUET_READ_OPTIONS_INIT {PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0}
+#define PD_PARQUET_READ_OPTIONS_INIT                         \
+    {                                                        \
+        PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0 \
+    }
 
 /* Read one row group (selected columns) as one struct batch. schema_out may
  * be NULL; otherwise it receives the schema of the selected columns. */
-PD_API int pd_parquet_read_row_group(pd_parquet_reader *r, int row_group,
+PD_API int pd_parquet_read_row_group(pd_parquet_reader *r,
+                                     int row_group,
                                      const pd_parquet_read_options *opts,
-                                     struct ArrowSchema *schema_out, struct ArrowArray *out);
+                                     struct ArrowSchema *schema_out,
+                                     struct ArrowArray *out);
 /* Stream over the selected row groups. The stream borrows the reader: the
  * reader must outlive the stream. opts may be NULL. */
-PD_API int pd_parquet_read_stream(pd_parquet_reader *r, const pd_parquet_read_options *opts,
+PD_API int pd_parquet_read_stream(pd_parquet_reader *r,
+                                  const pd_parquet_read_options *opts,
                                   struct ArrowArrayStream *out);
 /* Convenience: open a file and return a stream that owns the reader. */
-PD_API int pd_parquet_read_file_stream(const char *path, const pd_parquet_read_options *opts,
+PD_API int pd_parquet_read_file_stream(const char *path,
+                                       const pd_parquet_read_options *opts,
                                        struct ArrowArrayStream *out);
 
 /* Human-readable footer dump (row groups, column chunks, encodings, codecs,
@@ -117,27 +127,29 @@ typedef enum pd_parquet_encoding {
 
 #define PD_PARQUET_WRITE_OPTIONS_VERSION 2
 typedef struct pd_parquet_write_options {
-    int version;               /* PD_PARQUET_WRITE_OPTIONS_VERSION */
-    pd_parquet_codec codec;    /* default SNAPPY */
-    int level;                 /* codec level; 0 = codec default */
-    int64_t row_group_rows;    /* max rows per row group; 0 = default (122,880) */
-    int64_t page_size;         /* target uncompressed data page bytes; 0 = default (1 MiB) */
-    int dictionary;            /* 1 = dictionary encoding with fallback to plain (default) */
-    int page_version;          /* 1 or 2 (default 1) */
-    int statistics;            /* 1 = write min/max/null_count (default) */
+    int version;                /* PD_PARQUET_WRITE_OPTIONS_VERSION */
+    pd_parquet_codec codec;     /* default SNAPPY */
+    int level;                  /* codec level; 0 = codec default */
+    int64_t row_group_rows;     /* max rows per row group; 0 = default (122,880) */
+    int64_t page_size;          /* target uncompressed data page bytes; 0 = default (1 MiB) */
+    int dictionary;             /* 1 = dictionary encoding with fallback to plain (default) */
+    int page_version;           /* 1 or 2 (default 1) */
+    int statistics;             /* 1 = write min/max/null_count (default) */
     const char *const *kv_keys; /* key-value metadata written in the footer */
     const char *const *kv_values;
     size_t n_kv;
-    int threads;               /* encoder threads; 0 or 1 = calling thread only */
+    int threads; /* encoder threads; 0 or 1 = calling thread only */
     /* version >= 2: */
     pd_parquet_encoding encoding; /* non-dictionary value encoding (default AUTO) */
-    int64_t dictionary_limit;  /* max PLAIN dictionary bytes per chunk; 0 = default (1 MiB) */
-    int bloom_filters;         /* 1 = split-block Bloom filter for every dictionary-encoded
-                                  column chunk (default 0) */
+    int64_t dictionary_limit;     /* max PLAIN dictionary bytes per chunk; 0 = default (1 MiB) */
+    int bloom_filters;            /* 1 = split-block Bloom filter for every dictionary-encoded
+                                     column chunk (default 0) */
 } pd_parquet_write_options;
-#define PD_PARQUET_WRITE_OPTIONS_INIT \
-    {PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0, \
-     PD_PARQUET_ENC_AUTO, 0, 0}
+#define PD_PARQUET_WRITE_OPTIONS_INIT                                                          \
+    {                                                                                          \
+        PD_PARQUET_WRITE_OPTIONS_VERSION, PD_CODEC_SNAPPY, 0, 0, 0, 1, 1, 1, NULL, NULL, 0, 0, \
+            PD_PARQUET_ENC_AUTO, 0, 0                                                          \
+    }
 
 typedef struct pd_parquet_writer pd_parquet_writer;
 
@@ -145,10 +157,12 @@ typedef struct pd_parquet_writer pd_parquet_writer;
 typedef int (*pd_parquet_write_fn)(void *user, const void *buf, size_t len);
 
 /* The schema is copied. opts may be NULL (defaults). */
-PD_API int pd_parquet_writer_open_path(const char *path, const struct ArrowSchema *schema,
+PD_API int pd_parquet_writer_open_path(const char *path,
+                                       const struct ArrowSchema *schema,
                                        const pd_parquet_write_options *opts,
                                        pd_parquet_writer **out);
-PD_API int pd_parquet_writer_open_callback(pd_parquet_write_fn write, void *user,
+PD_API int pd_parquet_writer_open_callback(pd_parquet_write_fn write,
+                                           void *user,
                                            const struct ArrowSchema *schema,
                                            const pd_parquet_write_options *opts,
                                            pd_parquet_writer **out);
@@ -162,7 +176,8 @@ PD_API void pd_parquet_writer_abort(pd_parquet_writer *w);
 /* Convenience: drain a stream into a file (written to "<path>.tmp-<pid>" and
  * renamed into place on success, so a reader never sees a partial file).
  * The stream is released. */
-PD_API int pd_parquet_write_stream(const char *path, struct ArrowArrayStream *in,
+PD_API int pd_parquet_write_stream(const char *path,
+                                   struct ArrowArrayStream *in,
                                    const pd_parquet_write_options *opts);
 
 #ifdef __cplusplus

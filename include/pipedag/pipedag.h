@@ -79,19 +79,19 @@ PD_API pd_task *pd_stage_add_raw_sql(pd_stage *stage, const char *name, const ch
 /* CSV with a header row; column types inferred (integer, real, text). */
 PD_API pd_task *pd_stage_add_load(pd_stage *stage, const char *name, const char *csv_path);
 /* View: union (ALL) of the listed sources ("t" or "stage.t"). */
-PD_API pd_task *pd_stage_add_view(pd_stage *stage, const char *name, const char *const *sources,
-                                  size_t n_sources);
+PD_API pd_task *
+pd_stage_add_view(pd_stage *stage, const char *name, const char *const *sources, size_t n_sources);
 /* External table: schema.table that exists in the store, not made by pipedag. */
-PD_API pd_task *pd_stage_add_external(pd_stage *stage, const char *name, const char *schema,
-                                      const char *table);
+PD_API pd_task *
+pd_stage_add_external(pd_stage *stage, const char *name, const char *schema, const char *table);
 
 /* Computed task. Return PD_OK, or an error code after pd_set_error(). */
 typedef int (*pd_task_fn)(pd_task_ctx *ctx, void *user_data);
 PD_API pd_task *pd_stage_add_c(pd_stage *stage, const char *name, pd_task_fn fn, void *user_data);
 /* Computed task from a shared library (flow files: `c: {library, symbol}`),
  * resolved with dlopen/dlsym at run time. */
-PD_API pd_task *pd_stage_add_c_symbol(pd_stage *stage, const char *name, const char *library,
-                                      const char *symbol);
+PD_API pd_task *
+pd_stage_add_c_symbol(pd_stage *stage, const char *name, const char *library, const char *symbol);
 
 /* Version: NULL (default) = for computed tasks, always run (fresh cache key
  * each run); a string = reuse the cached output while name, version, inputs
@@ -172,33 +172,34 @@ typedef enum pd_task_state {
 PD_API const char *pd_task_state_name(pd_task_state s); /* "completed", "cache_valid", ... */
 
 /* Progress callback: called on the engine's thread after each task ends. */
-typedef void (*pd_progress_fn)(void *user, const pd_task *task, pd_task_state state, size_t done,
-                               size_t total);
+typedef void (*pd_progress_fn)(
+    void *user, const pd_task *task, pd_task_state state, size_t done, size_t total);
 
 #define PD_RUN_OPTIONS_VERSION 1
 typedef struct pd_run_options {
-    int version;                 /* PD_RUN_OPTIONS_VERSION */
-    const char *const *stages;   /* stage subset (run + commit); NULL = all */
+    int version;               /* PD_RUN_OPTIONS_VERSION */
+    const char *const *stages; /* stage subset (run + commit); NULL = all */
     size_t n_stages;
-    const char *const *tasks;    /* task subset ("t" or "stage.t"): run, never commit */
+    const char *const *tasks; /* task subset ("t" or "stage.t"): run, never commit */
     size_t n_tasks;
-    pd_cache_mode cache_mode;    /* PD_CACHE_DEFAULT = from config */
-    int disable_cache_function;  /* -1 = from config */
-    int ignore_task_version;     /* -1 = from config */
-    int jobs;                    /* 0 = from config (orchestration); 1 = sequential; N = N workers */
-    int fail_fast;               /* -1 = from config */
+    pd_cache_mode cache_mode;   /* PD_CACHE_DEFAULT = from config */
+    int disable_cache_function; /* -1 = from config */
+    int ignore_task_version;    /* -1 = from config */
+    int jobs;                   /* 0 = from config (orchestration); 1 = sequential; N = N workers */
+    int fail_fast;              /* -1 = from config */
     pd_progress_fn progress;
     void *progress_user;
 } pd_run_options;
-#define PD_RUN_OPTIONS_INIT \
-    {PD_RUN_OPTIONS_VERSION, NULL, 0, NULL, 0, PD_CACHE_DEFAULT, -1, -1, 0, -1, NULL, NULL}
+#define PD_RUN_OPTIONS_INIT                                                                   \
+    {                                                                                         \
+        PD_RUN_OPTIONS_VERSION, NULL, 0, NULL, 0, PD_CACHE_DEFAULT, -1, -1, 0, -1, NULL, NULL \
+    }
 
 /* Run the flow on the instance `cfg`. Returns PD_OK when every selected task
  * succeeded, PD_ERR_TASK when some failed (details in the result), another
  * code when the run could not start (config, store, lock). *out is set
  * whenever the run started; free it with pd_result_free. */
-PD_API int pd_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts,
-                  pd_result **out);
+PD_API int pd_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, pd_result **out);
 
 PD_API bool pd_result_successful(const pd_result *r);
 PD_API size_t pd_result_count(const pd_result *r);
@@ -219,8 +220,7 @@ PD_API int pd_show(pd_flow *flow, const pd_config *cfg, char **report);
 PD_API int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char **report);
 /* Last committed state of every task (for visualization): fills states[i]
  * for the i-th task in flow order (PD_STATE_NOT_RUN if unknown). */
-PD_API int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states,
-                          size_t n);
+PD_API int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, size_t n);
 
 /* ---------------------------------------------------------- flow files */
 

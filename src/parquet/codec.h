@@ -22,7 +22,12 @@ int pd_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst
 /* Worst-case compressed size for src_len input bytes. */
 size_t pd_pq_compress_bound(int codec, size_t src_len);
 /* Compress; level 0 = codec default. *out_len receives the compressed size. */
-int pd_pq_compress(int codec, int level, const uint8_t *src, size_t src_len, uint8_t *dst,
-                   size_t dst_cap, size_t *out_len);
+int pd_pq_compress(int codec,
+                   int level,
+                   const uint8_t *src,
+                   size_t src_len,
+                   uint8_t *dst,
+                   size_t dst_cap,
+                   size_t *out_len);
 
 #endif

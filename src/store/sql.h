@@ -67,11 +67,8 @@ char *pdi_sql_drop_schema(const pdi_dialect *d, const char *schema);   /* if exi
 char *pdi_sql_rename_schema(const pdi_dialect *d, const char *from, const char *to);
 /* CREATE TABLE s.t AS <select>; MSSQL: SELECT ... INTO s.t FROM ... spliced
  * (see pdi_sql_mssql_splice_into); DB2: CREATE TABLE s.t AS (<select>) WITH DATA. */
-char *pdi_sql_ctas(const pdi_dialect *d,
-                   const char *schema,
-                   const char *table,
-                   const char *select,
-                   bool unlogged);
+char *pdi_sql_ctas(
+    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged);
 /* "CREATE TABLE " or, on Postgres with `unlogged`, "CREATE UNLOGGED TABLE ". */
 const char *pdi_sql_create_table_kw(const pdi_dialect *d, bool unlogged);
 /* Splice "INTO <target>" before the first top-level FROM/WHERE/GROUP/WINDOW/

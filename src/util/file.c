@@ -118,8 +118,8 @@ int pd_mkdir_p(const char *path)
             char c = p[i];
             p[i] = '\0';
             if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                int rc = pd_set_error(PD_ERR_IO, "cannot create directory %s: %s", p,
-                                      strerror(errno));
+                int rc =
+                    pd_set_error(PD_ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
                 free(p);
                 return rc;
             }
@@ -137,8 +137,9 @@ int pd_rm_rf(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0) {
-        return errno == ENOENT ? PD_OK
-                               : pd_set_error(PD_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+        return errno == ENOENT
+                   ? PD_OK
+                   : pd_set_error(PD_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
     }
     if (S_ISDIR(st.st_mode)) {
         DIR *d = opendir(path);

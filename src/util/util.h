@@ -20,7 +20,7 @@
 void *pd_malloc(size_t n);              /* NULL on failure (sets PD_ERR_NOMEM) */
 void *pd_calloc(size_t n, size_t size); /* overflow-checked */
 void *pd_realloc(void *p, size_t n);
-char *pd_strdup(const char *s);         /* NULL-safe: NULL -> NULL */
+char *pd_strdup(const char *s); /* NULL-safe: NULL -> NULL */
 char *pd_strndup(const char *s, size_t n);
 char *pd_asprintf(const char *fmt, ...) PD_PRINTF(1, 2);
 char *pd_vasprintf(const char *fmt, va_list ap) PD_PRINTF(1, 0);
@@ -42,24 +42,27 @@ typedef struct pd_buf {
     size_t cap;
     bool oom; /* sticky: an append failed */
 } pd_buf;
-#define PD_BUF_INIT {NULL, 0, 0, false}
+#define PD_BUF_INIT       \
+    {                     \
+        NULL, 0, 0, false \
+    }
 int pd_buf_reserve(pd_buf *b, size_t extra);
 int pd_buf_append(pd_buf *b, const void *data, size_t len);
 int pd_buf_puts(pd_buf *b, const char *s);
 int pd_buf_putc(pd_buf *b, char c);
 int pd_buf_printf(pd_buf *b, const char *fmt, ...) PD_PRINTF(2, 3);
 int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap) PD_PRINTF(2, 0);
-void pd_buf_clear(pd_buf *b);           /* len = 0, keeps memory */
+void pd_buf_clear(pd_buf *b); /* len = 0, keeps memory */
 void pd_buf_free(pd_buf *b);
-char *pd_buf_detach(pd_buf *b);         /* returns data (never NULL unless oom), resets b */
+char *pd_buf_detach(pd_buf *b); /* returns data (never NULL unless oom), resets b */
 
 /* ---- strings ---- */
 bool pd_str_eq(const char *a, const char *b); /* NULL-safe */
 bool pd_str_ieq(const char *a, const char *b);
 bool pd_str_starts(const char *s, const char *prefix);
 bool pd_str_ends(const char *s, const char *suffix);
-char *pd_str_lower(const char *s);             /* new string */
-char *pd_str_trim(const char *s);              /* new string without surrounding whitespace */
+char *pd_str_lower(const char *s); /* new string */
+char *pd_str_trim(const char *s);  /* new string without surrounding whitespace */
 /* Replace every occurrence of `from` with `to`; new string. */
 char *pd_str_replace(const char *s, const char *from, const char *to);
 
@@ -69,7 +72,10 @@ typedef struct pd_strv {
     size_t n;
     size_t cap;
 } pd_strv;
-#define PD_STRV_INIT {NULL, 0, 0}
+#define PD_STRV_INIT \
+    {                \
+        NULL, 0, 0   \
+    }
 int pd_strv_push(pd_strv *v, const char *s); /* copies */
 int pd_strv_push_owned(pd_strv *v, char *s); /* takes ownership */
 bool pd_strv_contains(const pd_strv *v, const char *s);
@@ -81,8 +87,8 @@ void pd_strv_free(pd_strv *v);
 char *pd_file_read(const char *path, size_t *len);
 /* Write atomically: write to a temp file beside path, fsync, rename. */
 int pd_file_write_atomic(const char *path, const void *data, size_t len);
-int pd_mkdir_p(const char *path);           /* like mkdir -p */
-int pd_rm_rf(const char *path);             /* recursive delete; missing is OK */
+int pd_mkdir_p(const char *path); /* like mkdir -p */
+int pd_rm_rf(const char *path);   /* recursive delete; missing is OK */
 bool pd_path_exists(const char *path);
 bool pd_is_dir(const char *path);
 /* Join two path parts with '/' (b absolute -> copy of b). */
@@ -134,13 +140,13 @@ void pd_json_key(pd_json *j, const char *key);
 void pd_json_str(pd_json *j, const char *s); /* NULL -> null */
 void pd_json_strn(pd_json *j, const char *s, size_t n);
 void pd_json_int(pd_json *j, int64_t v);
-void pd_json_double(pd_json *j, double v);   /* shortest round-trip form */
+void pd_json_double(pd_json *j, double v); /* shortest round-trip form */
 void pd_json_bool(pd_json *j, bool v);
 void pd_json_null(pd_json *j);
 void pd_json_raw(pd_json *j, const char *raw); /* pre-encoded value */
 /* Escape s as a JSON string literal (with quotes) into b. */
 int pd_json_escape(pd_buf *b, const char *s, size_t n);
-char *pd_json_finish(pd_json *j);            /* returns owned string, resets j */
+char *pd_json_finish(pd_json *j); /* returns owned string, resets j */
 void pd_json_free(pd_json *j);
 
 /* Minimal JSON reader (DOM) for metadata output_json and config values. */
@@ -161,8 +167,8 @@ const pd_jval *pd_jval_get(const pd_jval *obj, const char *key); /* NULL if abse
 const char *pd_jval_str(const pd_jval *v);                       /* NULL unless string */
 
 /* ---- time ---- */
-double pd_now_seconds(void);    /* monotonic */
-int64_t pd_unix_micros(void);   /* wall clock */
+double pd_now_seconds(void);  /* monotonic */
+int64_t pd_unix_micros(void); /* wall clock */
 
 /* ---- logging (stderr; secrets must never be passed here) ---- */
 typedef enum pd_log_level { PD_LOG_DEBUG, PD_LOG_INFO, PD_LOG_WARN, PD_LOG_ERROR } pd_log_level;
