@@ -22,7 +22,7 @@ typedef struct pdi_pooled {
 typedef struct pdi_meta_sql {
     bool built;
     char *insert_task, *find_task, *find_task_fn, *latest_task, *latest_task_pos;
-    char *insert_lazy, *find_lazy, *insert_raw, *find_raw;
+    char *insert_lazy, *stage_lazy, *insert_raw, *find_raw;
     char *del_unc[3], *del_com[3], *promote[3];
     char *journal_add, *journal_del, *journal_list, *journal_list_stage;
     char *stage_get, *stage_del, *stage_ins;
@@ -60,7 +60,7 @@ struct pd_store {
      * every metadata write that may change committed rows */
     char *lazy_cache_stage;
     pd_lazy_meta *lazy_cache;
-    size_t lazy_cache_n;
+    size_t lazy_cache_n, lazy_cache_cap;
 
     pthread_mutex_t hook_mu;
     const pd_table_hook **hooks;

@@ -18,7 +18,7 @@ void pdi_meta_sql_free(pd_store *s)
     pdi_meta_sql *m = &s->msql;
     pending_clear(s); /* queued rows belong to the metadata being dropped */
     char **all[] = {&m->insert_task,     &m->find_task,          &m->find_task_fn, &m->latest_task,
-                    &m->latest_task_pos, &m->insert_lazy,        &m->find_lazy,    &m->insert_raw,
+                    &m->latest_task_pos, &m->insert_lazy,        &m->stage_lazy,   &m->insert_raw,
                     &m->find_raw,        &m->del_unc[0],         &m->del_unc[1],   &m->del_unc[2],
                     &m->del_com[0],      &m->del_com[1],         &m->del_com[2],   &m->promote[0],
                     &m->promote[1],      &m->promote[2],         &m->journal_add,  &m->journal_del,
@@ -65,10 +65,11 @@ static int build_sql(pd_store *s)
     m->insert_lazy = pd_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, "
                                  "task_hash, in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
                                  q);
-    m->find_lazy = pd_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema "
-                               "FROM %s.lazy_tables WHERE stage = ? AND query_hash = ? AND "
-                               "task_hash = ? AND in_transaction_schema = %s",
-                               q, F);
+    /* all committed lazy rows of a stage: lookups are answered from them */
+    m->stage_lazy =
+        pd_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema "
+                    "FROM %s.lazy_tables WHERE stage = ? AND in_transaction_schema = %s",
+                    q, F);
     m->insert_raw = pd_asprintf("INSERT INTO %s.raw_sql (prev_objects, new_objects, stage, "
                                 "query_hash, task_hash, in_transaction_schema) VALUES (?, ?, ?, "
                                 "?, ?, ?)",
@@ -103,7 +104,7 @@ static int build_sql(pd_store *s)
     free(q);
     m->built = true;
     char **all[] = {&m->insert_task,        &m->find_task,   &m->find_task_fn, &m->latest_task,
-                    &m->latest_task_pos,    &m->insert_lazy, &m->find_lazy,    &m->insert_raw,
+                    &m->latest_task_pos,    &m->insert_lazy, &m->stage_lazy,   &m->insert_raw,
                     &m->find_raw,           &m->journal_add, &m->journal_del,  &m->journal_list,
                     &m->journal_list_stage, &m->stage_get,   &m->stage_del,    &m->stage_ins};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -258,6 +259,7 @@ static void lazy_cache_drop(pd_store *s)
     s->lazy_cache = NULL;
     s->lazy_cache_stage = NULL;
     s->lazy_cache_n = 0;
+    s->lazy_cache_cap = 0;
 }
 
 static int lock_meta(pd_store *s)
@@ -733,11 +735,15 @@ static int lazy_cache_row(void *user, int n, const char *const *names, const cha
     pd_store *s = user;
     if (n < 5)
         return PD_OK;
-    pd_lazy_meta *rows = pd_realloc(s->lazy_cache, (s->lazy_cache_n + 1) * sizeof *rows);
-    if (!rows)
-        return PD_ERR_NOMEM;
-    s->lazy_cache = rows;
-    pd_lazy_meta *m = &rows[s->lazy_cache_n++];
+    if (s->lazy_cache_n == s->lazy_cache_cap) {
+        size_t cap = s->lazy_cache_cap ? 2 * s->lazy_cache_cap : 64;
+        pd_lazy_meta *rows = pd_realloc(s->lazy_cache, cap * sizeof *rows);
+        if (!rows)
+            return PD_ERR_NOMEM;
+        s->lazy_cache = rows;
+        s->lazy_cache_cap = cap;
+    }
+    pd_lazy_meta *m = &s->lazy_cache[s->lazy_cache_n++];
     memset(m, 0, sizeof *m);
     return lazy_set(m, v, text_true(v[4]));
 }
@@ -746,12 +752,8 @@ static int lazy_cache_row(void *user, int n, const char *const *names, const cha
 static int lazy_cache_load(pd_store *s, const char *stage)
 {
     lazy_cache_drop(s);
-    char *sql = pd_str_replace(s->msql.find_lazy, " AND query_hash = ? AND task_hash = ?", "");
-    if (!sql)
-        return PD_ERR_NOMEM;
     const char *p[1] = {stage};
-    int rc = mq(s, sql, 1, p, lazy_cache_row, s);
-    free(sql);
+    int rc = mq(s, s->msql.stage_lazy, 1, p, lazy_cache_row, s);
     if (rc == PD_OK) {
         s->lazy_cache_stage = pd_strdup(stage);
         if (!s->lazy_cache_stage)
