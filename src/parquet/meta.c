@@ -97,23 +97,8 @@ static void get_bool(int ft, bool *v)
         *v = false;
 }
 
-static int get_str(pdi_thrift *t, int ft, char **out)
-{
-    if (ft != PDI_T_BINARY)
-        return pdi_tr_skip(t, ft);
-    const uint8_t *d;
-    size_t n;
-    int rc = pdi_tr_binary(t, &d, &n);
-    if (rc)
-        return rc;
-    char *s = pd_strndup((const char *)d, n);
-    if (!s)
-        return PD_ERR_NOMEM;
-    free(*out);
-    *out = s;
-    return PD_OK;
-}
-
+/* Copy a binary field into a new NUL-terminated buffer that replaces *out;
+ * a field of another wire type is skipped and leaves *out as it was. */
 static int get_bytes(pdi_thrift *t, int ft, uint8_t **out, size_t *len)
 {
     if (ft != PDI_T_BINARY)
@@ -123,14 +108,28 @@ static int get_bytes(pdi_thrift *t, int ft, uint8_t **out, size_t *len)
     int rc = pdi_tr_binary(t, &d, &n);
     if (rc)
         return rc;
-    uint8_t *s = malloc(n ? n : 1);
+    uint8_t *s = malloc(n + 1);
     if (!s)
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     memcpy(s, d, n);
+    s[n] = 0;
     free(*out);
     *out = s;
     *len = n;
     return PD_OK;
+}
+
+/* A string field: the text up to its first NUL byte, as C code reads it. */
+static int get_str(pdi_thrift *t, int ft, char **out)
+{
+    uint8_t *s = NULL;
+    size_t n;
+    int rc = get_bytes(t, ft, &s, &n);
+    if (s) {
+        free(*out);
+        *out = (char *)s;
+    }
+    return rc;
 }
 
 static int skip_elems(pdi_thrift *t, int et, uint32_t n)
@@ -163,6 +162,57 @@ static int list_begin(pdi_thrift *t, int ft, int want, uint32_t *n, bool *ok)
     return PD_OK;
 }
 
+/* Skip a list<struct> field whose elements are not kept, noting their count. */
+static int count_struct_list(pdi_thrift *t, int ft, int *count)
+{
+    uint32_t n;
+    bool ok;
+    int rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
+    if (!rc && ok) {
+        *count = (int)n;
+        rc = skip_elems(t, PDI_T_STRUCT, n);
+    }
+    return rc;
+}
+
+/* Parses one element of a list<struct> into `elem` (zeroed beforehand). */
+typedef int (*elem_parser)(pdi_thrift *t, void *elem);
+
+/* Parse a list<struct> field into a new zeroed array of `size`-byte elements,
+ * each read by `parse`. The element count is capped by the bytes left
+ * (pdi_tr_list), so the allocation is bounded by the footer size. A field of
+ * another wire type, or one that is `seen` already (only the first counts),
+ * is skipped and leaves *arr NULL. *n counts the elements begun, also on
+ * failure, so that the owner frees a partly parsed array. */
+static int get_struct_list(
+    pdi_thrift *t, int ft, bool seen, size_t size, elem_parser parse, void **arr, uint32_t *n)
+{
+    uint32_t len;
+    bool ok;
+    *arr = NULL;
+    *n = 0;
+    int rc = list_begin(t, ft, PDI_T_STRUCT, &len, &ok);
+    if (rc || !ok)
+        return rc;
+    if (seen)
+        return skip_elems(t, PDI_T_STRUCT, len);
+    uint8_t *a = calloc(len ? len : 1, size);
+    if (!a)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
+    *arr = a;
+    for (uint32_t i = 0; i < len && !rc; i++) {
+        (*n)++;
+        rc = parse(t, a + (size_t)i * size);
+    }
+    return rc;
+}
+
+/* A struct field parsed by `parse` into `elem`; another wire type is skipped. */
+static int get_struct(pdi_thrift *t, int ft, elem_parser parse, void *elem)
+{
+    return ft == PDI_T_STRUCT ? parse(t, elem) : pdi_tr_skip(t, ft);
+}
+
 #define FIELDS_BEGIN(t)                                                            \
     int rc = pdi_tr_enter(t);                                                      \
     int16_t last_ = 0, id;                                                         \
@@ -174,6 +224,19 @@ static int list_begin(pdi_thrift *t, int ft, int want, uint32_t *n, bool *ok)
         }                             \
         }                             \
         pdi_tr_leave(t);
+
+/* Inside FIELDS_BEGIN: the first list<struct> field of its id into the typed
+ * array `arr` (NULL until then) and its element count `count`. */
+#define STRUCT_LIST_FIELD(arr, count, parse)                                          \
+    do {                                                                              \
+        void *a_;                                                                     \
+        uint32_t n_;                                                                  \
+        rc = get_struct_list(t, ft, (arr) != NULL, sizeof *(arr), (parse), &a_, &n_); \
+        if (a_) {                                                                     \
+            (arr) = a_;                                                               \
+            (count) = n_;                                                             \
+        }                                                                             \
+    } while (0)
 
 /* ------------------------------------------------------------------ logical type */
 static int parse_empty_union(pdi_thrift *t, int *member)
@@ -233,8 +296,9 @@ case 2:
     return rc;
 }
 
-static int parse_logical(pdi_thrift *t, pdi_node *n)
+static int parse_logical(pdi_thrift *t, void *elem)
 {
+    pdi_node *n = elem;
     FIELDS_BEGIN(t)
 default:
     if (ft != PDI_T_STRUCT) {
@@ -280,8 +344,9 @@ return rc;
 }
 
 /* ------------------------------------------------------------------ schema element */
-static int parse_schema_element(pdi_thrift *t, pdi_node *n)
+static int parse_schema_element(pdi_thrift *t, void *elem)
 {
+    pdi_node *n = elem;
     n->repetition = -1;
     n->ptype = -1;
     n->converted = -1;
@@ -304,10 +369,7 @@ case 9:
     n->has_field_id = (ft == PDI_T_I32);
     break;
 case 10:
-    if (ft == PDI_T_STRUCT)
-        rc = parse_logical(t, n);
-    else
-        rc = pdi_tr_skip(t, ft);
+    rc = get_struct(t, ft, parse_logical, n);
     break;
     FIELDS_END(t)
     if (!rc && !n->name)
@@ -369,8 +431,9 @@ static void stats_free(pdi_stats *s)
 }
 
 /* ------------------------------------------------------------------ column chunk */
-static int parse_column_meta(pdi_thrift *t, pdi_chunk *c)
+static int parse_column_meta(pdi_thrift *t, void *elem)
 {
+    pdi_chunk *c = elem;
     uint32_t n;
     bool ok;
     c->has_meta = true;
@@ -423,13 +486,7 @@ case 4: rc = get_int(t, ft, &c->codec); break;
 case 5: rc = get_i64(t, ft, &c->num_values); break;
 case 6: rc = get_i64(t, ft, &c->total_uncompressed); break;
 case 7: rc = get_i64(t, ft, &c->total_compressed); break;
-case 8:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok) {
-        c->n_kv = (int)n;
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+case 8: rc = count_struct_list(t, ft, &c->n_kv); break;
 case 9: rc = get_i64(t, ft, &c->data_page_offset); break;
 case 11: rc = get_i64(t, ft, &c->dict_page_offset); break;
 case 12:
@@ -449,8 +506,9 @@ case 14:
     return rc;
 }
 
-static int parse_column_chunk(pdi_thrift *t, pdi_chunk *c)
+static int parse_column_chunk(pdi_thrift *t, void *elem)
 {
+    pdi_chunk *c = elem;
     int64_t tmp;
     c->column_index_offset = -1;
     c->offset_index_offset = -1;
@@ -459,12 +517,7 @@ static int parse_column_chunk(pdi_thrift *t, pdi_chunk *c)
     FIELDS_BEGIN(t)
 case 1: rc = get_str(t, ft, &c->file_path); break;
 case 2: rc = get_i64(t, ft, &tmp); break;
-case 3:
-    if (ft == PDI_T_STRUCT && !c->has_meta)
-        rc = parse_column_meta(t, c);
-    else
-        rc = pdi_tr_skip(t, ft);
-    break;
+case 3: rc = c->has_meta ? pdi_tr_skip(t, ft) : get_struct(t, ft, parse_column_meta, c); break;
 case 4: rc = get_i64(t, ft, &c->offset_index_offset); break;
 case 6: rc = get_i64(t, ft, &c->column_index_offset); break;
 case 8:
@@ -484,36 +537,16 @@ static void chunk_free(pdi_chunk *c)
     stats_free(&c->stats);
 }
 
-static int parse_row_group(pdi_thrift *t, pdi_rowgroup *g)
+static int parse_row_group(pdi_thrift *t, void *elem)
 {
-    uint32_t n;
-    bool ok;
+    pdi_rowgroup *g = elem;
     g->num_rows = -1;
     g->total_compressed = -1;
     FIELDS_BEGIN(t)
-case 1:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok && !g->columns) {
-        g->columns = calloc(n ? n : 1, sizeof(pdi_chunk));
-        if (!g->columns)
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            g->n_columns++;
-            rc = parse_column_chunk(t, &g->columns[i]);
-        }
-    } else if (!rc && ok) {
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+case 1: STRUCT_LIST_FIELD(g->columns, g->n_columns, parse_column_chunk); break;
 case 2: rc = get_i64(t, ft, &g->total_byte_size); break;
 case 3: rc = get_i64(t, ft, &g->num_rows); break;
-case 4:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok) {
-        g->n_sorting = (int)n;
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+case 4: rc = count_struct_list(t, ft, &g->n_sorting); break;
 case 6:
     rc = get_i64(t, ft, &g->total_compressed);
     break;
@@ -521,81 +554,64 @@ case 6:
     return rc;
 }
 
-static int parse_kv(pdi_thrift *t, char **k, char **v)
+/* One key-value pair of the footer, until it moves into the parallel arrays. */
+typedef struct {
+    char *key, *value;
+} kv_pair;
+
+static int parse_kv(pdi_thrift *t, void *elem)
 {
+    kv_pair *kv = elem;
     FIELDS_BEGIN(t)
-case 1: rc = get_str(t, ft, k); break;
+case 1: rc = get_str(t, ft, &kv->key); break;
 case 2:
-    rc = get_str(t, ft, v);
+    rc = get_str(t, ft, &kv->value);
     break;
     FIELDS_END(t)
+    if (!rc && !kv->key && !(kv->key = pd_strdup("")))
+        rc = PD_ERR_NOMEM;
     return rc;
+}
+
+/* Move n parsed pairs (the last one maybe partly parsed) into the key and
+ * value arrays of f, which then own them; frees the pair array. */
+static int take_kv(pdi_file *f, kv_pair *kv, uint32_t n)
+{
+    f->kv_keys = calloc(n ? n : 1, sizeof(char *));
+    f->kv_values = calloc(n ? n : 1, sizeof(char *));
+    bool oom = !f->kv_keys || !f->kv_values;
+    for (uint32_t i = 0; i < n; i++) {
+        if (oom) {
+            free(kv[i].key);
+            free(kv[i].value);
+        } else {
+            f->kv_keys[i] = kv[i].key;
+            f->kv_values[i] = kv[i].value;
+        }
+    }
+    f->n_kv = oom ? 0 : n;
+    free(kv);
+    return oom ? pd_set_error(PD_ERR_NOMEM, "out of memory") : PD_OK;
 }
 
 static int parse_file_meta(pdi_thrift *t, pdi_file *f)
 {
-    uint32_t n;
-    bool ok;
-    bool have_schema = false, have_rgs = false;
     f->num_rows = -1;
     FIELDS_BEGIN(t)
 case 1: rc = get_i32(t, ft, &f->version); break;
-case 2:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok && !have_schema) {
-        have_schema = true;
-        f->nodes = calloc(n ? n : 1, sizeof(pdi_node));
-        if (!f->nodes)
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            f->n_nodes++;
-            rc = parse_schema_element(t, &f->nodes[i]);
-        }
-    } else if (!rc && ok) {
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+case 2: STRUCT_LIST_FIELD(f->nodes, f->n_nodes, parse_schema_element); break;
 case 3: rc = get_i64(t, ft, &f->num_rows); break;
-case 4:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok && !have_rgs) {
-        have_rgs = true;
-        f->rowgroups = calloc(n ? n : 1, sizeof(pdi_rowgroup));
-        if (!f->rowgroups)
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            f->n_rowgroups++;
-            rc = parse_row_group(t, &f->rowgroups[i]);
-        }
-    } else if (!rc && ok) {
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
+case 4: STRUCT_LIST_FIELD(f->rowgroups, f->n_rowgroups, parse_row_group); break;
+case 5: {
+    void *kv;
+    uint32_t n;
+    rc = get_struct_list(t, ft, f->kv_keys != NULL, sizeof(kv_pair), parse_kv, &kv, &n);
+    int rc_take = kv ? take_kv(f, kv, n) : PD_OK;
+    rc = rc ? rc : rc_take;
     break;
-case 5:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok && !f->kv_keys) {
-        f->kv_keys = calloc(n ? n : 1, sizeof(char *));
-        f->kv_values = calloc(n ? n : 1, sizeof(char *));
-        if (!f->kv_keys || !f->kv_values)
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            f->n_kv++;
-            rc = parse_kv(t, &f->kv_keys[i], &f->kv_values[i]);
-            if (!rc && !f->kv_keys[i] && !(f->kv_keys[i] = pd_strdup("")))
-                rc = PD_ERR_NOMEM;
-        }
-    } else if (!rc && ok) {
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+}
 case 6: rc = get_str(t, ft, &f->created_by); break;
-case 7:
-    rc = list_begin(t, ft, PDI_T_STRUCT, &n, &ok);
-    if (!rc && ok) {
-        f->n_column_orders = (int)n;
-        rc = skip_elems(t, PDI_T_STRUCT, n);
-    }
-    break;
+case 7: rc = count_struct_list(t, ft, &f->n_column_orders); break;
 case 8:
     f->encrypted_footer_alg = true;
     rc = pdi_tr_skip(t, ft);
@@ -603,9 +619,9 @@ case 8:
     FIELDS_END(t)
     if (rc)
         return rc;
-    if (!have_schema || f->n_nodes < 1)
+    if (!f->nodes || f->n_nodes < 1)
         return pd_set_error(PD_ERR_CORRUPT, "footer has no schema");
-    if (!have_rgs)
+    if (!f->rowgroups)
         return pd_set_error(PD_ERR_CORRUPT, "footer has no row_groups field");
     return PD_OK;
 }
@@ -1076,8 +1092,9 @@ void pdi_file_free(pdi_file *f)
 }
 
 /* ------------------------------------------------------------------ page header */
-static int parse_dph(pdi_thrift *t, pdi_page_header *h)
+static int parse_dph(pdi_thrift *t, void *elem)
 {
+    pdi_page_header *h = elem;
     h->has_data_header = true;
     FIELDS_BEGIN(t)
 case 1: rc = get_i32(t, ft, &h->num_values); break;
@@ -1090,8 +1107,9 @@ case 4:
     return rc;
 }
 
-static int parse_dph2(pdi_thrift *t, pdi_page_header *h)
+static int parse_dph2(pdi_thrift *t, void *elem)
 {
+    pdi_page_header *h = elem;
     h->has_v2_header = true;
     FIELDS_BEGIN(t)
 case 1: rc = get_i32(t, ft, &h->num_values); break;
@@ -1107,8 +1125,9 @@ case 7:
     return rc;
 }
 
-static int parse_dict_ph(pdi_thrift *t, pdi_page_header *h)
+static int parse_dict_ph(pdi_thrift *t, void *elem)
 {
+    pdi_page_header *h = elem;
     h->has_dict_header = true;
     FIELDS_BEGIN(t)
 case 1: rc = get_i32(t, ft, &h->dict_num_values); break;
@@ -1136,10 +1155,10 @@ case 4:
     h->has_crc = ft == PDI_T_I32;
     rc = pdi_tr_skip(t, ft);
     break;
-case 5: rc = ft == PDI_T_STRUCT ? parse_dph(t, h) : pdi_tr_skip(t, ft); break;
-case 7: rc = ft == PDI_T_STRUCT ? parse_dict_ph(t, h) : pdi_tr_skip(t, ft); break;
+case 5: rc = get_struct(t, ft, parse_dph, h); break;
+case 7: rc = get_struct(t, ft, parse_dict_ph, h); break;
 case 8:
-    rc = ft == PDI_T_STRUCT ? parse_dph2(t, h) : pdi_tr_skip(t, ft);
+    rc = get_struct(t, ft, parse_dph2, h);
     break;
     FIELDS_END(t)
     if (rc)
