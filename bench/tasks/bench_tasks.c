@@ -7,6 +7,7 @@
  * prints the time per task. Usage: bench_tasks [n_stages] [tasks_per_stage]
  * [jobs].
  */
+#include "config/cfg_int.h"
 #include "pipedag/pipedag.h"
 #include "util/util.h"
 #include <stdio.h>
@@ -14,26 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-static const char yaml_text[] = "name: bench\n"
-                                "instances:\n"
-                                "  default:\n"
-                                "    instance_id: bench\n"
-                                "    table_store:\n"
-                                "      class: SQLTableStore\n"
-                                "      args:\n"
-                                "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
-                                "        create_database_if_not_exists: true\n"
-                                "    lock_manager:\n"
-                                "      class: FileLockManager\n"
-                                "      args:\n"
-                                "        base_path: .pipedag/locks\n"
-                                "    blob_store:\n"
-                                "      class: FileBlobStore\n"
-                                "      args:\n"
-                                "        base_path: .pipedag/blobs\n"
-                                "    orchestration:\n"
-                                "      class: SequentialEngine\n";
 
 static pd_flow *build(int ns, int nt, int changed_stage)
 {
@@ -128,7 +109,11 @@ int main(int argc, char **argv)
      * a fresh SQLite store in a temp directory. */
     const char *cfg_path = getenv("PD_BENCH_CONFIG");
     if (!cfg_path) {
-        pd_file_write_atomic("pipedag.yaml", yaml_text, strlen(yaml_text));
+        char *yaml = pdi_config_default_yaml("bench", "bench");
+        int rc = yaml ? pd_file_write_atomic("pipedag.yaml", yaml, strlen(yaml)) : PD_ERR_NOMEM;
+        free(yaml);
+        if (rc)
+            return 1;
         cfg_path = "pipedag.yaml";
     }
     pd_config *cfg = NULL;
@@ -148,7 +133,8 @@ int main(int argc, char **argv)
     pd_flow_free(f);
     /* targets: 0.5 s on the embedded store, 1 s on a server (issue 4) */
     double target = pd_str_eq(cfg->table_store.dialect, "sqlite") ? 0.5 : 1.0;
-    printf("target: cached re-run < %.1f s total: %s\n", target, cached < target ? "met" : "NOT met");
+    printf("target: cached re-run < %.1f s total: %s\n", target,
+           cached < target ? "met" : "NOT met");
     pd_config_free(cfg);
     if (chdir(cwd) != 0)
         return 1;

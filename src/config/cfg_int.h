@@ -58,6 +58,13 @@ int pdi_get_str(const pd_cfg_node *n, const char **out); /* scalar (not null) */
 int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *allowed);
 int pdi_expect(const pd_cfg_node *n, pd_cfg_type t, const char *what);
 
+/* The built-in default pipedag.yaml (SQLite store, file locks and blobs
+ * under ./.pipedag/, sequential engine) with top-level `name` and the
+ * instance_id of its one instance "default" (plain YAML words); the config
+ * used when no file is found is pdi_config_default_yaml("pipedag",
+ * "default"). Caller frees; NULL when out of memory. */
+char *pdi_config_default_yaml(const char *name, const char *instance_id);
+
 /* pd_config_load on YAML text instead of a file (`file` names it in
  * messages; relative url_attrs_file paths are resolved against it). */
 int pdi_config_load_text(

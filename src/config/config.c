@@ -21,28 +21,35 @@ typedef struct cfg_priv {
 
 #define DEFAULT_FILE "<built-in default>"
 
-/* The built-in default instance (no pipedag.yaml found). Paths are relative
- * to the current directory. */
-static const char default_yaml[] = "name: pipedag\n"
-                                   "instances:\n"
-                                   "  default:\n"
-                                   "    instance_id: default\n"
-                                   "    table_store:\n"
-                                   "      class: SQLTableStore\n"
-                                   "      args:\n"
-                                   "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
-                                   "        create_database_if_not_exists: true\n"
-                                   "    stage_commit_technique: SCHEMA_SWAP\n"
-                                   "    lock_manager:\n"
-                                   "      class: FileLockManager\n"
-                                   "      args:\n"
-                                   "        base_path: .pipedag/locks\n"
-                                   "    blob_store:\n"
-                                   "      class: FileBlobStore\n"
-                                   "      args:\n"
-                                   "        base_path: .pipedag/blobs\n"
-                                   "    orchestration:\n"
-                                   "      class: SequentialEngine\n";
+/* The built-in default instance (no pipedag.yaml found): a SQLite store,
+ * file locks and blobs under ./.pipedag/. The two "%s" are the project name
+ * and the instance_id (see pdi_config_default_yaml). */
+#define DEFAULT_YAML_FMT                                  \
+    "name: %s\n"                                          \
+    "instances:\n"                                        \
+    "  default:\n"                                        \
+    "    instance_id: %s\n"                               \
+    "    table_store:\n"                                  \
+    "      class: SQLTableStore\n"                        \
+    "      args:\n"                                       \
+    "        url: \"sqlite:///.pipedag/{instance_id}\"\n" \
+    "        create_database_if_not_exists: true\n"       \
+    "    stage_commit_technique: SCHEMA_SWAP\n"           \
+    "    lock_manager:\n"                                 \
+    "      class: FileLockManager\n"                      \
+    "      args:\n"                                       \
+    "        base_path: .pipedag/locks\n"                 \
+    "    blob_store:\n"                                   \
+    "      class: FileBlobStore\n"                        \
+    "      args:\n"                                       \
+    "        base_path: .pipedag/blobs\n"                 \
+    "    orchestration:\n"                                \
+    "      class: SequentialEngine\n"
+
+char *pdi_config_default_yaml(const char *name, const char *instance_id)
+{
+    return pd_asprintf(DEFAULT_YAML_FMT, name, instance_id);
+}
 
 /* --------------------------------------------------------------- discovery */
 
@@ -1318,8 +1325,10 @@ int pd_config_load(const char *path, const char *instance, pd_config **out)
     if (file) {
         rc = pdi_yaml_parse_file(&priv->arena, file, &doc);
     } else {
-        rc =
-            pdi_yaml_parse(&priv->arena, DEFAULT_FILE, default_yaml, sizeof default_yaml - 1, &doc);
+        char *text = pdi_config_default_yaml("pipedag", "default");
+        rc = text ? pdi_yaml_parse(&priv->arena, DEFAULT_FILE, text, strlen(text), &doc)
+                  : PD_ERR_NOMEM;
+        free(text);
     }
     return config_finish(cfg, rc, doc, instance, out);
 }

@@ -6,43 +6,12 @@
  * sub-flow runs, cache modes, failures, and the parallel engine. Each test
  * works in its own temporary directory with its own pipedag.yaml.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include "pipedag/pipedag.h"
-#include "store/store.h"
+#include "pd_test_flow.h"
 #include "util/util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char g_dir[256];
-static char g_cwd[1024];
-
-static const char yaml_text[] = "name: acc\n"
-                                "instances:\n"
-                                "  default:\n"
-                                "    instance_id: acc\n"
-                                "    table_store:\n"
-                                "      class: SQLTableStore\n"
-                                "      args:\n"
-                                "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
-                                "        create_database_if_not_exists: true\n"
-                                "    lock_manager:\n"
-                                "      class: FileLockManager\n"
-                                "      args:\n"
-                                "        base_path: .pipedag/locks\n"
-                                "    blob_store:\n"
-                                "      class: FileBlobStore\n"
-                                "      args:\n"
-                                "        base_path: .pipedag/blobs\n"
-                                "    orchestration:\n"
-                                "      class: SequentialEngine\n";
 
 /* With PD_ACC_PG_URL (a Postgres cluster URL ending in /<database>) the
  * suite runs on Postgres instead: one fresh database per test, commit
@@ -81,12 +50,7 @@ static char *pg_yaml(const char *url)
 static int setup(void **state)
 {
     (void)state;
-    if (!getcwd(g_cwd, sizeof g_cwd))
-        return -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/pd_acc_XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    if (chdir(g_dir) != 0)
+    if (pdt_enter_temp_dir("pd_acc") != 0)
         return -1;
     const char *pg = getenv("PD_ACC_PG_URL");
     if (pg && *pg) {
@@ -95,101 +59,13 @@ static int setup(void **state)
         free(y);
         return rc == PD_OK ? 0 : -1;
     }
-    return pd_file_write_atomic("pipedag.yaml", yaml_text, strlen(yaml_text)) == PD_OK ? 0 : -1;
+    return pdt_write_default_config("acc");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (chdir(g_cwd) != 0)
-        return -1;
-    pd_rm_rf(g_dir);
-    return 0;
-}
-
-static pd_config *load_cfg(void)
-{
-    pd_config *cfg = NULL;
-    int rc = pd_config_load("pipedag.yaml", NULL, &cfg);
-    if (rc)
-        fprintf(stderr, "config: %s\n", pd_last_error());
-    assert_int_equal(rc, PD_OK);
-    return cfg;
-}
-
-/* Run and return the result (asserting the expected overall status). */
-static pd_result *run_flow(pd_flow *f, const pd_run_options *o, int expect)
-{
-    pd_config *cfg = load_cfg();
-    pd_result *r = NULL;
-    pd_run_options def = PD_RUN_OPTIONS_INIT;
-    int rc = pd_run(f, cfg, o ? o : &def, &r);
-    if (rc != expect)
-        fprintf(stderr, "pd_run: %d %s\n", rc, pd_last_error());
-    assert_int_equal(rc, expect);
-    assert_non_null(r);
-    pd_config_free(cfg);
-    return r;
-}
-
-static pd_task_state state_of(const pd_result *r, const char *stage, const char *task)
-{
-    for (size_t i = 0; i < pd_result_count(r); i++) {
-        const pd_task *t = pd_result_task(r, i);
-        if (strcmp(pd_task_name(t), task) == 0 &&
-            strcmp(pd_stage_name(pd_task_stage(t)), stage) == 0)
-            return pd_result_state(r, i);
-    }
-    fail_msg("task %s.%s not in result", stage, task);
-    return PD_STATE_NOT_RUN;
-}
-
-#define ASSERT_STATE(r, st, t, want)                                                  \
-    do {                                                                              \
-        pd_task_state got_ = state_of(r, st, t);                                      \
-        if (got_ != (want))                                                           \
-            fail_msg("%s.%s: state %s, expected %s", st, t, pd_task_state_name(got_), \
-                     pd_task_state_name(want));                                       \
-    } while (0)
-
-/* First cell of a query against the committed store, as text. */
-static int cell_cb(void *user, int ncols, const char *const *names, const char *const *vals)
-{
-    (void)names;
-    char **out = user;
-    if (!*out && ncols > 0)
-        *out = pd_strdup(vals[0] ? vals[0] : "NULL");
-    return 0;
-}
-
-/* fmt_sql contains one "%s" for the table's physical name */
-static char *query_cell(const char *fmt_sql, const char *stage, const char *table)
-{
-    pd_config *cfg = load_cfg();
-    pd_store *s = NULL;
-    assert_int_equal(pd_store_open(cfg, &s), PD_OK);
-    bool ok = true;
-    assert_int_equal(pd_store_setup(s, &ok), PD_OK);
-    char *name = pd_store_sql_name(s, stage, table);
-    char *sql = pd_str_replace(fmt_sql, "%s", name);
-    char *out = NULL;
-    int rc = pd_store_query(s, sql, cell_cb, &out);
-    if (rc)
-        fprintf(stderr, "query %s: %s\n", sql, pd_last_error());
-    assert_int_equal(rc, PD_OK);
-    free(sql);
-    free(name);
-    pd_store_close(s);
-    pd_config_free(cfg);
-    return out;
-}
-
-static void assert_cell(const char *fmt_sql, const char *stage, const char *table, const char *want)
-{
-    char *got = query_cell(fmt_sql, stage, table);
-    assert_non_null(got);
-    assert_string_equal(got, want);
-    free(got);
+    return pdt_leave_temp_dir();
 }
 
 /* ------------------------------------------------------------ C tasks */
@@ -232,28 +108,7 @@ static int fn_count(pd_task_ctx *ctx, void *user)
 {
     (void)user;
     g_calls[3]++;
-    struct ArrowArrayStream st;
-    memset(&st, 0, sizeof st);
-    int rc = pd_ctx_read_table(ctx, "src", &st);
-    if (rc)
-        return rc;
-    int64_t rows = 0;
-    for (;;) {
-        struct ArrowArray a;
-        memset(&a, 0, sizeof a);
-        if (st.get_next(&st, &a) != 0) {
-            st.release(&st);
-            return pd_set_error(PD_ERR, "stream error");
-        }
-        if (!a.release)
-            break;
-        rows += a.length;
-        a.release(&a);
-    }
-    st.release(&st);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)rows);
-    return pd_ctx_output_value(ctx, buf);
+    return pdt_output_row_count(ctx, "src");
 }
 
 /* lazy: outputs SQL under a name given by user data */
@@ -291,24 +146,24 @@ static void test_two_stage_cache(void **state)
 {
     (void)state;
     pd_flow *f = two_stage("SELECT 1 AS x");
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
     char *js = pd_result_json(r);
     assert_non_null(strstr(js, "\"state\":\"completed\""));
     free(js);
     pd_result_free(r);
-    assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
+    pdt_assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
 
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "stage_1", "b", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "stage_2", "c", PD_STATE_CACHE_VALID);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "stage_1", "b", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "stage_2", "c", PD_STATE_CACHE_VALID);
     pd_result_free(r);
-    assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
+    pdt_assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
 
     char *rep = NULL;
-    pd_config *cfg = load_cfg();
+    pd_config *cfg = pdt_load_cfg();
     assert_int_equal(pd_show(f, cfg, &rep), PD_OK);
     assert_non_null(strstr(rep, "stage_2.c: cache valid"));
     free(rep);
@@ -323,15 +178,15 @@ static void test_two_stage_cache(void **state)
     assert_int_equal(pd_explain(f, cfg, "stage_1.b", &rep), PD_OK);
     assert_non_null(strstr(rep, "input a: CHANGED"));
     free(rep);
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "stage_1", "b", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "stage_1", "k", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "stage_1", "b", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "stage_1", "k", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
     pd_result_free(r);
     /* k was copied into the new stage version */
-    assert_cell("SELECT k FROM %s", "stage_1", "k", "7");
-    assert_cell("SELECT z FROM %s", "stage_2", "c", "21");
+    pdt_assert_cell("SELECT k FROM %s", "stage_1", "k", "7");
+    pdt_assert_cell("SELECT z FROM %s", "stage_2", "c", "21");
 
     pd_task_state st[8];
     assert_int_equal(pd_last_states(f, cfg, st, pd_flow_stage(f, 0) ? 4 : 0), PD_OK);
@@ -366,31 +221,31 @@ static void test_version_bump_literal(void **state)
     (void)state;
     memset(g_calls, 0, sizeof g_calls);
     pd_flow *f = version_flow("1", "5", false);
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     assert_int_equal(g_calls[0], 1);
     assert_int_equal(g_calls[1], 1);
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[0], 1);
     assert_int_equal(g_calls[1], 1);
     pd_flow_free(f);
     /* version bump, same literal: consumer stays cached */
     f = version_flow("2", "5", false);
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[0], 2);
     assert_int_equal(g_calls[1], 1);
     pd_flow_free(f);
     /* changed literal: consumer runs */
     f = version_flow("3", "6", false);
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     assert_int_equal(g_calls[0], 3);
     assert_int_equal(g_calls[1], 2);
-    assert_cell("SELECT v FROM %s", "s2", "use_value", "6");
+    pdt_assert_cell("SELECT v FROM %s", "s2", "use_value", "6");
     pd_flow_free(f);
 }
 
@@ -399,19 +254,19 @@ static void test_version_bump_table(void **state)
     (void)state;
     memset(g_calls, 0, sizeof g_calls);
     pd_flow *f = version_flow("1", "5", true);
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     assert_int_equal(g_calls[2], 1);
     assert_int_equal(g_calls[3], 1);
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "s2", "lazy", PD_STATE_CACHE_VALID);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "s2", "lazy", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[2], 1);
     assert_int_equal(g_calls[3], 1);
     pd_flow_free(f);
     /* bump: the table gets a new cache key, every consumer re-runs */
     f = version_flow("2", "5", true);
-    pd_config *cfg = load_cfg();
+    pd_config *cfg = pdt_load_cfg();
     char *rep = NULL;
     assert_int_equal(pd_show(f, cfg, &rep), PD_OK);
     assert_non_null(strstr(rep, "s1.src: would run"));
@@ -422,14 +277,14 @@ static void test_version_bump_table(void **state)
     assert_non_null(strstr(rep, "version: CHANGED (1 -> 2)"));
     free(rep);
     pd_config_free(cfg);
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "lazy", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "lazy", PD_STATE_COMPLETED);
     pd_result_free(r);
     assert_int_equal(g_calls[2], 2);
     assert_int_equal(g_calls[3], 2);
-    assert_cell("SELECT x FROM %s", "s2", "lazy", "5");
+    pdt_assert_cell("SELECT x FROM %s", "s2", "lazy", "5");
     pd_flow_free(f);
 }
 
@@ -450,15 +305,15 @@ static void test_renamed_lazy_output(void **state)
     (void)state;
     memset(g_calls, 0, sizeof g_calls);
     pd_flow *f = renamed_flow("first_name");
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     pd_flow_free(f);
     f = renamed_flow("second_name");
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "lz", PD_STATE_CACHE_VALID);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "lz", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[4], 2); /* lazy functions always run */
-    assert_cell("SELECT answer FROM %s", "s1", "second_name", "42");
-    assert_cell("SELECT o FROM %s", "s1", "other", "1");
+    pdt_assert_cell("SELECT answer FROM %s", "s1", "second_name", "42");
+    pdt_assert_cell("SELECT o FROM %s", "s1", "other", "1");
     pd_flow_free(f);
 }
 
@@ -482,19 +337,19 @@ static void test_raw_sql(void **state)
 {
     (void)state;
     pd_flow *f = raw_flow("3");
-    pd_result_free(run_flow(f, NULL, PD_OK));
-    assert_cell("SELECT w FROM %s", "s2", "use", "6");
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "script", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
+    pdt_assert_cell("SELECT w FROM %s", "s2", "use", "6");
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "script", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     pd_flow_free(f);
     f = raw_flow("4");
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s1", "script", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "use", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "script", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "use", PD_STATE_COMPLETED);
     pd_result_free(r);
-    assert_cell("SELECT w FROM %s", "s2", "use", "8");
+    pdt_assert_cell("SELECT w FROM %s", "s2", "use", "8");
     pd_flow_free(f);
 }
 
@@ -515,15 +370,15 @@ static void test_moved_task_and_empty_stage(void **state)
 {
     (void)state;
     pd_flow *f = moved_flow(false);
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     pd_flow_free(f);
     f = moved_flow(true);
-    pd_result *r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "s2", "m", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "n", PD_STATE_CACHE_VALID);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s2", "m", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "n", PD_STATE_CACHE_VALID);
     pd_result_free(r);
-    assert_cell("SELECT x FROM %s", "s2", "m", "1");
-    assert_cell("SELECT y FROM %s", "s2", "n", "2");
+    pdt_assert_cell("SELECT x FROM %s", "s2", "m", "1");
+    pdt_assert_cell("SELECT y FROM %s", "s2", "n", "2");
     pd_flow_free(f);
 }
 
@@ -531,7 +386,7 @@ static void test_subflows(void **state)
 {
     (void)state;
     pd_flow *f = two_stage("SELECT 1 AS x");
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     pd_flow_free(f);
 
     /* task subset: runs (forced), never commits */
@@ -540,17 +395,17 @@ static void test_subflows(void **state)
     const char *tasks[] = {"stage_1.a"};
     o.tasks = tasks;
     o.n_tasks = 1;
-    pd_result *r = run_flow(f, &o, PD_OK);
+    pd_result *r = pdt_run_flow(f, &o, PD_OK);
     assert_int_equal(pd_result_count(r), 1);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
     pd_result_free(r);
-    assert_cell("SELECT x FROM %s", "stage_1", "a", "1");
+    pdt_assert_cell("SELECT x FROM %s", "stage_1", "a", "1");
 
     /* task subset reading an input from the store */
     const char *tasks2[] = {"stage_2.c"};
     o.tasks = tasks2;
-    r = run_flow(f, &o, PD_OK);
-    ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, &o, PD_OK);
+    PDT_ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
     pd_result_free(r);
 
     /* stage subset: runs and commits */
@@ -558,18 +413,18 @@ static void test_subflows(void **state)
     const char *stages[] = {"stage_1"};
     o2.stages = stages;
     o2.n_stages = 1;
-    r = run_flow(f, &o2, PD_OK);
+    r = pdt_run_flow(f, &o2, PD_OK);
     assert_int_equal(pd_result_count(r), 3);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_COMPLETED);
     pd_result_free(r);
-    assert_cell("SELECT x FROM %s", "stage_1", "a", "3");
-    assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
+    pdt_assert_cell("SELECT x FROM %s", "stage_1", "a", "3");
+    pdt_assert_cell("SELECT z FROM %s", "stage_2", "c", "11");
     /* then the rest: stage_2 sees the new input */
-    r = run_flow(f, NULL, PD_OK);
-    ASSERT_STATE(r, "stage_1", "a", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "stage_1", "a", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "stage_2", "c", PD_STATE_COMPLETED);
     pd_result_free(r);
-    assert_cell("SELECT z FROM %s", "stage_2", "c", "31");
+    pdt_assert_cell("SELECT z FROM %s", "stage_2", "c", "31");
     pd_flow_free(f);
 }
 
@@ -591,53 +446,53 @@ static void test_cache_modes(void **state)
     memset(g_calls, 0, sizeof g_calls);
     cache_counter = 0;
     pd_flow *f = source_flow();
-    pd_result_free(run_flow(f, NULL, PD_OK));
+    pd_result_free(pdt_run_flow(f, NULL, PD_OK));
     assert_int_equal(g_calls[2], 1);
     pd_run_options o = PD_RUN_OPTIONS_INIT;
 
     /* fresh input ignored */
     cache_counter = 1;
     o.cache_mode = PD_CACHE_IGNORE_FRESH_INPUT;
-    pd_result *r = run_flow(f, &o, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_CACHE_VALID);
-    ASSERT_STATE(r, "s1", "use", PD_STATE_CACHE_VALID);
+    pd_result *r = pdt_run_flow(f, &o, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "s1", "use", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[2], 1);
 
     /* assert no fresh input: fails, nothing committed */
     o.cache_mode = PD_CACHE_ASSERT_NO_FRESH_INPUT;
-    r = run_flow(f, &o, PD_ERR_TASK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_FAILED);
-    ASSERT_STATE(r, "s1", "use", PD_STATE_NOT_RUN);
+    r = pdt_run_flow(f, &o, PD_ERR_TASK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_FAILED);
+    PDT_ASSERT_STATE(r, "s1", "use", PD_STATE_NOT_RUN);
     assert_non_null(strstr(pd_result_error(r, 0), "ASSERT_NO_FRESH_INPUT"));
     pd_result_free(r);
 
     /* normal: the changed cache function re-runs the source */
     o.cache_mode = PD_CACHE_NORMAL;
-    r = run_flow(f, &o, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, &o, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
     pd_result_free(r);
     assert_int_equal(g_calls[2], 2);
 
     /* force fresh input: source runs, its key is unchanged: consumer cached */
     o.cache_mode = PD_CACHE_FORCE_FRESH_INPUT;
-    r = run_flow(f, &o, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s1", "use", PD_STATE_CACHE_VALID);
+    r = pdt_run_flow(f, &o, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s1", "use", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     assert_int_equal(g_calls[2], 3);
 
     /* force cache invalid: everything materialized */
     o.cache_mode = PD_CACHE_FORCE_CACHE_INVALID;
-    r = run_flow(f, &o, PD_OK);
-    ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s1", "use", PD_STATE_COMPLETED);
+    r = pdt_run_flow(f, &o, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "src", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s1", "use", PD_STATE_COMPLETED);
     pd_result_free(r);
 
     /* disable_cache_function with normal mode is rejected */
     o.cache_mode = PD_CACHE_NORMAL;
     o.disable_cache_function = 1;
-    pd_config *cfg = load_cfg();
+    pd_config *cfg = pdt_load_cfg();
     pd_result *rr = NULL;
     assert_int_equal(pd_run(f, cfg, &o, &rr), PD_ERR_CONFIG);
     assert_null(rr);
@@ -646,7 +501,7 @@ static void test_cache_modes(void **state)
     o.ignore_task_version = 1;
     assert_int_equal(pd_run(f, cfg, &o, &rr), PD_OK);
     assert_int_equal(g_calls[2], 5);
-    ASSERT_STATE(rr, "s1", "use", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(rr, "s1", "use", PD_STATE_COMPLETED);
     pd_result_free(rr);
     pd_config_free(cfg);
     pd_flow_free(f);
@@ -665,11 +520,11 @@ static void test_failure(void **state)
     pd_stage_add_sql(s2, "after", "SELECT * FROM {{ s1.fine }}");
     pd_stage_add_sql(s3, "indep", "SELECT 5 AS q");
     assert_int_equal(pd_flow_finalize(f), PD_OK);
-    pd_result *r = run_flow(f, NULL, PD_ERR_TASK);
-    ASSERT_STATE(r, "s1", "bad", PD_STATE_FAILED);
-    ASSERT_STATE(r, "s1", "fine", PD_STATE_COMPLETED);
-    ASSERT_STATE(r, "s2", "after", PD_STATE_NOT_RUN);
-    ASSERT_STATE(r, "s3", "indep", PD_STATE_COMPLETED);
+    pd_result *r = pdt_run_flow(f, NULL, PD_ERR_TASK);
+    PDT_ASSERT_STATE(r, "s1", "bad", PD_STATE_FAILED);
+    PDT_ASSERT_STATE(r, "s1", "fine", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, "s2", "after", PD_STATE_NOT_RUN);
+    PDT_ASSERT_STATE(r, "s3", "indep", PD_STATE_COMPLETED);
     assert_false(pd_result_successful(r));
     const char *err = pd_result_error(r, 0);
     assert_non_null(err);
@@ -681,15 +536,15 @@ static void test_failure(void **state)
     assert_non_null(strstr(js, "\"failed\""));
     free(js);
     pd_result_free(r);
-    assert_cell("SELECT q FROM %s", "s3", "indep", "5");
+    pdt_assert_cell("SELECT q FROM %s", "s3", "indep", "5");
 
     /* fail_fast: nothing is started after the first failure */
     pd_run_options o = PD_RUN_OPTIONS_INIT;
     o.fail_fast = 1;
-    r = run_flow(f, &o, PD_ERR_TASK);
-    ASSERT_STATE(r, "s1", "bad", PD_STATE_FAILED);
-    ASSERT_STATE(r, "s1", "fine", PD_STATE_NOT_RUN);
-    ASSERT_STATE(r, "s3", "indep", PD_STATE_NOT_RUN);
+    r = pdt_run_flow(f, &o, PD_ERR_TASK);
+    PDT_ASSERT_STATE(r, "s1", "bad", PD_STATE_FAILED);
+    PDT_ASSERT_STATE(r, "s1", "fine", PD_STATE_NOT_RUN);
+    PDT_ASSERT_STATE(r, "s3", "indep", PD_STATE_NOT_RUN);
     pd_result_free(r);
     pd_flow_free(f);
 }
@@ -721,12 +576,12 @@ static void test_parallel(void **state)
     pd_flow *f = wide_flow();
     pd_run_options o = PD_RUN_OPTIONS_INIT;
     o.jobs = 3;
-    pd_result *r = run_flow(f, &o, PD_OK);
+    pd_result *r = pdt_run_flow(f, &o, PD_OK);
     for (size_t i = 0; i < pd_result_count(r); i++)
         assert_int_equal(pd_result_state(r, i), PD_STATE_COMPLETED);
     pd_result_free(r);
-    assert_cell("SELECT v FROM %s", "w2", "t2_0", "4");
-    r = run_flow(f, &o, PD_OK);
+    pdt_assert_cell("SELECT v FROM %s", "w2", "t2_0", "4");
+    r = pdt_run_flow(f, &o, PD_OK);
     for (size_t i = 0; i < pd_result_count(r); i++)
         assert_int_equal(pd_result_state(r, i), PD_STATE_CACHE_VALID);
     pd_result_free(r);

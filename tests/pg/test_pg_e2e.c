@@ -8,17 +8,9 @@
  *                          DatabaseLockManager in Postgres: the seed shape).
  * Also: a foreign session holding the stage's advisory lock makes a run wait.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
 #include "lock/pglock.h"
+#include "pd_test_flow.h"
 #include "pg_test_util.h"
-#include "pipedag/arrow.h"
-#include "pipedag/pipedag.h"
 #include "store/conn/libpq.h"
 #include "util/util.h"
 
@@ -28,7 +20,6 @@
 static char *g_url;    /* admin URL (database postgres) */
 static char *g_db_url; /* the instance's database */
 static const char *g_variant;
-static char g_dir[256], g_cwd[1024];
 
 static pdi_pg *conn(const char *url)
 {
@@ -161,21 +152,7 @@ static int fn_reader(pd_task_ctx *ctx, void *user)
 {
     (void)user;
     g_reader_calls++;
-    struct ArrowArrayStream st;
-    memset(&st, 0, sizeof st);
-    int rc = pd_ctx_read_table(ctx, "raw.arrow_out", &st);
-    if (rc)
-        return rc;
-    int64_t rows = 0;
-    struct ArrowArray a;
-    while (st.get_next(&st, &a) == 0 && a.release) {
-        rows += a.length;
-        a.release(&a);
-    }
-    st.release(&st);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", (long long)rows);
-    return pd_ctx_output_value(ctx, buf);
+    return pdt_output_row_count(ctx, "raw.arrow_out");
 }
 
 static pd_flow *make_flow(const char *t1_value)
@@ -210,39 +187,6 @@ static pd_flow *make_flow(const char *t1_value)
     assert_int_equal(pd_flow_finalize(f), PD_OK);
     return f;
 }
-
-static pd_result *run(pd_flow *f, int expect_rc)
-{
-    pd_config *cfg = NULL;
-    int rc = pd_config_load("pipedag.yaml", NULL, &cfg);
-    if (rc)
-        fail_msg("config: %s", pd_last_error());
-    pd_result *r = NULL;
-    pd_run_options o = PD_RUN_OPTIONS_INIT;
-    rc = pd_run(f, cfg, &o, &r);
-    if (rc != expect_rc) {
-        char *j = r ? pd_result_json(r) : NULL;
-        fail_msg("pd_run: %s (%s) %s", pd_status_name(rc), pd_last_error(), j ? j : "");
-    }
-    pd_config_free(cfg);
-    return r;
-}
-
-static pd_task_state state_of(const pd_result *r, const char *task)
-{
-    for (size_t i = 0; i < pd_result_count(r); i++)
-        if (strcmp(pd_task_name(pd_result_task(r, i)), task) == 0)
-            return pd_result_state(r, i);
-    fail_msg("task %s not in result", task);
-    return PD_STATE_NOT_RUN;
-}
-
-#define STATE(r, t, want)                                                                     \
-    do {                                                                                      \
-        pd_task_state g_ = state_of(r, t);                                                    \
-        if (g_ != (want))                                                                     \
-            fail_msg("%s: %s, want %s", t, pd_task_state_name(g_), pd_task_state_name(want)); \
-    } while (0)
 
 static void check_tables(const char *v1)
 {
@@ -296,27 +240,27 @@ static void test_runs(void **st)
 {
     (void)st;
     pd_flow *f = make_flow("'a'");
-    pd_result *r = run(f, PD_OK);
-    STATE(r, "t1", PD_STATE_COMPLETED);
-    STATE(r, "reader", PD_STATE_COMPLETED);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t1", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, NULL, "reader", PD_STATE_COMPLETED);
     pd_result_free(r);
     check_tables("a");
 
-    r = run(f, PD_OK);
-    STATE(r, "t1", PD_STATE_CACHE_VALID);
-    STATE(r, "t2", PD_STATE_CACHE_VALID);
-    STATE(r, "arrow_out", PD_STATE_CACHE_VALID);
-    STATE(r, "reader", PD_STATE_CACHE_VALID);
-    STATE(r, "script", PD_STATE_CACHE_VALID);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t1", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, NULL, "t2", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, NULL, "arrow_out", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, NULL, "reader", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, NULL, "script", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     check_tables("a");
     pd_flow_free(f);
 
     f = make_flow("'z'");
-    r = run(f, PD_OK);
-    STATE(r, "t1", PD_STATE_COMPLETED);
-    STATE(r, "t2", PD_STATE_COMPLETED);
-    STATE(r, "arrow_out", PD_STATE_CACHE_VALID);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t1", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, NULL, "t2", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, NULL, "arrow_out", PD_STATE_CACHE_VALID);
     pd_result_free(r);
     check_tables("z");
     pd_flow_free(f);
@@ -401,8 +345,7 @@ static void test_lost_lock_stops_commit(void **st)
     pd_task *t = pd_stage_add_c(lk, "killer", fn_kill_locks, NULL);
     pd_task_add_output(t, "out");
     assert_int_equal(pd_flow_finalize(f), PD_OK);
-    pd_config *cfg = NULL;
-    assert_int_equal(pd_config_load("pipedag.yaml", NULL, &cfg), PD_OK);
+    pd_config *cfg = pdt_load_cfg();
     pd_result *r = NULL;
     pd_run_options o = PD_RUN_OPTIONS_INIT;
     int rc = pd_run(f, cfg, &o, &r);
@@ -421,10 +364,7 @@ static void test_lost_lock_stops_commit(void **st)
 static int setup(void **state)
 {
     (void)state;
-    if (!getcwd(g_cwd, sizeof g_cwd))
-        return -1;
-    snprintf(g_dir, sizeof g_dir, "/tmp/pd_pge2e_XXXXXX");
-    if (!mkdtemp(g_dir) || chdir(g_dir) != 0)
+    if (pdt_enter_temp_dir("pd_pge2e") != 0)
         return -1;
     char db[64];
     snprintf(db, sizeof db, "pdt_e2e_%s", g_variant);
@@ -445,11 +385,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (chdir(g_cwd) != 0)
-        return -1;
-    pd_rm_rf(g_dir);
     free(g_db_url);
-    return 0;
+    return pdt_leave_temp_dir();
 }
 
 int main(int argc, char **argv)
