@@ -215,7 +215,7 @@ int main(int argc, char **argv)
     const char *dir = "/tmp";
     const char *lib = PQW_LIBDUCKDB;
     const char *dataset = PQW_DATASET_SQL;
-    int with_duck = 1, with_read = 1, only_threads = 0;
+    int with_duck = 1, with_read = 1, only_threads = 0, keep = 0;
     const char *only_codec = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
@@ -232,6 +232,8 @@ int main(int argc, char **argv)
             page_size = atoll(argv[++i]);
         } else if (!strcmp(argv[i], "--row-group") && i + 1 < argc) {
             rg_rows = atoll(argv[++i]);
+        } else if (!strcmp(argv[i], "--keep")) {
+            keep = 1;
         } else if (!strcmp(argv[i], "--no-read")) {
             with_read = 0;
         } else if (!strcmp(argv[i], "--codec") && i + 1 < argc) {
@@ -240,7 +242,8 @@ int main(int argc, char **argv)
             only_threads = atoi(argv[++i]);
         } else {
             fprintf(stderr,
-                    "usage: %s [--rows N] [--batch N] [--dir D] [--no-duckdb] [--no-read] [--codec "
+                    "usage: %s [--rows N] [--batch N] [--dir D] [--keep] [--no-duckdb] [--no-read] "
+                    "[--codec "
                     "snappy|zstd|uncompressed] [--threads N] [--row-group N] [--level N] "
                     "[--page-size N]\n",
                     argv[0]);
@@ -385,9 +388,12 @@ int main(int argc, char **argv)
                    rd_ours > 0 ? mb / rd_ours : 0.0, rd_duck > 0 ? mb / rd_duck : 0.0,
                    rd_duck_ours > 0 ? mb / rd_duck_ours : 0.0);
             fflush(stdout);
-            unlink(ours);
-            if (duck) {
-                unlink(theirs);
+            if (!keep) {
+                unlink(ours);
+                if (duck)
+                    unlink(theirs);
+            } else {
+                printf("kept %s%s%s\n", ours, duck ? " " : "", duck ? theirs : "");
             }
         }
     }

@@ -48,7 +48,8 @@ int pdi_bytes_reserve(pdi_bytes *b, int64_t n, size_t bytes)
         int64_t cap = b->cap ? b->cap : 64;
         while (cap < b->n + n)
             cap *= 2;
-        int32_t *o = pdi_realloc(b->offs, (size_t)(cap + 1) * sizeof(int32_t));
+        int32_t *o = pdi_bgrow(b->pool, b->offs, b->offs ? (size_t)(b->n + 1) * sizeof(int32_t) : 0,
+                               (size_t)(cap + 1) * sizeof(int32_t));
         if (!o)
             return pd_last_error_code();
         if (!b->offs)
@@ -65,20 +66,22 @@ int pdi_bytes_reserve(pdi_bytes *b, int64_t n, size_t bytes)
         size_t cap = b->dcap ? b->dcap : 256;
         while (cap < b->len + bytes + 16)
             cap *= 2;
-        uint8_t *d = pdi_realloc(b->data, cap);
+        uint8_t *d = pdi_bgrow(b->pool, b->data, b->len, cap);
         if (!d)
             return pd_last_error_code();
         b->data = d;
-        b->dcap = cap;
+        b->dcap = pdi_bcap(d);
     }
     return PD_OK;
 }
 
 void pdi_bytes_free(pdi_bytes *b)
 {
-    free(b->offs);
-    free(b->data);
+    pdi_pool *pool = b->pool;
+    pdi_bfree(b->offs);
+    pdi_bfree(b->data);
     memset(b, 0, sizeof *b);
+    b->pool = pool;
 }
 
 int pdi_bit_width(uint32_t v)

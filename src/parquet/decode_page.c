@@ -14,31 +14,36 @@
 
 typedef struct chunkctx {
     pd_parquet_reader *r;
+    pdi_scratch *s;
     const pdi_column *col;
     const pdi_chunk *ch;
     int codec;
-    uint8_t *scratch;
-    size_t scratch_cap;
-    uint32_t *idx;
-    size_t idx_cap;
     bool have_dict;
     int64_t dict_n;
     uint8_t *dict_vals; /* fixed width */
     pdi_bytes dict_ba;
     pdi_leafbuf *out;
-    int32_t *tmp32;
-    size_t tmp32_cap;
 } chunkctx;
 
 void pdi_leafbuf_free(pdi_leafbuf *lb)
 {
     if (!lb)
         return;
-    free(lb->def);
-    free(lb->rep);
-    free(lb->vals);
+    pdi_bfree(lb->def);
+    pdi_bfree(lb->rep);
+    pdi_bfree(lb->vals);
     pdi_bytes_free(&lb->ba);
     memset(lb, 0, sizeof *lb);
+}
+
+void pdi_scratch_free(pdi_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->page);
+    free(s->idx);
+    free(s->tmp32);
+    memset(s, 0, sizeof *s);
 }
 
 static int corrupt(const char *what)
@@ -74,13 +79,13 @@ static int page_bytes(
                                 clen, ulen);
         return PD_OK;
     }
-    int rc = grow((void **)&c->scratch, &c->scratch_cap, ulen ? ulen : 1);
+    int rc = grow((void **)&c->s->page, &c->s->page_cap, ulen ? ulen : 1);
     if (rc)
         return rc;
-    rc = pd_pq_decompress(c->codec, src, clen, c->scratch, ulen);
+    rc = pd_pq_decompress(c->codec, src, clen, c->s->page, ulen);
     if (rc)
         return rc;
-    *out = c->scratch;
+    *out = c->s->page;
     *out_len = ulen;
     return PD_OK;
 }
@@ -171,7 +176,7 @@ static int read_dict_page(chunkctx *c, const pdi_page_header *h, const uint8_t *
     size_t pw = (size_t)c->col->pw;
     if ((size_t)n > (len + 1) * 8 / (pw ? pw : 1))
         return corrupt("dictionary entries beyond end of page");
-    c->dict_vals = pdi_alloc((size_t)n * pw);
+    c->dict_vals = pdi_balloc(c->r->pool, (size_t)n * pw);
     if (!c->dict_vals)
         return pd_last_error_code();
     return plain_fixed(c, c->dict_vals, p, len, n);
@@ -187,13 +192,13 @@ static int dict_values(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
     int bw = p[0];
     if (bw > 32)
         return pd_set_error(PD_ERR_CORRUPT, "dictionary index bit width %d", bw);
-    int rc = grow((void **)&c->idx, &c->idx_cap, (size_t)n * sizeof(uint32_t));
+    int rc = grow((void **)&c->s->idx, &c->s->idx_cap, (size_t)n * sizeof(uint32_t));
     if (rc)
         return rc;
-    rc = pdi_rle_u32(p + 1, len - 1, bw, c->idx, n);
+    rc = pdi_rle_u32(p + 1, len - 1, bw, c->s->idx, n);
     if (rc)
         return rc;
-    const uint32_t *idx = c->idx;
+    const uint32_t *idx = c->s->idx;
     uint32_t dn = (uint32_t)c->dict_n;
     for (int64_t i = 0; i < n; i++)
         if (idx[i] >= dn)
@@ -242,7 +247,7 @@ static int dict_values(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
 /* ------------------------------------------------------------------ delta encodings */
 static int get_tmp32(chunkctx *c, int64_t n)
 {
-    return grow((void **)&c->tmp32, &c->tmp32_cap, (size_t)(n ? n : 1) * sizeof(int32_t));
+    return grow((void **)&c->s->tmp32, &c->s->tmp32_cap, (size_t)(n ? n : 1) * sizeof(int32_t));
 }
 
 static int delta_length(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
@@ -251,16 +256,16 @@ static int delta_length(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
     size_t used;
     int rc = get_tmp32(c, n);
     if (!rc)
-        rc = pdi_delta_decode(p, len, n, 4, c->tmp32, &used);
+        rc = pdi_delta_decode(p, len, n, 4, c->s->tmp32, &used);
     if (rc)
         return rc;
     p += used;
     len -= used;
     size_t total = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (c->tmp32[i] < 0)
+        if (c->s->tmp32[i] < 0)
             return corrupt("negative DELTA_LENGTH_BYTE_ARRAY length");
-        total += (size_t)c->tmp32[i];
+        total += (size_t)c->s->tmp32[i];
         if (total > len)
             return corrupt("DELTA_LENGTH_BYTE_ARRAY data beyond end of page");
     }
@@ -270,7 +275,7 @@ static int delta_length(chunkctx *c, const uint8_t *p, size_t len, int64_t n)
     int32_t *offs = b->offs + b->n;
     size_t dl = b->len;
     for (int64_t i = 0; i < n; i++) {
-        dl += (size_t)c->tmp32[i];
+        dl += (size_t)c->s->tmp32[i];
         offs[i + 1] = (int32_t)dl;
     }
     b->len = dl;
@@ -285,7 +290,7 @@ static int delta_byte_array(chunkctx *c, const uint8_t *p, size_t len, int64_t n
     int rc = get_tmp32(c, 2 * n);
     if (rc)
         return rc;
-    int32_t *pre = c->tmp32, *suf = c->tmp32 + n;
+    int32_t *pre = c->s->tmp32, *suf = c->s->tmp32 + n;
     if ((rc = pdi_delta_decode(p, len, n, 4, pre, &used)))
         return rc;
     p += used;
@@ -447,6 +452,26 @@ levels_v1(int enc, const uint8_t **pp, const uint8_t *end, int maxv, uint8_t *ou
     return pd_set_error(PD_ERR_CORRUPT, "unsupported level encoding %d", enc);
 }
 
+/* PLAIN fixed-width values that can be decompressed straight into the output
+ * buffer: `ulen` bytes are exactly the n values. */
+static bool direct_plain(const chunkctx *c, int enc, size_t ulen, int64_t n)
+{
+    const pdi_column *col = c->col;
+    return enc == PDI_ENC_PLAIN && c->codec != PD_CODEC_UNCOMPRESSED && col->pw > 0 &&
+           col->ptype != PDI_BOOLEAN && col->ptype != PDI_BYTE_ARRAY &&
+           c->out->n_values + n <= c->out->cap_slots && ulen == (size_t)n * (size_t)col->pw;
+}
+
+static int decompress_direct(chunkctx *c, const uint8_t *src, size_t clen, size_t ulen, int64_t n)
+{
+    pdi_leafbuf *o = c->out;
+    int rc = pd_pq_decompress(c->codec, src, clen,
+                              o->vals + (size_t)o->n_values * (size_t)c->col->pw, ulen);
+    if (!rc)
+        o->n_values += n;
+    return rc;
+}
+
 static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *payload)
 {
     pdi_leafbuf *o = c->out;
@@ -467,11 +492,16 @@ static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *paylo
     uint8_t *def = o->def ? o->def + o->n_slots : NULL;
     uint8_t *rep = o->rep ? o->rep + o->n_slots : NULL;
     if (!v2) {
+        size_t clen = (size_t)h->compressed_size, ulen = (size_t)h->uncompressed_size;
+        if (col->max_def == 0 && col->max_rep == 0 && direct_plain(c, h->encoding, ulen, nv)) {
+            if ((rc = decompress_direct(c, payload, clen, ulen, nv)))
+                return rc;
+            o->n_slots += nv;
+            return PD_OK;
+        }
         const uint8_t *buf;
         size_t blen;
-        rc = page_bytes(c, payload, (size_t)h->compressed_size, (size_t)h->uncompressed_size, &buf,
-                        &blen);
-        if (rc)
+        if ((rc = page_bytes(c, payload, clen, ulen, &buf, &blen)))
             return rc;
         const uint8_t *p = buf, *end = buf + blen;
         if (col->max_rep > 0 && (rc = levels_v1(h->rep_encoding, &p, end, col->max_rep, rep, nv)))
@@ -493,21 +523,24 @@ static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *paylo
             (rc = pdi_rle_u8(payload + rl, (size_t)dl, pdi_bit_width((uint32_t)col->max_def), def,
                              nv, col->max_def)))
             return rc;
-        const uint8_t *src = payload + rl + dl;
-        size_t clen = (size_t)h->compressed_size - (size_t)rl - (size_t)dl;
+        vp = payload + rl + dl;
+        vlen = (size_t)h->compressed_size - (size_t)rl - (size_t)dl;
         size_t ulen = (size_t)h->uncompressed_size - (size_t)rl - (size_t)dl;
-        if (clen == 0) {
-            vp = src;
-            vlen = 0;
-        } else if (!h->is_compressed || c->codec == PD_CODEC_UNCOMPRESSED) {
-            vp = src;
-            vlen = clen;
-        } else {
-            if ((rc = grow((void **)&c->scratch, &c->scratch_cap, ulen ? ulen : 1)))
+        if (vlen > 0 && h->is_compressed && c->codec != PD_CODEC_UNCOMPRESSED) {
+            int64_t nn = col->max_def > 0 ? count_eq(def, nv, (uint8_t)col->max_def) : nv;
+            if (rep && nv > 0 && o->n_slots == 0 && rep[0] != 0)
+                return corrupt("first repetition level of the column chunk is not 0");
+            if (direct_plain(c, h->encoding, ulen, nn)) {
+                if ((rc = decompress_direct(c, vp, vlen, ulen, nn)))
+                    return rc;
+                o->n_slots += nv;
+                return PD_OK;
+            }
+            if ((rc = grow((void **)&c->s->page, &c->s->page_cap, ulen ? ulen : 1)))
                 return rc;
-            if ((rc = pd_pq_decompress(c->codec, src, clen, c->scratch, ulen)))
+            if ((rc = pd_pq_decompress(c->codec, vp, vlen, c->s->page, ulen)))
                 return rc;
-            vp = c->scratch;
+            vp = c->s->page;
             vlen = ulen;
         }
     }
@@ -553,18 +586,27 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     int64_t cap = ch->num_values;
     o->cap_slots = cap;
     size_t pw = col->ptype == PDI_BYTE_ARRAY ? 0 : (size_t)col->pw;
-    if (col->max_def > 0 && !(o->def = pdi_alloc((size_t)cap)))
+    pdi_pool *pool = r->pool;
+    o->ba.pool = pool;
+    if (col->max_def > 0 && !(o->def = pdi_balloc(pool, (size_t)cap)))
         return pd_last_error_code();
-    if (col->max_rep > 0 && !(o->rep = pdi_alloc((size_t)cap)))
+    if (col->max_rep > 0 && !(o->rep = pdi_balloc(pool, (size_t)cap)))
         return pd_last_error_code();
     if (pw) {
         size_t bytes;
         if (!pd_mul_size((size_t)cap, pw, &bytes))
             return corrupt("column chunk too large");
-        if (!(o->vals = pdi_alloc(bytes)))
+        if (!(o->vals = pdi_balloc(pool, bytes)))
             return pd_last_error_code();
-    } else if ((rc = pdi_bytes_reserve(&o->ba, cap, 0))) {
-        return rc;
+    } else {
+        /* PLAIN string bytes never exceed the chunk's uncompressed size; the
+         * guess saves regrowing, and is bounded by the chunk's stored bytes */
+        uint64_t guess = ch->total_uncompressed > 0 ? (uint64_t)ch->total_uncompressed : 0;
+        uint64_t bound = ch->total_compressed > 0 ? (uint64_t)ch->total_compressed * 16 : 0;
+        if (guess > bound)
+            guess = bound;
+        if ((rc = pdi_bytes_reserve(&o->ba, cap, guess < (1u << 30) ? (size_t)guess : 0)))
+            return rc;
     }
     if (cap == 0)
         return PD_OK;
@@ -587,15 +629,17 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     if (r->mem) {
         buf = r->mem + start;
     } else {
-        if (!(owned = pdi_alloc((size_t)span)))
+        if (!(owned = pdi_balloc(pool, (size_t)span)))
             return pd_last_error_code();
+        pthread_mutex_lock(&r->io_mu);
         int64_t got = r->read_at(r->user, (uint64_t)start, owned, (size_t)span);
+        pthread_mutex_unlock(&r->io_mu);
         if (got < 0) {
-            free(owned);
+            pdi_bfree(owned);
             return (int)got;
         }
         if ((uint64_t)got != span) {
-            free(owned);
+            pdi_bfree(owned);
             return pd_set_error(PD_ERR_IO, "short read of column chunk");
         }
         buf = owned;
@@ -627,34 +671,24 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
             break;
         (*page_no)++;
     }
-    free(owned);
+    pdi_bfree(owned);
     return rc;
 }
 
-int pdi_read_chunk(pd_parquet_reader *r, int rg, int leaf, pdi_leafbuf *out)
+int pdi_read_chunk(pd_parquet_reader *r, pdi_scratch *s, int rg, int leaf, pdi_leafbuf *out)
 {
     chunkctx c;
     memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
     c.r = r;
+    c.s = s;
     c.col = &r->f.leaves[leaf];
     c.ch = &r->f.rowgroups[rg].columns[leaf];
     c.out = out;
-    c.scratch = r->scratch;
-    c.scratch_cap = r->scratch_cap;
-    c.idx = r->idx;
-    c.idx_cap = r->idx_cap;
-    c.tmp32 = r->tmp32;
-    c.tmp32_cap = r->tmp32_cap;
+    c.dict_ba.pool = r->pool;
     int page = 0;
     int rc = read_chunk(&c, rg, &page);
-    r->scratch = c.scratch;
-    r->scratch_cap = c.scratch_cap;
-    r->idx = c.idx;
-    r->idx_cap = c.idx_cap;
-    r->tmp32 = c.tmp32;
-    r->tmp32_cap = c.tmp32_cap;
-    free(c.dict_vals);
+    pdi_bfree(c.dict_vals);
     pdi_bytes_free(&c.dict_ba);
     if (rc) {
         pd_error_prefix("column '%s', row group %d, page %d", c.col->path, rg, page);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +52,19 @@ static int read_exact(pd_parquet_reader *r, uint64_t off, void *buf, size_t len)
     return PD_OK;
 }
 
+/* Bytes of released buffers worth keeping for reuse: enough for the row
+ * groups that can be in flight at once (decoding threads + the consumer's). */
+static size_t pool_limit(const pd_parquet_reader *r, int threads)
+{
+    int64_t big = 0;
+    for (int i = 0; i < r->f.n_rowgroups; i++)
+        if (r->f.rowgroups[i].total_byte_size > big)
+            big = r->f.rowgroups[i].total_byte_size;
+    uint64_t lim = (uint64_t)(big > 0 ? big : 0) * (uint64_t)(threads + 3);
+    const uint64_t lo = (uint64_t)64 << 20, hi = (uint64_t)1 << 30;
+    return (size_t)(lim < lo ? lo : lim > hi ? hi : lim);
+}
+
 static int open_common(pd_parquet_reader *r)
 {
     uint8_t tail[8], head[4];
@@ -88,16 +102,24 @@ static int open_common(pd_parquet_reader *r)
     }
     rc = pdi_parse_footer(meta, flen, r->file_size, &r->f);
     free(buf);
+    if (!rc)
+        pdi_pool_set_limit(r->pool, pool_limit(r, 1));
     return rc;
 }
 
 static pd_parquet_reader *new_reader(void)
 {
     pd_parquet_reader *r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
         pd_set_error(PD_ERR_NOMEM, "out of memory");
-    else
-        r->fd = -1;
+        return NULL;
+    }
+    r->fd = -1;
+    if (!(r->pool = pdi_pool_new(0))) {
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->io_mu, NULL);
     return r;
 }
 
@@ -189,9 +211,9 @@ void pd_parquet_close(pd_parquet_reader *r)
     if (!r)
         return;
     pdi_file_free(&r->f);
-    free(r->scratch);
-    free(r->idx);
-    free(r->tmp32);
+    pdi_scratch_free(&r->scratch);
+    pdi_pool_unref(r->pool);
+    pthread_mutex_destroy(&r->io_mu);
     if (r->map)
         munmap(r->map, r->map_len);
     if (r->fd >= 0)
@@ -305,10 +327,24 @@ static int export_field(const pdi_field *f, struct ArrowSchema *s)
     return rc;
 }
 
+/* The caller's options as the current version (version 1 had no threads). */
+static pd_parquet_read_options read_options(const pd_parquet_read_options *o)
+{
+    pd_parquet_read_options v = PD_PARQUET_READ_OPTIONS_INIT;
+    if (o && o->version == 1)
+        memcpy(&v, o, offsetof(pd_parquet_read_options, threads));
+    else if (o)
+        v = *o;
+    v.version = PD_PARQUET_READ_OPTIONS_VERSION;
+    return v;
+}
+
 static int check_cols(const pd_parquet_reader *r, const pd_parquet_read_options *o)
 {
-    if (o && o->version != PD_PARQUET_READ_OPTIONS_VERSION)
+    if (o && o->version != 1 && o->version != PD_PARQUET_READ_OPTIONS_VERSION)
         return pd_set_error(PD_ERR_INVALID, "read options version %d not supported", o->version);
+    if (o && o->version >= 2 && o->threads < 0)
+        return pd_set_error(PD_ERR_INVALID, "negative thread count %d", o->threads);
     if (o && o->columns) {
         if (o->n_columns < 0)
             return pd_set_error(PD_ERR_INVALID, "negative column count");
@@ -374,7 +410,7 @@ static void arr_release(struct ArrowArray *a)
     }
     free(p->kids);
     for (int i = 0; i < 3; i++)
-        free(p->owned[i]);
+        pdi_bfree(p->owned[i]);
     free(p);
     a->release = NULL;
 }
@@ -411,7 +447,7 @@ static int arr_new(struct ArrowArray *a, int64_t len, int nb, int nc)
 static void arr_set(struct ArrowArray *a, int i, void *owned)
 {
     arr_priv *p = a->private_data;
-    free(p->owned[i]);
+    pdi_bfree(p->owned[i]);
     p->owned[i] = owned;
     p->bufs[i] = owned;
 }
@@ -429,7 +465,8 @@ static inline int64_t slot_of(const int64_t *inst, int64_t k)
 
 /* Validity bitmap from def levels (valid iff def >= need). Returns NULL
  * bitmap when everything is valid. */
-static int make_validity(const pdi_leafbuf *lb,
+static int make_validity(pdi_pool *pool,
+                         const pdi_leafbuf *lb,
                          const int64_t *inst,
                          int64_t n,
                          int need,
@@ -441,7 +478,7 @@ static int make_validity(const pdi_leafbuf *lb,
     if (!lb->def || need <= 0)
         return PD_OK;
     const uint8_t *def = lb->def;
-    uint8_t *bm = pdi_alloc((size_t)(n + 7) / 8);
+    uint8_t *bm = pdi_balloc(pool, (size_t)(n + 7) / 8);
     if (!bm)
         return pd_last_error_code();
     int64_t valid = 0;
@@ -472,7 +509,7 @@ static int make_validity(const pdi_leafbuf *lb,
             }
     }
     if (valid == n) {
-        free(bm);
+        pdi_bfree(bm);
         return PD_OK;
     }
     *bm_out = bm;
@@ -507,18 +544,19 @@ finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct
     const pdi_column *col = &c->r->f.leaves[f->leaf];
     uint8_t *bm;
     int64_t nulls;
-    int rc = make_validity(lb, inst, n, col->max_def, &bm, &nulls);
+    pdi_pool *pool = c->r->pool;
+    int rc = make_validity(pool, lb, inst, n, col->max_def, &bm, &nulls);
     if (rc)
         return rc;
     if (n - nulls != lb->n_values) {
-        free(bm);
+        pdi_bfree(bm);
         return pd_set_error(PD_ERR_CORRUPT,
                             "column '%s', row group %d: levels announce %lld values, pages hold "
                             "%lld",
                             col->path, c->rg, (long long)(n - nulls), (long long)lb->n_values);
     }
     if (col->conv == PDI_CV_NULL) {
-        free(bm);
+        pdi_bfree(bm);
         if ((rc = arr_new(out, n, 0, 0)))
             return rc;
         out->null_count = n;
@@ -526,7 +564,7 @@ finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct
     }
     int nb = col->conv == PDI_CV_BINARY ? 3 : 2;
     if ((rc = arr_new(out, n, nb, 0))) {
-        free(bm);
+        pdi_bfree(bm);
         return rc;
     }
     arr_set(out, 0, bm);
@@ -564,7 +602,7 @@ finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct
         lb->ba.offs = NULL;
         lb->ba.data = NULL;
         if (!d)
-            d = malloc(1);
+            d = pdi_balloc(NULL, 1);
         if (nulls) {
             int64_t j = lb->n_values;
             for (int64_t k = n; k >= 1; k--) {
@@ -582,7 +620,7 @@ finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct
     }
     /* conversions into a new buffer */
     size_t bytes = col->conv == PDI_CV_BOOL ? (size_t)(n + 7) / 8 : (size_t)n * aw;
-    uint8_t *dst = pdi_alloc(bytes);
+    uint8_t *dst = pdi_balloc(pool, bytes);
     if (!dst)
         return pd_last_error_code();
     memset(dst, 0, bytes);
@@ -652,7 +690,8 @@ static int assemble_struct(
     if (f->nullable && f->n_leaves > 0) {
         uint8_t *bm;
         int64_t nulls;
-        if ((rc = make_validity(&c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls)))
+        if ((rc =
+                 make_validity(c->r->pool, &c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls)))
             return rc;
         arr_set(out, 0, bm);
         out->null_count = nulls;
@@ -673,10 +712,10 @@ assemble_list(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, str
         return rc;
     int nl = f->n_leaves;
     int64_t **elems = calloc(nl ? (size_t)nl : 1, sizeof(int64_t *));
-    int32_t *offs = pdi_alloc((size_t)(n + 1) * sizeof(int32_t));
+    int32_t *offs = pdi_balloc(c->r->pool, (size_t)(n + 1) * sizeof(int32_t));
     if (!elems || !offs) {
         free(elems);
-        free(offs);
+        pdi_bfree(offs);
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     }
     arr_set(out, 1, offs);
@@ -689,7 +728,8 @@ assemble_list(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, str
             rc = pd_set_error(PD_ERR_CORRUPT, "list column without levels");
             break;
         }
-        int64_t *e = pdi_alloc((size_t)(lb->n_slots ? lb->n_slots : 1) * sizeof(int64_t));
+        int64_t *e =
+            pdi_balloc(c->r->pool, (size_t)(lb->n_slots ? lb->n_slots : 1) * sizeof(int64_t));
         if (!e) {
             rc = pd_last_error_code();
             break;
@@ -728,7 +768,7 @@ assemble_list(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, str
     if (!rc && f->nullable && nl > 0) {
         uint8_t *bm;
         int64_t nulls;
-        rc = make_validity(&c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls);
+        rc = make_validity(c->r->pool, &c->lb[f->first_leaf], inst[0], n, f->def, &bm, &nulls);
         if (!rc) {
             arr_set(out, 0, bm);
             out->null_count = nulls;
@@ -739,7 +779,7 @@ assemble_list(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, str
     if (!rc)
         rc = assemble(c, &f->children[0], count0, elems, out->children[0]);
     for (int j = 0; j < nl; j++)
-        free(elems[j]);
+        pdi_bfree(elems[j]);
     free(elems);
     return rc;
 }
@@ -755,8 +795,11 @@ assemble(rgctx *c, const pdi_field *f, int64_t n, int64_t *const *inst, struct A
 }
 
 /* Read the selected top-level fields of one row group into `out`. */
-static int
-read_rg(pd_parquet_reader *r, int rg, const pd_parquet_read_options *o, struct ArrowArray *out)
+static int read_rg(pd_parquet_reader *r,
+                   pdi_scratch *scr,
+                   int rg,
+                   const pd_parquet_read_options *o,
+                   struct ArrowArray *out)
 {
     pdi_file *f = &r->f;
     int64_t rows = f->rowgroups[rg].num_rows;
@@ -770,12 +813,12 @@ read_rg(pd_parquet_reader *r, int rg, const pd_parquet_read_options *o, struct A
     for (int i = 0; i < nsel && !rc; i++) {
         const pdi_field *fd = &f->root.children[sel_col(r, o, i)];
         for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves && !rc; l++) {
-            if ((rc = pdi_read_chunk(r, rg, l, &c.lb[l])))
+            if ((rc = pdi_read_chunk(r, scr, rg, l, &c.lb[l])))
                 break;
             const pdi_leafbuf *lb = &c.lb[l];
             if (f->leaves[l].max_rep == 0)
                 continue;
-            int64_t *rs = pdi_alloc((size_t)(rows ? rows : 1) * sizeof(int64_t));
+            int64_t *rs = pdi_balloc(r->pool, (size_t)(rows ? rows : 1) * sizeof(int64_t));
             if (!rs) {
                 rc = pd_last_error_code();
                 break;
@@ -800,7 +843,7 @@ read_rg(pd_parquet_reader *r, int rg, const pd_parquet_read_options *o, struct A
             rc = assemble(&c, fd, rows, inst + fd->first_leaf, out->children[i]);
         for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves; l++) {
             pdi_leafbuf_free(&c.lb[l]);
-            free(inst[l]);
+            pdi_bfree(inst[l]);
             inst[l] = NULL;
         }
     }
@@ -810,7 +853,7 @@ read_rg(pd_parquet_reader *r, int rg, const pd_parquet_read_options *o, struct A
     free(c.lb);
     if (inst)
         for (int l = 0; l < f->n_leaves; l++)
-            free(inst[l]);
+            pdi_bfree(inst[l]);
     free(inst);
     if (rc && out->release)
         out->release(out);
@@ -834,7 +877,7 @@ int pd_parquet_read_row_group(pd_parquet_reader *r,
     int rc = check_cols(r, opts);
     if (rc)
         return rc;
-    if ((rc = read_rg(r, row_group, opts, out)))
+    if ((rc = read_rg(r, &r->scratch, row_group, opts, out)))
         return rc;
     if (schema_out && (rc = export_schema(r, opts, schema_out))) {
         out->release(out);
@@ -936,15 +979,40 @@ static int make_slice(holder *h, int64_t off, int64_t len, struct ArrowArray *ou
 }
 
 /* ------------------------------------------------------------------ stream */
+/* With threads > 1 the stream decodes row groups ahead of the consumer on
+ * threads - 1 worker threads plus the calling thread: each thread claims the
+ * next row group in file order; at most `threads` row groups beyond the one
+ * the consumer holds are decoded at a time, so memory stays bounded. Results
+ * are handed out in order, and an error is reported when its row group is
+ * reached, with the worker's message. */
+enum { JOB_FREE, JOB_BUSY, JOB_DONE };
+
+typedef struct rg_job {
+    int state;
+    int rc;
+    char *err; /* message of a failed decode (owned) */
+    holder *h; /* NULL for an empty row group */
+} rg_job;
+
 typedef struct stream_priv {
     pd_parquet_reader *r;
     bool owns;
     pd_parquet_read_options o;
     int *cols, *rgs;
-    int next;
+    int nrg;  /* row groups to read */
+    int next; /* index (into the row groups to read) handed out next */
     holder *cur;
     int64_t cur_off;
     char err[1024];
+    /* decoding threads */
+    int threads;
+    int nworkers; /* started */
+    pthread_t *workers;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rg_job *jobs;
+    int claim; /* next row group index to decode */
+    bool stop;
 } stream_priv;
 
 static int st_errno(int code)
@@ -957,15 +1025,151 @@ static int st_errno(int code)
     }
 }
 
+static int st_fail(stream_priv *p, int code)
+{
+    snprintf(p->err, sizeof p->err, "%s", pd_last_error());
+    return st_errno(code);
+}
+
 static int st_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
 {
     stream_priv *p = s->private_data;
     int rc = export_schema(p->r, &p->o, out);
-    if (rc) {
-        snprintf(p->err, sizeof p->err, "%s", pd_last_error());
-        return st_errno(rc);
+    return rc ? st_fail(p, rc) : 0;
+}
+
+/* Decode row group number i of the stream into job j (any thread). */
+static void run_job(stream_priv *p, int i, pdi_scratch *scr, rg_job *j)
+{
+    int rg = p->o.row_groups ? p->o.row_groups[i] : i;
+    j->h = NULL;
+    j->rc = PD_OK;
+    j->err = NULL;
+    j->state = JOB_DONE;
+    if (p->r->f.rowgroups[rg].num_rows == 0)
+        return;
+    holder *h = calloc(1, sizeof *h);
+    if (!h) {
+        j->rc = pd_set_error(PD_ERR_NOMEM, "out of memory");
+    } else {
+        h->refs = 1;
+        j->rc = read_rg(p->r, scr, rg, &p->o, &h->arr);
+        if (j->rc)
+            free(h);
+        else
+            j->h = h;
     }
-    return 0;
+    if (j->rc)
+        j->err = strdup(pd_last_error());
+}
+
+static void *worker_main(void *arg)
+{
+    stream_priv *p = arg;
+    pdi_scratch scr;
+    memset(&scr, 0, sizeof scr);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->claim < p->nrg && p->claim >= p->next + p->threads)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->claim >= p->nrg)
+            break;
+        int i = p->claim++;
+        p->jobs[i].state = JOB_BUSY;
+        pthread_mutex_unlock(&p->mu);
+        rg_job done;
+        run_job(p, i, &scr, &done);
+        pthread_mutex_lock(&p->mu);
+        p->jobs[i].h = done.h;
+        p->jobs[i].rc = done.rc;
+        p->jobs[i].err = done.err;
+        p->jobs[i].state = JOB_DONE;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    pdi_scratch_free(&scr);
+    return NULL;
+}
+
+static void start_workers(stream_priv *p)
+{
+    int want = p->threads - 1;
+    if (want > p->nrg - 1)
+        want = p->nrg - 1;
+    if (want <= 0 || !(p->workers = calloc((size_t)want, sizeof *p->workers)))
+        return; /* decode on the calling thread alone */
+    pthread_mutex_lock(&p->mu);
+    for (int k = 0; k < want; k++) {
+        if (pthread_create(&p->workers[k], NULL, worker_main, p) != 0)
+            break;
+        p->nworkers = k + 1;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void stop_workers(stream_priv *p)
+{
+    if (!p->jobs)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int k = 0; k < p->nworkers; k++)
+        pthread_join(p->workers[k], NULL);
+    free(p->workers);
+    p->workers = NULL;
+    p->nworkers = 0;
+    for (int i = 0; i < p->nrg; i++) {
+        if (p->jobs[i].h)
+            holder_unref(p->jobs[i].h);
+        free(p->jobs[i].err);
+    }
+    free(p->jobs);
+    p->jobs = NULL;
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+}
+
+/* The next row group's result, decoded here or by a worker. */
+static void take_job(stream_priv *p, rg_job *out)
+{
+    int i = p->next;
+    if (p->threads <= 1) {
+        run_job(p, i, &p->r->scratch, out);
+        p->next++;
+        return;
+    }
+    if (!p->jobs) {
+        if (!(p->jobs = calloc((size_t)p->nrg, sizeof *p->jobs))) {
+            out->h = NULL;
+            out->rc = pd_set_error(PD_ERR_NOMEM, "out of memory");
+            out->err = strdup(pd_last_error());
+            p->next++;
+            return;
+        }
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->cv, NULL);
+        start_workers(p);
+    }
+    pthread_mutex_lock(&p->mu);
+    rg_job *j = &p->jobs[i];
+    if (j->state == JOB_FREE) { /* nobody took it yet: decode it here */
+        p->claim = i + 1;
+        j->state = JOB_BUSY;
+        pthread_mutex_unlock(&p->mu);
+        run_job(p, i, &p->r->scratch, out);
+        pthread_mutex_lock(&p->mu);
+    } else {
+        while (j->state != JOB_DONE)
+            pthread_cond_wait(&p->cv, &p->mu);
+        *out = *j;
+    }
+    memset(j, 0, sizeof *j);
+    j->state = JOB_DONE;
+    p->next++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
@@ -977,19 +1181,16 @@ static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
             int64_t len = p->cur->arr.length - p->cur_off;
             if (p->o.max_batch_rows > 0 && len > p->o.max_batch_rows)
                 len = p->o.max_batch_rows;
-            int rc;
+            int rc = PD_OK;
             if (p->cur_off == 0 && len == p->cur->arr.length) {
                 /* whole row group: hand it over */
                 *out = p->cur->arr;
                 p->cur->arr.release = NULL;
-                rc = PD_OK;
             } else {
                 rc = make_slice(p->cur, p->cur_off, len, out);
             }
-            if (rc) {
-                snprintf(p->err, sizeof p->err, "%s", pd_last_error());
-                return st_errno(rc);
-            }
+            if (rc)
+                return st_fail(p, rc);
             p->cur_off += len;
             return 0;
         }
@@ -997,28 +1198,20 @@ static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
             holder_unref(p->cur);
             p->cur = NULL;
         }
-        int nrg = p->o.row_groups ? p->o.n_row_groups : p->r->f.n_rowgroups;
-        if (p->next >= nrg) {
+        if (p->next >= p->nrg) {
             out->release = NULL;
             return 0;
         }
-        int rg = p->o.row_groups ? p->o.row_groups[p->next] : p->next;
-        p->next++;
-        if (p->r->f.rowgroups[rg].num_rows == 0)
-            continue;
-        holder *h = calloc(1, sizeof *h);
-        if (!h) {
-            snprintf(p->err, sizeof p->err, "out of memory");
-            return ENOMEM;
+        rg_job j;
+        take_job(p, &j);
+        if (j.rc) {
+            pd_set_error(j.rc, "%s", j.err ? j.err : "out of memory");
+            free(j.err);
+            return st_fail(p, j.rc);
         }
-        h->refs = 1;
-        int rc = read_rg(p->r, rg, &p->o, &h->arr);
-        if (rc) {
-            free(h);
-            snprintf(p->err, sizeof p->err, "%s", pd_last_error());
-            return st_errno(rc);
-        }
-        p->cur = h;
+        if (!j.h)
+            continue; /* empty row group */
+        p->cur = j.h;
         p->cur_off = 0;
     }
 }
@@ -1032,6 +1225,7 @@ static const char *st_last_error(struct ArrowArrayStream *s)
 static void st_release(struct ArrowArrayStream *s)
 {
     stream_priv *p = s->private_data;
+    stop_workers(p);
     if (p->cur)
         holder_unref(p->cur);
     if (p->owns)
@@ -1054,8 +1248,7 @@ static int make_stream(pd_parquet_reader *r,
     stream_priv *p = calloc(1, sizeof *p);
     if (!p)
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
-    pd_parquet_read_options def = PD_PARQUET_READ_OPTIONS_INIT;
-    p->o = opts ? *opts : def;
+    p->o = read_options(opts);
     if (opts && opts->columns) {
         p->cols = malloc((size_t)(opts->n_columns ? opts->n_columns : 1) * sizeof(int));
         if (p->cols)
@@ -1076,6 +1269,10 @@ static int make_stream(pd_parquet_reader *r,
     }
     p->r = r;
     p->owns = owns;
+    p->nrg = p->o.row_groups ? p->o.n_row_groups : r->f.n_rowgroups;
+    p->threads = p->o.threads > PDI_MAX_READ_THREADS ? PDI_MAX_READ_THREADS : p->o.threads;
+    if (p->threads > 1)
+        pdi_pool_set_limit(r->pool, pool_limit(r, p->threads));
     out->get_schema = st_get_schema;
     out->get_next = st_get_next;
     out->get_last_error = st_last_error;

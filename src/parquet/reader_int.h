@@ -9,6 +9,7 @@
 #define PD_PARQUET_READER_INT_H
 
 #include "pipedag/parquet.h"
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #define PDI_MAX_SCHEMA_DEPTH  64 /* nesting of schema groups */
 #define PDI_MAX_THRIFT_DEPTH  64 /* nesting of Thrift structs/lists */
 #define PDI_MAX_COLUMN_VALUES ((int64_t)INT32_MAX)
+#define PDI_MAX_READ_THREADS  64
 /* Largest single allocation the reader makes for decoded data (bytes). The
  * fuzzer lowers it; real files never come near the default. */
 extern size_t pdi_pq_alloc_limit;
@@ -306,8 +308,23 @@ int pdi_delta_decode(const uint8_t *p, size_t len, int64_t n, int width, void *o
 int pdi_delta_count(const uint8_t *p, size_t len, int64_t *n);
 int pdi_bit_width(uint32_t v);
 
-/* Growable byte-array values: offsets (int32, n+1) and data. */
+/* ---------------------------------------------------------------- buffers */
+/* Reader buffers (read_pool.c): 64-byte aligned, with a hidden header naming
+ * their capacity and pool. Large ones go back to the pool when freed and are
+ * reused by later row groups. pool may be NULL (plain heap buffers). */
+typedef struct pdi_pool pdi_pool;
+pdi_pool *pdi_pool_new(size_t limit);
+void pdi_pool_set_limit(pdi_pool *p, size_t limit); /* raises the cached-bytes limit */
+void pdi_pool_unref(pdi_pool *p);
+void *pdi_balloc(pdi_pool *pool, size_t n); /* bounded by pdi_pq_alloc_limit */
+/* Capacity of at least n, keeping the first `keep` bytes (may move). */
+void *pdi_bgrow(pdi_pool *pool, void *buf, size_t keep, size_t n);
+size_t pdi_bcap(const void *buf);
+void pdi_bfree(void *buf);
+
+/* Growable byte-array values: offsets (int32, n+1) and data (reader buffers). */
 typedef struct pdi_bytes {
+    pdi_pool *pool;
     int32_t *offs;
     int64_t n, cap; /* values */
     uint8_t *data;
@@ -335,9 +352,22 @@ typedef struct pdi_leafbuf {
 } pdi_leafbuf;
 
 void pdi_leafbuf_free(pdi_leafbuf *lb);
+
+/* Scratch buffers of one decoding thread, reused from chunk to chunk. */
+typedef struct pdi_scratch {
+    uint8_t *page; /* decompressed page */
+    size_t page_cap;
+    uint32_t *idx; /* dictionary indices */
+    size_t idx_cap;
+    int32_t *tmp32; /* delta-decoded lengths */
+    size_t tmp32_cap;
+} pdi_scratch;
+void pdi_scratch_free(pdi_scratch *s);
+
 struct pd_parquet_reader;
-/* Read and decode the chunk of leaf `leaf` in row group `rg`. */
-int pdi_read_chunk(struct pd_parquet_reader *r, int rg, int leaf, pdi_leafbuf *out);
+/* Read and decode the chunk of leaf `leaf` in row group `rg` (thread safe for
+ * distinct scratch and out). */
+int pdi_read_chunk(struct pd_parquet_reader *r, pdi_scratch *s, int rg, int leaf, pdi_leafbuf *out);
 
 /* ---------------------------------------------------------------- reader */
 struct pd_parquet_reader {
@@ -348,14 +378,10 @@ struct pd_parquet_reader {
     void *map;          /* mmap base (owned) */
     size_t map_len;
     int fd;
-    uint64_t meta_start; /* offset of the footer (FileMetaData) */
-    /* scratch buffers reused from chunk to chunk */
-    uint8_t *scratch;
-    size_t scratch_cap;
-    uint32_t *idx;
-    size_t idx_cap;
-    int32_t *tmp32;
-    size_t tmp32_cap;
+    uint64_t meta_start;   /* offset of the footer (FileMetaData) */
+    pthread_mutex_t io_mu; /* serializes read_at calls from decoding threads */
+    pdi_pool *pool;        /* buffers of this reader's arrays */
+    pdi_scratch scratch;   /* the calling thread's scratch buffers */
     pdi_file f;
 };
 

@@ -1,0 +1,328 @@
+/*
+ * tests/parquet_stream/test_parquet_stream.c - the reader's ArrowArrayStream
+ * with decoding threads: every thread count gives the same batches in the
+ * same order as one thread (nested columns, column and row-group selection,
+ * batch slicing, memory / path / read_at sources), an error in a middle row
+ * group arrives in order with its message, early release joins the workers,
+ * and arrays outlive their reader (buffers return to a freed pool).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "parquet/reader_int.h"
+#include "pipedag/arrow.h"
+#include "pipedag/parquet.h"
+#include "pqw_table.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROWS    12000
+#define RG_ROWS 900 /* 14 row groups */
+
+static pd_buf g_file; /* the test file, written once */
+static char g_path[64];
+
+static int buf_write(void *user, const void *data, size_t len)
+{
+    return pd_buf_append(user, data, len);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    if (pqw_make_table(ROWS, 0, &s, &a) != PD_OK)
+        return -1;
+    pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+    o.row_group_rows = RG_ROWS;
+    o.page_size = 4096; /* several pages per chunk */
+    pd_parquet_writer *w;
+    int rc = pd_parquet_writer_open_callback(buf_write, &g_file, &s, &o, &w);
+    if (!rc)
+        rc = pd_parquet_writer_write(w, &a);
+    if (!rc)
+        rc = pd_parquet_writer_close(w);
+    pqw_release_table(&s, &a);
+    if (rc)
+        return -1;
+    snprintf(g_path, sizeof g_path, "/tmp/pd-stream-%ld.parquet", (long)getpid());
+    return pd_file_write_atomic(g_path, g_file.data, g_file.len) == PD_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(g_path);
+    pd_buf_free(&g_file);
+    return 0;
+}
+
+/* Every row of every batch as JSON, with batch boundaries marked. */
+static char *dump(struct ArrowArrayStream *st)
+{
+    pd_buf out = PD_BUF_INIT;
+    struct ArrowSchema s;
+    assert_int_equal(st->get_schema(st, &s), 0);
+    for (;;) {
+        struct ArrowArray a;
+        int e = st->get_next(st, &a);
+        if (e) {
+            fprintf(stderr, "stream error: %s\n", st->get_last_error(st));
+            fail();
+        }
+        if (!a.release)
+            break;
+        pd_buf_printf(&out, "batch %lld\n", (long long)a.length);
+        for (int64_t i = 0; i < a.length; i++) {
+            char *j = pd_arrow_value_to_json(&s, &a, i, NULL);
+            assert_non_null(j);
+            pd_buf_puts(&out, j);
+            pd_buf_putc(&out, '\n');
+            free(j);
+        }
+        a.release(&a);
+    }
+    s.release(&s);
+    st->release(st);
+    assert_false(out.oom);
+    return pd_buf_detach(&out);
+}
+
+static char *dump_memory(const pd_parquet_read_options *o)
+{
+    pd_parquet_reader *r;
+    assert_int_equal(pd_parquet_open_memory(g_file.data, g_file.len, &r), PD_OK);
+    struct ArrowArrayStream st;
+    assert_int_equal(pd_parquet_read_stream(r, o, &st), PD_OK);
+    char *d = dump(&st);
+    pd_parquet_close(r);
+    return d;
+}
+
+static void t_threads_same_result(void **state)
+{
+    (void)state;
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    char *ref = dump_memory(&o);
+    assert_true(strlen(ref) > 1000);
+    static const int counts[] = {2, 3, 4, 8, 64};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        o.threads = counts[k];
+        char *d = dump_memory(&o);
+        assert_string_equal(d, ref);
+        free(d);
+    }
+    free(ref);
+}
+
+static void t_threads_selection_and_slices(void **state)
+{
+    (void)state;
+    static const int cols[] = {29, 33, 4, 12}; /* struct, nested list, int64, string */
+    static const int rgs[] = {9, 2, 13, 0, 5};
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    o.columns = cols;
+    o.n_columns = 4;
+    o.row_groups = rgs;
+    o.n_row_groups = 5;
+    o.max_batch_rows = 400;
+    char *ref = dump_memory(&o);
+    assert_non_null(strstr(ref, "batch 400\n"));
+    o.threads = 3;
+    char *d = dump_memory(&o);
+    assert_string_equal(d, ref);
+    free(d);
+    free(ref);
+}
+
+static int64_t pread_at(void *user, uint64_t off, void *buf, size_t len)
+{
+    ssize_t n = pread(*(int *)user, buf, len, (off_t)off);
+    return n < 0 ? pd_set_error(PD_ERR_IO, "pread: %s", strerror(errno)) : (int64_t)n;
+}
+
+static void t_threads_path_and_callback(void **state)
+{
+    (void)state;
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    char *ref = dump_memory(&o);
+    o.threads = 4;
+    struct ArrowArrayStream st;
+    assert_int_equal(pd_parquet_read_file_stream(g_path, &o, &st), PD_OK);
+    char *d = dump(&st);
+    assert_string_equal(d, ref);
+    free(d);
+
+    int fd = open(g_path, O_RDONLY);
+    assert_true(fd >= 0);
+    pd_parquet_reader *r;
+    assert_int_equal(pd_parquet_open_callback(pread_at, &fd, (uint64_t)g_file.len, &r), PD_OK);
+    assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_OK);
+    d = dump(&st);
+    assert_string_equal(d, ref);
+    free(d);
+    pd_parquet_close(r);
+    close(fd);
+    free(ref);
+}
+
+/* Row group `bad` has its first page header overwritten. */
+static uint8_t *corrupt_copy(int bad)
+{
+    pd_parquet_reader *r;
+    assert_int_equal(pd_parquet_open_memory(g_file.data, g_file.len, &r), PD_OK);
+    const pdi_chunk *ch = &r->f.rowgroups[bad].columns[0];
+    int64_t off = ch->dict_page_offset > 0 && ch->dict_page_offset < ch->data_page_offset
+                      ? ch->dict_page_offset
+                      : ch->data_page_offset;
+    pd_parquet_close(r);
+    uint8_t *copy = malloc(g_file.len);
+    assert_non_null(copy);
+    memcpy(copy, g_file.data, g_file.len);
+    memset(copy + off, 0xff, 6);
+    return copy;
+}
+
+static void t_error_in_order(void **state)
+{
+    (void)state;
+    const int bad = 6;
+    uint8_t *copy = corrupt_copy(bad);
+    static const int counts[] = {1, 2, 4};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        pd_parquet_reader *r;
+        assert_int_equal(pd_parquet_open_memory(copy, g_file.len, &r), PD_OK);
+        pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+        o.threads = counts[k];
+        struct ArrowArrayStream st;
+        assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_OK);
+        int good = 0, e;
+        for (;;) {
+            struct ArrowArray a;
+            e = st.get_next(&st, &a);
+            if (e || !a.release)
+                break;
+            assert_int_equal(a.length, RG_ROWS);
+            a.release(&a);
+            good++;
+        }
+        assert_int_equal(e, EIO);
+        assert_int_equal(good, bad);
+        const char *msg = st.get_last_error(&st);
+        assert_non_null(msg);
+        assert_non_null(strstr(msg, "row group 6,"));
+        st.release(&st);
+        pd_parquet_close(r);
+    }
+    free(copy);
+}
+
+static void t_early_release_and_outliving_arrays(void **state)
+{
+    (void)state;
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    o.threads = 4;
+    struct ArrowArrayStream st;
+    assert_int_equal(pd_parquet_read_file_stream(g_path, &o, &st), PD_OK);
+    struct ArrowSchema s;
+    assert_int_equal(st.get_schema(&st, &s), 0);
+    struct ArrowArray first, second;
+    assert_int_equal(st.get_next(&st, &first), 0);
+    assert_int_equal(st.get_next(&st, &second), 0);
+    st.release(&st); /* workers still busy; the reader is closed */
+    /* the batches stay valid after the reader is gone */
+    char *j = pd_arrow_value_to_json(&s, &second, 0, NULL);
+    assert_non_null(j);
+    char *k = pd_arrow_value_to_json(&s, &first, RG_ROWS - 1, NULL);
+    assert_non_null(k);
+    first.release(&first);
+    second.release(&second);
+
+    char *ref = dump_memory(NULL);
+    char line[64];
+    snprintf(line, sizeof line, "batch %d\n", RG_ROWS);
+    const char *row = strstr(ref, line); /* first batch's rows */
+    assert_non_null(row);
+    assert_non_null(strstr(ref, j));
+    assert_non_null(strstr(ref, k));
+    free(j);
+    free(k);
+    free(ref);
+    s.release(&s);
+}
+
+static void t_options_versions(void **state)
+{
+    (void)state;
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    char *ref = dump_memory(&o);
+    o.version = 1; /* the older, shorter struct: threads is not read */
+    o.threads = 99;
+    char *d = dump_memory(&o);
+    assert_string_equal(d, ref);
+    free(d);
+    free(ref);
+
+    pd_parquet_reader *r;
+    assert_int_equal(pd_parquet_open_memory(g_file.data, g_file.len, &r), PD_OK);
+    o.version = PD_PARQUET_READ_OPTIONS_VERSION;
+    o.threads = -1;
+    struct ArrowArrayStream st;
+    assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
+    assert_non_null(strstr(pd_last_error(), "thread"));
+    o.version = 3;
+    o.threads = 0;
+    assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
+    pd_parquet_close(r);
+}
+
+/* Released buffers are reused by later row groups (no fresh memory). */
+static void t_pool_reuses_buffers(void **state)
+{
+    (void)state;
+    pdi_pool *p = pdi_pool_new((size_t)64 << 20);
+    assert_non_null(p);
+    uint8_t *a = pdi_balloc(p, 1 << 20);
+    assert_non_null(a);
+    memset(a, 7, 1 << 20);
+    pdi_bfree(a);
+    uint8_t *b = pdi_balloc(p, (1 << 20) - 100); /* fits the cached block */
+    assert_ptr_equal(a, b);
+    assert_int_equal(pdi_bcap(b), 1 << 20);
+    uint8_t *c = pdi_balloc(p, 4 << 20); /* nothing cached that large */
+    assert_ptr_not_equal(c, b);
+    assert_int_equal((uintptr_t)c % 64, 0);
+    uint8_t *g = pdi_bgrow(p, b, 10, 3 << 20);
+    assert_int_equal(g[9], 7);
+    pdi_pool_unref(p); /* buffers keep the pool alive */
+    pdi_bfree(c);
+    pdi_bfree(g);
+    uint8_t *s = pdi_balloc(NULL, 100);
+    assert_non_null(s);
+    pdi_bfree(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_threads_same_result),
+        cmocka_unit_test(t_threads_selection_and_slices),
+        cmocka_unit_test(t_threads_path_and_callback),
+        cmocka_unit_test(t_error_in_order),
+        cmocka_unit_test(t_early_release_and_outliving_arrays),
+        cmocka_unit_test(t_options_versions),
+        cmocka_unit_test(t_pool_reuses_buffers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
