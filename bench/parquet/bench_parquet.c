@@ -12,6 +12,7 @@
 #include "pqw_duck.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,14 +163,17 @@ static char *read_text(const char *path)
     return b;
 }
 
-/* Read a file fully with our reader: returns rows, -1 if unavailable. */
-static int64_t our_read(const char *path)
+/* Read a file fully with our reader on `threads` threads: returns rows, -1
+ * if the reader is not linked, -2 on error. */
+static int64_t our_read(const char *path, int threads)
 {
     if (!pd_parquet_read_file_stream) {
         return -1;
     }
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    o.threads = threads;
     struct ArrowArrayStream st;
-    if (pd_parquet_read_file_stream(path, NULL, &st) != PD_OK) {
+    if (pd_parquet_read_file_stream(path, &o, &st) != PD_OK) {
         fprintf(stderr, "our reader: %s: %s\n", path, pd_last_error());
         return -2;
     }
@@ -190,6 +194,12 @@ static int64_t our_read(const char *path)
     }
     st.release(&st);
     return rows;
+}
+
+/* The smaller of two times, where a negative time means "not measured". */
+static double best_time(double best, double t)
+{
+    return best < 0 || t < best ? t : best;
 }
 
 static int64_t duck_scalar(pqw_duck *d, const char *sql, char **text)
@@ -215,7 +225,7 @@ int main(int argc, char **argv)
     const char *dir = "/tmp";
     const char *lib = PQW_LIBDUCKDB;
     const char *dataset = PQW_DATASET_SQL;
-    int with_duck = 1, with_read = 1, only_threads = 0, keep = 0;
+    int with_duck = 1, with_read = 1, only_threads = 0, keep = 0, runs = 3;
     const char *only_codec = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
@@ -232,6 +242,9 @@ int main(int argc, char **argv)
             page_size = atoll(argv[++i]);
         } else if (!strcmp(argv[i], "--row-group") && i + 1 < argc) {
             rg_rows = atoll(argv[++i]);
+        } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+            runs = atoi(argv[++i]);
+            runs = runs < 1 ? 1 : runs;
         } else if (!strcmp(argv[i], "--keep")) {
             keep = 1;
         } else if (!strcmp(argv[i], "--no-read")) {
@@ -242,7 +255,8 @@ int main(int argc, char **argv)
             only_threads = atoi(argv[++i]);
         } else {
             fprintf(stderr,
-                    "usage: %s [--rows N] [--batch N] [--dir D] [--keep] [--no-duckdb] [--no-read] "
+                    "usage: %s [--rows N] [--batch N] [--dir D] [--runs N] [--keep] [--no-duckdb] "
+                    "[--no-read] "
                     "[--codec "
                     "snappy|zstd|uncompressed] [--threads N] [--row-group N] [--level N] "
                     "[--page-size N]\n",
@@ -294,9 +308,11 @@ int main(int argc, char **argv)
     } codecs[] = {{PD_CODEC_SNAPPY, "snappy"},
                   {PD_CODEC_ZSTD, "zstd"},
                   {PD_CODEC_UNCOMPRESSED, "uncompressed"}};
-    printf("\n%-13s %2s | %9s %9s %7s | %9s %9s %7s | %11s %11s %6s | %9s %9s %9s\n", "codec", "th",
-           "ours MB/s", "duck MB/s", "ratio", "ours/cpu", "duck/cpu", "cpurat", "ours bytes",
-           "duck bytes", "size", "rd ours", "rd duck", "duckrd us");
+    printf("\n%-13s %2s | %9s %9s %7s | %9s %9s %7s | %11s %11s %6s | %9s %9s %7s | %9s "
+           "%9s\n",
+           "codec", "th", "ours MB/s", "duck MB/s", "ratio", "ours/cpu", "duck/cpu", "cpurat",
+           "ours bytes", "duck bytes", "size", "rd ours", "rd duck", "rd rat", "us@duckf",
+           "duck@ourf");
     int ok = 1;
     for (size_t ci = 0; ci < sizeof codecs / sizeof codecs[0]; ci++) {
         if (only_codec && strcmp(only_codec, codecs[ci].duckname) != 0) {
@@ -317,75 +333,101 @@ int main(int argc, char **argv)
             o.row_group_rows = rg_rows;
             o.level = level;
             o.page_size = page_size;
-            double t = now(), c0 = cpu_now();
-            pd_parquet_writer *w = NULL;
-            int rc = pd_parquet_writer_open_path(ours, &schema, &o, &w);
-            for (size_t k = 0; rc == PD_OK && k < nb; k++) {
-                rc = pd_parquet_writer_write(w, &batches[k]);
-            }
-            if (rc == PD_OK) {
-                rc = pd_parquet_writer_close(w);
-            } else {
-                pd_parquet_writer_abort(w);
-            }
-            if (rc != PD_OK) {
-                fprintf(stderr, "our writer: %s\n", pd_last_error());
-                return 1;
-            }
-            double t_ours = now() - t, c_ours = cpu_now() - c0;
-            double c_duck = 0;
-            double t_duck = 0, rd_ours = -1, rd_duck = -1, rd_duck_ours = -1;
+            /* best of `runs` rounds; each round runs ours and DuckDB back to back */
+            double t_ours = 1e30, c_ours = 1e30, t_duck = 1e30, c_duck = 1e30;
+            double rd_ours = -1, rd_duck = -1, rd_duck_ours = -1, rd_ours_duck = -1;
             if (duck) {
-                char q[1024], err[512];
+                char q[64], err[512];
                 snprintf(q, sizeof q, "SET threads=%d", th);
                 pqw_duck_exec(duck, q, err, sizeof err);
-                snprintf(q, sizeof q, "COPY bench TO '%s' (FORMAT parquet, COMPRESSION %s)", theirs,
-                         codecs[ci].duckname);
-                t = now();
-                c0 = cpu_now();
-                if (pqw_duck_exec(duck, q, err, sizeof err) != 0) {
-                    fprintf(stderr, "DuckDB COPY: %s\n", err);
+            }
+            for (int round = 0; round < runs; round++) {
+                double t = now(), c0 = cpu_now();
+                pd_parquet_writer *w = NULL;
+                int rc = pd_parquet_writer_open_path(ours, &schema, &o, &w);
+                for (size_t k = 0; rc == PD_OK && k < nb; k++) {
+                    rc = pd_parquet_writer_write(w, &batches[k]);
+                }
+                if (rc == PD_OK) {
+                    rc = pd_parquet_writer_close(w);
+                } else {
+                    pd_parquet_writer_abort(w);
+                }
+                if (rc != PD_OK) {
+                    fprintf(stderr, "our writer: %s\n", pd_last_error());
                     return 1;
                 }
-                t_duck = now() - t;
-                c_duck = cpu_now() - c0;
-                /* full scans; the checksums must agree */
+                t_ours = fmin(t_ours, now() - t);
+                c_ours = fmin(c_ours, cpu_now() - c0);
+                if (duck) {
+                    char q[1024], err[512];
+                    snprintf(q, sizeof q, "COPY bench TO '%s' (FORMAT parquet, COMPRESSION %s)",
+                             theirs, codecs[ci].duckname);
+                    t = now();
+                    c0 = cpu_now();
+                    if (pqw_duck_exec(duck, q, err, sizeof err) != 0) {
+                        fprintf(stderr, "DuckDB COPY: %s\n", err);
+                        return 1;
+                    }
+                    t_duck = fmin(t_duck, now() - t);
+                    c_duck = fmin(c_duck, cpu_now() - c0);
+                }
+                if (!with_read) {
+                    continue;
+                }
+                if (duck) {
+                    /* full scans; the checksums must agree */
 #define AGG \
     "SELECT count(*), CAST(sum(hash(id, a, x, cat, s, ts, n)) AS VARCHAR) FROM read_parquet('%s')"
-                char *h1 = NULL, *h2 = NULL;
-                snprintf(q, sizeof q, AGG, theirs);
+                    char q[1024];
+                    char *h1 = NULL, *h2 = NULL;
+                    snprintf(q, sizeof q, AGG, theirs);
+                    t = now();
+                    int64_t n1 = duck_scalar(duck, q, &h1);
+                    rd_duck = best_time(rd_duck, now() - t);
+                    snprintf(q, sizeof q, AGG, ours);
+                    t = now();
+                    int64_t n2 = duck_scalar(duck, q, &h2);
+                    rd_duck_ours = best_time(rd_duck_ours, now() - t);
+                    if (n1 != rows || n2 != rows || !h1 || !h2 || strcmp(h1, h2) != 0) {
+                        fprintf(stderr,
+                                "MISMATCH: duck %" PRId64 " rows hash %s, ours %" PRId64
+                                " rows hash %s\n",
+                                n1, h1 ? h1 : "-", n2, h2 ? h2 : "-");
+                        ok = 0;
+                    }
+                    free(h1);
+                    free(h2);
+                    t = now();
+                    int64_t r2 = our_read(theirs, th);
+                    if (r2 >= 0) {
+                        rd_ours_duck = best_time(rd_ours_duck, now() - t);
+                    }
+                    if (r2 >= 0 && r2 != rows) {
+                        fprintf(stderr, "our reader on DuckDB's file: %" PRId64 " rows\n", r2);
+                        ok = 0;
+                    }
+                }
                 t = now();
-                int64_t n1 = duck_scalar(duck, q, &h1);
-                rd_duck = now() - t;
-                snprintf(q, sizeof q, AGG, ours);
-                t = now();
-                int64_t n2 = duck_scalar(duck, q, &h2);
-                rd_duck_ours = now() - t;
-                if (n1 != rows || n2 != rows || !h1 || !h2 || strcmp(h1, h2) != 0) {
-                    fprintf(stderr,
-                            "MISMATCH: duck %" PRId64 " rows hash %s, ours %" PRId64
-                            " rows hash %s\n",
-                            n1, h1 ? h1 : "-", n2, h2 ? h2 : "-");
+                int64_t r1 = our_read(ours, th);
+                if (r1 >= 0) {
+                    rd_ours = best_time(rd_ours, now() - t);
+                }
+                if (r1 >= 0 && r1 != rows) {
+                    fprintf(stderr, "our reader: %" PRId64 " rows\n", r1);
                     ok = 0;
                 }
-                free(h1);
-                free(h2);
-            }
-            t = now();
-            int64_t r1 = with_read ? our_read(ours) : -1;
-            rd_ours = r1 >= 0 ? now() - t : -1;
-            if (r1 >= 0 && r1 != rows) {
-                fprintf(stderr, "our reader: %" PRId64 " rows\n", r1);
-                ok = 0;
             }
             double w_ours = mb / t_ours, w_duck = duck ? mb / t_duck : 0;
             long long s_ours = file_size(ours), s_duck = duck ? file_size(theirs) : 0;
             printf("%-13s %2d | %9.1f %9.1f %7.2f | %9.1f %9.1f %7.2f | %11lld %11lld %6.3f | "
-                   "%9.1f %9.1f %9.1f\n",
+                   "%9.1f %9.1f %7.2f | %9.1f %9.1f\n",
                    codecs[ci].duckname, th, w_ours, w_duck, duck ? w_ours / w_duck : 0.0,
                    mb / c_ours, duck ? mb / c_duck : 0.0, duck ? c_duck / c_ours : 0.0, s_ours,
                    s_duck, duck ? (double)s_ours / (double)s_duck : 0.0,
                    rd_ours > 0 ? mb / rd_ours : 0.0, rd_duck > 0 ? mb / rd_duck : 0.0,
+                   rd_ours > 0 && rd_duck > 0 ? rd_duck / rd_ours : 0.0,
+                   rd_ours_duck > 0 ? mb / rd_ours_duck : 0.0,
                    rd_duck_ours > 0 ? mb / rd_duck_ours : 0.0);
             fflush(stdout);
             if (!keep) {
@@ -397,12 +439,14 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("\nMB = in-memory Arrow bytes (%.1f MB). ratio = ours/DuckDB write throughput "
-           "(wall clock); /cpu = MB per CPU-second of the process (all threads), cpurat = "
-           "ours/DuckDB of that;\nsize = ours/DuckDB file bytes;\nrd ours = our reader on our "
-           "file, rd duck = DuckDB "
-           "on its file, duckrd us = DuckDB on our file (MB/s).\n",
-           mb);
+    printf(
+        "\nBest of %d rounds (ours and DuckDB alternate). MB = in-memory Arrow bytes (%.1f MB).\n"
+        "ratio = ours/DuckDB write throughput (wall clock); /cpu = MB per CPU-second of the "
+        "process (all threads), cpurat = ours/DuckDB of that;\nsize = ours/DuckDB file bytes;\n"
+        "rd ours = our reader (th threads) on our file, rd duck = DuckDB (th threads) on its "
+        "file, rd rat = ours/DuckDB read throughput;\nus@duckf = our reader on DuckDB's file, "
+        "duck@ourf = DuckDB on our file (MB/s).\n",
+        runs, mb);
     pd_arrow_schema_release(&schema);
     for (size_t k = 0; k < nb; k++) {
         pd_arrow_array_release(&batches[k]);
