@@ -589,16 +589,25 @@ void pdw_schema_free(pdw_schema *s)
         }
         free(lf->path);
         free(lf->dotted);
-        free(lf->err);
-        pdw_buf_free(&lf->def);
-        pdw_buf_free(&lf->rep);
-        pdw_buf_free(&lf->vals);
-        pdw_buf_free(&lf->enc);
-        pdw_buf_free(&lf->meta.min);
-        pdw_buf_free(&lf->meta.max);
+        pdw_leaf_data_free(lf);
     }
     free(s->leaves);
     memset(s, 0, sizeof *s);
+}
+
+void pdw_leaf_data_free(pdw_leaf *lf)
+{
+    if (!lf) {
+        return;
+    }
+    free(lf->err);
+    lf->err = NULL;
+    pdw_buf_free(&lf->def);
+    pdw_buf_free(&lf->rep);
+    pdw_buf_free(&lf->vals);
+    pdw_buf_free(&lf->enc);
+    pdw_buf_free(&lf->meta.min);
+    pdw_buf_free(&lf->meta.max);
 }
 
 void pdw_schema_serialize(const pdw_schema *s, pdw_thrift *t)

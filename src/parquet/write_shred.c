@@ -690,11 +690,15 @@ static int shred_leaf(
     return leaf_slots(lf, a, dict, sc->idx, sc->def, lf->max_rep ? sc->rep : NULL, m);
 }
 
-int pdw_shred(
-    pdw_schema *s, const struct ArrowArray *batch, int64_t row0, int64_t n, pdw_shred_scratch *sc)
+int pdw_shred(pdw_leaf *leaves,
+              size_t nleaves,
+              const struct ArrowArray *batch,
+              int64_t row0,
+              int64_t n,
+              pdw_shred_scratch *sc)
 {
-    for (size_t i = 0; i < s->nleaves; i++) {
-        pdw_leaf *lf = &s->leaves[i];
+    for (size_t i = 0; i < nleaves; i++) {
+        pdw_leaf *lf = &leaves[i];
         const struct ArrowArray *top = batch->children[lf->col];
         if (!top) {
             return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s' missing in batch",

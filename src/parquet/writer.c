@@ -2,18 +2,21 @@
  * parquet/writer.c - the public Parquet writer (pd_parquet_writer_*).
  *
  * Batches are shredded into per-leaf level/value buffers until a row group
- * is full; the row group is then encoded column by column (in parallel with
- * pthreads when threads > 1), written in leaf order, and its metadata kept
- * as pre-serialized Thrift bytes; the footer is written on close. Memory is
- * bounded by about one row group. pd_parquet_write_stream writes to a
- * temporary file renamed into place on success.
+ * is full; the row group's column chunks are then encoded, written in leaf
+ * order, and its metadata kept as pre-serialized Thrift bytes; the footer is
+ * written on close. With threads > 1 a worker pool (created at open, joined
+ * at close/abort) encodes the leaves of a submitted row group while the
+ * caller shreds the next one into a second buffer set and then helps
+ * encoding; chunks are written by the caller in order, so the file does not
+ * depend on the thread count. Memory is bounded by about two row groups (one
+ * with threads = 1). pd_parquet_write_stream writes to a temporary file
+ * renamed into place on success.
  */
 #include "parquet/writer_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -24,6 +27,21 @@
 #define DEFAULT_RG_ROWS    122880
 #define DEFAULT_PAGE_SIZE  (1 << 20)
 #define DEFAULT_DICT_LIMIT (1 << 20)
+
+/* One row group buffer: struct copies of the schema's leaves holding the
+ * shredded levels/values and, once encoded, the column chunks. */
+typedef struct rg_slot {
+    pdw_leaf *lv;
+    int64_t rows;
+    size_t rg;   /* row group index, set when submitted */
+    size_t next; /* next leaf to encode (pool lock) */
+    size_t done; /* leaves encoded (pool lock) */
+} rg_slot;
+
+typedef struct pool_arg {
+    struct pd_parquet_writer *w;
+    int wi;
+} pool_arg;
 
 struct pd_parquet_writer {
     pd_parquet_write_fn write;
@@ -37,11 +55,23 @@ struct pd_parquet_writer {
     char **kv_keys, **kv_vals;
     size_t n_kv;
     int64_t offset;
-    int64_t rows_in_rg, total_rows;
+    int64_t total_rows;
     pdw_buf rgmeta;
-    size_t n_rg;
-    pdw_worker *workers;
+    size_t n_rg;         /* row groups written */
+    size_t n_submitted;  /* row groups handed to encoding */
+    rg_slot slots[2];    /* slots[1] only with a pool */
+    int cur;             /* slot being filled */
+    int q[2], nq;        /* submitted slots not yet written, oldest first */
+    pdw_worker *workers; /* [0] the caller, [k] pool thread k */
     int nworkers;
+    /* pool: nworkers - 1 threads */
+    pthread_t *th;
+    pool_arg *th_arg;
+    int nth;
+    int pool_ok; /* mutex and condition variables initialized */
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
     pdw_shred_scratch sc;
     int failed;
     int sync_on_close; /* fsync before close (pd_parquet_write_stream) */
@@ -124,6 +154,135 @@ static int out_write(pd_parquet_writer *w, const void *p, size_t n)
     return PD_OK;
 }
 
+/* ------------------------------------------------------------ worker pool */
+
+static void slot_free(rg_slot *s, size_t nleaves)
+{
+    if (s->lv) {
+        for (size_t i = 0; i < nleaves; i++) {
+            pdw_leaf_data_free(&s->lv[i]);
+        }
+    }
+    free(s->lv);
+    s->lv = NULL;
+}
+
+static int slot_init(rg_slot *s, const pdw_schema *sch)
+{
+    s->lv = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(pdw_leaf));
+    if (!s->lv) {
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    if (sch->nleaves) {
+        memcpy(s->lv, sch->leaves, sch->nleaves * sizeof(pdw_leaf));
+    }
+    return PD_OK;
+}
+
+/* Hand out the next unencoded leaf of the oldest submitted row group
+ * (pool lock held). */
+static int take_job(pd_parquet_writer *w, rg_slot **sp, size_t *ip)
+{
+    for (int k = 0; k < w->nq; k++) {
+        rg_slot *s = &w->slots[w->q[k]];
+        if (s->next < w->sch.nleaves) {
+            *sp = s;
+            *ip = s->next++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void run_job(pd_parquet_writer *w, rg_slot *s, size_t i, pdw_worker *wk)
+{
+    pdw_leaf *lf = &s->lv[i];
+    lf->rc = pdw_encode_chunk(&w->eo, lf, wk);
+    if (lf->rc != PD_OK) {
+        free(lf->err);
+        lf->err = strdup(pd_last_error());
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    pool_arg *a = arg;
+    pd_parquet_writer *w = a->w;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        rg_slot *s;
+        size_t i;
+        if (!take_job(w, &s, &i)) {
+            pthread_cond_wait(&w->work_cv, &w->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&w->mu);
+        run_job(w, s, i, &w->workers[a->wi]);
+        pthread_mutex_lock(&w->mu);
+        if (++s->done == w->sch.nleaves) {
+            pthread_cond_signal(&w->done_cv); /* only the caller waits */
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start nworkers - 1 pool threads (fewer if thread creation fails). */
+static int pool_start(pd_parquet_writer *w)
+{
+    if (pthread_mutex_init(&w->mu, NULL) != 0) {
+        return pd_set_error(PD_ERR, "parquet writer: cannot create a mutex");
+    }
+    if (pthread_cond_init(&w->work_cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return pd_set_error(PD_ERR, "parquet writer: cannot create a condition variable");
+    }
+    if (pthread_cond_init(&w->done_cv, NULL) != 0) {
+        pthread_cond_destroy(&w->work_cv);
+        pthread_mutex_destroy(&w->mu);
+        return pd_set_error(PD_ERR, "parquet writer: cannot create a condition variable");
+    }
+    w->pool_ok = 1;
+    int want = w->nworkers - 1;
+    if (want <= 0) {
+        return PD_OK;
+    }
+    w->th = calloc((size_t)want, sizeof *w->th);
+    w->th_arg = calloc((size_t)want, sizeof *w->th_arg);
+    if (!w->th || !w->th_arg) {
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    for (int k = 0; k < want; k++) {
+        w->th_arg[k].w = w;
+        w->th_arg[k].wi = k + 1;
+        if (pthread_create(&w->th[k], NULL, pool_main, &w->th_arg[k]) != 0) {
+            break; /* run with the threads we have */
+        }
+        w->nth = k + 1;
+    }
+    return PD_OK;
+}
+
+/* Stop and join the pool threads; a job in progress finishes first. */
+static void pool_stop(pd_parquet_writer *w)
+{
+    if (!w->pool_ok) {
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->work_cv);
+    pthread_mutex_unlock(&w->mu);
+    for (int k = 0; k < w->nth; k++) {
+        pthread_join(w->th[k], NULL);
+    }
+    w->nth = 0;
+    pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->work_cv);
+    pthread_mutex_destroy(&w->mu);
+    w->pool_ok = 0;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void writer_free(pd_parquet_writer *w)
@@ -131,10 +290,16 @@ static void writer_free(pd_parquet_writer *w)
     if (!w) {
         return;
     }
+    pool_stop(w);
+    free(w->th);
+    free(w->th_arg);
     if (w->fd >= 0) {
         close(w->fd);
     }
     free(w->path);
+    for (int k = 0; k < 2; k++) {
+        slot_free(&w->slots[k], w->sch.nleaves);
+    }
     pdw_schema_free(&w->sch);
     for (size_t i = 0; i < w->n_kv; i++) {
         free(w->kv_keys[i]);
@@ -251,9 +416,11 @@ static int writer_new(const struct ArrowSchema *schema,
             }
         }
     }
+    /* two row groups in flight at most: more workers than twice the
+     * leaves would idle */
     int nw = w->threads;
-    if ((size_t)nw > w->sch.nleaves && w->sch.nleaves > 0) {
-        nw = (int)w->sch.nleaves;
+    if ((size_t)nw > 2 * w->sch.nleaves) {
+        nw = w->sch.nleaves ? (int)(2 * w->sch.nleaves) : 1;
     }
     w->workers = calloc((size_t)nw, sizeof(pdw_worker));
     if (!w->workers) {
@@ -261,6 +428,17 @@ static int writer_new(const struct ArrowSchema *schema,
         return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
     }
     w->nworkers = nw;
+    rc = slot_init(&w->slots[0], &w->sch);
+    if (rc == PD_OK) {
+        rc = pool_start(w);
+    }
+    if (rc == PD_OK && w->nth > 0) {
+        rc = slot_init(&w->slots[1], &w->sch);
+    }
+    if (rc != PD_OK) {
+        writer_free(w);
+        return rc;
+    }
     *out = w;
     return PD_OK;
 }
@@ -334,144 +512,144 @@ int pd_parquet_writer_open_path(const char *path,
 
 /* ------------------------------------------------------------ row groups */
 
-typedef struct job {
-    pd_parquet_writer *w;
-    atomic_size_t next;
-    int wi;
-} job;
-
-typedef struct job_arg {
-    job *j;
-    int wi;
-} job_arg;
-
-static void run_leaves(job *j, int wi)
-{
-    pd_parquet_writer *w = j->w;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= w->sch.nleaves) {
-            return;
-        }
-        pdw_leaf *lf = &w->sch.leaves[i];
-        lf->rc = pdw_encode_chunk(&w->eo, lf, &w->workers[wi]);
-        if (lf->rc != PD_OK) {
-            free(lf->err);
-            lf->err = strdup(pd_last_error());
-        }
-    }
-}
-
-static void *thread_main(void *arg)
-{
-    job_arg *a = arg;
-    run_leaves(a->j, a->wi);
-    return NULL;
-}
-
-static int leaf_error(pd_parquet_writer *w, pdw_leaf *lf)
+static int leaf_error(const rg_slot *s, const pdw_leaf *lf)
 {
     int rc = pd_set_error(lf->rc, "%s", lf->err ? lf->err : "parquet writer: encoding failed");
-    pd_error_prefix("row group %zu, column '%s'", w->n_rg, lf->dotted);
+    pd_error_prefix("row group %zu, column '%s'", s->rg, lf->dotted);
     return rc;
 }
 
-static int flush_row_group(pd_parquet_writer *w)
+/* Queue a filled row group for encoding. */
+static void submit_slot(pd_parquet_writer *w, int si)
 {
-    if (w->rows_in_rg == 0) {
-        return PD_OK;
+    rg_slot *s = &w->slots[si];
+    pthread_mutex_lock(&w->mu);
+    s->rg = w->n_submitted++;
+    s->next = s->done = 0;
+    w->q[w->nq++] = si;
+    if (w->nth > 0) {
+        pthread_cond_broadcast(&w->work_cv);
     }
-    pdw_schema *s = &w->sch;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until every leaf of s is encoded, encoding queued leaves meanwhile. */
+static void wait_slot(pd_parquet_writer *w, rg_slot *want)
+{
+    size_t nl = w->sch.nleaves;
+    pthread_mutex_lock(&w->mu);
+    while (want->done < nl) {
+        rg_slot *s;
+        size_t i;
+        if (take_job(w, &s, &i)) {
+            pthread_mutex_unlock(&w->mu);
+            run_job(w, s, i, &w->workers[0]);
+            pthread_mutex_lock(&w->mu);
+            s->done++;
+            continue;
+        }
+        pthread_cond_wait(&w->done_cv, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Write the encoded chunks of s in leaf order and keep its RowGroup
+ * metadata. */
+static int write_slot(pd_parquet_writer *w, rg_slot *s)
+{
+    pdw_schema *sch = &w->sch;
     int64_t rg_start = w->offset;
     int64_t total_unc = 0, total_comp = 0;
     pdw_thrift t;
     pdw_t_init(&t, &w->rgmeta);
-    if (w->nworkers <= 1) {
-        pdw_t_begin(&t);
-        pdw_t_list(&t, 1, PDW_T_STRUCT, s->nleaves);
-        for (size_t i = 0; i < s->nleaves; i++) {
-            pdw_leaf *lf = &s->leaves[i];
-            lf->rc = pdw_encode_chunk(&w->eo, lf, &w->workers[0]);
-            if (lf->rc != PD_OK) {
-                pd_error_prefix("row group %zu, column '%s'", w->n_rg, lf->dotted);
-                w->failed = 1;
-                return lf->rc;
-            }
-            int64_t base = w->offset;
-            int rc = out_write(w, lf->enc.p, lf->enc.len);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            pdw_chunk_serialize(lf, w->eo.codec, base, &t);
-            total_unc += lf->meta.total_uncompressed;
-            total_comp += lf->meta.total_compressed;
-            if (lf->enc.cap > (64u << 20)) {
-                pdw_buf_free(&lf->enc);
-            }
+    pdw_t_begin(&t);
+    pdw_t_list(&t, 1, PDW_T_STRUCT, sch->nleaves);
+    for (size_t i = 0; i < sch->nleaves; i++) {
+        pdw_leaf *lf = &s->lv[i];
+        if (lf->rc != PD_OK) {
+            return leaf_error(s, lf);
         }
-    } else {
-        job j;
-        j.w = w;
-        atomic_init(&j.next, 0);
-        pthread_t th[64];
-        job_arg args[64];
-        int started = 0;
-        for (int k = 1; k < w->nworkers; k++) {
-            args[k].j = &j;
-            args[k].wi = k;
-            if (pthread_create(&th[k], NULL, thread_main, &args[k]) != 0) {
-                break;
-            }
-            started = k;
+        int64_t base = w->offset;
+        int rc = out_write(w, lf->enc.p, lf->enc.len);
+        if (rc != PD_OK) {
+            return rc;
         }
-        run_leaves(&j, 0);
-        for (int k = 1; k <= started; k++) {
-            pthread_join(th[k], NULL);
-        }
-        pdw_t_begin(&t);
-        pdw_t_list(&t, 1, PDW_T_STRUCT, s->nleaves);
-        for (size_t i = 0; i < s->nleaves; i++) {
-            pdw_leaf *lf = &s->leaves[i];
-            if (lf->rc != PD_OK) {
-                w->failed = 1;
-                return leaf_error(w, lf);
-            }
-        }
-        for (size_t i = 0; i < s->nleaves; i++) {
-            pdw_leaf *lf = &s->leaves[i];
-            int64_t base = w->offset;
-            int rc = out_write(w, lf->enc.p, lf->enc.len);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            pdw_chunk_serialize(lf, w->eo.codec, base, &t);
-            total_unc += lf->meta.total_uncompressed;
-            total_comp += lf->meta.total_compressed;
-            if (lf->enc.cap > (64u << 20)) {
-                pdw_buf_free(&lf->enc);
-            }
-        }
+        pdw_chunk_serialize(lf, w->eo.codec, base, &t);
+        total_unc += lf->meta.total_uncompressed;
+        total_comp += lf->meta.total_compressed;
     }
     pdw_t_i64(&t, 2, total_unc);
-    pdw_t_i64(&t, 3, w->rows_in_rg);
+    pdw_t_i64(&t, 3, s->rows);
     pdw_t_i64(&t, 5, rg_start);
     pdw_t_i64(&t, 6, total_comp);
     pdw_t_field(&t, 7, PDW_T_I16);
-    pdw_t_raw_i32(&t, (int32_t)(w->n_rg & 0x7FFF));
+    pdw_t_raw_i32(&t, (int32_t)(s->rg & 0x7FFF));
     pdw_t_end(&t);
     if (t.err) {
-        w->failed = 1;
         return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
     }
     w->n_rg++;
-    w->total_rows += w->rows_in_rg;
-    w->rows_in_rg = 0;
-    for (size_t i = 0; i < s->nleaves; i++) {
-        pdw_leaf *lf = &s->leaves[i];
+    w->total_rows += s->rows;
+    return PD_OK;
+}
+
+/* Write the oldest submitted row group once encoded and make its slot
+ * reusable. */
+static int write_oldest(pd_parquet_writer *w)
+{
+    rg_slot *s = &w->slots[w->q[0]];
+    wait_slot(w, s);
+    pthread_mutex_lock(&w->mu);
+    w->q[0] = w->q[1];
+    w->nq--;
+    pthread_mutex_unlock(&w->mu);
+    int rc = write_slot(w, s);
+    if (rc != PD_OK) {
+        w->failed = 1;
+        return rc;
+    }
+    for (size_t i = 0; i < w->sch.nleaves; i++) {
+        pdw_leaf *lf = &s->lv[i];
         lf->def.len = lf->rep.len = lf->vals.len = 0;
         lf->nlev = lf->nval = lf->nnull = 0;
+        if (lf->enc.cap > (64u << 20)) {
+            pdw_buf_free(&lf->enc);
+        }
+    }
+    s->rows = 0;
+    return PD_OK;
+}
+
+/* Submit the filled row group; with a pool, keep it in flight (encoded
+ * while the caller fills the other slot) after writing the previous one,
+ * otherwise encode and write it now. */
+static int flush_row_group(pd_parquet_writer *w)
+{
+    if (w->slots[w->cur].rows == 0) {
+        return PD_OK;
+    }
+    submit_slot(w, w->cur);
+    int keep = w->nth > 0 ? 1 : 0;
+    while (w->nq > keep) {
+        int rc = write_oldest(w);
+        if (rc != PD_OK) {
+            return rc;
+        }
+    }
+    if (keep) {
+        w->cur ^= 1;
     }
     return PD_OK;
+}
+
+/* Flush the partial row group and write every one still in flight. */
+static int drain(pd_parquet_writer *w)
+{
+    int rc = flush_row_group(w);
+    while (rc == PD_OK && w->nq > 0) {
+        rc = write_oldest(w);
+    }
+    return rc;
 }
 
 int pd_parquet_writer_write(pd_parquet_writer *w, const struct ArrowArray *batch)
@@ -494,18 +672,19 @@ int pd_parquet_writer_write(pd_parquet_writer *w, const struct ArrowArray *batch
     }
     int64_t pos = 0;
     while (pos < batch->length) {
+        rg_slot *s = &w->slots[w->cur];
         int64_t take = batch->length - pos;
-        if (take > w->rg_rows - w->rows_in_rg) {
-            take = w->rg_rows - w->rows_in_rg;
+        if (take > w->rg_rows - s->rows) {
+            take = w->rg_rows - s->rows;
         }
-        int rc = pdw_shred(&w->sch, batch, pos, take, &w->sc);
+        int rc = pdw_shred(s->lv, w->sch.nleaves, batch, pos, take, &w->sc);
         if (rc != PD_OK) {
             w->failed = 1;
             return rc;
         }
-        w->rows_in_rg += take;
+        s->rows += take;
         pos += take;
-        if (w->rows_in_rg >= w->rg_rows) {
+        if (s->rows >= w->rg_rows) {
             rc = flush_row_group(w);
             if (rc != PD_OK) {
                 return rc;
@@ -571,7 +750,7 @@ int pd_parquet_writer_close(pd_parquet_writer *w)
         rc = pd_set_error(PD_ERR_INVALID, "parquet writer: closing after a failed write");
     }
     if (rc == PD_OK) {
-        rc = flush_row_group(w);
+        rc = drain(w);
     }
     if (rc == PD_OK) {
         rc = write_footer(w);

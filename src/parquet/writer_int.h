@@ -202,7 +202,10 @@ typedef struct pdw_chunk_meta {
 } pdw_chunk_meta;
 
 /* One leaf column: schema facts, the row group's accumulated levels and
- * values, and the encoded chunk. */
+ * values, and the encoded chunk. The schema holds one template per leaf
+ * (owning path and dotted); the writer fills struct copies of the templates
+ * (one set per row group buffer) that borrow those names and own only their
+ * row group data (freed by pdw_leaf_data_free). */
 typedef struct pdw_leaf {
     int col; /* top-level field */
     pdw_step steps[PDW_MAX_STEPS];
@@ -235,6 +238,9 @@ typedef struct pdw_schema {
 
 int pdw_schema_build(const struct ArrowSchema *s, pdw_schema *out);
 void pdw_schema_free(pdw_schema *s);
+/* Free a leaf's row group data (levels, values, encoded chunk, statistics
+ * buffers, error), not its schema facts or names. */
+void pdw_leaf_data_free(pdw_leaf *lf);
 void pdw_schema_serialize(const pdw_schema *s, pdw_thrift *t); /* FileMetaData field 2 */
 
 /* ---- shredding (write_shred.c) ---- */
@@ -243,9 +249,14 @@ typedef struct pdw_shred_scratch {
     uint8_t *def, *def2, *rep, *rep2;
     size_t cap, cap2;
 } pdw_shred_scratch;
-/* Append rows [row0, row0+n) of the struct batch to every leaf's buffers. */
-int pdw_shred(
-    pdw_schema *s, const struct ArrowArray *batch, int64_t row0, int64_t n, pdw_shred_scratch *sc);
+/* Append rows [row0, row0+n) of the struct batch to the buffers of the
+ * nleaves leaves (copies of the schema's leaves). */
+int pdw_shred(pdw_leaf *leaves,
+              size_t nleaves,
+              const struct ArrowArray *batch,
+              int64_t row0,
+              int64_t n,
+              pdw_shred_scratch *sc);
 void pdw_shred_scratch_free(pdw_shred_scratch *sc);
 
 /* ---- column chunk encoding (write_chunk.c) ---- */
