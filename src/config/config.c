@@ -482,45 +482,20 @@ apply_url_attrs(pdi_arena *a, const char *cfg_path, pd_cfg_node *url, const pd_c
 
 /* ----------------------------------------------------------- table store */
 
-static const char *const sql_store_args[] = {"url",
-                                             "url_attrs_file",
-                                             "create_database_if_not_exists",
-                                             "print_materialize",
-                                             "print_sql",
-                                             "schema_prefix",
-                                             "schema_suffix",
-                                             "avoid_drop_create_schema",
-                                             "disable_pytsql",
-                                             "pytsql_isolation_level",
-                                             "strict_materialization_details",
-                                             "materialization_details",
-                                             "default_materialization_details",
-                                             "max_concurrent_copy_operations",
-                                             "sqlalchemy_pool_size",
-                                             "sqlalchemy_pool_timeout",
-                                             "max_query_print_length",
-                                             NULL};
-static const char *const parquet_store_args[] = {"url",
-                                                 "url_attrs_file",
-                                                 "create_database_if_not_exists",
-                                                 "print_materialize",
-                                                 "print_sql",
-                                                 "schema_prefix",
-                                                 "schema_suffix",
-                                                 "avoid_drop_create_schema",
-                                                 "strict_materialization_details",
-                                                 "materialization_details",
-                                                 "default_materialization_details",
-                                                 "max_concurrent_copy_operations",
-                                                 "sqlalchemy_pool_size",
-                                                 "sqlalchemy_pool_timeout",
-                                                 "max_query_print_length",
-                                                 "parquet_base_path",
-                                                 "s3_endpoint_url",
-                                                 "s3_url_style",
-                                                 "s3_region",
-                                                 "allow_overwrite",
-                                                 NULL};
+/* args of both store classes (kept in this order for "did you mean") */
+#define STORE_ARGS_HEAD                                                                         \
+    "url", "url_attrs_file", "create_database_if_not_exists", "print_materialize", "print_sql", \
+        "schema_prefix", "schema_suffix", "avoid_drop_create_schema"
+#define STORE_ARGS_TAIL                                                      \
+    "strict_materialization_details", "materialization_details",             \
+        "default_materialization_details", "max_concurrent_copy_operations", \
+        "sqlalchemy_pool_size", "sqlalchemy_pool_timeout", "max_query_print_length"
+
+static const char *const sql_store_args[] = {STORE_ARGS_HEAD, "disable_pytsql",
+                                             "pytsql_isolation_level", STORE_ARGS_TAIL, NULL};
+static const char *const parquet_store_args[] = {
+    STORE_ARGS_HEAD, STORE_ARGS_TAIL, "parquet_base_path", "s3_endpoint_url",
+    "s3_url_style",  "s3_region",     "allow_overwrite",   NULL};
 
 static int check_hook_args(const pd_cfg_node *h)
 {
@@ -728,121 +703,146 @@ static void store_config_clear(pd_store_config *sc)
 
 /* ------------------------------------------------- other instance sections */
 
-static int load_lock(pd_config *cfg, const pd_cfg_node *sec)
+/* One class that a 'class' + 'args' section accepts. `value` is what the
+ * section yields; `read_args` reads the args map (may change the value;
+ * NULL: the class takes no args). A class with `unsupported` set is
+ * rejected, naming those to use instead. A name ending in '*' is a prefix. */
+typedef struct {
+    const char *name;
+    int value;
+    int (*read_args)(pd_config *cfg, const pd_cfg_node *sec, const pd_cfg_node *args, int *value);
+    const char *unsupported;
+} section_choice;
+
+/* An instance section made of 'class' and optional 'args' (lock_manager,
+ * blob_store, orchestration). */
+typedef struct {
+    const char *key;
+    int absent_value;          /* when the section is absent or null */
+    const char *expected;      /* the supported classes, for "unknown class" */
+    section_choice choices[5]; /* ends with a NULL name */
+} section_def;
+
+static int
+lock_file_args(pd_config *cfg, const pd_cfg_node *sec, const pd_cfg_node *args, int *value)
 {
-    const char *cls = NULL;
-    const pd_cfg_node *cn = NULL, *args = NULL;
-    int rc = section_head(sec, "lock_manager", &cls, &cn, &args);
-    if (rc != PD_OK) {
-        return rc;
-    }
     static const char *const file_args[] = {"base_path", NULL};
-    if (!strcmp(cls, "NoLockManager")) {
-        cfg->lock_manager = PD_LOCK_NONE;
-        return check_no_args(args, "lock_manager.args");
+    int rc = PD_OK;
+    if (args && (rc = pdi_check_keys(args, "lock_manager.args", file_args)) == PD_OK) {
+        rc = opt_str(args, "base_path", &cfg->lock_base_path);
     }
-    if (!strcmp(cls, "DatabaseLockManager")) {
-        cfg->lock_manager = PD_LOCK_DATABASE;
-        return check_no_args(args, "lock_manager.args");
-    }
-    if (!strcmp(cls, "FileLockManager")) {
-        cfg->lock_manager = PD_LOCK_FILE;
-        if (args && (rc = pdi_check_keys(args, "lock_manager.args", file_args)) != PD_OK) {
-            return rc;
-        }
-        if (args && (rc = opt_str(args, "base_path", &cfg->lock_base_path)) != PD_OK) {
-            return rc;
-        }
-        if (!cfg->lock_base_path && !(cfg->lock_base_path = pd_strdup(".pipedag/locks"))) {
-            return PD_ERR_NOMEM;
-        }
-        return PD_OK;
-    }
-    if (!strcmp(cls, "ZooKeeperLockManager")) {
-        return pdi_node_error(cn, "lock_manager: ZooKeeperLockManager is not supported by "
-                                  "pipedag-c (use FileLockManager, DatabaseLockManager or "
-                                  "NoLockManager)");
-    }
-    return pdi_node_error(cn,
-                          "lock_manager: unknown class '%s' (expected NoLockManager, "
-                          "FileLockManager or DatabaseLockManager)",
-                          cn->scalar);
+    return rc; /* the default base_path is set by load_doc */
 }
 
-static int load_blob(pd_config *cfg, const pd_cfg_node *sec)
+static int
+blob_file_args(pd_config *cfg, const pd_cfg_node *sec, const pd_cfg_node *args, int *value)
 {
-    const char *cls = NULL;
-    const pd_cfg_node *cn = NULL, *args = NULL;
-    int rc = section_head(sec, "blob_store", &cls, &cn, &args);
-    if (rc != PD_OK) {
-        return rc;
-    }
     static const char *const file_args[] = {"base_path", NULL};
-    if (!strcmp(cls, "NoBlobStore")) {
-        cfg->blob_store = PD_BLOB_NONE;
-        return check_no_args(args, "blob_store.args");
+    if (!args || !pd_cfg_get(args, "base_path")) {
+        return pdi_node_error(args ? args : sec, "blob_store: FileBlobStore needs "
+                                                 "args.base_path");
     }
-    if (!strcmp(cls, "FileBlobStore")) {
-        cfg->blob_store = PD_BLOB_FILE;
-        if (!args || !pd_cfg_get(args, "base_path")) {
-            return pdi_node_error(args ? args : sec, "blob_store: FileBlobStore needs "
-                                                     "args.base_path");
-        }
-        if ((rc = pdi_check_keys(args, "blob_store.args", file_args)) != PD_OK) {
-            return rc;
-        }
-        return opt_str(args, "base_path", &cfg->blob_base_path);
-    }
-    return pdi_node_error(cn,
-                          "blob_store: unknown class '%s' (expected FileBlobStore or "
-                          "NoBlobStore)",
-                          cn->scalar);
+    int rc = pdi_check_keys(args, "blob_store.args", file_args);
+    return rc != PD_OK ? rc : opt_str(args, "base_path", &cfg->blob_base_path);
 }
 
-static int load_engine(pd_config *cfg, const pd_cfg_node *sec)
+/* ParallelEngine: *value is the number of workers. */
+static int
+parallel_args(pd_config *cfg, const pd_cfg_node *sec, const pd_cfg_node *args, int *value)
 {
-    const char *cls = NULL;
-    const pd_cfg_node *cn = NULL, *args = NULL;
-    int rc = section_head(sec, "orchestration", &cls, &cn, &args);
-    if (rc != PD_OK) {
-        return rc;
-    }
     static const char *const par_args[] = {"max_workers", NULL};
-    if (!strcmp(cls, "SequentialEngine")) {
-        cfg->engine_workers = 1;
-        return check_no_args(args, "orchestration.args");
-    }
-    if (!strcmp(cls, "ParallelEngine")) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->engine_workers = ncpu > 0 ? (int)ncpu : 1;
-        if (args) {
-            if ((rc = pdi_check_keys(args, "orchestration.args", par_args)) != PD_OK) {
-                return rc;
-            }
-            const pd_cfg_node *mw = pd_cfg_get(args, "max_workers");
-            if (mw && mw->type != PD_CFG_NULL) {
-                long v;
-                if ((rc = pdi_get_int(mw, &v)) != PD_OK) {
-                    return rc;
-                }
-                if (v < 1 || v > 1024) {
-                    return pdi_node_error(mw, "max_workers must be between 1 and 1024");
-                }
-                cfg->engine_workers = (int)v;
-            }
-        }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    *value = ncpu > 0 ? (int)ncpu : 1;
+    if (!args) {
         return PD_OK;
     }
-    if (!strcmp(cls, "DaskEngine") || pd_str_starts(cls, "Prefect")) {
-        return pdi_node_error(cn,
-                              "orchestration: %s is not supported by pipedag-c (use "
-                              "SequentialEngine or ParallelEngine)",
-                              cls);
+    int rc = pdi_check_keys(args, "orchestration.args", par_args);
+    if (rc != PD_OK) {
+        return rc;
     }
-    return pdi_node_error(cn,
-                          "orchestration: unknown class '%s' (expected SequentialEngine or "
-                          "ParallelEngine)",
-                          cn->scalar);
+    const pd_cfg_node *mw = pd_cfg_get(args, "max_workers");
+    if (mw && mw->type != PD_CFG_NULL) {
+        long v;
+        if ((rc = pdi_get_int(mw, &v)) != PD_OK) {
+            return rc;
+        }
+        if (v < 1 || v > 1024) {
+            return pdi_node_error(mw, "max_workers must be between 1 and 1024");
+        }
+        *value = (int)v;
+    }
+    return PD_OK;
+}
+
+static const section_def lock_section = {
+    "lock_manager",
+    PD_LOCK_FILE,
+    "NoLockManager, FileLockManager or DatabaseLockManager",
+    {{"NoLockManager", PD_LOCK_NONE, NULL, NULL},
+     {"DatabaseLockManager", PD_LOCK_DATABASE, NULL, NULL},
+     {"FileLockManager", PD_LOCK_FILE, lock_file_args, NULL},
+     {"ZooKeeperLockManager", 0, NULL, "FileLockManager, DatabaseLockManager or NoLockManager"},
+     {NULL, 0, NULL, NULL}}};
+
+static const section_def blob_section = {"blob_store",
+                                         PD_BLOB_FILE,
+                                         "FileBlobStore or NoBlobStore",
+                                         {{"NoBlobStore", PD_BLOB_NONE, NULL, NULL},
+                                          {"FileBlobStore", PD_BLOB_FILE, blob_file_args, NULL},
+                                          {NULL, 0, NULL, NULL}}};
+
+/* the value is the number of workers */
+static const section_def engine_section = {
+    "orchestration",
+    1,
+    "SequentialEngine or ParallelEngine",
+    {{"SequentialEngine", 1, NULL, NULL},
+     {"ParallelEngine", 1, parallel_args, NULL},
+     {"DaskEngine", 0, NULL, "SequentialEngine or ParallelEngine"},
+     {"Prefect*", 0, NULL, "SequentialEngine or ParallelEngine"},
+     {NULL, 0, NULL, NULL}}};
+
+static bool class_matches(const char *pattern, const char *cls)
+{
+    size_t n = strlen(pattern);
+    if (n && pattern[n - 1] == '*') {
+        return strncmp(cls, pattern, n - 1) == 0;
+    }
+    return strcmp(cls, pattern) == 0;
+}
+
+/* Load the section `def` of instance `inst` into *value. */
+static int load_section(pd_config *cfg, const pd_cfg_node *inst, const section_def *def, int *value)
+{
+    *value = def->absent_value;
+    const pd_cfg_node *sec = pd_cfg_get(inst, def->key);
+    if (!sec || sec->type == PD_CFG_NULL) {
+        return PD_OK;
+    }
+    const char *cls = NULL;
+    const pd_cfg_node *cn = NULL, *args = NULL;
+    int rc = section_head(sec, def->key, &cls, &cn, &args);
+    if (rc != PD_OK) {
+        return rc;
+    }
+    for (const section_choice *c = def->choices; c->name; c++) {
+        if (!class_matches(c->name, cls)) {
+            continue;
+        }
+        if (c->unsupported) {
+            return pdi_node_error(cn, "%s: %s is not supported by pipedag-c (use %s)", def->key,
+                                  cls, c->unsupported);
+        }
+        *value = c->value;
+        if (c->read_args) {
+            return c->read_args(cfg, sec, args, value);
+        }
+        char awhat[64];
+        snprintf(awhat, sizeof awhat, "%s.args", def->key);
+        return check_no_args(args, awhat);
+    }
+    return pdi_node_error(cn, "%s: unknown class '%s' (expected %s)", def->key, cn->scalar,
+                          def->expected);
 }
 
 static int load_cache_validation(pd_config *cfg, const pd_cfg_node *sec)
@@ -1230,33 +1230,23 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     if ((rc = load_store(a, cfg->path, tsec, &cfg->table_store, false)) != PD_OK) {
         return rc;
     }
+    int lock, blob, workers;
+    if ((rc = load_section(cfg, inst, &lock_section, &lock)) != PD_OK ||
+        (rc = load_section(cfg, inst, &blob_section, &blob)) != PD_OK ||
+        (rc = load_section(cfg, inst, &engine_section, &workers)) != PD_OK) {
+        return rc;
+    }
+    cfg->lock_manager = (pd_lock_class)lock;
+    cfg->blob_store = (pd_blob_class)blob;
+    cfg->engine_workers = workers;
+    /* default paths of the file-based lock manager and blob store */
+    if ((cfg->lock_manager == PD_LOCK_FILE && !cfg->lock_base_path &&
+         !(cfg->lock_base_path = pd_strdup(".pipedag/locks"))) ||
+        (cfg->blob_store == PD_BLOB_FILE && !cfg->blob_base_path &&
+         !(cfg->blob_base_path = pd_strdup(".pipedag/blobs")))) {
+        return PD_ERR_NOMEM;
+    }
     const pd_cfg_node *sec;
-    cfg->lock_manager = PD_LOCK_FILE;
-    if ((sec = pd_cfg_get(inst, "lock_manager")) && sec->type != PD_CFG_NULL) {
-        if ((rc = load_lock(cfg, sec)) != PD_OK) {
-            return rc;
-        }
-    }
-    if (cfg->lock_manager == PD_LOCK_FILE && !cfg->lock_base_path &&
-        !(cfg->lock_base_path = pd_strdup(".pipedag/locks"))) {
-        return PD_ERR_NOMEM;
-    }
-    cfg->blob_store = PD_BLOB_FILE;
-    if ((sec = pd_cfg_get(inst, "blob_store")) && sec->type != PD_CFG_NULL) {
-        if ((rc = load_blob(cfg, sec)) != PD_OK) {
-            return rc;
-        }
-    }
-    if (cfg->blob_store == PD_BLOB_FILE && !cfg->blob_base_path &&
-        !(cfg->blob_base_path = pd_strdup(".pipedag/blobs"))) {
-        return PD_ERR_NOMEM;
-    }
-    cfg->engine_workers = 1;
-    if ((sec = pd_cfg_get(inst, "orchestration")) && sec->type != PD_CFG_NULL) {
-        if ((rc = load_engine(cfg, sec)) != PD_OK) {
-            return rc;
-        }
-    }
     if (!(cfg->cache_mode = pd_strdup("normal"))) {
         return PD_ERR_NOMEM;
     }
