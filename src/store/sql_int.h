@@ -72,6 +72,14 @@ int pdi_pool_get(pd_store *s, pdi_conn **out);
 void pdi_pool_put(pd_store *s, pdi_conn *c);
 int pdi_exec(pd_store *s, const char *sql);
 int pdi_exec_free(pd_store *s, char *sql); /* frees sql; "" = nothing to do; NULL = OOM */
+/* One query on a pooled connection, with `nparams` text parameters bound to
+ * its `?` (none: a plain query); rows to `row`. */
+int pdi_query(pd_store *s,
+              const char *sql,
+              size_t nparams,
+              const char *const *params,
+              pd_row_fn row,
+              void *user);
 int pdi_query_strv(pd_store *s, const char *sql, pd_strv *out);
 int pdi_create_schema(pd_store *s, const char *logical);
 int pdi_drop_schema(pd_store *s, const char *logical);

@@ -749,28 +749,32 @@ static int strv_row(void *user, int ncols, const char *const *names, const char 
     return pd_strv_push(v, vals[0] ? vals[0] : "");
 }
 
-int pdi_query_strv(pd_store *s, const char *sql, pd_strv *out)
+int pdi_query(pd_store *s,
+              const char *sql,
+              size_t nparams,
+              const char *const *params,
+              pd_row_fn row,
+              void *user)
 {
     pdi_conn *c;
     int rc = pdi_pool_get(s, &c);
     if (rc)
         return rc;
-    rc = c->ops->query(c, sql, strv_row, out);
+    rc = nparams ? c->ops->query_params(c, sql, nparams, params, row, user)
+                 : c->ops->query(c, sql, row, user);
     pdi_pool_put(s, c);
     return rc;
 }
 
+int pdi_query_strv(pd_store *s, const char *sql, pd_strv *out)
+{
+    return pdi_query(s, sql, 0, NULL, strv_row, out);
+}
+
 int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user)
 {
-    pdi_conn *c;
     int rc = pdi_meta_flush(s);
-    if (rc == PD_OK)
-        rc = pdi_pool_get(s, &c);
-    if (rc)
-        return rc;
-    rc = c->ops->query(c, sql, row, user);
-    pdi_pool_put(s, c);
-    return rc;
+    return rc ? rc : pdi_query(s, sql, 0, NULL, row, user);
 }
 
 int pd_store_execute_script(pd_store *s, const char *script)
@@ -794,11 +798,19 @@ int pd_store_table_exists(pd_store *s, const char *schema, const char *name, boo
     return rc;
 }
 
+static int sqlite_master_rows(pd_store *s,
+                              const char *ph,
+                              const char *cols,
+                              const char *where,
+                              const char *name,
+                              pd_row_fn row,
+                              void *user);
+
 int pdi_table_exists_phys(pd_store *s, const char *ph, const char *name, bool *exists)
 {
     *exists = false;
-    int rc = PD_OK;
-    pdi_conn *c = NULL;
+    int rc;
+    pd_strv v = {0};
     if (s->is_sqlite) {
         char *f = schema_file(s, ph);
         if (!f || !pd_path_exists(f)) {
@@ -806,34 +818,17 @@ int pdi_table_exists_phys(pd_store *s, const char *ph, const char *name, bool *e
             return f ? PD_OK : PD_ERR_NOMEM;
         }
         free(f);
-    }
-    rc = pdi_pool_get(s, &c);
-    if (rc == PD_OK) {
-        pd_strv v = {0};
-        char *q;
+        rc = sqlite_master_rows(s, ph, "name", "type IN ('table', 'view') AND name = ?", name,
+                                strv_row, &v);
+    } else {
         const char *params[2] = {ph, name};
-        if (s->is_sqlite) {
-            char *qs = pdi_sql_quote(s->d, ph);
-            q = qs ? pd_asprintf("SELECT name FROM %s.sqlite_master WHERE type IN ('table', "
-                                 "'view') AND name = ?",
-                                 qs)
-                   : NULL;
-            free(qs);
-            if (q)
-                rc = c->ops->query_params(c, q, 1, params + 1, strv_row, &v);
-        } else {
-            q = pd_strdup("SELECT table_name FROM information_schema.tables WHERE table_schema "
-                          "= ? AND table_name = ?");
-            if (q)
-                rc = c->ops->query_params(c, q, 2, params, strv_row, &v);
-        }
-        if (!q)
-            rc = PD_ERR_NOMEM;
-        *exists = v.n > 0;
-        pd_strv_free(&v);
-        free(q);
-        pdi_pool_put(s, c);
+        rc = pdi_query(s,
+                       "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                       "AND table_name = ?",
+                       2, params, strv_row, &v);
     }
+    *exists = v.n > 0;
+    pd_strv_free(&v);
     return rc;
 }
 
@@ -943,12 +938,7 @@ static int sqlite_master_rows(pd_store *s,
     free(qs);
     if (!q)
         return PD_ERR_NOMEM;
-    pdi_conn *c;
-    int rc = pdi_pool_get(s, &c);
-    if (rc == PD_OK) {
-        rc = c->ops->query_params(c, q, 1, &name, row, user);
-        pdi_pool_put(s, c);
-    }
+    int rc = pdi_query(s, q, 1, &name, row, user);
     free(q);
     return rc;
 }
