@@ -53,7 +53,7 @@ PD_API const char *pd_parquet_kv_value(const pd_parquet_reader *r, size_t i); /*
  * field). Type mapping: see README ("Parquet type mapping"). */
 PD_API int pd_parquet_get_schema(const pd_parquet_reader *r, struct ArrowSchema *out);
 
-#define PD_PARQUET_READ_OPTIONS_VERSION 2 /* version 1 (without threads) is still accepted */
+#define PD_PARQUET_READ_OPTIONS_VERSION 2 /* version 1 (up to max_batch_rows) is still accepted */
 typedef struct pd_parquet_read_options {
     int version;        /* PD_PARQUET_READ_OPTIONS_VERSION */
     const int *columns; /* top-level field indices to read; NULL = all */
@@ -62,13 +62,15 @@ typedef struct pd_parquet_read_options {
     int n_row_groups;
     int64_t max_batch_rows; /* split row groups into batches of at most this many rows; 0 = one
                                batch per row group */
-    int threads; /* streams: threads decoding row groups ahead of the consumer, the calling
-                    thread included; 0 or 1 = calling thread only (max 64). With a read_at
-                    callback, reads are serialized (never concurrent). */
+    int threads;          /* streams: threads decoding row groups ahead of the consumer, the calling
+                             thread included; 0 or 1 = calling thread only (max 64). With a read_at
+                             callback, reads are serialized (never concurrent). */
+    int verify_checksums; /* 1 = check the CRC-32 of every page that carries one; a mismatch is
+                             PD_ERR_CORRUPT naming column, row group and page (default 0) */
 } pd_parquet_read_options;
-#define PD_PARQUET_READ_OPTIONS_INIT                            \
-    {                                                           \
-        PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0 \
+#define PD_PARQUET_READ_OPTIONS_INIT                               \
+    {                                                              \
+        PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, 0 \
     }
 
 /* Read one row group (selected columns) as one struct batch. schema_out may

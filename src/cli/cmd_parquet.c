@@ -27,10 +27,12 @@ static int usage(void)
     fprintf(stderr,
             "usage: pipedag parquet schema FILE\n"
             "       pipedag parquet meta FILE\n"
-            "       pipedag parquet head [-n N] [--format jsonl|csv] FILE\n"
-            "       pipedag parquet cat [--format jsonl|csv] FILE...\n"
+            "       pipedag parquet head [-n N] [--format jsonl|csv] [READ OPTIONS] FILE\n"
+            "       pipedag parquet cat [--format jsonl|csv] [READ OPTIONS] FILE...\n"
             "       pipedag parquet convert IN OUT [--codec C] [--level N] [--page-version 1|2]\n"
-            "                               [--row-group-rows N] [--no-dictionary]\n");
+            "                               [--row-group-rows N] [--no-dictionary] [READ OPTIONS]\n"
+            "READ OPTIONS: --threads N (decoding threads; convert: encoding threads too)\n"
+            "              --verify-checksums (check the CRC-32 of pages that carry one)\n");
     return 2;
 }
 
@@ -370,10 +372,15 @@ put_csv_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a
 }
 
 /* ------------------------------------------------------------------ commands */
-static int print_rows(const char *path, int fmt, int64_t limit, bool header, int64_t *printed)
+static int print_rows(const char *path,
+                      const pd_parquet_read_options *ro,
+                      int fmt,
+                      int64_t limit,
+                      bool header,
+                      int64_t *printed)
 {
     struct ArrowArrayStream st;
-    int rc = pd_parquet_read_file_stream(path, NULL, &st);
+    int rc = pd_parquet_read_file_stream(path, ro, &st);
     if (rc)
         return fail(path);
     struct ArrowSchema sc;
@@ -537,13 +544,36 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
+/* --threads N / --verify-checksums at argv[*i]: 1 = taken (and *i advanced
+ * past its value), 0 = not a read option, -1 = bad value. */
+static int parse_read_option(int argc, char **argv, int *i, pd_parquet_read_options *ro)
+{
+    int64_t v;
+    if (strcmp(argv[*i], "--verify-checksums") == 0) {
+        ro->verify_checksums = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--threads") != 0)
+        return 0;
+    if (*i + 1 >= argc || parse_i64(argv[++*i], &v) || v < 1 || v > 64)
+        return -1;
+    ro->threads = (int)v;
+    return 1;
+}
+
 static int cmd_print(int argc, char **argv, bool head)
 {
+    pd_parquet_read_options ro = PD_PARQUET_READ_OPTIONS_INIT;
     int fmt = FMT_JSONL;
     int64_t limit = head ? 10 : -1;
     const char *files[256];
     int nf = 0;
     for (int i = 1; i < argc; i++) {
+        int taken = parse_read_option(argc, argv, &i, &ro);
+        if (taken < 0)
+            return usage();
+        if (taken)
+            continue;
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
             if (parse_format(argv[++i], &fmt))
                 return usage();
@@ -563,7 +593,7 @@ static int cmd_print(int argc, char **argv, bool head)
         return usage();
     int64_t printed = 0;
     for (int k = 0; k < nf; k++) {
-        int rc = print_rows(files[k], fmt, limit, k == 0, &printed);
+        int rc = print_rows(files[k], &ro, fmt, limit, k == 0, &printed);
         if (rc) {
             fflush(stdout);
             return rc;
@@ -577,10 +607,16 @@ static int cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
     pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+    pd_parquet_read_options ro = PD_PARQUET_READ_OPTIONS_INIT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int64_t v;
-        if (strcmp(a, "--codec") == 0 && i + 1 < argc) {
+        int taken = parse_read_option(argc, argv, &i, &ro);
+        if (taken < 0)
+            return usage();
+        if (taken) {
+            o.threads = ro.threads;
+        } else if (strcmp(a, "--codec") == 0 && i + 1 < argc) {
             if (!pd_parquet_codec_from_name) {
                 fprintf(stderr, "pipedag parquet: the Parquet writer is not available\n");
                 return 1;
@@ -620,7 +656,7 @@ static int cmd_convert(int argc, char **argv)
         return 1;
     }
     struct ArrowArrayStream st;
-    if (pd_parquet_read_file_stream(in, NULL, &st))
+    if (pd_parquet_read_file_stream(in, &ro, &st))
         return fail(in);
     if (pd_parquet_write_stream(out, &st, &o))
         return fail(out);

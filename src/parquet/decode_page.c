@@ -11,12 +11,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 typedef struct chunkctx {
     pd_parquet_reader *r;
     pdi_scratch *s;
     const pdi_column *col;
     const pdi_chunk *ch;
+    unsigned flags; /* PDI_VERIFY_CRC */
     int codec;
     bool have_dict;
     int64_t dict_n;
@@ -662,6 +664,15 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
         }
         const uint8_t *payload = buf + pos;
         pos += (size_t)h.compressed_size;
+        if ((c->flags & PDI_VERIFY_CRC) && h.has_crc) {
+            uint32_t crc = (uint32_t)crc32(0L, payload, (uInt)h.compressed_size);
+            if (crc != (uint32_t)h.crc) {
+                rc = pd_set_error(PD_ERR_CORRUPT,
+                                  "page checksum mismatch (stored CRC-32 %08x, computed %08x)",
+                                  (uint32_t)h.crc, crc);
+                break;
+            }
+        }
         if (h.type == PDI_PAGE_DICT) {
             rc = read_dict_page(c, &h, payload);
         } else if (h.type == PDI_PAGE_DATA || h.type == PDI_PAGE_DATA_V2) {
@@ -675,13 +686,15 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     return rc;
 }
 
-int pdi_read_chunk(pd_parquet_reader *r, pdi_scratch *s, int rg, int leaf, pdi_leafbuf *out)
+int pdi_read_chunk(
+    pd_parquet_reader *r, pdi_scratch *s, int rg, int leaf, unsigned flags, pdi_leafbuf *out)
 {
     chunkctx c;
     memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
     c.r = r;
     c.s = s;
+    c.flags = flags;
     c.col = &r->f.leaves[leaf];
     c.ch = &r->f.rowgroups[rg].columns[leaf];
     c.out = out;

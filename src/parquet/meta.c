@@ -1153,7 +1153,7 @@ case 2: rc = get_i32(t, ft, &h->uncompressed_size); break;
 case 3: rc = get_i32(t, ft, &h->compressed_size); break;
 case 4:
     h->has_crc = ft == PDI_T_I32;
-    rc = pdi_tr_skip(t, ft);
+    rc = h->has_crc ? pdi_tr_i32(t, &h->crc) : pdi_tr_skip(t, ft);
     break;
 case 5: rc = get_struct(t, ft, parse_dph, h); break;
 case 7: rc = get_struct(t, ft, parse_dict_ph, h); break;

@@ -804,6 +804,7 @@ static int read_rg(pd_parquet_reader *r,
     pdi_file *f = &r->f;
     int64_t rows = f->rowgroups[rg].num_rows;
     int nsel = n_selected(r, o);
+    unsigned flags = o && o->verify_checksums ? PDI_VERIFY_CRC : 0;
     rgctx c = {r, rg, NULL};
     c.lb = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(pdi_leafbuf));
     int64_t **inst = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(int64_t *));
@@ -813,7 +814,7 @@ static int read_rg(pd_parquet_reader *r,
     for (int i = 0; i < nsel && !rc; i++) {
         const pdi_field *fd = &f->root.children[sel_col(r, o, i)];
         for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves && !rc; l++) {
-            if ((rc = pdi_read_chunk(r, scr, rg, l, &c.lb[l])))
+            if ((rc = pdi_read_chunk(r, scr, rg, l, flags, &c.lb[l])))
                 break;
             const pdi_leafbuf *lb = &c.lb[l];
             if (f->leaves[l].max_rep == 0)
@@ -877,7 +878,8 @@ int pd_parquet_read_row_group(pd_parquet_reader *r,
     int rc = check_cols(r, opts);
     if (rc)
         return rc;
-    if ((rc = read_rg(r, &r->scratch, row_group, opts, out)))
+    pd_parquet_read_options o = read_options(opts);
+    if ((rc = read_rg(r, &r->scratch, row_group, &o, out)))
         return rc;
     if (schema_out && (rc = export_schema(r, opts, schema_out))) {
         out->release(out);

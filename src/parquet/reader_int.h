@@ -277,6 +277,7 @@ typedef struct pdi_page_header {
     int32_t uncompressed_size;
     int32_t compressed_size;
     bool has_crc;
+    int32_t crc; /* CRC-32 of the stored page bytes after the header */
     /* data page v1/v2 */
     int32_t num_values;
     int32_t num_nulls;
@@ -367,7 +368,13 @@ void pdi_scratch_free(pdi_scratch *s);
 struct pd_parquet_reader;
 /* Read and decode the chunk of leaf `leaf` in row group `rg` (thread safe for
  * distinct scratch and out). */
-int pdi_read_chunk(struct pd_parquet_reader *r, pdi_scratch *s, int rg, int leaf, pdi_leafbuf *out);
+#define PDI_VERIFY_CRC 1u /* flags: check the CRC-32 of pages that carry one */
+int pdi_read_chunk(struct pd_parquet_reader *r,
+                   pdi_scratch *s,
+                   int rg,
+                   int leaf,
+                   unsigned flags,
+                   pdi_leafbuf *out);
 
 /* ---------------------------------------------------------------- reader */
 struct pd_parquet_reader {

@@ -287,6 +287,57 @@ static void t_options_versions(void **state)
     pd_parquet_close(r);
 }
 
+/* Rows read from a parquet-testing file, or -1 with the error in *msg. */
+static int64_t read_testing_file(const char *name, int verify, char *msg, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/data/%s", PQ_TESTING, name);
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    o.verify_checksums = verify;
+    struct ArrowArrayStream st;
+    assert_int_equal(pd_parquet_read_file_stream(path, &o, &st), PD_OK);
+    int64_t rows = 0;
+    for (;;) {
+        struct ArrowArray a;
+        if (st.get_next(&st, &a) != 0) {
+            snprintf(msg, cap, "%s", st.get_last_error(&st));
+            rows = -1;
+            break;
+        }
+        if (!a.release)
+            break;
+        rows += a.length;
+        a.release(&a);
+    }
+    st.release(&st);
+    return rows;
+}
+
+static void t_page_checksums(void **state)
+{
+    (void)state;
+    char msg[1024];
+    static const struct {
+        const char *name;
+        int64_t rows;
+    } good[] = {{"datapage_v1-snappy-compressed-checksum.parquet", 5120},
+                {"datapage_v1-uncompressed-checksum.parquet", 5120},
+                {"plain-dict-uncompressed-checksum.parquet", 1000},
+                {"rle-dict-snappy-checksum.parquet", 1000}},
+      bad[] = {{"datapage_v1-corrupt-checksum.parquet", 5120},
+               {"rle-dict-uncompressed-corrupt-checksum.parquet", 1000}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(read_testing_file(good[i].name, 1, msg, sizeof msg), good[i].rows);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* unchecked, the corrupt page still decodes; checked, it is refused */
+        assert_int_equal(read_testing_file(bad[i].name, 0, msg, sizeof msg), bad[i].rows);
+        assert_int_equal(read_testing_file(bad[i].name, 1, msg, sizeof msg), -1);
+        assert_non_null(strstr(msg, "page checksum mismatch"));
+        assert_non_null(strstr(msg, "row group 0"));
+        assert_non_null(strstr(msg, "column '"));
+    }
+}
+
 /* Released buffers are reused by later row groups (no fresh memory). */
 static void t_pool_reuses_buffers(void **state)
 {
@@ -323,6 +374,7 @@ int main(void)
         cmocka_unit_test(t_early_release_and_outliving_arrays),
         cmocka_unit_test(t_options_versions),
         cmocka_unit_test(t_pool_reuses_buffers),
+        cmocka_unit_test(t_page_checksums),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
