@@ -95,6 +95,15 @@ const pdi_ref *pdi_task_find_ref(const pd_task *t, const char *text);
 int pdi_resolve(
     const pd_flow *f, const pd_task *t, const char *stage, const char *table, pd_task **out);
 
+/* The references of t sorted by text (*out NULL when t has none; caller
+ * frees the array, not the references). */
+int pdi_sorted_refs(const pd_task *t, const pdi_ref ***out);
+/* The JSON object of a task's hash arguments: pdi_json_task_args_begin()
+ * opens it with the external table (if any); the caller adds "inputs";
+ * pdi_json_task_args_end() adds the CSV path of a load task and closes it. */
+void pdi_json_task_args_begin(pd_json *j, const pd_task *t);
+void pdi_json_task_args_end(pd_json *j, const pd_task *t);
+
 /* ---- hashing (hash.c) ---- */
 /* Canonicalize SQL for query hashes (§2.1): drop '"', '[', ']', lower-case,
  * drop __tmp/__even/__odd before whitespace, '.', ';', '"' or end. */

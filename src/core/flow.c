@@ -788,47 +788,65 @@ static size_t heap_pop(heap *h)
     return r;
 }
 
-static void json_pos_inputs(pd_json *j, const pd_task *t)
+int pdi_sorted_refs(const pd_task *t, const pdi_ref ***out)
 {
-    /* refs sorted by text */
-    size_t n = t->n_refs;
-    const pdi_ref **sorted = n ? malloc(n * sizeof *sorted) : NULL;
-    for (size_t i = 0; sorted && i < n; i++) {
+    *out = NULL;
+    if (!t->n_refs)
+        return PD_OK;
+    const pdi_ref **s = pd_calloc(t->n_refs, sizeof *s);
+    if (!s)
+        return PD_ERR_NOMEM;
+    for (size_t i = 0; i < t->n_refs; i++) {
         size_t k = i;
-        while (k > 0 && strcmp(sorted[k - 1]->text, t->refs[i].text) > 0) {
-            sorted[k] = sorted[k - 1];
+        while (k > 0 && strcmp(s[k - 1]->text, t->refs[i].text) > 0) {
+            s[k] = s[k - 1];
             k--;
         }
-        sorted[k] = &t->refs[i];
+        s[k] = &t->refs[i];
     }
+    *out = s;
+    return PD_OK;
+}
+
+void pdi_json_task_args_begin(pd_json *j, const pd_task *t)
+{
     pd_json_obj_begin(j);
-    for (size_t i = 0; sorted && i < n; i++) {
-        pd_json_key(j, sorted[i]->text);
-        pd_json_str(j, sorted[i]->producer ? sorted[i]->producer->pos_hash : "");
+    if (t->kind == PD_TASK_EXTERNAL) {
+        pd_json_key(j, "external");
+        pd_json_arr_begin(j);
+        pd_json_str(j, t->ext_schema);
+        pd_json_str(j, t->ext_table);
+        pd_json_arr_end(j);
+    }
+}
+
+void pdi_json_task_args_end(pd_json *j, const pd_task *t)
+{
+    if (t->kind == PD_TASK_LOAD) {
+        pd_json_key(j, "path");
+        pd_json_str(j, t->csv_path);
     }
     pd_json_obj_end(j);
-    free(sorted);
 }
 
 static int compute_pos_hash(pd_task *t)
 {
+    const pdi_ref **refs = NULL;
+    int rc = pdi_sorted_refs(t, &refs);
+    if (rc)
+        return rc;
     pd_json j;
     pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    if (t->kind == PD_TASK_EXTERNAL) {
-        pd_json_key(&j, "external");
-        pd_json_arr_begin(&j);
-        pd_json_str(&j, t->ext_schema);
-        pd_json_str(&j, t->ext_table);
-        pd_json_arr_end(&j);
-    }
+    pdi_json_task_args_begin(&j, t);
     pd_json_key(&j, "inputs");
-    json_pos_inputs(&j, t);
-    if (t->kind == PD_TASK_LOAD) {
-        pd_json_key(&j, "path");
-        pd_json_str(&j, t->csv_path);
+    pd_json_obj_begin(&j);
+    for (size_t i = 0; i < t->n_refs; i++) {
+        pd_json_key(&j, refs[i]->text);
+        pd_json_str(&j, refs[i]->producer ? refs[i]->producer->pos_hash : "");
     }
     pd_json_obj_end(&j);
+    pdi_json_task_args_end(&j, t);
+    free(refs);
     char *args = pd_json_finish(&j);
     if (!args)
         return PD_ERR_NOMEM;

@@ -833,46 +833,19 @@ static void json_out_desc(pd_json *j, const pd_task *p, const pdi_out *o)
     pd_json_obj_end(j);
 }
 
-static int sorted_refs(const pd_task *t, const pdi_ref ***out)
-{
-    *out = NULL;
-    if (!t->n_refs)
-        return PD_OK;
-    const pdi_ref **s = pd_calloc(t->n_refs, sizeof *s);
-    if (!s)
-        return PD_ERR_NOMEM;
-    for (size_t i = 0; i < t->n_refs; i++) {
-        size_t k = i;
-        while (k > 0 && strcmp(s[k - 1]->text, t->refs[i].text) > 0) {
-            s[k] = s[k - 1];
-            k--;
-        }
-        s[k] = &t->refs[i];
-    }
-    *out = s;
-    return PD_OK;
-}
-
 /* input_hash and the explain summary {"ref": cache_key | value} */
 static int compute_inputs(pdi_run *r, pd_task *t)
 {
     pdi_trun *tr = &r->t[t->id];
     const pdi_ref **refs = NULL;
-    int rc = sorted_refs(t, &refs);
+    int rc = pdi_sorted_refs(t, &refs);
     if (rc)
         return rc;
     pd_json j, e;
     pd_json_init(&j);
     pd_json_init(&e);
-    pd_json_obj_begin(&j);
+    pdi_json_task_args_begin(&j, t);
     pd_json_obj_begin(&e);
-    if (t->kind == PD_TASK_EXTERNAL) {
-        pd_json_key(&j, "external");
-        pd_json_arr_begin(&j);
-        pd_json_str(&j, t->ext_schema);
-        pd_json_str(&j, t->ext_table);
-        pd_json_arr_end(&j);
-    }
     pd_json_key(&j, "inputs");
     pd_json_obj_begin(&j);
     for (size_t i = 0; i < t->n_refs && !rc; i++) {
@@ -917,11 +890,7 @@ static int compute_inputs(pdi_run *r, pd_task *t)
         }
     }
     pd_json_obj_end(&j);
-    if (t->kind == PD_TASK_LOAD) {
-        pd_json_key(&j, "path");
-        pd_json_str(&j, t->csv_path);
-    }
-    pd_json_obj_end(&j);
+    pdi_json_task_args_end(&j, t);
     pd_json_obj_end(&e);
     free(refs);
     char *js = pd_json_finish(&j);
