@@ -1,8 +1,9 @@
 /*
  * bench/parquet_read/bench_parquet_read.c - times our Parquet reader on one
- * file: full scans (all columns, every row group) on one thread, best of N
- * runs, printing rows/s and a checksum over the fixed-width columns.
- * Usage: bench_parquet_read FILE [RUNS]
+ * file: full scans (all columns, every row group) on THREADS decoding
+ * threads (default 1), best of N runs, printing rows/s and a checksum over
+ * the fixed-width columns.
+ * Usage: bench_parquet_read FILE [RUNS] [THREADS]
  */
 #include "pipedag/parquet.h"
 
@@ -39,17 +40,19 @@ static uint64_t checksum(const struct ArrowArray *a)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE [RUNS]\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE [RUNS] [THREADS]\n", argv[0]);
         return 2;
     }
     int runs = argc > 2 ? atoi(argv[2]) : 3;
+    pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+    o.threads = argc > 3 ? atoi(argv[3]) : 1;
     double best = 1e30;
     int64_t rows = 0;
     uint64_t sum = 0;
     for (int r = 0; r < runs; r++) {
         double t = now();
         struct ArrowArrayStream st;
-        if (pd_parquet_read_file_stream(argv[1], NULL, &st) != PD_OK) {
+        if (pd_parquet_read_file_stream(argv[1], &o, &st) != PD_OK) {
             fprintf(stderr, "%s\n", pd_last_error());
             return 1;
         }

@@ -62,11 +62,12 @@ typedef struct pd_parquet_read_options {
     int n_row_groups;
     int64_t max_batch_rows; /* split row groups into batches of at most this many rows; 0 = one
                                batch per row group */
-    int threads;          /* streams: threads decoding row groups ahead of the consumer, the calling
-                             thread included; 0 or 1 = calling thread only (max 64). With a read_at
-                             callback, reads are serialized (never concurrent). */
-    int verify_checksums; /* 1 = check the CRC-32 of every page that carries one; a mismatch is
-                             PD_ERR_CORRUPT naming column, row group and page (default 0) */
+    int threads;            /* streams: worker threads decoding row groups ahead of the consumer
+                               (at most `threads` row groups in flight); 0 or 1 = decode on the
+                               calling thread (max 64). With a read_at callback, reads are
+                               serialized (never concurrent). */
+    int verify_checksums;   /* 1 = check the CRC-32 of every page that carries one; a mismatch is
+                               PD_ERR_CORRUPT naming column, row group and page (default 0) */
 } pd_parquet_read_options;
 #define PD_PARQUET_READ_OPTIONS_INIT                               \
     {                                                              \

@@ -982,11 +982,11 @@ static int make_slice(holder *h, int64_t off, int64_t len, struct ArrowArray *ou
 
 /* ------------------------------------------------------------------ stream */
 /* With threads > 1 the stream decodes row groups ahead of the consumer on
- * threads - 1 worker threads plus the calling thread: each thread claims the
- * next row group in file order; at most `threads` row groups beyond the one
- * the consumer holds are decoded at a time, so memory stays bounded. Results
- * are handed out in order, and an error is reported when its row group is
- * reached, with the worker's message. */
+ * `threads` worker threads (the calling thread only waits for them): each
+ * worker claims the next row group in file order; at most `threads` row
+ * groups beyond the one the consumer holds are decoded at a time, so memory
+ * stays bounded. Results are handed out in order, and an error is reported
+ * when its row group is reached, with the worker's message. */
 enum { JOB_FREE, JOB_BUSY, JOB_DONE };
 
 typedef struct rg_job {
@@ -1095,9 +1095,7 @@ static void *worker_main(void *arg)
 
 static void start_workers(stream_priv *p)
 {
-    int want = p->threads - 1;
-    if (want > p->nrg - 1)
-        want = p->nrg - 1;
+    int want = p->threads < p->nrg ? p->threads : p->nrg;
     if (want <= 0 || !(p->workers = calloc((size_t)want, sizeof *p->workers)))
         return; /* decode on the calling thread alone */
     pthread_mutex_lock(&p->mu);
@@ -1156,7 +1154,7 @@ static void take_job(stream_priv *p, rg_job *out)
     }
     pthread_mutex_lock(&p->mu);
     rg_job *j = &p->jobs[i];
-    if (j->state == JOB_FREE) { /* nobody took it yet: decode it here */
+    if (j->state == JOB_FREE && p->nworkers == 0) { /* no worker could start: decode here */
         p->claim = i + 1;
         j->state = JOB_BUSY;
         pthread_mutex_unlock(&p->mu);
