@@ -1,7 +1,8 @@
 /*
  * tests/fuzz/parquet_read_fuzzer.c - libFuzzer target for the Parquet reader:
  * open the input from memory, describe it, read every row group (and once in
- * small batches through the stream), release everything.
+ * small batches through a stream decoding on two threads with page checksums
+ * verified), release everything.
  */
 #include "pipedag/parquet.h"
 
@@ -31,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
     o.max_batch_rows = 5;
+    o.threads = 2;
+    o.verify_checksums = 1;
     struct ArrowArrayStream st;
     if (pd_parquet_read_stream(r, &o, &st) == PD_OK) {
         for (int i = 0; i < 1000; i++) {
