@@ -312,6 +312,13 @@ static inline int push_fixed(pdi_col *c, const void *v)
     return PD_OK;
 }
 
+/* Append a floating-point value: `f32` to a float column, else `f64` (the
+ * caller converts its value to both, each conversion rounding once). */
+static int push_float(pdi_col *c, float f32, double f64)
+{
+    return c->width == 4 ? push_fixed(c, &f32) : push_fixed(c, &f64);
+}
+
 static int push_bool(pdi_col *c, int v)
 {
     size_t need = (size_t)(c->len >> 3) + 1;
@@ -471,14 +478,7 @@ int pd_arrow_builder_append_int(pd_arrow_builder *b, size_t col, int64_t v)
     case PDI_K_INT:
     case PDI_K_UINT: return store_int(c, v);
     case PDI_K_BOOL: return push_bool(c, v != 0);
-    case PDI_K_FLOAT:
-        if (c->width == 4) {
-            float x = (float)v;
-            return push_fixed(c, &x);
-        } else {
-            double x = (double)v;
-            return push_fixed(c, &x);
-        }
+    case PDI_K_FLOAT: return push_float(c, (float)v, (double)v);
     case PDI_K_DECIMAL: {
         char t[32];
         int n = snprintf(t, sizeof t, "%lld", (long long)v);
@@ -509,14 +509,7 @@ int pd_arrow_builder_append_uint(pd_arrow_builder *b, size_t col, uint64_t v)
     char t[32];
     int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
     switch (c->f.kind) {
-    case PDI_K_FLOAT:
-        if (c->width == 4) {
-            float x = (float)v;
-            return push_fixed(c, &x);
-        } else {
-            double x = (double)v;
-            return push_fixed(c, &x);
-        }
+    case PDI_K_FLOAT: return push_float(c, (float)v, (double)v);
     case PDI_K_DECIMAL:
     case PDI_K_BIN:
     case PDI_K_LARGE_BIN: return pd_arrow_builder_append_bytes(b, col, t, (size_t)n);
@@ -533,12 +526,7 @@ int pd_arrow_builder_append_double(pd_arrow_builder *b, size_t col, double v)
     }
     char t[40];
     switch (c->f.kind) {
-    case PDI_K_FLOAT:
-        if (c->width == 4) {
-            float x = (float)v;
-            return push_fixed(c, &x);
-        }
-        return push_fixed(c, &v);
+    case PDI_K_FLOAT: return push_float(c, (float)v, v);
     case PDI_K_INT:
     case PDI_K_UINT:
         if (v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0) {
@@ -739,11 +727,7 @@ int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *d
         if (e == t || *e) {
             return parse_err(c, s, len);
         }
-        if (c->width == 4) {
-            float x = (float)d;
-            return push_fixed(c, &x);
-        }
-        return push_fixed(c, &d);
+        return push_float(c, (float)d, d);
     }
     default: return type_err(c, "text");
     }
