@@ -599,28 +599,45 @@ static void test_builder_int_ranges(void **state)
     pd_arrow_builder_free(b);
 }
 
+/* A dictionary-encoded array built by hand: `n` indexes `idx` (format
+ * idx_fmt, buffer owned by a) over a dictionary of format dict_fmt with `dn`
+ * values and `dict_buffers` buffers, which the caller sets on the returned
+ * dictionary array. */
+static struct ArrowArray *dict_by_hand(struct ArrowSchema *s,
+                                       struct ArrowArray *a,
+                                       const char *idx_fmt,
+                                       void *idx,
+                                       int64_t n,
+                                       const char *dict_fmt,
+                                       int64_t dn,
+                                       int dict_buffers)
+{
+    assert_int_equal(pd_arrow_schema_init(s, idx_fmt, "d", 0, 0), PD_OK);
+    struct ArrowSchema *ds = pd_arrow_schema_alloc_dictionary(s);
+    assert_int_equal(pd_arrow_schema_init(ds, dict_fmt, NULL, 0, 0), PD_OK);
+    assert_int_equal(pd_arrow_array_init(a, 2, 0), PD_OK);
+    pd_arrow_array_set_buffer(a, 1, idx);
+    a->length = n;
+    struct ArrowArray *da = pd_arrow_array_alloc_dictionary(a);
+    assert_int_equal(pd_arrow_array_init(da, dict_buffers, 0), PD_OK);
+    da->length = dn;
+    return da;
+}
+
 /* get_int/get_double through a dictionary of doubles with uint16 indexes. */
 static void test_dictionary_numeric(void **state)
 {
     (void)state;
     struct ArrowSchema s;
-    assert_int_equal(pd_arrow_schema_init(&s, "S", "d", 0, 0), PD_OK);
-    struct ArrowSchema *ds = pd_arrow_schema_alloc_dictionary(&s);
-    assert_int_equal(pd_arrow_schema_init(ds, "g", NULL, 0, 0), PD_OK);
     struct ArrowArray a;
-    assert_int_equal(pd_arrow_array_init(&a, 2, 0), PD_OK);
     uint16_t *idx = malloc(2 * sizeof *idx);
     idx[0] = 1;
     idx[1] = 0;
-    pd_arrow_array_set_buffer(&a, 1, idx);
-    a.length = 2;
-    struct ArrowArray *da = pd_arrow_array_alloc_dictionary(&a);
-    assert_int_equal(pd_arrow_array_init(da, 2, 0), PD_OK);
+    struct ArrowArray *da = dict_by_hand(&s, &a, "S", idx, 2, "g", 2, 2);
     double *v = malloc(2 * sizeof *v);
     v[0] = 2.5;
     v[1] = -7.0;
     pd_arrow_array_set_buffer(da, 1, v);
-    da->length = 2;
     assert_int_equal(pd_arrow_array_validate(&s, &a), PD_OK);
     assert_true(pd_arrow_get_double(&s, &a, 0) == -7.0);
     assert_true(pd_arrow_get_double(&s, &a, 1) == 2.5);
@@ -636,19 +653,12 @@ static void test_dictionary_access(void **state)
     (void)state;
     /* index array "c" over a utf8 dictionary, built by hand */
     struct ArrowSchema s;
-    assert_int_equal(pd_arrow_schema_init(&s, "c", "d", 0, 0), PD_OK);
-    struct ArrowSchema *ds = pd_arrow_schema_alloc_dictionary(&s);
-    assert_int_equal(pd_arrow_schema_init(ds, "u", NULL, 0, 0), PD_OK);
     struct ArrowArray a;
-    assert_int_equal(pd_arrow_array_init(&a, 2, 0), PD_OK);
     int8_t *idx = malloc(3);
     idx[0] = 1;
     idx[1] = 0;
     idx[2] = 1;
-    pd_arrow_array_set_buffer(&a, 1, idx);
-    a.length = 3;
-    struct ArrowArray *da = pd_arrow_array_alloc_dictionary(&a);
-    assert_int_equal(pd_arrow_array_init(da, 3, 0), PD_OK);
+    struct ArrowArray *da = dict_by_hand(&s, &a, "c", idx, 3, "u", 2, 3);
     int32_t *off = malloc(3 * sizeof *off);
     off[0] = 0;
     off[1] = 3;
@@ -657,7 +667,6 @@ static void test_dictionary_access(void **state)
     memcpy(data, "redgo", 5);
     pd_arrow_array_set_buffer(da, 1, off);
     pd_arrow_array_set_buffer(da, 2, data);
-    da->length = 2;
     assert_int_equal(pd_arrow_array_validate(&s, &a), PD_OK);
     text_eq(&s, &a, 0, "go");
     text_eq(&s, &a, 1, "red");
