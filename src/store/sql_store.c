@@ -798,13 +798,25 @@ int pd_store_table_exists(pd_store *s, const char *schema, const char *name, boo
     return rc;
 }
 
+/* SQLite: "SELECT <cols> FROM <ph>.sqlite_master WHERE <where>" with `name`
+ * bound to the one `?` of `where`, rows to `row`. */
 static int sqlite_master_rows(pd_store *s,
                               const char *ph,
                               const char *cols,
                               const char *where,
                               const char *name,
                               pd_row_fn row,
-                              void *user);
+                              void *user)
+{
+    char *qs = pdi_sql_quote(s->d, ph);
+    char *q = qs ? pd_asprintf("SELECT %s FROM %s.sqlite_master WHERE %s", cols, qs, where) : NULL;
+    free(qs);
+    if (!q)
+        return PD_ERR_NOMEM;
+    int rc = pdi_query(s, q, 1, &name, row, user);
+    free(q);
+    return rc;
+}
 
 int pdi_table_exists_phys(pd_store *s, const char *ph, const char *name, bool *exists)
 {
@@ -921,26 +933,6 @@ int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out)
     if (!h || !h->lazy_query_str)
         return pd_set_error(PD_ERR_UNSUPPORTED, "no lazy query string for table '%s'", t->name);
     return h->lazy_query_str(s, t, out);
-}
-
-/* SQLite: "SELECT <cols> FROM <ph>.sqlite_master WHERE <where>" with `name`
- * bound to the one `?` of `where`, rows to `row`. */
-static int sqlite_master_rows(pd_store *s,
-                              const char *ph,
-                              const char *cols,
-                              const char *where,
-                              const char *name,
-                              pd_row_fn row,
-                              void *user)
-{
-    char *qs = pdi_sql_quote(s->d, ph);
-    char *q = qs ? pd_asprintf("SELECT %s FROM %s.sqlite_master WHERE %s", cols, qs, where) : NULL;
-    free(qs);
-    if (!q)
-        return PD_ERR_NOMEM;
-    int rc = pdi_query(s, q, 1, &name, row, user);
-    free(q);
-    return rc;
 }
 
 /* SQLite: the CREATE TABLE text of schema.name with the target name
