@@ -202,6 +202,24 @@ static double best_time(double best, double t)
     return best < 0 || t < best ? t : best;
 }
 
+/* Time a full read of `path` by our reader into *best (best so far); 0 if
+ * it did not return the expected number of rows. */
+static int timed_read(const char *path, int threads, int64_t rows, double *best)
+{
+    double t = now();
+    int64_t got = our_read(path, threads);
+    if (got < 0) {
+        return got == -1; /* -1: reader not linked */
+    }
+    *best = best_time(*best, now() - t);
+    if (got != rows) {
+        fprintf(stderr, "our reader: %s: %" PRId64 " rows, expected %" PRId64 "\n", path, got,
+                rows);
+        return 0;
+    }
+    return 1;
+}
+
 static int64_t duck_scalar(pqw_duck *d, const char *sql, char **text)
 {
     char err[1024];
@@ -398,25 +416,9 @@ int main(int argc, char **argv)
                     }
                     free(h1);
                     free(h2);
-                    t = now();
-                    int64_t r2 = our_read(theirs, th);
-                    if (r2 >= 0) {
-                        rd_ours_duck = best_time(rd_ours_duck, now() - t);
-                    }
-                    if (r2 >= 0 && r2 != rows) {
-                        fprintf(stderr, "our reader on DuckDB's file: %" PRId64 " rows\n", r2);
-                        ok = 0;
-                    }
+                    ok &= timed_read(theirs, th, rows, &rd_ours_duck);
                 }
-                t = now();
-                int64_t r1 = our_read(ours, th);
-                if (r1 >= 0) {
-                    rd_ours = best_time(rd_ours, now() - t);
-                }
-                if (r1 >= 0 && r1 != rows) {
-                    fprintf(stderr, "our reader: %" PRId64 " rows\n", r1);
-                    ok = 0;
-                }
+                ok &= timed_read(ours, th, rows, &rd_ours);
             }
             double w_ours = mb / t_ours, w_duck = duck ? mb / t_duck : 0;
             long long s_ours = file_size(ours), s_duck = duck ? file_size(theirs) : 0;
