@@ -479,16 +479,13 @@ int pd_arrow_builder_append_int(pd_arrow_builder *b, size_t col, int64_t v)
     case PDI_K_UINT: return store_int(c, v);
     case PDI_K_BOOL: return push_bool(c, v != 0);
     case PDI_K_FLOAT: return push_float(c, (float)v, (double)v);
-    case PDI_K_DECIMAL: {
-        char t[32];
-        int n = snprintf(t, sizeof t, "%lld", (long long)v);
-        return pd_arrow_builder_append_bytes(b, col, t, (size_t)n);
-    }
+    case PDI_K_DECIMAL:
     case PDI_K_BIN:
     case PDI_K_LARGE_BIN: {
         char t[32];
         int n = snprintf(t, sizeof t, "%lld", (long long)v);
-        return push_var(c, t, (size_t)n);
+        return c->f.kind == PDI_K_DECIMAL ? pd_arrow_builder_append_bytes(b, col, t, (size_t)n)
+                                          : push_var(c, t, (size_t)n);
     }
     default: return type_err(c, "an integer");
     }
@@ -571,6 +568,27 @@ int pd_arrow_builder_append_bool(pd_arrow_builder *b, size_t col, int v)
 static bool text_ieq(const char *s, size_t n, const char *lit)
 {
     return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+/* Copy the `len` bytes of s into t[cap] as a C string; false if too long. */
+static bool text_to_cstr(char *t, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap) {
+        return false;
+    }
+    memcpy(t, s, len);
+    t[len] = '\0';
+    return true;
+}
+
+/* A strto* call on t that stopped at e read a number followed by nothing
+ * but spaces. */
+static bool parsed_to_end(const char *t, const char *e)
+{
+    while (e && *e == ' ') {
+        e++;
+    }
+    return e && e != t && !*e;
 }
 
 static int parse_err(const pdi_col *c, const char *s, size_t n)
@@ -665,11 +683,9 @@ int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *d
         default: break;
         }
         char t[64];
-        if (len >= sizeof t) {
+        if (!text_to_cstr(t, sizeof t, s, len)) {
             return parse_err(c, s, len);
         }
-        memcpy(t, s, len);
-        t[len] = '\0';
         char *e = NULL;
         if (c->f.kind == PDI_K_UINT && c->width == 8) {
             const char *p = t;
@@ -681,10 +697,7 @@ int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *d
             }
             errno = 0;
             unsigned long long u = strtoull(t, &e, 10);
-            while (e && *e == ' ') {
-                e++;
-            }
-            if (e == t || *e || errno) {
+            if (!parsed_to_end(t, e) || errno) {
                 return errno ? range_err(c, t) : parse_err(c, s, len);
             }
             uint64_t x = u;
@@ -692,17 +705,11 @@ int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *d
         }
         errno = 0;
         long long x = strtoll(t, &e, 10);
-        while (e && *e == ' ') {
-            e++;
-        }
-        if (e == t || *e) {
+        if (!parsed_to_end(t, e)) {
             /* Accept integral decimals such as "12.0" from some drivers. */
             char *e2 = NULL;
             double d = strtod(t, &e2);
-            while (e2 && *e2 == ' ') {
-                e2++;
-            }
-            if (e2 != t && !*e2 && d == floor(d) && fabs(d) < 9007199254740992.0) {
+            if (parsed_to_end(t, e2) && d == floor(d) && fabs(d) < 9007199254740992.0) {
                 return store_int(c, (int64_t)d);
             }
             return parse_err(c, s, len);
@@ -714,17 +721,12 @@ int pd_arrow_builder_append_bytes(pd_arrow_builder *b, size_t col, const void *d
     }
     case PDI_K_FLOAT: {
         char t[400];
-        if (len >= sizeof t) {
+        if (!text_to_cstr(t, sizeof t, s, len)) {
             return parse_err(c, s, len);
         }
-        memcpy(t, s, len);
-        t[len] = '\0';
         char *e = NULL;
         double d = strtod(t, &e);
-        while (e && *e == ' ') {
-            e++;
-        }
-        if (e == t || *e) {
+        if (!parsed_to_end(t, e)) {
             return parse_err(c, s, len);
         }
         return push_float(c, (float)d, d);
