@@ -30,6 +30,7 @@ void pdw_worker_free(pdw_worker *wk)
     if (!wk) {
         return;
     }
+    pdw_shred_scratch_free(&wk->sc);
     pdw_cctx_free(&wk->cctx);
     pdw_buf_free(&wk->body);
     pdw_buf_free(&wk->lv);
@@ -212,6 +213,9 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
     if ((i) == SAMPLE && ds.n * 2 > SAMPLE) { \
         return 0;                             \
     }
+    /* the check at SAMPLE will fail once more than SAMPLE / 2 distinct
+     * values were seen before it: give up as soon as that is certain */
+#define SAMPLE_DOOMED(i) (n > SAMPLE && (i) < SAMPLE && ds.n * 2 > SAMPLE)
     if (w == 4 || w == 8) {
         size_t maxe = limit / w;
         if (pdw_buf_reserve(&wk->dict, (maxe + 1) * w) != PD_OK) {
@@ -261,6 +265,9 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
             ind[i] = (uint32_t)ds.n;
             ds.n++;
             wk->dict.len += w;
+            if (SAMPLE_DOOMED(i)) {
+                return 0;
+            }
             GROW_ENTRIES();
         }
     } else {
@@ -323,11 +330,15 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
             ds.table[h] = (uint32_t)(ds.n + 1);
             ind[i] = (uint32_t)ds.n;
             ds.n++;
+            if (SAMPLE_DOOMED(i)) {
+                return 0;
+            }
             GROW_ENTRIES();
         }
     }
 #undef GROW_ENTRIES
 #undef CHECK_SAMPLE
+#undef SAMPLE_DOOMED
     *ndict = ds.n;
     /* does it pay? */
     size_t plain = lf->vals.len;

@@ -690,30 +690,19 @@ static int shred_leaf(
     return leaf_slots(lf, a, dict, sc->idx, sc->def, lf->max_rep ? sc->rep : NULL, m);
 }
 
-int pdw_shred(pdw_leaf *leaves,
-              size_t nleaves,
-              const struct ArrowArray *batch,
-              int64_t row0,
-              int64_t n,
-              pdw_shred_scratch *sc)
+int pdw_shred(
+    pdw_leaf *lf, const struct ArrowArray *batch, int64_t row0, int64_t n, pdw_shred_scratch *sc)
 {
-    for (size_t i = 0; i < nleaves; i++) {
-        pdw_leaf *lf = &leaves[i];
-        const struct ArrowArray *top = batch->children[lf->col];
-        if (!top) {
-            return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s' missing in batch",
-                                lf->dotted);
-        }
-        int64_t start = batch->offset + row0;
-        if (top->length < start + n) {
-            return pd_set_error(PD_ERR_INVALID,
-                                "parquet writer: column '%s': array shorter than the batch",
-                                lf->dotted);
-        }
-        int rc = shred_leaf(lf, top, start, n, sc);
-        if (rc != PD_OK) {
-            return rc;
-        }
+    const struct ArrowArray *top = batch->children[lf->col];
+    if (!top) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s' missing in batch",
+                            lf->dotted);
     }
-    return PD_OK;
+    int64_t start = batch->offset + row0;
+    if (top->length < start + n) {
+        return pd_set_error(PD_ERR_INVALID,
+                            "parquet writer: column '%s': array shorter than the batch",
+                            lf->dotted);
+    }
+    return shred_leaf(lf, top, start, n, sc);
 }

@@ -32,10 +32,14 @@
  * shredded levels/values and, once encoded, the column chunks. */
 typedef struct rg_slot {
     pdw_leaf *lv;
+    size_t *order; /* leaves by decreasing size: the biggest start first */
     int64_t rows;
-    size_t rg;   /* row group index, set when submitted */
-    size_t next; /* next leaf to encode (pool lock) */
-    size_t done; /* leaves encoded (pool lock) */
+    size_t rg; /* row group index, set when submitted */
+    /* under the pool lock: order[next, end) are not yet claimed; the pool
+     * takes from the front (biggest), the caller helping ahead takes from
+     * the back (smallest) */
+    size_t next, end;
+    size_t done; /* leaves encoded */
 } rg_slot;
 
 typedef struct pool_arg {
@@ -72,7 +76,11 @@ struct pd_parquet_writer {
     int stop;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
-    pdw_shred_scratch sc;
+    /* shredding of the current batch into sh_slot (pool lock) */
+    rg_slot *sh_slot; /* NULL when no batch is being shredded */
+    const struct ArrowArray *sh_batch;
+    int64_t sh_row0, sh_n;
+    size_t sh_next, sh_done;
     int failed;
     int sync_on_close; /* fsync before close (pd_parquet_write_stream) */
 };
@@ -164,13 +172,16 @@ static void slot_free(rg_slot *s, size_t nleaves)
         }
     }
     free(s->lv);
+    free(s->order);
     s->lv = NULL;
+    s->order = NULL;
 }
 
 static int slot_init(rg_slot *s, const pdw_schema *sch)
 {
     s->lv = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(pdw_leaf));
-    if (!s->lv) {
+    s->order = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(size_t));
+    if (!s->lv || !s->order) {
         return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
     }
     if (sch->nleaves) {
@@ -179,28 +190,58 @@ static int slot_init(rg_slot *s, const pdw_schema *sch)
     return PD_OK;
 }
 
-/* Hand out the next unencoded leaf of the oldest submitted row group
- * (pool lock held). */
-static int take_job(pd_parquet_writer *w, rg_slot **sp, size_t *ip)
+/* A unit of pool work: shred one leaf of the current batch into slot s, or
+ * encode leaf i of the submitted row group in slot s. */
+typedef struct job {
+    rg_slot *s;
+    size_t i;
+    int shred;
+} job;
+
+/* Claim a job (pool lock held): shredding first (the caller waits for it),
+ * then the biggest unclaimed leaf of the oldest submitted row group. */
+static int take_job(pd_parquet_writer *w, job *j)
 {
+    if (w->sh_slot && w->sh_next < w->sch.nleaves) {
+        j->s = w->sh_slot;
+        j->i = w->sh_next++;
+        j->shred = 1;
+        return 1;
+    }
     for (int k = 0; k < w->nq; k++) {
         rg_slot *s = &w->slots[w->q[k]];
-        if (s->next < w->sch.nleaves) {
-            *sp = s;
-            *ip = s->next++;
+        if (s->next < s->end) {
+            j->s = s;
+            j->i = s->order[s->next++];
+            j->shred = 0;
             return 1;
         }
     }
     return 0;
 }
 
-static void run_job(pd_parquet_writer *w, rg_slot *s, size_t i, pdw_worker *wk)
+/* Run a claimed job without the lock; failures are kept in the leaf. */
+static void run_job(pd_parquet_writer *w, const job *j, pdw_worker *wk)
 {
-    pdw_leaf *lf = &s->lv[i];
-    lf->rc = pdw_encode_chunk(&w->eo, lf, wk);
+    pdw_leaf *lf = &j->s->lv[j->i];
+    if (j->shred) {
+        lf->rc = pdw_shred(lf, w->sh_batch, w->sh_row0, w->sh_n, &wk->sc);
+    } else {
+        lf->rc = pdw_encode_chunk(&w->eo, lf, wk);
+    }
     if (lf->rc != PD_OK) {
         free(lf->err);
         lf->err = strdup(pd_last_error());
+    }
+}
+
+/* Count a finished job (pool lock held); wake the caller when what it may
+ * wait for is complete. */
+static void finish_job(pd_parquet_writer *w, const job *j)
+{
+    size_t *done = j->shred ? &w->sh_done : &j->s->done;
+    if (++*done == w->sch.nleaves) {
+        pthread_cond_signal(&w->done_cv); /* only the caller waits */
     }
 }
 
@@ -210,18 +251,15 @@ static void *pool_main(void *arg)
     pd_parquet_writer *w = a->w;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        rg_slot *s;
-        size_t i;
-        if (!take_job(w, &s, &i)) {
+        job j;
+        if (!take_job(w, &j)) {
             pthread_cond_wait(&w->work_cv, &w->mu);
             continue;
         }
         pthread_mutex_unlock(&w->mu);
-        run_job(w, s, i, &w->workers[a->wi]);
+        run_job(w, &j, &w->workers[a->wi]);
         pthread_mutex_lock(&w->mu);
-        if (++s->done == w->sch.nleaves) {
-            pthread_cond_signal(&w->done_cv); /* only the caller waits */
-        }
+        finish_job(w, &j);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -312,7 +350,6 @@ static void writer_free(pd_parquet_writer *w)
         pdw_worker_free(&w->workers[i]);
     }
     free(w->workers);
-    pdw_shred_scratch_free(&w->sc);
     free(w);
 }
 
@@ -519,13 +556,29 @@ static int leaf_error(const rg_slot *s, const pdw_leaf *lf)
     return rc;
 }
 
+static size_t leaf_bytes(const pdw_leaf *lf)
+{
+    return lf->vals.len + lf->def.len + lf->rep.len;
+}
+
 /* Queue a filled row group for encoding. */
 static void submit_slot(pd_parquet_writer *w, int si)
 {
     rg_slot *s = &w->slots[si];
+    /* insertion sort by decreasing size (schemas are small; ties keep leaf
+     * order) */
+    for (size_t i = 0; i < w->sch.nleaves; i++) {
+        size_t j = i, sz = leaf_bytes(&s->lv[i]);
+        while (j > 0 && leaf_bytes(&s->lv[s->order[j - 1]]) < sz) {
+            s->order[j] = s->order[j - 1];
+            j--;
+        }
+        s->order[j] = i;
+    }
     pthread_mutex_lock(&w->mu);
     s->rg = w->n_submitted++;
     s->next = s->done = 0;
+    s->end = w->sch.nleaves;
     w->q[w->nq++] = si;
     if (w->nth > 0) {
         pthread_cond_broadcast(&w->work_cv);
@@ -533,24 +586,78 @@ static void submit_slot(pd_parquet_writer *w, int si)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Wait until every leaf of s is encoded, encoding queued leaves meanwhile. */
-static void wait_slot(pd_parquet_writer *w, rg_slot *want)
+/* Wait until every leaf of the oldest row group s is encoded, encoding
+ * meanwhile its unclaimed leaves, then the smallest unclaimed leaves of the
+ * newer row group (short detours keep s from waiting for the caller). */
+static void wait_slot(pd_parquet_writer *w, rg_slot *s)
 {
     size_t nl = w->sch.nleaves;
+    rg_slot *newer = w->nq > 1 ? &w->slots[w->q[1]] : NULL;
     pthread_mutex_lock(&w->mu);
-    while (want->done < nl) {
-        rg_slot *s;
-        size_t i;
-        if (take_job(w, &s, &i)) {
+    while (s->done < nl) {
+        job j = {NULL, 0, 0};
+        if (s->next < s->end) {
+            j.s = s;
+            j.i = s->order[s->next++];
+        } else if (newer && newer->next < newer->end) {
+            j.s = newer;
+            j.i = newer->order[--newer->end];
+        }
+        if (j.s) {
             pthread_mutex_unlock(&w->mu);
-            run_job(w, s, i, &w->workers[0]);
+            run_job(w, &j, &w->workers[0]);
             pthread_mutex_lock(&w->mu);
-            s->done++;
+            finish_job(w, &j);
             continue;
         }
         pthread_cond_wait(&w->done_cv, &w->mu);
     }
     pthread_mutex_unlock(&w->mu);
+}
+
+/* Shred rows [row0, row0+n) of batch into every leaf of s: one job per leaf
+ * with a pool (the caller takes part and waits, as the batch is only
+ * borrowed). The first failing leaf in leaf order gives the error. */
+static int shred_batch(
+    pd_parquet_writer *w, rg_slot *s, const struct ArrowArray *batch, int64_t row0, int64_t n)
+{
+    size_t nl = w->sch.nleaves;
+    if (w->nth == 0 || nl < 2) {
+        for (size_t i = 0; i < nl; i++) {
+            int rc = pdw_shred(&s->lv[i], batch, row0, n, &w->workers[0].sc);
+            if (rc != PD_OK) {
+                return rc;
+            }
+        }
+        return PD_OK;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->sh_batch = batch;
+    w->sh_row0 = row0;
+    w->sh_n = n;
+    w->sh_next = w->sh_done = 0;
+    w->sh_slot = s;
+    pthread_cond_broadcast(&w->work_cv);
+    while (w->sh_done < nl) {
+        if (w->sh_next < nl) {
+            job j = {s, w->sh_next++, 1};
+            pthread_mutex_unlock(&w->mu);
+            run_job(w, &j, &w->workers[0]);
+            pthread_mutex_lock(&w->mu);
+            finish_job(w, &j);
+            continue;
+        }
+        pthread_cond_wait(&w->done_cv, &w->mu);
+    }
+    w->sh_slot = NULL;
+    w->sh_batch = NULL;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < nl; i++) {
+        if (s->lv[i].rc != PD_OK) {
+            return pd_set_error(s->lv[i].rc, "%s", s->lv[i].err ? s->lv[i].err : "shred failed");
+        }
+    }
+    return PD_OK;
 }
 
 /* Write the encoded chunks of s in leaf order and keep its RowGroup
@@ -677,7 +784,7 @@ int pd_parquet_writer_write(pd_parquet_writer *w, const struct ArrowArray *batch
         if (take > w->rg_rows - s->rows) {
             take = w->rg_rows - s->rows;
         }
-        int rc = pdw_shred(s->lv, w->sch.nleaves, batch, pos, take, &w->sc);
+        int rc = shred_batch(w, s, batch, pos, take);
         if (rc != PD_OK) {
             w->failed = 1;
             return rc;

@@ -249,14 +249,11 @@ typedef struct pdw_shred_scratch {
     uint8_t *def, *def2, *rep, *rep2;
     size_t cap, cap2;
 } pdw_shred_scratch;
-/* Append rows [row0, row0+n) of the struct batch to the buffers of the
- * nleaves leaves (copies of the schema's leaves). */
-int pdw_shred(pdw_leaf *leaves,
-              size_t nleaves,
-              const struct ArrowArray *batch,
-              int64_t row0,
-              int64_t n,
-              pdw_shred_scratch *sc);
+/* Append rows [row0, row0+n) of the struct batch to the buffers of one
+ * leaf (a copy of a schema leaf). Leaves are independent: different leaves
+ * may be shredded from the same batch at once (one scratch per thread). */
+int pdw_shred(
+    pdw_leaf *lf, const struct ArrowArray *batch, int64_t row0, int64_t n, pdw_shred_scratch *sc);
 void pdw_shred_scratch_free(pdw_shred_scratch *sc);
 
 /* ---- column chunk encoding (write_chunk.c) ---- */
@@ -271,6 +268,7 @@ typedef struct pdw_enc_opts {
     int bloom;    /* Bloom filters for dictionary-encoded chunks */
 } pdw_enc_opts;
 typedef struct pdw_worker {
+    pdw_shred_scratch sc;
     pdw_cctx cctx;
     pdw_buf body, lv, vbuf, comp, hdr, dict, tmp;
     uint32_t *ind;
