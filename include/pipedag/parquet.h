@@ -91,6 +91,24 @@ PD_API int pd_parquet_read_file_stream(const char *path,
                                        const pd_parquet_read_options *opts,
                                        struct ArrowArrayStream *out);
 
+/* Check a value against the Bloom filter of a column chunk, so a row group
+ * that certainly lacks it can be skipped. `column` is the leaf's dotted path
+ * (as `pipedag parquet meta` shows it); `value` is the value's PLAIN bytes:
+ * 4/8-byte little-endian INT32/INT64/FLOAT/DOUBLE, the raw bytes of a
+ * BYTE_ARRAY (no length prefix) or FIXED_LEN_BYTE_ARRAY. Returns 1 = may be
+ * present, 0 = certainly absent, PD_ERR_NOT_FOUND = no such column or the
+ * chunk has no Bloom filter, PD_ERR_INVALID = wrong value size or a BOOLEAN
+ * column, PD_ERR_CORRUPT / PD_ERR_UNSUPPORTED for a bad or unknown filter. */
+PD_API int pd_parquet_bloom_check(
+    pd_parquet_reader *r, int row_group, const char *column, const void *value, size_t len);
+/* The same with the value as text: an integer for INT32/INT64 columns, a
+ * number for FLOAT/DOUBLE, the bytes themselves for BYTE_ARRAY and
+ * FIXED_LEN_BYTE_ARRAY (`pipedag parquet bloom FILE COLUMN VALUE`). */
+PD_API int pd_parquet_bloom_check_text(pd_parquet_reader *r,
+                                       int row_group,
+                                       const char *column,
+                                       const char *text);
+
 /* Human-readable footer dump (row groups, column chunks, encodings, codecs,
  * sizes, statistics) as printed by `pipedag parquet meta`. Returns a malloc'd
  * string the caller frees. */

@@ -31,6 +31,7 @@ static int usage(void)
             "       pipedag parquet cat [--format jsonl|csv] [READ OPTIONS] FILE...\n"
             "       pipedag parquet convert IN OUT [--codec C] [--level N] [--page-version 1|2]\n"
             "                               [--row-group-rows N] [--no-dictionary] [READ OPTIONS]\n"
+            "       pipedag parquet bloom FILE COLUMN VALUE\n"
             "READ OPTIONS: --threads N (decoding threads; convert: encoding threads too)\n"
             "              --verify-checksums (check the CRC-32 of pages that carry one)\n");
     return 2;
@@ -663,6 +664,28 @@ static int cmd_convert(int argc, char **argv)
     return 0;
 }
 
+/* Which row groups may hold VALUE in COLUMN, by the column's Bloom filters. */
+static int cmd_bloom(const char *path, const char *column, const char *value)
+{
+    pd_parquet_reader *r;
+    if (pd_parquet_open_path(path, &r))
+        return fail(path);
+    int n = pd_parquet_num_row_groups(r);
+    for (int g = 0; g < n; g++) {
+        int rc = pd_parquet_bloom_check_text(r, g, column, value);
+        if (rc == PD_ERR_NOT_FOUND && strstr(pd_last_error(), "no Bloom filter")) {
+            printf("row group %d: no Bloom filter\n", g);
+        } else if (rc < 0) {
+            pd_parquet_close(r);
+            return fail(path);
+        } else {
+            printf("row group %d: %s\n", g, rc ? "may contain" : "absent");
+        }
+    }
+    pd_parquet_close(r);
+    return 0;
+}
+
 int pd_cli_parquet(int argc, char **argv)
 {
     if (argc < 2)
@@ -678,5 +701,7 @@ int pd_cli_parquet(int argc, char **argv)
         return cmd_print(argc - 1, argv + 1, false);
     if (strcmp(cmd, "convert") == 0)
         return cmd_convert(argc - 1, argv + 1);
+    if (strcmp(cmd, "bloom") == 0)
+        return argc == 5 ? cmd_bloom(argv[2], argv[3], argv[4]) : usage();
     return usage();
 }

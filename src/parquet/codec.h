@@ -1,14 +1,17 @@
 /*
- * parquet/codec.h - page compression for the Parquet codec (internal).
+ * parquet/codec.h - what the Parquet reader and writer share (internal):
+ * page compression and split-block Bloom filters.
  *
  * Decompression lives in codec_decompress.c (reader side), compression in
- * codec_compress.c (writer side). Codec ids are Parquet's CompressionCodec
- * values (pd_parquet_codec).
+ * codec_compress.c (writer side), Bloom filter hashing and bit placement in
+ * bloom.c (both). Codec ids are Parquet's CompressionCodec values
+ * (pd_parquet_codec).
  */
 #ifndef PD_PARQUET_CODEC_H
 #define PD_PARQUET_CODEC_H
 
 #include "pipedag/parquet.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,5 +32,13 @@ int pd_pq_compress(int codec,
                    uint8_t *dst,
                    size_t dst_cap,
                    size_t *out_len);
+
+/* XXH64 (seed 0): the hash of a value's PLAIN bytes (BYTE_ARRAY values
+ * without their length prefix) that Parquet Bloom filters use. */
+uint64_t pd_pq_xxh64(const void *data, size_t len);
+/* Split-block Bloom filter of `nbytes` (a multiple of 32) bytes: set the
+ * eight bits of `hash`, or check whether all of them are set. */
+void pd_pq_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash);
+bool pd_pq_bloom_check(const uint8_t *bitset, size_t nbytes, uint64_t hash);
 
 #endif

@@ -627,25 +627,9 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     if (span > r->meta_start - (uint64_t)start)
         span = r->meta_start - (uint64_t)start;
     const uint8_t *buf;
-    uint8_t *owned = NULL;
-    if (r->mem) {
-        buf = r->mem + start;
-    } else {
-        if (!(owned = pdi_balloc(pool, (size_t)span)))
-            return pd_last_error_code();
-        pthread_mutex_lock(&r->io_mu);
-        int64_t got = r->read_at(r->user, (uint64_t)start, owned, (size_t)span);
-        pthread_mutex_unlock(&r->io_mu);
-        if (got < 0) {
-            pdi_bfree(owned);
-            return (int)got;
-        }
-        if ((uint64_t)got != span) {
-            pdi_bfree(owned);
-            return pd_set_error(PD_ERR_IO, "short read of column chunk");
-        }
-        buf = owned;
-    }
+    uint8_t *owned;
+    if ((rc = pdi_read_range(r, (uint64_t)start, (size_t)span, &buf, &owned)))
+        return rc;
     size_t pos = 0, len = (size_t)span;
     while (o->n_slots < cap) {
         if (pos >= len) {

@@ -443,6 +443,7 @@ static int parse_column_meta(pdi_thrift *t, void *elem)
     c->data_page_offset = -1;
     c->dict_page_offset = -1;
     c->bloom_offset = -1;
+    c->bloom_length = -1;
     FIELDS_BEGIN(t)
 case 1: rc = get_int(t, ft, &c->type); break;
 case 2:
@@ -499,8 +500,9 @@ case 12:
         rc = pdi_tr_skip(t, ft);
     }
     break;
-case 14:
-    rc = get_i64(t, ft, &c->bloom_offset);
+case 14: rc = get_i64(t, ft, &c->bloom_offset); break;
+case 15:
+    rc = get_i32(t, ft, &c->bloom_length);
     break;
     FIELDS_END(t)
     return rc;
@@ -514,6 +516,7 @@ static int parse_column_chunk(pdi_thrift *t, void *elem)
     c->offset_index_offset = -1;
     c->dict_page_offset = -1;
     c->bloom_offset = -1;
+    c->bloom_length = -1;
     FIELDS_BEGIN(t)
 case 1: rc = get_str(t, ft, &c->file_path); break;
 case 2: rc = get_i64(t, ft, &tmp); break;

@@ -65,6 +65,33 @@ static size_t pool_limit(const pd_parquet_reader *r, int threads)
     return (size_t)(lim < lo ? lo : lim > hi ? hi : lim);
 }
 
+int pdi_read_range(
+    pd_parquet_reader *r, uint64_t off, size_t len, const uint8_t **out, uint8_t **owned)
+{
+    *owned = NULL;
+    if (off > r->file_size || len > r->file_size - off)
+        return pd_set_error(PD_ERR_CORRUPT, "read beyond end of file (offset %llu, %zu bytes)",
+                            (unsigned long long)off, len);
+    if (r->mem) {
+        *out = r->mem + off;
+        return PD_OK;
+    }
+    uint8_t *b = pdi_balloc(r->pool, len);
+    if (!b)
+        return pd_last_error_code();
+    pthread_mutex_lock(&r->io_mu);
+    int64_t got = r->read_at(r->user, off, b, len);
+    pthread_mutex_unlock(&r->io_mu);
+    if (got < 0 || (uint64_t)got != len) {
+        pdi_bfree(b);
+        return got < 0 ? (int)got
+                       : pd_set_error(PD_ERR_IO, "short read at offset %llu (%lld of %zu bytes)",
+                                      (unsigned long long)off, (long long)got, len);
+    }
+    *out = *owned = b;
+    return PD_OK;
+}
+
 static int open_common(pd_parquet_reader *r)
 {
     uint8_t tail[8], head[4];

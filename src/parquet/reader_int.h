@@ -169,6 +169,7 @@ typedef struct pdi_chunk {
     int64_t data_page_offset;
     int64_t dict_page_offset; /* -1 if absent */
     int64_t bloom_offset;     /* -1 if absent */
+    int32_t bloom_length;     /* header + bitset bytes; -1 if absent */
     int64_t column_index_offset, offset_index_offset;
     int n_kv;
     pdi_stats stats;
@@ -375,6 +376,12 @@ int pdi_read_chunk(struct pd_parquet_reader *r,
                    int leaf,
                    unsigned flags,
                    pdi_leafbuf *out);
+
+/* Bytes [off, off + len) of the file: a pointer into the mapping/memory, or
+ * a reader buffer read through read_at (serialized) that the caller frees
+ * with pdi_bfree(*owned). */
+int pdi_read_range(
+    struct pd_parquet_reader *r, uint64_t off, size_t len, const uint8_t **out, uint8_t **owned);
 
 /* ---------------------------------------------------------------- reader */
 struct pd_parquet_reader {

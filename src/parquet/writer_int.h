@@ -104,9 +104,7 @@ int pdw_delta_i64(pdw_buf *out, const int64_t *v, size_t n);
 /* BYTE_STREAM_SPLIT of n values of `width` bytes. */
 int pdw_bss(pdw_buf *out, const uint8_t *v, size_t n, size_t width);
 
-/* ---- split-block Bloom filters (write_bloom.c) ---- */
-uint64_t pdw_xxh64(const void *data, size_t len);
-void pdw_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash);
+/* ---- split-block Bloom filters (write_bloom.c; hashing in bloom.c, codec.h) ---- */
 size_t pdw_bloom_size(size_t ndv);
 /* BloomFilterHeader (BLOCK / XXHASH / UNCOMPRESSED) as a top-level struct. */
 void pdw_bloom_header(pdw_thrift *t, size_t nbytes);
@@ -184,6 +182,9 @@ typedef struct pdw_selem {
     int lt_bits, lt_signed;
 } pdw_selem;
 
+/* Parquet physical types. */
+enum { T_BOOLEAN, T_INT32, T_INT64, T_INT96, T_FLOAT, T_DOUBLE, T_BYTE_ARRAY, T_FLBA };
+
 /* Column chunk metadata gathered while encoding. */
 typedef struct pdw_chunk_meta {
     int64_t num_values;
@@ -227,6 +228,21 @@ typedef struct pdw_leaf {
     int rc;
     char *err;
 } pdw_leaf;
+
+/* Bytes per value in a leaf's value buffer (booleans: one byte each), 0
+ * for BYTE_ARRAY (u32 length + bytes). */
+static inline size_t pdw_value_width(const pdw_leaf *lf)
+{
+    switch (lf->phys) {
+    case T_BOOLEAN: return 1;
+    case T_INT32:
+    case T_FLOAT: return 4;
+    case T_INT64:
+    case T_DOUBLE: return 8;
+    case T_FLBA: return (size_t)lf->type_length;
+    default: return 0;
+    }
+}
 
 typedef struct pdw_schema {
     pdw_selem *el;

@@ -4,7 +4,8 @@
  * same order as one thread (nested columns, column and row-group selection,
  * batch slicing, memory / path / read_at sources), an error in a middle row
  * group arrives in order with its message, early release joins the workers,
- * and arrays outlive their reader (buffers return to a freed pool).
+ * and arrays outlive their reader (buffers return to a freed pool). Also the
+ * reader's other options and extras: page checksums and Bloom filter checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -338,6 +339,92 @@ static void t_page_checksums(void **state)
     }
 }
 
+static void t_bloom_parquet_mr_files(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"data_index_bloom_encoding_stats.parquet",
+                                        "data_index_bloom_encoding_with_length.parquet"};
+    static const char *const present[] = {
+        "Hello", "This is",   "a",         "test",  "How",  "are you",  "doing ",
+        "today", "the quick", "brown fox", "jumps", "over", "the lazy", "dog"};
+    static const char *const absent[] = {"hello", "parquet", "doing", "cat", "Bloom", ""};
+    for (size_t f = 0; f < 2; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/data/%s", PQ_TESTING, files[f]);
+        pd_parquet_reader *r;
+        assert_int_equal(pd_parquet_open_path(path, &r), PD_OK);
+        for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
+            assert_int_equal(pd_parquet_bloom_check_text(r, 0, "String", present[i]), 1);
+        for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+            assert_int_equal(pd_parquet_bloom_check_text(r, 0, "String", absent[i]), 0);
+        assert_int_equal(pd_parquet_bloom_check_text(r, 0, "Strin", "x"), PD_ERR_NOT_FOUND);
+        assert_int_equal(pd_parquet_bloom_check_text(r, 1, "String", "x"), PD_ERR_INVALID);
+        pd_parquet_close(r);
+    }
+}
+
+/* Our writer's Bloom filters, read back: no false negatives, few false
+ * positives; typed values; columns without a filter; wrong sizes. */
+static void t_bloom_roundtrip(void **state)
+{
+    (void)state;
+    pd_arrow_builder *b;
+    assert_int_equal(pd_arrow_builder_new(&b), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "s", "u", 1), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "k", "l", 0), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "x", "g", 0), PD_OK);
+    char v[32];
+    for (int i = 0; i < 6000; i++) {
+        int n = snprintf(v, sizeof v, "v%03d", i % 300);
+        assert_int_equal(pd_arrow_builder_append_bytes(b, 0, v, (size_t)n), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_int(b, 1, (i * 7) % 500), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_double(b, 2, i * 0.37), PD_OK);
+    }
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    assert_int_equal(pd_arrow_builder_finish(b, &s, &a), PD_OK);
+    pd_arrow_builder_free(b);
+    pd_buf file = PD_BUF_INIT;
+    pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+    o.bloom_filters = 1;
+    o.row_group_rows = 3000;
+    pd_parquet_writer *w;
+    assert_int_equal(pd_parquet_writer_open_callback(buf_write, &file, &s, &o, &w), PD_OK);
+    assert_int_equal(pd_parquet_writer_write(w, &a), PD_OK);
+    assert_int_equal(pd_parquet_writer_close(w), PD_OK);
+    a.release(&a);
+    s.release(&s);
+
+    pd_parquet_reader *r;
+    assert_int_equal(pd_parquet_open_memory(file.data, file.len, &r), PD_OK);
+    assert_int_equal(pd_parquet_num_row_groups(r), 2);
+    int false_pos = 0;
+    for (int g = 0; g < 2; g++) {
+        for (int i = 0; i < 300; i++) {
+            snprintf(v, sizeof v, "v%03d", i);
+            assert_int_equal(pd_parquet_bloom_check_text(r, g, "s", v), 1);
+            snprintf(v, sizeof v, "w%03d", i);
+            int rc = pd_parquet_bloom_check_text(r, g, "s", v);
+            assert_true(rc == 0 || rc == 1);
+            false_pos += rc;
+        }
+        for (int64_t k = 0; k < 500; k++)
+            assert_int_equal(pd_parquet_bloom_check(r, g, "k", &k, sizeof k), 1);
+        int64_t k = 123456;
+        false_pos += pd_parquet_bloom_check(r, g, "k", &k, sizeof k);
+        assert_int_equal(pd_parquet_bloom_check_text(r, g, "k", "-77777"), 0);
+        assert_int_equal(pd_parquet_bloom_check(r, g, "k", &k, 4), PD_ERR_INVALID);
+        assert_int_equal(pd_parquet_bloom_check_text(r, g, "k", "12x"), PD_ERR_INVALID);
+        /* 6000 distinct doubles are not dictionary-encoded: no filter */
+        assert_int_equal(pd_parquet_bloom_check_text(r, g, "x", "0.37"), PD_ERR_NOT_FOUND);
+        assert_non_null(strstr(pd_last_error(), "no Bloom filter"));
+        assert_non_null(strstr(pd_last_error(), "column 'x'"));
+    }
+    assert_true(false_pos < 30); /* ~1 % of 602 checks expected */
+    pd_parquet_close(r);
+    pd_buf_free(&file);
+}
+
 /* Released buffers are reused by later row groups (no fresh memory). */
 static void t_pool_reuses_buffers(void **state)
 {
@@ -375,6 +462,8 @@ int main(void)
         cmocka_unit_test(t_options_versions),
         cmocka_unit_test(t_pool_reuses_buffers),
         cmocka_unit_test(t_page_checksums),
+        cmocka_unit_test(t_bloom_parquet_mr_files),
+        cmocka_unit_test(t_bloom_roundtrip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -168,11 +168,11 @@ static void test_bloom(void **state)
     memset(bits, 0, sizeof bits);
     const char *words[] = {"hello", "parquet", "bloom", "filter"};
     for (int i = 0; i < 4; i++) {
-        pdw_bloom_insert(bits, sizeof bits, pdw_xxh64(words[i], strlen(words[i])));
+        pd_pq_bloom_insert(bits, sizeof bits, pd_pq_xxh64(words[i], strlen(words[i])));
     }
     assert_memory_equal(bits, file + 16, 1024);
     /* XXH64 of the empty input (reference value) */
-    assert_true(pdw_xxh64("", 0) == 0xEF46DB3751D8E999ULL);
+    assert_true(pd_pq_xxh64("", 0) == 0xEF46DB3751D8E999ULL);
     assert_int_equal(pdw_bloom_size(0), 32);
     assert_int_equal(pdw_bloom_size(1000), 2048);
     pdw_buf_free(&b);
