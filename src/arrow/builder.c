@@ -8,6 +8,7 @@
  * temporal columns.
  */
 #include "arrow_int.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -134,15 +135,11 @@ int pd_arrow_builder_add_column(pd_arrow_builder *b,
                             "arrow builder: column '%s': format '%s' is not a flat type", name,
                             format);
     }
-    if (b->ncols == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 8;
-        pdi_col *n = realloc(b->cols, nc * sizeof *n);
-        if (!n) {
-            return pd_set_error(PD_ERR_NOMEM, "arrow builder: out of memory");
-        }
-        b->cols = n;
-        b->cap = nc;
+    pdi_col *cols = pd_grow(b->cols, &b->cap, b->ncols, sizeof *cols, 8);
+    if (!cols) {
+        return pd_set_error(PD_ERR_NOMEM, "arrow builder: out of memory");
     }
+    b->cols = cols;
     pdi_col *c = &b->cols[b->ncols];
     memset(c, 0, sizeof *c);
     size_t nl = strlen(name) + 1, fl = strlen(format) + 1;

@@ -104,16 +104,12 @@ static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
 /* Add a reference (owned string) written at file:line:column. */
 static int push_ref(tspec *t, char *ref, const char *file, int line, int col)
 {
-    if (t->refs.n == t->ref_cap) {
-        size_t cap = t->ref_cap ? t->ref_cap * 2 : 4;
-        pd_cfg_node *np = pd_realloc(t->ref_pos, cap * sizeof *np);
-        if (!np) {
-            free(ref);
-            return PD_ERR_NOMEM;
-        }
-        t->ref_pos = np;
-        t->ref_cap = cap;
+    pd_cfg_node *np = pd_grow(t->ref_pos, &t->ref_cap, t->refs.n, sizeof *np, 4);
+    if (!np) {
+        free(ref);
+        return PD_ERR_NOMEM;
     }
+    t->ref_pos = np;
     pd_cfg_node *pos = &t->ref_pos[t->refs.n];
     memset(pos, 0, sizeof *pos);
     pos->type = PD_CFG_SCALAR;

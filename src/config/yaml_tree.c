@@ -73,15 +73,11 @@ pd_cfg_node *pdi_node_new(pdi_arena *a, pd_cfg_type type, const char *file, int 
                      file ? file : "?", line, col, MAX_NODES);
         return NULL;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        pd_cfg_node **nn = pd_realloc(a->nodes, cap * sizeof *nn);
-        if (!nn) {
-            return NULL;
-        }
-        a->nodes = nn;
-        a->cap = cap;
+    pd_cfg_node **nn = pd_grow(a->nodes, &a->cap, a->n, sizeof *nn, 64);
+    if (!nn) {
+        return NULL;
     }
+    a->nodes = nn;
     pd_cfg_node *n = pd_calloc(1, sizeof *n);
     if (!n) {
         return NULL;

@@ -174,22 +174,6 @@ void pd_flow_set_file(pd_flow *f, const char *path)
     f->file = pd_strdup(path);
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return PD_OK;
-    size_t nc = *cap ? *cap * 2 : 8;
-    size_t bytes;
-    if (!pd_mul_size(nc, elem, &bytes))
-        return pd_set_error(PD_ERR_NOMEM, "size overflow");
-    void *p = pd_realloc(*arr, bytes);
-    if (!p)
-        return PD_ERR_NOMEM;
-    *arr = p;
-    *cap = nc;
-    return PD_OK;
-}
-
 pd_stage *pd_flow_add_stage(pd_flow *f, const char *name)
 {
     if (!f || !name) {
@@ -214,11 +198,14 @@ pd_stage *pd_flow_add_stage(pd_flow *f, const char *name)
         return NULL;
     }
     pd_stage *s = pd_calloc(1, sizeof *s);
-    if (!s || grow((void **)&f->stages, &f->cap_stages, f->n_stages, sizeof *f->stages)) {
+    pd_stage **stages =
+        s ? pd_grow(f->stages, &f->cap_stages, f->n_stages, sizeof *stages, 8) : NULL;
+    if (!stages) {
         free(s);
         free(n);
         return NULL;
     }
+    f->stages = stages;
     s->name = n;
     s->flow = f;
     s->id = f->n_stages;
@@ -323,12 +310,16 @@ static pd_task *add_task(pd_stage *s, const char *name, pd_task_kind kind)
         return NULL;
     }
     pd_task *t = pd_calloc(1, sizeof *t);
-    if (!t || grow((void **)&f->tasks, &f->cap_tasks, f->n_tasks, sizeof *f->tasks) ||
-        grow((void **)&s->tasks, &s->cap_tasks, s->n_tasks, sizeof *s->tasks)) {
+    pd_task **ft = t ? pd_grow(f->tasks, &f->cap_tasks, f->n_tasks, sizeof *ft, 8) : NULL;
+    if (ft)
+        f->tasks = ft;
+    pd_task **st = ft ? pd_grow(s->tasks, &s->cap_tasks, s->n_tasks, sizeof *st, 8) : NULL;
+    if (!st) {
         free(t);
         free(tbl);
         return NULL;
     }
+    s->tasks = st;
     t->name = pd_strdup(name);
     t->table = tbl;
     t->kind = kind;
@@ -359,10 +350,12 @@ static int add_ref(pd_task *t, const char *text)
         free(n);
         return rc;
     }
-    if (grow((void **)&t->refs, &t->cap_refs, t->n_refs, sizeof *t->refs)) {
+    pdi_ref *refs = pd_grow(t->refs, &t->cap_refs, t->n_refs, sizeof *refs, 8);
+    if (!refs) {
         free(n);
         return PD_ERR_NOMEM;
     }
+    t->refs = refs;
     pdi_ref *r = &t->refs[t->n_refs];
     memset(r, 0, sizeof *r);
     r->text = n;

@@ -46,14 +46,10 @@ int pdi_add_out(pdi_trun *tr,
                 const char *query_hash,
                 const char *schema)
 {
-    if (tr->n_outs == tr->cap_outs) {
-        size_t nc = tr->cap_outs ? tr->cap_outs * 2 : 4;
-        pdi_out *o = pd_realloc(tr->outs, nc * sizeof *o);
-        if (!o)
-            return PD_ERR_NOMEM;
-        tr->outs = o;
-        tr->cap_outs = nc;
-    }
+    pdi_out *outs = pd_grow(tr->outs, &tr->cap_outs, tr->n_outs, sizeof *outs, 4);
+    if (!outs)
+        return PD_ERR_NOMEM;
+    tr->outs = outs;
     pdi_out *o = &tr->outs[tr->n_outs];
     memset(o, 0, sizeof *o);
     o->name = pd_strdup(name);
@@ -644,16 +640,12 @@ static int arrow_content_str(struct ArrowArrayStream *st, char **out)
         pd_sha256_update(&h, sj, strlen(sj));
     free(sj);
     for (;;) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct ArrowArray *nb = pd_realloc(batches, nc * sizeof *nb);
-            if (!nb) {
-                rc = PD_ERR_NOMEM;
-                break;
-            }
-            batches = nb;
-            cap = nc;
+        struct ArrowArray *nb = pd_grow(batches, &cap, n, sizeof *nb, 8);
+        if (!nb) {
+            rc = PD_ERR_NOMEM;
+            break;
         }
+        batches = nb;
         memset(&batches[n], 0, sizeof batches[n]);
         if (st->get_next(st, &batches[n]) != 0) {
             rc = pd_set_error(PD_ERR_INVALID, "reading an output table");
@@ -1511,13 +1503,10 @@ static void node_done(engine *e, size_t v, bool ok)
                 e->dep_failed[w] = true;
             if (--e->pending[w] == 0) {
                 if (e->dep_failed[w] || e->r->stop) {
-                    if (ns == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        size_t *s2 = realloc(stack, cap * sizeof *s2);
-                        if (!s2)
-                            abort();
-                        stack = s2;
-                    }
+                    size_t *s2 = pd_grow(stack, &cap, ns, sizeof *s2, 16);
+                    if (!s2)
+                        abort();
+                    stack = s2;
                     stack[ns++] = w;
                 } else {
                     ready_push(e, w);

@@ -226,14 +226,10 @@ static int flush_locked(pd_store *s)
 
 static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
 {
-    if (s->npending == s->cap_pending) {
-        size_t nc = s->cap_pending ? 2 * s->cap_pending : 64;
-        pdi_pending_row *np = pd_realloc(s->pending, nc * sizeof *np);
-        if (!np)
-            return PD_ERR_NOMEM;
-        s->pending = np;
-        s->cap_pending = nc;
-    }
+    pdi_pending_row *np = pd_grow(s->pending, &s->cap_pending, s->npending, sizeof *np, 64);
+    if (!np)
+        return PD_ERR_NOMEM;
+    s->pending = np;
     pdi_pending_row *r = &s->pending[s->npending];
     r->kind = kind;
     r->n = n;
@@ -735,14 +731,11 @@ static int lazy_cache_row(void *user, int n, const char *const *names, const cha
     pd_store *s = user;
     if (n < 5)
         return PD_OK;
-    if (s->lazy_cache_n == s->lazy_cache_cap) {
-        size_t cap = s->lazy_cache_cap ? 2 * s->lazy_cache_cap : 64;
-        pd_lazy_meta *rows = pd_realloc(s->lazy_cache, cap * sizeof *rows);
-        if (!rows)
-            return PD_ERR_NOMEM;
-        s->lazy_cache = rows;
-        s->lazy_cache_cap = cap;
-    }
+    pd_lazy_meta *rows =
+        pd_grow(s->lazy_cache, &s->lazy_cache_cap, s->lazy_cache_n, sizeof *rows, 64);
+    if (!rows)
+        return PD_ERR_NOMEM;
+    s->lazy_cache = rows;
     pd_lazy_meta *m = &s->lazy_cache[s->lazy_cache_n++];
     memset(m, 0, sizeof *m);
     return lazy_set(m, v, text_true(v[4]));

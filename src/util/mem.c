@@ -43,6 +43,23 @@ void *pd_realloc(void *p, size_t n)
     return q;
 }
 
+void *pd_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap) {
+        return arr;
+    }
+    size_t nc = *cap ? *cap : first, bytes;
+    if ((*cap && !pd_mul_size(nc, 2, &nc)) || !pd_mul_size(nc, elem, &bytes)) {
+        pd_set_error(PD_ERR_NOMEM, "allocation size overflow");
+        return NULL;
+    }
+    void *p = pd_realloc(arr, bytes);
+    if (p) {
+        *cap = nc;
+    }
+    return p;
+}
+
 char *pd_strdup(const char *s)
 {
     if (!s) {

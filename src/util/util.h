@@ -20,6 +20,11 @@
 void *pd_malloc(size_t n);              /* NULL on failure (sets PD_ERR_NOMEM) */
 void *pd_calloc(size_t n, size_t size); /* overflow-checked */
 void *pd_realloc(void *p, size_t n);
+/* Room for element n of an array of `elem`-byte items with capacity *cap:
+ * when full (n == *cap), realloc to twice the capacity (`first` when empty).
+ * Returns the array, maybe moved: the caller stores it. NULL (PD_ERR_NOMEM
+ * set; the old array and *cap unchanged) when out of memory. */
+void *pd_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
 char *pd_strdup(const char *s); /* NULL-safe: NULL -> NULL */
 char *pd_strndup(const char *s, size_t n);
 char *pd_asprintf(const char *fmt, ...) PD_PRINTF(1, 2);

@@ -804,16 +804,13 @@ sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArr
         rc = sq_stream_fill(s, &a);
         if (rc || !a.release)
             break;
-        if (nb == cap) {
-            cap = cap ? 2 * cap : 4;
-            struct ArrowArray *nbv = pd_realloc(batches, cap * sizeof *nbv);
-            if (!nbv) {
-                a.release(&a);
-                rc = PD_ERR_NOMEM;
-                break;
-            }
-            batches = nbv;
+        struct ArrowArray *nbv = pd_grow(batches, &cap, nb, sizeof *nbv, 4);
+        if (!nbv) {
+            a.release(&a);
+            rc = PD_ERR_NOMEM;
+            break;
         }
+        batches = nbv;
         batches[nb++] = a;
     }
     if (rc == PD_OK) {
