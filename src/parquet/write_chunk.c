@@ -15,7 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-enum { T_BOOLEAN, T_INT32, T_INT64, T_INT96, T_FLOAT, T_DOUBLE, T_BYTE_ARRAY, T_FLBA };
 enum {
     E_PLAIN = 0,
     E_RLE = 3,
@@ -45,19 +44,6 @@ void pdw_worker_free(pdw_worker *wk)
     free(wk->ehash);
     free(wk->eoff);
     memset(wk, 0, sizeof *wk);
-}
-
-static size_t fixed_width(const pdw_leaf *lf)
-{
-    switch (lf->phys) {
-    case T_BOOLEAN: return 1;
-    case T_INT32:
-    case T_FLOAT: return 4;
-    case T_INT64:
-    case T_DOUBLE: return 8;
-    case T_FLBA: return (size_t)lf->type_length;
-    default: return 0;
-    }
 }
 
 /* ------------------------------------------------------------ dictionary */
@@ -199,7 +185,7 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
     wk->dict.len = 0;
     uint32_t *ind = wk->ind;
     const uint8_t *v = lf->vals.p;
-    size_t w = fixed_width(lf);
+    size_t w = pdw_value_width(lf);
     size_t pos = 0;
 #define GROW_ENTRIES()                                                        \
     do {                                                                      \
@@ -403,6 +389,43 @@ static int set_stat(pdw_buf *b, const void *p, size_t n)
     return pdw_buf_put(b, p, n);
 }
 
+/* minmax_<type>(src, n, min, max): min and max of n values of the type at
+ * src, skipping NaNs (x != x, never true for integers); returns the number
+ * of NaNs (n: min and max are not set). */
+#define DEF_MINMAX(NAME, T)                                                \
+    static size_t NAME(const uint8_t *src, size_t n, void *mnp, void *mxp) \
+    {                                                                      \
+        const T *v = (const T *)(const void *)src;                         \
+        size_t i = 0;                                                      \
+        while (i < n && v[i] != v[i]) {                                    \
+            i++;                                                           \
+        }                                                                  \
+        if (i == n) {                                                      \
+            return n;                                                      \
+        }                                                                  \
+        size_t nans = i;                                                   \
+        T mn = v[i], mx = v[i];                                            \
+        for (; i < n; i++) {                                               \
+            T x = v[i];                                                    \
+            if (x != x) {                                                  \
+                nans++;                                                    \
+                continue;                                                  \
+            }                                                              \
+            mn = x < mn ? x : mn;                                          \
+            mx = x > mx ? x : mx;                                          \
+        }                                                                  \
+        memcpy(mnp, &mn, sizeof(T));                                       \
+        memcpy(mxp, &mx, sizeof(T));                                       \
+        return nans;                                                       \
+    }
+DEF_MINMAX(minmax_i32, int32_t)
+DEF_MINMAX(minmax_u32, uint32_t)
+DEF_MINMAX(minmax_i64, int64_t)
+DEF_MINMAX(minmax_u64, uint64_t)
+DEF_MINMAX(minmax_f32, float)
+DEF_MINMAX(minmax_f64, double)
+#undef DEF_MINMAX
+
 /* Statistics over n values stored as `src` (fixed width w, or PLAIN
  * BYTE_ARRAY when w == 0). */
 static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srclen)
@@ -430,110 +453,43 @@ static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srcl
     }
     case PDW_SO_SIGNED:
     case PDW_SO_UNSIGNED:
-        if (lf->phys == T_INT32) {
-            const int32_t *v = (const int32_t *)(const void *)src;
-            if (lf->sort == PDW_SO_SIGNED) {
-                int32_t mn = v[0], mx = v[0];
-                for (size_t i = 1; i < n; i++) {
-                    mn = v[i] < mn ? v[i] : mn;
-                    mx = v[i] > mx ? v[i] : mx;
-                }
-                if (set_stat(&m->min, &mn, 4) || set_stat(&m->max, &mx, 4)) {
-                    return PD_ERR_NOMEM;
-                }
-                m->signed_legacy = 1;
-            } else {
-                const uint32_t *u = (const uint32_t *)(const void *)src;
-                uint32_t mn = u[0], mx = u[0];
-                for (size_t i = 1; i < n; i++) {
-                    mn = u[i] < mn ? u[i] : mn;
-                    mx = u[i] > mx ? u[i] : mx;
-                }
-                if (set_stat(&m->min, &mn, 4) || set_stat(&m->max, &mx, 4)) {
-                    return PD_ERR_NOMEM;
-                }
-            }
+    case PDW_SO_FLOAT: {
+        size_t w = pdw_value_width(lf);
+        uint8_t mn[8], mx[8];
+        size_t (*fn)(const uint8_t *, size_t, void *, void *);
+        if (lf->sort == PDW_SO_FLOAT) {
+            fn = w == 4 ? minmax_f32 : minmax_f64;
+        } else if (lf->sort == PDW_SO_SIGNED) {
+            fn = w == 4 ? minmax_i32 : minmax_i64;
         } else {
-            if (lf->sort == PDW_SO_SIGNED) {
-                const int64_t *v = (const int64_t *)(const void *)src;
-                int64_t mn = v[0], mx = v[0];
-                for (size_t i = 1; i < n; i++) {
-                    mn = v[i] < mn ? v[i] : mn;
-                    mx = v[i] > mx ? v[i] : mx;
-                }
-                if (set_stat(&m->min, &mn, 8) || set_stat(&m->max, &mx, 8)) {
-                    return PD_ERR_NOMEM;
-                }
-                m->signed_legacy = 1;
-            } else {
-                const uint64_t *u = (const uint64_t *)(const void *)src;
-                uint64_t mn = u[0], mx = u[0];
-                for (size_t i = 1; i < n; i++) {
-                    mn = u[i] < mn ? u[i] : mn;
-                    mx = u[i] > mx ? u[i] : mx;
-                }
-                if (set_stat(&m->min, &mn, 8) || set_stat(&m->max, &mx, 8)) {
-                    return PD_ERR_NOMEM;
-                }
+            fn = w == 4 ? minmax_u32 : minmax_u64;
+        }
+        size_t nans = fn(src, n, mn, mx);
+        if (lf->sort == PDW_SO_FLOAT) {
+            m->nan_count = (int64_t)nans;
+            if (nans == n) {
+                return PD_OK; /* only NaNs: no min/max */
             }
+            /* a zero bound is written as -0.0 (min) and +0.0 (max) */
+            if (w == 4) {
+                float f0 = -0.0f, f1 = 0.0f, f;
+                memcpy(&f, mn, 4);
+                memcpy(mn, f == 0.0f ? &f0 : &f, 4);
+                memcpy(&f, mx, 4);
+                memcpy(mx, f == 0.0f ? &f1 : &f, 4);
+            } else {
+                double d0 = -0.0, d1 = 0.0, d;
+                memcpy(&d, mn, 8);
+                memcpy(mn, d == 0.0 ? &d0 : &d, 8);
+                memcpy(&d, mx, 8);
+                memcpy(mx, d == 0.0 ? &d1 : &d, 8);
+            }
+        }
+        if (set_stat(&m->min, mn, w) || set_stat(&m->max, mx, w)) {
+            return PD_ERR_NOMEM;
         }
         m->has_minmax = 1;
-        return PD_OK;
-    case PDW_SO_FLOAT: {
-        int64_t nans = 0;
-        int any = 0;
-        if (lf->phys == T_FLOAT) {
-            const float *v = (const float *)(const void *)src;
-            float mn = INFINITY, mx = -INFINITY;
-            for (size_t i = 0; i < n; i++) {
-                float x = v[i];
-                if (x != x) {
-                    nans++;
-                    continue;
-                }
-                any = 1;
-                mn = x < mn ? x : mn;
-                mx = x > mx ? x : mx;
-            }
-            if (any) {
-                if (mn == 0.0f) {
-                    mn = -0.0f;
-                }
-                if (mx == 0.0f) {
-                    mx = 0.0f;
-                }
-                if (set_stat(&m->min, &mn, 4) || set_stat(&m->max, &mx, 4)) {
-                    return PD_ERR_NOMEM;
-                }
-            }
-        } else {
-            const double *v = (const double *)(const void *)src;
-            double mn = INFINITY, mx = -INFINITY;
-            for (size_t i = 0; i < n; i++) {
-                double x = v[i];
-                if (x != x) {
-                    nans++;
-                    continue;
-                }
-                any = 1;
-                mn = x < mn ? x : mn;
-                mx = x > mx ? x : mx;
-            }
-            if (any) {
-                if (mn == 0.0) {
-                    mn = -0.0;
-                }
-                if (mx == 0.0) {
-                    mx = 0.0;
-                }
-                if (set_stat(&m->min, &mn, 8) || set_stat(&m->max, &mx, 8)) {
-                    return PD_ERR_NOMEM;
-                }
-            }
-        }
-        m->has_minmax = any;
-        m->signed_legacy = any;
-        m->nan_count = nans;
+        m->signed_legacy = lf->sort != PDW_SO_UNSIGNED;
         return PD_OK;
     }
     case PDW_SO_F16: {
@@ -576,7 +532,7 @@ static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srcl
     }
     case PDW_SO_BYTES:
     case PDW_SO_DECBE: {
-        size_t w = fixed_width(lf);
+        size_t w = pdw_value_width(lf);
         const uint8_t *mnp, *mxp;
         size_t mnl, mxl;
         if (w) {
@@ -662,6 +618,21 @@ static int put_u32(pdw_buf *b, uint32_t v)
     return pdw_buf_put(b, &v, 4);
 }
 
+/* Append n uint8 values as an RLE/bit-packed hybrid of the given width;
+ * `prefixed` puts its u32 byte length in front (v1 levels, RLE booleans). */
+static int put_rle_u8(pdw_buf *out, const uint8_t *v, size_t n, int width, int prefixed)
+{
+    size_t at = out->len;
+    if ((prefixed && put_u32(out, 0) != PD_OK) || pdw_rle_u8(out, v, n, width) != PD_OK) {
+        return PD_ERR_NOMEM;
+    }
+    if (prefixed) {
+        uint32_t l = (uint32_t)(out->len - at - 4);
+        memcpy(out->p + at, &l, 4);
+    }
+    return PD_OK;
+}
+
 /* Encode values [v0, v1) (byte range [b0, b1) for BYTE_ARRAY) into out. */
 static int encode_values(const pdw_leaf *lf,
                          pdw_worker *wk,
@@ -674,7 +645,7 @@ static int encode_values(const pdw_leaf *lf,
                          pdw_buf *out)
 {
     size_t n = v1 - v0;
-    size_t w = fixed_width(lf);
+    size_t w = pdw_value_width(lf);
     const uint8_t *vals = lf->vals.p;
     switch (enc) {
     case E_RLE_DICTIONARY: {
@@ -702,15 +673,8 @@ static int encode_values(const pdw_leaf *lf,
             return pdw_buf_put(out, vals + v0 * w, n * w);
         }
         return pdw_buf_put(out, vals + b0, b1 - b0);
-    case E_RLE: { /* booleans: length-prefixed hybrid, width 1 */
-        size_t at = out->len;
-        if (put_u32(out, 0) != PD_OK || pdw_rle_u8(out, vals + v0, n, 1) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        uint32_t l = (uint32_t)(out->len - at - 4);
-        memcpy(out->p + at, &l, 4);
-        return PD_OK;
-    }
+    case E_RLE: /* booleans: length-prefixed hybrid, width 1 */
+        return put_rle_u8(out, vals + v0, n, 1, 1);
     case E_DELTA_BINARY_PACKED:
         if (lf->phys == T_INT32) {
             return pdw_delta_i32(out, (const int32_t *)(const void *)(vals + v0 * 4), n);
@@ -798,7 +762,7 @@ static int plain_slice(const pdw_leaf *lf,
     if (enc != E_PLAIN || lf->phys == T_BOOLEAN) {
         return 0;
     }
-    size_t w = fixed_width(lf);
+    size_t w = pdw_value_width(lf);
     if (w) {
         *p = lf->vals.p + v0 * w;
         *n = (v1 - v0) * w;
@@ -839,7 +803,7 @@ static int pick_fallback(const pdw_enc_opts *o, const pdw_leaf *lf)
     case T_INT64: {
         /* delta pays for mostly sorted columns */
         size_t n = (size_t)lf->nval, asc = 0, step = n > 4096 ? n / 4096 : 1, seen = 0;
-        size_t w = fixed_width(lf);
+        size_t w = pdw_value_width(lf);
         for (size_t i = step; i < n; i += step) {
             int64_t a, b;
             if (w == 4) {
@@ -862,7 +826,47 @@ static int pick_fallback(const pdw_enc_opts *o, const pdw_leaf *lf)
     }
 }
 
-/* Write one page (levels [l0,l1), values [v0,v1)) to lf->enc. */
+/* Compress src into wk->comp unless the codec is UNCOMPRESSED; *p / *n
+ * then point at what goes into the page. */
+static int compress_part(const pdw_enc_opts *o, pdw_worker *wk, const uint8_t **p, size_t *n)
+{
+    if (o->codec == PD_CODEC_UNCOMPRESSED) {
+        return PD_OK;
+    }
+    wk->comp.len = 0;
+    int rc = pdw_compress(&wk->cctx, o->codec, o->level, *p, *n, &wk->comp);
+    *p = wk->comp.p;
+    *n = wk->comp.len;
+    return rc;
+}
+
+/* Append a page to the chunk: the header serialized in wk->hdr, then the
+ * uncompressed prefix `pre` (v2 levels) and the (compressed) payload; usize
+ * is the uncompressed size of both. */
+static int append_page(pdw_leaf *lf,
+                       pdw_worker *wk,
+                       const pdw_thrift *t,
+                       const uint8_t *pre,
+                       size_t pre_len,
+                       const uint8_t *pay,
+                       size_t pay_len,
+                       size_t usize)
+{
+    if (t->err) {
+        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) || pdw_buf_put(&lf->enc, pre, pre_len) ||
+        pdw_buf_put(&lf->enc, pay, pay_len)) {
+        return PD_ERR_NOMEM;
+    }
+    lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + usize);
+    lf->meta.total_compressed += (int64_t)(wk->hdr.len + pre_len + pay_len);
+    return PD_OK;
+}
+
+/* Write one page (levels [l0,l1), values [v0,v1)) to lf->enc. A v1 page
+ * compresses its length-prefixed levels together with the values; a v2
+ * page keeps the levels uncompressed in front and compresses the values. */
 static int write_page(const pdw_enc_opts *o,
                       pdw_leaf *lf,
                       pdw_worker *wk,
@@ -875,49 +879,51 @@ static int write_page(const pdw_enc_opts *o,
                       size_t b0,
                       size_t b1)
 {
-    int wdef = pdw_bit_width((uint64_t)lf->max_def);
-    int wrep = pdw_bit_width((uint64_t)lf->max_rep);
+    int v2 = o->page_version == 2;
     size_t nlev = l1 - l0;
     pdw_buf *body = &wk->body;
     body->len = 0;
-    size_t rep_len = 0, def_len = 0;
-    int rc;
-    if (o->page_version == 2) {
-        if (lf->max_rep > 0 && pdw_rle_u8(body, lf->rep.p + l0, nlev, wrep) != PD_OK) {
-            return PD_ERR_NOMEM;
+    if (lf->max_rep > 0 && put_rle_u8(body, lf->rep.p + l0, nlev,
+                                      pdw_bit_width((uint64_t)lf->max_rep), !v2) != PD_OK) {
+        return PD_ERR_NOMEM;
+    }
+    size_t rep_len = body->len;
+    if (lf->max_def > 0 && put_rle_u8(body, lf->def.p + l0, nlev,
+                                      pdw_bit_width((uint64_t)lf->max_def), !v2) != PD_OK) {
+        return PD_ERR_NOMEM;
+    }
+    size_t def_len = body->len - rep_len;
+    /* the payload: PLAIN values as a slice when nothing precedes them in
+     * the compressed part, else encoded (v1: after the levels) */
+    const uint8_t *pay;
+    size_t pay_len;
+    if (!((v2 || body->len == 0) && plain_slice(lf, enc, v0, v1, b0, b1, &pay, &pay_len))) {
+        pdw_buf *out = v2 ? &wk->vbuf : body;
+        if (v2) {
+            out->len = 0;
         }
-        rep_len = body->len;
-        if (lf->max_def > 0 && pdw_rle_u8(body, lf->def.p + l0, nlev, wdef) != PD_OK) {
-            return PD_ERR_NOMEM;
+        int rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, out);
+        if (rc != PD_OK) {
+            return rc;
         }
-        def_len = body->len - rep_len;
-        const uint8_t *vp;
-        size_t vlen;
-        if (!plain_slice(lf, enc, v0, v1, b0, b1, &vp, &vlen)) {
-            wk->vbuf.len = 0;
-            rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, &wk->vbuf);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            vp = wk->vbuf.p;
-            vlen = wk->vbuf.len;
-        }
-        size_t usize = body->len + vlen;
-        wk->comp.len = 0;
-        int compressed = o->codec != PD_CODEC_UNCOMPRESSED;
-        if (compressed) {
-            rc = pdw_compress(&wk->cctx, o->codec, o->level, vp, vlen, &wk->comp);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            vp = wk->comp.p;
-            vlen = wk->comp.len;
-        }
-        size_t csize = body->len + vlen;
-        if (usize > 0x7FFFFFFF || csize > 0x7FFFFFFF) {
-            return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: column '%s': page too large",
-                                lf->dotted);
-        }
+        pay = out->p;
+        pay_len = out->len;
+    }
+    size_t pre_len = v2 ? body->len : 0;
+    size_t usize = pre_len + pay_len;
+    int rc = compress_part(o, wk, &pay, &pay_len);
+    if (rc != PD_OK) {
+        return rc;
+    }
+    if (usize > 0x7FFFFFFF || pre_len + pay_len > 0x7FFFFFFF) {
+        return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: column '%s': page too large",
+                            lf->dotted);
+    }
+    wk->hdr.len = 0;
+    pdw_thrift t;
+    pdw_t_init(&t, &wk->hdr);
+    page_header(&t, v2 ? 3 : 0, usize, pre_len + pay_len);
+    if (v2) {
         size_t nrows = nlev;
         if (lf->max_rep > 0) {
             nrows = 0;
@@ -925,14 +931,7 @@ static int write_page(const pdw_enc_opts *o,
                 nrows += lf->rep.p[i] == 0;
             }
         }
-        size_t nnull = nlev - (v1 - v0);
-        if (lf->conv == PDW_CV_NULL) {
-            nnull = nlev;
-        }
-        wk->hdr.len = 0;
-        pdw_thrift t;
-        pdw_t_init(&t, &wk->hdr);
-        page_header(&t, 3, usize, csize);
+        size_t nnull = lf->conv == PDW_CV_NULL ? nlev : nlev - (v1 - v0);
         pdw_t_struct(&t, 8);
         pdw_t_i32(&t, 1, (int32_t)nlev);
         pdw_t_i32(&t, 2, (int32_t)nnull);
@@ -940,80 +939,19 @@ static int write_page(const pdw_enc_opts *o,
         pdw_t_i32(&t, 4, enc);
         pdw_t_i32(&t, 5, (int32_t)def_len);
         pdw_t_i32(&t, 6, (int32_t)rep_len);
-        pdw_t_bool(&t, 7, compressed);
-        pdw_t_end(&t);
-        pdw_t_end(&t);
-        if (t.err) {
-            return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
-        }
-        if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) ||
-            pdw_buf_put(&lf->enc, body->p, body->len) || pdw_buf_put(&lf->enc, vp, vlen)) {
-            return PD_ERR_NOMEM;
-        }
-        lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + usize);
-        lf->meta.total_compressed += (int64_t)(wk->hdr.len + csize);
+        pdw_t_bool(&t, 7, o->codec != PD_CODEC_UNCOMPRESSED);
     } else {
-        if (lf->max_rep > 0) {
-            size_t at = body->len;
-            if (put_u32(body, 0) || pdw_rle_u8(body, lf->rep.p + l0, nlev, wrep)) {
-                return PD_ERR_NOMEM;
-            }
-            uint32_t l = (uint32_t)(body->len - at - 4);
-            memcpy(body->p + at, &l, 4);
-        }
-        if (lf->max_def > 0) {
-            size_t at = body->len;
-            if (put_u32(body, 0) || pdw_rle_u8(body, lf->def.p + l0, nlev, wdef)) {
-                return PD_ERR_NOMEM;
-            }
-            uint32_t l = (uint32_t)(body->len - at - 4);
-            memcpy(body->p + at, &l, 4);
-        }
-        const uint8_t *bp;
-        size_t blen;
-        if (body->len == 0 && plain_slice(lf, enc, v0, v1, b0, b1, &bp, &blen)) {
-            /* no levels, PLAIN values: the page is a slice of the values */
-        } else {
-            rc = encode_values(lf, wk, enc, bw, v0, v1, b0, b1, body);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            bp = body->p;
-            blen = body->len;
-        }
-        size_t usize = blen;
-        if (o->codec != PD_CODEC_UNCOMPRESSED) {
-            wk->comp.len = 0;
-            rc = pdw_compress(&wk->cctx, o->codec, o->level, bp, blen, &wk->comp);
-            if (rc != PD_OK) {
-                return rc;
-            }
-            bp = wk->comp.p;
-            blen = wk->comp.len;
-        }
-        if (usize > 0x7FFFFFFF || blen > 0x7FFFFFFF) {
-            return pd_set_error(PD_ERR_UNSUPPORTED, "parquet writer: column '%s': page too large",
-                                lf->dotted);
-        }
-        wk->hdr.len = 0;
-        pdw_thrift t;
-        pdw_t_init(&t, &wk->hdr);
-        page_header(&t, 0, usize, blen);
         pdw_t_struct(&t, 5);
         pdw_t_i32(&t, 1, (int32_t)nlev);
         pdw_t_i32(&t, 2, enc);
         pdw_t_i32(&t, 3, E_RLE);
         pdw_t_i32(&t, 4, E_RLE);
-        pdw_t_end(&t);
-        pdw_t_end(&t);
-        if (t.err) {
-            return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
-        }
-        if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) || pdw_buf_put(&lf->enc, bp, blen)) {
-            return PD_ERR_NOMEM;
-        }
-        lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + usize);
-        lf->meta.total_compressed += (int64_t)(wk->hdr.len + blen);
+    }
+    pdw_t_end(&t);
+    pdw_t_end(&t);
+    rc = append_page(lf, wk, &t, body->p, pre_len, pay, pay_len, usize);
+    if (rc != PD_OK) {
+        return rc;
     }
     lf->meta.data_pages_by_enc[enc]++;
     lf->meta.encodings |= 1u << enc;
@@ -1022,33 +960,26 @@ static int write_page(const pdw_enc_opts *o,
 
 static int write_dict_page(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk, size_t ndict)
 {
-    const pdw_buf *pb = &wk->dict;
-    if (o->codec != PD_CODEC_UNCOMPRESSED) {
-        wk->comp.len = 0;
-        int rc = pdw_compress(&wk->cctx, o->codec, o->level, wk->dict.p, wk->dict.len, &wk->comp);
-        if (rc != PD_OK) {
-            return rc;
-        }
-        pb = &wk->comp;
+    const uint8_t *pay = wk->dict.p;
+    size_t pay_len = wk->dict.len;
+    int rc = compress_part(o, wk, &pay, &pay_len);
+    if (rc != PD_OK) {
+        return rc;
     }
     wk->hdr.len = 0;
     pdw_thrift t;
     pdw_t_init(&t, &wk->hdr);
-    page_header(&t, 2, wk->dict.len, pb->len);
+    page_header(&t, 2, wk->dict.len, pay_len);
     pdw_t_struct(&t, 7);
     pdw_t_i32(&t, 1, (int32_t)ndict);
     pdw_t_i32(&t, 2, E_PLAIN);
     pdw_t_end(&t);
     pdw_t_end(&t);
-    if (t.err) {
-        return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
-    }
     lf->meta.dict_rel = (int64_t)lf->enc.len;
-    if (pdw_buf_put(&lf->enc, wk->hdr.p, wk->hdr.len) || pdw_buf_put(&lf->enc, pb->p, pb->len)) {
-        return PD_ERR_NOMEM;
+    rc = append_page(lf, wk, &t, NULL, 0, pay, pay_len, wk->dict.len);
+    if (rc != PD_OK) {
+        return rc;
     }
-    lf->meta.total_uncompressed += (int64_t)(wk->hdr.len + wk->dict.len);
-    lf->meta.total_compressed += (int64_t)(wk->hdr.len + pb->len);
     lf->meta.dict_pages++;
     lf->meta.encodings |= 1u << E_PLAIN;
     return PD_OK;
@@ -1072,7 +1003,7 @@ static int write_bloom(pdw_leaf *lf, pdw_worker *wk, size_t ndict)
     lf->enc.len += wk->hdr.len;
     uint8_t *bits = lf->enc.p + lf->enc.len;
     memset(bits, 0, nbytes);
-    size_t w = fixed_width(lf), pos = 0;
+    size_t w = pdw_value_width(lf), pos = 0;
     for (size_t e = 0; e < ndict; e++) {
         uint64_t h;
         if (w) {
@@ -1116,7 +1047,7 @@ int pdw_encode_chunk(const pdw_enc_opts *o, pdw_leaf *lf, pdw_worker *wk)
         use_dict = r;
     }
     int rc;
-    size_t w = fixed_width(lf);
+    size_t w = pdw_value_width(lf);
     if (o->statistics) {
         /* min/max over the distinct values is enough, but nan_count needs
          * every value */

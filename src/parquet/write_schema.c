@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { T_BOOLEAN, T_INT32, T_INT64, T_INT96, T_FLOAT, T_DOUBLE, T_BYTE_ARRAY, T_FLBA };
 enum {
     CT_UTF8 = 0,
     CT_MAP = 1,

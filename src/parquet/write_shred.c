@@ -43,161 +43,147 @@ static int64_t nbuffers_for(int conv)
     }
 }
 
+/* Visit i in [p, p+n), only the valid positions when a bitmap is given. */
+#define LOOP(...)                                 \
+    do {                                          \
+        if (!valid) {                             \
+            for (int64_t i = p; i < p + n; i++) { \
+                __VA_ARGS__;                      \
+            }                                     \
+        } else {                                  \
+            for (int64_t i = p; i < p + n; i++) { \
+                if (bit_get(valid, i)) {          \
+                    __VA_ARGS__;                  \
+                }                                 \
+            }                                     \
+        }                                         \
+    } while (0)
+
+/* Copy values stored as is (w bytes each) to d; returns how many. */
+static size_t
+copy_values(uint8_t *d, const uint8_t *s, int64_t p, int64_t n, const uint8_t *valid, size_t w)
+{
+    size_t k = 0;
+    if (!valid) {
+        memcpy(d, s + (size_t)p * w, (size_t)n * w);
+        return (size_t)n;
+    }
+    switch (w) {
+    case 4: LOOP(memcpy(d + 4 * k++, s + 4 * i, 4)); break;
+    case 8: LOOP(memcpy(d + 8 * k++, s + 8 * i, 8)); break;
+    default: LOOP(memcpy(d + w * k++, s + w * (size_t)i, w)); break;
+    }
+    return k;
+}
+
+static int bad_offsets(const pdw_leaf *lf)
+{
+    return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets", lf->dotted);
+}
+
+static inline int64_t bin_off(const void *of, int wide, int64_t i)
+{
+    return wide ? ((const int64_t *)of)[i] : ((const int32_t *)of)[i];
+}
+
+/* utf8/binary (wide: 64-bit offsets) -> PLAIN BYTE_ARRAY (u32 length +
+ * bytes); inlined per offset width. */
+static inline __attribute__((always_inline)) int put_binary(pdw_leaf *lf,
+                                                            const void *of,
+                                                            const uint8_t *data,
+                                                            int64_t p,
+                                                            int64_t n,
+                                                            const uint8_t *valid,
+                                                            const int wide)
+{
+    int64_t start = bin_off(of, wide, p), end = bin_off(of, wide, p + n);
+    if (end < start || (end > start && !data)) {
+        return bad_offsets(lf);
+    }
+    /* 16 spare bytes: short strings are copied 16 bytes at a time when the
+     * source has that many bytes left (offsets are monotonic, so every
+     * string lies within [start, end)) */
+    pdw_buf *o = &lf->vals;
+    if (pdw_buf_reserve(o, (size_t)n * 4 + (size_t)(end - start) + 16) != PD_OK) {
+        return PD_ERR_NOMEM;
+    }
+    uint8_t *d = o->p + o->len;
+    size_t k = 0, nv = 0;
+    LOOP({
+        int64_t s0 = bin_off(of, wide, i), l64 = bin_off(of, wide, i + 1) - s0;
+        if (l64 < 0 || l64 > 0x7FFFFFFF) {
+            return bad_offsets(lf);
+        }
+        uint32_t len = (uint32_t)l64;
+        memcpy(d + k, &len, 4);
+        if (len <= 16 && s0 + 16 <= end) {
+            memcpy(d + k + 4, data + s0, 16);
+        } else {
+            memcpy(d + k + 4, data + s0, len);
+        }
+        k += 4 + len;
+        nv++;
+    });
+    o->len += k;
+    lf->nval += (int64_t)nv;
+    return PD_OK;
+}
+
 /* Append n values starting at physical index p (valid bitmap optional: only
- * valid positions are appended). */
+ * valid positions are appended), converted to the leaf's physical type. */
 static int
 put_values(pdw_leaf *lf, const struct ArrowArray *a, int64_t p, int64_t n, const uint8_t *valid)
 {
     pdw_buf *o = &lf->vals;
     const void *b1 = a->n_buffers > 1 ? a->buffers[1] : NULL;
     size_t cnt = (size_t)n;
-#define LOOP(BODY)                                \
-    do {                                          \
-        if (!valid) {                             \
-            for (int64_t i = p; i < p + n; i++) { \
-                BODY;                             \
-            }                                     \
-        } else {                                  \
-            for (int64_t i = p; i < p + n; i++) { \
-                if (bit_get(valid, i)) {          \
-                    BODY;                         \
-                }                                 \
-            }                                     \
-        }                                         \
-    } while (0)
+    if (lf->conv == PDW_CV_NULL) {
+        return PD_OK;
+    }
+    if (lf->conv == PDW_CV_BIN32) {
+        return put_binary(lf, b1, a->buffers[2], p, n, valid, 0);
+    }
+    if (lf->conv == PDW_CV_BIN64) {
+        return put_binary(lf, b1, a->buffers[2], p, n, valid, 1);
+    }
+    size_t w = pdw_value_width(lf);
+    if (pdw_buf_reserve(o, cnt * w) != PD_OK) {
+        return PD_ERR_NOMEM;
+    }
+    uint8_t *d = o->p + o->len;
+    int32_t *d32 = (int32_t *)(void *)d;
+    int64_t *d64 = (int64_t *)(void *)d;
+    size_t k = 0;
     switch (lf->conv) {
-    case PDW_CV_NULL: return PD_OK;
-    case PDW_CV_BOOL: {
-        if (pdw_buf_reserve(o, cnt) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        uint8_t *d = o->p + o->len;
-        const uint8_t *bm = b1;
-        size_t k = 0;
-        LOOP(d[k++] = (uint8_t)bit_get(bm, i));
-        o->len += k;
-        lf->nval += (int64_t)k;
-        return PD_OK;
-    }
-    case PDW_CV_I8:
-    case PDW_CV_I16:
-    case PDW_CV_U8:
-    case PDW_CV_U16:
-    case PDW_CV_I32:
+    case PDW_CV_BOOL: LOOP(d[k++] = (uint8_t)bit_get(b1, i)); break;
+    case PDW_CV_I8: LOOP(d32[k++] = ((const int8_t *)b1)[i]); break;
+    case PDW_CV_I16: LOOP(d32[k++] = ((const int16_t *)b1)[i]); break;
+    case PDW_CV_U8: LOOP(d32[k++] = ((const uint8_t *)b1)[i]); break;
+    case PDW_CV_U16: LOOP(d32[k++] = ((const uint16_t *)b1)[i]); break;
     case PDW_CV_I32_MUL:
-    case PDW_CV_DATE64:
-    case PDW_CV_DEC32: {
-        if (pdw_buf_reserve(o, cnt * 4) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        int32_t *d = (int32_t *)(void *)(o->p + o->len);
-        size_t k = 0;
-        switch (lf->conv) {
-        case PDW_CV_I8: LOOP(d[k++] = ((const int8_t *)b1)[i]); break;
-        case PDW_CV_I16: LOOP(d[k++] = ((const int16_t *)b1)[i]); break;
-        case PDW_CV_U8: LOOP(d[k++] = ((const uint8_t *)b1)[i]); break;
-        case PDW_CV_U16: LOOP(d[k++] = ((const uint16_t *)b1)[i]); break;
-        case PDW_CV_I32:
-            if (!valid) {
-                memcpy(d, (const int32_t *)b1 + p, cnt * 4);
-                k = cnt;
-            } else {
-                LOOP(d[k++] = ((const int32_t *)b1)[i]);
+        LOOP(d32[k++] = (int32_t)((uint32_t)((const int32_t *)b1)[i] * (uint32_t)lf->mul));
+        break;
+    case PDW_CV_DATE64: {
+        const int64_t *s = b1;
+        LOOP({
+            int64_t ms = s[i];
+            int64_t q = ms / 86400000;
+            if (ms % 86400000 < 0) {
+                q--;
             }
-            break;
-        case PDW_CV_I32_MUL:
-            LOOP(d[k++] = (int32_t)((uint32_t)((const int32_t *)b1)[i] * (uint32_t)lf->mul));
-            break;
-        case PDW_CV_DATE64: {
-            const int64_t *s = b1;
-            LOOP({
-                int64_t ms = s[i];
-                int64_t q = ms / 86400000;
-                if (ms % 86400000 < 0) {
-                    q--;
-                }
-                d[k++] = (int32_t)q;
-            });
-            break;
-        }
-        default: /* DEC32: low 32 bits of the 128-bit little-endian value */
-            LOOP(d[k++] = (int32_t)((const int64_t *)b1)[2 * i]);
-            break;
-        }
-        o->len += k * 4;
-        lf->nval += (int64_t)k;
-        return PD_OK;
+            d32[k++] = (int32_t)q;
+        });
+        break;
     }
-    case PDW_CV_I64:
+    case PDW_CV_DEC32: /* low 32 bits of the 128-bit little-endian value */
+        LOOP(d32[k++] = (int32_t)((const int64_t *)b1)[2 * i]);
+        break;
     case PDW_CV_I64_MUL:
-    case PDW_CV_DEC64:
-    case PDW_CV_F64: {
-        if (pdw_buf_reserve(o, cnt * 8) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        int64_t *d = (int64_t *)(void *)(o->p + o->len);
-        size_t k = 0;
-        if (lf->conv == PDW_CV_I64 || lf->conv == PDW_CV_F64) {
-            if (!valid) {
-                memcpy(d, (const int64_t *)b1 + p, cnt * 8);
-                k = cnt;
-            } else {
-                LOOP(d[k++] = ((const int64_t *)b1)[i]);
-            }
-        } else if (lf->conv == PDW_CV_I64_MUL) {
-            LOOP(d[k++] = (int64_t)((uint64_t)((const int64_t *)b1)[i] * (uint64_t)lf->mul));
-        } else {
-            LOOP(d[k++] = ((const int64_t *)b1)[2 * i]);
-        }
-        o->len += k * 8;
-        lf->nval += (int64_t)k;
-        return PD_OK;
-    }
-    case PDW_CV_F32: {
-        if (pdw_buf_reserve(o, cnt * 4) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        float *d = (float *)(void *)(o->p + o->len);
-        size_t k = 0;
-        if (!valid) {
-            memcpy(d, (const float *)b1 + p, cnt * 4);
-            k = cnt;
-        } else {
-            LOOP(d[k++] = ((const float *)b1)[i]);
-        }
-        o->len += k * 4;
-        lf->nval += (int64_t)k;
-        return PD_OK;
-    }
-    case PDW_CV_FIXED: {
-        size_t w = (size_t)lf->type_length;
-        if (pdw_buf_reserve(o, cnt * w) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        uint8_t *d = o->p + o->len;
+        LOOP(d64[k++] = (int64_t)((uint64_t)((const int64_t *)b1)[i] * (uint64_t)lf->mul));
+        break;
+    case PDW_CV_DEC64: LOOP(d64[k++] = ((const int64_t *)b1)[2 * i]); break;
+    case PDW_CV_DECFIX: { /* big-endian low w bytes of the 128-bit value */
         const uint8_t *s = b1;
-        size_t k = 0;
-        if (!valid) {
-            memcpy(d, s + (size_t)p * w, cnt * w);
-            k = cnt;
-        } else {
-            LOOP({
-                memcpy(d + k * w, s + (size_t)i * w, w);
-                k++;
-            });
-        }
-        o->len += k * w;
-        lf->nval += (int64_t)k;
-        return PD_OK;
-    }
-    case PDW_CV_DECFIX: {
-        size_t w = (size_t)lf->type_length;
-        if (pdw_buf_reserve(o, cnt * w) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        uint8_t *d = o->p + o->len;
-        const uint8_t *s = b1;
-        size_t k = 0;
         LOOP({
             const uint8_t *v = s + (size_t)i * 16;
             for (size_t j = 0; j < w; j++) {
@@ -205,90 +191,20 @@ put_values(pdw_leaf *lf, const struct ArrowArray *a, int64_t p, int64_t n, const
             }
             k++;
         });
-        o->len += k * w;
-        lf->nval += (int64_t)k;
-        return PD_OK;
+        break;
     }
-    case PDW_CV_BIN32:
-    case PDW_CV_BIN64: {
-        const uint8_t *data = a->buffers[2];
-        int64_t start, end;
-        if (lf->conv == PDW_CV_BIN32) {
-            start = ((const int32_t *)b1)[p];
-            end = ((const int32_t *)b1)[p + n];
-        } else {
-            start = ((const int64_t *)b1)[p];
-            end = ((const int64_t *)b1)[p + n];
-        }
-        if (end < start || (end > start && !data)) {
-            return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets",
-                                lf->dotted);
-        }
-        if (pdw_buf_reserve(o, cnt * 4 + (size_t)(end - start)) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        uint8_t *d = o->p + o->len;
-        size_t k = 0, nv = 0;
-        if (pdw_buf_reserve(o, cnt * 4 + (size_t)(end - start) + 16) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        d = o->p + o->len;
-        if (lf->conv == PDW_CV_BIN32 && !valid) {
-            /* fast path: short strings copied 16 bytes at a time when the
-             * source has that many bytes left */
-            const int32_t *of = b1;
-            for (int64_t i = p; i < p + n; i++) {
-                int32_t s0 = of[i], s1 = of[i + 1];
-                if (s1 < s0) {
-                    return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets",
-                                        lf->dotted);
-                }
-                uint32_t len = (uint32_t)(s1 - s0);
-                memcpy(d + k, &len, 4);
-                if (len <= 16 && (int64_t)s0 + 16 <= end) {
-                    memcpy(d + k + 4, data + s0, 16);
-                } else {
-                    memcpy(d + k + 4, data + s0, len);
-                }
-                k += 4 + len;
-            }
-            nv = cnt;
-        } else if (lf->conv == PDW_CV_BIN32) {
-            const int32_t *of = b1;
-            LOOP({
-                uint32_t len = (uint32_t)(of[i + 1] - of[i]);
-                if (of[i + 1] < of[i]) {
-                    return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets",
-                                        lf->dotted);
-                }
-                memcpy(d + k, &len, 4);
-                memcpy(d + k + 4, data + of[i], len);
-                k += 4 + len;
-                nv++;
-            });
-        } else {
-            const int64_t *of = b1;
-            LOOP({
-                int64_t l64 = of[i + 1] - of[i];
-                if (l64 < 0 || l64 > 0x7FFFFFFF) {
-                    return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad offsets",
-                                        lf->dotted);
-                }
-                uint32_t len = (uint32_t)l64;
-                memcpy(d + k, &len, 4);
-                memcpy(d + k + 4, data + of[i], len);
-                k += 4 + len;
-                nv++;
-            });
-        }
-        o->len += k;
-        lf->nval += (int64_t)nv;
-        return PD_OK;
-    }
+    case PDW_CV_I32:
+    case PDW_CV_I64:
+    case PDW_CV_F32:
+    case PDW_CV_F64:
+    case PDW_CV_FIXED: k = copy_values(d, b1, p, n, valid, w); break;
     default: return pd_set_error(PD_ERR, "parquet writer: internal conversion error");
     }
-#undef LOOP
+    o->len += k * w;
+    lf->nval += (int64_t)k;
+    return PD_OK;
 }
+#undef LOOP
 
 static int64_t dict_key(char fmt, const void *buf, int64_t i)
 {
