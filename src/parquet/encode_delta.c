@@ -121,40 +121,43 @@ static int delta_header(pdw_buf *out, size_t n, int64_t first)
     return PD_OK;
 }
 
-int pdw_delta_i32(pdw_buf *out, const int32_t *v, size_t n)
+static inline int64_t load_value(const void *v, size_t i, int bits)
 {
-    if (delta_header(out, n, n ? v[0] : 0) != PD_OK) {
+    return bits == 32 ? ((const int32_t *)v)[i] : ((const int64_t *)v)[i];
+}
+
+/* DELTA_BINARY_PACKED of n values of `bits` (32 or 64) bits: differences
+ * wrap at that width. Inlined per width. */
+static inline __attribute__((always_inline)) int
+delta_encode(pdw_buf *out, const void *v, size_t n, const int bits)
+{
+    if (delta_header(out, n, n ? load_value(v, 0, bits) : 0) != PD_OK) {
         return PD_ERR_NOMEM;
     }
+    uint64_t mask = bits == 32 ? 0xFFFFFFFFu : ~(uint64_t)0;
     uint64_t d[BLOCK];
     for (size_t i = 1; i < n; i += BLOCK) {
         size_t cnt = n - i < BLOCK ? n - i : BLOCK;
         for (size_t k = 0; k < cnt; k++) {
-            d[k] = (uint32_t)((uint32_t)v[i + k] - (uint32_t)v[i + k - 1]);
+            d[k] =
+                ((uint64_t)load_value(v, i + k, bits) - (uint64_t)load_value(v, i + k - 1, bits)) &
+                mask;
         }
-        if (delta_blocks(out, d, cnt, 32) != PD_OK) {
+        if (delta_blocks(out, d, cnt, bits) != PD_OK) {
             return PD_ERR_NOMEM;
         }
     }
     return PD_OK;
 }
 
+int pdw_delta_i32(pdw_buf *out, const int32_t *v, size_t n)
+{
+    return delta_encode(out, v, n, 32);
+}
+
 int pdw_delta_i64(pdw_buf *out, const int64_t *v, size_t n)
 {
-    if (delta_header(out, n, n ? v[0] : 0) != PD_OK) {
-        return PD_ERR_NOMEM;
-    }
-    uint64_t d[BLOCK];
-    for (size_t i = 1; i < n; i += BLOCK) {
-        size_t cnt = n - i < BLOCK ? n - i : BLOCK;
-        for (size_t k = 0; k < cnt; k++) {
-            d[k] = (uint64_t)v[i + k] - (uint64_t)v[i + k - 1];
-        }
-        if (delta_blocks(out, d, cnt, 64) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-    }
-    return PD_OK;
+    return delta_encode(out, v, n, 64);
 }
 
 int pdw_bss(pdw_buf *out, const uint8_t *v, size_t n, size_t width)

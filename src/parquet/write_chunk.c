@@ -46,6 +46,24 @@ void pdw_worker_free(pdw_worker *wk)
     memset(wk, 0, sizeof *wk);
 }
 
+/* The value at *pos of a value buffer (fixed width w, or PLAIN BYTE_ARRAY
+ * when w is 0: u32 length + bytes); *len gets its length and *pos moves
+ * past it. */
+static inline const uint8_t *next_value(const uint8_t *vals, size_t w, size_t *pos, size_t *len)
+{
+    const uint8_t *p = vals + *pos;
+    if (w) {
+        *len = w;
+        *pos += w;
+        return p;
+    }
+    uint32_t l;
+    memcpy(&l, p, 4);
+    *len = l;
+    *pos += 4 + (size_t)l;
+    return p + 4;
+}
+
 /* ------------------------------------------------------------ dictionary */
 
 static inline uint64_t mix64(uint64_t h)
@@ -261,20 +279,9 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
         /* FLBA of other widths or BYTE_ARRAY: entries stored PLAIN in wk->dict */
         for (size_t i = 0; i < n; i++) {
             CHECK_SAMPLE(i);
-            const uint8_t *p;
-            size_t len, rec;
-            if (w) {
-                p = v + i * w;
-                len = w;
-                rec = w;
-            } else {
-                uint32_t l32;
-                memcpy(&l32, v + pos, 4);
-                p = v + pos + 4;
-                len = l32;
-                rec = 4 + len;
-                pos += rec;
-            }
+            size_t len;
+            const uint8_t *p = next_value(v, w, &pos, &len);
+            size_t rec = w ? w : 4 + len;
             uint64_t hh = hash_bytes(p, len);
             uint32_t h32 = (uint32_t)hh;
             size_t h = hh & ds.mask;
@@ -691,20 +698,10 @@ static int encode_values(const pdw_leaf *lf,
         int32_t *lens = (int32_t *)(void *)wk->tmp.p;
         int32_t *pre = lens + n;
         const uint8_t *prev = NULL;
-        size_t prevl = 0, pos = b0, total = 0;
+        size_t prevl = 0, pos0 = w ? v0 * w : b0, pos = pos0, total = 0;
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *p;
             size_t l;
-            if (w) {
-                p = vals + (v0 + i) * w;
-                l = w;
-            } else {
-                uint32_t l32;
-                memcpy(&l32, vals + pos, 4);
-                p = vals + pos + 4;
-                l = l32;
-                pos += 4 + l;
-            }
+            const uint8_t *p = next_value(vals, w, &pos, &l);
             size_t k = 0;
             if (enc == E_DELTA_BYTE_ARRAY && prev) {
                 size_t mx = l < prevl ? l : prevl;
@@ -724,20 +721,10 @@ static int encode_values(const pdw_leaf *lf,
         if (pdw_delta_i32(out, lens, n) != PD_OK || pdw_buf_reserve(out, total) != PD_OK) {
             return PD_ERR_NOMEM;
         }
-        pos = b0;
+        pos = pos0;
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *p;
             size_t l;
-            if (w) {
-                p = vals + (v0 + i) * w;
-                l = w;
-            } else {
-                uint32_t l32;
-                memcpy(&l32, vals + pos, 4);
-                p = vals + pos + 4;
-                l = l32;
-                pos += 4 + l;
-            }
+            const uint8_t *p = next_value(vals, w, &pos, &l);
             memcpy(out->p + out->len, p + pre[i], l - (size_t)pre[i]);
             out->len += l - (size_t)pre[i];
         }
@@ -1005,16 +992,9 @@ static int write_bloom(pdw_leaf *lf, pdw_worker *wk, size_t ndict)
     memset(bits, 0, nbytes);
     size_t w = pdw_value_width(lf), pos = 0;
     for (size_t e = 0; e < ndict; e++) {
-        uint64_t h;
-        if (w) {
-            h = pd_pq_xxh64(wk->dict.p + e * w, w);
-        } else {
-            uint32_t l;
-            memcpy(&l, wk->dict.p + pos, 4);
-            h = pd_pq_xxh64(wk->dict.p + pos + 4, l);
-            pos += 4 + l;
-        }
-        pd_pq_bloom_insert(bits, nbytes, h);
+        size_t len;
+        const uint8_t *p = next_value(wk->dict.p, w, &pos, &len);
+        pd_pq_bloom_insert(bits, nbytes, pd_pq_xxh64(p, len));
     }
     lf->enc.len += nbytes;
     return PD_OK;

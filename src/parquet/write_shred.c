@@ -416,21 +416,47 @@ static int shred_flat(pdw_leaf *lf,
     return put_values(lf, a, p, n, nulls ? vb : NULL);
 }
 
+/* Check the buffers of the array holding a leaf's values; *dict gets its
+ * dictionary when the input is dictionary-encoded (else NULL). */
+static int
+leaf_array(const pdw_leaf *lf, const struct ArrowArray *a, const struct ArrowArray **dict)
+{
+    *dict = NULL;
+    if (!lf->dict_index_fmt) {
+        return need_buffers(lf, a, nbuffers_for(lf->conv));
+    }
+    *dict = a->dictionary;
+    if (!*dict || need_buffers(lf, a, 2) != PD_OK ||
+        need_buffers(lf, *dict, nbuffers_for(lf->conv)) != PD_OK) {
+        return pd_set_error(PD_ERR_INVALID,
+                            "parquet writer: column '%s': malformed dictionary array", lf->dotted);
+    }
+    return PD_OK;
+}
+
+/* Child range [*b, *e) of list slot phys. */
+static void
+list_range(const pdw_step *st, const struct ArrowArray *a, int64_t phys, int64_t *b, int64_t *e)
+{
+    if (st->kind == PDW_ST_LIST) {
+        *b = ((const int32_t *)a->buffers[1])[phys];
+        *e = ((const int32_t *)a->buffers[1])[phys + 1];
+    } else if (st->kind == PDW_ST_LARGE_LIST) {
+        *b = ((const int64_t *)a->buffers[1])[phys];
+        *e = ((const int64_t *)a->buffers[1])[phys + 1];
+    } else {
+        *b = phys * st->fixed;
+        *e = *b + st->fixed;
+    }
+}
+
 static int shred_leaf(
     pdw_leaf *lf, const struct ArrowArray *top, int64_t start, int64_t n, pdw_shred_scratch *sc)
 {
     const struct ArrowArray *a = top;
     if (lf->nsteps == 1) {
-        const struct ArrowArray *dict = NULL;
-        if (lf->dict_index_fmt) {
-            dict = a->dictionary;
-            if (!dict || need_buffers(lf, a, 2) != PD_OK ||
-                need_buffers(lf, dict, nbuffers_for(lf->conv)) != PD_OK) {
-                return pd_set_error(PD_ERR_INVALID,
-                                    "parquet writer: column '%s': malformed dictionary array",
-                                    lf->dotted);
-            }
-        } else if (need_buffers(lf, a, nbuffers_for(lf->conv)) != PD_OK) {
+        const struct ArrowArray *dict;
+        if (leaf_array(lf, a, &dict) != PD_OK) {
             return PD_ERR_INVALID;
         }
         if (start + n > a->length) {
@@ -502,16 +528,7 @@ static int shred_leaf(
             }
             int64_t phys = a->offset + sc->idx[k];
             int64_t b, e;
-            if (st->kind == PDW_ST_LIST) {
-                b = ((const int32_t *)a->buffers[1])[phys];
-                e = ((const int32_t *)a->buffers[1])[phys + 1];
-            } else if (st->kind == PDW_ST_LARGE_LIST) {
-                b = ((const int64_t *)a->buffers[1])[phys];
-                e = ((const int64_t *)a->buffers[1])[phys + 1];
-            } else {
-                b = phys * st->fixed;
-                e = b + st->fixed;
-            }
+            list_range(st, a, phys, &b, &e);
             if (e < b) {
                 return pd_set_error(PD_ERR_INVALID, "parquet writer: column '%s': bad list offsets",
                                     lf->dotted);
@@ -541,16 +558,7 @@ static int shred_leaf(
             }
             uint8_t d = (uint8_t)(sc->def[k] + st->nullable);
             int64_t b, e;
-            if (st->kind == PDW_ST_LIST) {
-                b = ((const int32_t *)a->buffers[1])[phys];
-                e = ((const int32_t *)a->buffers[1])[phys + 1];
-            } else if (st->kind == PDW_ST_LARGE_LIST) {
-                b = ((const int64_t *)a->buffers[1])[phys];
-                e = ((const int64_t *)a->buffers[1])[phys + 1];
-            } else {
-                b = phys * st->fixed;
-                e = b + st->fixed;
-            }
+            list_range(st, a, phys, &b, &e);
             if (e == b) {
                 sc->idx2[o] = -1;
                 sc->def2[o] = d;
@@ -591,16 +599,8 @@ static int shred_leaf(
             }
         }
     }
-    const struct ArrowArray *dict = NULL;
-    if (lf->dict_index_fmt) {
-        dict = a->dictionary;
-        if (!dict || need_buffers(lf, a, 2) != PD_OK ||
-            need_buffers(lf, dict, nbuffers_for(lf->conv)) != PD_OK) {
-            return pd_set_error(PD_ERR_INVALID,
-                                "parquet writer: column '%s': malformed dictionary array",
-                                lf->dotted);
-        }
-    } else if (need_buffers(lf, a, nbuffers_for(lf->conv)) != PD_OK) {
+    const struct ArrowArray *dict;
+    if (leaf_array(lf, a, &dict) != PD_OK) {
         return PD_ERR_INVALID;
     }
     return leaf_slots(lf, a, dict, sc->idx, sc->def, lf->max_rep ? sc->rep : NULL, m);

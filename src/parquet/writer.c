@@ -366,10 +366,18 @@ static int map_encoding(int e)
     }
 }
 
-static int writer_new(const struct ArrowSchema *schema,
+/* Validate the arguments (out and the sink given: have_sink) and options
+ * and build a writer without a sink. */
+static int writer_new(int have_sink,
+                      const struct ArrowSchema *schema,
                       const pd_parquet_write_options *opts,
-                      pd_parquet_writer **out)
+                      pd_parquet_writer **out,
+                      pd_parquet_writer **wp)
 {
+    if (!out || !have_sink) {
+        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
+    }
+    *out = NULL;
     pd_parquet_write_options def = PD_PARQUET_WRITE_OPTIONS_INIT;
     if (!opts) {
         opts = &def;
@@ -476,33 +484,18 @@ static int writer_new(const struct ArrowSchema *schema,
         writer_free(w);
         return rc;
     }
-    *out = w;
+    *wp = w;
     return PD_OK;
 }
 
-static int write_magic(pd_parquet_writer *w)
+/* Set the sink, write the magic and hand the writer out (freed on
+ * failure). */
+static int
+writer_start(pd_parquet_writer *w, pd_parquet_write_fn write, void *user, pd_parquet_writer **out)
 {
-    return out_write(w, "PAR1", 4);
-}
-
-int pd_parquet_writer_open_callback(pd_parquet_write_fn write,
-                                    void *user,
-                                    const struct ArrowSchema *schema,
-                                    const pd_parquet_write_options *opts,
-                                    pd_parquet_writer **out)
-{
-    if (!out || !write) {
-        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
-    }
-    *out = NULL;
-    pd_parquet_writer *w;
-    int rc = writer_new(schema, opts, &w);
-    if (rc != PD_OK) {
-        return rc;
-    }
     w->write = write;
     w->user = user;
-    rc = write_magic(w);
+    int rc = out_write(w, "PAR1", 4);
     if (rc != PD_OK) {
         writer_free(w);
         return rc;
@@ -511,17 +504,24 @@ int pd_parquet_writer_open_callback(pd_parquet_write_fn write,
     return PD_OK;
 }
 
+int pd_parquet_writer_open_callback(pd_parquet_write_fn write,
+                                    void *user,
+                                    const struct ArrowSchema *schema,
+                                    const pd_parquet_write_options *opts,
+                                    pd_parquet_writer **out)
+{
+    pd_parquet_writer *w;
+    int rc = writer_new(write != NULL, schema, opts, out, &w);
+    return rc != PD_OK ? rc : writer_start(w, write, user, out);
+}
+
 int pd_parquet_writer_open_path(const char *path,
                                 const struct ArrowSchema *schema,
                                 const pd_parquet_write_options *opts,
                                 pd_parquet_writer **out)
 {
-    if (!out || !path) {
-        return pd_set_error(PD_ERR_INVALID, "parquet writer: NULL argument");
-    }
-    *out = NULL;
     pd_parquet_writer *w;
-    int rc = writer_new(schema, opts, &w);
+    int rc = writer_new(path != NULL, schema, opts, out, &w);
     if (rc != PD_OK) {
         return rc;
     }
@@ -536,15 +536,7 @@ int pd_parquet_writer_open_path(const char *path,
         writer_free(w);
         return rc;
     }
-    w->write = fd_write;
-    w->user = w;
-    rc = write_magic(w);
-    if (rc != PD_OK) {
-        writer_free(w);
-        return rc;
-    }
-    *out = w;
-    return PD_OK;
+    return writer_start(w, fd_write, w, out);
 }
 
 /* ------------------------------------------------------------ row groups */
