@@ -30,4 +30,15 @@ void pqw_release_table(struct ArrowSchema *schema, struct ArrowArray *batch);
 /* Expected text of column c at global row i ("NULL" for null). */
 void pqw_expect(int c, int64_t i, char *buf, size_t cap);
 
+/* Read every batch of st and compare each value, column by column, with
+ * rows [0, total) of (s, a) through their JSON rendering (a reader handing
+ * timestamps out as int64 is compared on the stored integers). Prints the
+ * first mismatches prefixed with `what`; returns how many were found (a
+ * failing stream or a wrong row count counts too). Releases st. */
+int pqw_compare_stream(struct ArrowArrayStream *st,
+                       const struct ArrowSchema *s,
+                       const struct ArrowArray *a,
+                       int64_t total,
+                       const char *what);
+
 #endif

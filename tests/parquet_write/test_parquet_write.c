@@ -661,61 +661,8 @@ reader_roundtrip(const char *path, const pd_parquet_write_options *o, int64_t to
         pqw_release_table(&s, &a);
         return rc;
     }
-    struct ArrowSchema rs;
-    assert_int_equal(st.get_schema(&st, &rs), 0);
-    int64_t row = 0;
-    int bad = 0;
-    for (;;) {
-        struct ArrowArray b;
-        memset(&b, 0, sizeof b);
-        if (st.get_next(&st, &b) != 0) {
-            fprintf(stderr, "read %s: %s\n", path, st.get_last_error(&st));
-            bad++;
-            break;
-        }
-        if (!b.release) {
-            break;
-        }
-        for (int64_t j = 0; j < b.length && bad < 5; j++, row++) {
-            for (int64_t c = 0; c < rs.n_children && c < s.n_children && bad < 5; c++) {
-                const struct ArrowSchema *gs = rs.children[c], *es = s.children[c];
-                const struct ArrowArray *ga = b.children[c], *ea = a.children[c];
-                char *got = pd_arrow_value_to_json(gs, ga, b.offset + j, NULL);
-                char *exp = pd_arrow_value_to_json(es, ea, a.offset + row, NULL);
-                int same = got && exp && strcmp(got, exp) == 0;
-                if (!same && got && exp && strcmp(gs->format, "l") == 0 &&
-                    strncmp(es->format, "ts", 2) == 0) {
-                    /* a reader that hands timestamps out as int64: compare
-                     * the stored integers (seconds are stored as ms) */
-                    int nul_g = strcmp(got, "null") == 0, nul_e = strcmp(exp, "null") == 0;
-                    int64_t gv = nul_g ? 0 : pd_arrow_get_int(gs, ga, b.offset + j);
-                    int64_t ev = nul_e ? 0 : pd_arrow_get_int(es, ea, a.offset + row);
-                    if (es->format[2] == 's') {
-                        ev *= 1000;
-                    }
-                    same = nul_g == nul_e && gv == ev;
-                }
-                if (!same) {
-                    fprintf(stderr, "%s row %" PRId64 " column %s:\n  got %s\n  exp %s\n", path,
-                            row, es->name, got ? got : pd_last_error(), exp ? exp : "(null)");
-                    bad++;
-                }
-                free(got);
-                free(exp);
-            }
-        }
-        b.release(&b);
-        if (bad >= 5) {
-            break;
-        }
-    }
-    pd_arrow_schema_release(&rs);
-    st.release(&st);
+    int bad = pqw_compare_stream(&st, &s, &a, total, path);
     pqw_release_table(&s, &a);
-    if (!bad && row != total) {
-        fprintf(stderr, "%s: read %" PRId64 " rows, wrote %" PRId64 "\n", path, row, total);
-        bad++;
-    }
     return bad ? PD_ERR : PD_OK;
 }
 

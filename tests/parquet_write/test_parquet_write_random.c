@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "pipedag/parquet.h"
+#include "pqw_table.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -265,48 +266,13 @@ static int one_round(int iter, const char *dir)
         fprintf(stderr, "iteration %d: read failed: %s\nschema %s\n", iter, pd_last_error(), sj);
         bad = 1;
     }
-    int64_t row = 0;
     if (!bad) {
-        struct ArrowSchema rs;
-        st.get_schema(&st, &rs);
-        for (;;) {
-            struct ArrowArray b;
-            memset(&b, 0, sizeof b);
-            if (st.get_next(&st, &b) != 0) {
-                fprintf(stderr, "iteration %d: %s\n", iter, st.get_last_error(&st));
-                bad = 1;
-                break;
-            }
-            if (!b.release) {
-                break;
-            }
-            for (int64_t j = 0; j < b.length && !bad; j++, row++) {
-                char *got = pd_arrow_value_to_json(&rs, &b, j, NULL);
-                char *exp = pd_arrow_value_to_json(&s, &a, row, NULL);
-                if (!got || !exp || strcmp(got, exp) != 0) {
-                    fprintf(stderr,
-                            "iteration %d (v%d dict %d enc %d codec %d page %lld rg %lld): row "
-                            "%" PRId64 "\n  got %s\n  exp %s\n  schema %s\n",
-                            iter, o.page_version, o.dictionary, (int)o.encoding, (int)o.codec,
-                            (long long)o.page_size, (long long)o.row_group_rows, row,
-                            got ? got : "-", exp ? exp : "-", sj);
-                    bad = 1;
-                }
-                free(got);
-                free(exp);
-            }
-            b.release(&b);
-            if (bad) {
-                break;
-            }
-        }
-        pd_arrow_schema_release(&rs);
-        st.release(&st);
-        if (!bad && row != n) {
-            fprintf(stderr, "iteration %d: %" PRId64 " rows read, %" PRId64 " written\n", iter, row,
-                    n);
-            bad = 1;
-        }
+        char what[512];
+        snprintf(what, sizeof what,
+                 "iteration %d (v%d dict %d enc %d codec %d page %lld rg %lld), schema %.300s",
+                 iter, o.page_version, o.dictionary, (int)o.encoding, (int)o.codec,
+                 (long long)o.page_size, (long long)o.row_group_rows, sj ? sj : "?");
+        bad = pqw_compare_stream(&st, &s, &a, n, what) != 0;
     }
     free(sj);
     pd_arrow_schema_release(&s);
