@@ -98,8 +98,8 @@ static int bloom_check(pd_parquet_reader *r, int rg, int leaf, const void *value
     int rc = pdi_read_range(r, off, avail < BLOOM_HDR_MAX ? avail : BLOOM_HDR_MAX, &p, &owned);
     if (rc)
         return rc;
-    int32_t nbytes;
-    size_t hlen;
+    int32_t nbytes = 0;
+    size_t hlen = 0;
     rc = parse_header(p, avail < BLOOM_HDR_MAX ? avail : BLOOM_HDR_MAX, &nbytes, &hlen);
     pdi_bfree(owned);
     if (rc)
@@ -135,7 +135,7 @@ int pd_parquet_bloom_check(
     if (row_group < 0 || row_group >= r->f.n_rowgroups)
         return pd_set_error(PD_ERR_INVALID, "row group %d out of range (file has %d)", row_group,
                             r->f.n_rowgroups);
-    int leaf;
+    int leaf = -1;
     int rc = find_leaf(r, column, &leaf);
     if (rc)
         return rc;
@@ -154,7 +154,7 @@ int pd_parquet_bloom_check_text(pd_parquet_reader *r,
 {
     if (!r || !column || !text)
         return pd_set_error(PD_ERR_INVALID, "NULL argument");
-    int leaf;
+    int leaf = -1;
     int rc = find_leaf(r, column, &leaf);
     if (rc)
         return rc;
