@@ -416,6 +416,14 @@ static int shred_flat(pdw_leaf *lf,
     return put_values(lf, a, p, n, nulls ? vb : NULL);
 }
 
+/* Slot o of the next step's list: array index (-1: ended here), levels. */
+static inline void put_slot(pdw_shred_scratch *sc, size_t o, int64_t idx, uint8_t def, uint8_t rep)
+{
+    sc->idx2[o] = idx;
+    sc->def2[o] = def;
+    sc->rep2[o] = rep;
+}
+
 /* Check the buffers of the array holding a leaf's values; *dict gets its
  * dictionary when the input is dictionary-encoded (else NULL). */
 static int
@@ -541,9 +549,7 @@ static int shred_leaf(
         size_t o = 0;
         for (size_t k = 0; k < m; k++) {
             if (sc->idx[k] < 0) {
-                sc->idx2[o] = -1;
-                sc->def2[o] = sc->def[k];
-                sc->rep2[o++] = sc->rep[k];
+                put_slot(sc, o++, -1, sc->def[k], sc->rep[k]);
                 continue;
             }
             int64_t phys = a->offset + sc->idx[k];
@@ -551,24 +557,18 @@ static int shred_leaf(
                 if (!st->nullable) {
                     return null_in_required(lf);
                 }
-                sc->idx2[o] = -1;
-                sc->def2[o] = sc->def[k];
-                sc->rep2[o++] = sc->rep[k];
+                put_slot(sc, o++, -1, sc->def[k], sc->rep[k]);
                 continue;
             }
             uint8_t d = (uint8_t)(sc->def[k] + st->nullable);
             int64_t b, e;
             list_range(st, a, phys, &b, &e);
             if (e == b) {
-                sc->idx2[o] = -1;
-                sc->def2[o] = d;
-                sc->rep2[o++] = sc->rep[k];
+                put_slot(sc, o++, -1, d, sc->rep[k]);
                 continue;
             }
             for (int64_t j = b; j < e; j++) {
-                sc->idx2[o] = j;
-                sc->def2[o] = (uint8_t)(d + 1);
-                sc->rep2[o++] = j == b ? sc->rep[k] : (uint8_t)rep_level;
+                put_slot(sc, o++, j, (uint8_t)(d + 1), j == b ? sc->rep[k] : (uint8_t)rep_level);
             }
         }
         /* swap */

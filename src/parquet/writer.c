@@ -578,24 +578,14 @@ static void submit_slot(pd_parquet_writer *w, int si)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Wait until every leaf of the oldest row group s is encoded, encoding
- * meanwhile its unclaimed leaves, then the smallest unclaimed leaves of the
- * newer row group (short detours keep s from waiting for the caller). */
-static void wait_slot(pd_parquet_writer *w, rg_slot *s)
+/* The caller's share of the work (pool lock held): run the jobs pick()
+ * hands out until *done counts every leaf, sleeping while others finish. */
+static void
+caller_work(pd_parquet_writer *w, const size_t *done, int (*pick)(pd_parquet_writer *, job *))
 {
-    size_t nl = w->sch.nleaves;
-    rg_slot *newer = w->nq > 1 ? &w->slots[w->q[1]] : NULL;
-    pthread_mutex_lock(&w->mu);
-    while (s->done < nl) {
-        job j = {NULL, 0, 0};
-        if (s->next < s->end) {
-            j.s = s;
-            j.i = s->order[s->next++];
-        } else if (newer && newer->next < newer->end) {
-            j.s = newer;
-            j.i = newer->order[--newer->end];
-        }
-        if (j.s) {
+    while (*done < w->sch.nleaves) {
+        job j;
+        if (pick(w, &j)) {
             pthread_mutex_unlock(&w->mu);
             run_job(w, &j, &w->workers[0]);
             pthread_mutex_lock(&w->mu);
@@ -604,6 +594,45 @@ static void wait_slot(pd_parquet_writer *w, rg_slot *s)
         }
         pthread_cond_wait(&w->done_cv, &w->mu);
     }
+}
+
+/* While waiting for the oldest row group: its unclaimed leaves, then the
+ * smallest unclaimed leaves of the newer one (short detours keep the
+ * oldest from waiting for the caller). */
+static int pick_oldest(pd_parquet_writer *w, job *j)
+{
+    rg_slot *s = &w->slots[w->q[0]];
+    rg_slot *newer = w->nq > 1 ? &w->slots[w->q[1]] : NULL;
+    j->shred = 0;
+    if (s->next < s->end) {
+        j->s = s;
+        j->i = s->order[s->next++];
+        return 1;
+    }
+    if (newer && newer->next < newer->end) {
+        j->s = newer;
+        j->i = newer->order[--newer->end];
+        return 1;
+    }
+    return 0;
+}
+
+static int pick_shred(pd_parquet_writer *w, job *j)
+{
+    if (w->sh_next >= w->sch.nleaves) {
+        return 0;
+    }
+    j->s = w->sh_slot;
+    j->i = w->sh_next++;
+    j->shred = 1;
+    return 1;
+}
+
+/* Wait until every leaf of the oldest submitted row group is encoded. */
+static void wait_oldest(pd_parquet_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    caller_work(w, &w->slots[w->q[0]].done, pick_oldest);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -630,17 +659,7 @@ static int shred_batch(
     w->sh_next = w->sh_done = 0;
     w->sh_slot = s;
     pthread_cond_broadcast(&w->work_cv);
-    while (w->sh_done < nl) {
-        if (w->sh_next < nl) {
-            job j = {s, w->sh_next++, 1};
-            pthread_mutex_unlock(&w->mu);
-            run_job(w, &j, &w->workers[0]);
-            pthread_mutex_lock(&w->mu);
-            finish_job(w, &j);
-            continue;
-        }
-        pthread_cond_wait(&w->done_cv, &w->mu);
-    }
+    caller_work(w, &w->sh_done, pick_shred);
     w->sh_slot = NULL;
     w->sh_batch = NULL;
     pthread_mutex_unlock(&w->mu);
@@ -697,7 +716,7 @@ static int write_slot(pd_parquet_writer *w, rg_slot *s)
 static int write_oldest(pd_parquet_writer *w)
 {
     rg_slot *s = &w->slots[w->q[0]];
-    wait_slot(w, s);
+    wait_oldest(w);
     pthread_mutex_lock(&w->mu);
     w->q[0] = w->q[1];
     w->nq--;
