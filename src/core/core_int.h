@@ -95,6 +95,15 @@ const pdi_ref *pdi_task_find_ref(const pd_task *t, const char *text);
 int pdi_resolve(
     const pd_flow *f, const pd_task *t, const char *stage, const char *table, pd_task **out);
 
+/* Binary min-heap of node ids keyed by key[] (a: room for every node). */
+typedef struct pdi_heap {
+    size_t *a;
+    size_t n;
+    const size_t *key;
+} pdi_heap;
+void pdi_heap_push(pdi_heap *h, size_t v);
+size_t pdi_heap_pop(pdi_heap *h); /* h->n > 0 */
+
 /* The references of t sorted by text (*out NULL when t has none; caller
  * frees the array, not the references). */
 int pdi_sorted_refs(const pd_task *t, const pdi_ref ***out);

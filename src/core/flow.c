@@ -740,13 +740,7 @@ int pdi_resolve(
     return rc;
 }
 
-/* Tiny binary min-heap of node ids keyed by key[]. */
-typedef struct heap {
-    size_t *a;
-    size_t n;
-    const size_t *key;
-} heap;
-static void heap_push(heap *h, size_t v)
+void pdi_heap_push(pdi_heap *h, size_t v)
 {
     size_t i = h->n++;
     h->a[i] = v;
@@ -760,7 +754,7 @@ static void heap_push(heap *h, size_t v)
         i = p;
     }
 }
-static size_t heap_pop(heap *h)
+size_t pdi_heap_pop(pdi_heap *h)
 {
     size_t r = h->a[0];
     h->a[0] = h->a[--h->n];
@@ -961,17 +955,17 @@ int pd_flow_finalize(pd_flow *f)
             key[s->tasks[i]->id] = si * (nt + 1) + i;
         key[pdi_commit_node(f, si)] = si * (nt + 1) + nt;
     }
-    heap h = {hp, 0, key};
+    pdi_heap h = {hp, 0, key};
     for (size_t v = 0; v < nn; v++)
         if (!indeg[v])
-            heap_push(&h, v);
+            pdi_heap_push(&h, v);
     size_t no = 0;
     while (h.n) {
-        size_t v = heap_pop(&h);
+        size_t v = pdi_heap_pop(&h);
         order[no++] = v;
         for (size_t e = start[v]; e < start[v + 1]; e++)
             if (--indeg[adj[e]] == 0)
-                heap_push(&h, adj[e]);
+                pdi_heap_push(&h, adj[e]);
     }
     if (no != nn) {
         /* name one task on the cycle */

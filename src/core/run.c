@@ -1443,50 +1443,11 @@ typedef struct engine {
     size_t nn;
     size_t *pending; /* remaining dependencies */
     bool *dep_failed;
-    bool *ok;      /* node finished successfully */
-    size_t *ready; /* min-heap by rank */
-    size_t n_ready;
+    bool *ok;       /* node finished successfully */
+    pdi_heap ready; /* by rank */
     size_t n_finished;
     size_t running;
 } engine;
-
-static void ready_push(engine *e, size_t v)
-{
-    const size_t *key = e->r->flow->rank;
-    size_t i = e->n_ready++;
-    e->ready[i] = v;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (key[e->ready[p]] <= key[e->ready[i]])
-            break;
-        size_t tmp = e->ready[p];
-        e->ready[p] = e->ready[i];
-        e->ready[i] = tmp;
-        i = p;
-    }
-}
-
-static size_t ready_pop(engine *e)
-{
-    const size_t *key = e->r->flow->rank;
-    size_t r = e->ready[0];
-    e->ready[0] = e->ready[--e->n_ready];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < e->n_ready && key[e->ready[l]] < key[e->ready[m]])
-            m = l;
-        if (l + 1 < e->n_ready && key[e->ready[l + 1]] < key[e->ready[m]])
-            m = l + 1;
-        if (m == i)
-            break;
-        size_t tmp = e->ready[m];
-        e->ready[m] = e->ready[i];
-        e->ready[i] = tmp;
-        i = m;
-    }
-    return r;
-}
 
 /* Node v finished (ok or not); caller holds r->mu. Nodes whose dependencies
  * failed are finished here as not run. */
@@ -1509,7 +1470,7 @@ static void node_done(engine *e, size_t v, bool ok)
                     stack = s2;
                     stack[ns++] = w;
                 } else {
-                    ready_push(e, w);
+                    pdi_heap_push(&e->ready, w);
                 }
             }
         }
@@ -1566,11 +1527,11 @@ static void *worker(void *arg)
     pdi_run *r = e->r;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (!e->n_ready && e->n_finished < e->nn)
+        while (!e->ready.n && e->n_finished < e->nn)
             pthread_cond_wait(&r->cv, &r->mu);
         if (e->n_finished >= e->nn)
             break;
-        size_t v = ready_pop(e);
+        size_t v = pdi_heap_pop(&e->ready);
         bool ok;
         if (r->stop) {
             ok = false;
@@ -1603,16 +1564,17 @@ static int run_engine(pdi_run *r, int jobs)
     e.pending = pd_calloc(e.nn + 1, sizeof *e.pending);
     e.dep_failed = pd_calloc(e.nn + 1, sizeof *e.dep_failed);
     e.ok = pd_calloc(e.nn + 1, sizeof *e.ok);
-    e.ready = pd_calloc(e.nn + 1, sizeof *e.ready);
+    e.ready.a = pd_calloc(e.nn + 1, sizeof *e.ready.a);
+    e.ready.key = f->rank;
     int rc = PD_OK;
-    if (!e.pending || !e.dep_failed || !e.ok || !e.ready) {
+    if (!e.pending || !e.dep_failed || !e.ok || !e.ready.a) {
         rc = PD_ERR_NOMEM;
         goto out;
     }
     for (size_t v = 0; v < e.nn; v++) {
         e.pending[v] = f->indeg[v];
         if (!e.pending[v])
-            ready_push(&e, v);
+            pdi_heap_push(&e.ready, v);
     }
     if (jobs <= 1) {
         worker(&e);
@@ -1638,7 +1600,7 @@ out:
     free(e.pending);
     free(e.dep_failed);
     free(e.ok);
-    free(e.ready);
+    free(e.ready.a);
     return rc;
 }
 
