@@ -197,7 +197,9 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
         return PD_ERR_NOMEM;
     }
     dict_state ds = {0};
-    if (table_init(wk, &ds, 4096) != PD_OK) {
+    /* big chunks start with room for the SAMPLE / 2 + 1 distinct values that
+     * decide a fallback, so high-cardinality columns give up unrehashed */
+    if (table_init(wk, &ds, n > SAMPLE ? 2 * SAMPLE : 4096) != PD_OK) {
         return PD_ERR_NOMEM;
     }
     wk->dict.len = 0;
