@@ -65,6 +65,9 @@ static size_t pool_limit(const pd_parquet_reader *r, int threads)
     return (size_t)(lim < lo ? lo : lim > hi ? hi : lim);
 }
 
+#define PDI_PAGE         4096
+#define PDI_POPULATE_MIN ((size_t)64 << 10)
+
 int pdi_read_range(
     pd_parquet_reader *r, uint64_t off, size_t len, const uint8_t **out, uint8_t **owned)
 {
@@ -74,6 +77,13 @@ int pdi_read_range(
                             (unsigned long long)off, len);
     if (r->mem) {
         *out = r->mem + off;
+#ifdef MADV_POPULATE_READ
+        /* map the range's file pages in one call rather than fault by fault */
+        if (r->map && len >= PDI_POPULATE_MIN) {
+            uintptr_t a = (uintptr_t)*out & ~(uintptr_t)(PDI_PAGE - 1);
+            (void)madvise((void *)a, (uintptr_t)*out + len - a, MADV_POPULATE_READ);
+        }
+#endif
         return PD_OK;
     }
     uint8_t *b = pdi_balloc(r->pool, len);
