@@ -181,6 +181,92 @@ static int table_rehash(pdw_worker *wk, dict_state *ds)
 
 #define SAMPLE 32768
 
+/* Hash of a value for the dictionary table: 4/8-byte values mixed as
+ * integers, others hashed bytewise. */
+static inline uint64_t value_hash(const uint8_t *p, size_t len, size_t w)
+{
+    if (w == 4) {
+        uint32_t k;
+        memcpy(&k, p, 4);
+        return mix64(k);
+    }
+    if (w == 8) {
+        uint64_t k;
+        memcpy(&k, p, 8);
+        return mix64(k);
+    }
+    return hash_bytes(p, len);
+}
+
+/* Is dictionary entry e the value (p, len)? Entries of fixed width w sit at
+ * e * w, BYTE_ARRAY entries (w == 0) at eoff[e] with their length prefix. */
+static inline int
+entry_is(const pdw_worker *wk, uint32_t e, const uint8_t *p, size_t len, uint32_t h32, size_t w)
+{
+    if (w) {
+        return memcmp(wk->dict.p + (size_t)e * w, p, w) == 0;
+    }
+    if (wk->ehash[e] != h32) {
+        return 0;
+    }
+    const uint8_t *q = wk->dict.p + wk->eoff[e];
+    uint32_t ql;
+    memcpy(&ql, q, 4);
+    return ql == len && memcmp(q + 4, p, len) == 0;
+}
+
+/* The dictionary of the leaf's values of width w (0: BYTE_ARRAY), inlined
+ * per width: wk->dict gets the PLAIN entries, wk->ind the index of every
+ * value. Returns 1 when complete, 0 to fall back (over the limit, or more
+ * than half of the first SAMPLE values distinct), <0 on error. */
+static inline __attribute__((always_inline)) int
+dict_values(const pdw_leaf *lf, pdw_worker *wk, dict_state *ds, size_t limit, const size_t w)
+{
+    size_t n = (size_t)lf->nval, pos = 0;
+    const uint8_t *v = lf->vals.p;
+    uint32_t *ind = wk->ind;
+    for (size_t i = 0; i < n; i++) {
+        if (i == SAMPLE && ds->n * 2 > SAMPLE) {
+            return 0;
+        }
+        size_t len;
+        const uint8_t *p = next_value(v, w, &pos, &len);
+        uint64_t hh = value_hash(p, len, w);
+        size_t h = hh & ds->mask;
+        uint32_t e;
+        while ((e = ds->table[h]) != 0 && !entry_is(wk, e - 1, p, len, (uint32_t)hh, w)) {
+            h = (h + 1) & ds->mask;
+        }
+        if (e) {
+            ind[i] = e - 1;
+            continue;
+        }
+        size_t rec = w ? w : 4 + len;
+        if (wk->dict.len + rec > limit) {
+            return 0;
+        }
+        if (pdw_buf_reserve(&wk->dict, rec) != PD_OK) {
+            return PD_ERR_NOMEM;
+        }
+        wk->eoff[ds->n] = (uint32_t)wk->dict.len;
+        wk->ehash[ds->n] = (uint32_t)hh;
+        memcpy(wk->dict.p + wk->dict.len, w ? p : p - 4, rec);
+        wk->dict.len += rec;
+        ds->table[h] = (uint32_t)(ds->n + 1);
+        ind[i] = (uint32_t)ds->n++;
+        /* the check at SAMPLE will fail once more than SAMPLE / 2 distinct
+         * values came before it: give up as soon as that is certain */
+        if (n > SAMPLE && i < SAMPLE && ds->n * 2 > SAMPLE) {
+            return 0;
+        }
+        if ((ds->n + 1 > wk->e_cap && grow_entries(wk, ds->n + 1) != PD_OK) ||
+            ((ds->n + 1) * 2 > ds->mask + 1 && table_rehash(wk, ds) != PD_OK)) {
+            return PD_ERR_NOMEM;
+        }
+    }
+    return 1;
+}
+
 /* Build the dictionary: wk->dict gets the PLAIN entries, wk->ind the index
  * of every value. Returns 1 on success, 0 to fall back, <0 on error. */
 static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk, size_t *ndict)
@@ -203,138 +289,13 @@ static int build_dict(const pdw_enc_opts *o, const pdw_leaf *lf, pdw_worker *wk,
         return PD_ERR_NOMEM;
     }
     wk->dict.len = 0;
-    uint32_t *ind = wk->ind;
-    const uint8_t *v = lf->vals.p;
     size_t w = pdw_value_width(lf);
-    size_t pos = 0;
-#define GROW_ENTRIES()                                                        \
-    do {                                                                      \
-        if (ds.n + 1 > wk->e_cap && grow_entries(wk, ds.n + 1) != PD_OK) {    \
-            return PD_ERR_NOMEM;                                              \
-        }                                                                     \
-        if ((ds.n + 1) * 2 > ds.mask + 1 && table_rehash(wk, &ds) != PD_OK) { \
-            return PD_ERR_NOMEM;                                              \
-        }                                                                     \
-    } while (0)
-#define CHECK_SAMPLE(i)                       \
-    if ((i) == SAMPLE && ds.n * 2 > SAMPLE) { \
-        return 0;                             \
+    int r = w == 4   ? dict_values(lf, wk, &ds, limit, 4)
+            : w == 8 ? dict_values(lf, wk, &ds, limit, 8)
+                     : dict_values(lf, wk, &ds, limit, w);
+    if (r != 1) {
+        return r;
     }
-    /* the check at SAMPLE will fail once more than SAMPLE / 2 distinct
-     * values were seen before it: give up as soon as that is certain */
-#define SAMPLE_DOOMED(i) (n > SAMPLE && (i) < SAMPLE && ds.n * 2 > SAMPLE)
-    if (w == 4 || w == 8) {
-        size_t maxe = limit / w;
-        if (pdw_buf_reserve(&wk->dict, (maxe + 1) * w) != PD_OK) {
-            return PD_ERR_NOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
-            CHECK_SAMPLE(i);
-            uint64_t key;
-            if (w == 4) {
-                uint32_t k4;
-                memcpy(&k4, v + i * 4, 4);
-                key = k4;
-            } else {
-                memcpy(&key, v + i * 8, 8);
-            }
-            uint64_t hh = mix64(key);
-            size_t h = hh & ds.mask;
-            uint32_t e;
-            for (;;) {
-                e = ds.table[h];
-                if (!e) {
-                    break;
-                }
-                uint64_t dk;
-                if (w == 4) {
-                    uint32_t d4;
-                    memcpy(&d4, wk->dict.p + (size_t)(e - 1) * 4, 4);
-                    dk = d4;
-                } else {
-                    memcpy(&dk, wk->dict.p + (size_t)(e - 1) * 8, 8);
-                }
-                if (dk == key) {
-                    break;
-                }
-                h = (h + 1) & ds.mask;
-            }
-            if (e) {
-                ind[i] = e - 1;
-                continue;
-            }
-            if (ds.n + 1 > maxe) {
-                return 0;
-            }
-            memcpy(wk->dict.p + ds.n * w, v + i * w, w);
-            wk->ehash[ds.n] = (uint32_t)hh;
-            ds.table[h] = (uint32_t)(ds.n + 1);
-            ind[i] = (uint32_t)ds.n;
-            ds.n++;
-            wk->dict.len += w;
-            if (SAMPLE_DOOMED(i)) {
-                return 0;
-            }
-            GROW_ENTRIES();
-        }
-    } else {
-        /* FLBA of other widths or BYTE_ARRAY: entries stored PLAIN in wk->dict */
-        for (size_t i = 0; i < n; i++) {
-            CHECK_SAMPLE(i);
-            size_t len;
-            const uint8_t *p = next_value(v, w, &pos, &len);
-            size_t rec = w ? w : 4 + len;
-            uint64_t hh = hash_bytes(p, len);
-            uint32_t h32 = (uint32_t)hh;
-            size_t h = hh & ds.mask;
-            uint32_t e;
-            for (;;) {
-                e = ds.table[h];
-                if (!e) {
-                    break;
-                }
-                if (wk->ehash[e - 1] == h32) {
-                    const uint8_t *q = wk->dict.p + wk->eoff[e - 1];
-                    if (w) {
-                        if (memcmp(q, p, w) == 0) {
-                            break;
-                        }
-                    } else {
-                        uint32_t ql;
-                        memcpy(&ql, q, 4);
-                        if (ql == len && memcmp(q + 4, p, len) == 0) {
-                            break;
-                        }
-                    }
-                }
-                h = (h + 1) & ds.mask;
-            }
-            if (e) {
-                ind[i] = e - 1;
-                continue;
-            }
-            if (wk->dict.len + rec > limit) {
-                return 0;
-            }
-            if (pdw_buf_reserve(&wk->dict, rec) != PD_OK) {
-                return PD_ERR_NOMEM;
-            }
-            wk->eoff[ds.n] = (uint32_t)wk->dict.len;
-            wk->ehash[ds.n] = h32;
-            memcpy(wk->dict.p + wk->dict.len, w ? p : p - 4, rec);
-            wk->dict.len += rec;
-            ds.table[h] = (uint32_t)(ds.n + 1);
-            ind[i] = (uint32_t)ds.n;
-            ds.n++;
-            if (SAMPLE_DOOMED(i)) {
-                return 0;
-            }
-            GROW_ENTRIES();
-        }
-    }
-#undef GROW_ENTRIES
-#undef CHECK_SAMPLE
-#undef SAMPLE_DOOMED
     *ndict = ds.n;
     /* does it pay? */
     size_t plain = lf->vals.len;
