@@ -8,7 +8,11 @@
  * crashes, hangs or allocates without bound. Encrypted files yield
  * PD_ERR_UNSUPPORTED.
  *
- * Threading: one reader/writer handle is used by one thread at a time.
+ * Threading: one reader/writer handle is used by one thread at a time. A
+ * stream with read option threads > 1 decodes on worker threads of its own:
+ * its read_at callback is then called from those threads (never two calls at
+ * once). Arrays handed out may be released on any thread, also after the
+ * reader is closed.
  */
 #ifndef PIPEDAG_PARQUET_H
 #define PIPEDAG_PARQUET_H
@@ -96,8 +100,8 @@ PD_API int pd_parquet_read_file_stream(const char *path,
  * (as `pipedag parquet meta` shows it); `value` is the value's PLAIN bytes:
  * 4/8-byte little-endian INT32/INT64/FLOAT/DOUBLE, the raw bytes of a
  * BYTE_ARRAY (no length prefix) or FIXED_LEN_BYTE_ARRAY. Returns 1 = may be
- * present, 0 = certainly absent, PD_ERR_NOT_FOUND = no such column or the
- * chunk has no Bloom filter, PD_ERR_INVALID = wrong value size or a BOOLEAN
+ * present, 0 = certainly absent, PD_ERR_NOT_FOUND = the chunk has no Bloom
+ * filter, PD_ERR_INVALID = no such column, wrong value size or a BOOLEAN
  * column, PD_ERR_CORRUPT / PD_ERR_UNSUPPORTED for a bad or unknown filter. */
 PD_API int pd_parquet_bloom_check(
     pd_parquet_reader *r, int row_group, const char *column, const void *value, size_t len);

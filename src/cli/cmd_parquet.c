@@ -673,7 +673,7 @@ static int cmd_bloom(const char *path, const char *column, const char *value)
     int n = pd_parquet_num_row_groups(r);
     for (int g = 0; g < n; g++) {
         int rc = pd_parquet_bloom_check_text(r, g, column, value);
-        if (rc == PD_ERR_NOT_FOUND && strstr(pd_last_error(), "no Bloom filter")) {
+        if (rc == PD_ERR_NOT_FOUND) {
             printf("row group %d: no Bloom filter\n", g);
         } else if (rc < 0) {
             pd_parquet_close(r);

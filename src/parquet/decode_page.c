@@ -600,15 +600,8 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
             return corrupt("column chunk too large");
         if (!(o->vals = pdi_balloc(pool, bytes)))
             return pd_last_error_code();
-    } else {
-        /* PLAIN string bytes never exceed the chunk's uncompressed size; the
-         * guess saves regrowing, and is bounded by the chunk's stored bytes */
-        uint64_t guess = ch->total_uncompressed > 0 ? (uint64_t)ch->total_uncompressed : 0;
-        uint64_t bound = ch->total_compressed > 0 ? (uint64_t)ch->total_compressed * 16 : 0;
-        if (guess > bound)
-            guess = bound;
-        if ((rc = pdi_bytes_reserve(&o->ba, cap, guess < (1u << 30) ? (size_t)guess : 0)))
-            return rc;
+    } else if ((rc = pdi_bytes_reserve(&o->ba, cap, 0))) {
+        return rc;
     }
     if (cap == 0)
         return PD_OK;
@@ -626,6 +619,15 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
     uint64_t span = (uint64_t)total + 4096;
     if (span > r->meta_start - (uint64_t)start)
         span = r->meta_start - (uint64_t)start;
+    if (!pw) {
+        /* PLAIN string bytes never exceed the chunk's uncompressed size; the
+         * guess saves regrowing, bounded by 16 times the bytes present */
+        uint64_t guess = ch->total_uncompressed > 0 ? (uint64_t)ch->total_uncompressed : 0;
+        if (guess > span * 16)
+            guess = span * 16;
+        if ((rc = pdi_bytes_reserve(&o->ba, 0, guess < (1u << 30) ? (size_t)guess : 0)))
+            return rc;
+    }
     const uint8_t *buf;
     uint8_t *owned;
     if ((rc = pdi_read_range(r, (uint64_t)start, (size_t)span, &buf, &owned)))

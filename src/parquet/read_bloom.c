@@ -124,7 +124,7 @@ static int find_leaf(const pd_parquet_reader *r, const char *column, int *leaf)
             *leaf = i;
             return PD_OK;
         }
-    return pd_set_error(PD_ERR_NOT_FOUND, "no leaf column '%s'", column);
+    return pd_set_error(PD_ERR_INVALID, "no leaf column '%s'", column);
 }
 
 int pd_parquet_bloom_check(
@@ -180,11 +180,20 @@ int pd_parquet_bloom_check_text(pd_parquet_reader *r,
             len = 8;
         }
     } else {
+        /* signed, or unsigned up to the width's maximum (UINT_32 / UINT_64
+         * columns store the same bits) */
         long long x = strtoll(text, &end, 10);
-        if (t == PDI_INT32 && (x < INT32_MIN || x > INT32_MAX))
+        if (errno == ERANGE || (t == PDI_INT32 && x > INT32_MAX)) {
+            errno = 0;
+            unsigned long long u = strchr(text, '-') ? 0 : strtoull(text, &end, 10);
+            if (!u || (t == PDI_INT32 && u > UINT32_MAX))
+                errno = ERANGE;
+            x = (long long)u;
+        } else if (t == PDI_INT32 && x < INT32_MIN) {
             errno = ERANGE;
+        }
         if (t == PDI_INT32) {
-            v.i32 = (int32_t)x;
+            v.i32 = (int32_t)(uint32_t)x;
             len = 4;
         } else {
             v.i64 = x;

@@ -62,6 +62,28 @@ static void pool_ref(pdi_pool *p)
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 }
 
+void pdi_pool_close(pdi_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        free(p->ptr[i]);
+    p->n = 0;
+    p->cached = 0;
+    p->limit = 0; /* buffers released from now on are freed */
+    pthread_mutex_unlock(&p->mu);
+    pdi_pool_unref(p);
+}
+
+size_t pdi_pool_cached(pdi_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->cached;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 void pdi_pool_unref(pdi_pool *p)
 {
     if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)

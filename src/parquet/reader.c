@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,7 +250,7 @@ void pd_parquet_close(pd_parquet_reader *r)
         return;
     pdi_file_free(&r->f);
     pdi_scratch_free(&r->scratch);
-    pdi_pool_unref(r->pool);
+    pdi_pool_close(r->pool);
     pthread_mutex_destroy(&r->io_mu);
     if (r->map)
         munmap(r->map, r->map_len);
@@ -836,6 +837,7 @@ static int read_rg(pd_parquet_reader *r,
                    pdi_scratch *scr,
                    int rg,
                    const pd_parquet_read_options *o,
+                   const atomic_bool *cancel,
                    struct ArrowArray *out)
 {
     pdi_file *f = &r->f;
@@ -851,6 +853,10 @@ static int read_rg(pd_parquet_reader *r,
     for (int i = 0; i < nsel && !rc; i++) {
         const pdi_field *fd = &f->root.children[sel_col(r, o, i)];
         for (int l = fd->first_leaf; l < fd->first_leaf + fd->n_leaves && !rc; l++) {
+            if (cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+                rc = pd_set_error(PD_ERR_INVALID, "stream released");
+                break;
+            }
             if ((rc = pdi_read_chunk(r, scr, rg, l, flags, &c.lb[l])))
                 break;
             const pdi_leafbuf *lb = &c.lb[l];
@@ -916,7 +922,7 @@ int pd_parquet_read_row_group(pd_parquet_reader *r,
     if (rc)
         return rc;
     pd_parquet_read_options o = read_options(opts);
-    if ((rc = read_rg(r, &r->scratch, row_group, &o, out)))
+    if ((rc = read_rg(r, &r->scratch, row_group, &o, NULL, out)))
         return rc;
     if (schema_out && (rc = export_schema(r, opts, schema_out))) {
         out->release(out);
@@ -928,7 +934,7 @@ int pd_parquet_read_row_group(pd_parquet_reader *r,
 /* ------------------------------------------------------------------ slicing */
 typedef struct holder {
     struct ArrowArray arr;
-    int refs;
+    atomic_int refs; /* slices may be released on any thread */
 } holder;
 
 typedef struct slice_priv {
@@ -939,7 +945,7 @@ typedef struct slice_priv {
 
 static void holder_unref(holder *h)
 {
-    if (--h->refs == 0) {
+    if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) == 1) {
         if (h->arr.release)
             h->arr.release(&h->arr);
         free(h);
@@ -989,7 +995,7 @@ static int make_slice(holder *h, int64_t off, int64_t len, struct ArrowArray *ou
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     }
     p->h = h;
-    h->refs++;
+    atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
     out->length = len;
     out->n_buffers = 1;
     out->buffers = p->bufs;
@@ -1010,7 +1016,7 @@ static int make_slice(holder *h, int64_t off, int64_t len, struct ArrowArray *ou
         k->null_count = count_nulls(src, src->offset + off, len);
         k->private_data = h;
         k->release = slice_child_release;
-        h->refs++;
+        atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
         p->kids[i] = k;
         out->n_children = i + 1;
     }
@@ -1052,6 +1058,8 @@ typedef struct stream_priv {
     rg_job *jobs;
     int claim; /* next row group index to decode */
     bool stop;
+    atomic_bool cancel; /* released: workers abandon their row groups */
+    int failed;         /* errno of the first get_next failure, returned ever after */
 } stream_priv;
 
 static int st_errno(int code)
@@ -1091,8 +1099,8 @@ static void run_job(stream_priv *p, int i, pdi_scratch *scr, rg_job *j)
     if (!h) {
         j->rc = pd_set_error(PD_ERR_NOMEM, "out of memory");
     } else {
-        h->refs = 1;
-        j->rc = read_rg(p->r, scr, rg, &p->o, &h->arr);
+        atomic_init(&h->refs, 1);
+        j->rc = read_rg(p->r, scr, rg, &p->o, &p->cancel, &h->arr);
         if (j->rc)
             free(h);
         else
@@ -1150,6 +1158,7 @@ static void stop_workers(stream_priv *p)
         return;
     pthread_mutex_lock(&p->mu);
     p->stop = true;
+    atomic_store(&p->cancel, true);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     for (int k = 0; k < p->nworkers; k++)
@@ -1209,10 +1218,20 @@ static void take_job(stream_priv *p, rg_job *out)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A failed get_next leaves the stream failed: the same error ever after, so
+ * a consumer that carries on cannot silently skip the row group. */
+static int st_failed(stream_priv *p, int code)
+{
+    p->failed = st_fail(p, code);
+    return p->failed;
+}
+
 static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
     stream_priv *p = s->private_data;
     memset(out, 0, sizeof *out);
+    if (p->failed)
+        return p->failed;
     for (;;) {
         if (p->cur && p->cur_off < p->cur->arr.length) {
             int64_t len = p->cur->arr.length - p->cur_off;
@@ -1227,7 +1246,7 @@ static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
                 rc = make_slice(p->cur, p->cur_off, len, out);
             }
             if (rc)
-                return st_fail(p, rc);
+                return st_failed(p, rc);
             p->cur_off += len;
             return 0;
         }
@@ -1244,7 +1263,7 @@ static int st_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         if (j.rc) {
             pd_set_error(j.rc, "%s", j.err ? j.err : "out of memory");
             free(j.err);
-            return st_fail(p, j.rc);
+            return st_failed(p, j.rc);
         }
         if (!j.h)
             continue; /* empty row group */
@@ -1306,6 +1325,7 @@ static int make_stream(pd_parquet_reader *r,
     }
     p->r = r;
     p->owns = owns;
+    atomic_init(&p->cancel, false);
     p->nrg = p->o.row_groups ? p->o.n_row_groups : r->f.n_rowgroups;
     p->threads = p->o.threads > PDI_MAX_READ_THREADS ? PDI_MAX_READ_THREADS : p->o.threads;
     if (p->threads > 1)

@@ -318,6 +318,9 @@ typedef struct pdi_pool pdi_pool;
 pdi_pool *pdi_pool_new(size_t limit);
 void pdi_pool_set_limit(pdi_pool *p, size_t limit); /* raises the cached-bytes limit */
 void pdi_pool_unref(pdi_pool *p);
+/* The owner is done: drop the cache and stop caching, then unref. */
+void pdi_pool_close(pdi_pool *p);
+size_t pdi_pool_cached(pdi_pool *p);        /* bytes cached (tests) */
 void *pdi_balloc(pdi_pool *pool, size_t n); /* bounded by pdi_pq_alloc_limit */
 /* Capacity of at least n, keeping the first `keep` bytes (may move). */
 void *pdi_bgrow(pdi_pool *pool, void *buf, size_t keep, size_t n);

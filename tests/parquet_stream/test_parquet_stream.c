@@ -22,6 +22,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +155,52 @@ static int64_t pread_at(void *user, uint64_t off, void *buf, size_t len)
     return n < 0 ? pd_set_error(PD_ERR_IO, "pread: %s", strerror(errno)) : (int64_t)n;
 }
 
+typedef struct spy {
+    int fd;
+    pthread_t caller;
+    atomic_int calls, foreign; /* read_at calls, made off the calling thread */
+} spy;
+
+static int64_t spy_read_at(void *user, uint64_t off, void *buf, size_t len)
+{
+    spy *s = user;
+    atomic_fetch_add(&s->calls, 1);
+    if (!pthread_equal(pthread_self(), s->caller))
+        atomic_fetch_add(&s->foreign, 1);
+    ssize_t n = pread(s->fd, buf, len, (off_t)off);
+    return n < 0 ? pd_set_error(PD_ERR_IO, "pread: %s", strerror(errno)) : (int64_t)n;
+}
+
+/* With threads the decoding (and so the chunk reads) happens on workers;
+ * without, on the caller. */
+static void t_threads_really_used(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        spy sp = {.fd = open(g_path, O_RDONLY), .caller = pthread_self()};
+        assert_true(sp.fd >= 0);
+        atomic_init(&sp.calls, 0);
+        atomic_init(&sp.foreign, 0);
+        pd_parquet_reader *r;
+        assert_int_equal(pd_parquet_open_callback(spy_read_at, &sp, (uint64_t)g_file.len, &r),
+                         PD_OK);
+        int footer_calls = atomic_load(&sp.calls);
+        pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+        o.threads = threads;
+        struct ArrowArrayStream st;
+        assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_OK);
+        free(dump(&st));
+        int chunk_calls = atomic_load(&sp.calls) - footer_calls;
+        assert_true(chunk_calls >= 14); /* at least one per row group */
+        if (threads == 1)
+            assert_int_equal(atomic_load(&sp.foreign), 0);
+        else
+            assert_int_equal(atomic_load(&sp.foreign), chunk_calls);
+        pd_parquet_close(r);
+        close(sp.fd);
+    }
+}
+
 static void t_threads_path_and_callback(void **state)
 {
     (void)state;
@@ -223,6 +271,13 @@ static void t_error_in_order(void **state)
         const char *msg = st.get_last_error(&st);
         assert_non_null(msg);
         assert_non_null(strstr(msg, "row group 6,"));
+        /* the stream stays failed: carrying on cannot skip row group 6 */
+        for (int again = 0; again < 3; again++) {
+            struct ArrowArray a;
+            assert_int_equal(st.get_next(&st, &a), EIO);
+            assert_null(a.release);
+            assert_non_null(strstr(st.get_last_error(&st), "row group 6,"));
+        }
         st.release(&st);
         pd_parquet_close(r);
     }
@@ -268,11 +323,25 @@ static void t_options_versions(void **state)
     (void)state;
     pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
     char *ref = dump_memory(&o);
-    o.version = 1; /* the older, shorter struct: threads is not read */
-    o.threads = 99;
-    char *d = dump_memory(&o);
-    assert_string_equal(d, ref);
+    /* the older, shorter struct, in a block of exactly its size (ASan
+     * catches any read beyond it) */
+    size_t v1size = offsetof(pd_parquet_read_options, threads);
+    pd_parquet_read_options *v1 = malloc(v1size);
+    assert_non_null(v1);
+    memcpy(v1, &o, v1size);
+    v1->version = 1;
+    v1->max_batch_rows = 500;
+    char *d = dump_memory(v1);
+    assert_non_null(strstr(d, "batch 500\n"));
     free(d);
+    pd_parquet_reader *r1;
+    assert_int_equal(pd_parquet_open_memory(g_file.data, g_file.len, &r1), PD_OK);
+    struct ArrowArray a1;
+    assert_int_equal(pd_parquet_read_row_group(r1, 1, v1, NULL, &a1), PD_OK);
+    assert_int_equal(a1.length, RG_ROWS);
+    a1.release(&a1);
+    pd_parquet_close(r1);
+    free(v1);
     free(ref);
 
     pd_parquet_reader *r;
@@ -357,7 +426,8 @@ static void t_bloom_parquet_mr_files(void **state)
             assert_int_equal(pd_parquet_bloom_check_text(r, 0, "String", present[i]), 1);
         for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
             assert_int_equal(pd_parquet_bloom_check_text(r, 0, "String", absent[i]), 0);
-        assert_int_equal(pd_parquet_bloom_check_text(r, 0, "Strin", "x"), PD_ERR_NOT_FOUND);
+        assert_int_equal(pd_parquet_bloom_check_text(r, 0, "Strin", "x"), PD_ERR_INVALID);
+        assert_non_null(strstr(pd_last_error(), "no leaf column 'Strin'"));
         assert_int_equal(pd_parquet_bloom_check_text(r, 1, "String", "x"), PD_ERR_INVALID);
         pd_parquet_close(r);
     }
@@ -373,12 +443,15 @@ static void t_bloom_roundtrip(void **state)
     assert_int_equal(pd_arrow_builder_add_column(b, "s", "u", 1), PD_OK);
     assert_int_equal(pd_arrow_builder_add_column(b, "k", "l", 0), PD_OK);
     assert_int_equal(pd_arrow_builder_add_column(b, "x", "g", 0), PD_OK);
+    assert_int_equal(pd_arrow_builder_add_column(b, "u", "I", 0), PD_OK); /* uint32 */
     char v[32];
     for (int i = 0; i < 6000; i++) {
         int n = snprintf(v, sizeof v, "v%03d", i % 300);
         assert_int_equal(pd_arrow_builder_append_bytes(b, 0, v, (size_t)n), PD_OK);
         assert_int_equal(pd_arrow_builder_append_int(b, 1, (i * 7) % 500), PD_OK);
         assert_int_equal(pd_arrow_builder_append_double(b, 2, i * 0.37), PD_OK);
+        assert_int_equal(pd_arrow_builder_append_uint(b, 3, 4000000000u + (uint64_t)(i % 100)),
+                         PD_OK);
     }
     struct ArrowSchema s;
     struct ArrowArray a;
@@ -415,6 +488,9 @@ static void t_bloom_roundtrip(void **state)
         assert_int_equal(pd_parquet_bloom_check_text(r, g, "k", "-77777"), 0);
         assert_int_equal(pd_parquet_bloom_check(r, g, "k", &k, 4), PD_ERR_INVALID);
         assert_int_equal(pd_parquet_bloom_check_text(r, g, "k", "12x"), PD_ERR_INVALID);
+        /* uint32 values above INT32_MAX, given as text */
+        assert_int_equal(pd_parquet_bloom_check_text(r, g, "u", "4000000042"), 1);
+        assert_int_equal(pd_parquet_bloom_check_text(r, g, "u", "4294967296"), PD_ERR_INVALID);
         /* 6000 distinct doubles are not dictionary-encoded: no filter */
         assert_int_equal(pd_parquet_bloom_check_text(r, g, "x", "0.37"), PD_ERR_NOT_FOUND);
         assert_non_null(strstr(pd_last_error(), "no Bloom filter"));
@@ -443,8 +519,14 @@ static void t_pool_reuses_buffers(void **state)
     assert_int_equal((uintptr_t)c % 64, 0);
     uint8_t *g = pdi_bgrow(p, b, 10, 3 << 20);
     assert_int_equal(g[9], 7);
-    pdi_pool_unref(p); /* buffers keep the pool alive */
     pdi_bfree(c);
+    assert_true(pdi_pool_cached(p) >= (size_t)4 << 20); /* c is cached */
+    pdi_pool_close(p); /* the owner is done: cache dropped; g keeps the pool alive */
+    assert_int_equal(pdi_pool_cached(p), 0);
+    uint8_t *h = pdi_balloc(p, 1 << 20);
+    assert_non_null(h);
+    pdi_bfree(h); /* freed, not cached, after close */
+    assert_int_equal(pdi_pool_cached(p), 0);
     pdi_bfree(g);
     uint8_t *s = pdi_balloc(NULL, 100);
     assert_non_null(s);
@@ -457,6 +539,7 @@ int main(void)
         cmocka_unit_test(t_threads_same_result),
         cmocka_unit_test(t_threads_selection_and_slices),
         cmocka_unit_test(t_threads_path_and_callback),
+        cmocka_unit_test(t_threads_really_used),
         cmocka_unit_test(t_error_in_order),
         cmocka_unit_test(t_early_release_and_outliving_arrays),
         cmocka_unit_test(t_options_versions),
