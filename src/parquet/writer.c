@@ -27,6 +27,7 @@
 #define DEFAULT_RG_ROWS    122880
 #define DEFAULT_PAGE_SIZE  (1 << 20)
 #define DEFAULT_DICT_LIMIT (1 << 20)
+#define PAR_SHRED_MIN_ROWS 4096 /* smaller batch pieces are shredded serially */
 
 /* One row group buffer: struct copies of the schema's leaves holding the
  * shredded levels/values and, once encoded, the column chunks. */
@@ -638,12 +639,14 @@ static void wait_oldest(pd_parquet_writer *w)
 
 /* Shred rows [row0, row0+n) of batch into every leaf of s: one job per leaf
  * with a pool (the caller takes part and waits, as the batch is only
- * borrowed). The first failing leaf in leaf order gives the error. */
+ * borrowed); small pieces stay on the caller, where a hand-off would cost
+ * more than it saves. The first failing leaf in leaf order gives the
+ * error. */
 static int shred_batch(
     pd_parquet_writer *w, rg_slot *s, const struct ArrowArray *batch, int64_t row0, int64_t n)
 {
     size_t nl = w->sch.nleaves;
-    if (w->nth == 0 || nl < 2) {
+    if (w->nth == 0 || nl < 2 || n < PAR_SHRED_MIN_ROWS) {
         for (size_t i = 0; i < nl; i++) {
             int rc = pdw_shred(&s->lv[i], batch, row0, n, &w->workers[0].sc);
             if (rc != PD_OK) {

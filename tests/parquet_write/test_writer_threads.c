@@ -165,20 +165,24 @@ static void test_identical_across_threads(void **state)
 static void test_batch_sizes_with_pool(void **state)
 {
     (void)state;
-    const int64_t total = 1500;
+    /* row groups of 5000 rows: pieces of 4096 rows and more are shredded by
+     * one job per leaf, smaller ones on the caller */
+    const int64_t total = 12000;
     struct ArrowSchema s;
     struct ArrowArray a;
     assert_int_equal(pqw_make_table(total, 0, &s, &a), 0);
     membuf ref = {0}, m1 = {0}, m2 = {0};
     pd_parquet_write_options o = opts_for(1, PD_CODEC_SNAPPY, 1);
-    assert_int_equal(write_batches(&ref, &s, &a, &o, total, 97), PD_OK);
+    o.row_group_rows = 5000;
+    assert_int_equal(write_batches(&ref, &s, &a, &o, total, 997), PD_OK);
     o.threads = 3;
-    assert_int_equal(write_batches(&m1, &s, &a, &o, total, 300), PD_OK);
+    assert_int_equal(write_batches(&m1, &s, &a, &o, total, 5000), PD_OK);
     assert_int_equal(write_batches(&m2, &s, &a, &o, total, total), PD_OK);
     assert_int_equal(m1.len, ref.len);
     assert_memory_equal(m1.p, ref.p, ref.len);
     assert_int_equal(m2.len, ref.len);
     assert_memory_equal(m2.p, ref.p, ref.len);
+    check_read_back(&m2, &s, &a, total, 3);
     free(ref.p);
     free(m1.p);
     free(m2.p);
@@ -244,27 +248,31 @@ static void test_failing_sink_middle_row_group(void **state)
 static void test_malformed_batch_in_flight(void **state)
 {
     (void)state;
-    const int64_t total = 1200;
+    const int64_t total = 10000;
     struct ArrowSchema s;
     struct ArrowArray a;
     assert_int_equal(pqw_make_table(total, 0, &s, &a), 0);
     pd_parquet_write_options o = opts_for(2, PD_CODEC_SNAPPY, 1);
+    o.row_group_rows = 5000; /* batches big enough for parallel shredding */
     membuf m = {0};
     pd_parquet_writer *w = NULL;
     assert_int_equal(pd_parquet_writer_open_callback(mem_write, &m, &s, &o, &w), PD_OK);
     struct ArrowArray view = a;
-    view.length = 600; /* two row groups: one in flight */
+    view.length = 5000; /* one row group, in flight */
     view.release = noop_release;
     assert_int_equal(pd_parquet_writer_write(w, &view), PD_OK);
     /* second batch: the first column lost its value buffer */
     struct ArrowArray **kids = calloc((size_t)a.n_children, sizeof *kids);
     assert_non_null(kids);
     memcpy(kids, a.children, (size_t)a.n_children * sizeof *kids);
-    struct ArrowArray broken = *a.children[0];
+    /* and a later column too: the first one in leaf order is reported */
+    struct ArrowArray broken = *a.children[0], broken3 = *a.children[3];
     broken.n_buffers = 0;
+    broken3.n_buffers = 0;
     kids[0] = &broken;
+    kids[3] = &broken3;
     view.children = kids;
-    view.offset = a.offset + 600;
+    view.offset = a.offset + 5000;
     int rc = pd_parquet_writer_write(w, &view);
     assert_int_not_equal(rc, PD_OK);
     assert_non_null(strstr(pd_last_error(), s.children[0]->name));
