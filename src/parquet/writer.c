@@ -29,11 +29,17 @@
 #define DEFAULT_DICT_LIMIT (1 << 20)
 #define PAR_SHRED_MIN_ROWS 4096 /* smaller batch pieces are shredded serially */
 
+/* A leaf to encode and its size (accumulated bytes). */
+typedef struct leaf_job {
+    size_t bytes;
+    size_t leaf;
+} leaf_job;
+
 /* One row group buffer: struct copies of the schema's leaves holding the
  * shredded levels/values and, once encoded, the column chunks. */
 typedef struct rg_slot {
     pdw_leaf *lv;
-    size_t *order; /* leaves by decreasing size: the biggest start first */
+    leaf_job *order; /* leaves by decreasing size: the biggest start first */
     int64_t rows;
     size_t rg; /* row group index, set when submitted */
     /* under the pool lock: order[next, end) are not yet claimed; the pool
@@ -181,7 +187,7 @@ static void slot_free(rg_slot *s, size_t nleaves)
 static int slot_init(rg_slot *s, const pdw_schema *sch)
 {
     s->lv = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(pdw_leaf));
-    s->order = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(size_t));
+    s->order = malloc((sch->nleaves ? sch->nleaves : 1) * sizeof(leaf_job));
     if (!s->lv || !s->order) {
         return pd_set_error(PD_ERR_NOMEM, "parquet writer: out of memory");
     }
@@ -213,7 +219,7 @@ static int take_job(pd_parquet_writer *w, job *j)
         rg_slot *s = &w->slots[w->q[k]];
         if (s->next < s->end) {
             j->s = s;
-            j->i = s->order[s->next++];
+            j->i = s->order[s->next++].leaf;
             j->shred = 0;
             return 1;
         }
@@ -549,25 +555,26 @@ static int leaf_error(const rg_slot *s, const pdw_leaf *lf)
     return rc;
 }
 
-static size_t leaf_bytes(const pdw_leaf *lf)
+/* Bigger first; equal sizes in leaf order. */
+static int by_size_desc(const void *pa, const void *pb)
 {
-    return lf->vals.len + lf->def.len + lf->rep.len;
+    const leaf_job *a = pa, *b = pb;
+    if (a->bytes != b->bytes) {
+        return a->bytes > b->bytes ? -1 : 1;
+    }
+    return a->leaf < b->leaf ? -1 : a->leaf > b->leaf;
 }
 
 /* Queue a filled row group for encoding. */
 static void submit_slot(pd_parquet_writer *w, int si)
 {
     rg_slot *s = &w->slots[si];
-    /* insertion sort by decreasing size (schemas are small; ties keep leaf
-     * order) */
     for (size_t i = 0; i < w->sch.nleaves; i++) {
-        size_t j = i, sz = leaf_bytes(&s->lv[i]);
-        while (j > 0 && leaf_bytes(&s->lv[s->order[j - 1]]) < sz) {
-            s->order[j] = s->order[j - 1];
-            j--;
-        }
-        s->order[j] = i;
+        const pdw_leaf *lf = &s->lv[i];
+        s->order[i].bytes = lf->vals.len + lf->def.len + lf->rep.len;
+        s->order[i].leaf = i;
     }
+    qsort(s->order, w->sch.nleaves, sizeof *s->order, by_size_desc);
     pthread_mutex_lock(&w->mu);
     s->rg = w->n_submitted++;
     s->next = s->done = 0;
@@ -607,12 +614,12 @@ static int pick_oldest(pd_parquet_writer *w, job *j)
     j->shred = 0;
     if (s->next < s->end) {
         j->s = s;
-        j->i = s->order[s->next++];
+        j->i = s->order[s->next++].leaf;
         return 1;
     }
     if (newer && newer->next < newer->end) {
         j->s = newer;
-        j->i = newer->order[--newer->end];
+        j->i = newer->order[--newer->end].leaf;
         return 1;
     }
     return 0;
