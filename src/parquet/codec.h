@@ -22,6 +22,9 @@
  * members. */
 int pd_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len);
 
+/* Snappy block decompression (codec_snappy.c); same contract. */
+int pd_pq_snappy_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len);
+
 /* Worst-case compressed size for src_len input bytes. */
 size_t pd_pq_compress_bound(int codec, size_t src_len);
 /* Compress; level 0 = codec default. *out_len receives the compressed size. */

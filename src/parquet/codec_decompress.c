@@ -10,7 +10,6 @@
 #include <brotli/decode.h>
 #include <lz4.h>
 #include <lz4frame.h>
-#include <snappy-c.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -166,18 +165,7 @@ int pd_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst
         if (src_len)
             memcpy(dst, src, src_len);
         return PD_OK;
-    case PD_CODEC_SNAPPY: {
-        size_t n;
-        if (snappy_uncompressed_length((const char *)src, src_len, &n) != SNAPPY_OK)
-            return bad("SNAPPY", "invalid header");
-        if (n != dst_len)
-            return pd_set_error(PD_ERR_CORRUPT, "SNAPPY page inflates to %zu bytes, expected %zu",
-                                n, dst_len);
-        if (snappy_uncompress((const char *)src, src_len, (char *)dst, &n) != SNAPPY_OK ||
-            n != dst_len)
-            return bad("SNAPPY", "invalid data");
-        return PD_OK;
-    }
+    case PD_CODEC_SNAPPY: return pd_pq_snappy_decompress(src, src_len, dst, dst_len);
     case PD_CODEC_GZIP: return gunzip(src, src_len, dst, dst_len);
     case PD_CODEC_ZSTD: return unzstd(src, src_len, dst, dst_len);
     case PD_CODEC_LZ4_RAW: return lz4_raw(src, src_len, dst, dst_len);
