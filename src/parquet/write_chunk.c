@@ -396,6 +396,27 @@ DEF_MINMAX(minmax_f32, float)
 DEF_MINMAX(minmax_f64, double)
 #undef DEF_MINMAX
 
+/* A zero float (w 4) or double bound is written as -0.0 for the min
+ * (negative) and +0.0 for the max. */
+static void zero_bound(uint8_t *v, size_t w, int negative)
+{
+    if (w == 4) {
+        float f;
+        memcpy(&f, v, 4);
+        if (f == 0.0f) {
+            f = negative ? -0.0f : 0.0f;
+            memcpy(v, &f, 4);
+        }
+    } else {
+        double d;
+        memcpy(&d, v, 8);
+        if (d == 0.0) {
+            d = negative ? -0.0 : 0.0;
+            memcpy(v, &d, 8);
+        }
+    }
+}
+
 /* Statistics over n values stored as `src` (fixed width w, or PLAIN
  * BYTE_ARRAY when w == 0). */
 static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srclen)
@@ -440,20 +461,8 @@ static int compute_stats(pdw_leaf *lf, const uint8_t *src, size_t n, size_t srcl
             if (nans == n) {
                 return PD_OK; /* only NaNs: no min/max */
             }
-            /* a zero bound is written as -0.0 (min) and +0.0 (max) */
-            if (w == 4) {
-                float f0 = -0.0f, f1 = 0.0f, f;
-                memcpy(&f, mn, 4);
-                memcpy(mn, f == 0.0f ? &f0 : &f, 4);
-                memcpy(&f, mx, 4);
-                memcpy(mx, f == 0.0f ? &f1 : &f, 4);
-            } else {
-                double d0 = -0.0, d1 = 0.0, d;
-                memcpy(&d, mn, 8);
-                memcpy(mn, d == 0.0 ? &d0 : &d, 8);
-                memcpy(&d, mx, 8);
-                memcpy(mx, d == 0.0 ? &d1 : &d, 8);
-            }
+            zero_bound(mn, w, 1);
+            zero_bound(mx, w, 0);
         }
         if (set_stat(&m->min, mn, w) || set_stat(&m->max, mx, w)) {
             return PD_ERR_NOMEM;
