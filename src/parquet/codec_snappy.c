@@ -118,7 +118,7 @@ int pd_pq_snappy_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, si
                 for (size_t k = 0; k < extra; k++)
                     l |= (uint32_t)ip[k] << (8 * k);
                 ip += extra;
-                len = (size_t)l + 1;
+                len = (uint32_t)(l + 1); /* wraps to 0 for 0xffffffff, as in libsnappy */
             }
             if ((size_t)(ip_end - ip) < len)
                 return corrupt("literal beyond the end of the input");

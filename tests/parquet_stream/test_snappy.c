@@ -153,6 +153,9 @@ static void t_hand_made_tags(void **state)
     assert_int_equal(pd_pq_snappy_decompress(one, sizeof one, out, 10), PD_OK);
     assert_memory_equal(out, "ababababaa", 10); /* ab, 7 from 2 back, 1 from 1 back */
     assert_int_equal(both_agree(one, sizeof one, 10), 1);
+    /* a literal length of 0xffffffff + 1 wraps to an empty literal, as in libsnappy */
+    const uint8_t wrap[] = {0, 63 << 2, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(both_agree(wrap, sizeof wrap, 0), 1);
     /* offset 0, offset beyond the output, truncated input */
     const uint8_t zero_off[] = {5, 0, 'x', (uint8_t)((3 << 2) | 2), 0, 0};
     assert_int_equal(pd_pq_snappy_decompress(zero_off, sizeof zero_off, out, 5), PD_ERR_CORRUPT);
