@@ -3,7 +3,8 @@
 # (Debian packages, npm peers), builds pipedag-c with ASan + UBSan +
 # LeakSanitizer, runs every ctest test (unit, integration against real
 # SQLite / Postgres / DuckDB / S3 peers, interop, fuzz-corpus replay), then a
-# short libFuzzer smoke run of the Parquet reader.
+# short libFuzzer smoke run of the Parquet reader and of the Snappy decoder
+# (against libsnappy).
 #
 #   scripts/test.sh            # everything
 #   PD_FUZZ_SECONDS=0 scripts/test.sh   # skip the fuzz smoke run
@@ -23,15 +24,19 @@ export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
 status=0
 # The bounded fuzz run goes first so that ctest's summary ends the output.
 FUZZ=${PD_FUZZ_SECONDS:-60}
-if [ "$FUZZ" -gt 0 ] && [ -x scripts/fuzz-parquet.sh ]; then
-    echo "== fuzz smoke: parquet reader, ${FUZZ}s"
-    if bash scripts/fuzz-parquet.sh "$FUZZ" > "$BUILD/fuzz-smoke.log" 2>&1; then
-        grep -E "^Done [0-9]+ runs" "$BUILD/fuzz-smoke.log" || true
+fuzz_smoke() { # TARGET SECONDS
+    echo "== fuzz smoke: $1, ${2}s"
+    if bash scripts/fuzz-parquet.sh "$2" "$1" > "$BUILD/fuzz-$1.log" 2>&1; then
+        grep -E "^Done [0-9]+ runs" "$BUILD/fuzz-$1.log" || true
     else
-        tail -40 "$BUILD/fuzz-smoke.log"
-        echo "fuzz smoke: FAILED (crash input saved under build-fuzz/)"
+        tail -40 "$BUILD/fuzz-$1.log"
+        echo "fuzz smoke: $1 FAILED (crash input saved under build-fuzz/)"
         status=1
     fi
+}
+if [ "$FUZZ" -gt 0 ] && [ -x scripts/fuzz-parquet.sh ]; then
+    fuzz_smoke parquet_read_fuzzer "$FUZZ"
+    fuzz_smoke snappy_fuzzer $(( FUZZ / 3 > 0 ? FUZZ / 3 : 1 ))
 fi
 (cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
 exit $status
