@@ -163,48 +163,75 @@ static void unpack32(const uint8_t *p, size_t avail, int w, uint32_t *out, int64
     }
 }
 
+/* One run of the RLE/bit-packed hybrid: `take` values (capped at the `left`
+ * still wanted), either bit-packed at `data` (`avail` readable bytes) or one
+ * repeated `value`. Advances *pp past the run. */
+typedef struct rle_run {
+    bool packed;
+    int64_t take;
+    const uint8_t *data;
+    size_t avail;
+    uint32_t value;
+} rle_run;
+
+static int
+next_run(const uint8_t **pp, const uint8_t *end, int bw, int64_t done, int64_t n, rle_run *r)
+{
+    const uint8_t *p = *pp;
+    uint64_t h = 0;
+    *r = (rle_run){0};
+    if (rd_uleb(&p, end, &h))
+        return pd_set_error(PD_ERR_CORRUPT, "RLE data ends after %lld of %lld values",
+                            (long long)done, (long long)n);
+    uint64_t left = (uint64_t)(n - done), cnt;
+    r->packed = h & 1;
+    if (r->packed) {
+        uint64_t groups = h >> 1;
+        if (groups == 0 || groups > ((uint64_t)1 << 40))
+            return pd_set_error(PD_ERR_CORRUPT, "bad bit-packed run length");
+        cnt = groups * 8;
+        size_t bytes = (size_t)groups * (size_t)bw;
+        size_t avail = (size_t)(end - p);
+        r->take = (int64_t)(left < cnt ? left : cnt);
+        if (((size_t)r->take * (size_t)bw + 7) / 8 > avail)
+            return pd_set_error(PD_ERR_CORRUPT, "bit-packed run beyond end of data");
+        r->data = p;
+        r->avail = avail < bytes ? avail : bytes;
+        *pp = p + r->avail;
+        return PD_OK;
+    }
+    cnt = h >> 1;
+    if (cnt == 0)
+        return pd_set_error(PD_ERR_CORRUPT, "RLE run of length 0");
+    size_t vbytes = ((size_t)bw + 7) / 8;
+    if ((size_t)(end - p) < vbytes)
+        return pd_set_error(PD_ERR_CORRUPT, "RLE run value beyond end of data");
+    r->value = 0;
+    for (size_t k = 0; k < vbytes; k++)
+        r->value |= (uint32_t)p[k] << (8 * k);
+    r->take = (int64_t)(left < cnt ? left : cnt);
+    *pp = p + vbytes;
+    return PD_OK;
+}
+
 /* Generic RLE/bit-packed hybrid decoder core writing u32. */
 int pdi_rle_u32(const uint8_t *p, size_t len, int bw, uint32_t *out, int64_t n)
 {
     const uint8_t *end = p + len;
-    int64_t i = 0;
     if (bw < 0 || bw > 32)
         return pd_set_error(PD_ERR_CORRUPT, "bad RLE bit width %d", bw);
-    size_t vbytes = ((size_t)bw + 7) / 8;
-    while (i < n) {
-        uint64_t h = 0;
-        if (rd_uleb(&p, end, &h))
-            return pd_set_error(PD_ERR_CORRUPT, "RLE data ends after %lld of %lld values",
-                                (long long)i, (long long)n);
-        if (h & 1) {
-            uint64_t groups = h >> 1;
-            if (groups == 0 || groups > ((uint64_t)1 << 40))
-                return pd_set_error(PD_ERR_CORRUPT, "bad bit-packed run length");
-            uint64_t cnt = groups * 8;
-            size_t bytes = (size_t)groups * (size_t)bw;
-            size_t avail = (size_t)(end - p);
-            int64_t take = (int64_t)((uint64_t)(n - i) < cnt ? (uint64_t)(n - i) : cnt);
-            size_t need = ((size_t)take * (size_t)bw + 7) / 8;
-            if (need > avail)
-                return pd_set_error(PD_ERR_CORRUPT, "bit-packed run beyond end of data");
-            unpack32(p, avail < bytes ? avail : bytes, bw, out + i, take);
-            i += take;
-            p += bytes < avail ? bytes : avail;
+    for (int64_t i = 0; i < n;) {
+        rle_run r;
+        int rc = next_run(&p, end, bw, i, n, &r);
+        if (rc)
+            return rc;
+        if (r.packed) {
+            unpack32(r.data, r.avail, bw, out + i, r.take);
         } else {
-            uint64_t cnt = h >> 1;
-            if (cnt == 0)
-                return pd_set_error(PD_ERR_CORRUPT, "RLE run of length 0");
-            if ((size_t)(end - p) < vbytes)
-                return pd_set_error(PD_ERR_CORRUPT, "RLE run value beyond end of data");
-            uint32_t v = 0;
-            for (size_t k = 0; k < vbytes; k++)
-                v |= (uint32_t)p[k] << (8 * k);
-            p += vbytes;
-            int64_t take = (int64_t)((uint64_t)(n - i) < cnt ? (uint64_t)(n - i) : cnt);
-            for (int64_t k = 0; k < take; k++)
-                out[i + k] = v;
-            i += take;
+            for (int64_t k = 0; k < r.take; k++)
+                out[i + k] = r.value;
         }
+        i += r.take;
     }
     return PD_OK;
 }
@@ -212,80 +239,56 @@ int pdi_rle_u32(const uint8_t *p, size_t len, int bw, uint32_t *out, int64_t n)
 int pdi_rle_u8(const uint8_t *p, size_t len, int bw, uint8_t *out, int64_t n, int maxv)
 {
     const uint8_t *end = p + len;
-    int64_t i = 0;
     if (bw < 0 || bw > 8)
         return pd_set_error(PD_ERR_CORRUPT, "bad level bit width %d", bw);
     uint32_t tmp[512];
-    while (i < n) {
-        uint64_t h = 0;
-        if (rd_uleb(&p, end, &h))
-            return pd_set_error(PD_ERR_CORRUPT, "RLE data ends after %lld of %lld values",
-                                (long long)i, (long long)n);
-        if (h & 1) {
-            uint64_t groups = h >> 1;
-            if (groups == 0 || groups > ((uint64_t)1 << 40))
-                return pd_set_error(PD_ERR_CORRUPT, "bad bit-packed run length");
-            uint64_t cnt = groups * 8;
-            size_t bytes = (size_t)groups * (size_t)bw;
-            size_t avail = (size_t)(end - p);
-            int64_t take = (int64_t)((uint64_t)(n - i) < cnt ? (uint64_t)(n - i) : cnt);
-            size_t need = ((size_t)take * (size_t)bw + 7) / 8;
-            if (need > avail)
-                return pd_set_error(PD_ERR_CORRUPT, "bit-packed run beyond end of data");
-            if (bw == 1) {
-                int64_t k = 0;
-                for (; k + 8 <= take; k += 8) {
-                    uint8_t b = p[k >> 3];
-                    uint8_t *o = out + i + k;
-                    o[0] = b & 1;
-                    o[1] = (b >> 1) & 1;
-                    o[2] = (b >> 2) & 1;
-                    o[3] = (b >> 3) & 1;
-                    o[4] = (b >> 4) & 1;
-                    o[5] = (b >> 5) & 1;
-                    o[6] = (b >> 6) & 1;
-                    o[7] = (b >> 7) & 1;
-                }
-                for (; k < take; k++)
-                    out[i + k] = (p[k >> 3] >> (k & 7)) & 1;
-                if (maxv < 1)
-                    for (k = 0; k < take; k++)
-                        if (out[i + k] > maxv)
-                            return pd_set_error(PD_ERR_CORRUPT, "level %d exceeds maximum %d",
-                                                out[i + k], maxv);
-            } else {
-                const uint8_t *q = p;
-                size_t qa = avail < bytes ? avail : bytes;
-                for (int64_t k = 0; k < take; k += 512) {
-                    int64_t m = take - k < 512 ? take - k : 512;
-                    /* chunks of 512 values start on byte boundaries (512*bw bits) */
-                    size_t off = (size_t)k * (size_t)bw / 8;
-                    unpack32(q + off, qa - off, bw, tmp, m);
-                    for (int64_t j = 0; j < m; j++) {
-                        if (tmp[j] > (uint32_t)maxv)
-                            return pd_set_error(PD_ERR_CORRUPT, "level %u exceeds maximum %d",
-                                                tmp[j], maxv);
-                        out[i + k + j] = (uint8_t)tmp[j];
-                    }
+    for (int64_t i = 0; i < n;) {
+        rle_run r;
+        int rc = next_run(&p, end, bw, i, n, &r);
+        if (rc)
+            return rc;
+        int64_t take = r.take;
+        const uint8_t *q = r.data;
+        if (!r.packed) {
+            if (r.value > (uint32_t)maxv)
+                return pd_set_error(PD_ERR_CORRUPT, "level %u exceeds maximum %d", r.value, maxv);
+            memset(out + i, (int)r.value, (size_t)take);
+        } else if (bw == 1) {
+            int64_t k = 0;
+            for (; k + 8 <= take; k += 8) {
+                uint8_t b = q[k >> 3];
+                uint8_t *o = out + i + k;
+                o[0] = b & 1;
+                o[1] = (b >> 1) & 1;
+                o[2] = (b >> 2) & 1;
+                o[3] = (b >> 3) & 1;
+                o[4] = (b >> 4) & 1;
+                o[5] = (b >> 5) & 1;
+                o[6] = (b >> 6) & 1;
+                o[7] = (b >> 7) & 1;
+            }
+            for (; k < take; k++)
+                out[i + k] = (q[k >> 3] >> (k & 7)) & 1;
+            if (maxv < 1)
+                for (k = 0; k < take; k++)
+                    if (out[i + k] > maxv)
+                        return pd_set_error(PD_ERR_CORRUPT, "level %d exceeds maximum %d",
+                                            out[i + k], maxv);
+        } else {
+            for (int64_t k = 0; k < take; k += 512) {
+                int64_t m = take - k < 512 ? take - k : 512;
+                /* chunks of 512 values start on byte boundaries (512*bw bits) */
+                size_t off = (size_t)k * (size_t)bw / 8;
+                unpack32(q + off, r.avail - off, bw, tmp, m);
+                for (int64_t j = 0; j < m; j++) {
+                    if (tmp[j] > (uint32_t)maxv)
+                        return pd_set_error(PD_ERR_CORRUPT, "level %u exceeds maximum %d", tmp[j],
+                                            maxv);
+                    out[i + k + j] = (uint8_t)tmp[j];
                 }
             }
-            i += take;
-            p += bytes < avail ? bytes : avail;
-        } else {
-            uint64_t cnt = h >> 1;
-            if (cnt == 0)
-                return pd_set_error(PD_ERR_CORRUPT, "RLE run of length 0");
-            size_t vbytes = ((size_t)bw + 7) / 8;
-            if ((size_t)(end - p) < vbytes)
-                return pd_set_error(PD_ERR_CORRUPT, "RLE run value beyond end of data");
-            uint32_t v = vbytes ? p[0] : 0;
-            p += vbytes;
-            if (v > (uint32_t)maxv)
-                return pd_set_error(PD_ERR_CORRUPT, "level %u exceeds maximum %d", v, maxv);
-            int64_t take = (int64_t)((uint64_t)(n - i) < cnt ? (uint64_t)(n - i) : cnt);
-            memset(out + i, (int)v, (size_t)take);
-            i += take;
         }
+        i += take;
     }
     return PD_OK;
 }
