@@ -488,30 +488,31 @@ static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *paylo
         return pd_set_error(PD_ERR_CORRUPT,
                             "data pages hold more values than the column chunk's %lld",
                             (long long)o->cap_slots);
-    const uint8_t *vp;
-    size_t vlen;
+    const uint8_t *vp = payload;
+    size_t vlen = (size_t)h->compressed_size, ulen = (size_t)h->uncompressed_size;
+    bool pending = false; /* vp/vlen are still stored bytes for page_bytes (ulen when inflated) */
     int rc = PD_OK;
     uint8_t *def = o->def ? o->def + o->n_slots : NULL;
     uint8_t *rep = o->rep ? o->rep + o->n_slots : NULL;
     if (!v2) {
-        size_t clen = (size_t)h->compressed_size, ulen = (size_t)h->uncompressed_size;
-        if (col->max_def == 0 && col->max_rep == 0 && direct_plain(c, h->encoding, ulen, nv)) {
-            if ((rc = decompress_direct(c, payload, clen, ulen, nv)))
+        /* levels come first inside the (compressed) page */
+        pending = true;
+        if (col->max_def > 0 || col->max_rep > 0) {
+            const uint8_t *buf;
+            size_t blen;
+            if ((rc = page_bytes(c, payload, vlen, ulen, &buf, &blen)))
                 return rc;
-            o->n_slots += nv;
-            return PD_OK;
+            const uint8_t *p = buf, *end = buf + blen;
+            if (col->max_rep > 0 &&
+                (rc = levels_v1(h->rep_encoding, &p, end, col->max_rep, rep, nv)))
+                return rc;
+            if (col->max_def > 0 &&
+                (rc = levels_v1(h->def_encoding, &p, end, col->max_def, def, nv)))
+                return rc;
+            vp = p;
+            vlen = (size_t)(end - p);
+            pending = false;
         }
-        const uint8_t *buf;
-        size_t blen;
-        if ((rc = page_bytes(c, payload, clen, ulen, &buf, &blen)))
-            return rc;
-        const uint8_t *p = buf, *end = buf + blen;
-        if (col->max_rep > 0 && (rc = levels_v1(h->rep_encoding, &p, end, col->max_rep, rep, nv)))
-            return rc;
-        if (col->max_def > 0 && (rc = levels_v1(h->def_encoding, &p, end, col->max_def, def, nv)))
-            return rc;
-        vp = p;
-        vlen = (size_t)(end - p);
     } else {
         int32_t rl = h->rep_len, dl = h->def_len;
         if (rl < 0 || dl < 0 || (int64_t)rl + dl > h->compressed_size ||
@@ -526,29 +527,21 @@ static int data_page(chunkctx *c, const pdi_page_header *h, const uint8_t *paylo
                              nv, col->max_def)))
             return rc;
         vp = payload + rl + dl;
-        vlen = (size_t)h->compressed_size - (size_t)rl - (size_t)dl;
-        size_t ulen = (size_t)h->uncompressed_size - (size_t)rl - (size_t)dl;
-        if (vlen > 0 && h->is_compressed && c->codec != PD_CODEC_UNCOMPRESSED) {
-            int64_t nn = col->max_def > 0 ? count_eq(def, nv, (uint8_t)col->max_def) : nv;
-            if (rep && nv > 0 && o->n_slots == 0 && rep[0] != 0)
-                return corrupt("first repetition level of the column chunk is not 0");
-            if (direct_plain(c, h->encoding, ulen, nn)) {
-                if ((rc = decompress_direct(c, vp, vlen, ulen, nn)))
-                    return rc;
-                o->n_slots += nv;
-                return PD_OK;
-            }
-            if ((rc = grow((void **)&c->s->page, &c->s->page_cap, ulen ? ulen : 1)))
-                return rc;
-            if ((rc = pd_pq_decompress(c->codec, vp, vlen, c->s->page, ulen)))
-                return rc;
-            vp = c->s->page;
-            vlen = ulen;
-        }
+        vlen -= (size_t)rl + (size_t)dl;
+        ulen -= (size_t)rl + (size_t)dl;
+        pending = vlen > 0 && h->is_compressed && c->codec != PD_CODEC_UNCOMPRESSED;
     }
     if (rep && nv > 0 && o->n_slots == 0 && rep[0] != 0)
         return corrupt("first repetition level of the column chunk is not 0");
     int64_t nn = col->max_def > 0 ? count_eq(def, nv, (uint8_t)col->max_def) : nv;
+    if (pending && direct_plain(c, h->encoding, ulen, nn)) {
+        if ((rc = decompress_direct(c, vp, vlen, ulen, nn)))
+            return rc;
+        o->n_slots += nv;
+        return PD_OK;
+    }
+    if (pending && (rc = page_bytes(c, vp, vlen, ulen, &vp, &vlen)))
+        return rc;
     rc = decode_values(c, h->encoding, vp, vlen, nn);
     if (rc)
         return rc;
