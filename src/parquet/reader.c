@@ -1127,10 +1127,7 @@ static void *worker_main(void *arg)
         rg_job done;
         run_job(p, i, &scr, &done);
         pthread_mutex_lock(&p->mu);
-        p->jobs[i].h = done.h;
-        p->jobs[i].rc = done.rc;
-        p->jobs[i].err = done.err;
-        p->jobs[i].state = JOB_DONE;
+        p->jobs[i] = done; /* state JOB_DONE */
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
