@@ -123,7 +123,7 @@ void pdi_task_hash(const char *name,
                    const char *cache_fn_hash,
                    char out[PD_HASH_LEN + 1]);
 
-/* ---- run state (run.c, ctx.c) ---- */
+/* ---- run state (run.c and the files it drives, ctx.c) ---- */
 enum { PDI_OUT_TABLE = 0, PDI_OUT_BLOB = 1 };
 
 typedef struct pdi_out {
@@ -205,6 +205,76 @@ struct pd_task_ctx {
     int status;
 };
 
+/* A run's data flows one way through the files below, from the public
+ * entry points down to the stage transaction:
+ *   show.c (pd_show, pd_explain, pd_last_states)
+ *   run.c (pd_run: setup, engine) -> result.c (pd_result)
+ *   tasks.c (task kinds; ctx.c: computed C tasks)
+ *   cache.c (cache decisions) -> key.c (key parts, metadata rows)
+ *   outputs.c (outputs, references, SQL rendering)
+ *   stage.c (stage transaction) */
+
+/* ---- run.c ---- */
+/* Open a run: options, store, locks and blob store (dry: store only, never
+ * locks). On failure the caller still calls pdi_run_free. */
+int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_options *o, bool dry);
+void pdi_run_free(pdi_run *r);
+/* Execute the selected nodes with `jobs` threads (1: the calling thread). */
+int pdi_run_engine(pdi_run *r, int jobs);
+
+/* ---- result.c ---- */
+/* The result of a finished run (takes over the tasks' error messages). */
+pd_result *pdi_make_result(pdi_run *r, double secs);
+
+/* ---- tasks.c ---- */
+/* Decide, run and record one task; PD_ERR_TASK with tr->error on failure. */
+int pdi_exec_task(pdi_run *r, pd_task *t);
+int pdi_run_c_task(pdi_run *r, pd_task *t);                       /* ctx.c */
+int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out);        /* ctx.c */
+int pdi_load_csv(const char *path, struct ArrowArrayStream *out); /* ctx.c */
+
+/* ---- cache.c ---- */
+/* The cache mode forces t to run. */
+bool pdi_is_forced(pdi_run *r, const pd_task *t);
+/* Dry runs: why t would run, comparing its key parts with its last
+ * committed run (NULL if nothing specific). */
+char *pdi_dry_reason(pdi_run *r, const pd_task *t, const char *table, const char *qh);
+/* Dry runs: the outputs a task that would run is expected to produce. */
+int pdi_dry_outputs(pdi_trun *tr, const pd_task *t, const char *cache_key);
+/* Materialize a table output of the running task (eager or lazy). */
+int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl);
+/* The cache decision before a task's body runs; *settled when the task is
+ * done (cache valid, or a dry run of an eager task). Fails the task on error. */
+int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled);
+
+/* ---- key.c ---- */
+/* Input hash and the explain summary of t's inputs. */
+int pdi_compute_inputs(pdi_run *r, pd_task *t);
+/* Cache-function hash (a load task's: its file's content). */
+int pdi_compute_cache_fn(pdi_run *r, pd_task *t);
+/* A path of the flow file, relative to the flow file's folder. */
+char *pdi_resolve_path(pdi_run *r, const char *path);
+/* The query string identifying a lazy table. */
+int pdi_lazy_query_string(pdi_run *r, const pd_table *tbl, char **out);
+/* Content identity of an in-memory table; the stream is replaced by an
+ * equivalent one over the same batches. */
+int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out);
+/* The uncommitted metadata row of t (orig: the row of a cache hit). */
+int pdi_insert_task_row(pdi_run *r, pd_task *t, pd_task_state state, const pd_task_meta *orig);
+
+/* ---- outputs.c ---- */
+/* Fail t with the last error (prefixed by what); returns PD_ERR_TASK. */
+int pdi_task_fail(pdi_trun *tr, const pd_task *t, const char *what);
+int pdi_add_out(pdi_trun *tr,
+                const char *name,
+                int kind,
+                const char *cache_key,
+                const char *query_hash,
+                const char *schema);
+void pdi_trun_clear_outs(pdi_trun *tr);
+void pdi_trun_free(pdi_trun *tr);
+/* Add the outputs recorded in a metadata row's output_json. */
+int pdi_decode_outputs(pdi_trun *tr, const char *json, const char *schema);
 /* Render {{ }} references in sql for task t: produces physical names. */
 int pdi_render_sql(pdi_run *r, pd_task *t, const char *sql, char **out);
 /* Find the output a reference denotes; *value set when it denotes a literal. */
@@ -221,20 +291,21 @@ static inline const char *pdi_out_table(const pdi_out *o)
 {
     return o->ext_name ? o->ext_name : o->name;
 }
-/* Materialize a table output of the running task (eager or lazy). */
-int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl);
-int pdi_stage_mark_changed(pdi_run *r, pd_stage *st);
+
+/* ---- stage.c ---- */
+/* The transaction schema of st in this run. */
+const char *pdi_tx_schema(pdi_run *r, const pd_stage *st);
 int pdi_ensure_stage(pdi_run *r, pd_stage *st);
 /* PD_ERR_LOCK unless the stage lock is still held (checked before writes). */
 int pdi_check_lock(pdi_run *r, pd_stage *st);
-int pdi_add_out(pdi_trun *tr,
-                const char *name,
-                int kind,
-                const char *cache_key,
-                const char *query_hash,
-                const char *schema);
-int pdi_run_c_task(pdi_run *r, pd_task *t);
-int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out);
-int pdi_load_csv(const char *path, struct ArrowArrayStream *out);
+/* The stage gets a new state: pending copies of cache-valid tables are made. */
+int pdi_stage_mark_changed(pdi_run *r, pd_stage *st);
+/* Does the committed schema of st hold `name`? */
+int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists);
+/* Place a cache-valid table `from` of st as `to` (now or at the first
+ * change); *schema_out: where readers find it. */
+int pdi_place_cached_table(
+    pdi_run *r, pd_stage *st, const char *from, const char *to, const char **schema_out);
+int pdi_commit_stage(pdi_run *r, pd_stage *st);
 
 #endif

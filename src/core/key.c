@@ -1,0 +1,358 @@
+/*
+ * core/key.c - the parts of a task's cache key (PIPEDAG_SEMANTICS.md §2.1):
+ * the input hash over the input outputs' cache keys, the cache-function
+ * hash (a load task's is its file's content), the identity of a lazy
+ * table (query string or Arrow content), and the metadata row recording
+ * them (output_json).
+ */
+#include "core_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+int pdi_lazy_query_string(pdi_run *r, const pd_table *tbl, char **out)
+{
+    *out = NULL;
+    if (r->store && pd_store_lazy_query_str(r->store, tbl, out) == PD_OK && *out)
+        return PD_OK;
+    pd_clear_error();
+    switch (tbl->kind) {
+    case PD_OBJ_SQL: *out = pd_strdup(tbl->sql); break;
+    case PD_OBJ_EXTERNAL:
+        *out = pd_asprintf("ExternalTableReference(name=%s, schema=%s)", tbl->ext_name,
+                           tbl->ext_schema);
+        break;
+    case PD_OBJ_VIEW: {
+        pd_buf b = PD_BUF_INIT;
+        pd_buf_puts(&b, "View(src=[");
+        for (size_t i = 0; i < tbl->n_view_sources; i++)
+            pd_buf_printf(&b, "%s%s", i ? "," : "", tbl->view_sources[i]);
+        pd_buf_puts(&b, "])");
+        *out = pd_buf_detach(&b);
+        break;
+    }
+    default: {
+        char rnd[PD_HASH_LEN + 1];
+        pd_random_id(rnd);
+        *out = pd_asprintf("random:%s", rnd);
+    }
+    }
+    return *out ? PD_OK : PD_ERR_NOMEM;
+}
+
+/* Content identity of an in-memory table (lazy computed tasks): SHA-256 over
+ * the schema JSON and every row as JSON. The stream is drained into memory
+ * and replaced by an equivalent stream over the same batches. */
+int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out)
+{
+    *out = NULL;
+    struct ArrowSchema sch;
+    memset(&sch, 0, sizeof sch);
+    if (st->get_schema(st, &sch) != 0)
+        return pd_set_error(PD_ERR_INVALID, "reading the schema of an output table");
+    struct ArrowArray *batches = NULL;
+    size_t n = 0, cap = 0;
+    int rc = PD_OK;
+    pd_sha256_ctx h;
+    if (pd_sha256_init(&h)) {
+        sch.release(&sch);
+        return PD_ERR_NOMEM;
+    }
+    char *sj = pd_arrow_schema_to_json(&sch);
+    if (sj)
+        pd_sha256_update(&h, sj, strlen(sj));
+    free(sj);
+    for (;;) {
+        struct ArrowArray *nb = pd_grow(batches, &cap, n, sizeof *nb, 8);
+        if (!nb) {
+            rc = PD_ERR_NOMEM;
+            break;
+        }
+        batches = nb;
+        memset(&batches[n], 0, sizeof batches[n]);
+        if (st->get_next(st, &batches[n]) != 0) {
+            rc = pd_set_error(PD_ERR_INVALID, "reading an output table");
+            break;
+        }
+        if (!batches[n].release)
+            break;
+        for (int64_t i = 0; i < batches[n].length && !rc; i++) {
+            size_t len = 0;
+            char *row = pd_arrow_value_to_json(&sch, &batches[n], i, &len);
+            if (!row) {
+                rc = PD_ERR_INVALID;
+                break;
+            }
+            pd_sha256_update(&h, row, len);
+            pd_sha256_update(&h, "\n", 1);
+            free(row);
+        }
+        n++;
+        if (rc)
+            break;
+    }
+    uint8_t d[PD_SHA256_LEN];
+    pd_sha256_final(&h, d);
+    st->release(st);
+    if (!rc) {
+        rc = pd_arrow_stream_from_batches(&sch, batches, n, st);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (batches[i].release)
+                batches[i].release(&batches[i]);
+        if (sch.release)
+            sch.release(&sch);
+    }
+    free(batches);
+    if (rc)
+        return rc;
+    char hex[2 * PD_SHA256_LEN + 1];
+    pd_hex(d, PD_SHA256_LEN, hex);
+    *out = pd_asprintf("arrow-content:%s", hex);
+    return *out ? PD_OK : PD_ERR_NOMEM;
+}
+
+/* canonical JSON description of one input reference */
+static void json_out_desc(pd_json *j, const pd_task *p, const pdi_out *o)
+{
+    pd_json_obj_begin(j);
+    pd_json_key(j, "__pipedag_type__");
+    pd_json_str(j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
+    pd_json_key(j, "cache_key");
+    pd_json_str(j, o->cache_key);
+    pd_json_key(j, "name");
+    pd_json_str(j, o->name);
+    if (o->kind == PDI_OUT_TABLE) {
+        pd_json_key(j, "primary_key");
+        pd_json_arr_begin(j);
+        for (size_t i = 0; i < p->primary_key.n; i++)
+            pd_json_str(j, p->primary_key.items[i]);
+        pd_json_arr_end(j);
+    }
+    pd_json_key(j, "stage");
+    pd_json_str(j, p->stage->name);
+    pd_json_obj_end(j);
+}
+
+/* input_hash and the explain summary {"ref": cache_key | value} */
+int pdi_compute_inputs(pdi_run *r, pd_task *t)
+{
+    pdi_trun *tr = &r->t[t->id];
+    const pdi_ref **refs = NULL;
+    int rc = pdi_sorted_refs(t, &refs);
+    if (rc)
+        return rc;
+    pd_json j, e;
+    pd_json_init(&j);
+    pd_json_init(&e);
+    pdi_json_task_args_begin(&j, t);
+    pd_json_obj_begin(&e);
+    pd_json_key(&j, "inputs");
+    pd_json_obj_begin(&j);
+    for (size_t i = 0; i < t->n_refs && !rc; i++) {
+        const pdi_ref *ref = refs[i];
+        if (!ref->producer)
+            continue;
+        pd_task *p = NULL;
+        pdi_out *o = NULL;
+        const char *val = NULL;
+        rc = pdi_ref_output(r, t, ref->text, &p, &o, &val);
+        if (rc)
+            break;
+        pd_json_key(&j, ref->text);
+        pd_json_key(&e, ref->text);
+        pdi_trun *pt = &r->t[p->id];
+        if (o && !(val && strcmp(p->table, ref->table) == 0 && pt->n_outs > 1)) {
+            json_out_desc(&j, p, o);
+            pd_json_str(&e, o->cache_key);
+        } else {
+            /* the whole task: all outputs and its literal value */
+            pd_json_obj_begin(&j);
+            pd_json_key(&j, "__pipedag_type__");
+            pd_json_str(&j, "task");
+            pd_json_key(&j, "outputs");
+            pd_json_arr_begin(&j);
+            pd_buf keys = PD_BUF_INIT;
+            for (size_t k = 0; k < pt->n_outs; k++) {
+                json_out_desc(&j, p, &pt->outs[k]);
+                pd_buf_printf(&keys, "%s%s", k ? "," : "", pt->outs[k].cache_key);
+            }
+            pd_json_arr_end(&j);
+            pd_json_key(&j, "value");
+            if (val)
+                pd_json_raw(&j, val);
+            else
+                pd_json_null(&j);
+            pd_json_obj_end(&j);
+            if (val && !pt->n_outs)
+                pd_buf_printf(&keys, "value=%s", val);
+            pd_json_str(&e, keys.data ? keys.data : "");
+            pd_buf_free(&keys);
+        }
+    }
+    pd_json_obj_end(&j);
+    pdi_json_task_args_end(&j, t);
+    pd_json_obj_end(&e);
+    free(refs);
+    char *js = pd_json_finish(&j);
+    char *es = pd_json_finish(&e);
+    if (!rc && (!js || !es))
+        rc = PD_ERR_NOMEM;
+    if (!rc) {
+        const char *parts[] = {"INPUT", js};
+        pd_stable_hash(parts, 2, tr->input_hash);
+        free(tr->inputs_json);
+        tr->inputs_json = es;
+        es = NULL;
+    }
+    free(js);
+    free(es);
+    return rc;
+}
+
+char *pdi_resolve_path(pdi_run *r, const char *path)
+{
+    if (!path || path[0] == '/' || !r->flow->file)
+        return pd_strdup(path);
+    char *dir = pd_path_dirname(r->flow->file);
+    char *p = dir ? pd_path_join(dir, path) : NULL;
+    free(dir);
+    return p;
+}
+
+int pdi_compute_cache_fn(pdi_run *r, pd_task *t)
+{
+    pdi_trun *tr = &r->t[t->id];
+    tr->cache_fn_hash[0] = 0;
+    bool has_cf = t->cache_fn || t->kind == PD_TASK_LOAD;
+    if (!has_cf)
+        return PD_OK;
+    if (r->disable_cache_fn) {
+        char rnd[PD_HASH_LEN + 1];
+        pd_random_id(rnd);
+        const char *parts[] = {"CACHE_FN", rnd};
+        pd_stable_hash(parts, 2, tr->cache_fn_hash);
+        return PD_OK;
+    }
+    char *val = NULL;
+    int rc;
+    if (t->kind == PD_TASK_LOAD) {
+        char *path = pdi_resolve_path(r, t->csv_path);
+        size_t len = 0;
+        char *data = path ? pd_file_read(path, &len) : NULL;
+        if (!data) {
+            rc = pd_set_error(PD_ERR_IO, "cannot read CSV file %s", path ? path : t->csv_path);
+            free(path);
+            return rc;
+        }
+        free(path);
+        uint8_t d[PD_SHA256_LEN];
+        char hex[2 * PD_SHA256_LEN + 1];
+        pd_sha256(data, len, d);
+        pd_hex(d, PD_SHA256_LEN, hex);
+        free(data);
+        val = pd_strdup(hex);
+    } else {
+        if ((rc = pdi_call_cache_fn(r, t, &val)))
+            return rc;
+    }
+    pd_buf b = PD_BUF_INIT;
+    pd_json_escape(&b, val ? val : "", val ? strlen(val) : 0);
+    free(val);
+    if (b.oom) {
+        pd_buf_free(&b);
+        return PD_ERR_NOMEM;
+    }
+    const char *parts[] = {"CACHE_FN", b.data ? b.data : "\"\""};
+    pd_stable_hash(parts, 2, tr->cache_fn_hash);
+    pd_buf_free(&b);
+    return PD_OK;
+}
+
+static char *build_output_json(pdi_run *r, pd_task *t, pd_task_state state)
+{
+    pdi_trun *tr = &r->t[t->id];
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_obj_begin(&j);
+    pd_json_key(&j, "key");
+    pd_json_obj_begin(&j);
+    pd_json_key(&j, "cache_fn_hash");
+    pd_json_str(&j, tr->cache_fn_hash);
+    pd_json_key(&j, "input_hash");
+    pd_json_str(&j, tr->input_hash);
+    pd_json_key(&j, "inputs");
+    pd_json_raw(&j, tr->inputs_json ? tr->inputs_json : "{}");
+    pd_json_key(&j, "query_hash");
+    pd_json_obj_begin(&j);
+    for (size_t i = 0; i < tr->n_outs; i++)
+        if (tr->outs[i].query_hash) {
+            pd_json_key(&j, tr->outs[i].name);
+            pd_json_str(&j, tr->outs[i].query_hash);
+        }
+    pd_json_obj_end(&j);
+    pd_json_key(&j, "task_hash");
+    pd_json_str(&j, tr->task_hash);
+    pd_json_key(&j, "version");
+    pd_json_str(&j, t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None"));
+    pd_json_obj_end(&j);
+    pd_json_key(&j, "outputs");
+    pd_json_arr_begin(&j);
+    for (size_t i = 0; i < tr->n_outs; i++) {
+        pdi_out *o = &tr->outs[i];
+        pd_json_obj_begin(&j);
+        pd_json_key(&j, "cache_key");
+        pd_json_str(&j, o->cache_key);
+        if (o->ext_schema) {
+            pd_json_key(&j, "ext_name");
+            pd_json_str(&j, o->ext_name);
+            pd_json_key(&j, "ext_schema");
+            pd_json_str(&j, o->ext_schema);
+        }
+        pd_json_key(&j, "kind");
+        pd_json_str(&j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
+        pd_json_key(&j, "name");
+        pd_json_str(&j, o->name);
+        if (o->query_hash) {
+            pd_json_key(&j, "query_hash");
+            pd_json_str(&j, o->query_hash);
+        }
+        pd_json_obj_end(&j);
+    }
+    pd_json_arr_end(&j);
+    pd_json_key(&j, "state");
+    pd_json_str(&j, pd_task_state_name(state));
+    pd_json_key(&j, "value");
+    if (tr->value_json)
+        pd_json_raw(&j, tr->value_json);
+    else
+        pd_json_null(&j);
+    pd_json_key(&j, "value_json");
+    pd_json_str(&j, tr->value_json);
+    pd_json_obj_end(&j);
+    return pd_json_finish(&j);
+}
+
+int pdi_insert_task_row(pdi_run *r, pd_task *t, pd_task_state state, const pd_task_meta *orig)
+{
+    if (r->dry || !r->caching_ok)
+        return PD_OK;
+    pdi_trun *tr = &r->t[t->id];
+    char *oj = build_output_json(r, t, state);
+    if (!oj)
+        return PD_ERR_NOMEM;
+    pd_task_meta m;
+    memset(&m, 0, sizeof m);
+    m.name = t->table;
+    m.stage = t->stage->name;
+    m.version = orig ? orig->version : tr->version_used;
+    m.timestamp = orig ? orig->timestamp : pd_unix_micros();
+    m.run_id = orig ? orig->run_id : r->run_id;
+    m.position_hash = t->pos_hash;
+    m.input_hash = orig && orig->input_hash ? orig->input_hash : tr->input_hash;
+    m.cache_fn_hash = orig && orig->cache_fn_hash ? orig->cache_fn_hash : tr->cache_fn_hash;
+    m.output_json = oj;
+    m.in_transaction_schema = true;
+    int rc = pd_meta_insert_task(r->store, &m);
+    free(oj);
+    return rc;
+}

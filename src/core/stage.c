@@ -1,0 +1,190 @@
+/*
+ * core/stage.c - the stage transaction of a run (PIPEDAG_SEMANTICS.md §3):
+ * initializing a stage's transaction schema, the stage lock check before
+ * every write, the deferred copies of cache-valid tables into the
+ * transaction once the stage changes, the listing of the committed schema,
+ * and the commit.
+ */
+#include "core_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+const char *pdi_tx_schema(pdi_run *r, const pd_stage *st)
+{
+    return r->s[st->id].tx.transaction_name;
+}
+
+int pdi_ensure_stage(pdi_run *r, pd_stage *st)
+{
+    pdi_srun *sr = &r->s[st->id];
+    pthread_mutex_lock(&sr->mu);
+    int rc = PD_OK;
+    if (sr->initialized) {
+        pthread_mutex_unlock(&sr->mu);
+        return PD_OK;
+    }
+    if (sr->init_failed) {
+        rc = pd_set_error(PD_ERR, "stage %s could not be initialized: %s", st->name,
+                          sr->init_error ? sr->init_error : "");
+        pthread_mutex_unlock(&sr->mu);
+        return rc;
+    }
+    sr->tx.stage = st->name;
+    sr->tx.technique = r->cfg->stage_commit_technique;
+    sr->tx.run_id = r->run_id;
+    if (r->dry) {
+        snprintf(sr->tx.transaction_name, sizeof sr->tx.transaction_name, "%s__tmp", st->name);
+    } else {
+        if (r->locks && (rc = pd_lock_check(r->locks, st->name)) == PD_OK)
+            rc = PD_OK;
+        if (!rc)
+            rc = pd_store_init_stage(r->store, &sr->tx);
+        if (!rc && r->blobs)
+            rc = pd_blob_init_stage(r->blobs, st->name);
+        if (rc) {
+            pd_error_prefix("initializing stage %s", st->name);
+            sr->init_failed = true;
+            sr->init_error = pd_strdup(pd_last_error());
+            pthread_mutex_unlock(&sr->mu);
+            return rc;
+        }
+    }
+    sr->initialized = true;
+    pthread_mutex_unlock(&sr->mu);
+    return PD_OK;
+}
+
+/* Caller holds sr->mu. */
+static int copy_to_tx(pdi_run *r, const pd_stage *st, const char *from, const char *to)
+{
+    pd_table m;
+    memset(&m, 0, sizeof m);
+    m.name = to;
+    m.kind = PD_OBJ_SQL;
+    int rc = pd_store_copy_table(r->store, st->name, from, pdi_tx_schema(r, st), to, &m);
+    if (rc)
+        pd_error_prefix("copying cache-valid table %s.%s into the transaction", st->name, from);
+    return rc;
+}
+
+/* Before every write into a stage: the stage lock must still be held (a
+ * lost database lock stops the run before it writes). */
+int pdi_check_lock(pdi_run *r, pd_stage *st)
+{
+    if (r->dry || !r->locks)
+        return PD_OK;
+    int rc = pd_lock_check(r->locks, st->name);
+    if (rc)
+        pd_error_prefix("stage %s: not writing", st->name);
+    return rc;
+}
+
+int pdi_stage_mark_changed(pdi_run *r, pd_stage *st)
+{
+    pdi_srun *sr = &r->s[st->id];
+    int rc = pdi_check_lock(r, st);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&sr->mu);
+    if (!sr->changed) {
+        sr->changed = true;
+        for (size_t i = 0; i < sr->n_pending && !rc; i++)
+            rc = copy_to_tx(r, st, sr->pending[i].from, sr->pending[i].to);
+        for (size_t i = 0; i < sr->n_pending; i++) {
+            free(sr->pending[i].from);
+            free(sr->pending[i].to);
+        }
+        sr->n_pending = 0;
+    }
+    pthread_mutex_unlock(&sr->mu);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Does the committed (base) schema of st hold `name`? The schema is listed
+ * once per run (it does not change before the stage's commit), so checks
+ * cost O(log n) instead of one catalog query each. */
+int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
+{
+    pdi_srun *sr = &r->s[st->id];
+    *exists = false;
+    pthread_mutex_lock(&sr->mu);
+    if (!sr->base_listed && !sr->committed) {
+        if (pd_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
+            qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
+            sr->base_listed = true;
+        } else {
+            pd_clear_error();
+            pd_strv_free(&sr->base_objs);
+        }
+    }
+    bool listed = sr->base_listed && !sr->committed;
+    if (listed)
+        *exists = bsearch(&name, sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items,
+                          cmp_str) != NULL;
+    pthread_mutex_unlock(&sr->mu);
+    if (listed)
+        return PD_OK;
+    return pd_store_table_exists(r->store, st->name, name, exists);
+}
+
+/* A cache-valid table of stage st: copy now if the stage changed, else read it
+ * from the base schema and copy later if the stage becomes changed. Sets
+ * *schema_out to the schema where readers find it. */
+int pdi_place_cached_table(
+    pdi_run *r, pd_stage *st, const char *from, const char *to, const char **schema_out)
+{
+    pdi_srun *sr = &r->s[st->id];
+    int rc = PD_OK;
+    if (r->dry) {
+        *schema_out = st->name;
+        return PD_OK;
+    }
+    pthread_mutex_lock(&sr->mu);
+    if (sr->changed) {
+        rc = copy_to_tx(r, st, from, to);
+        *schema_out = pdi_tx_schema(r, st);
+    } else {
+        if (sr->n_pending == sr->cap_pending) {
+            size_t nc = sr->cap_pending ? sr->cap_pending * 2 : 16;
+            pdi_pending *p = pd_realloc(sr->pending, nc * sizeof *p);
+            if (!p) {
+                pthread_mutex_unlock(&sr->mu);
+                return PD_ERR_NOMEM;
+            }
+            sr->pending = p;
+            sr->cap_pending = nc;
+        }
+        sr->pending[sr->n_pending].from = pd_strdup(from);
+        sr->pending[sr->n_pending].to = pd_strdup(to);
+        sr->n_pending++;
+        *schema_out = st->name;
+    }
+    pthread_mutex_unlock(&sr->mu);
+    return rc;
+}
+
+int pdi_commit_stage(pdi_run *r, pd_stage *st)
+{
+    pdi_srun *sr = &r->s[st->id];
+    if (r->dry || r->task_subset || !sr->selected || !sr->initialized)
+        return PD_OK;
+    int rc = PD_OK;
+    pthread_mutex_lock(&sr->mu);
+    if (r->locks)
+        rc = pd_lock_check(r->locks, st->name);
+    if (!rc)
+        rc = pd_store_commit_stage(r->store, &sr->tx, sr->changed);
+    if (!rc && r->blobs)
+        rc = pd_blob_commit_stage(r->blobs, st->name);
+    if (rc)
+        pd_error_prefix("committing stage %s", st->name);
+    else
+        sr->committed = true;
+    pthread_mutex_unlock(&sr->mu);
+    return rc;
+}

@@ -1,0 +1,242 @@
+/*
+ * core/tasks.c - running one task once its cache decision is taken: the
+ * task kinds sql, raw_sql (with its own cache lookup by script hash), view,
+ * external and load (computed C tasks run in ctx.c), and the metadata row
+ * of the finished task.
+ */
+#include "core_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int run_sql_task(pdi_run *r, pd_task *t)
+{
+    char *sql = NULL;
+    int rc = pdi_render_sql(r, t, t->sql, &sql);
+    if (rc)
+        return rc;
+    pd_table tbl;
+    memset(&tbl, 0, sizeof tbl);
+    tbl.name = t->table;
+    tbl.kind = PD_OBJ_SQL;
+    tbl.sql = sql;
+    rc = pdi_store_table(r, t, &tbl);
+    free(sql);
+    return rc;
+}
+
+static int strv_from_json(const char *json, pd_strv *out)
+{
+    pd_jval *v = json ? pd_json_parse(json, strlen(json)) : NULL;
+    if (!v)
+        return json ? PD_ERR_CORRUPT : PD_OK;
+    int rc = PD_OK;
+    for (size_t i = 0; v->type == PD_J_ARR && i < v->n && !rc; i++)
+        if (v->items[i]->type == PD_J_STR)
+            rc = pd_strv_push(out, v->items[i]->str);
+    pd_jval_free(v);
+    return rc;
+}
+
+static char *strv_to_json(const pd_strv *v)
+{
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_arr_begin(&j);
+    for (size_t i = 0; i < v->n; i++)
+        pd_json_str(&j, v->items[i]);
+    pd_json_arr_end(&j);
+    return pd_json_finish(&j);
+}
+
+static int run_raw_sql(pdi_run *r, pd_task *t)
+{
+    pdi_trun *tr = &r->t[t->id];
+    pd_stage *st = t->stage;
+    pdi_srun *sr = &r->s[st->id];
+    char *script = NULL;
+    int rc = pdi_render_sql(r, t, t->sql, &script);
+    if (rc)
+        return rc;
+    char *canon = pdi_canonical_sql(script);
+    if (!canon) {
+        free(script);
+        return PD_ERR_NOMEM;
+    }
+    char qh[PD_HASH_LEN + 1], ck[PD_HASH_LEN + 1];
+    const char *qp[] = {"RAW-SQL", canon};
+    pd_stable_hash(qp, 2, qh);
+    free(canon);
+    const char *kp[] = {"LAZY_TABLE", tr->task_hash, qh};
+    pd_stable_hash(kp, 3, ck);
+    pd_strv prev = PD_STRV_INIT, after = PD_STRV_INIT, created = PD_STRV_INIT;
+    bool hit = false;
+    if (!pdi_is_forced(r, t) && r->caching_ok) {
+        pd_raw_sql_meta m;
+        memset(&m, 0, sizeof m);
+        int count = 0;
+        rc = pd_meta_find_raw_sql(r->store, st->name, qh, tr->task_hash, &m, &count);
+        if (!rc && count == 1) {
+            pd_strv objs = PD_STRV_INIT;
+            rc = strv_from_json(m.new_objects, &objs);
+            bool all = !rc;
+            for (size_t i = 0; all && i < objs.n; i++) {
+                bool ex = false;
+                if (pdi_base_has(r, st, objs.items[i], &ex) || !ex) {
+                    pd_clear_error();
+                    all = false;
+                }
+            }
+            if (all) {
+                hit = true;
+                strv_from_json(m.prev_objects, &prev);
+                for (size_t i = 0; i < objs.n && !rc; i++) {
+                    const char *where = NULL;
+                    rc = pdi_place_cached_table(r, st, objs.items[i], objs.items[i], &where);
+                    if (!rc)
+                        rc = pdi_add_out(tr, objs.items[i], PDI_OUT_TABLE, ck, qh, where);
+                }
+                for (size_t i = 0; i < objs.n; i++)
+                    pd_strv_push(&created, objs.items[i]);
+            }
+            pd_strv_free(&objs);
+        }
+        pd_raw_sql_meta_clear(&m);
+    }
+    if (!rc && !hit) {
+        tr->cache_valid = false;
+        if (r->mode == PD_CACHE_ASSERT_NO_FRESH_INPUT) {
+            rc = pd_set_error(PD_ERR_CACHE, "ASSERT_NO_FRESH_INPUT: raw SQL would be executed");
+        } else if (r->dry) {
+            tr->would_run = true;
+            if (!tr->why)
+                tr->why = pdi_dry_reason(r, t, NULL, NULL);
+            if (!tr->why)
+                tr->why = pd_strdup("script changed or no cached copy");
+            for (size_t i = 0; i < t->declared_outputs.n && !rc; i++)
+                rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, ck, qh, st->name);
+        } else if (!(rc = pdi_stage_mark_changed(r, st))) {
+            const char *txs = pdi_tx_schema(r, st);
+            pthread_rwlock_wrlock(&sr->rw);
+            rc = pd_store_list_objects(r->store, txs, &prev);
+            if (!rc)
+                rc = pd_store_execute_script(r->store, script);
+            if (!rc)
+                rc = pd_store_list_objects(r->store, txs, &after);
+            pthread_rwlock_unlock(&sr->rw);
+            for (size_t i = 0; !rc && i < after.n; i++)
+                if (!pd_strv_contains(&prev, after.items[i])) {
+                    rc = pd_strv_push(&created, after.items[i]);
+                    if (!rc)
+                        rc = pdi_add_out(tr, after.items[i], PDI_OUT_TABLE, ck, qh, txs);
+                }
+            if (rc)
+                pd_error_prefix("running raw SQL script");
+        }
+    }
+    if (!rc && !r->dry) {
+        pd_strv_sort(&created);
+        char *pj = strv_to_json(&prev), *nj = strv_to_json(&created);
+        pd_raw_sql_meta m = {pj, nj, (char *)st->name, qh, tr->task_hash, true};
+        rc = (pj && nj) ? pd_meta_insert_raw_sql(r->store, &m) : PD_ERR_NOMEM;
+        free(pj);
+        free(nj);
+    }
+    pd_strv_free(&prev);
+    pd_strv_free(&after);
+    pd_strv_free(&created);
+    free(script);
+    return rc;
+}
+
+static int run_view_or_external(pdi_run *r, pd_task *t)
+{
+    pd_table tbl;
+    memset(&tbl, 0, sizeof tbl);
+    tbl.name = t->table;
+    int rc = PD_OK;
+    pd_strv srcs = PD_STRV_INIT;
+    if (t->kind == PD_TASK_EXTERNAL) {
+        tbl.kind = PD_OBJ_EXTERNAL;
+        tbl.ext_schema = t->ext_schema;
+        tbl.ext_name = t->ext_table;
+    } else {
+        tbl.kind = PD_OBJ_VIEW;
+        for (size_t i = 0; i < t->view_sources.n && !rc; i++) {
+            pd_task *p = NULL;
+            pdi_out *o = NULL;
+            const char *val = NULL;
+            rc = pdi_ref_output(r, t, t->view_sources.items[i], &p, &o, &val);
+            if (!rc && (!o || o->kind != PDI_OUT_TABLE))
+                rc = pd_set_error(PD_ERR_INVALID, "view source %s is not a table",
+                                  t->view_sources.items[i]);
+            if (!rc)
+                rc = pd_strv_push_owned(
+                    &srcs, pd_asprintf("%s.%s", pdi_out_schema(r, t, p, o), pdi_out_table(o)));
+        }
+        tbl.view_sources = (const char *const *)srcs.items;
+        tbl.n_view_sources = srcs.n;
+    }
+    if (!rc)
+        rc = pdi_store_table(r, t, &tbl);
+    pd_strv_free(&srcs);
+    return rc;
+}
+
+static int run_load(pdi_run *r, pd_task *t)
+{
+    char *path = pdi_resolve_path(r, t->csv_path);
+    if (!path)
+        return PD_ERR_NOMEM;
+    struct ArrowArrayStream st;
+    memset(&st, 0, sizeof st);
+    int rc = pdi_load_csv(path, &st);
+    free(path);
+    if (rc)
+        return rc;
+    pd_table tbl;
+    memset(&tbl, 0, sizeof tbl);
+    tbl.name = t->table;
+    tbl.kind = PD_OBJ_ARROW;
+    tbl.stream = &st;
+    rc = pdi_store_table(r, t, &tbl);
+    if (st.release)
+        st.release(&st);
+    return rc;
+}
+
+/* One task: its cache decision (cache.c), then, unless that settled it, its
+ * body by kind, and its metadata row. */
+int pdi_exec_task(pdi_run *r, pd_task *t)
+{
+    pdi_trun *tr = &r->t[t->id];
+    bool settled = false;
+    int rc = pdi_decide_task(r, t, &settled);
+    if (rc || settled)
+        return rc;
+    switch (t->kind) {
+    case PD_TASK_SQL: rc = run_sql_task(r, t); break;
+    case PD_TASK_RAW_SQL: rc = run_raw_sql(r, t); break;
+    case PD_TASK_VIEW:
+    case PD_TASK_EXTERNAL: rc = run_view_or_external(r, t); break;
+    case PD_TASK_LOAD: rc = run_load(r, t); break;
+    case PD_TASK_C:
+        if (r->dry) {
+            tr->would_run = true;
+            if (!tr->why)
+                tr->why = pd_strdup("lazy computed task: always runs");
+            char rnd[PD_HASH_LEN + 1];
+            pd_random_id(rnd);
+            rc = pdi_dry_outputs(tr, t, rnd);
+        } else {
+            rc = pdi_run_c_task(r, t);
+        }
+        break;
+    }
+    if (rc)
+        return pdi_task_fail(tr, t, NULL);
+    pd_task_state state = tr->cache_valid ? PD_STATE_CACHE_VALID : PD_STATE_COMPLETED;
+    if ((rc = pdi_insert_task_row(r, t, state, NULL)))
+        return pdi_task_fail(tr, t, "metadata: ");
+    tr->state = state;
+    return PD_OK;
+}
