@@ -4,16 +4,16 @@
 # against libsnappy (TARGET snappy_fuzzer).
 #
 # Configures a separate clang-14 build (build-fuzz/), builds the
-# parquet_read_fuzzer target and runs it for SECONDS seconds with the shared
-# parquet-testing files as seed corpus. New interesting inputs go to
-# build-fuzz/fuzz-corpus; crashes are written as build-fuzz/crash-* (add them
-# to tests/fuzz/corpus/ together with the fix).
+# parquet_read_fuzzer target and runs it for SECONDS seconds with the vendored
+# parquet-testing files (tests/data/parquet-testing) as seed corpus. New
+# interesting inputs go to build-fuzz/fuzz-corpus; crashes are written as
+# build-fuzz/crash-* (add them to tests/fuzz/corpus/ together with the fix).
 set -eu
 SECS=${1:-60}
 TARGET=${2:-parquet_read_fuzzer}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PD_FUZZ_BUILD:-$ROOT/build-fuzz}
-SHARED=$ROOT/../shared/parquet-testing
+SEEDS=$ROOT/tests/data/parquet-testing
 CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -DPD_BUILD_FUZZERS=ON \
     -DPD_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS=-Wno-unknown-warning-option >/dev/null
@@ -27,4 +27,4 @@ fi
 mkdir -p "$BUILD/fuzz-corpus"
 exec ./tests/fuzz/parquet_read_fuzzer -max_total_time="$SECS" -max_len=262144 \
     -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1 \
-    "$BUILD/fuzz-corpus" "$SHARED/data" "$SHARED/bad_data" "$ROOT/tests/fuzz/corpus"
+    "$BUILD/fuzz-corpus" "$SEEDS/data" "$SEEDS/bad_data" "$ROOT/tests/fuzz/corpus"

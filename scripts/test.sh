@@ -4,7 +4,13 @@
 # LeakSanitizer, runs every ctest test (unit, integration against real
 # SQLite / Postgres / DuckDB / S3 peers, interop, fuzz-corpus replay), then a
 # short libFuzzer smoke run of the Parquet reader and of the Snappy decoder
-# (against libsnappy).
+# (against libsnappy). Two more checks keep documented builds working:
+# a Release build (compile only, BUILD-release/; gcc warns differently with
+# optimisation) and a clone check: `git clone` of HEAD into an empty temp
+# folder (no sibling folders), a plain Debug build of the clone and its
+# `parquet_read` test (reads the vendored Parquet files), so nothing may
+# depend on a path outside the repository. Uncommitted changes are not part
+# of the clone.
 #
 #   scripts/test.sh            # everything
 #   PD_FUZZ_SECONDS=0 scripts/test.sh   # skip the fuzz smoke run
@@ -38,5 +44,38 @@ if [ "$FUZZ" -gt 0 ] && [ -x scripts/fuzz-parquet.sh ]; then
     fuzz_smoke parquet_read_fuzzer "$FUZZ"
     fuzz_smoke snappy_fuzzer $(( FUZZ / 3 > 0 ? FUZZ / 3 : 1 ))
 fi
+
+# Release: compile everything (tests on, -Werror), run nothing.
+REL=$BUILD-release
+echo "== release build: $REL"
+if ! { cmake -S "$ROOT" -B "$REL" -DCMAKE_BUILD_TYPE=Release -DPD_BUILD_TESTS=ON \
+             >"$BUILD/release-build.log" 2>&1 &&
+       cmake --build "$REL" -j2 >>"$BUILD/release-build.log" 2>&1; }; then
+    grep -E -B2 -A6 "error|Error" "$BUILD/release-build.log" | tail -60
+    echo "release build FAILED (log: $BUILD/release-build.log)"
+    status=1
+fi
+
+# Clone check: the committed HEAD must build and read its test data alone.
+clone_check() {
+    local tmp rc=0
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/pipedag-clone.XXXXXX")
+    local src=$tmp/pipedag-c log=$BUILD/clone-check.log
+    echo "== clone check: HEAD $(git rev-parse --short HEAD) in $src"
+    { git clone -q "$ROOT" "$src" &&
+      git -C "$src" checkout -q --detach "$(git rev-parse HEAD)" &&
+      cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=Debug -DPD_BUILD_TESTS=ON &&
+      cmake --build "$src/build" -j2 &&
+      (cd "$src/build" && ctest --output-on-failure --no-tests=error -R '^parquet_read$'); } >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        tail -40 "$log"
+        echo "clone check FAILED (log: $log)"
+    else
+        grep -E "tests passed" "$log" || true
+    fi
+    rm -rf "$tmp"
+    return "$rc"
+}
+clone_check || status=1
 (cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
 exit $status

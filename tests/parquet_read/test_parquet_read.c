@@ -1,9 +1,10 @@
 /*
  * tests/parquet_read/test_parquet_read.c - Parquet reader tests over the
- * shared parquet-testing files: every data/ file decodes with the expected
- * row count and (where known) values, every bad_data/ file fails cleanly,
- * encrypted files are refused, options (columns, row groups, batches) and
- * the three open modes agree, and the CLI renders JSON lines and CSV.
+ * vendored parquet-testing files (tests/data/parquet-testing): every data/
+ * file decodes with the expected row count and (where known) values, every
+ * bad_data/ file fails cleanly, encrypted files are refused, options
+ * (columns, row groups, batches) and the three open modes agree, and the CLI
+ * renders JSON lines and CSV.
  */
 // clang-format off
 #include <stdarg.h>
