@@ -249,6 +249,9 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled);
 
 /* ---- key.c ---- */
 /* Input hash and the explain summary of t's inputs. */
+/* {"indexes":[[..]],"primary_key":[..]} of a task's table, NULL without
+ * either (part of the input hash and of explain). */
+char *pdi_materialization_json(const pd_task *t);
 int pdi_compute_inputs(pdi_run *r, pd_task *t);
 /* Cache-function hash (a load task's: its file's content). */
 int pdi_compute_cache_fn(pdi_run *r, pd_task *t);

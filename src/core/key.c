@@ -133,6 +133,31 @@ static void json_out_desc(pd_json *j, const pd_task *p, const pdi_out *o)
     pd_json_obj_end(j);
 }
 
+char *pdi_materialization_json(const pd_task *t)
+{
+    if (!t->primary_key.n && !t->n_indexes)
+        return NULL;
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_obj_begin(&j);
+    pd_json_key(&j, "indexes");
+    pd_json_arr_begin(&j);
+    for (size_t i = 0; i < t->n_indexes; i++) {
+        pd_json_arr_begin(&j);
+        for (size_t k = 0; k < t->indexes[i].n; k++)
+            pd_json_str(&j, t->indexes[i].items[k]);
+        pd_json_arr_end(&j);
+    }
+    pd_json_arr_end(&j);
+    pd_json_key(&j, "primary_key");
+    pd_json_arr_begin(&j);
+    for (size_t i = 0; i < t->primary_key.n; i++)
+        pd_json_str(&j, t->primary_key.items[i]);
+    pd_json_arr_end(&j);
+    pd_json_obj_end(&j);
+    return pd_json_finish(&j);
+}
+
 /* input_hash and the explain summary {"ref": cache_key | value} */
 int pdi_compute_inputs(pdi_run *r, pd_task *t)
 {
@@ -190,6 +215,13 @@ int pdi_compute_inputs(pdi_run *r, pd_task *t)
         }
     }
     pd_json_obj_end(&j);
+    /* primary key and indexes: a changed one re-creates the table */
+    char *mat = rc ? NULL : pdi_materialization_json(t);
+    if (mat) {
+        pd_json_key(&j, "materialization");
+        pd_json_raw(&j, mat);
+        free(mat);
+    }
     pdi_json_task_args_end(&j, t);
     pd_json_obj_end(&e);
     free(refs);
@@ -282,6 +314,12 @@ static char *build_output_json(pdi_run *r, pd_task *t, pd_task_state state)
     pd_json_str(&j, tr->input_hash);
     pd_json_key(&j, "inputs");
     pd_json_raw(&j, tr->inputs_json ? tr->inputs_json : "{}");
+    char *mat = pdi_materialization_json(t);
+    if (mat) {
+        pd_json_key(&j, "materialization");
+        pd_json_str(&j, mat);
+        free(mat);
+    }
     pd_json_key(&j, "query_hash");
     pd_json_obj_begin(&j);
     for (size_t i = 0; i < tr->n_outs; i++)

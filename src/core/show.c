@@ -125,6 +125,10 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
                     pd_buf_printf(&b, "  input %s: REMOVED\n", oi->keys[i]);
             pd_jval_free(ni);
             explain_cmp(&b, "cache function", m.cache_fn_hash, tr->cache_fn_hash);
+            char *mat = pdi_materialization_json(t);
+            explain_cmp(&b, "primary key and indexes",
+                        key ? pd_jval_str(pd_jval_get(key, "materialization")) : NULL, mat);
+            free(mat);
             const pd_jval *oq = key ? pd_jval_get(key, "query_hash") : NULL;
             for (size_t i = 0; i < tr->n_outs; i++)
                 if (tr->outs[i].query_hash) {

@@ -281,6 +281,65 @@ static void test_lazy_arrow(void **state)
     pd_flow_free(f);
 }
 
+/* --------------------------------------- primary key and indexes in the key */
+
+static pd_flow *keyed_flow(const char *pk, const char *index)
+{
+    pd_flow *f = pd_flow_new("keyed");
+    pd_stage *s1 = pd_flow_add_stage(f, "s1");
+    pd_task *t = pd_stage_add_sql(s1, "t", "SELECT 1 AS a, 2 AS b");
+    assert_non_null(t);
+    if (pk)
+        assert_int_equal(pd_task_set_primary_key(t, &pk, 1), PD_OK);
+    if (index)
+        assert_int_equal(pd_task_add_index(t, &index, 1), PD_OK);
+    assert_non_null(pd_stage_add_sql(s1, "u", "SELECT a FROM {{ t }}"));
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static void expect_explain(pd_flow *f, const char *needle)
+{
+    pd_config *cfg = pdt_load_cfg();
+    char *rep = NULL;
+    assert_int_equal(pd_explain(f, cfg, "s1.t", &rep), PD_OK);
+    if (!strstr(rep, needle))
+        fail_msg("explain lacks '%s':\n%s", needle, rep);
+    free(rep);
+    pd_config_free(cfg);
+}
+
+static void test_materialization_in_key(void **state)
+{
+    (void)state;
+    pd_flow *f = keyed_flow("a", NULL);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    expect_explain(f, "primary key and indexes: unchanged");
+    pd_flow_free(f);
+    /* another primary key: the table is re-created, explain names it */
+    f = keyed_flow("b", NULL);
+    expect_explain(f, "primary key and indexes: CHANGED");
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t", PD_STATE_COMPLETED);
+    PDT_ASSERT_STATE(r, NULL, "u", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    pd_flow_free(f);
+    /* an added index too */
+    f = keyed_flow("b", "a");
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, NULL, "t", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    pd_flow_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_view_and_external, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blobs_library_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lazy_arrow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_materialization_in_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
