@@ -113,6 +113,39 @@ expect_exit 0 "visualize after failure" "$bin" visualize vis2.yaml
 contains out.txt '"s.b" \[label="b", fillcolor="#ff453a"\]' "visualize: failed task red"
 contains out.txt '"s.a" \[label="a", fillcolor="#e8ffc6"\]' "visualize: cache-valid task of the last run"
 
+# ---- empty stages in flow files run (item 9)
+cat > empty.yaml <<'YAML'
+name: empty
+stages:
+  - name: full
+    tasks:
+      - name: a
+        sql: SELECT 1 AS x
+  - name: none_listed
+    tasks: []
+  - name: no_key
+  - name: null_tasks
+    tasks:
+YAML
+expect_exit 0 "flow with empty stages" "$bin" run empty.yaml
+contains err.txt "^1 ran, 0 cache-valid, 0 failed" "empty stages: the other stage runs"
+
+# ---- reserved and colliding names refused at load, with file:line (item 5)
+for sn in pipedag_metadata main temp Main st__tmp st__odd st__even pg_x; do
+    printf 'name: r\nstages:\n  - name: ok\n    tasks:\n      - name: a\n        sql: SELECT 1 AS x\n  - name: %s\n    tasks:\n      - name: b\n        sql: SELECT 1 AS x\n' "$sn" > reserved.yaml
+    expect_exit 1 "stage '$sn' refused" "$bin" run reserved.yaml
+    contains err.txt "reserved.yaml:7:5: stage '$sn': invalid stage name" "stage '$sn': file:line"
+done
+printf 'name: r\nstages:\n  - name: k\303\266ln\n    tasks:\n      - name: a\n        sql: SELECT 1 AS x\n' > umlaut.yaml
+expect_exit 1 "non-ASCII stage name refused" "$bin" run umlaut.yaml
+contains err.txt "umlaut.yaml:3:5: .*allowed are ASCII letters, digits and _, starting with a letter or _" "exact allowed characters"
+printf 'name: r\nstages:\n  - name: s\n    tasks:\n      - name: b\303\244r\n        sql: SELECT 1 AS x\n' > umlaut2.yaml
+expect_exit 1 "non-ASCII task name refused" "$bin" run umlaut2.yaml
+contains err.txt "umlaut2.yaml:5:15: .*allowed are ASCII letters, digits and _, starting with a letter or _" "exact allowed characters (task)"
+if [ -e store/pipeline/pipedag_metadata__tmp.sqlite ] || [ -e store/pipeline/main.sqlite ]; then
+    bad "a refused stage was created"
+else pass "refused stages create nothing"; fi
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
     exit 1
