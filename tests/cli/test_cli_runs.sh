@@ -146,6 +146,44 @@ if [ -e store/pipeline/pipedag_metadata__tmp.sqlite ] || [ -e store/pipeline/mai
     bad "a refused stage was created"
 else pass "refused stages create nothing"; fi
 
+# ---- statements that would be dropped (item 8)
+cat > stmts.yaml <<'YAML'
+name: stmts
+stages:
+  - name: s
+    tasks:
+      - name: one
+        sql: "SELECT 'a;b' AS x, 1 AS \"y;\" /* ; */ -- ;\n;  ;"
+YAML
+expect_exit 0 "one statement with ';' in literal, name, comments and trailing" "$bin" run stmts.yaml
+cat > two.yaml <<'YAML'
+name: two
+stages:
+  - name: s
+    tasks:
+      - name: two
+        sql: |
+          SELECT 1 AS x;
+          SELECT 2 AS y
+YAML
+expect_exit 1 "two statements in sql: refused" "$bin" run two.yaml
+contains err.txt "task s.two (two.yaml:5): the sql: body holds more than one statement (the second begins 'SELECT 2 AS y')" "two statements: error names the task"
+cat > outside.yaml <<'YAML'
+name: outside
+stages:
+  - name: s
+    tasks:
+      - name: script
+        raw_sql: |
+          CREATE TABLE {{ this_stage }}.inside AS SELECT 1 AS x;
+          CREATE TEMP TABLE helper AS SELECT 1 AS x;
+          CREATE TABLE IF NOT EXISTS outside_tbl AS SELECT 2 AS y;
+YAML
+expect_exit 0 "raw SQL creating a table outside the stage runs" "$bin" run outside.yaml
+contains err.txt "warning: task s.script (outside.yaml:5): raw SQL creates outside_tbl outside {{ this_stage }}" "raw SQL outside the stage: warned, named"
+lacks err.txt "creates helper" "temporary tables are not warned about"
+lacks err.txt "creates {{" "objects in the stage are not warned about"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed" >&2
     exit 1
