@@ -213,7 +213,9 @@ struct pd_task_ctx {
  *   tasks.c (task kinds; ctx.c: computed C tasks)
  *   cache.c (cache decisions) -> key.c (key parts, metadata rows)
  *   outputs.c (outputs, references, SQL rendering)
- *   stage.c (stage transaction) */
+ *   stage.c (stage transaction)
+ * The one call back up is key.c running a C task's cache function through
+ * ctx.c (pdi_call_cache_fn), which is user code, not run state. */
 
 /* ---- run.c ---- */
 /* Open a run: options, store, locks and blob store (dry: store only, never
