@@ -57,7 +57,20 @@ PD_API const char *pd_parquet_kv_value(const pd_parquet_reader *r, size_t i); /*
  * field). Type mapping: see README ("Parquet type mapping"). */
 PD_API int pd_parquet_get_schema(const pd_parquet_reader *r, struct ArrowSchema *out);
 
-#define PD_PARQUET_READ_OPTIONS_VERSION 2 /* version 1 (up to max_batch_rows) is still accepted */
+/* The Arrow unit INT96 timestamps (Impala/Hive/Spark legacy: nanoseconds of
+ * the day + Julian day) are read at. A value outside the unit's range is
+ * PD_ERR_UNSUPPORTED naming column and row, never a wrapped date. */
+typedef enum pd_parquet_int96_unit {
+    PD_PARQUET_INT96_US = 0, /* timestamp[us] (default; what Spark means): years
+                                -290308 .. 294247, digits below 1 us are dropped
+                                (rounded towards the past) */
+    PD_PARQUET_INT96_NS = 1  /* timestamp[ns]: 1677-09-21 00:12:43.145224192 ..
+                                2262-04-11 23:47:16.854775807 */
+} pd_parquet_int96_unit;
+
+/* Versions 1 (up to max_batch_rows) and 2 (up to verify_checksums) are
+ * still accepted. */
+#define PD_PARQUET_READ_OPTIONS_VERSION 3
 typedef struct pd_parquet_read_options {
     int version;        /* PD_PARQUET_READ_OPTIONS_VERSION */
     const int *columns; /* top-level field indices to read; NULL = all */
@@ -66,16 +79,20 @@ typedef struct pd_parquet_read_options {
     int n_row_groups;
     int64_t max_batch_rows; /* split row groups into batches of at most this many rows; 0 = one
                                batch per row group */
-    int threads;            /* streams: worker threads decoding row groups ahead of the consumer
-                               (at most `threads` row groups in flight); 0 or 1 = decode on the
-                               calling thread (max 64). With a read_at callback, reads are
-                               serialized (never concurrent). */
-    int verify_checksums;   /* 1 = check the CRC-32 of every page that carries one; a mismatch is
-                               PD_ERR_CORRUPT naming column, row group and page (default 0) */
+    /* version >= 2: */
+    int threads;          /* streams: worker threads decoding row groups ahead of the consumer
+                             (at most `threads` row groups in flight); 0 or 1 = decode on the
+                             calling thread (max 64). With a read_at callback, reads are
+                             serialized (never concurrent). */
+    int verify_checksums; /* 1 = check the CRC-32 of every page that carries one; a mismatch is
+                             PD_ERR_CORRUPT naming column, row group and page (default 0) */
+    /* version >= 3: */
+    int int96_unit; /* pd_parquet_int96_unit (default PD_PARQUET_INT96_US; older versions
+                       read INT96 as microseconds too) */
 } pd_parquet_read_options;
-#define PD_PARQUET_READ_OPTIONS_INIT                               \
-    {                                                              \
-        PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, 0 \
+#define PD_PARQUET_READ_OPTIONS_INIT                                                    \
+    {                                                                                   \
+        PD_PARQUET_READ_OPTIONS_VERSION, NULL, 0, NULL, 0, 0, 0, 0, PD_PARQUET_INT96_US \
     }
 
 /* Read one row group (selected columns) as one struct batch. schema_out may

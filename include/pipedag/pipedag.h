@@ -215,11 +215,18 @@ PD_API void pd_result_free(pd_result *r);
 /* What would run and why, without running anything (`pipedag show`): one
  * line per task: "stage.task: <would run|cache valid> (<reason>)". */
 PD_API int pd_show(pd_flow *flow, const pd_config *cfg, char **report);
+/* pd_show for a run with these options (stage or task subset, cache mode;
+ * NULL = defaults): lists the selected tasks only. Neither writes anything:
+ * on a fresh instance no metadata is created and every task would run. */
+PD_API int
+pd_show_v2(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, char **report);
 /* Which part of the task's cache key changed since the last committed run
  * (`pipedag explain`): version, inputs (which), cache function, query. */
 PD_API int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char **report);
-/* Last committed state of every task (for visualization): fills states[i]
- * for the i-th task in flow order (PD_STATE_NOT_RUN if unknown). */
+/* State of every task in the last run of the flow (for visualization; a
+ * failed run shows its failed tasks): fills states[i] for the i-th task in
+ * flow order. Tasks outside the last run (stage or task subsets) have their
+ * last committed state, unknown ones PD_STATE_NOT_RUN. Writes nothing. */
 PD_API int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, size_t n);
 
 /* ---------------------------------------------------------- flow files */

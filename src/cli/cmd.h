@@ -19,8 +19,8 @@ typedef struct pdc_opts {
     pd_strv stages;
     pd_strv tasks;
     const char *cache;
-    int jobs; /* 0 = from config */
-    bool fail_fast;
+    int jobs;      /* 0 = from config */
+    int fail_fast; /* -1: from the config, 0: --no-fail-fast, 1: --fail-fast */
     bool json;
     bool yes;
     const char *format;

@@ -33,7 +33,9 @@ static int usage(void)
             "                               [--row-group-rows N] [--no-dictionary] [READ OPTIONS]\n"
             "       pipedag parquet bloom FILE COLUMN VALUE\n"
             "READ OPTIONS: --threads N (decoding threads; convert: encoding threads too)\n"
-            "              --verify-checksums (check the CRC-32 of pages that carry one)\n");
+            "              --verify-checksums (check the CRC-32 of pages that carry one)\n"
+            "              --int96-unit us|ns (INT96 timestamps as microseconds, the default,\n"
+            "                                  or nanoseconds: 1677-09-21 .. 2262-04-11)\n");
     return 2;
 }
 
@@ -545,13 +547,26 @@ static int parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
-/* --threads N / --verify-checksums at argv[*i]: 1 = taken (and *i advanced
- * past its value), 0 = not a read option, -1 = bad value. */
+/* --threads N / --verify-checksums / --int96-unit us|ns at argv[*i]: 1 =
+ * taken (and *i advanced past its value), 0 = not a read option, -1 = bad
+ * value. */
 static int parse_read_option(int argc, char **argv, int *i, pd_parquet_read_options *ro)
 {
     int64_t v;
     if (strcmp(argv[*i], "--verify-checksums") == 0) {
         ro->verify_checksums = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--int96-unit") == 0) {
+        if (*i + 1 >= argc)
+            return -1;
+        const char *u = argv[++*i];
+        if (strcmp(u, "us") == 0)
+            ro->int96_unit = PD_PARQUET_INT96_US;
+        else if (strcmp(u, "ns") == 0)
+            ro->int96_unit = PD_PARQUET_INT96_NS;
+        else
+            return -1;
         return 1;
     }
     if (strcmp(argv[*i], "--threads") != 0)

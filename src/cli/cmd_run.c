@@ -86,7 +86,8 @@ static void print_error_json(const pd_flow *flow, const pd_config *cfg, double s
 int pdc_cmd_run(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse_args(argc, argv, "config,instance,stage,task,cache,jobs,fail-fast,json", 1,
+    int ex = pdc_parse_args(argc, argv,
+                            "config,instance,stage,task,cache,jobs,fail-fast,no-fail-fast,json", 1,
                             "run: expected exactly one flow file", &o);
     if (ex != PDC_EXIT_OK) {
         return ex;
@@ -112,7 +113,7 @@ int pdc_cmd_run(int argc, char **argv)
     ro.tasks = (const char *const *)o.tasks.items;
     ro.n_tasks = o.tasks.n;
     ro.jobs = o.jobs;
-    ro.fail_fast = o.fail_fast ? 1 : -1;
+    ro.fail_fast = o.fail_fast;
     progress prog = {isatty(STDERR_FILENO) != 0, 0};
     ro.progress = on_progress;
     ro.progress_user = &prog;
@@ -178,7 +179,18 @@ static int report(const pdc_opts *o, const char *task)
                 pd_flow_name(flow));
         goto out;
     }
-    if ((task ? pd_explain(flow, cfg, task, &text) : pd_show(flow, cfg, &text)) != PD_OK) {
+    pd_run_options ro = PD_RUN_OPTIONS_INIT;
+    ro.stages = (const char *const *)o->stages.items;
+    ro.n_stages = o->stages.n;
+    ro.tasks = (const char *const *)o->tasks.items;
+    ro.n_tasks = o->tasks.n;
+    if (o->cache && pd_cache_mode_from_name(o->cache, &ro.cache_mode) != PD_OK) {
+        ex = pdc_usage("show: unknown cache mode '%s' (normal, assert_no_fresh_input, "
+                       "ignore_fresh_input, force_fresh_input, force_cache_invalid)",
+                       o->cache);
+        goto out;
+    }
+    if ((task ? pd_explain(flow, cfg, task, &text) : pd_show_v2(flow, cfg, &ro, &text)) != PD_OK) {
         pdc_error(task ? "explain" : "show");
         goto out;
     }
@@ -194,7 +206,7 @@ out:
 int pdc_cmd_show(int argc, char **argv)
 {
     pdc_opts o;
-    int ex = pdc_parse_args(argc, argv, "config,instance", 1,
+    int ex = pdc_parse_args(argc, argv, "config,instance,stage,task,cache", 1,
                             "show: expected exactly one flow file", &o);
     if (ex == PDC_EXIT_OK) {
         ex = report(&o, NULL);

@@ -23,11 +23,13 @@ static const char usage_text[] =
     "                        force_fresh_input, force_cache_invalid\n"
     "      --jobs N          number of worker threads (default: from config)\n"
     "      --fail-fast       stop at the first failing task\n"
+    "      --no-fail-fast    run every task that can run (overrides fail_fast: true)\n"
     "      --json            print the result as one JSON object on stdout\n"
-    "  show FLOW           what a run would do and why, without running\n"
+    "  show FLOW           what a run would do and why, without running or writing\n"
+    "                      (takes --stage, --task and --cache like run)\n"
     "  explain FLOW TASK   which part of TASK's cache key changed\n"
     "  query SQL           run SQL on the table store; CSV with header on stdout\n"
-    "  visualize FLOW      graph of the flow, coloured by last state\n"
+    "  visualize FLOW      graph of the flow, coloured by the states of the last run\n"
     "      --format dot|svg  (default dot; svg needs graphviz `dot`)\n"
     "      -o FILE           write to FILE instead of stdout\n"
     "  config              print the resolved configuration (secrets masked)\n"
@@ -97,6 +99,7 @@ static bool allowed_opt(const char *allowed, const char *name)
 int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->fail_fast = -1;
     bool only_args = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -133,13 +136,14 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
         if (!allowed_opt(allowed, name)) {
             return pdc_usage("%s: unknown option '%s'", argv[0], a);
         }
-        bool is_flag = !strcmp(name, "fail-fast") || !strcmp(name, "json") || !strcmp(name, "yes");
+        bool is_flag = !strcmp(name, "fail-fast") || !strcmp(name, "no-fail-fast") ||
+                       !strcmp(name, "json") || !strcmp(name, "yes");
         if (is_flag) {
             if (val) {
                 return pdc_usage("%s: option --%s takes no value", argv[0], name);
             }
-            if (!strcmp(name, "fail-fast")) {
-                o->fail_fast = true;
+            if (!strcmp(name, "fail-fast") || !strcmp(name, "no-fail-fast")) {
+                o->fail_fast = name[0] == 'f' ? 1 : 0;
             } else if (!strcmp(name, "json")) {
                 o->json = true;
             } else {

@@ -252,13 +252,15 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
     if (!(t->table = normalize(t->name))) {
         return PD_ERR_NOMEM;
     }
+    bool ok = t->table[0] && !(t->table[0] >= '0' && t->table[0] <= '9');
     for (const char *p = t->table; *p; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '_') {
-            return pdi_node_error(name,
-                                  "task name '%s' may only contain letters, digits and "
-                                  "'_'",
-                                  t->name);
-        }
+        ok = ok && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_');
+    }
+    if (!ok) {
+        return pdi_node_error(name,
+                              "task name '%s': allowed are ASCII letters, digits and _, "
+                              "starting with a letter or _",
+                              t->name);
     }
     for (size_t i = 0; i < n->n; i++) {
         for (const char *const *b = body_keys; *b; b++) {
@@ -485,14 +487,16 @@ static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
                                       s->name, f->stages[k].node->line);
             }
         }
+        /* An empty stage (no 'tasks', 'tasks:' or 'tasks: []') is run and
+         * committed like any other, as in the original and the C API. */
         const pd_cfg_node *tasks = pd_cfg_get(sn, "tasks");
-        if (!tasks || tasks->type != PD_CFG_LIST || tasks->n == 0) {
-            return pdi_node_error(tasks ? tasks : sn,
-                                  "stage '%s' needs a non-empty 'tasks' "
-                                  "list",
-                                  s->name);
+        if (!tasks || tasks->type == PD_CFG_NULL) {
+            continue;
         }
-        s->tasks = pd_calloc(tasks->n, sizeof *s->tasks);
+        if (tasks->type != PD_CFG_LIST) {
+            return pdi_node_error(tasks, "stage '%s': 'tasks' must be a list", s->name);
+        }
+        s->tasks = pd_calloc(tasks->n ? tasks->n : 1, sizeof *s->tasks);
         if (!s->tasks) {
             return PD_ERR_NOMEM;
         }

@@ -185,6 +185,7 @@ typedef struct pdi_run {
     bool task_subset, stage_subset;
     bool dry; /* pd_show / pd_explain: decide, never write */
     bool caching_ok;
+    bool no_metadata; /* dry runs on a fresh instance: no metadata tables */
     char run_id[PD_HASH_LEN + 1];
     pdi_trun *t;
     pdi_srun *s;
@@ -212,7 +213,9 @@ struct pd_task_ctx {
  *   tasks.c (task kinds; ctx.c: computed C tasks)
  *   cache.c (cache decisions) -> key.c (key parts, metadata rows)
  *   outputs.c (outputs, references, SQL rendering)
- *   stage.c (stage transaction) */
+ *   stage.c (stage transaction)
+ * The one call back up is key.c running a C task's cache function through
+ * ctx.c (pdi_call_cache_fn), which is user code, not run state. */
 
 /* ---- run.c ---- */
 /* Open a run: options, store, locks and blob store (dry: store only, never
@@ -221,6 +224,15 @@ int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_opti
 void pdi_run_free(pdi_run *r);
 /* Execute the selected nodes with `jobs` threads (1: the calling thread). */
 int pdi_run_engine(pdi_run *r, int jobs);
+/* Metadata for runs that never write (show, explain, visualize): set up
+ * only when it exists already; on a fresh instance *no_metadata is set and
+ * *caching_ok cleared, and nothing is created. */
+int pdi_meta_setup_readonly(pd_store *store, bool *caching_ok, bool *no_metadata);
+/* The run record: the states of the last run of a flow, one metadata task
+ * row per run named pdi_run_record_name(flow) in this pseudo-stage (its ':'
+ * cannot occur in a stage name). */
+#define PDI_RUN_RECORD_STAGE "pipedag:runs"
+char *pdi_run_record_name(const pd_flow *f);
 
 /* ---- result.c ---- */
 /* The result of a finished run (takes over the tasks' error messages). */

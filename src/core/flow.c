@@ -53,6 +53,46 @@ static int task_error(const pd_task *t, int code, const char *fmt, ...)
     return code;
 }
 
+#define PDI_NAME_CHARS "ASCII letters, digits and _, starting with a letter or _"
+
+static bool ascii_ident(const char *s)
+{
+    if (!s || !*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Why a normalized stage or task name cannot be used (NULL if it can). The
+ * same flow must run on every store, so a name one store cannot hold is
+ * refused everywhere. */
+static const char *name_problem(const char *n, bool stage)
+{
+    if (!ascii_ident(n))
+        return "allowed are " PDI_NAME_CHARS;
+    if (ends_with(n, "__tmp") || ends_with(n, "__odd") || ends_with(n, "__even"))
+        return "names ending in __tmp, __odd or __even are reserved for transaction schemas";
+    if (!stage)
+        return NULL;
+    if (strcmp(n, "pipedag_metadata") == 0)
+        return "pipedag_metadata is the schema of pipedag's own metadata";
+    if (strcmp(n, "main") == 0 || strcmp(n, "temp") == 0)
+        return "main and temp are SQLite's own schemas (the flow must run on every store)";
+    if (strcmp(n, "information_schema") == 0 || strncmp(n, "pg_", 3) == 0)
+        return "information_schema and names starting with pg_ are system schemas of Postgres "
+               "(the flow must run on every store)";
+    return NULL;
+}
+
 static bool valid_ident(const char *s)
 {
     if (!s || !*s)
@@ -187,8 +227,9 @@ pd_stage *pd_flow_add_stage(pd_flow *f, const char *name)
     char *n = pdi_normalize_name(name);
     if (!n)
         return NULL;
-    if (!*n || !valid_ident(n) || strchr(n, '.')) {
-        pd_set_error(PD_ERR_INVALID, "invalid stage name '%s'", name);
+    const char *why = name_problem(n, true);
+    if (why) {
+        pd_set_error(PD_ERR_INVALID, "invalid stage name '%s': %s", name, why);
         free(n);
         return NULL;
     }
@@ -304,8 +345,9 @@ static pd_task *add_task(pd_stage *s, const char *name, pd_task_kind kind)
     char *tbl = pdi_normalize_name(name);
     if (!tbl)
         return NULL;
-    if (!valid_ident(tbl) || strchr(tbl, '.')) {
-        pd_set_error(PD_ERR_INVALID, "invalid task name '%s' in stage %s", name, s->name);
+    const char *why = name_problem(tbl, false);
+    if (why) {
+        pd_set_error(PD_ERR_INVALID, "invalid task name '%s' in stage %s: %s", name, s->name, why);
         free(tbl);
         return NULL;
     }

@@ -244,6 +244,88 @@ static int select_nodes(pdi_run *r, const pd_run_options *o)
     return PD_OK;
 }
 
+int pdi_meta_setup_readonly(pd_store *store, bool *caching_ok, bool *no_metadata)
+{
+    *caching_ok = true;
+    *no_metadata = false;
+    pd_task_meta m;
+    memset(&m, 0, sizeof m);
+    bool found = false;
+    int rc = pd_meta_latest_task(store, PDI_RUN_RECORD_STAGE, PDI_RUN_RECORD_STAGE, NULL, false, &m,
+                                 &found);
+    pd_task_meta_clear(&m);
+    if (rc) {
+        /* no metadata tables: a fresh instance, where nothing is cached */
+        pd_clear_error();
+        *caching_ok = false;
+        *no_metadata = true;
+        return PD_OK;
+    }
+    /* the metadata exists: setup creates nothing, and checks its version */
+    return pd_store_setup(store, caching_ok);
+}
+
+char *pdi_run_record_name(const pd_flow *f)
+{
+    if (strlen(f->name) <= 100)
+        return pd_asprintf("flow:%s", f->name);
+    char h[PD_HASH_LEN + 1];
+    const char *parts[] = {"FLOW", f->name};
+    pd_stable_hash(parts, 2, h);
+    return pd_asprintf("flow#%s", h);
+}
+
+/* The states of this run's selected tasks, for `pipedag visualize`: one
+ * metadata row per run in the pseudo-stage PDI_RUN_RECORD_STAGE (a name no
+ * stage can have, so stage commits and cache lookups never see it). */
+static void record_run(pdi_run *r)
+{
+    if (!r->caching_ok)
+        return;
+    pd_flow *f = r->flow;
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_obj_begin(&j);
+    pd_json_key(&j, "run_id");
+    pd_json_str(&j, r->run_id);
+    pd_json_key(&j, "states");
+    pd_json_obj_begin(&j);
+    for (size_t i = 0; i < f->n_tasks; i++) {
+        if (!r->t[i].selected)
+            continue;
+        char *k = pd_asprintf("%s.%s", f->tasks[i]->stage->name, f->tasks[i]->name);
+        pd_json_key(&j, k ? k : "");
+        pd_json_str(&j, pd_task_state_name(r->t[i].state));
+        free(k);
+    }
+    pd_json_obj_end(&j);
+    pd_json_obj_end(&j);
+    char *js = pd_json_finish(&j);
+    char *name = pdi_run_record_name(f);
+    int rc = PD_ERR_NOMEM;
+    if (js && name) {
+        pd_task_meta m;
+        memset(&m, 0, sizeof m);
+        m.name = name;
+        m.stage = PDI_RUN_RECORD_STAGE;
+        m.version = "";
+        m.timestamp = pd_unix_micros();
+        m.run_id = r->run_id;
+        m.position_hash = "";
+        m.input_hash = "";
+        m.cache_fn_hash = "";
+        m.output_json = js;
+        rc = pd_meta_insert_task(r->store, &m);
+    }
+    if (rc) {
+        pd_log(PD_LOG_WARN, "could not record the states of this run (for visualize): %s",
+               pd_last_error());
+        pd_clear_error();
+    }
+    free(js);
+    free(name);
+}
+
 int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_options *o, bool dry)
 {
     memset(r, 0, sizeof *r);
@@ -302,7 +384,8 @@ int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_opti
         if ((rc = pd_lock_acquire(r->locks, "_pipedag_setup_")))
             return rc;
     }
-    rc = pd_store_setup(r->store, &r->caching_ok);
+    rc = dry ? pdi_meta_setup_readonly(r->store, &r->caching_ok, &r->no_metadata)
+             : pd_store_setup(r->store, &r->caching_ok);
     if (rc) {
         if (r->locks)
             pd_lock_release(r->locks, "_pipedag_setup_");
@@ -336,6 +419,8 @@ int pd_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, pd_r
     if (jobs < 1)
         jobs = 1;
     rc = pdi_run_engine(&r, jobs);
+    if (!rc)
+        record_run(&r);
     pd_result *res = pdi_make_result(&r, pd_now_seconds() - t0);
     pdi_run_free(&r);
     if (!res)

@@ -7,9 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int dry_run(pd_flow *flow, const pd_config *cfg, pdi_run *r)
+/* Decide every selected task as a run with options o would, writing
+ * nothing (no locks, no metadata, no tables; see pdi_meta_setup_readonly). */
+static int dry_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *o, pdi_run *r)
 {
-    int rc = pdi_run_open(r, flow, cfg, NULL, true);
+    pd_run_options ro = PD_RUN_OPTIONS_INIT;
+    if (o) {
+        ro = *o;
+        ro.progress = NULL;
+        ro.progress_user = NULL;
+    }
+    int rc = pdi_run_open(r, flow, cfg, &ro, true);
     if (rc)
         return rc;
     return pdi_run_engine(r, 1);
@@ -17,11 +25,16 @@ static int dry_run(pd_flow *flow, const pd_config *cfg, pdi_run *r)
 
 int pd_show(pd_flow *flow, const pd_config *cfg, char **report)
 {
+    return pd_show_v2(flow, cfg, NULL, report);
+}
+
+int pd_show_v2(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, char **report)
+{
     if (!report)
         return pd_set_error(PD_ERR_INVALID, "pd_show: NULL report");
     *report = NULL;
     pdi_run r;
-    int rc = dry_run(flow, cfg, &r);
+    int rc = dry_run(flow, cfg, opts, &r);
     if (rc) {
         char *msg = pd_strdup(pd_last_error());
         pdi_run_free(&r);
@@ -36,6 +49,8 @@ int pd_show(pd_flow *flow, const pd_config *cfg, char **report)
             continue;
         pd_task *t = flow->tasks[v];
         pdi_trun *tr = &r.t[v];
+        if (!tr->selected)
+            continue;
         if (tr->state == PD_STATE_FAILED)
             pd_buf_printf(&b, "%s.%s: would run (cannot decide: %s)\n", t->stage->name, t->name,
                           tr->error ? tr->error : "error");
@@ -83,7 +98,7 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
     if (!t)
         return pd_set_error(PD_ERR_NOT_FOUND, "unknown task '%s'", task_ref);
     pdi_run r;
-    int rc = dry_run(flow, cfg, &r);
+    int rc = dry_run(flow, cfg, NULL, &r);
     if (rc) {
         char *msg = pd_strdup(pd_last_error());
         pdi_run_free(&r);
@@ -95,7 +110,8 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
     pd_task_meta m;
     memset(&m, 0, sizeof m);
     bool found = false;
-    rc = pd_meta_latest_task(r.store, t->table, t->stage->name, NULL, true, &m, &found);
+    if (!r.no_metadata)
+        rc = pd_meta_latest_task(r.store, t->table, t->stage->name, NULL, true, &m, &found);
     pd_buf b = PD_BUF_INIT;
     if (!rc) {
         pd_buf_printf(&b, "%s.%s: %s\n", t->stage->name, t->name,
@@ -153,18 +169,56 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
     return PD_OK;
 }
 
+/* The states recorded by the newest run of the flow (see record_run in
+ * run.c), one per task in flow order; false when there is no record. */
+static bool run_record_states(pd_store *s, pd_flow *flow, pd_task_state *states, size_t n)
+{
+    char *name = pdi_run_record_name(flow);
+    pd_task_meta m;
+    memset(&m, 0, sizeof m);
+    bool found = false;
+    if (!name ||
+        pd_meta_latest_task(s, name, PDI_RUN_RECORD_STAGE, NULL, false, &m, &found) != PD_OK) {
+        pd_clear_error();
+        found = false;
+    }
+    free(name);
+    pd_jval *v =
+        found && m.output_json ? pd_json_parse(m.output_json, strlen(m.output_json)) : NULL;
+    const pd_jval *sv = v ? pd_jval_get(v, "states") : NULL;
+    bool ok = sv && sv->type == PD_J_OBJ;
+    for (size_t i = 0; ok && i < n && i < flow->n_tasks; i++) {
+        pd_task *t = flow->tasks[i];
+        char *key = pd_asprintf("%s.%s", t->stage->name, t->name);
+        const char *st = key ? pd_jval_str(pd_jval_get(sv, key)) : NULL;
+        free(key);
+        for (int k = PD_STATE_NOT_RUN; st && k <= PD_STATE_FAILED; k++)
+            if (strcmp(st, pd_task_state_name((pd_task_state)k)) == 0)
+                states[i] = (pd_task_state)k;
+    }
+    pd_jval_free(v);
+    pd_task_meta_clear(&m);
+    return ok;
+}
+
 int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, size_t n)
 {
     if (!flow || !cfg || (!states && n))
         return pd_set_error(PD_ERR_INVALID, "pd_last_states: bad argument");
     for (size_t i = 0; i < n; i++)
         states[i] = PD_STATE_NOT_RUN;
+    if (!flow->finalized) {
+        int rc = pd_flow_finalize(flow);
+        if (rc)
+            return rc;
+    }
     pd_store *s = NULL;
     int rc = pd_store_open(cfg, &s);
-    bool ok = true;
+    bool ok = true, no_metadata = false;
     if (!rc)
-        rc = pd_store_setup(s, &ok);
-    for (size_t i = 0; !rc && i < n && i < flow->n_tasks; i++) {
+        rc = pdi_meta_setup_readonly(s, &ok, &no_metadata);
+    /* tasks outside the last run keep their last committed state */
+    for (size_t i = 0; !rc && !no_metadata && i < n && i < flow->n_tasks; i++) {
         pd_task *t = flow->tasks[i];
         pd_task_meta m;
         memset(&m, 0, sizeof m);
@@ -177,6 +231,8 @@ int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, s
         }
         pd_task_meta_clear(&m);
     }
+    if (!rc && !no_metadata)
+        run_record_states(s, flow, states, n);
     pd_store_close(s);
     return rc;
 }

@@ -5,13 +5,150 @@
  * of the finished task.
  */
 #include "core_int.h"
+#include "store/sql.h" /* the SQL text scanners pdi_sql_skip_comment/_quoted */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* ---- statements of SQL text (literals, quoted names and comments skipped) */
+
+/* Past whitespace and comments. */
+static const char *skip_space(const char *p)
+{
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        const char *c = pdi_sql_skip_comment(p);
+        if (!c)
+            return p;
+        p = c;
+    }
+}
+
+/* p in a statement: the position after its terminating ';', or NULL when
+ * the text ends first. A ';' inside a literal, quoted identifier or comment
+ * does not end a statement. */
+static const char *statement_end(const char *p)
+{
+    while (*p) {
+        const char *skip = *p == '\'' || *p == '"' || *p == '`' || *p == '['
+                               ? pdi_sql_skip_quoted(p)
+                               : pdi_sql_skip_comment(p);
+        if (skip) {
+            p = skip;
+        } else if (*p++ == ';') {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* The start of the statement after the one at p (empty statements and
+ * trailing ';' skipped), or NULL when there is none. */
+static const char *next_statement(const char *p)
+{
+    const char *e = statement_end(p);
+    while (e) {
+        e = skip_space(e);
+        if (*e != ';')
+            return *e ? e : NULL;
+        e++;
+    }
+    return NULL;
+}
+
+/* A sql: body is one statement: anything after it would be dropped by the
+ * store (it prepares one statement), so more is an error. */
+static int check_one_statement(const pd_task *t)
+{
+    const char *second = next_statement(skip_space(t->sql));
+    if (!second)
+        return PD_OK;
+    size_t n = 0;
+    while (second[n] && second[n] != '\n' && n < 60)
+        n++;
+    return pd_set_error(PD_ERR_INVALID,
+                        "the sql: body holds more than one statement (the second begins "
+                        "'%.*s'); a sql task is one SELECT - use raw_sql for scripts",
+                        (int)n, second);
+}
+
+/* The word at p (ASCII letters and _) equals kw, case-insensitively; *end
+ * is set past it. */
+static bool word_is(const char *p, const char *kw, const char **end)
+{
+    size_t n = 0;
+    while (isalpha((unsigned char)p[n]) || p[n] == '_')
+        n++;
+    if (n != strlen(kw) || strncasecmp(p, kw, n) != 0)
+        return false;
+    *end = p + n;
+    return true;
+}
+
+/* A raw SQL script creates its tables and views in {{ this_stage }}; one
+ * created anywhere else is not part of the stage (it is not tracked,
+ * copied or committed), so say so, naming it. Temporary ones are helpers. */
+static void warn_created_outside(const pd_task *t)
+{
+    for (const char *p = skip_space(t->sql); p && *p; p = next_statement(p)) {
+        const char *q = p, *e;
+        if (!word_is(q, "create", &e))
+            continue;
+        q = skip_space(e);
+        bool temp = false, object = false;
+        for (;;) {
+            if (word_is(q, "temp", &e) || word_is(q, "temporary", &e))
+                temp = true;
+            else if (word_is(q, "table", &e) || word_is(q, "view", &e))
+                object = true;
+            else if (!(word_is(q, "or", &e) || word_is(q, "replace", &e) ||
+                       word_is(q, "unlogged", &e) || word_is(q, "materialized", &e) ||
+                       word_is(q, "global", &e) || word_is(q, "local", &e)))
+                break;
+            q = skip_space(e);
+            if (object)
+                break;
+        }
+        if (!object || temp)
+            continue;
+        if (word_is(q, "if", &e)) {
+            q = skip_space(e);
+            if (word_is(q, "not", &e))
+                q = skip_space(e);
+            if (word_is(q, "exists", &e))
+                q = skip_space(e);
+        }
+        if (strncmp(q, "{{", 2) == 0) {
+            const char *c = strstr(q, "}}");
+            char *inner = c ? pd_strndup(q + 2, (size_t)(c - q - 2)) : NULL;
+            char *n = inner ? pdi_normalize_name(inner) : NULL;
+            bool here = n && strcmp(n, "this_stage") == 0;
+            free(inner);
+            free(n);
+            if (here)
+                continue;
+        }
+        size_t n = 0;
+        while (q[n] && !isspace((unsigned char)q[n]) && q[n] != '(' && q[n] != ';' && n < 120)
+            n++;
+        const char *origin = pdi_task_origin(t);
+        pd_log(PD_LOG_WARN,
+               "task %s.%s%s%s%s: raw SQL creates %.*s outside {{ this_stage }}: it is not part "
+               "of stage %s (not tracked, cached or committed); write {{ this_stage }}.name",
+               t->stage->name, t->name, *origin ? " (" : "", origin, *origin ? ")" : "", (int)n, q,
+               t->stage->name);
+    }
+}
 
 static int run_sql_task(pdi_run *r, pd_task *t)
 {
     char *sql = NULL;
-    int rc = pdi_render_sql(r, t, t->sql, &sql);
+    int rc = check_one_statement(t);
+    if (rc)
+        return rc;
+    rc = pdi_render_sql(r, t, t->sql, &sql);
     if (rc)
         return rc;
     pd_table tbl;
@@ -116,6 +253,7 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
                 rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, ck, qh, st->name);
         } else if (!(rc = pdi_stage_mark_changed(r, st))) {
             const char *txs = pdi_tx_schema(r, st);
+            warn_created_outside(t);
             pthread_rwlock_wrlock(&sr->rw);
             rc = pd_store_list_objects(r->store, txs, &prev);
             if (!rc)

@@ -793,8 +793,8 @@ static void leaf_format(pdi_file *f, pdi_node *n, pdi_field *fd)
             c->conv = PDI_CV_NULL;
         }
         break;
-    case PDI_INT96:
-        fmt = "tsn:";
+    case PDI_INT96: /* the unit is a read option (export_field in reader.c) */
+        fmt = "tsu:";
         c->conv = PDI_CV_INT96;
         c->aw = 8;
         break;

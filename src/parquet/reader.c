@@ -355,22 +355,31 @@ sch_new(struct ArrowSchema *s, const char *format, const char *name, bool nullab
     return PD_OK;
 }
 
-static int export_field(const pdi_field *f, struct ArrowSchema *s)
+/* INT96 leaves take their Arrow unit from the read options. */
+static int
+export_field(const pdi_file *file, int int96_unit, const pdi_field *f, struct ArrowSchema *s)
 {
-    int rc = sch_new(s, f->format, f->name, f->nullable, f->n_children);
+    const char *fmt = f->format;
+    if (f->kind == PDI_F_LEAF && file->leaves[f->leaf].conv == PDI_CV_INT96)
+        fmt = int96_unit == PD_PARQUET_INT96_NS ? "tsn:" : "tsu:";
+    int rc = sch_new(s, fmt, f->name, f->nullable, f->n_children);
     for (int i = 0; !rc && i < f->n_children; i++)
-        rc = export_field(&f->children[i], s->children[i]);
+        rc = export_field(file, int96_unit, &f->children[i], s->children[i]);
     if (rc && s->release)
         s->release(s);
     return rc;
 }
 
-/* The caller's options as the current version (version 1 had no threads). */
+/* The caller's options as the current version: an older caller's struct is
+ * shorter (version 1 ends before threads, version 2 before int96_unit) and
+ * only that prefix may be read; the rest keeps its defaults. */
 static pd_parquet_read_options read_options(const pd_parquet_read_options *o)
 {
     pd_parquet_read_options v = PD_PARQUET_READ_OPTIONS_INIT;
     if (o && o->version == 1)
         memcpy(&v, o, offsetof(pd_parquet_read_options, threads));
+    else if (o && o->version == 2)
+        memcpy(&v, o, offsetof(pd_parquet_read_options, int96_unit));
     else if (o)
         v = *o;
     v.version = PD_PARQUET_READ_OPTIONS_VERSION;
@@ -379,10 +388,15 @@ static pd_parquet_read_options read_options(const pd_parquet_read_options *o)
 
 static int check_cols(const pd_parquet_reader *r, const pd_parquet_read_options *o)
 {
-    if (o && o->version != 1 && o->version != PD_PARQUET_READ_OPTIONS_VERSION)
+    if (o && (o->version < 1 || o->version > PD_PARQUET_READ_OPTIONS_VERSION))
         return pd_set_error(PD_ERR_INVALID, "read options version %d not supported", o->version);
     if (o && o->version >= 2 && o->threads < 0)
         return pd_set_error(PD_ERR_INVALID, "negative thread count %d", o->threads);
+    if (o && o->version >= 3 && o->int96_unit != PD_PARQUET_INT96_US &&
+        o->int96_unit != PD_PARQUET_INT96_NS)
+        return pd_set_error(PD_ERR_INVALID,
+                            "INT96 unit %d unknown (0 = microseconds, 1 = nanoseconds)",
+                            o->int96_unit);
     if (o && o->columns) {
         if (o->n_columns < 0)
             return pd_set_error(PD_ERR_INVALID, "negative column count");
@@ -416,9 +430,10 @@ static int
 export_schema(const pd_parquet_reader *r, const pd_parquet_read_options *o, struct ArrowSchema *out)
 {
     int n = n_selected(r, o);
+    int unit = o ? o->int96_unit : PD_PARQUET_INT96_US; /* o: current version */
     int rc = sch_new(out, "+s", "", false, n);
     for (int i = 0; !rc && i < n; i++)
-        rc = export_field(&r->f.root.children[sel_col(r, o, i)], out->children[i]);
+        rc = export_field(&r->f, unit, &r->f.root.children[sel_col(r, o, i)], out->children[i]);
     if (rc && out->release)
         out->release(out);
     return rc;
@@ -494,6 +509,7 @@ typedef struct rgctx {
     pd_parquet_reader *r;
     int rg;
     pdi_leafbuf *lb; /* indexed by leaf */
+    int int96_unit;  /* pd_parquet_int96_unit */
 } rgctx;
 
 static inline int64_t slot_of(const int64_t *inst, int64_t k)
@@ -573,6 +589,95 @@ static void be_to_i128(uint8_t *dst, const uint8_t *src, size_t n)
     memset(dst, fill, 16);
     for (size_t i = 0; i < n && i < 16; i++)
         dst[i] = src[n - 1 - i];
+}
+
+/* ------------------------------------------------------------------ INT96 */
+#define JULIAN_DAY_1970 2440588 /* Julian day number of 1970-01-01 */
+#define NS_PER_DAY      86400000000000LL
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* An INT96 value (int64 nanoseconds of the day, then int32 Julian day, both
+ * little-endian; the nanoseconds may be negative or exceed a day, as Spark
+ * accepts them) as a count of microseconds or nanoseconds since 1970-01-01
+ * 00:00. Microseconds round towards the past. False if it does not fit
+ * int64. */
+static bool int96_to_unit(const uint8_t *s, int unit, int64_t *out)
+{
+    int64_t tod;
+    int32_t jd;
+    memcpy(&tod, s, 8);
+    memcpy(&jd, s + 8, 4);
+    int64_t days = (int64_t)jd - JULIAN_DAY_1970, per_day = NS_PER_DAY, part = tod;
+    if (unit != PD_PARQUET_INT96_NS) {
+        per_day /= 1000;
+        part = floor_div(tod, 1000);
+    }
+    int64_t v;
+    if (__builtin_mul_overflow(days, per_day, &v) || __builtin_add_overflow(v, part, &v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Proleptic Gregorian date of a day count since 1970-01-01. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* The error for an INT96 value beyond the chosen unit: column, row of the
+ * file (0-based), the value as a date, and the way out. Element k of the
+ * leaf's array sits in level slot inst[k]; its row is the number of slots up
+ * to there that start a record. */
+static int int96_range_error(const rgctx *c,
+                             const pdi_column *col,
+                             const pdi_leafbuf *lb,
+                             const int64_t *inst,
+                             int64_t k,
+                             const uint8_t *s)
+{
+    int64_t row = k;
+    if (inst && lb->rep) {
+        int64_t slot = inst[k];
+        row = -1;
+        for (int64_t t = 0; t <= slot && t < lb->n_slots; t++)
+            row += lb->rep[t] == 0;
+    }
+    for (int g = 0; g < c->rg; g++)
+        row += c->r->f.rowgroups[g].num_rows;
+    int64_t tod;
+    int32_t jd;
+    memcpy(&tod, s, 8);
+    memcpy(&jd, s + 8, 4);
+    int64_t days = (int64_t)jd - JULIAN_DAY_1970 + floor_div(tod, NS_PER_DAY);
+    int64_t ns = tod - floor_div(tod, NS_PER_DAY) * NS_PER_DAY, y;
+    int mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    bool ns_unit = c->int96_unit == PD_PARQUET_INT96_NS;
+    return pd_set_error(
+        PD_ERR_UNSUPPORTED,
+        "column '%s', row %lld (row group %d): INT96 timestamp "
+        "%04lld-%02d-%02dT%02d:%02d:%02d.%09lld "
+        "(Julian day %d, %lld ns) does not fit timestamp[%s]%s",
+        col->path, (long long)row, c->rg, (long long)y, mo, d, (int)(ns / 3600000000000LL),
+        (int)(ns / 60000000000LL % 60), (int)(ns / 1000000000LL % 60),
+        (long long)(ns % 1000000000LL), (int)jd, (long long)tod, ns_unit ? "ns" : "us",
+        ns_unit ? " (1677-09-21 .. 2262-04-11); read INT96 as microseconds (the default, CLI "
+                  "--int96-unit us)"
+                : " (-290308-12-21 .. 294247-01-10)");
 }
 
 static int
@@ -678,13 +783,10 @@ finish_leaf(rgctx *c, const pdi_field *f, int64_t n, const int64_t *inst, struct
         case PDI_CV_I8: d[0] = s[0]; break;
         case PDI_CV_I16: memcpy(d, s, 2); break;
         case PDI_CV_INT96: {
-            uint64_t nanos;
-            uint32_t jd;
-            memcpy(&nanos, s, 8);
-            memcpy(&jd, s + 8, 4);
-            uint64_t days = (uint64_t)((int64_t)(int32_t)jd - 2440588);
-            uint64_t ns = days * 86400000000000ull + nanos;
-            memcpy(d, &ns, 8);
+            int64_t v;
+            if (!int96_to_unit(s, c->int96_unit, &v))
+                return int96_range_error(c, col, lb, inst, k, s);
+            memcpy(d, &v, 8);
             break;
         }
         case PDI_CV_DEC_I32: {
@@ -844,7 +946,7 @@ static int read_rg(pd_parquet_reader *r,
     int64_t rows = f->rowgroups[rg].num_rows;
     int nsel = n_selected(r, o);
     unsigned flags = o && o->verify_checksums ? PDI_VERIFY_CRC : 0;
-    rgctx c = {r, rg, NULL};
+    rgctx c = {r, rg, NULL, o ? o->int96_unit : PD_PARQUET_INT96_US};
     c.lb = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(pdi_leafbuf));
     int64_t **inst = calloc(f->n_leaves ? (size_t)f->n_leaves : 1, sizeof(int64_t *));
     int rc = (!c.lb || !inst) ? pd_set_error(PD_ERR_NOMEM, "out of memory") : PD_OK;
@@ -924,7 +1026,7 @@ int pd_parquet_read_row_group(pd_parquet_reader *r,
     pd_parquet_read_options o = read_options(opts);
     if ((rc = read_rg(r, &r->scratch, row_group, &o, NULL, out)))
         return rc;
-    if (schema_out && (rc = export_schema(r, opts, schema_out))) {
+    if (schema_out && (rc = export_schema(r, &o, schema_out))) {
         out->release(out);
         return rc;
     }

@@ -213,7 +213,7 @@ enum {
     PDI_CV_BOOL,    /* bytes -> bitmap */
     PDI_CV_I8,      /* int32 -> int8/uint8 */
     PDI_CV_I16,     /* int32 -> int16/uint16 */
-    PDI_CV_INT96,   /* INT96 -> int64 ns */
+    PDI_CV_INT96,   /* INT96 -> int64 us or ns (read option) */
     PDI_CV_DEC_I32, /* int32 -> decimal128 */
     PDI_CV_DEC_I64, /* int64 -> decimal128 */
     PDI_CV_DEC_BE,  /* big-endian bytes (FLBA) -> decimal128 */

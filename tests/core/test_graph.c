@@ -29,6 +29,46 @@ static void test_stage_names(void **state)
     pd_flow_free(f);
 }
 
+/* Issue 8 item 5: names no store can hold, or that collide with pipedag's
+ * own schemas, are refused with the reason; the allowed characters are
+ * named exactly. */
+static void test_reserved_names(void **state)
+{
+    (void)state;
+    pd_flow *f = pd_flow_new("f");
+    static const struct {
+        const char *name, *why;
+    } bad[] = {
+        {"pipedag_metadata", "pipedag's own metadata"},
+        {"main", "SQLite's own schemas"},
+        {"TEMP", "SQLite's own schemas"},
+        {"raw__tmp", "reserved for transaction schemas"},
+        {"raw__odd", "reserved for transaction schemas"},
+        {"raw__even", "reserved for transaction schemas"},
+        {"pg_stage", "system schemas of Postgres"},
+        {"information_schema", "system schemas of Postgres"},
+        {"k\xc3\xb6ln", "ASCII letters, digits and _, starting with a letter or _"},
+        {"two words", "ASCII letters, digits and _, starting with a letter or _"},
+        {"1st", "ASCII letters, digits and _, starting with a letter or _"},
+        {"a$b", "ASCII letters, digits and _, starting with a letter or _"},
+        {"pipedag:runs", "ASCII letters, digits and _, starting with a letter or _"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(pd_flow_add_stage(f, bad[i].name));
+        if (!strstr(pd_last_error(), bad[i].why))
+            fail_msg("stage '%s': '%s' not in '%s'", bad[i].name, bad[i].why, pd_last_error());
+    }
+    pd_stage *s = pd_flow_add_stage(f, "raw");
+    assert_non_null(s);
+    assert_non_null(pd_flow_add_stage(f, "_x1"));
+    assert_null(pd_stage_add_sql(s, "t__tmp", "SELECT 1"));
+    assert_non_null(strstr(pd_last_error(), "__tmp"));
+    assert_null(pd_stage_add_sql(s, "t\xc3\xb6", "SELECT 1"));
+    assert_non_null(strstr(pd_last_error(), "ASCII letters, digits and _"));
+    assert_non_null(pd_stage_add_sql(s, "main", "SELECT 1")); /* a table may be called main */
+    pd_flow_free(f);
+}
+
 static void test_refs_and_order(void **state)
 {
     (void)state;
@@ -197,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_ambiguous_and_unknown), cmocka_unit_test(test_cycles_and_duplicates),
         cmocka_unit_test(test_raw_sql_outputs),       cmocka_unit_test(test_position_hash),
         cmocka_unit_test(test_canonical_sql),         cmocka_unit_test(test_mode_names),
+        cmocka_unit_test(test_reserved_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

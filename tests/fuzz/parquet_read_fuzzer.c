@@ -2,7 +2,7 @@
  * tests/fuzz/parquet_read_fuzzer.c - libFuzzer target for the Parquet reader:
  * open the input from memory, describe it, read every row group (and once in
  * small batches through a stream decoding on two threads with page checksums
- * verified), release everything.
+ * verified and INT96 read as nanoseconds), release everything.
  */
 #include "pipedag/parquet.h"
 
@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_batch_rows = 5;
     o.threads = 2;
     o.verify_checksums = 1;
+    o.int96_unit = PD_PARQUET_INT96_NS;
     struct ArrowArrayStream st;
     if (pd_parquet_read_stream(r, &o, &st) == PD_OK) {
         for (int i = 0; i < 1000; i++) {

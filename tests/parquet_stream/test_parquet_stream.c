@@ -320,8 +320,8 @@ static void t_early_release_and_outliving_arrays(void **state)
 
 /* A copy of the first `size` bytes of *full in a malloc'd block of exactly
  * that size: the options of a caller compiled against an older header. The
- * block is only ever read by the library (through the version-1/2 prefix),
- * never through a member access here. */
+ * block is only ever read by the library (through the prefix its version
+ * declares), never through a member access here. */
 static const pd_parquet_read_options *short_options(const pd_parquet_read_options *full,
                                                     size_t size)
 {
@@ -355,6 +355,15 @@ static void t_options_versions(void **state)
     a1.release(&a1);
     pd_parquet_close(r1);
     free((void *)v1);
+    /* version 2 ends before int96_unit; its threads are honoured */
+    old.version = 2;
+    old.threads = 3;
+    const pd_parquet_read_options *v2 =
+        short_options(&old, offsetof(pd_parquet_read_options, int96_unit));
+    d = dump_memory(v2);
+    assert_non_null(strstr(d, "batch 500\n"));
+    free(d);
+    free((void *)v2);
     free(ref);
 
     pd_parquet_reader *r;
@@ -364,8 +373,14 @@ static void t_options_versions(void **state)
     struct ArrowArrayStream st;
     assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
     assert_non_null(strstr(pd_last_error(), "thread"));
-    o.version = 3;
     o.threads = 0;
+    o.int96_unit = 2;
+    assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
+    assert_non_null(strstr(pd_last_error(), "INT96 unit 2"));
+    o.int96_unit = PD_PARQUET_INT96_NS;
+    o.version = PD_PARQUET_READ_OPTIONS_VERSION + 1;
+    assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
+    o.version = 0;
     assert_int_equal(pd_parquet_read_stream(r, &o, &st), PD_ERR_INVALID);
     pd_parquet_close(r);
 }

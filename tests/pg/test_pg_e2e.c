@@ -240,6 +240,22 @@ static void test_runs(void **st)
 {
     (void)st;
     pd_flow *f = make_flow("'a'");
+    /* show and explain on the fresh instance write nothing (issue 8.10) */
+    pd_config *cfg = pdt_load_cfg();
+    char *report = NULL;
+    assert_int_equal(pd_show(f, cfg, &report), PD_OK);
+    assert_non_null(strstr(report, "would run"));
+    free(report);
+    assert_int_equal(pd_explain(f, cfg, "t1", &report), PD_OK);
+    assert_non_null(strstr(report, "no committed run"));
+    free(report);
+    pd_config_free(cfg);
+    pdi_pg *c0 = conn(g_db_url);
+    expect(c0,
+           "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE "
+           "'%pipedag_metadata'",
+           "0");
+    pdi_pg_close(c0);
     pd_result *r = pdt_run_flow(f, NULL, PD_OK);
     PDT_ASSERT_STATE(r, NULL, "t1", PD_STATE_COMPLETED);
     PDT_ASSERT_STATE(r, NULL, "reader", PD_STATE_COMPLETED);
