@@ -5,7 +5,7 @@
  * of the finished task.
  */
 #include "core_int.h"
-#include "store/sql.h" /* the SQL text scanners pdi_sql_skip_comment/_quoted */
+#include "store/dialect/dialect.h" /* the SQL text scanners pdi_sql_skip_comment/_quoted */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
