@@ -929,20 +929,10 @@ static int compute_cache_fn(pdi_run *r, pd_task *t)
     int rc;
     if (t->kind == PD_TASK_LOAD) {
         char *path = resolve_path(r, t->csv_path);
-        size_t len = 0;
-        char *data = path ? pd_file_read(path, &len) : NULL;
-        if (!data) {
-            rc = pd_set_error(PD_ERR_IO, "cannot read CSV file %s", path ? path : t->csv_path);
-            free(path);
-            return rc;
-        }
+        rc = path ? pdi_load_cache_key(path, t->load_opts, &val) : PD_ERR_NOMEM;
         free(path);
-        uint8_t d[PD_SHA256_LEN];
-        char hex[2 * PD_SHA256_LEN + 1];
-        pd_sha256(data, len, d);
-        pd_hex(d, PD_SHA256_LEN, hex);
-        free(data);
-        val = pd_strdup(hex);
+        if (rc)
+            return rc;
     } else {
         if ((rc = pdi_call_cache_fn(r, t, &val)))
             return rc;
@@ -1286,25 +1276,35 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
     return rc;
 }
 
+typedef struct load_sink {
+    pdi_run *r;
+    pd_task *t;
+} load_sink;
+
+static int load_to_store(void *user, const char *table, struct ArrowArrayStream *in)
+{
+    load_sink *ls = user;
+    struct ArrowArrayStream st;
+    pd_arrow_stream_move(in, &st);
+    pd_table tbl;
+    memset(&tbl, 0, sizeof tbl);
+    tbl.name = table;
+    tbl.kind = PD_OBJ_ARROW;
+    tbl.stream = &st;
+    int rc = pdi_store_table(ls->r, ls->t, &tbl);
+    if (st.release)
+        st.release(&st);
+    return rc;
+}
+
 static int run_load(pdi_run *r, pd_task *t)
 {
     char *path = resolve_path(r, t->csv_path);
     if (!path)
         return PD_ERR_NOMEM;
-    struct ArrowArrayStream st;
-    memset(&st, 0, sizeof st);
-    int rc = pdi_load_csv(path, &st);
+    load_sink ls = {r, t};
+    int rc = pdi_load_run(path, t->load_opts, t->table, load_to_store, &ls);
     free(path);
-    if (rc)
-        return rc;
-    pd_table tbl;
-    memset(&tbl, 0, sizeof tbl);
-    tbl.name = t->table;
-    tbl.kind = PD_OBJ_ARROW;
-    tbl.stream = &st;
-    rc = pdi_store_table(r, t, &tbl);
-    if (st.release)
-        st.release(&st);
     return rc;
 }
 
