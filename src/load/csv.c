@@ -328,10 +328,74 @@ static int parse_int(const char *s, size_t n, int64_t *v, int *sig)
     return 1;
 }
 
+/* Exact fast path (Clinger): at most 15 significant digits times a power of
+ * ten up to 1e22 is one correctly rounded operation. 1 = done, 0 = use strtod. */
+static int fast_double(const char *s, size_t n, double *v)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, scale = 0;
+    bool any = false;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        any = true;
+        if (digits || s[i] != '0') {
+            if (++digits > 15)
+                return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+        }
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            any = true;
+            if (digits || s[i] != '0') {
+                if (++digits > 15)
+                    return 0;
+            }
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            scale--;
+        }
+    }
+    if (!any)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        int e = 0, ed = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ed++) {
+            if (e > 10000)
+                return 0;
+            e = e * 10 + (s[i] - '0');
+        }
+        if (!ed)
+            return 0;
+        scale += eneg ? -e : e;
+    }
+    if (i != n)
+        return 0;
+    double x = (double)m;
+    if (m == 0)
+        scale = 0;
+    if (scale < -22 || scale > 22)
+        return 0;
+    x = scale < 0 ? x / p10[-scale] : x * p10[scale];
+    *v = neg ? -x : x;
+    return 1;
+}
+
 static bool parse_double(const char *s, size_t n, double *v)
 {
     if (!n)
         return false;
+    if (fast_double(s, n, v))
+        return true;
     unsigned char f = (unsigned char)s[0];
     if (!(f == '-' || f == '+' || f == '.' || (f >= '0' && f <= '9') || f == 'i' || f == 'I' ||
           f == 'n' || f == 'N'))

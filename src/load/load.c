@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -417,6 +418,147 @@ int pdi_load_open_union(const char *const *paths,
     return PD_OK;
 }
 
+/* ------------------------------------------------------------ prefetch */
+
+/* Reads the next batches on a thread of its own while the consumer (the
+ * store's insert loop) works on the current one: at most PF_AHEAD batches
+ * wait, so memory stays bounded. */
+#define PF_AHEAD 2
+
+typedef struct prefetch {
+    struct ArrowArrayStream in;
+    struct ArrowSchema schema;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ArrowArray q[PF_AHEAD];
+    int qn, qhead;
+    bool done, stop;
+    int err;
+    char *errmsg;
+} prefetch;
+
+static void *pf_main(void *arg)
+{
+    prefetch *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->qn == PF_AHEAD && !p->stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        struct ArrowArray a;
+        memset(&a, 0, sizeof a);
+        int e = p->in.get_next(&p->in, &a);
+        const char *m = e ? p->in.get_last_error(&p->in) : NULL;
+        char *copy = e ? pd_strdup(m ? m : "stream error") : NULL;
+        pthread_mutex_lock(&p->mu);
+        if (e || !a.release) {
+            p->err = e;
+            p->errmsg = copy;
+            p->done = true;
+        } else {
+            pd_arrow_array_move(&a, &p->q[(p->qhead + p->qn) % PF_AHEAD]);
+            p->qn++;
+        }
+        pthread_cond_broadcast(&p->cv);
+        bool fin = p->done;
+        pthread_mutex_unlock(&p->mu);
+        if (fin)
+            break;
+    }
+    return NULL;
+}
+
+static int pf_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
+{
+    prefetch *p = st->private_data;
+    return pd_arrow_schema_copy(&p->schema, out) ? ENOMEM : 0;
+}
+
+static int pf_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
+{
+    prefetch *p = st->private_data;
+    out->release = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->qn == 0 && !p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    int e = 0;
+    if (p->qn > 0) {
+        pd_arrow_array_move(&p->q[p->qhead], out);
+        p->qhead = (p->qhead + 1) % PF_AHEAD;
+        p->qn--;
+        pthread_cond_broadcast(&p->cv);
+    } else {
+        e = p->err;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (e)
+        pd_set_error(PD_ERR_CORRUPT, "%s", p->errmsg ? p->errmsg : "stream error");
+    return e;
+}
+
+static const char *pf_last_error(struct ArrowArrayStream *st)
+{
+    prefetch *p = st->private_data;
+    return p->errmsg;
+}
+
+static void pf_release(struct ArrowArrayStream *st)
+{
+    prefetch *p = st->private_data;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    for (int i = 0; i < PF_AHEAD; i++)
+        pd_arrow_array_release(&p->q[i]);
+    pd_arrow_stream_release(&p->in);
+    pd_arrow_schema_release(&p->schema);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->errmsg);
+    free(p);
+    st->release = NULL;
+}
+
+/* Wrap *st (taken over) in a prefetching stream. */
+static int prefetch_wrap(struct ArrowArrayStream *st)
+{
+    prefetch *p = pd_calloc(1, sizeof *p);
+    if (!p) {
+        pd_arrow_stream_release(st);
+        return PD_ERR_NOMEM;
+    }
+    pd_arrow_stream_move(st, &p->in);
+    if (p->in.get_schema(&p->in, &p->schema) != 0) {
+        const char *m = p->in.get_last_error(&p->in);
+        int rc = pd_set_error(PD_ERR_CORRUPT, "%s", m ? m : "cannot read the schema");
+        pd_arrow_stream_release(&p->in);
+        free(p);
+        return rc;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->th, NULL, pf_main, p) != 0) {
+        pd_arrow_stream_release(&p->in);
+        pd_arrow_schema_release(&p->schema);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        free(p);
+        return pd_set_error(PD_ERR_IO, "cannot start a loader thread");
+    }
+    st->get_schema = pf_get_schema;
+    st->get_next = pf_get_next;
+    st->get_last_error = pf_last_error;
+    st->release = pf_release;
+    st->private_data = p;
+    return PD_OK;
+}
+
 /* ------------------------------------------------------------------ run */
 
 int pdi_load_run(const char *spec,
@@ -437,6 +579,8 @@ int pdi_load_run(const char *spec,
         rc = files.n == 1 ? pdi_load_open(files.items[0], o, &st)
                           : pdi_load_open_union((const char *const *)files.items, files.n, o, &st);
         if (!rc)
+            rc = prefetch_wrap(&st);
+        if (!rc)
             rc = sink(user, task_table, &st);
     } else if (!rc) {
         rc = pdi_load_table_names(spec, opts_json, &names);
@@ -444,6 +588,8 @@ int pdi_load_run(const char *spec,
             rc = pd_set_error(PD_ERR_IO, "the files matching '%s' changed while loading", spec);
         for (size_t i = 0; !rc && i < files.n; i++) {
             rc = pdi_load_open(files.items[i], o, &st);
+            if (!rc)
+                rc = prefetch_wrap(&st);
             if (!rc)
                 rc = sink(user, names.items[i], &st);
         }
