@@ -451,9 +451,9 @@ static bool parse_decimal(const char *s, size_t n, int prec, int scale, __int128
     if (!any)
         return false;
     for (; frac < scale; frac++) {
+        if (digits && ++digits > prec)
+            return false; /* checked before the multiplication can overflow */
         acc *= 10;
-        if (digits)
-            digits++;
     }
     if (digits > prec)
         return false;

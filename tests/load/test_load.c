@@ -309,6 +309,13 @@ static void dialect_and_types(void **state)
     put_text("dec_bad.csv", "amount\n1.234\n");
     expect_error("dec_bad.csv", "{\"columns\":{\"amount\":\"decimal(10,2)\"}}", "dec_bad.csv:2:1",
                  "amount");
+    /* 30 integer digits + scale 10 exceed 38 digits: an error, never a wrap */
+    put_text("dec_wide.csv", "amount\n123456789012345678901234567890\n");
+    expect_error("dec_wide.csv", "{\"columns\":{\"amount\":\"decimal(38,10)\"}}",
+                 "dec_wide.csv:2:1", "amount");
+    put_text("dec_ok.csv", "amount\n-1234567890123456789012345678.5\n");
+    expect_load("dec_ok.csv", "{\"columns\":{\"amount\":\"decimal(38,10)\"}}",
+                "amount:d:38,10\n{\"amount\":-1234567890123456789012345678.5000000000}\n");
     expect_error("typed.csv", "{\"columns\":{\"agee\":\"int32\"}}", "no column named 'agee'",
                  "pk, age, ok");
     pdi_load_opts *o = NULL;
