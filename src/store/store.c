@@ -779,7 +779,8 @@ int pd_store_copy_table(pd_store *s,
             /* READ_VIEWS: the base schema holds views; the table and its
              * indexes are in the stage's current slot */
             char slot[256] = "";
-            rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
+            if (s->be->caps & PDI_CAP_READ_VIEWS)
+                rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
             char *kph = slot[0] ? pdi_phys(s, slot) : NULL;
             if (rc == PD_OK)
                 rc = pdi_copy_keys(s, kph ? kph : fph, from_name, tph, to_name);
