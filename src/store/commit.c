@@ -54,7 +54,7 @@ static int tx_name(pd_stage_tx *tx, const char *suffix)
 
 /* SCHEMA_SWAP / READ_VIEWS allowed on this backend? A config error with
  * the backend's reason otherwise. */
-static int check_technique(pd_store *s, pd_commit_technique t)
+int pdi_check_technique(pd_store *s, pd_commit_technique t)
 {
     const pdi_backend *be = s->be;
     if (t == PD_COMMIT_SCHEMA_SWAP && !(be->caps & PDI_CAP_SCHEMA_SWAP))
@@ -76,7 +76,7 @@ static int check_technique(pd_store *s, pd_commit_technique t)
 
 int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
 {
-    int rc = check_technique(s, tx->technique);
+    int rc = pdi_check_technique(s, tx->technique);
     if (rc)
         return rc;
     rc = pdi_meta_recover(s, tx->stage);

@@ -397,8 +397,11 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     rc = open_backend(sc, s->instance_id, s->desc, &s->be, &s->db);
     if (rc == PD_OK) {
         s->d = s->db->d;
-        rc = open_meta(s, sc);
+        /* a technique the database cannot do is a config error, at once */
+        rc = pdi_check_technique(s, cfg->stage_commit_technique);
     }
+    if (rc == PD_OK)
+        rc = open_meta(s, sc);
     if (rc) {
         pd_error_prefix("table store %s", s->desc);
         goto fail;

@@ -135,6 +135,9 @@ int pdi_commit_tx(const pdi_backend *be,
                   const pdi_stage_names *st,
                   const pdi_stmt *meta,
                   size_t nmeta);
+/* PD_ERR_CONFIG (config file:line, the backend's reason) when the backend
+ * cannot do commit technique t. */
+int pdi_check_technique(pd_store *s, pd_commit_technique t);
 /* stage names of a transaction (physical), freed by pdi_stage_names_free */
 int pdi_stage_names_make(pd_store *s, const pd_stage_tx *tx, pdi_stage_names *out);
 void pdi_stage_names_free(pdi_stage_names *n);
