@@ -87,8 +87,10 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
         rc = pdi_meta_get_stage_slot(s, tx->stage, cur, sizeof cur);
         if (rc)
             return rc;
+        pdi_slot_note(s, tx->stage, cur);
         rc = tx_name(tx, pd_str_ends(cur, "__odd") ? "__even" : "__odd");
     } else {
+        pdi_slot_note(s, tx->stage, "");
         rc = tx_name(tx, "__tmp");
     }
     if (rc)
@@ -294,6 +296,9 @@ int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
             pdi_stage_names_free(&st);
         }
     }
+    if (rc == PD_OK && changed)
+        pdi_slot_note(s, tx->stage,
+                      tx->technique == PD_COMMIT_READ_VIEWS ? tx->transaction_name : "");
     if (rc)
         pd_error_prefix("commit of stage '%s' in %s", tx->stage, s->desc);
     return rc;
