@@ -289,8 +289,8 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
     const pd_cfg_node *b = t->body_node;
     bool is_c = !strcmp(t->body, "c");
     if (!strcmp(t->body, "load") &&
-        (rc = pdi_flow_load_spec(b, t->name, f->dir, &t->load_path, &t->load_opts,
-                                 &t->outputs)) != PD_OK) {
+        (rc = pdi_flow_load_spec(b, t->name, f->dir, &t->load_path, &t->load_opts, &t->outputs)) !=
+            PD_OK) {
         return rc;
     }
     if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql") || !strcmp(t->body, "sql_file") ||
