@@ -541,7 +541,6 @@ static bool retryable_curl(CURLcode c)
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_READ_ERROR: return true;
     default: return false;
     }
