@@ -15,6 +15,10 @@ AWS=aws
 [ -x /usr/bin/aws ] && AWS=/usr/bin/aws
 MIB=${PD_BENCH_MIB:-256}
 REPS=${PD_BENCH_REPS:-2}
+# pd_fscp options: 2 transfers in flight suit this 2-core loopback server
+# (s3rver and the checker are single-threaded node processes); the library
+# default is 4
+read -r -a OURS <<<"${PD_BENCH_OURS_OPTS:---concurrency 2}"
 head -c $((MIB * 1024 * 1024)) /dev/urandom >"$W/src"
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
@@ -30,8 +34,8 @@ for tool in ours awscli curl; do
         rm -f "$W/dst"
         case $tool in
         ours)
-            ups+=("$(t "$FSCP" "$W/src" "s3://$B/$key")")
-            downs+=("$(t "$FSCP" "s3://$B/$key" "$W/dst")") ;;
+            ups+=("$(t "$FSCP" "${OURS[@]}" "$W/src" "s3://$B/$key")")
+            downs+=("$(t "$FSCP" "${OURS[@]}" "s3://$B/$key" "$W/dst")") ;;
         awscli)
             ups+=("$(t "$AWS" --endpoint-url "$EP" --region us-east-1 s3 cp --quiet "$W/src" "s3://$B/$key")")
             downs+=("$(t "$AWS" --endpoint-url "$EP" --region us-east-1 s3 cp --quiet "s3://$B/$key" "$W/dst")") ;;
@@ -47,7 +51,7 @@ for tool in ours awscli curl; do
     UP[$tool]=$(best "${ups[@]}")
     DOWN[$tool]=$(best "${downs[@]}")
 done
-printf '\nS3 loopback, %d MiB, best of %d (MiB/s):\n' "$MIB" "$REPS"
+printf '\nS3 loopback, %d MiB, best of %d (MiB/s); ours: pd_fscp %s\n' "$MIB" "$REPS" "${OURS[*]}"
 printf '  %-8s %10s %10s\n' tool upload download
 for tool in ours awscli curl; do
     printf '  %-8s %10s %10s\n' "$tool" "$(rate "${UP[$tool]}")" "$(rate "${DOWN[$tool]}")"

@@ -432,6 +432,11 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *u)
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
         x->err_body = st >= 300;
         x->checked = true;
+        if (r->ranged && st == 200 && r->range_off + x->got != 0) {
+            /* the server ignored Range: these bytes start at offset 0 */
+            x->sink_rc = pd_set_error(PD_ERR_IO, "server ignored the Range header (HTTP 200)");
+            return 0;
+        }
     }
     if (x->err_body) {
         if (x->err.len < 65536)

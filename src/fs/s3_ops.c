@@ -529,7 +529,13 @@ int pdi_s3_get_range(pd_fs *fs,
                      uint64_t *fetched)
 {
     range_job j = {.fs = fs, .l = l, .etag = etag, .off = off, .len = len, .buf = buf, .fd = fd};
-    j.chunk = fs->cfg.part_size;
+    /* ranges of at least part_size, few enough that each stream is one
+     * long request when the transfer is no more than `concurrency` parts */
+    size_t per = len / (size_t)fs->cfg.concurrency + 1;
+    per = (per + PDI_MIB - 1) / PDI_MIB * PDI_MIB;
+    j.chunk = per > fs->cfg.part_size ? per : fs->cfg.part_size;
+    if (j.chunk > 8 * fs->cfg.part_size)
+        j.chunk = 8 * fs->cfg.part_size;
     j.n_chunks = (len + j.chunk - 1) / j.chunk;
     int nt = fs->cfg.concurrency < (int)j.n_chunks ? fs->cfg.concurrency : (int)j.n_chunks;
     if (nt <= 1) {
