@@ -160,7 +160,9 @@ int pdi_s3_delete_keys(pd_fs *fs, const char *bucket, const char *const *keys, s
                      .not_found_ok = true,
                      .sink_fd = -1};
         rc = pdi_s3_request(fs, &r);
-        return rc == PD_ERR_NOT_FOUND && strcmp(r.code, "NoSuchBucket") != 0 ? PD_OK : rc;
+        if (rc == PD_ERR_NOT_FOUND)
+            return strcmp(r.code, "NoSuchBucket") == 0 ? pdi_s3_fail(fs, &r, rc, NULL) : PD_OK;
+        return rc;
     }
     pd_buf out = {0};
     for (size_t at = 0; !rc && at < n; at += 1000) {

@@ -195,6 +195,8 @@ static void errors_are_clear(void **state)
     assert_non_null(strstr(pd_last_error(), "bucket 'no-such-bucket-x' does not exist"));
     assert_int_equal(pd_fs_check_base(fs, "s3://no-such-bucket-x/p/", false), PD_ERR_NOT_FOUND);
     assert_non_null(strstr(pd_last_error(), "does not exist"));
+    assert_int_equal(pd_fs_delete(fs, "s3://no-such-bucket-x/k"), PD_ERR_NOT_FOUND);
+    assert_non_null(strstr(pd_last_error(), "bucket 'no-such-bucket-x' does not exist"));
     char *b = pd_asprintf("s3://%s/some/prefix/", bucket());
     assert_int_equal(pd_fs_check_base(fs, b, false), PD_OK);
     free(b);
