@@ -565,7 +565,9 @@ static void backoff(int attempt)
     unsigned long cap_ms = 50UL << (attempt < 7 ? attempt : 7);
     if (cap_ms > 5000)
         cap_ms = 5000;
-    unsigned int seed = (unsigned int)(time(NULL) ^ (uintptr_t)&attempt ^ (unsigned)getpid());
+    static _Thread_local unsigned int seed;
+    if (!seed)
+        seed = (unsigned int)((uintptr_t)time(NULL) ^ (uintptr_t)&seed ^ (uintptr_t)getpid()) | 1;
     unsigned long ms = (unsigned long)rand_r(&seed) % (cap_ms + 1);
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
