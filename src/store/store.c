@@ -596,13 +596,26 @@ static int list_columns(pd_store *s, pdi_conn *c, const char *ph, const char *na
     return rc;
 }
 
-/* Every column of `cols` must exist in `have` (exact name, as the quoted
- * identifiers of the key statements would need it). */
-static int check_columns(
-    const pd_table *t, const char *what, const char *const *cols, size_t n, const pd_strv *have)
+static bool has_column(const pdi_dialect *d, const pd_strv *have, const char *col)
+{
+    for (size_t i = 0; i < have->n; i++)
+        if (pdi_sql_same_ident(d, have->items[i], col))
+            return true;
+    return false;
+}
+
+/* Every column of `cols` must exist in `have` (as the quoted identifiers of
+ * the key statements would find it: exact, or without case where the
+ * dialect's identifiers have none). */
+static int check_columns(const pdi_dialect *d,
+                         const pd_table *t,
+                         const char *what,
+                         const char *const *cols,
+                         size_t n,
+                         const pd_strv *have)
 {
     for (size_t i = 0; i < n; i++)
-        if (!pd_strv_contains(have, cols[i]))
+        if (!has_column(d, have, cols[i]))
             return pd_set_error(PD_ERR_INVALID,
                                 "task '%s': %s names column '%s', which table '%s' does not have",
                                 t->task_name ? t->task_name : "?", what, cols[i], t->name);
@@ -629,9 +642,9 @@ int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *
     pd_strv have = {0};
     rc = list_columns(s, c, ph, name, &have);
     if (rc == PD_OK && pk)
-        rc = check_columns(t, "primary_key", t->primary_key, t->n_primary_key, &have);
+        rc = check_columns(s->d, t, "primary_key", t->primary_key, t->n_primary_key, &have);
     for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++)
-        rc = check_columns(t, "an index", (const char *const *)t->indexes[i],
+        rc = check_columns(s->d, t, "an index", (const char *const *)t->indexes[i],
                            ncols_of(t->indexes[i]), &have);
     if (rc == PD_OK && pk)
         rc = exec_on(s->be, c,
