@@ -138,6 +138,23 @@ expect_exit 1 "broken inputs" "$bin" run broken.yaml
 contains err.txt "cut.csv.gz: the gzip data ends early" "truncated gzip: file named"
 contains err.txt "short.csv:3: expected 2 fields, found 1" "bad row: file:line"
 
+# integers beyond int64 stay exact on SQLite (text affinity, never REAL)
+printf 'k,big\n1,12345678901234567890\n2,-99999999999999999999999999999999999999\n3,7\n' > wide.csv
+cat > wide.yaml <<'EOF'
+name: wide
+stages:
+  - name: w
+    tasks:
+      - name: wide
+        load: wide.csv
+EOF
+expect_exit 0 "wide integers" "$bin" run wide.yaml
+same "$(q w "SELECT group_concat(big, ' ') FROM (SELECT big FROM wide ORDER BY k)")" \
+     "12345678901234567890 -99999999999999999999999999999999999999 7" \
+     "20- and 38-digit integers exact on SQLite"
+expect_exit 0 "wide integers: query" "$bin" query "SELECT big FROM w.wide WHERE k = 1"
+contains out.txt "^12345678901234567890$" "wide integer read back through the store"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)" >&2
     exit 1

@@ -118,7 +118,12 @@ static const char *sq_type(const pdi_dialect *d, const char *f, char *buf, size_
         return "TIME";
     int p, s;
     if (pdi_dl_arrow_decimal(f, &p, &s)) {
-        snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
+        /* NUMERIC affinity keeps integers of up to 18 digits and decimals of
+         * up to 15 exactly; wider values would become REAL. Those columns get
+         * TEXT affinity ("TEXT" in the type name): every digit is kept, read
+         * back by the name's (p,s); SQL compares them as text. */
+        bool exact = s == 0 ? p <= 18 : p <= 15;
+        snprintf(buf, cap, exact ? "DECIMAL(%d,%d)" : "DECIMAL_TEXT(%d,%d)", p, s);
         return buf;
     }
     return NULL;
