@@ -79,6 +79,13 @@ static const char *name_problem(const char *n, bool stage)
 {
     if (!ascii_ident(n))
         return "allowed are " PDI_NAME_CHARS;
+    /* Postgres cuts identifiers at 63 bytes without an error: longer names
+     * could collide, and a stage's slot schemas add up to 6 bytes */
+    if (stage && strlen(n) > 56)
+        return "at most 56 characters (a stage's transaction schema adds __even and Postgres "
+               "cuts names at 63)";
+    if (!stage && strlen(n) > 63)
+        return "at most 63 characters (Postgres cuts longer names)";
     if (ends_with(n, "__tmp") || ends_with(n, "__odd") || ends_with(n, "__even"))
         return "names ending in __tmp, __odd or __even are reserved for transaction schemas";
     if (!stage)

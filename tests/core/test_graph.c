@@ -58,6 +58,13 @@ static void test_reserved_names(void **state)
         if (!strstr(pd_last_error(), bad[i].why))
             fail_msg("stage '%s': '%s' not in '%s'", bad[i].name, bad[i].why, pd_last_error());
     }
+    char longname[80];
+    memset(longname, 'a', 57);
+    longname[57] = 0;
+    assert_null(pd_flow_add_stage(f, longname));
+    assert_non_null(strstr(pd_last_error(), "at most 56 characters"));
+    longname[56] = 0;
+    assert_non_null(pd_flow_add_stage(f, longname));
     pd_stage *s = pd_flow_add_stage(f, "raw");
     assert_non_null(s);
     assert_non_null(pd_flow_add_stage(f, "_x1"));
@@ -66,6 +73,12 @@ static void test_reserved_names(void **state)
     assert_null(pd_stage_add_sql(s, "t\xc3\xb6", "SELECT 1"));
     assert_non_null(strstr(pd_last_error(), "ASCII letters, digits and _"));
     assert_non_null(pd_stage_add_sql(s, "main", "SELECT 1")); /* a table may be called main */
+    memset(longname, 'b', 64);
+    longname[64] = 0;
+    assert_null(pd_stage_add_sql(s, longname, "SELECT 1"));
+    assert_non_null(strstr(pd_last_error(), "at most 63 characters"));
+    longname[63] = 0;
+    assert_non_null(pd_stage_add_sql(s, longname, "SELECT 1"));
     pd_flow_free(f);
 }
 
