@@ -135,7 +135,9 @@ static double load_ours(pdi_duck_conn *c, int64_t rows)
         die("load");
     exec(c, "COMMIT");
     exec(c, "CHECKPOINT");
-    return now() - t0;
+    double t = now() - t0;
+    st.release(&st);
+    return t;
 }
 
 /* ours: SELECT * as Arrow batches, every batch consumed */
