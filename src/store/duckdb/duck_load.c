@@ -55,6 +55,7 @@ static const sym_entry g_syms[] = {
     SYM(destroy_result),
     SYM(result_error),
     SYM(column_count),
+    SYM(column_type),
     SYM(row_count),
     SYM(column_name),
     SYM(column_logical_type),
