@@ -173,7 +173,7 @@ int pdi_duck_query(pdi_duck_conn *c,
     if (nparams == 0) {
         rc = A->query(c->conn, sql, &r) == 0 ? PD_OK : pdi_duck_err(c, A->result_error(&r), sql);
     } else {
-        duck_prepared st;
+        duck_prepared st = NULL;
         rc = prepared(c, sql, &st);
         if (rc)
             return rc;
