@@ -112,7 +112,7 @@ static bool try_path(const char *path, bool by_name, pd_buf *why)
         pd_buf_printf(why, "%s%s (no such file)", why->len ? "; " : "", path);
         return false;
     }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         pd_buf_printf(why, "%s%s (%s)", why->len ? "; " : "",
