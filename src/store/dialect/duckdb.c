@@ -140,6 +140,7 @@ const pdi_dialect pdi_dialect_duckdb = {
     .bool_type = "BOOLEAN",
     .meta_id_col = NULL, /* sequences */
     .insert_hint = "",
+    .ident_nocase = true,
     .max_ident_len = 63,
     .list_schemas = dk_list_schemas,
     .list_objects = dk_list_objects,
