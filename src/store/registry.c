@@ -13,6 +13,7 @@
 static const pdi_backend *const g_backends[] = {
     &pdi_backend_sqlite,
     &pdi_backend_postgres,
+    &pdi_backend_duckdb,
 };
 
 const pdi_backend *pdi_backend_find(const char *name)

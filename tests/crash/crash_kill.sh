@@ -3,7 +3,8 @@
 # that every stage is published either completely old or completely new.
 #
 # MODE: sqlite (embedded store), schema_swap or read_views (Postgres; the URL
-# of the private test cluster is read from $PD_TEST_PG_STATE/url).
+# of the private test cluster is read from $PD_TEST_PG_STATE/url), duckdb (a
+# DuckDB file store, READ_VIEWS, one transaction per stage commit).
 # A 3-stage flow (lib.sh) is committed as version A; then the changed flow
 # (version B, then A again, alternating) is run and stopped with every
 # PD_TEST_CRASH_AT point at every stage commit, and with SIGKILL after a
@@ -39,6 +40,11 @@ schema_swap | read_views)
     PGBASE=${PGURL%/*}
     POINTS="pg_commit_before_commit" # the SQLite points are not on this path
     ;;
+duckdb)
+    N=4000 # DuckDB runs a recursive CTE one iteration at a time: slow for large N
+    NDELAYS=8
+    POINTS="pg_commit_before_commit" # the commit transaction, just before COMMIT
+    ;;
 *) fail "unknown mode $MODE" ;;
 esac
 NDELAYS=${PD_CRASH_DELAYS:-$NDELAYS}
@@ -47,6 +53,23 @@ NDELAYS=${PD_CRASH_DELAYS:-$NDELAYS}
 setup_dir() {
     mkdir -p "$1"
     [ "$MODE" = sqlite ] && return 0
+    if [ "$MODE" = duckdb ]; then
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: crash
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "duckdb:///db/{instance_id}.duckdb"
+        create_database_if_not_exists: true
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: ./locks
+YAML
+        return 0
+    fi
     _db="pd_crash_${MODE}_$2"
     PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PGURL" -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null ||
         fail "cannot drop database $_db"
