@@ -135,7 +135,10 @@ char *pdi_sql_list_schemas(const pdi_dialect *d)
 {
     if (d->list_schemas)
         return d->list_schemas(d);
-    return pd_strdup("SELECT schema_name FROM information_schema.schemata ORDER BY 1");
+    /* never a system schema (delete-schemas drops what this lists) */
+    return pd_strdup("SELECT schema_name FROM information_schema.schemata WHERE schema_name "
+                     "NOT IN ('public', 'information_schema') AND schema_name NOT LIKE "
+                     "'pg\\_%' ORDER BY 1");
 }
 
 char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema)
