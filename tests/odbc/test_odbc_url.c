@@ -200,6 +200,51 @@ static void hints(void **st)
     assert_non_null(strstr(pdi_odbc_install_hint("PostgreSQL Unicode"), "odbc-postgresql"));
 }
 
+static void expect_split(const char *dialect, const char *sql, const char *const *want, size_t n)
+{
+    pd_strv v = PD_STRV_INIT;
+    assert_int_equal(pdi_odbc_split_script(dialect, false, sql, &v), PD_OK);
+    if (v.n != n) {
+        for (size_t i = 0; i < v.n; i++)
+            print_message("piece %zu: [%s]\n", i, v.items[i]);
+        fail_msg("%s: %zu pieces, expected %zu", sql, v.n, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(v.items[i], want[i]);
+    pd_strv_free(&v);
+}
+
+static void split_scripts(void **st)
+{
+    (void)st;
+    const char *a[] = {"CREATE TABLE a (x int)", "INSERT INTO a VALUES (';')",
+                       "-- c;\nSELECT \"x;y\" FROM a"};
+    expect_split("db2",
+                 "CREATE TABLE a (x int);\n INSERT INTO a VALUES (';');\n-- c;\nSELECT "
+                 "\"x;y\" FROM a;\n;  \n-- trailing comment;\n",
+                 a, 3);
+    const char *b[] = {"BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
+                       "EXECUTE IMMEDIATE 'CREATE SCHEMA s'; END",
+                       "SELECT CASE WHEN 1=1 THEN 'a;' END FROM t"};
+    expect_split("db2",
+                 "BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
+                 "EXECUTE IMMEDIATE 'CREATE SCHEMA s'; END;\nSELECT CASE WHEN 1=1 THEN 'a;' "
+                 "END FROM t;",
+                 b, 2);
+    const char *c[] = {"BEGIN", "INSERT INTO t VALUES (1)", "COMMIT"};
+    expect_split("sqlite", "BEGIN; INSERT INTO t VALUES (1); COMMIT;", c, 3);
+    const char *d[] = {"CREATE PROCEDURE p AS\nBEGIN\n  SELECT 1; SELECT 2;\nEND",
+                       "PRINT 'go'\nEXEC p", "SELECT [go\ngo] FROM t"};
+    expect_split("mssql",
+                 "CREATE PROCEDURE p AS\nBEGIN\n  SELECT 1; SELECT 2;\nEND\nGO\nPRINT "
+                 "'go'\nEXEC p\n  go  \nSELECT [go\ngo] FROM t\nGO -- done\n",
+                 d, 3);
+    pd_strv v = PD_STRV_INIT;
+    assert_int_equal(pdi_odbc_split_script("postgresql", true, "SELECT 1; SELECT 2", &v), PD_OK);
+    assert_int_equal(v.n, 1);
+    pd_strv_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,7 +252,7 @@ int main(void)
         cmocka_unit_test(seed_snowflake), cmocka_unit_test(odbc_forms),
         cmocka_unit_test(bad_urls),       cmocka_unit_test(is_odbc),
         cmocka_unit_test(mask_connstr),   cmocka_unit_test(warn_once),
-        cmocka_unit_test(hints),
+        cmocka_unit_test(hints),          cmocka_unit_test(split_scripts),
     };
     return cmocka_run_group_tests_name("odbc/url", tests, NULL, NULL);
 }

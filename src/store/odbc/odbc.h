@@ -32,6 +32,7 @@
 #define PD_STORE_ODBC_H
 
 #include "pipedag/arrow.h"
+#include "util/util.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -182,6 +183,15 @@ int pdi_odbc_load_arrow(pdi_odbc *c,
                         struct ArrowArrayStream *in,
                         int64_t paramset,
                         int64_t *rows_out);
+
+/* ---------------------------------------------------------------- scripts */
+
+/* Split a script into what one SQLExecDirect runs: MSSQL -> the T-SQL
+ * batches between lines holding only GO; `whole` (drivers that take several
+ * statements at once, e.g. psqlODBC) -> the script as one piece; else the
+ * statements between top-level `;` (quotes, comments and compound
+ * BEGIN ... END / CASE ... END kept whole). Blank pieces are dropped. */
+int pdi_odbc_split_script(const char *dialect, bool whole, const char *sql, pd_strv *out);
 
 /* --------------------------------------------------- driver diagnostics */
 
