@@ -547,7 +547,7 @@ static int short_sql(const char *sql, char *buf, size_t cap)
 int pdi_odbc_exec(pdi_odbc *c, const char *sql)
 {
     pdi_odbc_log_sql(c, sql);
-    SQLHSTMT st;
+    SQLHSTMT st = SQL_NULL_HSTMT;
     int rc = pdi_odbc_stmt_new(c, &st);
     if (rc)
         return rc;
@@ -594,7 +594,7 @@ static int prepared(pdi_odbc *c, const char *sql, SQLHSTMT *out)
             victim = i;
             break;
         }
-    SQLHSTMT st;
+    SQLHSTMT st = SQL_NULL_HSTMT;
     int rc = pdi_odbc_stmt_new(c, &st);
     if (rc)
         return rc;
@@ -758,7 +758,7 @@ int pdi_odbc_query(pdi_odbc *c,
     pdi_odbc_log_sql(c, sql);
     int rc;
     if (nparams == 0) {
-        SQLHSTMT st;
+        SQLHSTMT st = SQL_NULL_HSTMT;
         rc = pdi_odbc_stmt_new(c, &st);
         if (rc)
             return rc;
@@ -780,7 +780,7 @@ int pdi_odbc_query(pdi_odbc *c,
         SQLFreeHandle(SQL_HANDLE_STMT, st);
         return rc;
     }
-    SQLHSTMT st;
+    SQLHSTMT st = SQL_NULL_HSTMT;
     rc = prepared(c, sql, &st);
     if (rc)
         return rc;
