@@ -23,6 +23,7 @@
 #include "pipedag/common.h"
 #include "store/conn/libpq.h"
 #include "store/odbc/odbc.h"
+#include "util/util.h"
 
 #include <inttypes.h>
 #include <sql.h>
@@ -299,10 +300,15 @@ int main(int argc, char **argv)
     /* ---- load ---- */
     char ins[256];
     snprintf(ins, sizeof ins, INS, "pdbo.arrays");
+    /* the multi-row form the dialect gives the backend: 64 tuples */
+    pd_buf mb = PD_BUF_INIT;
+    pd_buf_puts(&mb, ins);
+    for (int i = 1; i < 64; i++)
+        pd_buf_puts(&mb, ", (?, ?, ?, ?, ?, ?, ?)");
     pdi_odbc_exec(c, "CHECKPOINT");
     t0 = now();
     int64_t loaded = 0;
-    if (pdi_odbc_load_arrow(c, ins, &in, 0, &loaded))
+    if (pdi_odbc_load_arrow(c, ins, mb.data, 64, &in, 0, &loaded))
         die("array load");
     double t_arrays = now() - t0;
     in.release(&in);

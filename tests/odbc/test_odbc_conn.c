@@ -221,6 +221,17 @@ static const char *k_pg_ddl =
 static const char *k_insert = "INSERT INTO odbc_rt (id, i4, i2, f8, f4, b, t, bin, d, ts, tstz, "
                               "dec, tm, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/* the same with `n` tuples (what the dialect's multi-row INSERT gives) */
+static char *insert_rows(size_t n)
+{
+    pd_buf b = PD_BUF_INIT;
+    pd_buf_puts(&b, k_insert);
+    const char *tuple = strstr(k_insert, " VALUES ") + 8;
+    for (size_t i = 1; i < n; i++)
+        pd_buf_printf(&b, ", %s", tuple);
+    return pd_buf_detach(&b);
+}
+
 static void load_and_compare(pdi_odbc *c, const char *ddl, const char *select, const char *what)
 {
     pdi_odbc_exec(c, "DROP TABLE IF EXISTS odbc_rt");
@@ -229,7 +240,11 @@ static void load_and_compare(pdi_odbc *c, const char *ddl, const char *select, c
     struct ArrowSchema sch;
     make_table(&in, &sch);
     int64_t rows = 0;
-    int rc = pdi_odbc_load_arrow(c, k_insert, &in, 128, &rows);
+    /* chunks of 130 rows: 10 statements of 13 tuples, the batch tails through
+     * the one-row INSERT */
+    char *multi = insert_rows(13);
+    int rc = pdi_odbc_load_arrow(c, k_insert, multi, 13, &in, 130, &rows);
+    free(multi);
     if (rc)
         fail_msg("%s load: %s", what, pd_last_error());
     assert_int_equal(rows, NROWS);
@@ -354,7 +369,9 @@ static void pg_load_is_one_transaction(void **st)
     make_table(&in, &sch);
     sch.release(&sch);
     pdi_odbc_set_task(c, "load_orders");
-    int rc = pdi_odbc_load_arrow(c, k_insert, &in, 100, NULL);
+    char *multi = insert_rows(8);
+    int rc = pdi_odbc_load_arrow(c, k_insert, multi, 8, &in, 100, NULL);
+    free(multi);
     in.release(&in);
     assert_int_equal(rc, PD_ERR_SQL);
     const char *e = pd_last_error();
@@ -457,7 +474,9 @@ static void sqlite_roundtrip(void **st)
     make_table(&in, &sch);
     sch.release(&sch);
     int64_t rows = 0;
-    int rc = pdi_odbc_load_arrow(c, k_insert, &in, 100, &rows);
+    char *multi = insert_rows(7);
+    int rc = pdi_odbc_load_arrow(c, k_insert, multi, 7, &in, 100, &rows);
+    free(multi);
     in.release(&in);
     if (rc)
         fail_msg("sqlite load: %s", pd_last_error());

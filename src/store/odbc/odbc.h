@@ -168,20 +168,28 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
                         const pdi_odbc_read_opts *opts,
                         struct ArrowArrayStream *out);
 
-/* Load every batch of `in` with the prepared `insert_sql` (from the dialect:
- * INSERT INTO t (c1, ..., cn) VALUES (?, ..., ?), one ? per top-level column
- * in schema order), binding parameter arrays of up to `paramset` rows
- * (<= 0: 4096) column-wise. Runs in one transaction (committed here) unless
- * the caller already opened one (then left open). The stream is consumed but
- * not released. Arrow types bound: bool, int8..64, uint8..32 (uint64 checked
- * to fit int64), float16 no, float32/64, utf8/large utf8 (as UTF-16),
- * binary/large binary/fixed-size binary, decimal128 (as text), date32,
- * date64, time32/64, timestamp (any unit; with a zone: converted to UTC),
- * dictionary-encoded utf8. Others: PD_ERR_UNSUPPORTED naming the column. */
+/* Load every batch of `in` through prepared INSERTs from the dialect:
+ * `insert_one` has one tuple of ? (one per top-level column, schema order),
+ * `insert_multi` (may be NULL) the same tuple `multi_rows` times
+ * (VALUES (?, ..), (?, ..), ...). Rows go in chunks of `chunk_rows`
+ * (<= 0: 4096) per SQLExecute: parameter arrays (SQL_ATTR_PARAMSET_SIZE)
+ * of multi-row tuples, row-wise bound, and the remainder through
+ * insert_one - so the server parses one statement per multi_rows rows and
+ * the driver sends a chunk in one round trip where it batches (psqlODBC
+ * BatchSize). Runs in one transaction (committed here) unless the caller
+ * already opened one (then left open). The stream is consumed but not
+ * released. Arrow types bound: bool, int8..64, uint8..32 (uint64 checked to
+ * fit int64), float32/64, utf8/large utf8 (as UTF-16), binary/large
+ * binary/fixed-size binary, decimal128 (as text), date32, date64,
+ * time32/64, timestamp (any unit; with a zone: the UTC value),
+ * dictionary-encoded utf8. Others: PD_ERR_UNSUPPORTED naming the column.
+ * A failure names the rows of the failing parameter set and the SQLSTATE. */
 int pdi_odbc_load_arrow(pdi_odbc *c,
-                        const char *insert_sql,
+                        const char *insert_one,
+                        const char *insert_multi,
+                        size_t multi_rows,
                         struct ArrowArrayStream *in,
-                        int64_t paramset,
+                        int64_t chunk_rows,
                         int64_t *rows_out);
 
 /* ---------------------------------------------------------------- scripts */
