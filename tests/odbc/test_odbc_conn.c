@@ -239,6 +239,7 @@ static void load_and_compare(pdi_odbc *c, const char *ddl, const char *select, c
     struct ArrowArrayStream in;
     struct ArrowSchema sch;
     make_table(&in, &sch);
+    sch.release(&sch);
     int64_t rows = 0;
     /* chunks of 130 rows: 10 statements of 13 tuples, the batch tails through
      * the one-row INSERT */
