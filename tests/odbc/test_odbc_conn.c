@@ -285,6 +285,17 @@ static void load_and_compare(pdi_odbc *c, const char *ddl, const char *select, c
     out.release(&out);
     assert_int_equal(got.rows, 5);
     cells_free(&got);
+    /* DB2-style name normalisation: upper-case names lower-cased */
+    o = (pdi_odbc_read_opts)PDI_ODBC_READ_OPTS_INIT;
+    o.lower_upper_names = true;
+    assert_int_equal(pdi_odbc_read_arrow(c, "SELECT 1 AS \"UPPER\", 2 AS \"Mixed\"", &o, &out),
+                     PD_OK);
+    struct ArrowSchema ns;
+    assert_int_equal(out.get_schema(&out, &ns), 0);
+    assert_string_equal(ns.children[0]->name, "upper");
+    assert_string_equal(ns.children[1]->name, "Mixed");
+    ns.release(&ns);
+    out.release(&out);
     cells_free(&want);
 }
 

@@ -140,12 +140,13 @@ typedef struct pdi_odbc_read_opts {
     int64_t batch_rows; /* rows per Arrow batch (<= 0: 65536) */
     int64_t rowset;     /* rows per SQLFetch (<= 0: chosen from the row width) */
     int64_t limit;      /* stop after this many rows (< 0: all) */
-    /* Time zone types (timestamptz, datetimeoffset) come back as
-     * timestamp[us, UTC]; recognised from SQL_DESC_TYPE_NAME. */
+    /* DB2 reports unquoted names upper-cased: column names without a
+     * lower-case letter are lower-cased (pipedag's normalisation). */
+    bool lower_upper_names;
 } pdi_odbc_read_opts;
 #define PDI_ODBC_READ_OPTS_INIT \
     {                           \
-        0, 0, -1                \
+        0, 0, -1, false         \
     }
 
 /* Run a SELECT; its rows as an Arrow stream (one batch at a time, fetched

@@ -78,6 +78,7 @@ typedef struct fstate {
     int64_t batch_cap, rowset, limit, emitted;
     bool row_mode;
     bool done;
+    bool lower_upper_names;
     SQLULEN fetched;
     SQLUSMALLINT *row_status;
     pd_buf tmp; /* a whole value read with SQLGetData (UTF-8 for text) */
@@ -300,6 +301,15 @@ static int setup_col(fstate *f, SQLUSMALLINT i, fcol *col)
     col->name = b.data ? pd_buf_detach(&b) : pd_strdup("");
     if (!col->name)
         return PD_ERR_NOMEM;
+    if (f->lower_upper_names) {
+        bool has_lower = false;
+        for (const char *p = col->name; *p; p++)
+            has_lower |= *p >= 'a' && *p <= 'z';
+        if (!has_lower)
+            for (char *p = col->name; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char)(*p - 'A' + 'a');
+    }
     col->nullable = nul != SQL_NO_NULLS;
     char *tn = type_name(f->st, i);
     if (!tn)
@@ -852,6 +862,7 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     f->c = c;
     f->batch_cap = o.batch_rows > 0 ? o.batch_rows : 65536;
     f->limit = o.limit;
+    f->lower_upper_names = o.lower_upper_names;
     int rc = pdi_odbc_stmt_new(c, &f->st);
     if (rc)
         goto fail;
