@@ -21,7 +21,8 @@
  */
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
-#include "store/conn/libpq.h"
+#include "store/dialect/dialect.h"
+#include "store/postgres/libpq.h"
 #include "store/odbc/odbc.h"
 #include "util/util.h"
 
@@ -325,8 +326,14 @@ int main(int argc, char **argv)
     generate(rows, &in);
     pdi_odbc_exec(c, "CHECKPOINT");
     t0 = now();
-    if (pdi_pg_load_arrow(pg, "pdbo.copy", &in, false, false, &loaded))
+    struct ArrowSchema cs;
+    if (in.get_schema(&in, &cs))
+        die("schema");
+    char *copy_sql = pdi_sql_pg_copy_in("pdbo", "copy", &cs);
+    cs.release(&cs);
+    if (!copy_sql || pdi_pg_load_arrow(pg, copy_sql, "pdbo.copy", &in, &loaded))
         die("libpq load");
+    free(copy_sql);
     double t_copy = now() - t0;
     in.release(&in);
 
@@ -356,7 +363,7 @@ int main(int argc, char **argv)
     if (got != rows)
         die("row fetch count");
     t0 = now();
-    if (pdi_pg_read_arrow(pg, sel, -1, &out))
+    if (pdi_pg_read_arrow(pg, sel, &out))
         die("libpq read");
     got = drain(&out);
     double t_copyout = now() - t0;
