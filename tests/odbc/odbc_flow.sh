@@ -73,7 +73,7 @@ stages:
           CREATE TABLE {{ this_stage }}.extra AS SELECT 1 AS one;
           CREATE TABLE {{ this_stage }}.extra2 AS SELECT 2 AS two;
 YAML
-printf 'id,name\n1,Ann\n2,Bj\xc3\xb6rn\n3,\xe5\xbc\xa0\xe4\xbc\x9f\n' >people.csv
+printf 'id,name\n1,Ann\n2,Bj\303\266rn\n3,\345\274\240\344\274\237\n' >people.csv
 
 run_ok() { # run_ok WHAT
     "$PD" run flow.yaml >out 2>err || {
@@ -134,7 +134,7 @@ if grep -q "wrong_$tag" err; then fail "wrong password: the password was printed
 if grep -q "$password" err; then fail "wrong password: the cluster password was printed"; fi
 
 config "postgresql+odbc://$userpw@$base/pd_odbc_a_$tag"
-sed 's/length(name) \* 10 AS score/length(name) * 10 AS score FROM nowhere_table_x,/' flow.yaml >bad.yaml
+sed 's/length(name) \* 10 AS score FROM/length(name) * 10 AS score FROM nowhere_table_x,/' flow.yaml >bad.yaml
 "$PD" run bad.yaml >out 2>err && fail "SQL error: run succeeded"
 expect err "task raw.scores failed" "SQL error (task named)"
 expect err "42P01" "SQL error (SQLSTATE)"
