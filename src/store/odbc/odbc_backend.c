@@ -100,8 +100,10 @@ static int create_database(odb_db *db)
     pdi_odbc_target_clear(&other);
     if (rc == PD_OK) {
         rc = pdi_odbc_exec(c, sql);
-        if (rc && strstr(pd_last_error(), "42P04"))
-            rc = PD_OK; /* created meanwhile by another process */
+        /* created meanwhile by another process: 42P04, or 23505 when the two
+         * CREATE DATABASE statements race on pg_database's unique index */
+        if (rc && (strstr(pd_last_error(), "[42P04]") || strstr(pd_last_error(), "[23505]")))
+            rc = PD_OK;
         pdi_odbc_close(c);
     }
     free(sql);
