@@ -124,6 +124,17 @@ static int ob_open(const pdi_open_args *a, pdi_db **out)
     db->base.desc = a->desc;
     int rc = pdi_odbc_url_parse(a->sc->url, &db->t);
     if (rc) {
+        free(db->instance_id);
+        free(db);
+        return rc;
+    }
+    if (a->d->id == PDI_DIALECT_SQLITE || a->d->id == PDI_DIALECT_DUCKDB) {
+        rc = pd_set_error(PD_ERR_UNSUPPORTED,
+                          "%s: %s through ODBC cannot be a table store - its schemas are "
+                          "files that only the %s backend manages; use %s:///<path>",
+                          a->desc, a->d->name, a->d->name, a->d->name);
+        pdi_odbc_target_clear(&db->t);
+        free(db->instance_id);
         free(db);
         return rc;
     }
