@@ -456,8 +456,15 @@ static int ms_publish(pdi_conn *pc, const pdi_stage_names *st)
     /* SCHEMA_SWAP without a schema rename: three object transfers through
      * an empty scratch schema, inside the store's transaction */
     int rc = run(pc, pdi_sql_create_schema(pc->db->d, st->swap));
+    pd_strv left = PD_STRV_INIT;
     if (rc == PD_OK)
-        rc = ms_transfer_all(pc, st->swap, st->tx); /* leftovers of a failed run */
+        rc = query_names(pc, pdi_sql_mssql_list_transferable(st->swap), &left);
+    if (rc == PD_OK && left.n > 0)
+        rc = pd_set_error(PD_ERR_INVALID,
+                          "publishing stage '%s': the scratch schema [%s] is not empty (holds "
+                          "[%s]%s); drop it and run again",
+                          st->stage, st->swap, left.items[0], left.n > 1 ? " and more" : "");
+    pd_strv_free(&left);
     if (rc == PD_OK)
         rc = ms_transfer_all(pc, st->base, st->swap);
     if (rc == PD_OK)
