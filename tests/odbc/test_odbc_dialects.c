@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "pipedag/common.h"
+#include "store/backend.h"
 #include "store/dialect/dialect.h"
 
 #include <stdio.h>
@@ -335,6 +336,49 @@ static void snowflake_statements(void **st)
     all_statements("snowflake", g_print ? NULL : k_snowflake);
 }
 
+static const pdi_backend *route(const char *url, char *dn, size_t cap)
+{
+    pd_store_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.url = (char *)url;
+    const char *d = pdi_backend_dialect_of(&sc, dn, cap);
+    if (d != dn)
+        snprintf(dn, cap, "%s", d);
+    return pdi_backend_find(dn);
+}
+
+/* Which backend (and dialect) each URL form reaches, and what it may do. */
+static void routing(void **st)
+{
+    (void)st;
+    char dn[64];
+    assert_ptr_equal(route("postgresql+odbc://u@h/db", dn, sizeof dn), &pdi_backend_odbc);
+    assert_int_equal(pdi_dialect_get(dn)->id, PDI_DIALECT_POSTGRES);
+    assert_ptr_equal(route("cockroachdb+odbc://u@h/db?driver=x", dn, sizeof dn), &pdi_backend_odbc);
+    assert_int_equal(pdi_dialect_get(dn)->id, PDI_DIALECT_POSTGRES);
+    assert_ptr_equal(route("odbc://?dsn=x", dn, sizeof dn), &pdi_backend_odbc);
+    assert_ptr_equal(route("mssql+odbc://u@h/db", dn, sizeof dn), &pdi_backend_odbc_mssql);
+    assert_int_equal(pdi_dialect_get(dn)->id, PDI_DIALECT_MSSQL);
+    assert_ptr_equal(route("mssql+pyodbc://u@h/db", dn, sizeof dn), &pdi_backend_odbc_mssql);
+    assert_ptr_equal(route("db2+ibm_db://u@h/db", dn, sizeof dn), &pdi_backend_odbc_db2);
+    assert_ptr_equal(route("ibm_db_sa://u@h/db", dn, sizeof dn), &pdi_backend_odbc_db2);
+    assert_int_equal(pdi_dialect_get(dn)->id, PDI_DIALECT_DB2);
+    assert_ptr_equal(route("snowflake://u@acc/db", dn, sizeof dn), &pdi_backend_odbc_snowflake);
+    assert_ptr_equal(route("postgresql://u@h/db", dn, sizeof dn), &pdi_backend_postgres);
+    assert_ptr_equal(route("sqlite:///x", dn, sizeof dn), &pdi_backend_sqlite);
+
+    assert_false(pdi_backend_odbc_db2.caps & PDI_CAP_SCHEMA_SWAP);
+    assert_true(pdi_backend_odbc_db2.caps & PDI_CAP_READ_VIEWS);
+    assert_true(pdi_backend_odbc_mssql.caps & PDI_CAP_SCHEMA_SWAP);
+    assert_true(pdi_backend_odbc_mssql.caps & PDI_CAP_LOCKS);
+    assert_true(pdi_backend_odbc_snowflake.caps & PDI_CAP_SCHEMA_SWAP);
+    assert_false(pdi_backend_odbc_snowflake.caps & PDI_CAP_READ_VIEWS);
+    assert_false(pdi_backend_odbc_snowflake.caps & PDI_CAP_LOCKS);
+    assert_false(pdi_backend_odbc_snowflake.caps & PDI_CAP_TRANSACTIONAL_DDL);
+    assert_non_null(pdi_backend_odbc_snowflake.published);
+    assert_non_null(pdi_backend_odbc_mssql.publish);
+}
+
 int main(void)
 {
     g_print = getenv("PD_GOLDEN_PRINT") && *getenv("PD_GOLDEN_PRINT");
@@ -342,6 +386,7 @@ int main(void)
         cmocka_unit_test(mssql_statements),
         cmocka_unit_test(db2_statements),
         cmocka_unit_test(snowflake_statements),
+        cmocka_unit_test(routing),
     };
     return cmocka_run_group_tests_name("odbc/dialects", tests, NULL, NULL);
 }
