@@ -152,6 +152,7 @@ static int ob_open(const pdi_open_args *a, pdi_db **out)
     pdi_odbc_close(c);
     if (rc) {
         pdi_odbc_target_clear(&db->t);
+        free(db->instance_id);
         free(db);
         return rc;
     }
@@ -281,7 +282,8 @@ static int ob_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream
     struct ArrowArray *batches = NULL;
     size_t n = 0, cap = 0;
     if (st.get_schema(&st, &schema) != 0) {
-        rc = pd_set_error(PD_ERR_SQL, "%s", st.get_last_error(&st));
+        const char *e = st.get_last_error(&st);
+        rc = pd_set_error(PD_ERR_SQL, "%s", e ? e : "reading the result schema failed");
         goto done;
     }
     for (;;) {
@@ -292,7 +294,9 @@ static int ob_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream
         }
         batches = nb;
         if (st.get_next(&st, &batches[n]) != 0) {
-            rc = pd_set_error(PD_ERR_SQL, "%s", st.get_last_error(&st));
+            const char *e = st.get_last_error(&st);
+            rc = pd_set_error(pd_last_error_code() ? pd_last_error_code() : PD_ERR_SQL, "%s",
+                              e ? e : "reading the result failed");
             goto done;
         }
         if (!batches[n].release)
