@@ -58,6 +58,7 @@ const pdi_dialect pdi_dialect_duckdb = {
     .bool_type = "BOOLEAN",
     .meta_id_col = NULL, /* sequences */
     .insert_hint = "",
+    .ident_nocase = true,
     .max_ident_len = 63,
     .session_setup = dk_session,
     .type_for_arrow = dk_type,
