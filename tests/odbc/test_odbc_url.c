@@ -119,7 +119,7 @@ static void odbc_forms(void **st)
     assert_string_equal(t.host, "::1");
     assert_string_equal(t.connstr, "DRIVER={/usr/lib/psqlodbcw.so};SERVER=::1;PORT=26257;"
                                    "DATABASE=defaultdb;UID=root;PWD={pw};sslmode=disable;"
-                                   "BoolsAsChar=0;ByteaAsLongVarBinary=1");
+                                   "BoolsAsChar=0;ByteaAsLongVarBinary=1;BatchSize=1");
     pdi_odbc_target_clear(&t);
 
     parse_ok("postgresql+odbc://u:p@h:5432/db", &t);

@@ -34,6 +34,7 @@ Port=${hostport##*:}
 Database=postgres
 BoolsAsChar=0
 ByteaAsLongVarBinary=1
+BatchSize=1
 INI
 ODBCSYSINI=$dir
 PD_TEST_PG_URL=$url
