@@ -38,6 +38,11 @@ schema_swap | read_views)
         fail "PD_TEST_PG_STATE does not name a running test cluster"
     PGURL=$(cat "$PD_TEST_PG_STATE/url")
     PGBASE=${PGURL%/*}
+    # $PD_CRASH_URL_SCHEME (e.g. postgresql+odbc): the runs' store URL takes
+    # this scheme - the ODBC backend, drivers from tests/odbc/with-odbc.sh;
+    # psql keeps the plain URL
+    STOREBASE=$PGBASE
+    [ -z "${PD_CRASH_URL_SCHEME:-}" ] || STOREBASE="$PD_CRASH_URL_SCHEME://${PGBASE#*://}"
     POINTS="pg_commit_before_commit" # the SQLite points are not on this path
     ;;
 duckdb)
@@ -83,7 +88,7 @@ instances:
     table_store:
       class: SQLTableStore
       args:
-        url: "$PGBASE/$_db"
+        url: "$STOREBASE/$_db"
         create_database_if_not_exists: true
     lock_manager:
       class: FileLockManager
