@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config git
       libcurl4-openssl-dev libssl-dev libyaml-dev zlib1g-dev libzstd-dev
       libsnappy-dev liblz4-dev libbrotli-dev unixodbc-dev odbc-postgresql
       libsqliteodbc libcmocka-dev clang-14 libclang-rt-14-dev graphviz
-      nodejs npm)
+      nodejs npm awscli)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,260 @@
+/*
+ * store/dialect/dialect.h - SQL text per database dialect (internal).
+ *
+ * Every SQL statement the table store, its backends and the lock manager
+ * run is the text of a function here. Dialects write text and never
+ * execute anything. One file per dialect (postgres.c, sqlite.c, duckdb.c,
+ * mssql.c, db2.c, snowflake.c) fills a `pdi_dialect` with its data and the
+ * hooks where its text differs; common.c holds the shared text (the
+ * ANSI/Postgres-like default), the ONE identifier quoter and the ONE
+ * Arrow->SQL type map. Unknown dialect names behave like postgres.
+ * Text is tested in tests/store/test_dialect.c.
+ *
+ * Unless said otherwise a function returns a new malloc'd string (NULL
+ * only on OOM, with the error set). Schema arguments are PHYSICAL names
+ * (prefix and suffix applied, see pdi_sql_physical_schema), unquoted.
+ */
+#ifndef PD_STORE_DIALECT_H
+#define PD_STORE_DIALECT_H
+
+#include "pipedag/arrow.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum pdi_dialect_id {
+    PDI_DIALECT_POSTGRES = 0, /* also every unknown dialect ("treated like postgres") */
+    PDI_DIALECT_SQLITE,
+    PDI_DIALECT_DUCKDB,
+    PDI_DIALECT_MSSQL,
+    PDI_DIALECT_DB2,
+    PDI_DIALECT_SNOWFLAKE
+} pdi_dialect_id;
+
+typedef struct pdi_dialect pdi_dialect;
+
+/* A dialect: data, plus hooks a dialect file sets where its text differs
+ * from the common text (NULL = common). Callers use the pdi_sql_*
+ * functions below, never the hooks. */
+struct pdi_dialect {
+    pdi_dialect_id id;
+    const char *name; /* "postgresql", "sqlite", "duckdb", "mssql", "db2", "snowflake" */
+    char quote_open, quote_close; /* '"' '"'; MSSQL '[' ']' */
+    bool pk_as_unique_index;      /* PK emulated by a UNIQUE INDEX (sqlite, duckdb) */
+    bool index_in_table_schema;   /* CREATE INDEX "schema"."idx" ON "table" (sqlite, db2) */
+    bool drop_cascades;           /* DROP SCHEMA .. CASCADE exists; else objects first */
+    bool if_not_exists;           /* CREATE TABLE/INDEX IF NOT EXISTS exists */
+    bool bool_is_bit;             /* booleans are 1/0 (sqlite, mssql) */
+    size_t max_ident_len;         /* 63 for pk_/idx_ names (all dialects, §1.6) */
+
+    /* hooks (NULL = common text) */
+    char *(*create_schema)(const pdi_dialect *d, const char *schema);
+    char *(*drop_schema)(const pdi_dialect *d, const char *schema);
+    char *(*rename_schema)(const pdi_dialect *d, const char *from, const char *to);
+    char *(*ctas)(const pdi_dialect *d,
+                  const char *schema,
+                  const char *table,
+                  const char *select,
+                  bool unlogged);
+    char *(*rename_table)(const pdi_dialect *d,
+                          const char *schema,
+                          const char *from,
+                          const char *to);
+    char *(*list_objects)(const pdi_dialect *d, const char *schema);
+    char *(*limit)(const pdi_dialect *d, const char *select, int64_t n);
+    /* Column type for one Arrow field format; NULL = not storable. `buf`
+     * (cap >= 64) holds parametrised types (DECIMAL(p,s)). */
+    const char *(*type_for_arrow)(const pdi_dialect *d, const char *format, char *buf, size_t cap);
+};
+
+/* Dialect by name ("postgresql", "postgres", "sqlite", "duckdb", "mssql",
+ * "ibm_db_sa"/"db2", "snowflake"; anything else -> postgres). Never NULL. */
+const pdi_dialect *pdi_dialect_get(const char *name);
+
+/* ------------------------------------------------------------- names */
+
+/* THE identifier quoter: "name" with embedded quotes doubled; MSSQL
+ * [name] with ] doubled. */
+char *pdi_sql_quote(const pdi_dialect *d, const char *ident);
+/* "schema"."name" */
+char *pdi_sql_qualified(const pdi_dialect *d, const char *schema, const char *name);
+/* prefix + logical + suffix (NULL prefix/suffix = ""). */
+char *pdi_sql_physical_schema(const char *prefix, const char *logical, const char *suffix);
+/* '<text>' with ' doubled. */
+char *pdi_sql_literal(const char *text);
+
+/* ----------------------------------------------------------- schemas */
+
+char *pdi_sql_create_schema(const pdi_dialect *d, const char *schema); /* if not exists */
+char *pdi_sql_drop_schema(const pdi_dialect *d, const char *schema);   /* if exists, cascade */
+char *pdi_sql_rename_schema(const pdi_dialect *d, const char *from, const char *to);
+/* Query, one text column: every schema name of the database. */
+char *pdi_sql_list_schemas(const pdi_dialect *d);
+/* Query, one text column: names of tables and views in `schema`, sorted. */
+char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema);
+/* Query with two `?` parameters (schema, name): one row when a table or
+ * view schema.name exists. */
+char *pdi_sql_table_exists(const pdi_dialect *d);
+/* Query: the column names of schema.table, in order (one text column). */
+char *pdi_sql_list_columns(const pdi_dialect *d, const char *schema, const char *table);
+/* Query: the indexes of schema.table, one row per (index, column):
+ * index_name, is_unique ('1'/'0' or 't'/'f'), is_primary, column_name,
+ * ordered by index name then column position. */
+char *pdi_sql_list_indexes(const pdi_dialect *d, const char *schema, const char *table);
+
+/* ------------------------------------------------------------ tables */
+
+/* CREATE TABLE s.t AS <select>; MSSQL: SELECT ... INTO s.t FROM ...
+ * (pdi_sql_mssql_splice_into); DB2: CREATE TABLE s.t AS (<select>) WITH
+ * DATA; Postgres with `unlogged`: CREATE UNLOGGED TABLE. */
+char *pdi_sql_ctas(
+    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged);
+/* "CREATE TABLE " or, on Postgres with `unlogged`, "CREATE UNLOGGED TABLE ". */
+const char *pdi_sql_create_table_kw(const pdi_dialect *d, bool unlogged);
+/* CREATE TABLE s.t (<one column per child of `schema`, typed by
+ * pdi_sql_type_for_arrow>). An unstorable column: NULL with
+ * PD_ERR_UNSUPPORTED naming the column, its Arrow type and the table. */
+char *pdi_sql_create_table_arrow(const pdi_dialect *d,
+                                 const char *schema,
+                                 const char *table,
+                                 const struct ArrowSchema *arrow,
+                                 bool unlogged);
+/* Splice "INTO <target>" before the first top-level FROM/WHERE/GROUP/
+ * WINDOW/HAVING/ORDER/UNION/EXCEPT/INTERSECT keyword (or at the end),
+ * respecting parentheses, quotes and comments. */
+char *pdi_sql_mssql_splice_into(const char *select, const char *target);
+char *
+pdi_sql_create_view(const pdi_dialect *d, const char *schema, const char *view, const char *select);
+char *pdi_sql_drop_table(const pdi_dialect *d, const char *schema, const char *table);
+char *pdi_sql_drop_view(const pdi_dialect *d, const char *schema, const char *view);
+char *
+pdi_sql_rename_table(const pdi_dialect *d, const char *schema, const char *from, const char *to);
+/* SELECT * FROM "schema"."table" */
+char *pdi_sql_select_all(const pdi_dialect *d, const char *schema, const char *table);
+/* DELETE FROM "schema"."table" */
+char *pdi_sql_delete_all(const pdi_dialect *d, const char *schema, const char *table);
+/* INSERT INTO s.t SELECT ... */
+char *pdi_sql_insert_select(const pdi_dialect *d,
+                            const char *schema,
+                            const char *table,
+                            const char *select);
+/* SELECT * FROM (<select>) AS pd_limit_sub LIMIT n (MSSQL: TOP n; DB2:
+ * FETCH FIRST); trailing `;` and blanks of select are dropped. */
+char *pdi_sql_limit(const pdi_dialect *d, const char *select, int64_t n);
+
+/* ------------------------------------------------------ keys, indexes */
+
+/* pk_<table>_<cols joined by _> / idx_<table>_<cols>; if longer than 63:
+ * <prefix><table>_<hash>, if still too long <prefix><hash>_<truncated
+ * table> (hash = first 8 hex chars of SHA-256 of "table|col1|col2..."). */
+char *pdi_sql_constraint_name(const char *prefix,
+                              const char *table,
+                              const char *const *cols,
+                              size_t ncols);
+/* ALTER TABLE .. ADD CONSTRAINT pk PRIMARY KEY (..); sqlite/duckdb: CREATE
+ * UNIQUE INDEX. */
+char *pdi_sql_add_primary_key(const pdi_dialect *d,
+                              const char *schema,
+                              const char *table,
+                              const char *const *cols,
+                              size_t ncols);
+/* CREATE INDEX idx_... ON ...; "" when the dialect has no indexes
+ * (snowflake: the store skips it). */
+char *pdi_sql_create_index(const pdi_dialect *d,
+                           const char *schema,
+                           const char *table,
+                           const char *const *cols,
+                           size_t ncols);
+bool pdi_sql_has_indexes(const pdi_dialect *d);
+
+/* ------------------------------------------------------------- types */
+
+/* THE Arrow->SQL type map: declared column type for an Arrow format,
+ * chosen so that reading the column back gives the same Arrow type where
+ * the database can (sqlite: declared types BOOLEAN, TINYINT.., DECIMAL(p,s),
+ * TIMESTAMPTZ...). `buf` (cap >= 64) holds parametrised types; the result
+ * is `buf` or a static string; NULL if the type cannot be stored. */
+const char *pdi_sql_type_for_arrow(const pdi_dialect *d, const char *format, char *buf, size_t cap);
+/* Arrow format for a declared SQL column type (best effort; unknown ->
+ * "u"). Static string, or `buf` (cap >= 32) for "d:p,s". */
+const char *
+pdi_sql_arrow_for_type(const pdi_dialect *d, const char *sql_type, char *buf, size_t cap);
+/* Boolean literal: TRUE/FALSE, or 1/0 where booleans are bits. Static. */
+const char *pdi_sql_bool(const pdi_dialect *d, bool v);
+
+/* ------------------------------------------------------ session, locks */
+
+/* Statements run once per new session (deterministic text output: UTC,
+ * float digits); "" when none. */
+char *pdi_sql_session_setup(const pdi_dialect *d);
+/* Advisory lock statements (postgres: SELECT pg_advisory_lock(id) ...);
+ * NULL with PD_ERR_UNSUPPORTED where the dialect has none. */
+char *pdi_sql_lock(const pdi_dialect *d, int64_t id);
+char *pdi_sql_unlock(const pdi_dialect *d, int64_t id);
+char *pdi_sql_unlock_all(const pdi_dialect *d);
+
+/* ---------------------------------------------------------- metadata */
+
+/* Metadata DDL of PIPEDAG_SEMANTICS.md §4 for schema `schema`: a
+ * NULL-terminated array of statements (free with pdi_sql_strv_free);
+ * includes commit_journal(stage, run_id, started) and lookup indexes. */
+char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema);
+void pdi_sql_strv_free(char **v);
+
+/* The metadata statements (parameters as `?`, in the order given). */
+typedef enum pdi_meta_q {
+    PDI_MQ_VERSION_GET = 0, /* -> version */
+    PDI_MQ_VERSION_PUT,     /* (version) */
+    PDI_MQ_VERSION_DELETE,  /* () */
+    PDI_MQ_TASK_INSERT,     /* (name, stage, version, timestamp, run_id, position_hash,
+                               input_hash, cache_fn_hash, output_json, in_tx) */
+    PDI_MQ_TASK_FIND,       /* (name, stage, version, input_hash) committed */
+    PDI_MQ_TASK_FIND_FN,    /* (name, stage, version, input_hash, cache_fn_hash) */
+    PDI_MQ_TASK_LATEST,     /* (name, stage) newest first */
+    PDI_MQ_TASK_LATEST_POS, /* (name, stage, position_hash) newest first */
+    PDI_MQ_LAZY_INSERT,     /* (name, stage, query_hash, task_hash, in_tx) */
+    PDI_MQ_LAZY_STAGE,      /* (stage) committed rows */
+    PDI_MQ_RAW_INSERT,      /* (prev_objects, new_objects, stage, query_hash, task_hash, in_tx) */
+    PDI_MQ_RAW_FIND,        /* (stage, query_hash, task_hash) committed */
+    PDI_MQ_DEL_UNCOMMITTED_TASKS,
+    PDI_MQ_DEL_UNCOMMITTED_LAZY,
+    PDI_MQ_DEL_UNCOMMITTED_RAW, /* (stage) */
+    PDI_MQ_DEL_COMMITTED_TASKS,
+    PDI_MQ_DEL_COMMITTED_LAZY,
+    PDI_MQ_DEL_COMMITTED_RAW, /* (stage) */
+    PDI_MQ_PROMOTE_TASKS,
+    PDI_MQ_PROMOTE_LAZY,
+    PDI_MQ_PROMOTE_RAW,        /* (stage) */
+    PDI_MQ_JOURNAL_ADD,        /* (stage, run_id, started) */
+    PDI_MQ_JOURNAL_DEL,        /* (stage) */
+    PDI_MQ_JOURNAL_LIST,       /* () -> stage, run_id */
+    PDI_MQ_JOURNAL_LIST_STAGE, /* (stage) -> stage, run_id */
+    PDI_MQ_STAGE_GET,          /* (stage) -> cur_transaction_name */
+    PDI_MQ_STAGE_DEL,          /* (stage) */
+    PDI_MQ_STAGE_PUT,          /* (stage, cur_transaction_name) */
+    PDI_MQ_N
+} pdi_meta_q;
+char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q);
+/* The single-row INSERT `q` with its VALUES tuple repeated `rows` times. */
+char *pdi_sql_meta_insert_rows(const pdi_dialect *d, const char *schema, pdi_meta_q q, size_t rows);
+
+/* ------------------------------------------------------- text scanning */
+
+/* `p` at a line comment ("--") or a block comment: the position after it
+ * (a line comment stops before its newline), else NULL. */
+const char *pdi_sql_skip_comment(const char *p);
+/* `p` at an opening quote (' " ` or [): the position after the closing
+ * one, a doubled closing quote being part of the text; the end of the
+ * string when unterminated. */
+const char *pdi_sql_skip_quoted(const char *p);
+/* `sql` without its qualifier `schema.` (bare or quoted, any case) outside
+ * string literals (SQLite: a view stored in <stage>__tmp.sqlite that names
+ * its own schema). */
+char *pdi_sql_strip_qualifier(const char *sql, const char *schema);
+/* `ddl` (CREATE TABLE|VIEW <name> ...) re-targeted to "schema"."name". */
+char *pdi_sql_retarget_create(const pdi_dialect *d,
+                              const char *ddl,
+                              const char *schema,
+                              const char *name);
+
+#endif
