@@ -485,7 +485,7 @@ apply_url_attrs(pdi_arena *a, const char *cfg_path, pd_cfg_node *url, const pd_c
 /* args of both store classes (kept in this order for "did you mean") */
 #define STORE_ARGS_HEAD                                                                         \
     "url", "url_attrs_file", "create_database_if_not_exists", "print_materialize", "print_sql", \
-        "schema_prefix", "schema_suffix", "avoid_drop_create_schema"
+        "schema_prefix", "schema_suffix", "avoid_drop_create_schema", "lock_wait_seconds"
 #define STORE_ARGS_TAIL                                                      \
     "strict_materialization_details", "materialization_details",             \
         "default_materialization_details", "max_concurrent_copy_operations", \
@@ -625,6 +625,15 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
         (rc = opt_str(args, "s3_region", &sc->s3_region)) ||
         (rc = materialization_details(args, sc))) {
         return rc;
+    }
+    const pd_cfg_node *lw = pd_cfg_get(args, "lock_wait_seconds");
+    if (lw && lw->type != PD_CFG_NULL) {
+        char *end = NULL;
+        double v = lw->type == PD_CFG_SCALAR ? strtod(lw->scalar, &end) : -1;
+        if (lw->type != PD_CFG_SCALAR || end == lw->scalar || *end || !(v >= 0 && v <= 86400)) {
+            return pdi_node_error(lw, "lock_wait_seconds must be a number of seconds from 0 to "
+                                      "86400");
+        }
     }
     static const char *const ph_keys[] = {"schema_prefix", "schema_suffix", NULL};
     for (const char *const *k = ph_keys; *k; k++) {
@@ -1229,6 +1238,17 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     }
     if ((rc = load_store(a, cfg->path, tsec, &cfg->table_store, false)) != PD_OK) {
         return rc;
+    }
+    /* DuckDB has no ALTER SCHEMA .. RENAME: its stores commit by READ_VIEWS,
+     * which is also their default. */
+    if (pd_str_eq(cfg->table_store.dialect, "duckdb")) {
+        if (sct && sct->type == PD_CFG_SCALAR &&
+            cfg->stage_commit_technique == PD_COMMIT_SCHEMA_SWAP) {
+            return pdi_node_error(sct, "stage_commit_technique SCHEMA_SWAP is not possible with a "
+                                       "DuckDB table store: DuckDB cannot rename schemas (use "
+                                       "READ_VIEWS, the default for DuckDB)");
+        }
+        cfg->stage_commit_technique = PD_COMMIT_READ_VIEWS;
     }
     int lock, blob, workers;
     if ((rc = load_section(cfg, inst, &lock_section, &lock)) != PD_OK ||

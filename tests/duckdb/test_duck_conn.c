@@ -4,19 +4,21 @@
  * statements, parameters, Arrow out and in, and waiting for a file that
  * another process holds.
  */
-#include "store/duckdb/duck.h"
-#include "util/util.h"
-#include <cmocka.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "store/duckdb/duck.h"
+#include "util/util.h"
 
 static char g_dir[256];
 
