@@ -69,4 +69,113 @@ int pdi_pq_files_of_view_sql(const char *sql, pd_strv *files, bool *found);
  * table it selects from. *found = false otherwise. */
 int pdi_pq_target_of_view_sql(const char *sql, char **schema, char **table, bool *found);
 
+/* ------------------------------------------------------- the store (pq_core.c) */
+
+typedef struct pdi_duck_conn pdi_duck_conn;
+typedef struct pdi_pq_cache pdi_pq_cache;
+
+typedef struct pdi_pq_args {
+    const char *base_path;   /* parquet_base_path */
+    const char *instance_id; /* spliced into the layout */
+    const char *s3_endpoint_url, *s3_url_style, *s3_region;
+    bool print_materialize;
+} pdi_pq_args;
+
+/* One opened Parquet store: the file system, the layout, the S3 cache. */
+typedef struct pdi_pq {
+    pd_fs *fs;
+    bool s3;
+    bool print_materialize;
+    char *base; /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
+    char *inst; /* <base><instance_id>/ */
+    pdi_pq_cache *cache; /* S3: local copies for DuckDB (pq_s3.c); NULL locally */
+    /* counters for tests and benchmarks */
+    int64_t n_files_written, n_files_copied, n_files_deleted;
+} pdi_pq;
+
+/* Check the base (local: create the directory; S3: the bucket must exist,
+ * a missing one is an error naming it), clean up what a killed run left
+ * under the instance's prefix (incomplete uploads, temp files). */
+int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out);
+void pdi_pq_close(pdi_pq *P);
+/* Per catalog connection: on S3, the host function and the read_parquet
+ * macro (docs/parquet_store.md, "S3 without DuckDB's httpfs"). */
+int pdi_pq_conn_setup(pdi_pq *P, pdi_duck_conn *c);
+
+/* Location of a slot's directory / a table's file (caller frees). */
+char *pdi_pq_slot_url(pdi_pq *P, const char *slot);
+char *pdi_pq_file_url(pdi_pq *P, const char *slot, const char *table);
+
+/* Stage init: delete every file of the (physical) slot, locally create its
+ * directory. */
+int pdi_pq_slot_init(pdi_pq *P, const char *slot);
+
+/* SQL task: COPY (select) TO the table's file (S3: a local staging file,
+ * then uploaded), then the slot view. */
+int pdi_pq_write_sql(
+    pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, const char *select);
+/* C task: our writer straight to the file (stream consumed), then the
+ * slot view. */
+int pdi_pq_write_arrow(pdi_pq *P,
+                       pdi_duck_conn *c,
+                       const char *slot,
+                       const char *table,
+                       struct ArrowArrayStream *in);
+/* View task: the files of the sources (each schema.table, physical) as one
+ * read_parquet([...]) view. */
+int pdi_pq_write_view(pdi_pq *P,
+                      pdi_duck_conn *c,
+                      const char *slot,
+                      const char *table,
+                      const char *const *src_schemas,
+                      const char *const *src_tables,
+                      size_t n);
+/* The Parquet files behind schema.table, following base views to slot
+ * views. *found = false for an object that is not such a view (a table
+ * made by raw SQL in the catalog). */
+int pdi_pq_files_of(pdi_pq *P,
+                    pdi_duck_conn *c,
+                    const char *schema,
+                    const char *table,
+                    pd_strv *files,
+                    bool *found);
+/* schema.table as Arrow: straight from the files (no DuckDB), or through
+ * the catalog for a non-file object. */
+int pdi_pq_read_arrow(pdi_pq *P,
+                      pdi_duck_conn *c,
+                      const char *schema,
+                      const char *table,
+                      int64_t limit,
+                      struct ArrowArrayStream *out);
+/* A cache-valid table into the new slot: the file copied server-side (S3)
+ * or hard-linked (local), then its view; a multi-file view gets the same
+ * definition; a catalog table is copied in the catalog. */
+int pdi_pq_copy(pdi_pq *P,
+                pdi_duck_conn *c,
+                const char *from_schema,
+                const char *from_table,
+                const char *to_schema,
+                const char *to_table);
+
+/* ------------------------------------------------------------- S3 (pq_s3.c) */
+
+int pdi_pq_cache_open(pd_fs *fs, pdi_pq_cache **out);
+void pdi_pq_cache_close(pdi_pq_cache *c); /* deletes the local copies */
+/* A local copy of `url` for DuckDB (downloaded once; thread-safe). The
+ * returned path lives as long as the cache. */
+int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path);
+/* A fresh local path for a file that will become `url` (COPY target). */
+char *pdi_pq_cache_staging(pdi_pq_cache *c);
+/* `path` (a staging file) now holds the content of `url`. */
+int pdi_pq_cache_put(pdi_pq_cache *c, const char *url, const char *path);
+/* `dst` has the same content as `src` (server-side copy): share the copy. */
+int pdi_pq_cache_alias(pdi_pq_cache *c, const char *src, const char *dst);
+/* Forget every entry under `prefix` (its objects are being deleted). */
+void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix);
+/* Register pipedag_s3_local on the connection (VARCHAR and VARCHAR[]
+ * overloads) and define the read_parquet macro. */
+int pdi_pq_s3_register(pdi_pq_cache *cache, pdi_duck_conn *c);
+/* Downloads done so far (tests). */
+int64_t pdi_pq_cache_downloads(pdi_pq_cache *c);
+
 #endif
