@@ -60,9 +60,9 @@ typedef struct pd_fs_config {
     long connect_timeout_ms; /* default 10000 */
     long low_speed_time_s;   /* abort a transfer slower than 1 KiB/s for this long (default 30) */
 } pd_fs_config;
-#define PD_FS_CONFIG_INIT    \
-    {                        \
-        PD_FS_CONFIG_VERSION \
+#define PD_FS_CONFIG_INIT               \
+    {                                   \
+        .version = PD_FS_CONFIG_VERSION \
     }
 
 typedef struct pd_fs pd_fs;

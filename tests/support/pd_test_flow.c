@@ -38,6 +38,18 @@ int pdt_leave_temp_dir(void)
 int pdt_write_default_config(const char *name)
 {
     char *y = pdi_config_default_yaml(name, name);
+    const char *store = getenv("PD_TEST_STORE");
+    if (y && store && strcmp(store, "duckdb") == 0) {
+        /* the same instance on a DuckDB file (READ_VIEWS, its default) */
+        char *d = pd_str_replace(y, "sqlite:///.pipedag/{instance_id}",
+                                 "duckdb:///.pipedag/{instance_id}.duckdb");
+        char *t = d ? pd_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
+                                     "stage_commit_technique: READ_VIEWS")
+                    : NULL;
+        free(y);
+        free(d);
+        y = t;
+    }
     int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR_NOMEM;
     free(y);
     return rc == PD_OK ? 0 : -1;
