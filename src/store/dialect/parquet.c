@@ -62,6 +62,14 @@ char *pdi_sql_pq_read_select(const char *const *files, size_t n)
     return pd_buf_detach(&b);
 }
 
+char *pdi_sql_pq_select_all(const char *schema, const char *table)
+{
+    char *q = pdi_sql_qualified(pdi_dialect_get("duckdb"), schema, table);
+    char *r = q ? pd_asprintf("SELECT * FROM %s", q) : NULL;
+    free(q);
+    return r;
+}
+
 const char *pdi_sql_pq_s3_function(void)
 {
     return "pipedag_s3_local";
@@ -130,46 +138,47 @@ char *pdi_sql_pq_user_id_set(const pdi_dialect *d, const char *meta)
     return r;
 }
 
-static char *sync_stmt(const pdi_dialect *d, const char *meta, const char *fmt)
+/* `before` <meta>.sync_views `after` */
+static char *
+sync_stmt(const pdi_dialect *d, const char *meta, const char *before, const char *after)
 {
     char *t = q2(d, meta, "sync_views");
-    char *r = t ? pd_asprintf(fmt, t) : NULL;
+    char *r = t ? pd_asprintf("%s%s%s", before, t, after) : NULL;
     free(t);
     return r;
 }
 
 char *pdi_sql_pq_sync_delete_row(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta, "DELETE FROM %s WHERE schema = ? AND view_name = ? AND user_id = ?");
+    return sync_stmt(d, meta, "DELETE FROM ",
+                     " WHERE schema = ? AND view_name = ? AND user_id = ?");
 }
 
 char *pdi_sql_pq_sync_insert(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta,
-                     "INSERT INTO %s (schema, view_name, user_id, target, target_type, obsolete) "
+    return sync_stmt(d, meta, "INSERT INTO ",
+                     " (schema, view_name, user_id, target, target_type, obsolete) "
                      "VALUES (?, ?, ?, ?, ?, 0)");
 }
 
 char *pdi_sql_pq_sync_obsolete_others(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta,
-                     "UPDATE %s SET obsolete = 1 WHERE schema = ? AND view_name = ? AND "
-                     "user_id <> ?");
+    return sync_stmt(d, meta, "UPDATE ",
+                     " SET obsolete = 1 WHERE schema = ? AND view_name = ? AND user_id <> ?");
 }
 
 char *pdi_sql_pq_sync_clear_schema(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta, "DELETE FROM %s WHERE schema = ?");
+    return sync_stmt(d, meta, "DELETE FROM ", " WHERE schema = ?");
 }
 
 char *pdi_sql_pq_sync_rows(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta,
-                     "SELECT view_name, user_id, target, target_type, obsolete FROM %s WHERE "
-                     "schema = ? ORDER BY view_name, user_id");
+    return sync_stmt(d, meta, "SELECT view_name, user_id, target, target_type, obsolete FROM ",
+                     " WHERE schema = ? ORDER BY view_name, user_id");
 }
 
 char *pdi_sql_pq_sync_schemas(const pdi_dialect *d, const char *meta)
 {
-    return sync_stmt(d, meta, "SELECT DISTINCT schema FROM %s ORDER BY schema");
+    return sync_stmt(d, meta, "SELECT DISTINCT schema FROM ", " ORDER BY schema");
 }

@@ -52,8 +52,8 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
     if (rc == PD_OK && P->s3) {
         /* what a killed run left: incomplete multipart uploads */
         if (pd_fs_cleanup_incomplete(P->fs, P->inst, NULL) != PD_OK) {
-            pd_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s",
-                   P->base, pd_last_error());
+            pd_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s", P->base,
+                   pd_last_error());
             pd_clear_error();
         }
     }
@@ -215,12 +215,8 @@ static int one_text_row(void *user, int ncols, const char *const *names, const c
     return PD_OK;
 }
 
-int pdi_pq_files_of(pdi_pq *P,
-                    pdi_duck_conn *c,
-                    const char *schema,
-                    const char *table,
-                    pd_strv *files,
-                    bool *found)
+int pdi_pq_files_of(
+    pdi_pq *P, pdi_duck_conn *c, const char *schema, const char *table, pd_strv *files, bool *found)
 {
     (void)P;
     *found = false;
@@ -276,7 +272,7 @@ int pdi_pq_read_arrow(pdi_pq *P,
         rc = pdi_pq_open_stream(P->fs, (const char *const *)files.items, files.n, limit, out);
     } else if (rc == PD_OK) {
         /* not a file view (raw SQL made it in the catalog): ask DuckDB */
-        char *sel = pdi_sql_select_all(duck(), schema, table);
+        char *sel = pdi_sql_pq_select_all(schema, table);
         char *sql = sel && limit >= 0 ? pdi_sql_limit(duck(), sel, limit) : pd_strdup(sel);
         rc = sql ? pdi_duck_query_arrow(c, sql, out) : PD_ERR_NOMEM;
         free(sel);
@@ -345,11 +341,11 @@ int pdi_pq_copy(pdi_pq *P,
                 rc = create_file_view(c, to_schema, to_table, f, 1);
             }
         } else {
-            rc = create_file_view(c, to_schema, to_table, (const char *const *)files.items,
-                                  files.n);
+            rc =
+                create_file_view(c, to_schema, to_table, (const char *const *)files.items, files.n);
         }
     } else if (rc == PD_OK) {
-        char *sel = pdi_sql_select_all(duck(), from_schema, from_table);
+        char *sel = pdi_sql_pq_select_all(from_schema, from_table);
         char *sql = sel ? pdi_sql_ctas(duck(), to_schema, to_table, sel, false) : NULL;
         rc = sql ? pdi_duck_exec(c, sql) : PD_ERR_NOMEM;
         free(sel);

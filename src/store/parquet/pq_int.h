@@ -53,11 +53,8 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
  * = all rows. Local files are read from disk, S3 objects by ranged GETs of
  * the footer and the column chunks. The stream owns copies of the URLs and
  * opens the files one after another. */
-int pdi_pq_open_stream(pd_fs *fs,
-                       const char *const *urls,
-                       size_t n,
-                       int64_t limit,
-                       struct ArrowArrayStream *out);
+int pdi_pq_open_stream(
+    pd_fs *fs, const char *const *urls, size_t n, int64_t limit, struct ArrowArrayStream *out);
 
 /* ----------------------------------------------- view definitions (pq_views.c) */
 
@@ -86,8 +83,8 @@ typedef struct pdi_pq {
     pd_fs *fs;
     bool s3;
     bool print_materialize;
-    char *base; /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
-    char *inst; /* <base><instance_id>/ */
+    char *base;          /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
+    char *inst;          /* <base><instance_id>/ */
     pdi_pq_cache *cache; /* S3: local copies for DuckDB (pq_s3.c); NULL locally */
     /* counters for tests and benchmarks */
     int64_t n_files_written, n_files_copied, n_files_deleted;
@@ -116,11 +113,8 @@ int pdi_pq_write_sql(
     pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, const char *select);
 /* C task: our writer straight to the file (stream consumed), then the
  * slot view. */
-int pdi_pq_write_arrow(pdi_pq *P,
-                       pdi_duck_conn *c,
-                       const char *slot,
-                       const char *table,
-                       struct ArrowArrayStream *in);
+int pdi_pq_write_arrow(
+    pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, struct ArrowArrayStream *in);
 /* View task: the files of the sources (each schema.table, physical) as one
  * read_parquet([...]) view. */
 int pdi_pq_write_view(pdi_pq *P,

@@ -37,8 +37,7 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
         struct ArrowArray a = {0};
         if (in->get_next(in, &a) != 0) {
             const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
-            rc = pd_set_error(PD_ERR_INVALID, "reading an Arrow batch: %s",
-                              m ? m : "stream error");
+            rc = pd_set_error(PD_ERR_INVALID, "reading an Arrow batch: %s", m ? m : "stream error");
             break;
         }
         if (!a.release)
@@ -73,7 +72,7 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
 typedef struct pq_multi {
     pd_fs *fs;
     pd_strv urls;
-    size_t next;      /* index of the next file to open */
+    size_t next;       /* index of the next file to open */
     int64_t remaining; /* rows still to hand out; < 0 = no limit */
     struct ArrowSchema schema;
     pd_fs_file *file;
@@ -107,8 +106,7 @@ static bool same_fields(const struct ArrowSchema *a, const struct ArrowSchema *b
         return false;
     for (int64_t i = 0; i < a->n_children; i++) {
         const struct ArrowSchema *x = a->children[i], *y = b->children[i];
-        if (!pd_str_eq(x->name, y->name) || !pd_str_eq(x->format, y->format) ||
-            !same_fields(x, y))
+        if (!pd_str_eq(x->name, y->name) || !pd_str_eq(x->format, y->format) || !same_fields(x, y))
             return false;
     }
     return true;
@@ -218,11 +216,8 @@ static void multi_release(struct ArrowArrayStream *st)
     st->private_data = NULL;
 }
 
-int pdi_pq_open_stream(pd_fs *fs,
-                       const char *const *urls,
-                       size_t n,
-                       int64_t limit,
-                       struct ArrowArrayStream *out)
+int pdi_pq_open_stream(
+    pd_fs *fs, const char *const *urls, size_t n, int64_t limit, struct ArrowArrayStream *out)
 {
     memset(out, 0, sizeof *out);
     if (n == 0)

@@ -49,8 +49,9 @@ int pdi_pq_cache_open(pd_fs *fs, pdi_pq_cache **out)
     const char *tmp = getenv("TMPDIR");
     char *tmpl = pd_asprintf("%s/pipedag-s3-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!tmpl || !mkdtemp(tmpl)) {
-        int rc = tmpl ? pd_set_error(PD_ERR_IO, "cannot create a directory for local copies of "
-                                                "S3 files under %s",
+        int rc = tmpl ? pd_set_error(PD_ERR_IO,
+                                     "cannot create a directory for local copies of "
+                                     "S3 files under %s",
                                      tmp && *tmp ? tmp : "/tmp")
                       : PD_ERR_NOMEM;
         free(tmpl);
@@ -328,11 +329,8 @@ static const char *str_of(duck_string_t *s, uint32_t *n)
 }
 
 /* One URL -> local path (non-S3 values pass through). 0 or an error. */
-static int map_one(pdi_pq_cache *c,
-                   duck_function_info info,
-                   duck_vector out,
-                   uint64_t row,
-                   duck_string_t *in)
+static int
+map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row, duck_string_t *in)
 {
     uint32_t n;
     const char *s = str_of(in, &n);
