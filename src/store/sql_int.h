@@ -65,6 +65,8 @@ struct pd_store {
     pthread_mutex_t hook_mu;
     const pd_table_hook **hooks;
     size_t nhooks;
+
+    struct pdi_pq *pq; /* ParquetTableStore: files side (store/parquet/) */
 };
 
 char *pdi_phys(pd_store *s, const char *logical);

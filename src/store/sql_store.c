@@ -8,6 +8,7 @@
  * (docs/stores.md lists the crash points). Metadata access is in
  * sql_meta.c; the default hooks in sql_hooks.c.
  */
+#include "store/parquet/parquet_store.h"
 #include "store/pg_store.h"
 #include "store/sql_int.h"
 #include <ctype.h>
@@ -52,6 +53,10 @@ static int open_conn(pd_store *s, pdi_conn **out)
         rc = s->open_fn(s->sc, out);
     if (rc == PD_OK)
         (*out)->print_sql = s->print_sql;
+    if (rc == PD_OK && s->pq && (rc = pdi_pq_store_conn_ready(s, *out)) != PD_OK) {
+        (*out)->ops->close(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -221,9 +226,9 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
 {
     *out = NULL;
     const pd_store_config *sc = &cfg->table_store;
-    if (sc->klass != PD_STORE_SQL)
+    if (sc->klass != PD_STORE_SQL && sc->klass != PD_STORE_PARQUET)
         return pd_set_error(PD_ERR_UNSUPPORTED, "%s is not available in this build",
-                            sc->class_name ? sc->class_name : "ParquetTableStore");
+                            sc->class_name ? sc->class_name : "?");
     pd_store *s = pd_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
@@ -269,6 +274,10 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     const pd_table_hook *const *hooks = default_hooks(&nh);
     for (size_t i = 0; i < nh; i++)
         pd_store_register_hook(s, hooks[i]);
+    if (sc->klass == PD_STORE_PARQUET && (rc = pdi_pq_store_open(s, cfg)) != PD_OK) {
+        pd_error_prefix("ParquetTableStore (catalog %s)", s->desc);
+        goto fail;
+    }
     *out = s;
     return PD_OK;
 fail:
@@ -289,6 +298,8 @@ void pd_store_close(pd_store *s)
     }
     if (s->meta)
         s->meta->ops->close(s->meta);
+    if (s->pq)
+        pdi_pq_store_close(s);
     pdi_meta_sql_free(s);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cv);
@@ -460,6 +471,8 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
         rc = pdi_drop_schema(s, tx->transaction_name);
     if (rc == PD_OK)
         rc = pdi_create_schema(s, tx->transaction_name);
+    if (rc == PD_OK && s->pq)
+        rc = pdi_pq_store_init_stage(s, tx->transaction_name);
     if (rc == PD_OK)
         rc = pdi_meta_delete_uncommitted(s, tx->stage);
     if (rc)
@@ -906,7 +919,7 @@ int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema)
     if (s->sc->print_materialize)
         pd_log(PD_LOG_INFO, "Writing table '%s.%s'", schema, t->name);
     int rc = h->materialize(s, t, schema);
-    if (rc == PD_OK && t->kind != PD_OBJ_EXTERNAL) {
+    if (rc == PD_OK && t->kind != PD_OBJ_EXTERNAL && !s->pq) { /* Parquet: no keys */
         char *ph = pdi_phys(s, schema);
         rc = ph ? pdi_add_keys(s, ph, t->name, t) : PD_ERR_NOMEM;
         free(ph);
@@ -1082,6 +1095,12 @@ int pd_store_copy_table(pd_store *s,
                         const char *to_name,
                         const pd_table *meta)
 {
+    if (s->pq) {
+        int r = pdi_pq_store_copy(s, from_schema, from_name, to_schema, to_name);
+        if (r)
+            pd_error_prefix("copy of %s.%s to %s.%s", from_schema, from_name, to_schema, to_name);
+        return r;
+    }
     char *fph = pdi_phys(s, from_schema);
     char *tph = pdi_phys(s, to_schema);
     char *src = fph ? pdi_sql_qualified(s->d, fph, from_name) : NULL;
