@@ -15,6 +15,7 @@ bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 lib=${2:-$(dirname "$bin")/examples/parquet_local/libparquet_example_tasks.so}
 npm=${PD_NPM_DIR:-$root/.deps/npm/node_modules}
 work=$(mktemp -d /tmp/pipedag-parquet-s3-XXXXXX)
+pgstate=$work-pg   # outside $work: the postgres user must reach it
 fail() { echo "parquet_s3: FAILED: $*" >&2; exit 1; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -26,7 +27,7 @@ pids=""
 cleanup() {
     [ "${PD_EXAMPLE_KEEP:-0}" = 1 ] && return 0
     for p in $pids; do kill "$p" 2>/dev/null || true; done
-    sh "$root/scripts/pg-test-cluster.sh" stop "$work/pg" >/dev/null 2>&1 || true
+    sh "$root/scripts/pg-test-cluster.sh" stop "$pgstate" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,8 +47,8 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 unset AWS_SESSION_TOKEN AWS_PROFILE || true
 
 # --- Postgres: a private cluster; the seed's user sa / Pydiverse23
-sh "$root/scripts/pg-test-cluster.sh" start "$work/pg" >/dev/null
-pgurl=$(cat "$work/pg/url")
+sh "$root/scripts/pg-test-cluster.sh" start "$pgstate" >/dev/null
+pgurl=$(cat "$pgstate/url")
 pgport=$(printf '%s' "$pgurl" | sed -E 's#.*:([0-9]+)/.*#\1#')
 PGPASSWORD=$(printf '%s' "$pgurl" | sed -E 's#^postgresql://[^:]*:([^@]*)@.*#\1#') \
     psql -q -h 127.0.0.1 -p "$pgport" -U pdtest -d postgres \
@@ -75,7 +76,8 @@ grep -q "^0 ran, [0-9]* cache-valid, 0 failed" err2.txt || fail "second run not 
 # one Parquet object per table under table_store/pipedag_default/<stage>__odd/
 for f in stage_1__odd/dfa stage_1__odd/dfb stage_1__odd/lazy_1 stage_2__odd/task_2_out \
          stage_2__odd/eager_task stage_3__odd/lazy_task_4; do
-    curl -s -f -o /dev/null -I --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+    curl -s -f -o /dev/null -I ${PD_EXAMPLE_DEBUG:+-v} --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
+        -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
         "http://127.0.0.1:$s3port/pipedag-test-bucket/table_store/pipedag_default/$f.parquet" ||
         fail "missing s3://pipedag-test-bucket/table_store/pipedag_default/$f.parquet"
 done
