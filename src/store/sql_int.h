@@ -106,6 +106,15 @@ int pdi_meta_promote(pd_store *s, const char *stage, bool clear_journal);
 int pdi_meta_journal_add(pd_store *s, const char *stage, const char *run_id);
 int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t cap);
 int pdi_meta_set_stage_slot(pd_store *s, const char *stage, const char *slot);
+/* In ONE metadata transaction: the stages row (slot != NULL), the
+ * promotion of the stage's rows, then `extra` (may be NULL) on the metadata
+ * connection - the Parquet store re-points its catalog views there when
+ * the metadata lives in the catalog. */
+int pdi_meta_promote_slot(pd_store *s,
+                          const char *stage,
+                          const char *slot,
+                          int (*extra)(pd_store *, pdi_conn *, void *),
+                          void *user);
 
 /* sql_hooks.c */
 const pd_table_hook *const *pdi_default_hooks(size_t *n);

@@ -539,6 +539,44 @@ int pdi_meta_set_stage_slot(pd_store *s, const char *stage, const char *slot)
     return rc;
 }
 
+typedef struct promote_slot_args {
+    const char *stage, *slot;
+    int (*extra)(pd_store *, pdi_conn *, void *);
+    void *user;
+} promote_slot_args;
+
+static int promote_slot_body(pd_store *s, void *u)
+{
+    promote_slot_args *a = u;
+    int rc = PD_OK;
+    if (a->slot) {
+        slot_args sa = {a->stage, a->slot};
+        rc = slot_body(s, &sa);
+    }
+    if (rc == PD_OK) {
+        promote_args pa = {a->stage, false};
+        rc = promote_body(s, &pa);
+    }
+    if (rc == PD_OK && a->extra)
+        rc = a->extra(s, s->meta, a->user);
+    return rc;
+}
+
+int pdi_meta_promote_slot(pd_store *s,
+                          const char *stage,
+                          const char *slot,
+                          int (*extra)(pd_store *, pdi_conn *, void *),
+                          void *user)
+{
+    int rc = lock_meta(s);
+    if (rc)
+        return rc;
+    promote_slot_args a = {stage, slot, extra, user};
+    rc = in_tx(s, promote_slot_body, &a);
+    unlock_meta(s);
+    return rc;
+}
+
 /* ------------------------------------------------------------ task rows */
 
 void pd_task_meta_clear(pd_task_meta *m)

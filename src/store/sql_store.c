@@ -472,7 +472,7 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
     if (rc == PD_OK)
         rc = pdi_create_schema(s, tx->transaction_name);
     if (rc == PD_OK && s->pq)
-        rc = pdi_pq_store_init_stage(s, tx->transaction_name);
+        rc = pdi_pq_store_init_stage(s, tx->stage, tx->transaction_name);
     if (rc == PD_OK)
         rc = pdi_meta_delete_uncommitted(s, tx->stage);
     if (rc)
@@ -736,7 +736,9 @@ static int commit_pg(pd_store *s, pd_stage_tx *tx, bool changed)
 int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
 {
     int rc;
-    if (s->d->id == PDI_DIALECT_POSTGRES)
+    if (s->pq)
+        rc = pdi_pq_store_commit(s, tx, changed);
+    else if (s->d->id == PDI_DIALECT_POSTGRES)
         rc = commit_pg(s, tx, changed);
     else if (!changed)
         rc = pdi_meta_promote(s, tx->stage, false);

@@ -244,11 +244,16 @@ static void test_store_ops(void **st)
     q1(c, "SELECT sum(a) FROM st__even.dfa_renamed", "1498500");
     q1(c, "SELECT count(*) FROM st__even.both", "1500");
 
-    /* stage init of the odd slot deletes its files; even keeps its copy */
+    /* stage init of the odd slot deletes its files before the first write
+     * (not at all if nothing is written); even keeps its copy */
     assert_int_equal(pdi_pq_slot_init(P, "st__odd"), PD_OK);
     char *sp = pdi_pq_slot_url(P, "st__odd");
     pd_fs_entry *e = NULL;
     size_t n = 0;
+    assert_int_equal(pd_fs_list(P->fs, sp, &e, &n), PD_OK);
+    assert_int_equal(n, 3);
+    pd_fs_entries_free(e, n);
+    assert_int_equal(pdi_pq_slot_clean(P, "st__odd"), PD_OK);
     rc = pd_fs_list(P->fs, sp, &e, &n);
     assert_true(rc == PD_OK || rc == PD_ERR_NOT_FOUND);
     assert_int_equal(n, 0);

@@ -4,6 +4,7 @@
  * use the metadata store's dialect for quoting and types.
  */
 #include "store/dialect/parquet.h"
+#include "store/dialect/dialect.h"
 #include "util/util.h"
 #include <stdlib.h>
 #include <string.h>

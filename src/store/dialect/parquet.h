@@ -8,7 +8,7 @@
 #ifndef PD_STORE_DIALECT_PARQUET_H
 #define PD_STORE_DIALECT_PARQUET_H
 
-#include "store/dialect/dialect.h"
+struct pdi_dialect;
 #include <stddef.h>
 
 /* COPY (<select>) TO '<path>' (FORMAT PARQUET); trailing `;` and blanks of
@@ -35,26 +35,26 @@ char *pdi_sql_pq_views_of_schema(void);
  * the metadata schema `meta` of the metadata store (dialect `d`), and the
  * catalog's user_id table in its own metadata schema. */
 /* CREATE TABLE IF NOT EXISTS <meta>.sync_views (...) */
-char *pdi_sql_pq_sync_views_ddl(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_views_ddl(const struct pdi_dialect *d, const char *meta);
 /* CREATE TABLE IF NOT EXISTS <meta>.user_id (user_id VARCHAR(64)) */
-char *pdi_sql_pq_user_id_ddl(const pdi_dialect *d, const char *meta);
-char *pdi_sql_pq_user_id_get(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_user_id_ddl(const struct pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_user_id_get(const struct pdi_dialect *d, const char *meta);
 /* Parameter: user_id. */
-char *pdi_sql_pq_user_id_set(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_user_id_set(const struct pdi_dialect *d, const char *meta);
 /* Parameters (schema, view_name, user_id): delete that row. */
-char *pdi_sql_pq_sync_delete_row(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_delete_row(const struct pdi_dialect *d, const char *meta);
 /* Parameters (schema, view_name, user_id, target, target_type): insert a
  * row with obsolete = 0. */
-char *pdi_sql_pq_sync_insert(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_insert(const struct pdi_dialect *d, const char *meta);
 /* Parameters (schema, view_name, user_id): obsolete = 1 for every OTHER
  * user's row of that view. */
-char *pdi_sql_pq_sync_obsolete_others(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_obsolete_others(const struct pdi_dialect *d, const char *meta);
 /* Parameter (schema): delete every row of a schema. */
-char *pdi_sql_pq_sync_clear_schema(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_clear_schema(const struct pdi_dialect *d, const char *meta);
 /* Parameter (schema): view_name, user_id, target, target_type, obsolete of
  * every row of a schema, ordered by view_name, user_id. */
-char *pdi_sql_pq_sync_rows(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_rows(const struct pdi_dialect *d, const char *meta);
 /* Query: every schema mentioned in sync_views (distinct, sorted). */
-char *pdi_sql_pq_sync_schemas(const pdi_dialect *d, const char *meta);
+char *pdi_sql_pq_sync_schemas(const struct pdi_dialect *d, const char *meta);
 
 #endif

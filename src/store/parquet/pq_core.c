@@ -26,6 +26,7 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
     if (!P)
         return PD_ERR_NOMEM;
     P->print_materialize = a->print_materialize;
+    pthread_mutex_init(&P->mu, NULL);
     int rc = PD_OK;
     P->base = pdi_pq_normalize_base(a->base_path);
     if (!P->base)
@@ -72,6 +73,8 @@ void pdi_pq_close(pdi_pq *P)
         return;
     pdi_pq_cache_close(P->cache);
     pd_fs_close(P->fs);
+    pd_strv_free(&P->dirty);
+    pthread_mutex_destroy(&P->mu);
     free(P->base);
     free(P->inst);
     free(P);
@@ -96,6 +99,14 @@ char *pdi_pq_file_url(pdi_pq *P, const char *slot, const char *table)
 }
 
 int pdi_pq_slot_init(pdi_pq *P, const char *slot)
+{
+    pthread_mutex_lock(&P->mu);
+    int rc = pd_strv_contains(&P->dirty, slot) ? PD_OK : pd_strv_push(&P->dirty, slot);
+    pthread_mutex_unlock(&P->mu);
+    return rc;
+}
+
+static int clean_locked(pdi_pq *P, const char *slot)
 {
     char *sp = pdi_pq_slot_url(P, slot);
     if (!sp)
@@ -124,6 +135,24 @@ int pdi_pq_slot_init(pdi_pq *P, const char *slot)
     return rc;
 }
 
+int pdi_pq_slot_clean(pdi_pq *P, const char *slot)
+{
+    pthread_mutex_lock(&P->mu);
+    int rc = PD_OK;
+    for (size_t i = 0; i < P->dirty.n; i++) {
+        if (strcmp(P->dirty.items[i], slot) != 0)
+            continue;
+        rc = clean_locked(P, slot);
+        if (rc == PD_OK) {
+            free(P->dirty.items[i]);
+            P->dirty.items[i] = P->dirty.items[--P->dirty.n];
+        }
+        break;
+    }
+    pthread_mutex_unlock(&P->mu);
+    return rc;
+}
+
 /* CREATE VIEW slot.table AS read_parquet(files) */
 static int create_file_view(
     pdi_duck_conn *c, const char *slot, const char *table, const char *const *files, size_t n)
@@ -149,6 +178,11 @@ int pdi_pq_write_sql(
     if (!url)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     log_write(P, slot, table, url);
+    int rc0 = pdi_pq_slot_clean(P, slot);
+    if (rc0) {
+        free(url);
+        return rc0;
+    }
     char *target = P->s3 ? pdi_pq_cache_staging(P->cache) : pd_strdup(url);
     char *copy = target ? pdi_sql_pq_copy_to(select, target) : NULL;
     int rc = copy ? pdi_duck_exec(c, copy) : PD_ERR_NOMEM;
@@ -184,7 +218,14 @@ int pdi_pq_write_arrow(
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     }
     log_write(P, slot, table, url);
-    int rc = pdi_pq_write_stream(P->fs, url, in, NULL);
+    int rc = pdi_pq_slot_clean(P, slot);
+    if (rc) {
+        if (in && in->release)
+            in->release(in);
+        free(url);
+        return rc;
+    }
+    rc = pdi_pq_write_stream(P->fs, url, in, NULL);
     pdi_crash_point("parquet_after_upload");
     if (rc == PD_OK) {
         P->n_files_written++;
@@ -293,7 +334,8 @@ int pdi_pq_write_view(pdi_pq *P,
                       size_t n)
 {
     pd_strv files = {0};
-    int rc = n ? PD_OK : pd_set_error(PD_ERR_INVALID, "view %s has no source tables", table);
+    int rc = n ? pdi_pq_slot_clean(P, slot)
+               : pd_set_error(PD_ERR_INVALID, "view %s has no source tables", table);
     for (size_t i = 0; i < n && rc == PD_OK; i++) {
         bool found = false;
         rc = pdi_pq_files_of(P, c, src_schemas[i], src_tables[i], &files, &found);
@@ -321,16 +363,13 @@ int pdi_pq_copy(pdi_pq *P,
     pd_strv files = {0};
     bool found = false;
     char *dst = NULL;
-    int rc = pdi_pq_files_of(P, c, from_schema, from_table, &files, &found);
-    char *own = NULL;
+    int rc = pdi_pq_slot_clean(P, to_schema);
+    if (rc == PD_OK)
+        rc = pdi_pq_files_of(P, c, from_schema, from_table, &files, &found);
     if (rc == PD_OK && found) {
-        /* our own file: the slot's <from_table>.parquet; anything else
-         * (a View over other tables' files) keeps pointing at its files */
-        own = pdi_pq_file_url(P, from_schema, from_table);
-        bool single_own = files.n == 1 && own;
-        if (single_own) {
-            /* the file may live in another slot than from_schema (a base
-             * view): copy whatever the view reads */
+        /* one file (a table's own file, wherever the view chain leads):
+         * copied; a View over several files keeps pointing at them */
+        if (files.n == 1) {
             dst = pdi_pq_file_url(P, to_schema, to_table);
             rc = dst ? pd_fs_copy(P->fs, files.items[0], dst) : PD_ERR_NOMEM;
             if (rc == PD_OK) {
@@ -353,7 +392,6 @@ int pdi_pq_copy(pdi_pq *P,
     }
     if (rc)
         pd_error_prefix("copying %s.%s to %s.%s", from_schema, from_table, to_schema, to_table);
-    free(own);
     free(dst);
     pd_strv_free(&files);
     return rc;

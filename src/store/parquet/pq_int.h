@@ -14,6 +14,7 @@
 #include "fs/fs.h"
 #include "pipedag/arrow.h"
 #include "util/util.h"
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,10 @@ typedef struct pdi_pq {
     char *base;          /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
     char *inst;          /* <base><instance_id>/ */
     pdi_pq_cache *cache; /* S3: local copies for DuckDB (pq_s3.c); NULL locally */
+    /* slots whose old files are deleted before the first write into them
+     * (a 100 % cache-valid stage never writes, so it deletes nothing) */
+    pthread_mutex_t mu;
+    pd_strv dirty;
     /* counters for tests and benchmarks */
     int64_t n_files_written, n_files_copied, n_files_deleted;
 } pdi_pq;
@@ -103,9 +108,13 @@ int pdi_pq_conn_setup(pdi_pq *P, pdi_duck_conn *c);
 char *pdi_pq_slot_url(pdi_pq *P, const char *slot);
 char *pdi_pq_file_url(pdi_pq *P, const char *slot, const char *table);
 
-/* Stage init: delete every file of the (physical) slot, locally create its
- * directory. */
+/* Stage init: the slot's old files are to be deleted - done before the
+ * first write into it (pdi_pq_slot_clean), so a stage that writes nothing
+ * deletes nothing. */
 int pdi_pq_slot_init(pdi_pq *P, const char *slot);
+/* Delete every file of the (physical) slot if stage init asked for it;
+ * locally create its directory. Called by every write into the slot. */
+int pdi_pq_slot_clean(pdi_pq *P, const char *slot);
 
 /* SQL task: COPY (select) TO the table's file (S3: a local staging file,
  * then uploaded), then the slot view. */

@@ -11,6 +11,7 @@
  * read_parquet([...]) views. Primary keys and indexes are ignored on this
  * store (docs/parquet_store.md).
  */
+#include "store/dialect/parquet.h"
 #include "store/duckdb/duck.h"
 #include "store/parquet/parquet_store.h"
 #include "store/parquet/pq_int.h"
@@ -37,11 +38,173 @@ int pdi_pq_store_conn_ready(pd_store *s, pdi_conn *c)
     return pdi_pq_conn_setup(s->pq, duck_of(c));
 }
 
-int pdi_pq_store_init_stage(pd_store *s, const char *slot_logical)
+/* ------------------------------------------------- base views of a stage */
+
+static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
 {
-    char *ph = pdi_phys(s, slot_logical);
-    int rc = ph ? pdi_pq_slot_init(s->pq, ph) : PD_ERR_NOMEM;
+    (void)names;
+    return ncols > 0 ? pd_strv_push(user, vals[0] ? vals[0] : "") : PD_OK;
+}
+
+/* On `c`: drop every view of `base`, then (slot != NULL) create base.x =
+ * SELECT * FROM slot.x for every object x of `slot`. The caller wraps it
+ * in a transaction. */
+static int repoint(pd_store *s, pdi_conn *c, const char *base, const char *slot)
+{
+    pd_strv objs = {0}, old = {0};
+    char *q = pdi_sql_list_objects(s->d, base);
+    int rc = q ? c->ops->query(c, q, strv_row, &old) : PD_ERR_NOMEM;
+    free(q);
+    for (size_t i = 0; i < old.n && rc == PD_OK; i++) {
+        char *d = pdi_sql_drop_view(s->d, base, old.items[i]);
+        rc = d ? c->ops->exec(c, d) : PD_ERR_NOMEM;
+        free(d);
+    }
+    pdi_crash_point("parquet_mid_repoint");
+    if (rc == PD_OK && slot) {
+        q = pdi_sql_list_objects(s->d, slot);
+        rc = q ? c->ops->query(c, q, strv_row, &objs) : PD_ERR_NOMEM;
+        free(q);
+    }
+    for (size_t i = 0; i < objs.n && rc == PD_OK; i++) {
+        char *sel = pdi_sql_pq_select_all(slot, objs.items[i]);
+        char *v = sel ? pdi_sql_create_view(s->d, base, objs.items[i], sel) : NULL;
+        rc = v ? c->ops->exec(c, v) : PD_ERR_NOMEM;
+        free(sel);
+        free(v);
+    }
+    pd_strv_free(&objs);
+    pd_strv_free(&old);
+    return rc;
+}
+
+/* repoint() in a transaction of a pooled catalog connection */
+static int repoint_tx(pd_store *s, const char *base, const char *slot)
+{
+    pdi_conn *c = NULL;
+    int rc = pdi_pool_get(s, &c);
+    if (rc)
+        return rc;
+    rc = c->ops->begin(c);
+    if (rc == PD_OK) {
+        rc = repoint(s, c, base, slot);
+        if (rc == PD_OK)
+            rc = c->ops->commit(c);
+        else
+            c->ops->rollback(c);
+    }
+    pdi_pool_put(s, c);
+    return rc;
+}
+
+typedef struct view_target {
+    pd_strv schemas;
+} view_target;
+
+static int target_row(void *user, int ncols, const char *const *names, const char *const *vals)
+{
+    (void)names;
+    view_target *vt = user;
+    if (ncols < 2 || !vals[1])
+        return PD_OK;
+    char *sc = NULL, *tb = NULL;
+    bool found = false;
+    int rc = pdi_pq_target_of_view_sql(vals[1], &sc, &tb, &found);
+    if (rc == PD_OK)
+        rc = pd_strv_push(&vt->schemas, found ? sc : "");
+    free(sc);
+    free(tb);
+    return rc;
+}
+
+/* Do the base views of `stage` point into its committed slot (per the
+ * metadata)? If not - a commit killed between the metadata and the catalog,
+ * or a catalog changed by hand - re-point them there, before the new slot's
+ * files can be deleted. */
+static int check_base_views(pd_store *s, const char *stage)
+{
+    char cur[256] = "";
+    int rc = pdi_meta_get_stage_slot(s, stage, cur, sizeof cur);
+    char *base = rc == PD_OK ? pdi_phys(s, stage) : NULL;
+    char *curp = base && cur[0] ? pdi_phys(s, cur) : NULL;
+    if (rc == PD_OK && (!base || (cur[0] && !curp)))
+        rc = PD_ERR_NOMEM;
+    view_target vt = {0};
+    char *q = rc == PD_OK ? pdi_sql_pq_views_of_schema() : NULL;
+    if (rc == PD_OK && !q)
+        rc = PD_ERR_NOMEM;
+    if (rc == PD_OK) {
+        pdi_conn *c = NULL;
+        rc = pdi_pool_get(s, &c);
+        if (rc == PD_OK) {
+            const char *p[1] = {base};
+            rc = c->ops->query_params(c, q, 1, p, target_row, &vt);
+            pdi_pool_put(s, c);
+        }
+    }
+    bool wrong = false;
+    for (size_t i = 0; rc == PD_OK && i < vt.schemas.n; i++)
+        if (!curp || strcmp(vt.schemas.items[i], curp) != 0)
+            wrong = true;
+    if (rc == PD_OK && wrong) {
+        pd_log(PD_LOG_WARN,
+               "stage '%s': the catalog's views do not show the committed slot '%s' (a commit "
+               "was interrupted between the metadata and the catalog): re-pointing them",
+               stage, cur[0] ? cur : "(none)");
+        rc = repoint_tx(s, base, curp);
+    }
+    pd_strv_free(&vt.schemas);
+    free(q);
+    free(base);
+    free(curp);
+    return rc;
+}
+
+int pdi_pq_store_init_stage(pd_store *s, const char *stage, const char *slot_logical)
+{
+    int rc = check_base_views(s, stage);
+    char *ph = rc == PD_OK ? pdi_phys(s, slot_logical) : NULL;
+    if (rc == PD_OK)
+        rc = ph ? pdi_pq_slot_init(s->pq, ph) : PD_ERR_NOMEM;
     free(ph);
+    return rc;
+}
+
+typedef struct repoint_args {
+    const char *base, *slot;
+} repoint_args;
+
+static int repoint_extra(pd_store *s, pdi_conn *c, void *user)
+{
+    repoint_args *a = user;
+    return repoint(s, c, a->base, a->slot);
+}
+
+int pdi_pq_store_commit(pd_store *s, pd_stage_tx *tx, bool changed)
+{
+    if (!changed)
+        return pdi_meta_promote(s, tx->stage, false);
+    char *base = pdi_phys(s, tx->stage);
+    char *slot = pdi_phys(s, tx->transaction_name);
+    int rc = base && slot ? PD_OK : PD_ERR_NOMEM;
+    pdi_crash_point("parquet_before_commit");
+    if (rc == PD_OK && !s->separate_meta) {
+        /* metadata in the catalog: views, stages row and promotion in one
+         * DuckDB transaction */
+        repoint_args a = {base, slot};
+        rc = pdi_meta_promote_slot(s, tx->stage, tx->transaction_name, repoint_extra, &a);
+    } else if (rc == PD_OK) {
+        /* metadata store: its transaction is the commit point; the catalog
+         * follows (and is re-pointed from the metadata at the next stage
+         * init if a kill comes in between) */
+        rc = pdi_meta_promote_slot(s, tx->stage, tx->transaction_name, NULL, NULL);
+        pdi_crash_point("parquet_before_repoint");
+        if (rc == PD_OK)
+            rc = repoint_tx(s, base, slot);
+    }
+    pdi_crash_point("parquet_after_commit");
+    free(base);
+    free(slot);
     return rc;
 }
 
