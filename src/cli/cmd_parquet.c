@@ -3,9 +3,12 @@
  *
  * Inspects Parquet files with our own reader and prints rows as JSON lines or
  * CSV (values rendered from the Arrow arrays the reader produces); `convert`
- * rewrites a file with the writer's options.
+ * rewrites a file with the writer's options. FILE may be a path, file:// or
+ * s3://bucket/key (src/fs: ranged reads, so only the footer and the column
+ * chunks a command needs are fetched; S3 settings from the environment).
  */
 #include "cli/cli.h"
+#include "fs/fs.h"
 #include "pipedag/parquet.h"
 #include "util/util.h"
 
@@ -33,7 +36,11 @@ static int usage(void)
             "                               [--row-group-rows N] [--no-dictionary] [READ OPTIONS]\n"
             "       pipedag parquet bloom FILE COLUMN VALUE\n"
             "READ OPTIONS: --threads N (decoding threads; convert: encoding threads too)\n"
-            "              --verify-checksums (check the CRC-32 of pages that carry one)\n");
+            "              --verify-checksums (check the CRC-32 of pages that carry one)\n"
+            "              --columns A,B (head/cat: only these top-level columns)\n"
+            "FILE/IN/OUT: a path, file:///path or s3://bucket/key (S3 settings and credentials\n"
+            "             from AWS_ENDPOINT_URL(_S3), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_PROFILE "
+            "...)\n");
     return 2;
 }
 
@@ -372,22 +379,142 @@ put_csv_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a
     pd_buf_free(&tmp);
 }
 
+/* ------------------------------------------------------------------ inputs and outputs */
+/* One opened input: a local path (the reader maps it) or an S3 object read
+ * through src/fs with ranged GETs. */
+typedef struct input {
+    pd_fs *fs;
+    pd_fs_file *f;
+    pd_parquet_reader *r;
+    int *cols;
+    pd_parquet_read_options ro;
+} input;
+
+static void input_close(input *in)
+{
+    pd_parquet_close(in->r);
+    pd_fs_file_close(in->f);
+    pd_fs_close(in->fs);
+    free(in->cols);
+    memset(in, 0, sizeof *in);
+}
+
+/* `columns`: NULL or "a,b,c" (top-level field names). */
+static int
+input_open(const char *path, const pd_parquet_read_options *ro, const char *columns, input *in)
+{
+    memset(in, 0, sizeof *in);
+    if (ro)
+        in->ro = *ro;
+    else
+        in->ro = (pd_parquet_read_options)PD_PARQUET_READ_OPTIONS_INIT;
+    int rc;
+    if (pd_fs_is_s3(path) || pd_str_starts(path, "file://")) {
+        rc = pd_fs_open(NULL, &in->fs);
+        if (!rc)
+            rc = pd_fs_file_open(in->fs, path, &in->f);
+        if (!rc)
+            rc = pd_parquet_open_callback(pd_fs_read_at_cb, in->f, pd_fs_file_size(in->f), &in->r);
+    } else {
+        rc = pd_parquet_open_path(path, &in->r);
+    }
+    if (!rc && columns) {
+        struct ArrowSchema sc;
+        rc = pd_parquet_get_schema(in->r, &sc);
+        if (!rc) {
+            char *list = pd_strdup(columns), *save = NULL;
+            in->cols = pd_calloc((size_t)sc.n_children + 1, sizeof *in->cols);
+            int n = 0;
+            for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && !rc;
+                 t = strtok_r(NULL, ",", &save)) {
+                int64_t k = 0;
+                while (k < sc.n_children && strcmp(sc.children[k]->name, t) != 0)
+                    k++;
+                if (k == sc.n_children)
+                    rc = pd_set_error(PD_ERR_INVALID, "no column '%s'", t);
+                else if (n < sc.n_children)
+                    in->cols[n++] = (int)k;
+            }
+            free(list);
+            in->ro.columns = in->cols;
+            in->ro.n_columns = n;
+            sc.release(&sc);
+        }
+    }
+    if (rc)
+        input_close(in);
+    return rc;
+}
+
+/* Drain a stream into OUT: a local path (written beside it and renamed), or
+ * an S3 object (streaming multipart upload, visible only when complete). */
+static int
+write_output(const char *out, struct ArrowArrayStream *st, const pd_parquet_write_options *o)
+{
+    if (!pd_fs_is_s3(out) && !pd_str_starts(out, "file://"))
+        return pd_parquet_write_stream(out, st, o);
+    pd_fs *fs = NULL;
+    pd_fs_writer *w = NULL;
+    pd_parquet_writer *pw = NULL;
+    struct ArrowSchema sc;
+    sc.release = NULL;
+    int rc = pd_fs_open(NULL, &fs);
+    if (!rc && st->get_schema(st, &sc) != 0)
+        rc = pd_set_error(PD_ERR_IO, "%s", st->get_last_error(st));
+    if (!rc)
+        rc = pd_fs_writer_open(fs, out, &w);
+    if (!rc)
+        rc = pd_parquet_writer_open_callback(pd_fs_write_cb, w, &sc, o, &pw);
+    while (!rc) {
+        struct ArrowArray a;
+        if (st->get_next(st, &a) != 0) {
+            rc = pd_set_error(PD_ERR_IO, "%s", st->get_last_error(st));
+            break;
+        }
+        if (!a.release)
+            break;
+        rc = pd_parquet_writer_write(pw, &a);
+        a.release(&a);
+    }
+    if (!rc) {
+        rc = pd_parquet_writer_close(pw);
+        pw = NULL;
+    }
+    if (!rc) {
+        rc = pd_fs_writer_commit(w);
+        w = NULL;
+    }
+    pd_parquet_writer_abort(pw);
+    pd_fs_writer_abort(w);
+    if (sc.release)
+        sc.release(&sc);
+    st->release(st);
+    pd_fs_close(fs);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ commands */
 static int print_rows(const char *path,
                       const pd_parquet_read_options *ro,
+                      const char *columns,
                       int fmt,
                       int64_t limit,
                       bool header,
                       int64_t *printed)
 {
     struct ArrowArrayStream st;
-    int rc = pd_parquet_read_file_stream(path, ro, &st);
-    if (rc)
+    input in;
+    if (input_open(path, ro, columns, &in))
         return fail(path);
+    if (pd_parquet_read_stream(in.r, &in.ro, &st)) {
+        input_close(&in);
+        return fail(path);
+    }
     struct ArrowSchema sc;
     if (st.get_schema(&st, &sc) != 0) {
         fprintf(stderr, "pipedag parquet: %s: %s\n", path, st.get_last_error(&st));
         st.release(&st);
+        input_close(&in);
         return 1;
     }
     pd_buf b = PD_BUF_INIT;
@@ -434,6 +561,7 @@ static int print_rows(const char *path,
     pd_buf_free(&b);
     sc.release(&sc);
     st.release(&st);
+    input_close(&in);
     return ret;
 }
 
@@ -486,12 +614,13 @@ static void format_type(pd_buf *b, const struct ArrowSchema *s)
 
 static int cmd_schema(const char *path)
 {
-    pd_parquet_reader *r;
-    if (pd_parquet_open_path(path, &r))
+    input in;
+    if (input_open(path, NULL, NULL, &in))
         return fail(path);
+    pd_parquet_reader *r = in.r;
     struct ArrowSchema s;
     if (pd_parquet_get_schema(r, &s)) {
-        pd_parquet_close(r);
+        input_close(&in);
         return fail(path);
     }
     pd_buf b = PD_BUF_INIT;
@@ -506,17 +635,17 @@ static int cmd_schema(const char *path)
         fputs(b.data, stdout);
     pd_buf_free(&b);
     s.release(&s);
-    pd_parquet_close(r);
+    input_close(&in);
     return 0;
 }
 
 static int cmd_meta(const char *path)
 {
-    pd_parquet_reader *r;
-    if (pd_parquet_open_path(path, &r))
+    input in;
+    if (input_open(path, NULL, NULL, &in))
         return fail(path);
-    char *d = pd_parquet_describe(r);
-    pd_parquet_close(r);
+    char *d = pd_parquet_describe(in.r);
+    input_close(&in);
     if (!d)
         return fail(path);
     fputs(d, stdout);
@@ -567,6 +696,7 @@ static int cmd_print(int argc, char **argv, bool head)
     pd_parquet_read_options ro = PD_PARQUET_READ_OPTIONS_INIT;
     int fmt = FMT_JSONL;
     int64_t limit = head ? 10 : -1;
+    const char *columns = NULL;
     const char *files[256];
     int nf = 0;
     for (int i = 1; i < argc; i++) {
@@ -581,6 +711,8 @@ static int cmd_print(int argc, char **argv, bool head)
         } else if (strncmp(argv[i], "--format=", 9) == 0) {
             if (parse_format(argv[i] + 9, &fmt))
                 return usage();
+        } else if (strcmp(argv[i], "--columns") == 0 && i + 1 < argc) {
+            columns = argv[++i];
         } else if (head && strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             if (parse_i64(argv[++i], &limit))
                 return usage();
@@ -594,7 +726,7 @@ static int cmd_print(int argc, char **argv, bool head)
         return usage();
     int64_t printed = 0;
     for (int k = 0; k < nf; k++) {
-        int rc = print_rows(files[k], &ro, fmt, limit, k == 0, &printed);
+        int rc = print_rows(files[k], &ro, columns, fmt, limit, k == 0, &printed);
         if (rc) {
             fflush(stdout);
             return rc;
@@ -657,32 +789,38 @@ static int cmd_convert(int argc, char **argv)
         return 1;
     }
     struct ArrowArrayStream st;
-    if (pd_parquet_read_file_stream(in, &ro, &st))
+    input src;
+    if (input_open(in, &ro, NULL, &src))
         return fail(in);
-    if (pd_parquet_write_stream(out, &st, &o))
-        return fail(out);
-    return 0;
+    if (pd_parquet_read_stream(src.r, &src.ro, &st)) {
+        input_close(&src);
+        return fail(in);
+    }
+    int rc = write_output(out, &st, &o); /* releases the stream */
+    input_close(&src);
+    return rc ? fail(out) : 0;
 }
 
 /* Which row groups may hold VALUE in COLUMN, by the column's Bloom filters. */
 static int cmd_bloom(const char *path, const char *column, const char *value)
 {
-    pd_parquet_reader *r;
-    if (pd_parquet_open_path(path, &r))
+    input in;
+    if (input_open(path, NULL, NULL, &in))
         return fail(path);
+    pd_parquet_reader *r = in.r;
     int n = pd_parquet_num_row_groups(r);
     for (int g = 0; g < n; g++) {
         int rc = pd_parquet_bloom_check_text(r, g, column, value);
         if (rc == PD_ERR_NOT_FOUND) {
             printf("row group %d: no Bloom filter\n", g);
         } else if (rc < 0) {
-            pd_parquet_close(r);
+            input_close(&in);
             return fail(path);
         } else {
             printf("row group %d: %s\n", g, rc ? "may contain" : "absent");
         }
     }
-    pd_parquet_close(r);
+    input_close(&in);
     return 0;
 }
 

@@ -518,6 +518,17 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *u)
     return n;
 }
 
+/* PD_FS_TRACE=1: one line per S3 request attempt on stderr (no secrets) */
+static bool trace_on(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("PD_FS_TRACE");
+        on = v && *v && strcmp(v, "0") != 0;
+    }
+    return on;
+}
+
 static bool retryable_curl(CURLcode c)
 {
     switch (c) {
@@ -530,7 +541,6 @@ static bool retryable_curl(CURLcode c)
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_READ_ERROR: return true;
     default: return false;
     }
@@ -736,6 +746,13 @@ int pdi_s3_request(pd_fs *fs, pdi_req *r)
         CURLcode cc = curl_easy_perform(h);
         long st = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+        if (trace_on()) {
+            double t = 0;
+            curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &t);
+            fprintf(stderr, "pd_fs: %s s3://%s/%s%s%s attempt %d: HTTP %ld, curl %d, %.3f s\n",
+                    r->method, r->bucket, r->key ? r->key : "", r->query ? "?" : "",
+                    r->query ? r->query : "", attempt + 1, st, (int)cc, t);
+        }
         r->status = st;
         curl_slist_free_all(all);
         if (cc != CURLE_OK && x.sink_rc) {

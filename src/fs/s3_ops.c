@@ -260,6 +260,40 @@ static void abort_upload(pd_fs *fs, const char *bucket, const char *key, const c
     free(eid);
 }
 
+/* The ETag S3 gives a multipart object: hex MD5 of the concatenated binary
+ * part MD5s, "-", the number of parts. */
+static int multipart_etag(char *const *etags, size_t n, char out[48])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(c);
+        return PD_ERR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char d[16];
+        if (!etags[i] || strlen(etags[i]) != 32) {
+            EVP_MD_CTX_free(c);
+            return PD_ERR;
+        }
+        for (int k = 0; k < 16; k++) {
+            unsigned v;
+            if (sscanf(etags[i] + 2 * k, "%2x", &v) != 1) {
+                EVP_MD_CTX_free(c);
+                return PD_ERR;
+            }
+            d[k] = (unsigned char)v;
+        }
+        EVP_DigestUpdate(c, d, 16);
+    }
+    unsigned char md[16];
+    unsigned int ml = 0;
+    EVP_DigestFinal_ex(c, md, &ml);
+    EVP_MD_CTX_free(c);
+    pd_hex(md, 16, out);
+    snprintf(out + 32, 16, "-%zu", n);
+    return PD_OK;
+}
+
 static int
 complete_upload(pd_fs *fs, const pdi_loc *l, const char *upload_id, char *const *etags, size_t n)
 {
@@ -283,6 +317,24 @@ complete_upload(pd_fs *fs, const pdi_loc *l, const char *upload_id, char *const 
                      .out = &out,
                      .sink_fd = -1};
         rc = pdi_s3_request(fs, &r);
+    }
+    if (rc && rc != PD_ERR_NOMEM) {
+        /* The answer to an earlier attempt may have been lost after the
+         * server completed the upload (a retry then finds no upload). The
+         * object's ETag is MD5(part MD5s)-N: if it is ours, our bytes are
+         * there. */
+        char want[48];
+        pd_fs_stat st;
+        char *msg = pd_strdup(pd_last_error());
+        if (multipart_etag(etags, n, want) == PD_OK && pdi_s3_stat(fs, l, &st) == PD_OK &&
+            strcmp(st.etag, want) == 0) {
+            pd_log(PD_LOG_DEBUG, "s3://%s/%s: upload was completed by an earlier attempt",
+                   l->bucket, l->key);
+            rc = PD_OK;
+        } else {
+            pd_set_error(rc, "%s", msg ? msg : "CompleteMultipartUpload failed");
+        }
+        free(msg);
     }
     free(q);
     free(eid);

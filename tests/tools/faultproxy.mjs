@@ -5,11 +5,11 @@
 // usage: node faultproxy.mjs --listen 127.0.0.1:PORT --upstream 127.0.0.1:PORT2
 //          [--every K]        answer every K-th request 503 SlowDown (not forwarded)
 //          [--throttle-every K] answer every K-th request 429 (not forwarded)
-//          [--drop-every K]   every K-th response with a body: send the headers
+//          [--drop-every K]   every K-th GET response with a body: send the headers
 //                             and about half the body, then reset the connection
 //          [--cut-upload-every K] every K-th request with a body: read part of
 //                             it, then reset the connection (nothing forwarded)
-//          [--slow-every K]   every K-th response body trickles (64 KiB / 20 ms)
+//          [--slow-every K]   every K-th GET response body trickles (64 KiB / 20 ms)
 //          [--log]
 // Counters are per fault kind over all requests, so runs are deterministic.
 import http from 'node:http';
@@ -42,6 +42,7 @@ function xmlError(res, status, code) {
 
 const server = http.createServer((req, res) => {
   const k = ++n.req;
+  const sock = req.socket;
   const hasBody = Number(req.headers['content-length'] || 0) > 0;
   if (opt.every && k % opt.every === 0) {
     stats.s503++; log(k, 'inject 503', req.method, req.url);
@@ -62,20 +63,25 @@ const server = http.createServer((req, res) => {
   }
   const up = http.request({ host: uhost, port: uport, method: req.method, path: req.url, headers: req.headers }, (ur) => {
     const len = Number(ur.headers['content-length'] || 0);
-    const withBody = req.method !== 'HEAD' && len > 0 && ur.statusCode < 300;
+    // response bodies of GETs only: a lost answer to a POST that the server
+    // carried out (CompleteMultipartUpload) cannot be told apart from a
+    // failure on s3rver, whose multipart ETag is not AWS's MD5-of-MD5s
+    const withBody = req.method === 'GET' && len > 0 && ur.statusCode < 300;
     const r = withBody ? ++n.resp : 0;
     const drop = withBody && opt.drop && r % opt.drop === 0;
     const slow = withBody && opt.slow && r % opt.slow === 0;
     res.writeHead(ur.statusCode, ur.headers);
     if (drop) {
       stats.drop++; log(k, 'drop response body', req.method, req.url, len);
+      // the first half of the body, byte-exact, then a reset
+      const half = Math.floor(len / 2);
       let sent = 0;
       ur.on('data', (c) => {
-        if (sent >= len / 2) return;
-        const part = c.subarray(0, Math.max(1, Math.min(c.length, Math.floor(len / 2) - sent)));
+        if (sent >= half) return;
+        const part = c.subarray(0, Math.min(c.length, half - sent));
         sent += part.length;
         res.write(part);
-        if (sent >= len / 2) { ur.destroy(); setTimeout(() => res.socket && res.socket.destroy(), 10); }
+        if (sent >= half) { ur.destroy(); setTimeout(() => sock.destroy(), 10); }
       });
       return;
     }

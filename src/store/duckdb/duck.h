@@ -52,6 +52,9 @@ void pdi_duck_db_release(pdi_duck_db *db);
 const char *pdi_duck_db_path(const pdi_duck_db *db);
 /* "DuckDB vX.Y.Z (<path of libduckdb.so>)"; NULL if it cannot be loaded. */
 const char *pdi_duck_library_desc(void);
+/* Load libduckdb.so now (PD_ERR_UNSUPPORTED "DuckDB library not found
+ * (searched: ...)" when it cannot be). */
+int pdi_duck_library_load(void);
 
 /* Who holds `path` according to DuckDB's lock error text `msg` ("... (PID
  * n)") or, failing that, /proc/locks: "PID n (<command line>)". NULL when
@@ -81,10 +84,11 @@ int pdi_duck_query(pdi_duck_conn *c,
  * the connection is free again at once; the stream keeps the database
  * open until released. */
 int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStream *out);
-/* Append every row of the Arrow batches of `stream` (consumed: released
- * here) to the existing table schema.table, whose columns are in the
- * stream's order. Not a transaction by itself: use begin/commit around it
- * to make the load all-or-nothing. *rows gets the row count (may be NULL). */
+/* Append every row of the Arrow batches of `stream` to the existing table
+ * schema.table, whose columns are in the stream's order. The stream is
+ * read to its end but not released (the caller releases it). Not a
+ * transaction by itself: use begin/commit around it to make the load
+ * all-or-nothing. *rows gets the row count (may be NULL). */
 int pdi_duck_append_stream(pdi_duck_conn *c,
                            const char *schema,
                            const char *table,

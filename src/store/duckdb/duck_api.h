@@ -111,6 +111,10 @@ typedef struct pdi_duck_api {
     int (*appender_close)(duck_appender a);
     int (*appender_destroy)(duck_appender *a);
     const char *(*appender_error)(duck_appender a);
+    /* Register `stream` as the temporary view `name` of the connection
+     * (scanned in parallel by DuckDB's threads; the caller keeps ownership
+     * of the stream, which is read once). */
+    int (*arrow_scan)(duck_connection conn, const char *name, struct ArrowArrayStream *stream);
 } pdi_duck_api;
 
 /* The DuckDB library, loaded once per process (thread-safe). Search order:

@@ -336,6 +336,5 @@ int pdi_duck_append_stream(pdi_duck_conn *c,
     }
     rc = app_close(&ax, rc);
     pd_arrow_schema_release(&sch);
-    pd_arrow_stream_release(st);
     return rc;
 }

@@ -68,6 +68,12 @@ const char *pdi_duck_library_desc(void)
     return desc;
 }
 
+int pdi_duck_library_load(void)
+{
+    const pdi_duck_api *A;
+    return pdi_duck_api_get(&A);
+}
+
 const char *pdi_duck_db_path(const pdi_duck_db *db)
 {
     return db->path;

@@ -86,6 +86,7 @@ static const sym_entry g_syms[] = {
     SYM(appender_close),
     SYM(appender_destroy),
     SYM(appender_error),
+    SYM(arrow_scan),
 };
 
 /* Resolve every entry point of `h`; on a missing one, the message names it
