@@ -46,6 +46,33 @@ char *pdi_sql_pq_copy_to(const char *select, const char *path)
     return pd_buf_detach(&b);
 }
 
+char *pdi_sql_pq_describe(const char *select)
+{
+    char *sel = strip_tail(select);
+    char *r = sel ? pd_asprintf("DESCRIBE %s", sel) : NULL;
+    free(sel);
+    return r;
+}
+
+char *pdi_sql_pq_exact_select(const char *select, const char *const *cols, size_t n)
+{
+    char *sel = strip_tail(select);
+    if (!sel)
+        return NULL;
+    const pdi_dialect *d = pdi_dialect_get("duckdb");
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT * REPLACE (");
+    for (size_t i = 0; i < n; i++) {
+        char *q = pdi_sql_quote(d, cols[i]);
+        pd_buf_printf(&b, "%sCAST(%s AS DECIMAL(38,0)) AS %s", i ? ", " : "", q ? q : "",
+                      q ? q : "");
+        free(q);
+    }
+    pd_buf_printf(&b, ") FROM (%s) AS pd_exact", sel);
+    free(sel);
+    return pd_buf_detach(&b);
+}
+
 char *pdi_sql_pq_read_select(const char *const *files, size_t n)
 {
     pd_buf b = {0};

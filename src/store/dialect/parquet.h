@@ -14,6 +14,12 @@ struct pdi_dialect;
 /* COPY (<select>) TO '<path>' (FORMAT PARQUET); trailing `;` and blanks of
  * `select` are dropped. */
 char *pdi_sql_pq_copy_to(const char *select, const char *path);
+/* Query: column_name, column_type, ... of the result of `select`. */
+char *pdi_sql_pq_describe(const char *select);
+/* `select` with the listed columns cast to DECIMAL(38,0) - DuckDB writes
+ * HUGEINT / UHUGEINT to Parquet as DOUBLE, which would lose digits; a
+ * value beyond DECIMAL(38,0) fails the cast instead. */
+char *pdi_sql_pq_exact_select(const char *select, const char *const *cols, size_t n);
 /* SELECT * FROM read_parquet('<f>') for one file, read_parquet(['f1',
  * 'f2', ...]) for several: the text of a slot view. */
 char *pdi_sql_pq_read_select(const char *const *files, size_t n);

@@ -171,6 +171,39 @@ static void log_write(pdi_pq *P, const char *slot, const char *table, const char
         pd_log(PD_LOG_INFO, "Writing table %s.%s to %s", slot, table, url);
 }
 
+typedef struct huge_cols {
+    pd_strv cols;
+} huge_cols;
+
+static int huge_row(void *user, int ncols, const char *const *names, const char *const *vals)
+{
+    (void)names;
+    huge_cols *h = user;
+    if (ncols >= 2 && vals[0] && vals[1] &&
+        (!strcmp(vals[1], "HUGEINT") || !strcmp(vals[1], "UHUGEINT")))
+        return pd_strv_push(&h->cols, vals[0]);
+    return PD_OK;
+}
+
+/* The select to COPY: HUGEINT columns (SUM of integers, ...) cast to an
+ * exact Parquet type (see pdi_sql_pq_exact_select). */
+static int exact_select(pdi_duck_conn *c, const char *select, char **out)
+{
+    *out = NULL;
+    char *d = pdi_sql_pq_describe(select);
+    huge_cols h = {0};
+    int rc = d ? pdi_duck_query(c, d, 0, NULL, huge_row, &h) : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        *out = h.cols.n
+                   ? pdi_sql_pq_exact_select(select, (const char *const *)h.cols.items, h.cols.n)
+                   : pd_strdup(select);
+    if (rc == PD_OK && !*out)
+        rc = PD_ERR_NOMEM;
+    pd_strv_free(&h.cols);
+    free(d);
+    return rc;
+}
+
 int pdi_pq_write_sql(
     pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, const char *select)
 {
@@ -184,8 +217,12 @@ int pdi_pq_write_sql(
         return rc0;
     }
     char *target = P->s3 ? pdi_pq_cache_staging(P->cache) : pd_strdup(url);
-    char *copy = target ? pdi_sql_pq_copy_to(select, target) : NULL;
-    int rc = copy ? pdi_duck_exec(c, copy) : PD_ERR_NOMEM;
+    char *sel = NULL;
+    int rc = target ? exact_select(c, select, &sel) : PD_ERR_NOMEM;
+    char *copy = rc == PD_OK ? pdi_sql_pq_copy_to(sel, target) : NULL;
+    if (rc == PD_OK)
+        rc = copy ? pdi_duck_exec(c, copy) : PD_ERR_NOMEM;
+    free(sel);
     pdi_crash_point("parquet_after_copy");
     if (rc == PD_OK && P->s3) {
         rc = pd_fs_upload(P->fs, target, url);

@@ -413,6 +413,10 @@ int pdi_pq_store_open(pd_store *s, const pd_config *cfg)
     int rc = pdi_pq_open(&a, &s->pq);
     if (rc)
         return rc;
+    /* metadata in the catalog: the commit re-points views on that
+     * connection too */
+    if (!s->separate_meta && s->meta && (rc = pdi_pq_store_conn_ready(s, s->meta)) != PD_OK)
+        return rc;
     pd_store_register_hook(s, &g_pq_sql_hook);
     pd_store_register_hook(s, &g_pq_arrow_hook);
     pd_store_register_hook(s, &g_pq_view_hook);
