@@ -701,7 +701,10 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         } else {
             char seq[64];
             snprintf(seq, sizeof seq, "%s_id_seq", tables[i]);
-            pd_buf_puts(&b, "id BIGINT PRIMARY KEY DEFAULT nextval('");
+            /* no PRIMARY KEY / indexes on DuckDB: its ART indexes fail
+             * ("Failed to delete all rows from index") when rows inserted
+             * by a killed process are replayed from the WAL and deleted */
+            pd_buf_puts(&b, "id BIGINT DEFAULT nextval('");
             pd_buf_puts(&b, schema);
             pd_buf_printf(&b, ".%s')", seq);
         }
@@ -714,7 +717,7 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         {"lazy_tables", "idx_lazy_lookup", "stage, query_hash, task_hash"},
         {"raw_sql", "idx_raw_sql_lookup", "stage, query_hash, task_hash"},
     };
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 4 && d->id != PDI_DIALECT_DUCKDB; i++) {
         pd_buf_printf(&b, "CREATE INDEX %s", ine ? "IF NOT EXISTS " : "");
         if (d->id == PDI_DIALECT_SQLITE) {
             put_qualified(&b, d, schema, idx[i][1]);
