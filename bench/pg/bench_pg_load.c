@@ -9,7 +9,9 @@
  */
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
-#include "store/conn/libpq.h"
+#include "store/dialect/dialect.h"
+#include "store/postgres/libpq.h"
+#include "util/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -118,6 +120,30 @@ static void check_count(pdi_pg *c, const char *table, int64_t rows)
     free(v);
 }
 
+/* CREATE TABLE (the dialect's types) + binary COPY from Arrow, one
+ * transaction - what the store's Arrow hook does. */
+static int load_ours(pdi_pg *c, struct ArrowArrayStream *st, int64_t *loaded)
+{
+    struct ArrowSchema sch;
+    if (st->get_schema(st, &sch))
+        return -1;
+    char *ddl = pdi_sql_create_table_arrow(&pdi_dialect_postgres, "pdbench", "ours", &sch, false);
+    char *copy = pdi_sql_pg_copy_in("pdbench", "ours", &sch);
+    sch.release(&sch);
+    int rc = ddl && copy ? pdi_pg_begin(c) : -1;
+    if (rc == 0)
+        rc = pdi_pg_exec(c, ddl);
+    if (rc == 0)
+        rc = pdi_pg_load_arrow(c, copy, "pdbench.ours", st, loaded);
+    if (rc == 0)
+        rc = pdi_pg_commit(c);
+    else
+        pdi_pg_rollback(c);
+    free(ddl);
+    free(copy);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -146,7 +172,7 @@ int main(int argc, char **argv)
     pdi_pg_exec(c, "CHECKPOINT");
     t0 = now();
     int64_t loaded = 0;
-    if (pdi_pg_load_arrow(c, "pdbench.ours", &st, true, false, &loaded))
+    if (load_ours(c, &st, &loaded))
         die("load");
     double t_ours = now() - t0;
     st.release(&st);
@@ -169,8 +195,10 @@ int main(int argc, char **argv)
     double csv_mb = stat(csv, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
     double bin_mb = stat(bin, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
 
-    if (pdi_pg_execf(c, "CREATE TABLE pdbench.csv %s; CREATE TABLE pdbench.bin %s", DDL, DDL))
+    char *ddl2 = pd_asprintf("CREATE TABLE pdbench.csv %s; CREATE TABLE pdbench.bin %s", DDL, DDL);
+    if (!ddl2 || pdi_pg_exec(c, ddl2))
         die("ddl");
+    free(ddl2);
     pdi_pg_exec(c, "CHECKPOINT");
     double t_csv = psql_copy(url, "pdbench.csv", csv, "csv");
     check_count(c, "pdbench.csv", rows);
@@ -185,7 +213,7 @@ int main(int argc, char **argv)
         generate(rows, &st);
         pdi_pg_exec(c, "CHECKPOINT");
         t0 = now();
-        if (pdi_pg_load_arrow(c, "pdbench.ours", &st, true, false, &loaded))
+        if (load_ours(c, &st, &loaded))
             die("load");
         double t = now() - t0;
         st.release(&st);
@@ -204,7 +232,7 @@ int main(int argc, char **argv)
     /* 2. read back as Arrow (binary COPY out) */
     t0 = now();
     struct ArrowArrayStream out;
-    if (pdi_pg_read_arrow(c, "SELECT * FROM pdbench.ours", -1, &out))
+    if (pdi_pg_read_arrow(c, "SELECT * FROM pdbench.ours", &out))
         die("read");
     int64_t got = 0;
     struct ArrowArray a;

@@ -18,47 +18,92 @@ void pdi_task_hash(const char *name,
     pd_stable_hash(parts, 5, out);
 }
 
-static bool suffix_end(char c)
+static bool ident_char(char c)
 {
-    return c == 0 || isspace((unsigned char)c) || c == '.' || c == ';' || c == '"';
+    return isalnum((unsigned char)c) || c == '_' || c == '$';
 }
 
+/* Length of the transaction-schema suffix (__tmp, __odd, __even) that
+ * ends the identifier text [s, e), or 0. */
+static size_t tx_suffix_len(const char *s, const char *e)
+{
+    static const char *const sfx[] = {"__tmp", "__odd", "__even"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(sfx[i]);
+        if ((size_t)(e - s) > n && memcmp(e - n, sfx[i], n) == 0)
+            return n;
+    }
+    return 0;
+}
+
+/* The canonical form of SQL text for lazy cache keys (one canonicaliser
+ * for the whole program). Only what pipedag itself writes into a query is
+ * normalised, plus insignificant whitespace:
+ *  - a schema qualifier (an identifier directly followed by `.`, quoted or
+ *    bare) ending in __tmp, __odd or __even loses that suffix, so the
+ *    same query on the transaction schema and on the published one, or on
+ *    the odd and even READ_VIEWS slots, has one key;
+ *  - runs of whitespace outside literals, quoted identifiers and comments
+ *    become one space; leading and trailing whitespace is dropped.
+ * The text of string literals, quoted identifiers and comments is kept
+ * byte for byte, and nothing is case-folded: 'de' and 'DE' are different
+ * queries. */
 char *pdi_canonical_sql(const char *sql)
 {
     if (!sql)
         return NULL;
-    size_t n = strlen(sql);
-    char *a = pd_malloc(n + 1);
-    if (!a)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = sql[i];
-        if (c == '[' || c == ']' || c == '"')
+    pd_buf b = PD_BUF_INIT;
+    const char *p = sql;
+    bool pending_space = false;
+    while (isspace((unsigned char)*p))
+        p++;
+    while (*p) {
+        char c = *p;
+        if (isspace((unsigned char)c)) {
+            pending_space = true;
+            p++;
             continue;
-        a[k++] = (char)tolower((unsigned char)c);
-    }
-    a[k] = 0;
-    /* second pass: drop transaction-schema suffixes */
-    size_t o = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (a[i] == '_' && a[i + 1] == '_') {
-            static const char *const sfx[] = {"__tmp", "__even", "__odd"};
-            size_t skip = 0;
-            for (size_t s = 0; s < 3 && !skip; s++) {
-                size_t L = strlen(sfx[s]);
-                if (strncmp(a + i, sfx[s], L) == 0 && suffix_end(a[i + L]))
-                    skip = L;
-            }
-            if (skip) {
-                i += skip - 1;
-                continue;
-            }
         }
-        a[o++] = a[i];
+        if (pending_space) {
+            pd_buf_putc(&b, ' ');
+            pending_space = false;
+        }
+        const char *start = p, *end = NULL;
+        if ((c == '-' && p[1] == '-') || (c == '/' && p[1] == '*')) {
+            if (c == '-') {
+                while (*p && *p != '\n')
+                    p++;
+            } else {
+                const char *e = strstr(p + 2, "*/");
+                p = e ? e + 2 : p + strlen(p);
+            }
+            pd_buf_append(&b, start, (size_t)(p - start));
+            continue;
+        }
+        if (c == '\'' || c == '"' || c == '`' || c == '[') {
+            char close = c == '[' ? ']' : c;
+            p++;
+            while (*p && !(*p == close && p[1] != close))
+                p += *p == close ? 2 : 1;
+            end = p; /* at the closing quote (or the end) */
+            if (*p)
+                p++;
+            size_t cut = c != '\'' && *p == '.' ? tx_suffix_len(start + 1, end) : 0;
+            pd_buf_append(&b, start, (size_t)(end - start) - cut);
+            pd_buf_append(&b, end, (size_t)(p - end));
+            continue;
+        }
+        if (ident_char(c)) {
+            while (ident_char(*p))
+                p++;
+            size_t cut = *p == '.' ? tx_suffix_len(start, p) : 0;
+            pd_buf_append(&b, start, (size_t)(p - start) - cut);
+            continue;
+        }
+        pd_buf_putc(&b, c);
+        p++;
     }
-    a[o] = 0;
-    return a;
+    return pd_buf_detach(&b);
 }
 
 /* ------------------------------------------------------------ names */

@@ -689,7 +689,37 @@ static int arrow_content_str(struct ArrowArrayStream *st, char **out)
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
+static int store_table(pdi_run *r, pd_task *t, pd_table *tbl);
+
+/* The task's `indexes:` handed to the store with the table (as
+ * NULL-terminated column lists), so that they are created. */
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
+{
+    if (tbl->indexes || !t->n_indexes)
+        return store_table(r, t, tbl);
+    const char ***ix = pd_calloc(t->n_indexes, sizeof *ix);
+    int rc = ix ? PD_OK : PD_ERR_NOMEM;
+    for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++) {
+        ix[i] = pd_calloc(t->indexes[i].n + 1, sizeof *ix[i]);
+        for (size_t k = 0; ix[i] && k < t->indexes[i].n; k++)
+            ix[i][k] = t->indexes[i].items[k];
+        if (!ix[i])
+            rc = PD_ERR_NOMEM;
+    }
+    if (rc == PD_OK) {
+        tbl->indexes = (const char *const *const *)ix;
+        tbl->n_indexes = t->n_indexes;
+        rc = store_table(r, t, tbl);
+        tbl->indexes = NULL;
+        tbl->n_indexes = 0;
+    }
+    for (size_t i = 0; ix && i < t->n_indexes; i++)
+        free(ix[i]);
+    free(ix);
+    return rc;
+}
+
+static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
 {
     pdi_trun *tr = &r->t[t->id];
     pd_stage *st = t->stage;

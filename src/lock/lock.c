@@ -2,10 +2,10 @@
  * lock/lock.c - lock managers: none, file (flock on
  * <lock_base_path>/<instance_id>/<name>.lock, blocking, re-entrant
  * counting per manager) and database (Postgres advisory locks through
- * lock/pglock.h).
+ * lock/dblock.h).
  */
 #include "lock/lock.h"
-#include "lock/pglock.h"
+#include "lock/dblock.h"
 #include "util/util.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@ struct pd_lock_manager {
     pthread_mutex_t acquire_mu; /* serializes blocking acquisitions */
     lock_entry *e;
     size_t n, cap;
-    pdi_pglock *pg;
+    pdi_dblock *pg;
 };
 
 int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
@@ -48,7 +48,7 @@ int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
         if (rc)
             pd_error_prefix("FileLockManager");
     } else if (lm->klass == PD_LOCK_DATABASE) {
-        rc = pdi_pglock_open(cfg, &lm->pg);
+        rc = pdi_dblock_open(cfg, &lm->pg);
         if (rc)
             pd_error_prefix("DatabaseLockManager needs a postgres table store or "
                             "metadata_table_store");
@@ -168,7 +168,7 @@ int pd_lock_acquire(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_acquire(lm, name);
-    case PD_LOCK_DATABASE: return pdi_pglock_acquire(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_acquire(lm->pg, name);
     default: return PD_OK;
     }
 }
@@ -177,7 +177,7 @@ int pd_lock_release(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_release(lm, name);
-    case PD_LOCK_DATABASE: return pdi_pglock_release(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_release(lm->pg, name);
     default: return PD_OK;
     }
 }
@@ -193,7 +193,7 @@ int pd_lock_check(pd_lock_manager *lm, const char *name)
         pthread_mutex_unlock(&lm->mu);
         return rc;
     }
-    case PD_LOCK_DATABASE: return pdi_pglock_check(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_check(lm->pg, name);
     default: return PD_OK;
     }
 }
@@ -204,7 +204,7 @@ void pd_lock_release_all(pd_lock_manager *lm)
         return;
     if (lm->klass == PD_LOCK_DATABASE) {
         if (lm->pg)
-            pdi_pglock_release_all(lm->pg);
+            pdi_dblock_release_all(lm->pg);
         return;
     }
     pthread_mutex_lock(&lm->mu);
@@ -223,7 +223,7 @@ void pd_lock_manager_close(pd_lock_manager *lm)
         return;
     pd_lock_release_all(lm);
     if (lm->pg)
-        pdi_pglock_close(lm->pg);
+        pdi_dblock_close(lm->pg);
     pthread_mutex_destroy(&lm->mu);
     pthread_mutex_destroy(&lm->acquire_mu);
     free(lm->e);

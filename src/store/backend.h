@@ -132,6 +132,9 @@ enum {
     /* lock() is implemented: the `database` lock manager may use this
      * backend (DatabaseLockManager). */
     PDI_CAP_LOCKS = 1u << 4,
+    /* Tables are files behind views (the Parquet store): primary keys and
+     * indexes are not created (nor checked), on fresh and copied tables. */
+    PDI_CAP_NO_KEYS = 1u << 5,
 };
 
 /* ============================================================ the table */
@@ -352,5 +355,6 @@ extern const pdi_backend pdi_backend_sqlite;   /* src/store/sqlite/ */
 extern const pdi_backend pdi_backend_postgres; /* src/store/postgres/ */
 extern const pdi_backend pdi_backend_duckdb;   /* src/store/duckdb/ */
 extern const pdi_backend pdi_backend_odbc;     /* src/store/odbc/ */
+extern const pdi_backend pdi_backend_parquet;  /* src/store/parquet/ (class ParquetTableStore) */
 
 #endif

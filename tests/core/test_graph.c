@@ -168,8 +168,19 @@ static void test_canonical_sql(void **state)
     (void)state;
     char *c = pdi_canonical_sql("SELECT \"X\" FROM \"s__tmp\".\"T\" JOIN [s__odd].t2 "
                                 "JOIN s__even.t3 WHERE a__tmpx = 1");
-    assert_string_equal(c, "select x from s.t join s.t2 join s.t3 where a__tmpx = 1");
+    /* only the transaction-schema suffixes of qualifiers are normalised */
+    assert_string_equal(c, "SELECT \"X\" FROM \"s\".\"T\" JOIN [s].t2 JOIN s.t3 WHERE a__tmpx = 1");
     free(c);
+    /* literals, quoted identifiers and comments keep their text; whitespace
+     * outside them collapses */
+    c = pdi_canonical_sql("  SELECT  'de   __tmp.'  AS\n\t\"Co  l\" -- x  'y\n FROM s__tmp.t ; ");
+    assert_string_equal(c, "SELECT 'de   __tmp.' AS \"Co  l\" -- x  'y FROM s.t ;");
+    free(c);
+    char *lo = pdi_canonical_sql("SELECT 'de' AS country");
+    char *up = pdi_canonical_sql("SELECT 'DE' AS country");
+    assert_string_not_equal(lo, up);
+    free(lo);
+    free(up);
     char a[PD_HASH_LEN + 1], b[PD_HASH_LEN + 1];
     pdi_task_hash("t", NULL, "ih", "", a);
     pdi_task_hash("t", "None", "ih", "", b);

@@ -3,7 +3,8 @@
 # that every stage is published either completely old or completely new.
 #
 # MODE: sqlite (embedded store), schema_swap or read_views (Postgres; the URL
-# of the private test cluster is read from $PD_TEST_PG_STATE/url), parquet
+# of the private test cluster is read from $PD_TEST_PG_STATE/url), duckdb (a
+# DuckDB file store, READ_VIEWS, one transaction per stage commit), parquet
 # (ParquetTableStore on local files, metadata in its DuckDB catalog),
 # parquet_s3 (the same on S3: run under tests/fs/with-s3.sh), parquet_pg
 # (local files, metadata store on the Postgres test cluster).
@@ -42,17 +43,22 @@ schema_swap | read_views)
     PGBASE=${PGURL%/*}
     POINTS="pg_commit_before_commit" # the SQLite points are not on this path
     ;;
+duckdb)
+    N=30000
+    NDELAYS=8
+    POINTS="pg_commit_before_commit" # the commit transaction, just before COMMIT
+    ;;
 parquet | parquet_s3 | parquet_pg)
     N=10000
     NDELAYS=8
-    POINTS="parquet_after_copy parquet_before_commit parquet_mid_repoint parquet_after_commit"
+    POINTS="parquet_after_copy pg_commit_before_commit parquet_mid_repoint"
     [ "$MODE" = parquet_s3 ] && POINTS="$POINTS parquet_after_upload"
     if [ "$MODE" = parquet_pg ]; then
         [ -n "${PD_TEST_PG_STATE:-}" ] && [ -f "$PD_TEST_PG_STATE/url" ] ||
             fail "PD_TEST_PG_STATE does not name a running test cluster"
         PGURL=$(cat "$PD_TEST_PG_STATE/url")
         PGBASE=${PGURL%/*}
-        POINTS="$POINTS parquet_before_repoint"
+        POINTS="$POINTS commit_before_promote"
     fi
     if [ "$MODE" = parquet_s3 ]; then
         [ -n "${PD_TEST_S3_ENDPOINT:-}" ] || fail "parquet_s3: run under tests/fs/with-s3.sh"
@@ -106,6 +112,23 @@ YAML
         return 0
         ;;
     esac
+    if [ "$MODE" = duckdb ]; then
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: crash
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "duckdb:///db/{instance_id}.duckdb"
+        create_database_if_not_exists: true
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: ./locks
+YAML
+        return 0
+    fi
     _db="pd_crash_${MODE}_$2"
     PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PGURL" -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null ||
         fail "cannot drop database $_db"

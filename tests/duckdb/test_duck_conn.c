@@ -126,6 +126,19 @@ static void test_exec_query_params(void **st)
     assert_int_equal(r.v.n, 1);
     assert_string_equal(r.v.items[0], "NULL|false");
     pd_strv_free(&r.v);
+    /* types duckdb_value_varchar cannot render come out right, not NULL */
+    assert_int_equal(pdi_duck_exec(c, "SET TimeZone = 'UTC'"), PD_OK);
+    assert_int_equal(pdi_duck_query(c,
+                                    "SELECT '2024-01-01 10:00:00+02'::TIMESTAMPTZ, [1, 2], "
+                                    "'2024-01-01 00:00:00.123456789'::TIMESTAMP_NS, "
+                                    "INTERVAL '1 month 2 days 3 hours', 'b'::ENUM('a', 'b'), "
+                                    "NULL::TIMESTAMPTZ, 7::BIGINT",
+                                    0, NULL, collect, &r),
+                     PD_OK);
+    assert_int_equal(r.v.n, 1);
+    assert_string_equal(r.v.items[0], "2024-01-01 08:00:00+00:00|[1,2]|2024-01-01 "
+                                      "00:00:00.123456789|1 month 2 days 03:00:00|b|NULL|7");
+    pd_strv_free(&r.v);
     /* errors name the statement */
     assert_int_equal(pdi_duck_exec(c, "SELECT * FROM nope"), PD_ERR_SQL);
     assert_non_null(strstr(pd_last_error(), "nope"));

@@ -8,10 +8,10 @@
  *                          DatabaseLockManager in Postgres: the seed shape).
  * Also: a foreign session holding the stage's advisory lock makes a run wait.
  */
-#include "lock/pglock.h"
+#include "lock/dblock.h"
 #include "pd_test_flow.h"
 #include "pg_test_util.h"
-#include "store/conn/libpq.h"
+#include "store/postgres/libpq.h"
 #include "util/util.h"
 
 #include <sys/wait.h>
@@ -274,7 +274,7 @@ static void test_run_waits_for_lock(void **st)
     pdi_pg *holder = conn(g_db_url);
     pdi_pg *c = conn(g_db_url);
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", (long long)pdi_pglock_id("e2e#raw"));
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", (long long)pdi_dblock_id("e2e#raw"));
     assert_int_equal(pdi_pg_exec(holder, sql), PD_OK);
     pid_t p = fork();
     if (p == 0) {
@@ -307,7 +307,7 @@ static void test_run_waits_for_lock(void **st)
         usleep(20000);
     }
     snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)",
-             (long long)pdi_pglock_id("e2e#raw"));
+             (long long)pdi_dblock_id("e2e#raw"));
     assert_int_equal(pdi_pg_exec(holder, sql), PD_OK);
     int status = 0;
     waitpid(p, &status, 0);

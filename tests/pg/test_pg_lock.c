@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "lock/pglock.h"
+#include "lock/dblock.h"
 #include "pg_test_util.h"
 #include "pipedag/common.h"
-#include "store/conn/libpq.h"
+#include "store/postgres/libpq.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -59,7 +59,7 @@ static void test_lock_id(void **st)
                                         &v),
                      PD_OK);
     char want[32];
-    snprintf(want, sizeof want, "%lld", (long long)pdi_pglock_id("my_instance#stage_1"));
+    snprintf(want, sizeof want, "%lld", (long long)pdi_dblock_id("my_instance#stage_1"));
     assert_string_equal(v, want);
     free(v);
     pdi_pg_close(c);
@@ -70,33 +70,33 @@ static void test_lock_id(void **st)
 static void test_acquire_release(void **st)
 {
     (void)st;
-    pdi_pglock *l = NULL;
-    assert_int_equal(pdi_pglock_open_url(g_url, false, "inst_a", &l), PD_OK);
-    assert_int_equal(pdi_pglock_check(l, "s1"), PD_ERR_LOCK);
-    assert_int_equal(pdi_pglock_acquire(l, "s1"), PD_OK);
-    assert_int_equal(pdi_pglock_acquire(l, "s1"), PD_OK); /* re-entrant */
-    assert_int_equal(pdi_pglock_acquire(l, "s2"), PD_OK);
-    assert_int_equal(pdi_pglock_check(l, "s1"), PD_OK);
+    pdi_dblock *l = NULL;
+    assert_int_equal(pdi_dblock_open_url(g_url, false, "inst_a", &l), PD_OK);
+    assert_int_equal(pdi_dblock_check(l, "s1"), PD_ERR_LOCK);
+    assert_int_equal(pdi_dblock_acquire(l, "s1"), PD_OK);
+    assert_int_equal(pdi_dblock_acquire(l, "s1"), PD_OK); /* re-entrant */
+    assert_int_equal(pdi_dblock_acquire(l, "s2"), PD_OK);
+    assert_int_equal(pdi_dblock_check(l, "s1"), PD_OK);
     pdi_pg *c = admin();
     char sql[256];
-    int64_t id = pdi_pglock_id("inst_a#s1");
+    int64_t id = pdi_dblock_id("inst_a#s1");
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM pg_locks WHERE locktype='advisory' AND granted AND "
              "classid=%u AND objid=%u",
              (unsigned)((uint64_t)id >> 32), (unsigned)((uint64_t)id & 0xffffffffu));
     assert_int_equal(count_sql(c, sql), 1);
-    assert_int_equal(pdi_pglock_release(l, "s1"), PD_OK);
+    assert_int_equal(pdi_dblock_release(l, "s1"), PD_OK);
     assert_int_equal(count_sql(c, sql), 1); /* still held once */
-    assert_int_equal(pdi_pglock_release(l, "s1"), PD_OK);
+    assert_int_equal(pdi_dblock_release(l, "s1"), PD_OK);
     assert_int_equal(count_sql(c, sql), 0);
-    assert_int_equal(pdi_pglock_release(l, "s1"), PD_ERR_LOCK);
+    assert_int_equal(pdi_dblock_release(l, "s1"), PD_ERR_LOCK);
 
     /* another instance, same stage: does not block */
-    pdi_pglock *l2 = NULL;
-    assert_int_equal(pdi_pglock_open_url(g_url, false, "inst_b", &l2), PD_OK);
-    assert_int_equal(pdi_pglock_acquire(l2, "s2"), PD_OK);
-    pdi_pglock_close(l2);
-    pdi_pglock_close(l);
+    pdi_dblock *l2 = NULL;
+    assert_int_equal(pdi_dblock_open_url(g_url, false, "inst_b", &l2), PD_OK);
+    assert_int_equal(pdi_dblock_acquire(l2, "s2"), PD_OK);
+    pdi_dblock_close(l2);
+    pdi_dblock_close(l);
     pdi_pg_close(c);
 }
 
@@ -106,14 +106,14 @@ static pid_t child_lock(const char *inst, const char *stage, int wfd, bool then_
 {
     pid_t p = fork();
     if (p == 0) {
-        pdi_pglock *l = NULL;
-        if (pdi_pglock_open_url(g_url, false, inst, &l) || pdi_pglock_acquire(l, stage))
+        pdi_dblock *l = NULL;
+        if (pdi_dblock_open_url(g_url, false, inst, &l) || pdi_dblock_acquire(l, stage))
             _exit(2);
         char ch = 'L';
         if (write(wfd, &ch, 1) != 1)
             _exit(3);
         if (then_exit) {
-            pdi_pglock_close(l);
+            pdi_dblock_close(l);
             _exit(0);
         }
         for (;;)
@@ -183,10 +183,10 @@ static void test_foreign_holder(void **st)
 static void test_lost_connection(void **st)
 {
     (void)st;
-    pdi_pglock *l = NULL;
-    assert_int_equal(pdi_pglock_open_url(g_url, false, "inst_lost", &l), PD_OK);
-    assert_int_equal(pdi_pglock_acquire(l, "s"), PD_OK);
-    assert_int_equal(pdi_pglock_check(l, "s"), PD_OK);
+    pdi_dblock *l = NULL;
+    assert_int_equal(pdi_dblock_open_url(g_url, false, "inst_lost", &l), PD_OK);
+    assert_int_equal(pdi_dblock_acquire(l, "s"), PD_OK);
+    assert_int_equal(pdi_dblock_check(l, "s"), PD_OK);
     pdi_pg *c = admin();
     /* only this database's advisory locks: other tests share the cluster */
     assert_int_equal(pdi_pg_exec(c, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE "
@@ -194,12 +194,12 @@ static void test_lost_connection(void **st)
                                     "pg_backend_pid() AND database = (SELECT oid FROM "
                                     "pg_database WHERE datname = current_database())"),
                      PD_OK);
-    assert_int_equal(pdi_pglock_check(l, "s"), PD_ERR_LOCK);
+    assert_int_equal(pdi_dblock_check(l, "s"), PD_ERR_LOCK);
     const char *m = pd_last_error();
     assert_non_null(strstr(m, "inst_lost#s"));
     assert_null(strstr(m, "pdtest_pw_4711"));
-    assert_int_equal(pdi_pglock_acquire(l, "t"), PD_ERR_LOCK);
-    pdi_pglock_close(l);
+    assert_int_equal(pdi_dblock_acquire(l, "t"), PD_ERR_LOCK);
+    pdi_dblock_close(l);
     pdi_pg_close(c);
 }
 

@@ -35,16 +35,25 @@ typedef struct pdi_dialect pdi_dialect;
 
 /* A dialect: data, plus hooks a dialect file sets where its text differs
  * from the common text (NULL = common). Callers use the pdi_sql_*
- * functions below, never the hooks. */
+ * functions below, never the fields. */
 struct pdi_dialect {
     pdi_dialect_id id;
     const char *name; /* "postgresql", "sqlite", "duckdb", "mssql", "db2", "snowflake" */
     char quote_open, quote_close; /* '"' '"'; MSSQL '[' ']' */
     bool pk_as_unique_index;      /* PK emulated by a UNIQUE INDEX (sqlite, duckdb) */
-    bool index_in_table_schema;   /* CREATE INDEX "schema"."idx" ON "table" (sqlite, db2) */
-    bool drop_cascades;           /* DROP SCHEMA .. CASCADE exists; else objects first */
-    bool if_not_exists;           /* CREATE TABLE/INDEX IF NOT EXISTS exists */
-    bool bool_is_bit;             /* booleans are 1/0 (sqlite, mssql) */
+    bool index_in_table_schema;   /* CREATE INDEX "schema"."idx" ON ... (sqlite, db2) */
+    bool index_on_bare_table;     /* ... ON "table" (sqlite) */
+    bool has_indexes;             /* false: indexes are skipped (snowflake) */
+    bool drop_cascades;           /* DROP SCHEMA .. CASCADE drops the contents */
+    bool drop_if_exists;          /* DROP TABLE/VIEW IF EXISTS */
+    bool if_not_exists;           /* CREATE TABLE/INDEX IF NOT EXISTS */
+    bool bool_is_bit;             /* boolean literals 1/0 */
+    bool has_unlogged;            /* CREATE UNLOGGED TABLE */
+    const char *begin_kw;         /* "BEGIN" (sqlite "BEGIN IMMEDIATE") */
+    const char *text_type;        /* metadata text column type */
+    const char *bool_type;        /* metadata boolean column type */
+    const char *meta_id_col;      /* metadata id column; NULL: sequence-backed (duckdb) */
+    const char *insert_hint;      /* after INSERT INTO s.t ("" or " WITH(TABLOCKX)") */
     size_t max_ident_len;         /* 63 for pk_/idx_ names (all dialects, §1.6) */
 
     /* hooks (NULL = common text) */
@@ -60,12 +69,25 @@ struct pdi_dialect {
                           const char *schema,
                           const char *from,
                           const char *to);
+    char *(*list_schemas)(const pdi_dialect *d);
     char *(*list_objects)(const pdi_dialect *d, const char *schema);
+    char *(*list_relations)(const pdi_dialect *d, const char *schema);
+    char *(*table_exists)(const pdi_dialect *d, const char *schema);
+    char *(*list_columns)(const pdi_dialect *d, const char *schema, const char *table);
+    char *(*list_indexes)(const pdi_dialect *d, const char *schema, const char *table);
     char *(*limit)(const pdi_dialect *d, const char *select, int64_t n);
+    char *(*session_setup)(const pdi_dialect *d);
+    char *(*lock)(const pdi_dialect *d, int64_t id, int op); /* op: 0 lock, 1 unlock, 2 all */
     /* Column type for one Arrow field format; NULL = not storable. `buf`
-     * (cap >= 64) holds parametrised types (DECIMAL(p,s)). */
+     * (cap >= 64) holds parametrised types (DECIMAL(p,s)). REQUIRED. */
     const char *(*type_for_arrow)(const pdi_dialect *d, const char *format, char *buf, size_t cap);
+    /* Inverse (NULL = common best effort). */
+    const char *(*arrow_for_type)(const pdi_dialect *d, const char *type, char *buf, size_t cap);
 };
+
+/* The dialects (one file each under src/store/dialect/). */
+extern const pdi_dialect pdi_dialect_postgres, pdi_dialect_sqlite, pdi_dialect_duckdb,
+    pdi_dialect_mssql, pdi_dialect_db2, pdi_dialect_snowflake;
 
 /* Dialect by name ("postgresql", "postgres", "sqlite", "duckdb", "mssql",
  * "ibm_db_sa"/"db2", "snowflake"; anything else -> postgres). Never NULL. */
@@ -92,9 +114,15 @@ char *pdi_sql_rename_schema(const pdi_dialect *d, const char *from, const char *
 char *pdi_sql_list_schemas(const pdi_dialect *d);
 /* Query, one text column: names of tables and views in `schema`, sorted. */
 char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema);
-/* Query with two `?` parameters (schema, name): one row when a table or
- * view schema.name exists. */
-char *pdi_sql_table_exists(const pdi_dialect *d);
+/* Query, two text columns: name and kind ("TABLE", "VIEW", "MATERIALIZED
+ * VIEW", "FOREIGN TABLE") of every object of `schema`, sorted by name. */
+char *pdi_sql_list_relations(const pdi_dialect *d, const char *schema);
+/* DROP <kind> [IF EXISTS] s.n [CASCADE] for a kind of pdi_sql_list_relations. */
+char *
+pdi_sql_drop_object(const pdi_dialect *d, const char *kind, const char *schema, const char *name);
+/* Query with one `?` parameter (the name): one row when a table or view
+ * schema.name exists. */
+char *pdi_sql_table_exists(const pdi_dialect *d, const char *schema);
 /* Query: the column names of schema.table, in order (one text column). */
 char *pdi_sql_list_columns(const pdi_dialect *d, const char *schema, const char *table);
 /* Query: the indexes of schema.table, one row per (index, column):
@@ -182,6 +210,16 @@ pdi_sql_arrow_for_type(const pdi_dialect *d, const char *sql_type, char *buf, si
 /* Boolean literal: TRUE/FALSE, or 1/0 where booleans are bits. Static. */
 const char *pdi_sql_bool(const pdi_dialect *d, bool v);
 
+/* ------------------------------------------------ transactions, loads */
+
+/* BEGIN (sqlite: BEGIN IMMEDIATE), COMMIT, ROLLBACK. Static strings. */
+const char *pdi_sql_begin(const pdi_dialect *d);
+const char *pdi_sql_commit(const pdi_dialect *d);
+const char *pdi_sql_rollback(const pdi_dialect *d);
+/* INSERT INTO s.t VALUES (?, ?, ...) with `ncols` placeholders. */
+char *
+pdi_sql_insert_values(const pdi_dialect *d, const char *schema, const char *table, size_t ncols);
+
 /* ------------------------------------------------------ session, locks */
 
 /* Statements run once per new session (deterministic text output: UTC,
@@ -237,6 +275,34 @@ typedef enum pdi_meta_q {
 char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q);
 /* The single-row INSERT `q` with its VALUES tuple repeated `rows` times. */
 char *pdi_sql_meta_insert_rows(const pdi_dialect *d, const char *schema, pdi_meta_q q, size_t rows);
+
+/* ------------------------------------------- statements of one backend */
+
+/* SQLite (dialect/sqlite.c). */
+/* ATTACH DATABASE ?1 AS ?2 (file, schema). Static. */
+const char *pdi_sql_sqlite_attach(void);
+/* Per-file settings after ATTACH: WAL + NORMAL for the metadata file,
+ * DELETE journal + synchronous OFF for table files. */
+char *pdi_sql_sqlite_file_pragmas(const char *schema, bool metadata);
+/* Query with one `?` (name): type, sql of the table or view `name`. */
+char *pdi_sql_sqlite_object_ddl(const char *schema);
+/* Query: name, sql, type of the views and triggers of `schema`. */
+char *pdi_sql_sqlite_view_defs(const char *schema);
+/* UPDATE "schema".sqlite_master SET sql = ? WHERE type = ? AND name = ? */
+char *pdi_sql_sqlite_set_definition(const char *schema);
+/* PRAGMA "schema".writable_schema = ON|OFF */
+char *pdi_sql_sqlite_writable_schema(const char *schema, bool on);
+
+/* PostgreSQL (dialect/postgres.c). */
+/* CREATE DATABASE "name" */
+char *pdi_sql_pg_create_database(const char *name);
+/* COPY "s"."t" ("c1", ...) FROM STDIN (FORMAT binary), columns of `cols`. */
+char *pdi_sql_pg_copy_in(const char *schema, const char *table, const struct ArrowSchema *cols);
+/* COPY (<select>) TO STDOUT (FORMAT binary); trailing `;` dropped. */
+char *pdi_sql_pg_copy_out(const char *select);
+/* SELECT pd_q."c1", pd_q."c2"::text ... FROM (<select>) AS pd_q: columns
+ * with cast[i] read as their text form. */
+char *pdi_sql_pg_text_cast(const char *select, const char *const *cols, const bool *cast, size_t n);
 
 /* ------------------------------------------------------- text scanning */
 

@@ -60,6 +60,7 @@ typedef struct pdi_duck_api {
     void (*destroy_result)(duck_result *r);
     const char *(*result_error)(duck_result *r);
     duck_idx (*column_count)(duck_result *r);
+    int (*column_type)(duck_result *r, duck_idx col); /* DUCKDB_TYPE_* number */
     duck_idx (*row_count)(duck_result *r);
     const char *(*column_name)(duck_result *r, duck_idx col);
     duck_logical_type (*column_logical_type)(duck_result *r, duck_idx col);

@@ -19,6 +19,12 @@
 
 /* ------------------------------------------------------------ DuckDB out */
 
+static const char *err_text(const pdi_duck_api *A, duck_error_data e)
+{
+    const char *m = e ? A->error_data_message(e) : NULL;
+    return m ? m : "failed";
+}
+
 typedef struct duck_stream {
     const pdi_duck_api *A;
     pdi_duck_db *db; /* reference held: the result lives in its memory */
@@ -97,6 +103,155 @@ static void ds_release(struct ArrowArrayStream *st)
     st->private_data = NULL;
 }
 
+/* Arrow options and schema of a materialized result. */
+static int result_schema(const pdi_duck_api *A,
+                         duck_result *r,
+                         duck_arrow_options *opts,
+                         struct ArrowSchema *out,
+                         const char *what)
+{
+    *opts = A->result_get_arrow_options(r);
+    duck_idx n = A->column_count(r);
+    duck_logical_type *types = pd_calloc(n ? n : 1, sizeof *types);
+    const char **names = pd_calloc(n ? n : 1, sizeof *names);
+    int rc = types && names && *opts ? PD_OK : PD_ERR_NOMEM;
+    for (duck_idx i = 0; rc == PD_OK && i < n; i++) {
+        types[i] = A->column_logical_type(r, i);
+        names[i] = A->column_name(r, i);
+        if (!types[i])
+            rc = pd_set_error(PD_ERR_SQL, "duckdb: no type for result column %llu",
+                              (unsigned long long)i);
+    }
+    if (rc == PD_OK) {
+        duck_error_data e = A->to_arrow_schema(*opts, types, names, n, out);
+        if (e && A->error_data_has_error(e))
+            rc = pd_set_error(PD_ERR_UNSUPPORTED,
+                              "duckdb: the result of %.200s has no Arrow form: %s", what,
+                              A->error_data_message(e));
+        if (e)
+            A->destroy_error_data(&e);
+    }
+    for (duck_idx i = 0; types && i < n; i++)
+        if (types[i])
+            A->destroy_logical_type(&types[i]);
+    free(types);
+    free(names);
+    return rc;
+}
+
+/* Text of an Arrow interval value (formats tiM, tiD, tin), which the
+ * general renderers do not cover: "<m> months <d> days HH:MM:SS[.f]" with
+ * zero parts left out (all zero: "00:00:00"). NULL for other formats. */
+static char *interval_text(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
+{
+    const char *f = s->format;
+    if (strncmp(f, "ti", 2) != 0 || !f[2] || f[3] || !strchr("MDn", f[2]) || a->n_buffers < 2)
+        return NULL;
+    int64_t k = a->offset + i;
+    int32_t months = 0, days = 0;
+    int64_t nanos = 0;
+    if (f[2] == 'M') {
+        months = ((const int32_t *)a->buffers[1])[k];
+    } else if (f[2] == 'D') {
+        days = ((const int32_t *)a->buffers[1])[2 * k];
+        nanos = (int64_t)((const int32_t *)a->buffers[1])[2 * k + 1] * 1000000;
+    } else {
+        const uint8_t *p = (const uint8_t *)a->buffers[1] + 16 * k;
+        memcpy(&months, p, 4);
+        memcpy(&days, p + 4, 4);
+        memcpy(&nanos, p + 8, 8);
+    }
+    pd_buf b = {0};
+    if (months)
+        pd_buf_printf(&b, "%d month%s", months, months == 1 || months == -1 ? "" : "s");
+    if (days)
+        pd_buf_printf(&b, "%s%d day%s", b.len ? " " : "", days, days == 1 || days == -1 ? "" : "s");
+    if (nanos || !b.len) {
+        uint64_t u = nanos < 0 ? (uint64_t)0 - (uint64_t)nanos : (uint64_t)nanos;
+        uint64_t secs = u / 1000000000u, frac = u % 1000000000u;
+        pd_buf_printf(&b, "%s%s%02llu:%02llu:%02llu", b.len ? " " : "", nanos < 0 ? "-" : "",
+                      (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+                      (unsigned long long)(secs % 60));
+        if (frac) {
+            char fs[16];
+            snprintf(fs, sizeof fs, "%09llu", (unsigned long long)frac);
+            size_t n = strlen(fs);
+            while (n && fs[n - 1] == '0')
+                fs[--n] = 0;
+            pd_buf_printf(&b, ".%s", fs);
+        }
+    }
+    return pd_buf_detach(&b);
+}
+
+int pdi_duck_rows_via_arrow(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *user)
+{
+    const pdi_duck_api *A = c->A;
+    duck_arrow_options opts = NULL;
+    struct ArrowSchema sch = {0};
+    int rc = result_schema(A, r, &opts, &sch, "a query");
+    int64_t nc = sch.n_children;
+    const char **names = pd_calloc(nc ? (size_t)nc : 1, sizeof *names);
+    char **vals = pd_calloc(nc ? (size_t)nc : 1, sizeof *vals);
+    if (rc == PD_OK && (!names || !vals))
+        rc = PD_ERR_NOMEM;
+    for (int64_t j = 0; rc == PD_OK && j < nc; j++)
+        names[j] = sch.children[j]->name;
+    while (rc == PD_OK) {
+        duck_data_chunk ch = A->fetch_chunk(*r);
+        if (!ch)
+            break;
+        struct ArrowArray a = {0};
+        duck_error_data e = A->data_chunk_to_arrow(opts, ch, &a);
+        A->destroy_data_chunk(&ch);
+        if (e && A->error_data_has_error(e))
+            rc = pd_set_error(PD_ERR_SQL, "duckdb: converting a result chunk to Arrow: %s",
+                              err_text(A, e));
+        if (e)
+            A->destroy_error_data(&e);
+        for (int64_t i = 0; rc == PD_OK && i < a.length; i++) {
+            for (int64_t j = 0; rc == PD_OK && j < nc; j++) {
+                const struct ArrowSchema *cs = sch.children[j];
+                const struct ArrowArray *ca = a.children[j];
+                vals[j] = NULL;
+                if (pd_arrow_is_null(ca, i))
+                    continue;
+                char small[128];
+                int n = pd_arrow_get_text(cs, ca, i, small, sizeof small);
+                if (n >= 0 && (size_t)n < sizeof small) {
+                    vals[j] = pd_strdup(small);
+                } else if (n >= 0) {
+                    vals[j] = pd_malloc((size_t)n + 1);
+                    if (vals[j])
+                        pd_arrow_get_text(cs, ca, i, vals[j], (size_t)n + 1);
+                } else if (!(vals[j] = interval_text(cs, ca, i))) {
+                    vals[j] = pd_arrow_value_to_json(cs, ca, i, NULL);
+                    if (!vals[j])
+                        rc = pd_set_error(PD_ERR_UNSUPPORTED,
+                                          "duckdb: column '%s' (Arrow type %s) has no text form",
+                                          cs->name ? cs->name : "?", cs->format);
+                }
+                if (rc == PD_OK && !vals[j])
+                    rc = PD_ERR_NOMEM;
+            }
+            if (rc == PD_OK)
+                rc = row(user, (int)nc, names, (const char *const *)vals);
+            for (int64_t j = 0; j < nc; j++) {
+                free(vals[j]);
+                vals[j] = NULL;
+            }
+        }
+        if (a.release)
+            a.release(&a);
+    }
+    free(names);
+    free(vals);
+    pd_arrow_schema_release(&sch);
+    if (opts)
+        A->destroy_arrow_options(&opts);
+    return rc;
+}
+
 int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStream *out)
 {
     const pdi_duck_api *A = c->A;
@@ -115,32 +270,7 @@ int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStr
     }
     pdi_duck_db_retain(c->db);
     s->db = c->db;
-    s->opts = A->result_get_arrow_options(&s->r);
-    duck_idx n = A->column_count(&s->r);
-    duck_logical_type *types = pd_calloc(n ? n : 1, sizeof *types);
-    const char **names = pd_calloc(n ? n : 1, sizeof *names);
-    int rc = types && names && s->opts ? PD_OK : PD_ERR_NOMEM;
-    for (duck_idx i = 0; rc == PD_OK && i < n; i++) {
-        types[i] = A->column_logical_type(&s->r, i);
-        names[i] = A->column_name(&s->r, i);
-        if (!types[i])
-            rc = pd_set_error(PD_ERR_SQL, "duckdb: no type for result column %llu",
-                              (unsigned long long)i);
-    }
-    if (rc == PD_OK) {
-        duck_error_data e = A->to_arrow_schema(s->opts, types, names, n, &s->schema);
-        if (e && A->error_data_has_error(e))
-            rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                              "duckdb: the result of %.200s has no Arrow form: %s", sql,
-                              A->error_data_message(e));
-        if (e)
-            A->destroy_error_data(&e);
-    }
-    for (duck_idx i = 0; types && i < n; i++)
-        if (types[i])
-            A->destroy_logical_type(&types[i]);
-    free(types);
-    free(names);
+    int rc = result_schema(A, &s->r, &s->opts, &s->schema, sql);
     if (rc) {
         ds_free(s);
         return rc;
@@ -205,12 +335,6 @@ static void slice_set(slice *sl, const struct ArrowArray *b, int64_t from, int64
     sl->top.n_children = sl->nkids;
     sl->top.children = sl->kid_ptrs;
     sl->top.release = noop_release;
-}
-
-static const char *err_text(const pdi_duck_api *A, duck_error_data e)
-{
-    const char *m = e ? A->error_data_message(e) : NULL;
-    return m ? m : "failed";
 }
 
 typedef struct appender_ctx {

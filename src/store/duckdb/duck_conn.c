@@ -77,6 +77,16 @@ int pdi_duck_exec(pdi_duck_conn *c, const char *sql)
     return rc;
 }
 
+/* Types duckdb_value_varchar renders (DuckDB's own text): booleans,
+ * integers, floats, TIMESTAMP, DATE, TIME, INTERVAL, HUGEINT, VARCHAR, BLOB,
+ * DECIMAL, UHUGEINT. For others (TIMESTAMPTZ, TIMESTAMP_S/MS/NS, lists,
+ * structs, maps, enums, UUID...) it answers NULL, so those results are
+ * rendered from Arrow instead. */
+static bool varchar_renders(int type)
+{
+    return (type >= 1 && type <= 19) || type == 32;
+}
+
 /* Hand every row of a materialized result to `row`. */
 static int result_rows(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *user)
 {
@@ -84,6 +94,9 @@ static int result_rows(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *us
     duck_idx nc = A->column_count(r), nr = A->row_count(r);
     if (!row || nr == 0)
         return PD_OK;
+    for (duck_idx j = 0; j < nc; j++)
+        if (!varchar_renders(A->column_type(r, j)))
+            return pdi_duck_rows_via_arrow(c, r, row, user);
     if (nc > 4096)
         return pd_set_error(PD_ERR_UNSUPPORTED, "duckdb: a result of %llu columns is too wide",
                             (unsigned long long)nc);
@@ -160,7 +173,7 @@ int pdi_duck_query(pdi_duck_conn *c,
     if (nparams == 0) {
         rc = A->query(c->conn, sql, &r) == 0 ? PD_OK : pdi_duck_err(c, A->result_error(&r), sql);
     } else {
-        duck_prepared st;
+        duck_prepared st = NULL;
         rc = prepared(c, sql, &st);
         if (rc)
             return rc;

@@ -13,10 +13,13 @@
 #include "store/duckdb/duck_int.h"
 #include "util/util.h"
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -201,6 +204,25 @@ static int open_once(const pdi_duck_api *A, const char *path, duck_database *db,
     return PD_OK;
 }
 
+/* open_once under an exclusive flock of the file's directory: DuckDB
+ * creates a new file before it locks and initialises it, so a second
+ * process opening at that moment would find "not a valid DuckDB database
+ * file". Serialised, it finds either no file or one whose opener holds
+ * DuckDB's lock (a conflict we wait on). */
+static int open_in_dir(const pdi_duck_api *A, const char *path, duck_database *db, char **err)
+{
+    char *dir = pd_path_dirname(path);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    if (fd >= 0)
+        while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+            ;
+    int rc = open_once(A, path, db, err);
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+    return rc;
+}
+
 int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db **out)
 {
     *out = NULL;
@@ -247,7 +269,7 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
         bool told = false;
         for (;;) {
             free(err);
-            rc = open_once(A, abs, &db, &err);
+            rc = open_in_dir(A, abs, &db, &err);
             if (rc != PD_ERR_IO || !is_lock_conflict(err))
                 break;
             double waited = pd_now_seconds() - t0;

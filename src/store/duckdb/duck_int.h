@@ -31,6 +31,11 @@ struct pdi_duck_conn {
 duck_database pdi_duck_db_handle(pdi_duck_db *db);
 void pdi_duck_db_retain(pdi_duck_db *db);
 
+/* duck_arrow.c: every row of a materialized result (not yet read) as text
+ * rendered from its Arrow form (pd_arrow_get_text; nested values as JSON),
+ * for column types duckdb_value_varchar cannot render. */
+int pdi_duck_rows_via_arrow(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *user);
+
 /* duck_conn.c: PD_ERR_SQL "duckdb: <msg> (in: <sql>)". */
 int pdi_duck_err(pdi_duck_conn *c, const char *msg, const char *sql);
 

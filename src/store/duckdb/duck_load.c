@@ -55,6 +55,7 @@ static const sym_entry g_syms[] = {
     SYM(destroy_result),
     SYM(result_error),
     SYM(column_count),
+    SYM(column_type),
     SYM(row_count),
     SYM(column_name),
     SYM(column_logical_type),
@@ -111,7 +112,7 @@ static bool try_path(const char *path, bool by_name, pd_buf *why)
         pd_buf_printf(why, "%s%s (no such file)", why->len ? "; " : "", path);
         return false;
     }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         pd_buf_printf(why, "%s%s (%s)", why->len ? "; " : "",

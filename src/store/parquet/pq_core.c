@@ -153,15 +153,28 @@ int pdi_pq_slot_clean(pdi_pq *P, const char *slot)
     return rc;
 }
 
-/* CREATE VIEW slot.table AS read_parquet(files) */
-static int create_file_view(
-    pdi_duck_conn *c, const char *slot, const char *table, const char *const *files, size_t n)
+/* CREATE VIEW slot.table AS read_parquet(files); with team sharing the
+ * view is recorded in sync_views. */
+static int create_file_view(pdi_pq *P,
+                            pdi_duck_conn *c,
+                            const char *slot,
+                            const char *table,
+                            const char *const *files,
+                            size_t n)
 {
     char *sel = pdi_sql_pq_read_select(files, n);
     char *sql = sel ? pdi_sql_create_view(duck(), slot, table, sel) : NULL;
     int rc = sql ? pdi_duck_exec(c, sql) : PD_ERR_NOMEM;
     free(sel);
     free(sql);
+    if (rc == PD_OK && P->sync) {
+        pd_buf b = {0};
+        for (size_t i = 0; i < n; i++)
+            pd_buf_printf(&b, "%s%s", i ? "\n" : "", files[i]);
+        char *target = pd_buf_detach(&b);
+        rc = target ? pdi_pq_sync_record(P->sync, slot, table, target, "parquet") : PD_ERR_NOMEM;
+        free(target);
+    }
     return rc;
 }
 
@@ -235,7 +248,7 @@ int pdi_pq_write_sql(
     if (rc == PD_OK) {
         P->n_files_written++;
         const char *f[1] = {url};
-        rc = create_file_view(c, slot, table, f, 1);
+        rc = create_file_view(P, c, slot, table, f, 1);
     }
     if (rc)
         pd_error_prefix("writing table %s.%s", slot, table);
@@ -267,7 +280,7 @@ int pdi_pq_write_arrow(
     if (rc == PD_OK) {
         P->n_files_written++;
         const char *f[1] = {url};
-        rc = create_file_view(c, slot, table, f, 1);
+        rc = create_file_view(P, c, slot, table, f, 1);
     }
     if (rc)
         pd_error_prefix("writing table %s.%s", slot, table);
@@ -383,7 +396,7 @@ int pdi_pq_write_view(pdi_pq *P,
                               table, src_schemas[i], src_tables[i]);
     }
     if (rc == PD_OK)
-        rc = create_file_view(c, slot, table, (const char *const *)files.items, files.n);
+        rc = create_file_view(P, c, slot, table, (const char *const *)files.items, files.n);
     if (rc)
         pd_error_prefix("creating view %s.%s", slot, table);
     pd_strv_free(&files);
@@ -414,11 +427,11 @@ int pdi_pq_copy(pdi_pq *P,
                 if (P->cache)
                     pdi_pq_cache_alias(P->cache, files.items[0], dst);
                 const char *f[1] = {dst};
-                rc = create_file_view(c, to_schema, to_table, f, 1);
+                rc = create_file_view(P, c, to_schema, to_table, f, 1);
             }
         } else {
-            rc =
-                create_file_view(c, to_schema, to_table, (const char *const *)files.items, files.n);
+            rc = create_file_view(P, c, to_schema, to_table, (const char *const *)files.items,
+                                  files.n);
         }
     } else if (rc == PD_OK) {
         char *sel = pdi_sql_pq_select_all(from_schema, from_table);

@@ -71,6 +71,7 @@ int pdi_pq_target_of_view_sql(const char *sql, char **schema, char **table, bool
 
 typedef struct pdi_duck_conn pdi_duck_conn;
 typedef struct pdi_pq_cache pdi_pq_cache;
+typedef struct pdi_pq_sync pdi_pq_sync;
 
 typedef struct pdi_pq_args {
     const char *base_path;   /* parquet_base_path */
@@ -91,6 +92,7 @@ typedef struct pdi_pq {
      * (a 100 % cache-valid stage never writes, so it deletes nothing) */
     pthread_mutex_t mu;
     pd_strv dirty;
+    pdi_pq_sync *sync; /* team sharing (metadata_table_store), else NULL */
     /* counters for tests and benchmarks */
     int64_t n_files_written, n_files_copied, n_files_deleted;
 } pdi_pq;
@@ -159,6 +161,31 @@ int pdi_pq_copy(pdi_pq *P,
                 const char *from_table,
                 const char *to_schema,
                 const char *to_table);
+
+/* ---------------------------------------------- team sharing (pq_sync.c) */
+
+struct pd_store_config;
+/* Session to the metadata store `msc`, sync_views created there, this
+ * catalog's user_id (table user_id in schema `catalog_meta` of the catalog,
+ * created with a random id when missing). */
+int pdi_pq_sync_open(const struct pd_store_config *msc,
+                     const char *instance_id,
+                     pdi_duck_conn *catalog,
+                     const char *catalog_meta,
+                     pdi_pq_sync **out);
+void pdi_pq_sync_close(pdi_pq_sync *y);
+const char *pdi_pq_sync_user(const pdi_pq_sync *y);
+/* A view I created in schema: my row (target = file URLs joined by '\n'
+ * for type "parquet", a schema for type "schema"); other users' rows of
+ * that view become obsolete. */
+int pdi_pq_sync_record(
+    pdi_pq_sync *y, const char *schema, const char *view, const char *target, const char *type);
+int pdi_pq_sync_clear_schema(pdi_pq_sync *y, const char *schema);
+/* Bring the catalog's schema in line with the rows of other users;
+ * *created (may be NULL) += views created. */
+int pdi_pq_sync_schema(pdi_pq_sync *y, pdi_duck_conn *c, const char *schema, int *created);
+/* Every schema sync_views mentions, sorted. */
+int pdi_pq_sync_schemas(pdi_pq_sync *y, pd_strv *out);
 
 /* ------------------------------------------------------------- S3 (pq_s3.c) */
 

@@ -1,16 +1,19 @@
 /*
- * store/conn/libpq.h - the PostgreSQL connector (libpq), internal.
+ * store/postgres/libpq.h - the PostgreSQL connector (libpq) of the
+ * postgres backend, internal to src/store/postgres (and its tests).
  *
  * Connects from a SQLAlchemy-style URL, executes SQL text, loads Arrow
  * streams with binary COPY FROM STDIN and reads query results as Arrow with
- * binary COPY TO STDOUT. Every error message names the server as
+ * binary COPY TO STDOUT. Every statement it runs is given to it, or is the
+ * text of a dialect function. Every error message names the server as
  * host:port/db (and the task when one is set), never the password.
  */
-#ifndef PD_STORE_CONN_LIBPQ_H
-#define PD_STORE_CONN_LIBPQ_H
+#ifndef PD_STORE_POSTGRES_LIBPQ_H
+#define PD_STORE_POSTGRES_LIBPQ_H
 
 #include "pipedag/arrow.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct pdi_pg pdi_pg;
@@ -36,16 +39,9 @@ void pdi_pg_set_task(pdi_pg *c, const char *task);
 void pdi_pg_set_print_sql(pdi_pg *c, bool on);
 /* True while the session is alive (checks the socket; cheap). */
 bool pdi_pg_alive(pdi_pg *c);
-/* The raw PGconn (for the lock manager); type-erased to keep libpq-fe.h out. */
-void *pdi_pg_raw(pdi_pg *c);
 
 /* Execute SQL text (may hold several statements). */
 int pdi_pg_exec(pdi_pg *c, const char *sql);
-int pdi_pg_execf(pdi_pg *c, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 /* Run a query; `row` receives each row as text (NULL = SQL NULL). A
  * non-zero return from `row` stops and is returned. */
 typedef int (*pdi_pg_row_fn)(void *user,
@@ -60,32 +56,27 @@ int pdi_pg_begin(pdi_pg *c);
 int pdi_pg_commit(pdi_pg *c);
 int pdi_pg_rollback(pdi_pg *c);
 
-/* Postgres column type for an Arrow format string (static text), NULL if
- * there is none. */
-const char *pdi_pg_type_for_arrow(const char *format);
-/* "CREATE [UNLOGGED] TABLE <qname> (<cols>)" for an Arrow schema (struct). */
-int pdi_pg_create_table_sql(const char *qname,
-                            const struct ArrowSchema *schema,
-                            bool unlogged,
-                            char **out);
-/* Load every batch of `stream` into table qname (already quoted
- * "schema"."table") with COPY ... FROM STDIN (FORMAT binary). create: create
- * the table first (same transaction). Runs in one transaction unless the
- * caller already opened one. The stream is consumed (not released). */
-int pdi_pg_load_arrow(pdi_pg *c,
-                      const char *qname,
-                      struct ArrowArrayStream *stream,
-                      bool create,
-                      bool unlogged,
-                      int64_t *rows_out);
-/* Run a SELECT and return its rows as an Arrow stream (binary COPY out).
- * limit < 0 = all rows. */
-int pdi_pg_read_arrow(pdi_pg *c,
-                      const char *select_sql,
-                      int64_t limit,
-                      struct ArrowArrayStream *out);
+/* Like pdi_pg_query with `?` placeholders rewritten to $1.. and bound to
+ * `params` as text (NULL = SQL NULL); row may be NULL. */
+int pdi_pg_query_params(pdi_pg *c,
+                        const char *sql,
+                        size_t nparams,
+                        const char *const *params,
+                        pdi_pg_row_fn row,
+                        void *user);
 
-/* Quote an identifier ("a""b"); caller frees. */
-char *pdi_pg_quote_ident(const char *name);
+/* Load every batch of `stream` with `copy_sql` (pdi_sql_pg_copy_in: COPY
+ * "s"."t" (cols) FROM STDIN (FORMAT binary)) into an existing table whose
+ * column types are the dialect's type map of the stream's columns; `what`
+ * names the table in messages. Runs in one transaction unless the caller
+ * already opened one. The stream is consumed (not released). */
+int pdi_pg_load_arrow(pdi_pg *c,
+                      const char *copy_sql,
+                      const char *what,
+                      struct ArrowArrayStream *stream,
+                      int64_t *rows_out);
+/* Run a SELECT and return its rows as an Arrow stream (binary COPY out;
+ * columns without a binary decoder are read as their text form). */
+int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream *out);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * store/sql_meta.c - pipedag_metadata tables (PIPEDAG_SEMANTICS.md §4) on a
- * SQL store: setup and version check, the pd_meta_* lookups (prepared and
- * cached statements on a dedicated connection), metadata promotion at stage
- * commit, and crash recovery of SQLite stage commits from the
- * commit_journal table.
+ * store/meta.c - pipedag_metadata tables (PIPEDAG_SEMANTICS.md §4) on any
+ * backend: setup and version check, the pd_meta_* lookups (dialect
+ * statements, prepared and cached by the backend, on a dedicated session),
+ * metadata promotion at stage commit, and crash recovery of journaled stage
+ * commits from the commit_journal table.
  */
-#include "store/sql_int.h"
+#include "store/store_int.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,108 +15,26 @@ static void pending_clear(pd_store *s);
 
 void pdi_meta_sql_free(pd_store *s)
 {
-    pdi_meta_sql *m = &s->msql;
     pending_clear(s); /* queued rows belong to the metadata being dropped */
-    char **all[] = {&m->insert_task,     &m->find_task,          &m->find_task_fn, &m->latest_task,
-                    &m->latest_task_pos, &m->insert_lazy,        &m->stage_lazy,   &m->insert_raw,
-                    &m->find_raw,        &m->del_unc[0],         &m->del_unc[1],   &m->del_unc[2],
-                    &m->del_com[0],      &m->del_com[1],         &m->del_com[2],   &m->promote[0],
-                    &m->promote[1],      &m->promote[2],         &m->journal_add,  &m->journal_del,
-                    &m->journal_list,    &m->journal_list_stage, &m->stage_get,    &m->stage_del,
-                    &m->stage_ins};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        free(*all[i]);
-        *all[i] = NULL;
+    for (int i = 0; i < PDI_MQ_N; i++) {
+        free(s->msql[i]);
+        s->msql[i] = NULL;
     }
-    m->built = false;
+    s->msql_built = false;
 }
-
-#define TASK_COLS                                                                         \
-    "name, stage, version, timestamp, run_id, position_hash, input_hash, cache_fn_hash, " \
-    "output_json, in_transaction_schema"
 
 static int build_sql(pd_store *s)
 {
-    pdi_meta_sql *m = &s->msql;
-    if (m->built)
+    if (s->msql_built)
         return PD_OK;
-    const pdi_dialect *d = s->md;
-    char *q = pdi_sql_quote(d, s->meta_phys);
-    if (!q)
-        return PD_ERR_NOMEM;
-    const char *F = pdi_sql_bool(d, false), *T = pdi_sql_bool(d, true);
-    m->insert_task = pd_asprintf(
-        "INSERT INTO %s.tasks (" TASK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", q);
-    m->find_task = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
-                               "AND version = ? AND input_hash = ? AND in_transaction_schema = %s",
-                               q, F);
-    m->find_task_fn = pd_asprintf("SELECT " TASK_COLS
-                                  " FROM %s.tasks WHERE name = ? AND stage = ? AND version = ? "
-                                  "AND input_hash = ? AND in_transaction_schema = %s AND "
-                                  "cache_fn_hash = ?",
-                                  q, F);
-    m->latest_task = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
-                                 "ORDER BY timestamp DESC, id DESC",
-                                 q);
-    m->latest_task_pos = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND "
-                                     "stage = ? AND position_hash = ? ORDER BY timestamp DESC, "
-                                     "id DESC",
-                                     q);
-    m->insert_lazy = pd_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, "
-                                 "task_hash, in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
-                                 q);
-    /* all committed lazy rows of a stage: lookups are answered from them */
-    m->stage_lazy =
-        pd_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema "
-                    "FROM %s.lazy_tables WHERE stage = ? AND in_transaction_schema = %s",
-                    q, F);
-    m->insert_raw = pd_asprintf("INSERT INTO %s.raw_sql (prev_objects, new_objects, stage, "
-                                "query_hash, task_hash, in_transaction_schema) VALUES (?, ?, ?, "
-                                "?, ?, ?)",
-                                q);
-    m->find_raw = pd_asprintf("SELECT prev_objects, new_objects, stage, query_hash, task_hash, "
-                              "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND "
-                              "query_hash = ? AND task_hash = ? AND in_transaction_schema = %s",
-                              q, F);
-    static const char *const tabs[3] = {"tasks", "lazy_tables", "raw_sql"};
-    for (int i = 0; i < 3; i++) {
-        m->del_unc[i] = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND "
-                                    "in_transaction_schema = %s",
-                                    q, tabs[i], T);
-        m->del_com[i] = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND "
-                                    "in_transaction_schema = %s",
-                                    q, tabs[i], F);
-        m->promote[i] = pd_asprintf("UPDATE %s.%s SET in_transaction_schema = %s WHERE stage = ?",
-                                    q, tabs[i], F);
+    for (int i = 0; i < PDI_MQ_N; i++) {
+        s->msql[i] = pdi_sql_meta(s->md, s->meta_phys, (pdi_meta_q)i);
+        if (!s->msql[i]) {
+            pdi_meta_sql_free(s);
+            return pd_set_error(PD_ERR_NOMEM, "out of memory");
+        }
     }
-    m->journal_add = pd_asprintf("INSERT INTO %s.commit_journal (stage, run_id, started) VALUES "
-                                 "(?, ?, ?)",
-                                 q);
-    m->journal_del = pd_asprintf("DELETE FROM %s.commit_journal WHERE stage = ?", q);
-    m->journal_list = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal ORDER BY id", q);
-    m->journal_list_stage = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal WHERE "
-                                        "stage = ? ORDER BY id",
-                                        q);
-    m->stage_get = pd_asprintf("SELECT cur_transaction_name FROM %s.stages WHERE stage = ?", q);
-    m->stage_del = pd_asprintf("DELETE FROM %s.stages WHERE stage = ?", q);
-    m->stage_ins =
-        pd_asprintf("INSERT INTO %s.stages (stage, cur_transaction_name) VALUES (?, ?)", q);
-    free(q);
-    m->built = true;
-    char **all[] = {&m->insert_task,        &m->find_task,   &m->find_task_fn, &m->latest_task,
-                    &m->latest_task_pos,    &m->insert_lazy, &m->stage_lazy,   &m->insert_raw,
-                    &m->find_raw,           &m->journal_add, &m->journal_del,  &m->journal_list,
-                    &m->journal_list_stage, &m->stage_get,   &m->stage_del,    &m->stage_ins};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!*all[i]) {
-            pdi_meta_sql_free(s);
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        }
-    for (int i = 0; i < 3; i++)
-        if (!m->del_unc[i] || !m->del_com[i] || !m->promote[i]) {
-            pdi_meta_sql_free(s);
-            return pd_set_error(PD_ERR_NOMEM, "out of memory");
-        }
+    s->msql_built = true;
     return PD_OK;
 }
 
@@ -124,7 +42,7 @@ static int build_sql(pd_store *s)
 static int
 mq(pd_store *s, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
 {
-    return s->meta->ops->query_params(s->meta, sql, np, params, row, user);
+    return s->mbe->query(s->meta, sql, np, params, row, user);
 }
 
 /* Lock without flushing the queued rows (cache lookups read committed
@@ -160,33 +78,23 @@ static void pending_clear(pd_store *s)
  * INSERT of the metadata SQL with its VALUES tuple repeated k times. */
 static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
 {
-    const char *sql = rows[0].kind == 0   ? s->msql.insert_task
-                      : rows[0].kind == 1 ? s->msql.insert_lazy
-                                          : s->msql.insert_raw;
+    static const pdi_meta_q ins[3] = {PDI_MQ_TASK_INSERT, PDI_MQ_LAZY_INSERT, PDI_MQ_RAW_INSERT};
     size_t n = rows[0].n;
-    const char *tuple = strstr(sql, " VALUES ");
-    if (k == 1 || !tuple)
-        return s->meta->ops->query_params(s->meta, sql, n, (const char *const *)rows[0].p, NULL,
-                                          NULL);
-    tuple += strlen(" VALUES ");
-    pd_buf b = PD_BUF_INIT;
-    pd_buf_puts(&b, sql);
-    for (size_t i = 1; i < k; i++) {
-        pd_buf_putc(&b, ',');
-        pd_buf_puts(&b, tuple);
-    }
+    if (k == 1)
+        return mq(s, s->msql[ins[rows[0].kind]], n, (const char *const *)rows[0].p, NULL, NULL);
+    char *sql = pdi_sql_meta_insert_rows(s->md, s->meta_phys, ins[rows[0].kind], k);
     const char **params = pd_calloc(k * n, sizeof *params);
-    if (b.oom || !params) {
-        pd_buf_free(&b);
+    if (!sql || !params) {
+        free(sql);
         free(params);
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < n; j++)
             params[i * n + j] = rows[i].p[j];
-    int rc = s->meta->ops->query_params(s->meta, b.data, k * n, params, NULL, NULL);
+    int rc = mq(s, sql, k * n, params, NULL, NULL);
     free(params);
-    pd_buf_free(&b);
+    free(sql);
     return rc;
 }
 
@@ -194,7 +102,7 @@ static int flush_locked(pd_store *s)
 {
     if (s->npending == 0)
         return PD_OK;
-    int rc = s->meta->ops->begin(s->meta);
+    int rc = s->mbe->begin(s->meta);
     /* Rows of one table go out as multi-row INSERTs (one round trip per
      * PDI_INSERT_BATCH rows on a server), in queue order within a table. */
     pdi_pending_row *batch = rc == PD_OK ? pd_calloc(PDI_INSERT_BATCH, sizeof *batch) : NULL;
@@ -213,10 +121,10 @@ static int flush_locked(pd_store *s)
     }
     free(batch);
     if (rc == PD_OK)
-        rc = s->meta->ops->commit(s->meta);
+        rc = s->mbe->commit(s->meta);
     if (rc) {
         char *saved = pd_strdup(pd_last_error());
-        s->meta->ops->rollback(s->meta);
+        s->mbe->rollback(s->meta);
         pd_set_error(rc, "writing metadata rows: %s", saved ? saved : "");
         free(saved);
     }
@@ -296,6 +204,16 @@ static void unlock_meta(pd_store *s)
     pthread_mutex_unlock(&s->meta_mu);
 }
 
+int pdi_meta_lock(pd_store *s)
+{
+    return lock_meta(s);
+}
+
+void pdi_meta_unlock(pd_store *s)
+{
+    unlock_meta(s);
+}
+
 /* ----------------------------------------------------------------- setup */
 
 static int first_col_row(void *user, int ncols, const char *const *names, const char *const *v)
@@ -311,11 +229,11 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
         *caching_ok = true;
     int rc = PD_OK;
     pthread_mutex_lock(&s->meta_mu);
-    if (s->meta_is_sqlite) {
-        rc = pdi_sqlite_conn_attach(s->meta, s->meta_phys, true);
-    } else if (!s->sc->avoid_drop_create_schema) {
+    if (s->mbe->create_schema) {
+        rc = s->mbe->create_schema(s->meta, s->meta_phys);
+    } else if (!s->msc->avoid_drop_create_schema) {
         char *sql = pdi_sql_create_schema(s->md, s->meta_phys);
-        rc = sql ? s->meta->ops->exec(s->meta, sql) : PD_ERR_NOMEM;
+        rc = sql ? pdi_meta_exec(s, sql) : PD_ERR_NOMEM;
         free(sql);
     }
     char **ddl = NULL;
@@ -324,26 +242,26 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
         if (!ddl)
             rc = PD_ERR_NOMEM;
     }
-    /* MSSQL/DB2 lack IF NOT EXISTS: errors about existing objects are
-     * expected there; the version check below catches real problems. */
-    bool tolerant = s->md->id == PDI_DIALECT_MSSQL || s->md->id == PDI_DIALECT_DB2;
+    /* Dialects without IF NOT EXISTS (MSSQL, DB2): errors about existing
+     * objects are expected there; the version check below catches real
+     * problems. */
+    bool tolerant = !s->md->if_not_exists;
     for (size_t i = 0; rc == PD_OK && ddl && ddl[i]; i++) {
-        rc = s->meta->ops->exec(s->meta, ddl[i]);
-        if (rc && tolerant)
+        rc = pdi_meta_exec(s, ddl[i]);
+        if (rc && tolerant) {
+            pd_clear_error();
             rc = PD_OK;
+        }
     }
     pdi_sql_strv_free(ddl);
     pd_strv ver = {0};
+    if (rc == PD_OK)
+        rc = build_sql(s);
     if (rc == PD_OK) {
-        char *q = pdi_sql_quote(s->md, s->meta_phys);
-        char *sql = q ? pd_asprintf("SELECT version FROM %s.metadata_version", q) : NULL;
-        rc = sql ? mq(s, sql, 0, NULL, first_col_row, &ver) : PD_ERR_NOMEM;
-        free(sql);
+        rc = mq(s, s->msql[PDI_MQ_VERSION_GET], 0, NULL, first_col_row, &ver);
         if (rc == PD_OK && ver.n == 0) {
-            sql = q ? pd_asprintf("INSERT INTO %s.metadata_version (version) VALUES (?)", q) : NULL;
             const char *p = PDI_METADATA_VERSION;
-            rc = sql ? mq(s, sql, 1, &p, NULL, NULL) : PD_ERR_NOMEM;
-            free(sql);
+            rc = mq(s, s->msql[PDI_MQ_VERSION_PUT], 1, &p, NULL, NULL);
         } else if (rc == PD_OK && (ver.n != 1 || strcmp(ver.items[0], PDI_METADATA_VERSION))) {
             pd_log(PD_LOG_WARN,
                    "metadata version of %s is '%s', expected '%s': caching is disabled for "
@@ -352,7 +270,6 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
             if (caching_ok)
                 *caching_ok = false;
         }
-        free(q);
     }
     pd_strv_free(&ver);
     pthread_mutex_unlock(&s->meta_mu);
@@ -369,15 +286,15 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
 
 static int in_tx(pd_store *s, int (*body)(pd_store *, void *), void *user)
 {
-    int rc = s->meta->ops->begin(s->meta);
+    int rc = s->mbe->begin(s->meta);
     if (rc)
         return rc;
     rc = body(s, user);
     if (rc == PD_OK)
-        rc = s->meta->ops->commit(s->meta);
+        rc = s->mbe->commit(s->meta);
     if (rc) {
         char *saved = pd_strdup(pd_last_error());
-        s->meta->ops->rollback(s->meta);
+        s->mbe->rollback(s->meta);
         if (saved) {
             pd_set_error(rc, "%s", saved);
             free(saved);
@@ -387,7 +304,7 @@ static int in_tx(pd_store *s, int (*body)(pd_store *, void *), void *user)
 }
 
 typedef struct promote_args {
-    const char *stage;
+    const char *stage, *slot;
     bool clear_journal;
 } promote_args;
 
@@ -396,24 +313,59 @@ static int promote_body(pd_store *s, void *u)
     promote_args *a = u;
     int rc = PD_OK;
     for (int i = 0; i < 3 && rc == PD_OK; i++) {
-        rc = mq(s, s->msql.del_com[i], 1, &a->stage, NULL, NULL);
+        rc = mq(s, s->msql[PDI_MQ_DEL_COMMITTED_TASKS + i], 1, &a->stage, NULL, NULL);
         if (rc == PD_OK)
-            rc = mq(s, s->msql.promote[i], 1, &a->stage, NULL, NULL);
+            rc = mq(s, s->msql[PDI_MQ_PROMOTE_TASKS + i], 1, &a->stage, NULL, NULL);
+    }
+    if (rc == PD_OK && a->slot) {
+        const char *p[2] = {a->stage, a->slot};
+        rc = mq(s, s->msql[PDI_MQ_STAGE_DEL], 1, p, NULL, NULL);
+        if (rc == PD_OK)
+            rc = mq(s, s->msql[PDI_MQ_STAGE_PUT], 2, p, NULL, NULL);
     }
     if (rc == PD_OK && a->clear_journal)
-        rc = mq(s, s->msql.journal_del, 1, &a->stage, NULL, NULL);
+        rc = mq(s, s->msql[PDI_MQ_JOURNAL_DEL], 1, &a->stage, NULL, NULL);
     return rc;
 }
 
-int pdi_meta_promote(pd_store *s, const char *stage, bool clear_journal)
+int pdi_meta_promote(pd_store *s, const char *stage, const char *slot, bool clear_journal)
 {
     int rc = lock_meta(s);
     if (rc)
         return rc;
-    promote_args a = {stage, clear_journal};
+    promote_args a = {stage, slot, clear_journal};
     rc = in_tx(s, promote_body, &a);
     unlock_meta(s);
     return rc;
+}
+
+size_t pdi_meta_promote_stmts_for(
+    const pdi_dialect *d, const char *meta_phys, const char *stage, const char *slot, pdi_stmt *out)
+{
+    static const pdi_meta_q q[] = {PDI_MQ_DEL_COMMITTED_TASKS, PDI_MQ_PROMOTE_TASKS,
+                                   PDI_MQ_DEL_COMMITTED_LAZY,  PDI_MQ_PROMOTE_LAZY,
+                                   PDI_MQ_DEL_COMMITTED_RAW,   PDI_MQ_PROMOTE_RAW,
+                                   PDI_MQ_STAGE_DEL,           PDI_MQ_STAGE_PUT};
+    size_t n = slot ? 8 : 6;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (pdi_stmt){pdi_sql_meta(d, meta_phys, q[i]), 1, {stage, NULL}};
+        if (q[i] == PDI_MQ_STAGE_PUT) {
+            out[i].nparams = 2;
+            out[i].params[1] = slot;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!out[i].sql) {
+            for (size_t k = 0; k < n; k++)
+                free(out[k].sql);
+            return 0;
+        }
+    return n;
+}
+
+size_t pdi_meta_promote_stmts(pd_store *s, const char *stage, const char *slot, pdi_stmt *out)
+{
+    return pdi_meta_promote_stmts_for(s->md, s->meta_phys, stage, slot, out);
 }
 
 static int del_unc_body(pd_store *s, void *u)
@@ -421,7 +373,7 @@ static int del_unc_body(pd_store *s, void *u)
     const char *stage = u;
     int rc = PD_OK;
     for (int i = 0; i < 3 && rc == PD_OK; i++)
-        rc = mq(s, s->msql.del_unc[i], 1, &stage, NULL, NULL);
+        rc = mq(s, s->msql[PDI_MQ_DEL_UNCOMMITTED_TASKS + i], 1, &stage, NULL, NULL);
     return rc;
 }
 
@@ -443,7 +395,7 @@ int pdi_meta_journal_add(pd_store *s, const char *stage, const char *run_id)
     char ts[32];
     snprintf(ts, sizeof ts, "%lld", (long long)pd_unix_micros());
     const char *p[3] = {stage, run_id, ts};
-    rc = mq(s, s->msql.journal_add, 3, p, NULL, NULL);
+    rc = mq(s, s->msql[PDI_MQ_JOURNAL_ADD], 3, p, NULL, NULL);
     unlock_meta(s);
     return rc;
 }
@@ -464,34 +416,31 @@ int pdi_meta_recover(pd_store *s, const char *stage)
     if (rc)
         return rc;
     pd_strv rows = {0};
-    rc = stage ? mq(s, s->msql.journal_list_stage, 1, &stage, pair_row, &rows)
-               : mq(s, s->msql.journal_list, 0, NULL, pair_row, &rows);
+    rc = stage ? mq(s, s->msql[PDI_MQ_JOURNAL_LIST_STAGE], 1, &stage, pair_row, &rows)
+               : mq(s, s->msql[PDI_MQ_JOURNAL_LIST], 0, NULL, pair_row, &rows);
     for (size_t i = 0; rc == PD_OK && i + 1 < rows.n; i += 2) {
         const char *st = rows.items[i];
         bool forward = false;
-        if (s->is_sqlite) {
-            char *tl = pd_asprintf("%s__tmp", st);
-            char *ph = tl ? pdi_phys(s, tl) : NULL;
-            char *f = ph ? pd_asprintf("%s/%s.sqlite", s->dir, ph) : NULL;
-            if (!f)
-                rc = PD_ERR_NOMEM;
-            else
-                forward = !pd_path_exists(f);
-            free(tl);
-            free(ph);
-            free(f);
+        if (s->be->published) {
+            pd_stage_tx tx = {.stage = st, .technique = PD_COMMIT_SCHEMA_SWAP};
+            snprintf(tx.transaction_name, sizeof tx.transaction_name, "%s__tmp", st);
+            pdi_stage_names n;
+            rc = pdi_stage_names_make(s, &tx, &n);
+            if (rc == PD_OK)
+                rc = s->be->published(s->db, &n, &forward);
+            pdi_stage_names_free(&n);
         }
         if (rc)
             break;
         if (forward) {
             pd_log(PD_LOG_WARN, "stage '%s': completing the commit of run %s interrupted earlier",
                    st, rows.items[i + 1]);
-            promote_args a = {st, true};
+            promote_args a = {st, NULL, true};
             rc = in_tx(s, promote_body, &a);
         } else {
             pd_log(PD_LOG_WARN, "stage '%s': rolling back the commit of run %s interrupted earlier",
                    st, rows.items[i + 1]);
-            rc = mq(s, s->msql.journal_del, 1, &st, NULL, NULL);
+            rc = mq(s, s->msql[PDI_MQ_JOURNAL_DEL], 1, &st, NULL, NULL);
         }
     }
     pd_strv_free(&rows);
@@ -506,73 +455,10 @@ int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t ca
     if (rc)
         return rc;
     pd_strv v = {0};
-    rc = mq(s, s->msql.stage_get, 1, &stage, first_col_row, &v);
+    rc = mq(s, s->msql[PDI_MQ_STAGE_GET], 1, &stage, first_col_row, &v);
     if (rc == PD_OK && v.n)
         snprintf(out, cap, "%s", v.items[v.n - 1]);
     pd_strv_free(&v);
-    unlock_meta(s);
-    return rc;
-}
-
-typedef struct slot_args {
-    const char *stage, *slot;
-} slot_args;
-
-static int slot_body(pd_store *s, void *u)
-{
-    slot_args *a = u;
-    int rc = mq(s, s->msql.stage_del, 1, &a->stage, NULL, NULL);
-    const char *p[2] = {a->stage, a->slot};
-    if (rc == PD_OK)
-        rc = mq(s, s->msql.stage_ins, 2, p, NULL, NULL);
-    return rc;
-}
-
-int pdi_meta_set_stage_slot(pd_store *s, const char *stage, const char *slot)
-{
-    int rc = lock_meta(s);
-    if (rc)
-        return rc;
-    slot_args a = {stage, slot};
-    rc = in_tx(s, slot_body, &a);
-    unlock_meta(s);
-    return rc;
-}
-
-typedef struct promote_slot_args {
-    const char *stage, *slot;
-    int (*extra)(pd_store *, pdi_conn *, void *);
-    void *user;
-} promote_slot_args;
-
-static int promote_slot_body(pd_store *s, void *u)
-{
-    promote_slot_args *a = u;
-    int rc = PD_OK;
-    if (a->slot) {
-        slot_args sa = {a->stage, a->slot};
-        rc = slot_body(s, &sa);
-    }
-    if (rc == PD_OK) {
-        promote_args pa = {a->stage, false};
-        rc = promote_body(s, &pa);
-    }
-    if (rc == PD_OK && a->extra)
-        rc = a->extra(s, s->meta, a->user);
-    return rc;
-}
-
-int pdi_meta_promote_slot(pd_store *s,
-                          const char *stage,
-                          const char *slot,
-                          int (*extra)(pd_store *, pdi_conn *, void *),
-                          void *user)
-{
-    int rc = lock_meta(s);
-    if (rc)
-        return rc;
-    promote_slot_args a = {stage, slot, extra, user};
-    rc = in_tx(s, promote_slot_body, &a);
     unlock_meta(s);
     return rc;
 }
@@ -699,8 +585,8 @@ int pd_meta_find_task(pd_store *s,
     pd_task_meta tmp = {0};
     fetch_ctx f = {0, false, false, &tmp};
     const char *p[5] = {name, stage, version, input_hash, cache_fn_hash};
-    rc = mq(s, cache_fn_hash ? s->msql.find_task_fn : s->msql.find_task, cache_fn_hash ? 5 : 4, p,
-            task_row, &f);
+    rc = mq(s, cache_fn_hash ? s->msql[PDI_MQ_TASK_FIND_FN] : s->msql[PDI_MQ_TASK_FIND],
+            cache_fn_hash ? 5 : 4, p, task_row, &f);
     unlock_meta(s);
     *count = f.count;
     if (rc == PD_OK && f.count == 1 && out) {
@@ -728,8 +614,8 @@ int pd_meta_latest_task(pd_store *s,
     pd_task_meta tmp = {0};
     const char *p[3] = {name, stage, position_hash};
     fetch_ctx f = {0, true, committed_only, &tmp};
-    rc = mq(s, position_hash ? s->msql.latest_task_pos : s->msql.latest_task, position_hash ? 3 : 2,
-            p, task_row, &f);
+    rc = mq(s, position_hash ? s->msql[PDI_MQ_TASK_LATEST_POS] : s->msql[PDI_MQ_TASK_LATEST],
+            position_hash ? 3 : 2, p, task_row, &f);
     if (rc == 1)
         rc = PD_OK;
     unlock_meta(s);
@@ -784,7 +670,7 @@ static int lazy_cache_load(pd_store *s, const char *stage)
 {
     lazy_cache_drop(s);
     const char *p[1] = {stage};
-    int rc = mq(s, s->msql.stage_lazy, 1, p, lazy_cache_row, s);
+    int rc = mq(s, s->msql[PDI_MQ_LAZY_STAGE], 1, p, lazy_cache_row, s);
     if (rc == PD_OK) {
         s->lazy_cache_stage = pd_strdup(stage);
         if (!s->lazy_cache_stage)
@@ -867,7 +753,7 @@ int pd_meta_find_raw_sql(pd_store *s,
     pd_raw_sql_meta tmp = {0};
     fetch_ctx f = {0, false, false, &tmp};
     const char *p[3] = {stage, query_hash, task_hash};
-    rc = mq(s, s->msql.find_raw, 3, p, raw_row, &f);
+    rc = mq(s, s->msql[PDI_MQ_RAW_FIND], 3, p, raw_row, &f);
     unlock_meta(s);
     *count = f.count;
     if (rc == PD_OK && f.count == 1 && out) {

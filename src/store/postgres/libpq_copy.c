@@ -1,14 +1,15 @@
 /*
- * store/conn/libpq_copy.c - Arrow <-> PostgreSQL bulk transfer with binary
+ * store/postgres/libpq_copy.c - Arrow <-> PostgreSQL bulk transfer with binary
  * COPY: Arrow batches are encoded straight into COPY ... FROM STDIN (FORMAT
  * binary) messages (one transaction), and query results come back through
  * COPY (SELECT ...) TO STDOUT (FORMAT binary), decoded into Arrow batches.
- * Type mapping: int* -> smallint/integer/bigint, uint64 -> numeric(20),
- * float -> real/double, bool, utf8 -> text, binary -> bytea, date32 -> date,
- * timestamp[tz] -> timestamp[tz], time -> time, decimal128 -> numeric(P,S).
+ * The column types (CREATE TABLE) are the dialect's type map
+ * (dialect/postgres.c); the encoders here write the binary form of those
+ * types. Statements come from the dialect.
  */
-#include "store/conn/libpq.h"
-#include "store/conn/libpq_int.h"
+#include "store/dialect/dialect.h"
+#include "store/postgres/libpq.h"
+#include "store/postgres/libpq_int.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -50,8 +51,6 @@ typedef struct col_enc {
     enc_kind kind;
     int64_t mul, div; /* timestamp/time unit -> microseconds */
     int scale;        /* decimal */
-    const char *pgtype;
-    char pgtype_buf[48];
 } col_enc;
 
 static int unit_factor(char u, int64_t *mul, int64_t *div)
@@ -73,55 +72,53 @@ static int classify(const char *f, col_enc *e)
     if (!f)
         return -1;
     if (!strcmp(f, "b"))
-        return e->kind = E_BOOL, e->pgtype = "boolean", 0;
+        return e->kind = E_BOOL, 0;
     if (!strcmp(f, "c"))
-        return e->kind = E_I8, e->pgtype = "smallint", 0;
+        return e->kind = E_I8, 0;
     if (!strcmp(f, "s"))
-        return e->kind = E_I16, e->pgtype = "smallint", 0;
+        return e->kind = E_I16, 0;
     if (!strcmp(f, "i"))
-        return e->kind = E_I32, e->pgtype = "integer", 0;
+        return e->kind = E_I32, 0;
     if (!strcmp(f, "l"))
-        return e->kind = E_I64, e->pgtype = "bigint", 0;
+        return e->kind = E_I64, 0;
     if (!strcmp(f, "C"))
-        return e->kind = E_U8, e->pgtype = "smallint", 0;
+        return e->kind = E_U8, 0;
     if (!strcmp(f, "S"))
-        return e->kind = E_U16, e->pgtype = "integer", 0;
+        return e->kind = E_U16, 0;
     if (!strcmp(f, "I"))
-        return e->kind = E_U32, e->pgtype = "bigint", 0;
+        return e->kind = E_U32, 0;
     if (!strcmp(f, "L"))
-        return e->kind = E_U64, e->pgtype = "numeric(20,0)", 0;
+        return e->kind = E_U64, 0;
     if (!strcmp(f, "e"))
-        return e->kind = E_F16, e->pgtype = "real", 0;
+        return e->kind = E_F16, 0;
     if (!strcmp(f, "f"))
-        return e->kind = E_F32, e->pgtype = "real", 0;
+        return e->kind = E_F32, 0;
     if (!strcmp(f, "g"))
-        return e->kind = E_F64, e->pgtype = "double precision", 0;
+        return e->kind = E_F64, 0;
     if (!strcmp(f, "u"))
-        return e->kind = E_STR, e->pgtype = "text", 0;
+        return e->kind = E_STR, 0;
     if (!strcmp(f, "U"))
-        return e->kind = E_LSTR, e->pgtype = "text", 0;
+        return e->kind = E_LSTR, 0;
     if (!strcmp(f, "z"))
-        return e->kind = E_STR, e->pgtype = "bytea", 0;
+        return e->kind = E_STR, 0;
     if (!strcmp(f, "Z"))
-        return e->kind = E_LSTR, e->pgtype = "bytea", 0;
+        return e->kind = E_LSTR, 0;
     if (!strcmp(f, "n"))
-        return e->kind = E_NULL, e->pgtype = "text", 0;
+        return e->kind = E_NULL, 0;
     if (!strcmp(f, "tdD"))
-        return e->kind = E_DATE32, e->pgtype = "date", 0;
+        return e->kind = E_DATE32, 0;
     if (!strcmp(f, "tdm"))
-        return e->kind = E_DATE64, e->pgtype = "date", 0;
+        return e->kind = E_DATE64, 0;
     if (!strncmp(f, "ts", 2) && f[2] && f[3] == ':') {
         if (unit_factor(f[2], &e->mul, &e->div))
             return -1;
         e->kind = E_TS;
-        e->pgtype = f[4] ? "timestamp with time zone" : "timestamp without time zone";
         return 0;
     }
     if (!strncmp(f, "tt", 2) && f[2] && !f[3]) {
         if (unit_factor(f[2], &e->mul, &e->div))
             return -1;
         e->kind = (f[2] == 's' || f[2] == 'm') ? E_TIME32 : E_TIME64;
-        e->pgtype = "time without time zone";
         return 0;
     }
     if (!strncmp(f, "d:", 2)) {
@@ -131,57 +128,9 @@ static int classify(const char *f, col_enc *e)
             return -1;
         e->kind = E_DEC128;
         e->scale = s;
-        if (s >= 0)
-            snprintf(e->pgtype_buf, sizeof e->pgtype_buf, "numeric(%d,%d)", p, s);
-        else
-            snprintf(e->pgtype_buf, sizeof e->pgtype_buf, "numeric(%d,0)", p - s);
-        e->pgtype = e->pgtype_buf;
         return 0;
     }
     return -1;
-}
-
-const char *pdi_pg_type_for_arrow(const char *format)
-{
-    col_enc e;
-    if (classify(format, &e))
-        return NULL;
-    if (e.kind == E_DEC128)
-        return "numeric";
-    return e.pgtype;
-}
-
-int pdi_pg_create_table_sql(const char *qname,
-                            const struct ArrowSchema *schema,
-                            bool unlogged,
-                            char **out)
-{
-    *out = NULL;
-    pd_buf b = PD_BUF_INIT;
-    pd_buf_printf(&b, "CREATE %sTABLE %s (", unlogged ? "UNLOGGED " : "", qname);
-    for (int64_t i = 0; i < schema->n_children; i++) {
-        const struct ArrowSchema *ch = schema->children[i];
-        col_enc e;
-        if (ch->dictionary || classify(ch->format, &e)) {
-            pd_buf_free(&b);
-            return pd_set_error(PD_ERR_UNSUPPORTED,
-                                "postgres: column '%s' of %s: Arrow type '%s'%s has no "
-                                "Postgres mapping",
-                                ch->name ? ch->name : "?", qname, ch->format ? ch->format : "?",
-                                ch->dictionary ? " (dictionary-encoded)" : "");
-        }
-        char *q = pdi_pg_quote_ident(ch->name ? ch->name : "");
-        pd_buf_printf(&b, "%s%s %s%s", i ? ", " : "", q ? q : "\"\"", e.pgtype,
-                      (ch->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
-        free(q);
-    }
-    pd_buf_putc(&b, ')');
-    if (b.oom) {
-        pd_buf_free(&b);
-        return pd_set_error(PD_ERR_NOMEM, "out of memory");
-    }
-    *out = pd_buf_detach(&b);
-    return PD_OK;
 }
 
 /* Output buffer with big-endian writers. */
@@ -427,10 +376,9 @@ static int copy_send(pdi_pg *c, obuf *o)
 }
 
 int pdi_pg_load_arrow(pdi_pg *c,
+                      const char *copy_sql,
                       const char *qname,
                       struct ArrowArrayStream *stream,
-                      bool create,
-                      bool unlogged,
                       int64_t *rows_out)
 {
     if (rows_out)
@@ -469,28 +417,10 @@ int pdi_pg_load_arrow(pdi_pg *c,
         }
     if (own_tx && (rc = pdi_pg_begin(c)))
         goto done;
-    if (create) {
-        char *sql = NULL;
-        if ((rc = pdi_pg_create_table_sql(qname, &schema, unlogged, &sql)))
-            goto done;
-        rc = pdi_pg_exec(c, sql);
-        free(sql);
-        if (rc)
-            goto done;
-    }
     {
-        pd_buf cs = PD_BUF_INIT;
-        pd_buf_printf(&cs, "COPY %s (", qname);
-        for (int64_t i = 0; i < ncol; i++) {
-            char *q = pdi_pg_quote_ident(schema.children[i]->name);
-            pd_buf_printf(&cs, "%s%s", i ? ", " : "", q ? q : "\"\"");
-            free(q);
-        }
-        pd_buf_puts(&cs, ") FROM STDIN (FORMAT binary)");
         if (c->print_sql)
-            pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, cs.data);
-        PGresult *r = PQexec(c->conn, cs.data);
-        pd_buf_free(&cs);
+            pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, copy_sql);
+        PGresult *r = PQexec(c->conn, copy_sql);
         if (PQresultStatus(r) != PGRES_COPY_IN) {
             rc = pdi_pg_fail(c, PD_ERR_SQL, r, " (COPY FROM STDIN)");
             PQclear(r);
@@ -801,10 +731,7 @@ append_value(pd_arrow_builder *b, size_t col, const col_dec *d, const uint8_t *p
 
 #define BATCH_ROWS 65536
 
-int pdi_pg_read_arrow(pdi_pg *c,
-                      const char *select_sql,
-                      int64_t limit,
-                      struct ArrowArrayStream *out)
+int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream *out)
 {
     memset(out, 0, sizeof *out);
     int rc = PD_OK;
@@ -814,9 +741,7 @@ int pdi_pg_read_arrow(pdi_pg *c,
                     select_sql[qlen - 1] == '\n' || select_sql[qlen - 1] == '\t' ||
                     select_sql[qlen - 1] == '\r'))
         qlen--;
-    char *sql = limit >= 0 ? pd_asprintf("SELECT * FROM (%.*s) AS pd_q LIMIT %lld", (int)qlen,
-                                         select_sql, (long long)limit)
-                           : pd_strndup(select_sql, qlen);
+    char *sql = pd_strndup(select_sql, qlen);
     char *wrapped = NULL;
     col_dec *dec = NULL;
     pd_arrow_builder *b = NULL;
@@ -855,22 +780,20 @@ int pdi_pg_read_arrow(pdi_pg *c,
         }
     if (need_cast) {
         /* columns without a binary decoder are read as their text form */
-        pd_buf w = PD_BUF_INIT;
-        pd_buf_puts(&w, "SELECT ");
-        for (int f = 0; f < nf; f++) {
-            char *q = pdi_pg_quote_ident(PQfname(desc, f));
+        const char **names = pd_calloc((size_t)nf + 1, sizeof *names);
+        bool *cast = pd_calloc((size_t)nf + 1, sizeof *cast);
+        for (int f = 0; names && cast && f < nf; f++) {
             col_dec tmpd;
-            bool cast = decide(PQftype(desc, f), PQfmod(desc, f), &tmpd) != 0;
-            pd_buf_printf(&w, "%spd_q.%s%s", f ? ", " : "", q ? q : "\"\"", cast ? "::text" : "");
-            free(q);
+            names[f] = PQfname(desc, f);
+            cast[f] = decide(PQftype(desc, f), PQfmod(desc, f), &tmpd) != 0;
         }
-        pd_buf_printf(&w, " FROM (%s) AS pd_q", sql);
-        if (w.oom) {
-            pd_buf_free(&w);
+        wrapped = names && cast ? pdi_sql_pg_text_cast(sql, names, cast, (size_t)nf) : NULL;
+        free(names);
+        free(cast);
+        if (!wrapped) {
             rc = PD_ERR_NOMEM;
             goto done;
         }
-        wrapped = pd_buf_detach(&w);
     }
     for (int f = 0; f < nf; f++)
         if (pd_arrow_builder_add_column(b, PQfname(desc, f), dec[f].format, 1)) {
@@ -879,7 +802,7 @@ int pdi_pg_read_arrow(pdi_pg *c,
         }
     /* 2. COPY out */
     {
-        char *copy = pd_asprintf("COPY (%s) TO STDOUT (FORMAT binary)", wrapped ? wrapped : sql);
+        char *copy = pdi_sql_pg_copy_out(wrapped ? wrapped : sql);
         if (!copy) {
             rc = PD_ERR_NOMEM;
             goto done;

@@ -1,5 +1,7 @@
 /*
- * store/conn/sqlite.c - sqlite3 connector for the SQL store.
+ * store/sqlite/sqlite.c - the SQLite backend (store/backend.h): the
+ * sqlite3 connector and what only SQLite needs - a schema is a file, and a
+ * SCHEMA_SWAP commit is a crash-safe file rename.
  *
  * A store is a directory; schema S is the database file <dir>/S.sqlite,
  * ATTACHed under the name S when a statement references it ("S". or S.
@@ -9,14 +11,18 @@
  * are inserted with one prepared INSERT; results are read back as Arrow with
  * column types recovered from the declared column types.
  */
-#include "store/sql.h"
+#include "store/backend.h"
 #include "util/util.h"
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SQ_MAX_ATT    16
 #define SQ_STMT_CACHE 48
@@ -32,7 +38,13 @@ typedef struct sq_stmt {
     uint64_t last_use;
 } sq_stmt;
 
+typedef struct sq_db {
+    pdi_db base;
+    char *dir; /* the store directory */
+} sq_db;
+
 typedef struct sq_conn {
+    pdi_conn base;
     sqlite3 *db;
     char *dir;
     sq_att att[SQ_MAX_ATT];
@@ -43,7 +55,7 @@ typedef struct sq_conn {
 
 static sq_conn *SQ(pdi_conn *c)
 {
-    return (sq_conn *)c->impl;
+    return (sq_conn *)c;
 }
 
 static int sq_err(sq_conn *q, const char *what, const char *sql)
@@ -57,7 +69,7 @@ static int sq_err(sq_conn *q, const char *what, const char *sql)
     return pd_set_error(PD_ERR_SQL, "sqlite: %s: %s", what, msg);
 }
 
-int pdi_sqlite_url_dir(const char *url, char **dir_out)
+static int url_dir(const char *url, char **dir_out)
 {
     *dir_out = NULL;
     const char *p = NULL;
@@ -105,7 +117,7 @@ static int detach_idx(sq_conn *q, int i)
 {
     /* cached statements may reference the schema: drop them */
     finalize_cache(q);
-    char *sql = pd_asprintf("DETACH DATABASE \"%s\"", q->att[i].name);
+    char *sql = pdi_sql_drop_schema(&pdi_dialect_sqlite, q->att[i].name);
     if (!sql)
         return PD_ERR_NOMEM;
     int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
@@ -158,7 +170,7 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
         }
     }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(q->db, "ATTACH DATABASE ?1 AS ?2", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(q->db, pdi_sql_sqlite_attach(), -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, schema, -1, SQLITE_TRANSIENT);
@@ -171,11 +183,7 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
     q->att[q->natt].name = pd_strdup(schema);
     q->att[q->natt].last_use = ++q->tick;
     q->natt++;
-    bool meta = strstr(schema, "pipedag_metadata") != NULL;
-    char *pr =
-        pd_asprintf(meta ? "PRAGMA \"%s\".journal_mode=WAL; PRAGMA \"%s\".synchronous=NORMAL"
-                         : "PRAGMA \"%s\".journal_mode=DELETE; PRAGMA \"%s\".synchronous=OFF",
-                    schema, schema);
+    char *pr = pdi_sql_sqlite_file_pragmas(schema, strstr(schema, "pipedag_metadata") != NULL);
     if (pr) {
         sqlite3_exec(q->db, pr, NULL, NULL, NULL);
         free(pr);
@@ -183,19 +191,8 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
     return PD_OK;
 }
 
-static const pdi_conn_ops g_sqlite_ops;
-
-int pdi_sqlite_conn_attach(pdi_conn *c, const char *schema, bool create)
+static int sq_forget(pdi_conn *c, const char *schema)
 {
-    if (c->ops != &g_sqlite_ops)
-        return PD_OK;
-    return attach(SQ(c), schema, create, NULL, 0);
-}
-
-int pdi_sqlite_conn_detach(pdi_conn *c, const char *schema)
-{
-    if (c->ops != &g_sqlite_ops)
-        return PD_OK;
     sq_conn *q = SQ(c);
     int i = att_find(q, schema);
     return i < 0 ? PD_OK : detach_idx(q, i);
@@ -357,8 +354,7 @@ static int sq_query_params(
     pdi_conn *c, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
 {
     sq_conn *q = SQ(c);
-    if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL: %s", sql);
+    pdi_log_sql(c, sql);
     sqlite3_stmt *st;
     int rc = cached_prepare(q, sql, &st);
     if (rc)
@@ -375,7 +371,7 @@ static int sq_query_params(
 }
 
 /* Execute a script statement by statement (prepare tail handling). */
-static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user, bool print)
+static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
 {
     int rc = attach_for(q, sql);
     if (rc)
@@ -396,8 +392,7 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user, bo
             p = tail;
             continue;
         }
-        if (print)
-            pd_log(PD_LOG_INFO, "SQL: %s", sqlite3_sql(st));
+        pdi_log_sql(&q->base, sqlite3_sql(st));
         rc = step_rows(q, st, sqlite3_sql(st), row, user);
         sqlite3_finalize(st);
         if (rc)
@@ -409,16 +404,22 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user, bo
 
 static int sq_exec(pdi_conn *c, const char *sql)
 {
-    return run_script(SQ(c), sql, NULL, NULL, c->print_sql);
+    return run_script(SQ(c), sql, NULL, NULL);
 }
 
-static int sq_query(pdi_conn *c, const char *sql, pd_row_fn row, void *user)
+/* Parameterised statements are prepared once and cached; others (the
+ * store's one-off catalog queries, user queries) run as scripts. */
+static int sq_query(
+    pdi_conn *c, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
 {
-    return run_script(SQ(c), sql, row, user, c->print_sql);
+    if (np)
+        return sq_query_params(c, sql, np, params, row, user);
+    return run_script(SQ(c), sql, row, user);
 }
 
 static int sq_simple(sq_conn *q, const char *sql)
 {
+    pdi_log_sql(&q->base, sql);
     if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return sq_err(q, sql, NULL);
     return PD_OK;
@@ -426,18 +427,18 @@ static int sq_simple(sq_conn *q, const char *sql)
 
 static int sq_begin(pdi_conn *c)
 {
-    return sq_simple(SQ(c), "BEGIN IMMEDIATE");
+    return sq_simple(SQ(c), pdi_sql_begin(&pdi_dialect_sqlite));
 }
 static int sq_commit(pdi_conn *c)
 {
-    return sq_simple(SQ(c), "COMMIT");
+    return sq_simple(SQ(c), pdi_sql_commit(&pdi_dialect_sqlite));
 }
 static int sq_rollback(pdi_conn *c)
 {
     sq_conn *q = SQ(c);
     if (sqlite3_get_autocommit(q->db))
         return PD_OK;
-    return sq_simple(q, "ROLLBACK");
+    return sq_simple(q, pdi_sql_rollback(&pdi_dialect_sqlite));
 }
 
 /* ---------------------------------------------------------------- Arrow */
@@ -501,26 +502,16 @@ static int bind_value(sq_conn *q,
     }
 }
 
-static int sq_insert_arrow(pdi_conn *c,
-                           const char *qualified,
-                           const struct ArrowSchema *schema,
-                           const struct ArrowArray *batch)
+/* Insert one batch with the cached prepared INSERT `sql`. */
+static int insert_batch(sq_conn *q,
+                        const char *sql,
+                        const struct ArrowSchema *schema,
+                        const struct ArrowArray *batch)
 {
-    sq_conn *q = SQ(c);
-    pd_buf b = {0};
-    pd_buf_printf(&b, "INSERT INTO %s VALUES (", qualified);
-    for (int64_t i = 0; i < schema->n_children; i++)
-        pd_buf_puts(&b, i ? ", ?" : "?");
-    pd_buf_putc(&b, ')');
-    char *sql = pd_buf_detach(&b);
-    if (!sql)
-        return PD_ERR_NOMEM;
     sqlite3_stmt *st;
     int rc = cached_prepare(q, sql, &st);
-    if (rc) {
-        free(sql);
+    if (rc)
         return rc;
-    }
     for (int64_t r = 0; r < batch->length && rc == PD_OK; r++) {
         for (int64_t k = 0; k < schema->n_children; k++) {
             const struct ArrowArray *ca = batch->children[k];
@@ -540,93 +531,67 @@ static int sq_insert_arrow(pdi_conn *c,
         sqlite3_reset(st);
     }
     sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sq_load_arrow(
+    pdi_conn *c, const char *schema, const char *table, struct ArrowArrayStream *in, int64_t *rows)
+{
+    sq_conn *q = SQ(c);
+    if (rows)
+        *rows = 0;
+    struct ArrowSchema sch = {0};
+    if (in->get_schema(in, &sch) != 0) {
+        const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
+        return pd_set_error(PD_ERR_INVALID, "reading Arrow schema of table '%s': %s", table,
+                            m ? m : "stream error");
+    }
+    char *sql = pdi_sql_insert_values(&pdi_dialect_sqlite, schema, table, (size_t)sch.n_children);
+    int rc = sql ? attach(q, schema, false, NULL, 0) : PD_ERR_NOMEM;
+    bool own = rc == PD_OK && sqlite3_get_autocommit(q->db);
+    if (own)
+        rc = sq_begin(c);
+    while (rc == PD_OK) {
+        struct ArrowArray a = {0};
+        if (in->get_next(in, &a) != 0) {
+            const char *m = in->get_last_error ? in->get_last_error(in) : NULL;
+            rc = pd_set_error(PD_ERR_INVALID, "reading Arrow batch of table '%s': %s", table,
+                              m ? m : "stream error");
+            break;
+        }
+        if (!a.release)
+            break;
+        if (a.length > 0)
+            rc = insert_batch(q, sql, &sch, &a);
+        if (rc == PD_OK && rows)
+            *rows += a.length;
+        a.release(&a);
+    }
+    if (own) {
+        if (rc == PD_OK)
+            rc = sq_commit(c);
+        else
+            sq_rollback(c);
+    }
+    if (sch.release)
+        sch.release(&sch);
     free(sql);
     return rc;
 }
 
-/* Arrow format from a sqlite declared type (exact round trip of the types
- * the store declares for Arrow tables; affinity rules otherwise). */
-static const char *format_for_decl(const char *decl, int first_type)
+/* Arrow format from a sqlite declared type: the dialect's inverse type
+ * map; "" (no usable declared type) -> from the storage class. */
+static const char *format_for_decl(const char *decl, int first_type, char *buf, size_t cap)
 {
-    static const struct {
-        const char *decl, *fmt;
-    } map[] = {
-        {"BOOLEAN", "b"},      {"TINYINT", "c"},
-        {"SMALLINT", "s"},     {"INTEGER", "l"},
-        {"LARGETEXT", "U"},    {"LARGEBLOB", "Z"},
-        {"DATE64", "tdm"},     {"INT32", "i"},
-        {"BIGINT", "l"},       {"UTINYINT", "C"},
-        {"USMALLINT", "S"},    {"UINTEGER", "I"},
-        {"UBIGINT", "L"},      {"FLOAT", "f"},
-        {"REAL", "g"},         {"DOUBLE", "g"},
-        {"TEXT", "u"},         {"BLOB", "z"},
-        {"DATE", "tdD"},       {"TIME", "ttu"},
-        {"TIMESTAMP", "tsu:"}, {"TIMESTAMPTZ", "tsu:UTC"},
-        {"INT", "l"},          {"NUM", NULL},
-    };
-    if (decl && *decl) {
-        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-            if (strcasecmp(decl, map[i].decl) == 0) {
-                if (map[i].fmt)
-                    return map[i].fmt;
-                goto infer;
-            }
-        if (strncasecmp(decl, "DECIMAL", 7) == 0)
-            return NULL; /* handled by caller */
-        return pdi_sql_arrow_for_type(pdi_dialect_get("sqlite"), decl);
-    }
-infer:
+    const char *f = pdi_sql_arrow_for_type(&pdi_dialect_sqlite, decl, buf, cap);
+    if (f && *f)
+        return f;
     switch (first_type) {
     case SQLITE_INTEGER: return "l";
     case SQLITE_FLOAT: return "g";
     case SQLITE_BLOB: return "z";
     default: return "u";
     }
-}
-
-const char *pdi_sqlite_decl_for_arrow(const char *f, char *buf, size_t cap)
-{
-    if (!f)
-        return NULL;
-    const char *r = NULL;
-    switch (f[0]) {
-    case 'b': r = "BOOLEAN"; break;
-    case 'c': r = "TINYINT"; break;
-    case 's': r = "SMALLINT"; break;
-    case 'i': r = "INT32"; break;
-    case 'l': r = "BIGINT"; break;
-    case 'C': r = "UTINYINT"; break;
-    case 'S': r = "USMALLINT"; break;
-    case 'I': r = "UINTEGER"; break;
-    case 'L': r = "UBIGINT"; break;
-    case 'e':
-    case 'f': r = "FLOAT"; break;
-    case 'g': r = "DOUBLE"; break;
-    case 'u': r = "TEXT"; break;
-    case 'U': r = "LARGETEXT"; break;
-    case 'z': r = "BLOB"; break;
-    case 'Z': r = "LARGEBLOB"; break;
-    case 'd': {
-        int P = 0, S = 0;
-        if (sscanf(f, "d:%d,%d", &P, &S) < 1)
-            return NULL;
-        snprintf(buf, cap, "DECIMAL(%d,%d)", P, S);
-        return buf;
-    }
-    case 't':
-        if (f[1] == 'd')
-            r = f[2] == 'm' ? "DATE64" : "DATE";
-        else if (f[1] == 't')
-            r = "TIME";
-        else if (f[1] == 's')
-            r = f[4] ? "TIMESTAMPTZ" : "TIMESTAMP";
-        break;
-    default: break;
-    }
-    if (!r)
-        return NULL;
-    snprintf(buf, cap, "%s", r);
-    return buf;
 }
 
 typedef struct sq_stream {
@@ -704,9 +669,9 @@ static void sqs_free(sq_stream *s)
 /* The whole result is read into batches before returning (the stream must
  * not touch the connection, which goes back to the pool); the first row
  * gives the types of undeclared columns. */
-static int
-sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArrayStream *out)
+static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream *out)
 {
+    const int64_t batch_rows = 65536;
     sq_conn *q = SQ(c);
     memset(out, 0, sizeof *out);
     int rc = attach_for(q, sql);
@@ -775,15 +740,8 @@ sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArr
             ty = SQLITE_INTEGER;
         else if (s->have_row)
             ty = sqlite3_column_type(s->st, k);
-        const char *fmt = format_for_decl(decl, ty);
         char dec[48];
-        if (!fmt) { /* DECIMAL(p,s) */
-            int P = 38, S = 0;
-            if (sscanf(decl + 7, " (%d , %d)", &P, &S) < 1)
-                P = 38;
-            snprintf(dec, sizeof dec, "d:%d,%d", P, S);
-            fmt = dec;
-        }
+        const char *fmt = format_for_decl(decl, ty, dec, sizeof dec);
         rc = pd_arrow_builder_add_column(s->b, sqlite3_column_name(s->st, k), fmt, 1);
     }
     free(seen);
@@ -827,63 +785,382 @@ sq_query_arrow(pdi_conn *c, const char *sql, int64_t batch_rows, struct ArrowArr
     return rc;
 }
 
-static void sq_close(pdi_conn *c)
+/* ============================================================ backend */
+
+static void sq_disconnect(pdi_conn *c)
 {
     if (!c)
         return;
     sq_conn *q = SQ(c);
-    if (q) {
-        finalize_cache(q);
-        for (int i = 0; i < q->natt; i++)
-            free(q->att[i].name);
+    finalize_cache(q);
+    for (int i = 0; i < q->natt; i++)
+        free(q->att[i].name);
+    if (q->db)
         sqlite3_close_v2(q->db);
-        free(q->dir);
-        free(q);
-    }
-    free(c);
+    free(q->dir);
+    free(q);
 }
 
-static const pdi_conn_ops g_sqlite_ops = {
-    .name = "sqlite3",
-    .exec = sq_exec,
-    .query = sq_query,
-    .insert_arrow = sq_insert_arrow,
-    .query_arrow = sq_query_arrow,
-    .query_params = sq_query_params,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .close = sq_close,
-};
-
-int pdi_sqlite_conn_open_dir(const char *dir, pdi_conn **out)
+static int sq_connect(pdi_db *dbp, pdi_conn **out)
 {
     *out = NULL;
-    pdi_conn *c = pd_calloc(1, sizeof *c);
+    sq_db *d = (sq_db *)dbp;
     sq_conn *q = pd_calloc(1, sizeof *q);
-    if (!c || !q) {
-        free(c);
-        free(q);
+    if (!q)
         return PD_ERR_NOMEM;
-    }
-    c->impl = q;
-    c->ops = &g_sqlite_ops;
-    c->dialect = pdi_dialect_get("sqlite");
-    q->dir = pd_strdup(dir);
+    q->dir = pd_strdup(d->dir);
     int rc = sqlite3_open_v2(
         ":memory:", &q->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK || !q->dir) {
         int code = q->dir ? PD_ERR_SQL : PD_ERR_NOMEM;
-        pd_set_error(code, "sqlite: cannot open connection for %s: %s", dir,
+        pd_set_error(code, "sqlite: cannot open connection for %s: %s", d->dir,
                      q->dir ? sqlite3_errstr(rc) : "out of memory");
-        sq_close(c);
+        sq_disconnect(&q->base);
         return code;
     }
     sqlite3_busy_timeout(q->db, 60000);
     q->max_att = sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1);
     if (q->max_att > SQ_MAX_ATT)
         q->max_att = SQ_MAX_ATT;
-    *out = c;
+    *out = &q->base;
     return PD_OK;
 }
+
+static int sq_open(const pdi_open_args *a, pdi_db **out)
+{
+    *out = NULL;
+    sq_db *d = pd_calloc(1, sizeof *d);
+    if (!d)
+        return PD_ERR_NOMEM;
+    int rc = url_dir(a->sc->url ? a->sc->url : "sqlite:///.pipedag", &d->dir);
+    if (rc == PD_OK)
+        rc = pd_mkdir_p(d->dir);
+    if (rc) {
+        free(d->dir);
+        free(d);
+        return rc;
+    }
+    *out = &d->base;
+    return PD_OK;
+}
+
+static void sq_close_db(pdi_db *dbp)
+{
+    sq_db *d = (sq_db *)dbp;
+    if (!d)
+        return;
+    free(d->dir);
+    free(d);
+}
+
+static bool file_exists(sq_conn *q, const char *schema)
+{
+    char *f = schema_file(q, schema);
+    bool ex = f && pd_path_exists(f);
+    free(f);
+    return ex;
+}
+
+static int touch_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0)
+        return pd_set_error(PD_ERR_IO, "cannot create %s", path);
+    close(fd);
+    return PD_OK;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return pd_set_error(PD_ERR_IO, "cannot open %s for fsync", path);
+    int r = fsync(fd);
+    close(fd);
+    return r == 0 ? PD_OK : pd_set_error(PD_ERR_IO, "fsync %s failed", path);
+}
+
+static int sq_create_schema(pdi_conn *c, const char *schema)
+{
+    sq_conn *q = SQ(c);
+    char *f = schema_file(q, schema);
+    int rc = f ? (pd_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
+    free(f);
+    if (rc == PD_OK)
+        rc = attach(q, schema, true, NULL, 0);
+    return rc;
+}
+
+/* Delete <dir>/<schema>.sqlite and its journal files (the store made every
+ * other session forget the schema). */
+static int sq_drop_schema(pdi_conn *c, const char *schema)
+{
+    sq_conn *q = SQ(c);
+    int rc = sq_forget(c, schema);
+    static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
+    for (size_t i = 0; i < 4 && rc == PD_OK; i++) {
+        char *f = pd_asprintf("%s/%s.sqlite%s", q->dir, schema, ext[i]);
+        if (!f)
+            return PD_ERR_NOMEM;
+        if (unlink(f) != 0 && errno != ENOENT)
+            rc = pd_set_error(PD_ERR_IO, "cannot delete %s", f);
+        free(f);
+    }
+    return rc;
+}
+
+static int sq_list_schemas(pdi_conn *c, pd_strv *out)
+{
+    sq_conn *q = SQ(c);
+    DIR *d = opendir(q->dir);
+    if (!d)
+        return pd_set_error(PD_ERR_IO, "cannot list %s", q->dir);
+    struct dirent *e;
+    int rc = PD_OK;
+    while ((e = readdir(d)) != NULL && rc == PD_OK) {
+        size_t n = strlen(e->d_name);
+        if (n <= 7 || strcmp(e->d_name + n - 7, ".sqlite") != 0)
+            continue;
+        char *nm = pd_strndup(e->d_name, n - 7);
+        rc = nm ? pd_strv_push_owned(out, nm) : PD_ERR_NOMEM;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
+{
+    (void)names;
+    if (ncols < 1)
+        return PD_OK;
+    return pd_strv_push(user, vals[0] ? vals[0] : "");
+}
+
+/* Run a catalog query of `schema` (attached first); nothing when the
+ * schema's file does not exist. */
+static int catalog(sq_conn *q,
+                   const char *schema,
+                   char *sql,
+                   size_t np,
+                   const char *const *params,
+                   pd_row_fn row,
+                   void *user)
+{
+    int rc = sql ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && file_exists(q, schema)) {
+        rc = attach(q, schema, false, NULL, 0);
+        if (rc == PD_OK)
+            rc = sq_query(&q->base, sql, np, params, row, user);
+    }
+    free(sql);
+    return rc;
+}
+
+static int sq_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
+{
+    return catalog(SQ(c), schema, pdi_sql_list_objects(&pdi_dialect_sqlite, schema), 0, NULL,
+                   strv_row, out);
+}
+
+static int sq_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
+{
+    pd_strv v = {0};
+    int rc = catalog(SQ(c), schema, pdi_sql_table_exists(&pdi_dialect_sqlite, schema), 1, &name,
+                     strv_row, &v);
+    *exists = v.n > 0;
+    pd_strv_free(&v);
+    return rc;
+}
+
+static int sq_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
+{
+    return catalog(SQ(c), schema, pdi_sql_list_columns(&pdi_dialect_sqlite, schema, table), 0, NULL,
+                   strv_row, out);
+}
+
+static int
+sq_list_indexes(pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
+{
+    return catalog(SQ(c), schema, pdi_sql_list_indexes(&pdi_dialect_sqlite, schema, table), 0, NULL,
+                   row, user);
+}
+
+typedef struct defs {
+    pd_strv a, b, c;
+} defs;
+
+static int defs_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    defs *d = user;
+    int rc = pd_strv_push(&d->a, n > 0 && v[0] ? v[0] : "");
+    if (rc == PD_OK)
+        rc = pd_strv_push(&d->b, n > 1 && v[1] ? v[1] : "");
+    if (rc == PD_OK && n > 2)
+        rc = pd_strv_push(&d->c, v[2] ? v[2] : "");
+    return rc;
+}
+
+static void defs_free(defs *d)
+{
+    pd_strv_free(&d->a);
+    pd_strv_free(&d->b);
+    pd_strv_free(&d->c);
+}
+
+/* A table: its CREATE TABLE text re-targeted (declared types survive) +
+ * INSERT SELECT; a view: its definition re-targeted, without qualifiers
+ * naming its own (transaction) file. */
+static int sq_copy_table(pdi_conn *c,
+                         const char *from_schema,
+                         const char *from_name,
+                         const char *to_schema,
+                         const char *to_name)
+{
+    sq_conn *q = SQ(c);
+    const pdi_dialect *d = &pdi_dialect_sqlite;
+    defs df = {{0}, {0}, {0}};
+    int rc = attach(q, to_schema, false, NULL, 0);
+    if (rc == PD_OK)
+        rc = catalog(q, from_schema, pdi_sql_sqlite_object_ddl(from_schema), 1, &from_name,
+                     defs_row, &df);
+    if (rc == PD_OK && df.a.n == 0)
+        rc = pd_set_error(PD_ERR_NOT_FOUND, "table %s.%s does not exist", from_schema, from_name);
+    char *ddl = NULL;
+    if (rc == PD_OK) {
+        bool view = strcmp(df.a.items[0], "view") == 0;
+        char *def =
+            view ? pdi_sql_strip_qualifier(df.b.items[0], from_schema) : pd_strdup(df.b.items[0]);
+        ddl = def ? pdi_sql_retarget_create(d, def, to_schema, to_name) : NULL;
+        free(def);
+        rc = ddl ? sq_exec(c, ddl) : pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+        if (rc == PD_OK && !view) {
+            char *sel = pdi_sql_select_all(d, from_schema, from_name);
+            char *ins = sel ? pdi_sql_insert_select(d, to_schema, to_name, sel) : NULL;
+            rc = ins ? sq_exec(c, ins) : PD_ERR_NOMEM;
+            free(sel);
+            free(ins);
+        }
+    }
+    free(ddl);
+    defs_free(&df);
+    return rc;
+}
+
+/* Views and triggers of the transaction file that qualify names with the
+ * transaction schema are rewritten unqualified (SQLite resolves the
+ * unqualified names of a view in the view's own file, which is published
+ * under the base name). */
+static int fix_views(sq_conn *q, const char *tx)
+{
+    char *upd = pdi_sql_sqlite_set_definition(tx);
+    char *on = pdi_sql_sqlite_writable_schema(tx, true);
+    char *off = pdi_sql_sqlite_writable_schema(tx, false);
+    defs df = {{0}, {0}, {0}};
+    int rc = upd && on && off ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = catalog(q, tx, pdi_sql_sqlite_view_defs(tx), 0, NULL, defs_row, &df);
+    bool writable = false;
+    for (size_t i = 0; rc == PD_OK && i < df.a.n; i++) {
+        char *fixed = pdi_sql_strip_qualifier(df.b.items[i], tx);
+        if (!fixed) {
+            rc = PD_ERR_NOMEM;
+            break;
+        }
+        if (strcmp(fixed, df.b.items[i]) != 0) {
+            if (!writable) {
+                rc = sq_exec(&q->base, on);
+                writable = rc == PD_OK;
+            }
+            const char *p[3] = {fixed, df.c.items[i], df.a.items[i]};
+            if (rc == PD_OK)
+                rc = sq_query_params(&q->base, upd, 3, p, NULL, NULL);
+        }
+        free(fixed);
+    }
+    if (writable) {
+        int r2 = sq_exec(&q->base, off);
+        if (rc == PD_OK)
+            rc = r2;
+    }
+    defs_free(&df);
+    free(upd);
+    free(on);
+    free(off);
+    return rc;
+}
+
+/* SCHEMA_SWAP: <tx>.sqlite renamed over <base>.sqlite (atomic), with
+ * fsyncs around; the journal row written by the store before makes a kill
+ * at any point recoverable (sq_published). */
+static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
+{
+    sq_conn *q = SQ(c);
+    char *fbase = schema_file(q, st->base);
+    char *ftx = schema_file(q, st->tx);
+    int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && !pd_path_exists(ftx))
+        rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftx);
+    if (rc == PD_OK)
+        rc = fix_views(q, st->tx);
+    if (rc == PD_OK)
+        rc = sq_forget(c, st->tx);
+    if (rc == PD_OK)
+        rc = sq_forget(c, st->base);
+    if (rc == PD_OK)
+        rc = fsync_path(ftx);
+    pdi_crash_point("commit_before_rename");
+    if (rc == PD_OK && rename(ftx, fbase) != 0)
+        rc = pd_set_error(PD_ERR_IO, "cannot rename %s to %s", ftx, fbase);
+    if (rc == PD_OK)
+        rc = pd_fsync_dir(q->dir);
+    pdi_crash_point("commit_after_rename");
+    free(fbase);
+    free(ftx);
+    return rc;
+}
+
+static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
+{
+    sq_db *d = (sq_db *)dbp;
+    char *f = pd_asprintf("%s/%s.sqlite", d->dir, st->tx);
+    if (!f)
+        return PD_ERR_NOMEM;
+    *done = !pd_path_exists(f);
+    free(f);
+    return PD_OK;
+}
+
+static const char *const g_names[] = {"sqlite", NULL};
+
+const pdi_backend pdi_backend_sqlite = {
+    .version = PDI_BACKEND_VERSION,
+    .name = "SQLite",
+    .dialects = g_names,
+    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
+    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "
+                            "its own database file)",
+    .open = sq_open,
+    .close = sq_close_db,
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .exec = sq_exec,
+    .query = sq_query,
+    .query_arrow = sq_query_arrow,
+    .load_arrow = sq_load_arrow,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .create_schema = sq_create_schema,
+    .drop_schema = sq_drop_schema,
+    .list_schemas = sq_list_schemas,
+    .list_objects = sq_list_objects,
+    .table_exists = sq_table_exists,
+    .list_columns = sq_list_columns,
+    .list_indexes = sq_list_indexes,
+    .forget_schema = sq_forget,
+    .copy_table = sq_copy_table,
+    .publish = sq_publish,
+    .published = sq_published,
+};

@@ -1,10 +1,10 @@
 /*
- * store/conn/libpq_int.h - internals shared by the libpq connector files.
+ * store/postgres/libpq_int.h - internals shared by the libpq connector files.
  */
-#ifndef PD_STORE_CONN_LIBPQ_INT_H
-#define PD_STORE_CONN_LIBPQ_INT_H
+#ifndef PD_STORE_POSTGRES_LIBPQ_INT_H
+#define PD_STORE_POSTGRES_LIBPQ_INT_H
 
-#include "store/conn/libpq.h"
+#include "store/postgres/libpq.h"
 #include <libpq-fe.h>
 #include <stdbool.h>
 

@@ -1,11 +1,12 @@
 /*
- * store/conn/libpq.c - PostgreSQL connector on libpq: URL parsing, connect
+ * store/postgres/libpq.c - PostgreSQL connector on libpq: URL parsing, connect
  * (optionally creating the database), SQL execution with SQLSTATE-bearing
  * errors that name host:port/db and the task but never the password, and
  * transactions. Arrow bulk transfer (binary COPY) is in libpq_copy.c.
  */
-#include "store/conn/libpq.h"
-#include "store/conn/libpq_int.h"
+#include "store/postgres/libpq.h"
+#include "store/dialect/dialect.h"
+#include "store/postgres/libpq_int.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -291,9 +292,7 @@ static int create_database(pdi_pg *c, const pdi_pg_url *u)
         return rc;
     }
     PQsetNoticeProcessor(admin, notice_quiet, NULL);
-    char *q = pdi_pg_quote_ident(u->dbname);
-    char *sql = q ? pd_asprintf("CREATE DATABASE %s", q) : NULL;
-    free(q);
+    char *sql = pdi_sql_pg_create_database(u->dbname);
     if (!sql) {
         PQfinish(admin);
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
@@ -391,11 +390,6 @@ void pdi_pg_set_print_sql(pdi_pg *c, bool on)
 {
     c->print_sql = on;
 }
-void *pdi_pg_raw(pdi_pg *c)
-{
-    return c ? c->conn : NULL;
-}
-
 bool pdi_pg_alive(pdi_pg *c)
 {
     if (!c || !c->conn || PQstatus(c->conn) != CONNECTION_OK)
@@ -419,19 +413,6 @@ int pdi_pg_exec(pdi_pg *c, const char *sql)
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
         rc = pdi_pg_fail(c, PQstatus(c->conn) == CONNECTION_OK ? PD_ERR_SQL : PD_ERR_IO, r, "");
     PQclear(r);
-    return rc;
-}
-
-int pdi_pg_execf(pdi_pg *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = pd_vasprintf(fmt, ap);
-    va_end(ap);
-    if (!sql)
-        return PD_ERR_NOMEM;
-    int rc = pdi_pg_exec(c, sql);
-    free(sql);
     return rc;
 }
 
@@ -491,33 +472,75 @@ int pdi_pg_query_value(pdi_pg *c, const char *sql, char **out)
 
 int pdi_pg_begin(pdi_pg *c)
 {
-    return pdi_pg_exec(c, "BEGIN");
+    return pdi_pg_exec(c, pdi_sql_begin(&pdi_dialect_postgres));
 }
 int pdi_pg_commit(pdi_pg *c)
 {
-    return pdi_pg_exec(c, "COMMIT");
+    return pdi_pg_exec(c, pdi_sql_commit(&pdi_dialect_postgres));
 }
 int pdi_pg_rollback(pdi_pg *c)
 {
     if (!c || !c->conn || PQtransactionStatus(c->conn) == PQTRANS_IDLE)
         return PD_OK;
-    PGresult *r = PQexec(c->conn, "ROLLBACK");
+    PGresult *r = PQexec(c->conn, pdi_sql_rollback(&pdi_dialect_postgres));
     PQclear(r);
     return PD_OK;
 }
 
-char *pdi_pg_quote_ident(const char *name)
+int pdi_pg_query_params(pdi_pg *p,
+                        const char *sql,
+                        size_t nparams,
+                        const char *const *params,
+                        pdi_pg_row_fn row,
+                        void *user)
 {
-    pd_buf b = {0};
-    pd_buf_putc(&b, '"');
-    for (const char *p = name; p && *p; p++) {
-        if (*p == '"')
-            pd_buf_putc(&b, '"');
-        pd_buf_putc(&b, *p);
+    /* ? -> $n (the store never puts ? inside literals) */
+    pd_buf b = PD_BUF_INIT;
+    int n = 0;
+    for (const char *s = sql; *s; s++) {
+        if (*s == '?')
+            pd_buf_printf(&b, "$%d", ++n);
+        else
+            pd_buf_putc(&b, *s);
     }
-    if (pd_buf_putc(&b, '"')) {
+    if (b.oom || !b.data) {
         pd_buf_free(&b);
-        return NULL;
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
     }
-    return pd_buf_detach(&b);
+    if ((size_t)n != nparams) {
+        pd_buf_free(&b);
+        return pd_set_error(PD_ERR_INVALID, "postgres %s: %d placeholders but %zu parameters",
+                            p->server, n, nparams);
+    }
+    if (p->print_sql)
+        pd_log(PD_LOG_INFO, "SQL (%s): %s", p->server, b.data);
+    PGresult *r = PQexecParams(p->conn, b.data, (int)nparams, NULL, params, NULL, NULL, 0);
+    pd_buf_free(&b);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        int rc = pdi_pg_fail(p, PQstatus(p->conn) == CONNECTION_OK ? PD_ERR_SQL : PD_ERR_IO, r, "");
+        PQclear(r);
+        return rc;
+    }
+    int rc = PD_OK;
+    int nf = PQnfields(r), nt = PQntuples(r);
+    if (row && nt > 0) {
+        const char **names = pd_calloc((size_t)nf + 1, sizeof *names);
+        const char **vals = pd_calloc((size_t)nf + 1, sizeof *vals);
+        if (!names || !vals) {
+            rc = PD_ERR_NOMEM;
+        } else {
+            for (int f = 0; f < nf; f++)
+                names[f] = PQfname(r, f);
+            for (int t = 0; t < nt && !rc; t++) {
+                for (int f = 0; f < nf; f++)
+                    vals[f] = PQgetisnull(r, t, f) ? NULL : PQgetvalue(r, t, f);
+                rc = row(user, nf, names, vals);
+            }
+        }
+        free(names);
+        free(vals);
+    }
+    PQclear(r);
+    return rc;
 }

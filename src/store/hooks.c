@@ -1,16 +1,15 @@
 /*
- * store/sql_hooks.c - the SQL store's default table hooks: SQL queries
- * (CREATE TABLE AS), in-memory Arrow tables (typed CREATE TABLE + one
- * prepared bulk INSERT in one transaction), external tables (existence
- * check), views (a real view; on SQLite a table copy, since SQLite views
- * cannot reference other attached databases), and retrieval as Arrow or
- * as a quoted SQL name.
+ * store/hooks.c - the SQL store's default table hooks: SQL queries
+ * (CREATE TABLE AS), in-memory Arrow tables (CREATE TABLE from the
+ * dialect's type map + the backend's bulk load), external tables
+ * (existence check), views (a real view where the backend has
+ * PDI_CAP_READ_VIEWS; otherwise - SQLite, whose views cannot reference
+ * other database files - a table copy), and retrieval as Arrow or as a
+ * quoted SQL name.
  */
-#include "store/sql_int.h"
+#include "store/store_int.h"
 #include <stdlib.h>
 #include <string.h>
-
-#define PDI_ARROW_BATCH_ROWS 65536
 
 /* ------------------------------------------------------------------ SQL */
 
@@ -57,10 +56,12 @@ static int sql_retrieve(
     return PD_OK;
 }
 
+/* The query text itself: the core canonicalises it (one canonicaliser,
+ * core/hash.c). */
 static int sql_lazy_str(pd_store *s, const pd_table *t, char **out)
 {
     (void)s;
-    *out = pdi_sql_canonical(t->sql ? t->sql : "");
+    *out = pd_strdup(t->sql ? t->sql : "");
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -101,70 +102,21 @@ static int arrow_materialize(pd_store *s, const pd_table *t, const char *schema)
     if (st->get_schema(st, &sch) != 0)
         return stream_err(st, "schema", t->name);
     char *ph = pdi_phys(s, schema);
-    char *q = ph ? pdi_sql_qualified(s->d, ph, t->name) : NULL;
-    pd_buf ddl = {0};
-    int rc = q ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK)
-        pd_buf_printf(&ddl, "%s%s (", pdi_sql_create_table_kw(s->d, s->sc->unlogged), q);
-    for (int64_t i = 0; rc == PD_OK && i < sch.n_children; i++) {
-        const struct ArrowSchema *c = sch.children[i];
-        char buf[64];
-        const char *ty = s->is_sqlite ? pdi_sqlite_decl_for_arrow(c->format, buf, sizeof buf)
-                                      : pdi_sql_type_for_arrow(s->d, c->format);
-        if (!ty) {
-            rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                              "column '%s' of table '%s' has Arrow type '%s', which %s cannot "
-                              "store",
-                              c->name ? c->name : "?", t->name, c->format, s->d->name);
-            break;
-        }
-        char *cq = pdi_sql_quote(s->d, c->name ? c->name : "");
-        pd_buf_printf(&ddl, "%s%s %s", i ? ", " : "", cq ? cq : "", ty);
-        free(cq);
-    }
-    pd_buf_putc(&ddl, ')');
-    char *ddl_s = pd_buf_detach(&ddl);
-    if (rc == PD_OK && !ddl_s)
-        rc = PD_ERR_NOMEM;
+    char *ddl = ph ? pdi_sql_create_table_arrow(s->d, ph, t->name, &sch, s->sc->unlogged) : NULL;
+    int rc = ddl ? PD_OK : pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     pdi_conn *c = NULL;
     if (rc == PD_OK)
         rc = pdi_pool_get(s, &c);
     if (rc == PD_OK) {
-        if (!c->ops->insert_arrow)
-            rc = pd_set_error(PD_ERR_UNSUPPORTED, "connector %s cannot load Arrow tables",
-                              c->ops->name);
+        rc = s->be->exec(c, ddl);
         if (rc == PD_OK)
-            rc = c->ops->exec(c, ddl_s);
-        if (rc == PD_OK && s->is_sqlite)
-            rc = pdi_sqlite_conn_attach(c, ph, false);
-        if (rc == PD_OK)
-            rc = c->ops->begin(c);
-        bool began = rc == PD_OK;
-        while (rc == PD_OK) {
-            struct ArrowArray a = {0};
-            if (st->get_next(st, &a) != 0) {
-                rc = stream_err(st, "batch", t->name);
-                break;
-            }
-            if (!a.release)
-                break;
-            if (a.length > 0)
-                rc = c->ops->insert_arrow(c, q, &sch, &a);
-            a.release(&a);
-        }
-        if (began) {
-            if (rc == PD_OK)
-                rc = c->ops->commit(c);
-            else
-                c->ops->rollback(c);
-        }
+            rc = s->be->load_arrow(c, ph, t->name, st, NULL);
         pdi_pool_put(s, c);
     }
     if (sch.release)
         sch.release(&sch);
     st->release(st);
-    free(ddl_s);
-    free(q);
+    free(ddl);
     free(ph);
     return rc;
 }
@@ -173,21 +125,17 @@ static int arrow_retrieve(
     pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out)
 {
     (void)as;
-    char *q = pd_store_sql_name(s, schema, name);
-    char *sel = q ? pd_asprintf("SELECT * FROM %s", q) : NULL;
+    char *ph = pdi_phys(s, schema);
+    char *sel = ph ? pdi_sql_select_all(s->d, ph, name) : NULL;
     char *sql = sel && limit >= 0 ? pdi_sql_limit(s->d, sel, limit) : pd_strdup(sel);
-    free(q);
+    free(ph);
     free(sel);
     if (!sql)
         return PD_ERR_NOMEM;
     pdi_conn *c;
     int rc = pdi_pool_get(s, &c);
     if (rc == PD_OK) {
-        if (!c->ops->query_arrow)
-            rc = pd_set_error(PD_ERR_UNSUPPORTED, "connector %s cannot read Arrow tables",
-                              c->ops->name);
-        else
-            rc = c->ops->query_arrow(c, sql, PDI_ARROW_BATCH_ROWS, out);
+        rc = s->be->query_arrow(c, sql, out);
         pdi_pool_put(s, c);
     }
     free(sql);
@@ -269,35 +217,45 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
         return PD_ERR_NOMEM;
     pd_buf sel = {0};
     int rc = PD_OK;
-    char *first_ph = NULL, *first_name = NULL;
+    char **src_ph = pd_calloc(t->n_view_sources, sizeof *src_ph);
+    char **src_name = pd_calloc(t->n_view_sources, sizeof *src_name);
+    if (!src_ph || !src_name)
+        rc = PD_ERR_NOMEM;
     for (size_t i = 0; i < t->n_view_sources && rc == PD_OK; i++) {
-        char *sph = NULL, *sname = NULL;
-        rc = split_src(s, t->view_sources[i], &sph, &sname);
+        rc = split_src(s, t->view_sources[i], &src_ph[i], &src_name[i]);
         if (rc == PD_OK) {
-            char *q = pdi_sql_qualified(s->d, sph, sname);
-            pd_buf_printf(&sel, "%sSELECT * FROM %s", i ? " UNION ALL " : "", q ? q : "");
+            char *q = pdi_sql_select_all(s->d, src_ph[i], src_name[i]);
+            pd_buf_printf(&sel, "%s%s", i ? " UNION ALL " : "", q ? q : "");
             free(q);
-        }
-        if (i == 0) {
-            first_ph = sph;
-            first_name = sname;
-        } else {
-            free(sph);
-            free(sname);
         }
     }
     char *sel_s = pd_buf_detach(&sel);
     if (rc == PD_OK && !sel_s)
         rc = PD_ERR_NOMEM;
-    if (rc == PD_OK) {
-        if (s->is_sqlite) /* a table copy: SQLite views cannot span files */
-            rc = pdi_create_like_and_fill(s, first_ph, first_name, ph, t->name, sel_s);
-        else
-            rc = pdi_exec_free(s, pdi_sql_create_view(s->d, ph, t->name, sel_s));
+    if (rc == PD_OK && (s->be->caps & PDI_CAP_READ_VIEWS)) {
+        rc = pdi_exec_free(s, pdi_sql_create_view(s->d, ph, t->name, sel_s));
+    } else if (rc == PD_OK) {
+        /* views cannot read other schemas here: a table with the first
+         * source's columns and types, then the rows of the others */
+        pdi_conn *c;
+        rc = pdi_pool_get(s, &c);
+        if (rc == PD_OK) {
+            rc = pdi_be_copy_table(s, c, src_ph[0], src_name[0], ph, t->name);
+            pdi_pool_put(s, c);
+        }
+        for (size_t i = 1; i < t->n_view_sources && rc == PD_OK; i++) {
+            char *q = pdi_sql_select_all(s->d, src_ph[i], src_name[i]);
+            rc = q ? pdi_exec_free(s, pdi_sql_insert_select(s->d, ph, t->name, q)) : PD_ERR_NOMEM;
+            free(q);
+        }
     }
+    for (size_t i = 0; i < t->n_view_sources && src_ph && src_name; i++) {
+        free(src_ph[i]);
+        free(src_name[i]);
+    }
+    free(src_ph);
+    free(src_name);
     free(sel_s);
-    free(first_ph);
-    free(first_name);
     free(ph);
     return rc;
 }
@@ -309,9 +267,7 @@ static int view_lazy_str(pd_store *s, const pd_table *t, char **out)
     pd_buf_puts(&b, "view:");
     for (size_t i = 0; i < t->n_view_sources; i++)
         pd_buf_printf(&b, "%s%s", i ? "," : "", t->view_sources[i]);
-    char *r = pd_buf_detach(&b);
-    *out = r ? pdi_sql_canonical(r) : NULL;
-    free(r);
+    *out = pd_buf_detach(&b);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 

@@ -1,0 +1,153 @@
+/*
+ * store/dialect/mssql.c - Microsoft SQL Server text: [quoted] names,
+ * SELECT ... INTO instead of CREATE TABLE AS, schemas created through
+ * EXEC, sp_rename, TOP n, bit booleans, no DROP SCHEMA CASCADE.
+ */
+#include "store/dialect/dialect_int.h"
+#include <stdlib.h>
+#include <string.h>
+
+static char *ms_create_schema(const pdi_dialect *d, const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "IF NOT EXISTS (SELECT * FROM sys.schemas WHERE name = ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, ") EXEC(");
+    pd_buf q = {0};
+    pd_buf_puts(&q, "CREATE SCHEMA ");
+    pdi_dl_quoted(&q, d, schema);
+    char *qs = pd_buf_detach(&q);
+    pdi_dl_literal(&b, qs ? qs : "");
+    free(qs);
+    pd_buf_putc(&b, ')');
+    return pdi_dl_finish(&b);
+}
+
+static char *ms_drop_schema(const pdi_dialect *d, const char *schema)
+{
+    /* the store drops the contents first (drop_cascades is false) */
+    pd_buf b = {0};
+    pd_buf_puts(&b, "DROP SCHEMA IF EXISTS ");
+    pdi_dl_quoted(&b, d, schema);
+    return pdi_dl_finish(&b);
+}
+
+static char *ms_ctas(
+    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged)
+{
+    (void)unlogged;
+    char *target = pdi_sql_qualified(d, schema, table);
+    if (!target)
+        return NULL;
+    char *r = pdi_sql_mssql_splice_into(select, target);
+    free(target);
+    return r;
+}
+
+static char *
+ms_rename_table(const pdi_dialect *d, const char *schema, const char *from, const char *to)
+{
+    pd_buf q = {0};
+    pdi_dl_qualified(&q, d, schema, from);
+    char *qs = pd_buf_detach(&q);
+    pd_buf b = {0};
+    pd_buf_puts(&b, "EXEC sp_rename ");
+    pdi_dl_literal(&b, qs ? qs : "");
+    pd_buf_puts(&b, ", ");
+    pdi_dl_literal(&b, to);
+    free(qs);
+    return pdi_dl_finish(&b);
+}
+
+static char *ms_rename_schema(const pdi_dialect *d, const char *from, const char *to)
+{
+    /* no native rename: object transfer is the backend's (ALTER SCHEMA .. TRANSFER) */
+    pd_buf b = {0};
+    pd_buf_puts(&b, "-- rename schema ");
+    pdi_dl_quoted(&b, d, from);
+    pd_buf_puts(&b, " to ");
+    pdi_dl_quoted(&b, d, to);
+    pd_buf_puts(&b, " is emulated by the backend");
+    return pdi_dl_finish(&b);
+}
+
+static char *ms_list_objects(const pdi_dialect *d, const char *schema)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
+                    "s.schema_id WHERE s.name = ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, " AND o.type IN ('U', 'V', 'SN') ORDER BY o.name");
+    return pdi_dl_finish(&b);
+}
+
+static char *ms_limit(const pdi_dialect *d, const char *select, int64_t n)
+{
+    (void)d;
+    return pd_asprintf("SELECT TOP %lld * FROM (%.*s) AS pd_limit_sub", (long long)n,
+                       (int)pdi_dl_trimmed_len(select), select);
+}
+
+static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
+{
+    (void)d;
+    static const struct {
+        const char *fmt, *type;
+    } map[] = {
+        {"b", "BIT"},
+        {"c", "SMALLINT"},
+        {"s", "SMALLINT"},
+        {"i", "INT"},
+        {"l", "BIGINT"},
+        {"C", "SMALLINT"},
+        {"S", "INT"},
+        {"I", "BIGINT"},
+        {"L", "DECIMAL(20,0)"},
+        {"e", "REAL"},
+        {"f", "REAL"},
+        {"g", "FLOAT"},
+        {"u", "NVARCHAR(MAX)"},
+        {"U", "NVARCHAR(MAX)"},
+        {"z", "VARBINARY(MAX)"},
+        {"Z", "VARBINARY(MAX)"},
+        {"tdD", "DATE"},
+        {"tdm", "DATE"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(f, map[i].fmt) == 0)
+            return map[i].type;
+    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
+        return f[4] ? "DATETIMEOFFSET" : "DATETIME2";
+    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
+        return "TIME";
+    int p, s;
+    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p) {
+        snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
+        return buf;
+    }
+    return NULL;
+}
+
+const pdi_dialect pdi_dialect_mssql = {
+    .id = PDI_DIALECT_MSSQL,
+    .name = "mssql",
+    .quote_open = '[',
+    .quote_close = ']',
+    .has_indexes = true,
+    .drop_if_exists = true,
+    .bool_is_bit = true,
+    .text_type = "NVARCHAR(MAX)",
+    .bool_type = "BIT",
+    .meta_id_col = "id BIGINT IDENTITY(1,1) PRIMARY KEY",
+    .insert_hint = " WITH(TABLOCKX)",
+    .max_ident_len = 63,
+    .create_schema = ms_create_schema,
+    .drop_schema = ms_drop_schema,
+    .rename_schema = ms_rename_schema,
+    .ctas = ms_ctas,
+    .rename_table = ms_rename_table,
+    .list_objects = ms_list_objects,
+    .limit = ms_limit,
+    .type_for_arrow = ms_type,
+};

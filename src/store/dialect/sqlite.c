@@ -1,0 +1,236 @@
+/*
+ * store/dialect/sqlite.c - SQLite text. A schema is an attached database
+ * file (the backend creates and attaches it); indexes live in the table's
+ * schema and name the table unqualified; booleans are 1/0; the declared
+ * column types are chosen so that Arrow tables read back with the types
+ * they were written with (BOOLEAN, TINYINT, INT32, UBIGINT, DECIMAL(p,s),
+ * TIMESTAMPTZ...).
+ */
+#include "store/dialect/dialect_int.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *sq_create_schema(const pdi_dialect *d, const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "ATTACH DATABASE ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, " AS ");
+    pdi_dl_quoted(&b, d, schema);
+    return pdi_dl_finish(&b);
+}
+
+static char *sq_drop_schema(const pdi_dialect *d, const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "DETACH DATABASE ");
+    pdi_dl_quoted(&b, d, schema);
+    return pdi_dl_finish(&b);
+}
+
+static char *sq_rename_schema(const pdi_dialect *d, const char *from, const char *to)
+{
+    /* not SQL: the backend renames the file */
+    pd_buf b = {0};
+    pd_buf_puts(&b, "-- rename schema ");
+    pdi_dl_quoted(&b, d, from);
+    pd_buf_puts(&b, " to ");
+    pdi_dl_quoted(&b, d, to);
+    pd_buf_puts(&b, " is a file rename");
+    return pdi_dl_finish(&b);
+}
+
+static char *
+master_query(const pdi_dialect *d, const char *schema, const char *cols, const char *where)
+{
+    pd_buf b = {0};
+    pd_buf_printf(&b, "SELECT %s FROM ", cols);
+    pdi_dl_quoted(&b, d, schema);
+    pd_buf_printf(&b, ".sqlite_master WHERE %s", where);
+    return pdi_dl_finish(&b);
+}
+
+static char *sq_list_objects(const pdi_dialect *d, const char *schema)
+{
+    return master_query(d, schema, "name",
+                        "type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                        "ORDER BY name");
+}
+
+static char *sq_list_relations(const pdi_dialect *d, const char *schema)
+{
+    return master_query(d, schema, "name, upper(type)",
+                        "type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                        "ORDER BY name");
+}
+
+static char *sq_table_exists(const pdi_dialect *d, const char *schema)
+{
+    return master_query(d, schema, "name", "type IN ('table', 'view') AND name = ?");
+}
+
+static char *sq_list_columns(const pdi_dialect *d, const char *schema, const char *table)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT name FROM pragma_table_info(");
+    pdi_dl_literal(&b, table);
+    pd_buf_puts(&b, ", ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, ") ORDER BY cid");
+    return pdi_dl_finish(&b);
+}
+
+static char *sq_list_indexes(const pdi_dialect *d, const char *schema, const char *table)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT il.name, il.\"unique\", il.origin = 'pk', ii.name FROM "
+                    "pragma_index_list(");
+    pdi_dl_literal(&b, table);
+    pd_buf_puts(&b, ", ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, ") AS il, pragma_index_info(il.name, ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, ") AS ii ORDER BY il.name, ii.seqno");
+    return pdi_dl_finish(&b);
+}
+
+static const char *sq_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
+{
+    (void)d;
+    static const struct {
+        const char *fmt, *type;
+    } map[] = {
+        {"b", "BOOLEAN"}, {"c", "TINYINT"},   {"s", "SMALLINT"},  {"i", "INT32"},
+        {"l", "BIGINT"},  {"C", "UTINYINT"},  {"S", "USMALLINT"}, {"I", "UINTEGER"},
+        {"L", "UBIGINT"}, {"e", "FLOAT"},     {"f", "FLOAT"},     {"g", "DOUBLE"},
+        {"u", "TEXT"},    {"U", "LARGETEXT"}, {"z", "BLOB"},      {"Z", "LARGEBLOB"},
+        {"tdD", "DATE"},  {"tdm", "DATE64"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(f, map[i].fmt) == 0)
+            return map[i].type;
+    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
+        return f[4] ? "TIMESTAMPTZ" : "TIMESTAMP";
+    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
+        return "TIME";
+    int p, s;
+    if (pdi_dl_arrow_decimal(f, &p, &s)) {
+        snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
+        return buf;
+    }
+    return NULL;
+}
+
+/* Exact inverse of sq_type for the types it declares; the common best
+ * effort for others. "" -> "" (the caller infers from the values). */
+static const char *sq_arrow(const pdi_dialect *d, const char *t, char *buf, size_t cap)
+{
+    (void)d;
+    static const struct {
+        const char *decl, *fmt;
+    } map[] = {
+        {"BOOLEAN", "b"},      {"TINYINT", "c"},
+        {"SMALLINT", "s"},     {"INTEGER", "l"},
+        {"LARGETEXT", "U"},    {"LARGEBLOB", "Z"},
+        {"DATE64", "tdm"},     {"INT32", "i"},
+        {"BIGINT", "l"},       {"UTINYINT", "C"},
+        {"USMALLINT", "S"},    {"UINTEGER", "I"},
+        {"UBIGINT", "L"},      {"FLOAT", "f"},
+        {"REAL", "g"},         {"DOUBLE", "g"},
+        {"TEXT", "u"},         {"BLOB", "z"},
+        {"DATE", "tdD"},       {"TIME", "ttu"},
+        {"TIMESTAMP", "tsu:"}, {"TIMESTAMPTZ", "tsu:UTC"},
+        {"INT", "l"},          {"NUM", ""},
+    };
+    if (!t || !*t)
+        return "";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcasecmp(t, map[i].decl) == 0)
+            return map[i].fmt;
+    if (strncasecmp(t, "DECIMAL", 7) == 0)
+        return pdi_dl_decimal_format(t, buf, cap) ? buf : "g";
+    return pdi_sql_arrow_for_type(&pdi_dialect_postgres, t, buf, cap);
+}
+
+/* --------------------------------------- statements of the sqlite backend */
+
+const char *pdi_sql_sqlite_attach(void)
+{
+    return "ATTACH DATABASE ?1 AS ?2";
+}
+
+char *pdi_sql_sqlite_file_pragmas(const char *schema, bool metadata)
+{
+    pd_buf q = {0};
+    pdi_dl_quoted(&q, &pdi_dialect_sqlite, schema);
+    char *s = pdi_dl_finish(&q);
+    char *r = s ? pd_asprintf(metadata ? "PRAGMA %s.journal_mode=WAL; PRAGMA %s.synchronous=NORMAL"
+                                       : "PRAGMA %s.journal_mode=DELETE; PRAGMA %s.synchronous=OFF",
+                              s, s)
+                : NULL;
+    free(s);
+    return r;
+}
+
+char *pdi_sql_sqlite_object_ddl(const char *schema)
+{
+    return master_query(&pdi_dialect_sqlite, schema, "type, sql",
+                        "type IN ('table', 'view') AND name = ?");
+}
+
+char *pdi_sql_sqlite_view_defs(const char *schema)
+{
+    return master_query(&pdi_dialect_sqlite, schema, "name, sql, type",
+                        "type IN ('view', 'trigger') AND sql IS NOT NULL");
+}
+
+char *pdi_sql_sqlite_set_definition(const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "UPDATE ");
+    pdi_dl_quoted(&b, &pdi_dialect_sqlite, schema);
+    pd_buf_puts(&b, ".sqlite_master SET sql = ? WHERE type = ? AND name = ?");
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_sqlite_writable_schema(const char *schema, bool on)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "PRAGMA ");
+    pdi_dl_quoted(&b, &pdi_dialect_sqlite, schema);
+    pd_buf_puts(&b, on ? ".writable_schema = ON" : ".writable_schema = OFF");
+    return pdi_dl_finish(&b);
+}
+
+const pdi_dialect pdi_dialect_sqlite = {
+    .id = PDI_DIALECT_SQLITE,
+    .name = "sqlite",
+    .quote_open = '"',
+    .quote_close = '"',
+    .pk_as_unique_index = true,
+    .index_in_table_schema = true,
+    .index_on_bare_table = true,
+    .has_indexes = true,
+    .drop_if_exists = true,
+    .if_not_exists = true,
+    .bool_is_bit = true,
+    .begin_kw = "BEGIN IMMEDIATE",
+    .text_type = "TEXT",
+    .bool_type = "BOOLEAN",
+    .meta_id_col = "id INTEGER PRIMARY KEY AUTOINCREMENT",
+    .insert_hint = "",
+    .max_ident_len = 63,
+    .create_schema = sq_create_schema,
+    .drop_schema = sq_drop_schema,
+    .rename_schema = sq_rename_schema,
+    .list_objects = sq_list_objects,
+    .list_relations = sq_list_relations,
+    .table_exists = sq_table_exists,
+    .list_columns = sq_list_columns,
+    .list_indexes = sq_list_indexes,
+    .type_for_arrow = sq_type,
+    .arrow_for_type = sq_arrow,
+};

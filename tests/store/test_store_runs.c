@@ -1,0 +1,173 @@
+/*
+ * tests/store/test_store_runs.c - whole runs on the SQLite store for what
+ * the store guarantees across runs:
+ *  - primary keys and `indexes:` exist on fresh tables AND on cache-valid
+ *    tables copied into a changed stage;
+ *  - a key or index naming a missing column fails the task, naming the
+ *    task and the column;
+ *  - the text of a string literal is part of the lazy cache key
+ *    ('de' -> 'DE' is a cache miss, a whitespace-only change is not).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pd_test_flow.h"
+#include "util/util.h"
+
+static int setup(void **st)
+{
+    (void)st;
+    if (pdt_enter_temp_dir("pd_store_runs"))
+        return -1;
+    return pdt_write_default_config("store_runs");
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    return pdt_leave_temp_dir();
+}
+
+static int first_cell(void *user, int ncols, const char *const *names, const char *const *vals)
+{
+    (void)names;
+    char **out = user;
+    if (!*out && ncols > 0)
+        *out = strdup(vals[0] ? vals[0] : "NULL");
+    return 0;
+}
+
+/* The index names of the committed table stage.table, sorted, joined by ','. */
+static char *index_names(const char *stage, const char *table)
+{
+    pd_config *cfg;
+    pd_store *s = pdt_open_store(&cfg);
+    char *master = pd_store_sql_name(s, stage, "sqlite_master");
+    char *sql = pd_asprintf("SELECT group_concat(name, ',') FROM (SELECT name FROM %s WHERE type "
+                            "= 'index' AND tbl_name = '%s' ORDER BY name)",
+                            master, table);
+    char *out = NULL;
+    int rc = pd_store_query(s, sql, first_cell, &out);
+    if (rc)
+        fail_msg("%s: %s", sql, pd_last_error());
+    free(sql);
+    free(master);
+    pdt_close_store(s, cfg);
+    return out;
+}
+
+static pd_flow *keys_flow(const char *b_sql, const char *pk_col)
+{
+    pd_flow *f = pd_flow_new("keys");
+    pd_stage *s1 = pd_flow_add_stage(f, "s1");
+    pd_task *a = pd_stage_add_sql(s1, "a", "SELECT 1 AS id, 'x' AS name, 2 AS n");
+    const char *pk[] = {pk_col};
+    const char *ix1[] = {"name"};
+    const char *ix2[] = {"n", "id"};
+    assert_int_equal(pd_task_set_primary_key(a, pk, 1), PD_OK);
+    assert_int_equal(pd_task_add_index(a, ix1, 1), PD_OK);
+    assert_int_equal(pd_task_add_index(a, ix2, 2), PD_OK);
+    assert_non_null(pd_stage_add_sql(s1, "b", b_sql));
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static void test_keys_fresh_and_copied(void **st)
+{
+    (void)st;
+    pd_flow *f = keys_flow("SELECT 2 AS v", "id");
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "a", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    pd_flow_free(f);
+    char *ix = index_names("s1", "a");
+    assert_non_null(ix);
+    assert_string_equal(ix, "idx_a_n_id,idx_a_name,pk_a_id");
+    free(ix);
+
+    /* b changes: the stage is rebuilt, a is cache-valid and copied */
+    f = keys_flow("SELECT 3 AS v", "id");
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "s1", "a", PD_STATE_CACHE_VALID);
+    PDT_ASSERT_STATE(r, "s1", "b", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    pd_flow_free(f);
+    ix = index_names("s1", "a");
+    assert_non_null(ix);
+    assert_string_equal(ix, "idx_a_n_id,idx_a_name,pk_a_id");
+    free(ix);
+    pdt_assert_cell("SELECT v FROM %s", "s1", "b", "3");
+}
+
+static void test_key_missing_column(void **st)
+{
+    (void)st;
+    pd_flow *f = keys_flow("SELECT 2 AS v", "idd");
+    pd_run_options o = PD_RUN_OPTIONS_INIT;
+    pd_result *r = NULL;
+    pd_config *cfg = pdt_load_cfg();
+    int rc = pd_run(f, cfg, &o, &r);
+    assert_int_not_equal(rc, PD_OK);
+    assert_non_null(r);
+    const char *err = NULL;
+    for (size_t i = 0; i < pd_result_count(r); i++)
+        if (strcmp(pd_task_name(pd_result_task(r, i)), "a") == 0)
+            err = pd_result_error(r, i);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "task 'a'"));
+    assert_non_null(strstr(err, "column 'idd'"));
+    pd_result_free(r);
+    pd_config_free(cfg);
+    pd_flow_free(f);
+}
+
+static pd_flow *literal_flow(const char *sql)
+{
+    pd_flow *f = pd_flow_new("literal");
+    pd_stage *s1 = pd_flow_add_stage(f, "lit");
+    assert_non_null(pd_stage_add_sql(s1, "country", sql));
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static void test_literal_case_is_a_cache_miss(void **st)
+{
+    (void)st;
+    pd_flow *f = literal_flow("SELECT 'de' AS country");
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "lit", "country", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    pd_flow_free(f);
+    pdt_assert_cell("SELECT country FROM %s", "lit", "country", "de");
+
+    /* only the literal's case changes: a new table, never the old one */
+    f = literal_flow("SELECT 'DE' AS country");
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "lit", "country", PD_STATE_COMPLETED);
+    pd_result_free(r);
+    pd_flow_free(f);
+    pdt_assert_cell("SELECT country FROM %s", "lit", "country", "DE");
+
+    /* whitespace outside the literal is insignificant */
+    f = literal_flow("SELECT   'DE'\n   AS country  ");
+    r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "lit", "country", PD_STATE_CACHE_VALID);
+    pd_result_free(r);
+    pd_flow_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_keys_fresh_and_copied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_missing_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_literal_case_is_a_cache_miss, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
