@@ -59,7 +59,7 @@ int pd_fs_open(const pd_fs_config *cfg, pd_fs **out)
     if (c.part_size < PDI_MIN_PART)
         c.part_size = PDI_MIN_PART;
     if (c.concurrency <= 0)
-        c.concurrency = 8;
+        c.concurrency = 4;
     if (c.concurrency > 64)
         c.concurrency = 64;
     if (c.max_retries == 0)

@@ -55,7 +55,7 @@ typedef struct pd_fs_config {
     const char *session_token;
     /* Transfers; 0 = default. */
     size_t part_size;        /* multipart part size (default 16 MiB, min 5 MiB) */
-    int concurrency;         /* parts/ranges in flight per transfer (default 8) */
+    int concurrency;         /* parts/ranges in flight per transfer (default 4) */
     int max_retries;         /* retries per request (default 8; -1 = none) */
     long connect_timeout_ms; /* default 10000 */
     long low_speed_time_s;   /* abort a transfer slower than 1 KiB/s for this long (default 30) */

@@ -432,6 +432,11 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *u)
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
         x->err_body = st >= 300;
         x->checked = true;
+        if (r->ranged && st == 200 && r->range_off + x->got != 0) {
+            /* the server ignored Range: these bytes start at offset 0 */
+            x->sink_rc = pd_set_error(PD_ERR_IO, "server ignored the Range header (HTTP 200)");
+            return 0;
+        }
     }
     if (x->err_body) {
         if (x->err.len < 65536)
@@ -560,7 +565,9 @@ static void backoff(int attempt)
     unsigned long cap_ms = 50UL << (attempt < 7 ? attempt : 7);
     if (cap_ms > 5000)
         cap_ms = 5000;
-    unsigned int seed = (unsigned int)(time(NULL) ^ (uintptr_t)&attempt ^ (unsigned)getpid());
+    static _Thread_local unsigned int seed;
+    if (!seed)
+        seed = (unsigned int)((uintptr_t)time(NULL) ^ (uintptr_t)&seed ^ (uintptr_t)getpid()) | 1;
     unsigned long ms = (unsigned long)rand_r(&seed) % (cap_ms + 1);
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {

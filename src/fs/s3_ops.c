@@ -160,7 +160,9 @@ int pdi_s3_delete_keys(pd_fs *fs, const char *bucket, const char *const *keys, s
                      .not_found_ok = true,
                      .sink_fd = -1};
         rc = pdi_s3_request(fs, &r);
-        return rc == PD_ERR_NOT_FOUND && strcmp(r.code, "NoSuchBucket") != 0 ? PD_OK : rc;
+        if (rc == PD_ERR_NOT_FOUND)
+            return strcmp(r.code, "NoSuchBucket") == 0 ? pdi_s3_fail(fs, &r, rc, NULL) : PD_OK;
+        return rc;
     }
     pd_buf out = {0};
     for (size_t at = 0; !rc && at < n; at += 1000) {
@@ -529,7 +531,13 @@ int pdi_s3_get_range(pd_fs *fs,
                      uint64_t *fetched)
 {
     range_job j = {.fs = fs, .l = l, .etag = etag, .off = off, .len = len, .buf = buf, .fd = fd};
-    j.chunk = fs->cfg.part_size;
+    /* ranges of at least part_size, few enough that each stream is one
+     * long request when the transfer is no more than `concurrency` parts */
+    size_t per = len / (size_t)fs->cfg.concurrency + 1;
+    per = (per + PDI_MIB - 1) / PDI_MIB * PDI_MIB;
+    j.chunk = per > fs->cfg.part_size ? per : fs->cfg.part_size;
+    if (j.chunk > 8 * fs->cfg.part_size)
+        j.chunk = 8 * fs->cfg.part_size;
     j.n_chunks = (len + j.chunk - 1) / j.chunk;
     int nt = fs->cfg.concurrency < (int)j.n_chunks ? fs->cfg.concurrency : (int)j.n_chunks;
     if (nt <= 1) {

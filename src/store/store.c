@@ -784,10 +784,19 @@ int pd_store_copy_table(pd_store *s,
         pdi_pool_put(s, c);
     }
     if (rc == PD_OK) {
-        if (meta && (meta->n_primary_key || meta->n_indexes))
+        if (meta && (meta->n_primary_key || meta->n_indexes)) {
             rc = pdi_add_keys(s, tph, to_name, meta);
-        else
-            rc = pdi_copy_keys(s, fph, from_name, tph, to_name);
+        } else {
+            /* READ_VIEWS: the base schema holds views; the table and its
+             * indexes are in the stage's current slot */
+            char slot[256] = "";
+            if (s->be->caps & PDI_CAP_READ_VIEWS)
+                rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
+            char *kph = slot[0] ? pdi_phys(s, slot) : NULL;
+            if (rc == PD_OK)
+                rc = pdi_copy_keys(s, kph ? kph : fph, from_name, tph, to_name);
+            free(kph);
+        }
     }
     if (rc)
         pd_error_prefix("copy of %s.%s to %s.%s", from_schema, from_name, to_schema, to_name);

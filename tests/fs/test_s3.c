@@ -195,6 +195,8 @@ static void errors_are_clear(void **state)
     assert_non_null(strstr(pd_last_error(), "bucket 'no-such-bucket-x' does not exist"));
     assert_int_equal(pd_fs_check_base(fs, "s3://no-such-bucket-x/p/", false), PD_ERR_NOT_FOUND);
     assert_non_null(strstr(pd_last_error(), "does not exist"));
+    assert_int_equal(pd_fs_delete(fs, "s3://no-such-bucket-x/k"), PD_ERR_NOT_FOUND);
+    assert_non_null(strstr(pd_last_error(), "bucket 'no-such-bucket-x' does not exist"));
     char *b = pd_asprintf("s3://%s/some/prefix/", bucket());
     assert_int_equal(pd_fs_check_base(fs, b, false), PD_OK);
     free(b);
@@ -444,8 +446,15 @@ static void big_multipart_roundtrip(void **state)
 static void faults_upload_download(void **state)
 {
     /* through the fault proxy: 503 SlowDown / 429, dropped response
-     * bodies, cut uploads, slow bodies; the bytes must come back right */
-    pd_fs *fs = open_fs(getenv("PD_TEST_S3_FAULTY"), NULL);
+     * bodies, cut uploads, slow bodies, stalled bodies (low-speed timeout);
+     * the bytes must come back right */
+    pd_fs_config c = PD_FS_CONFIG_INIT;
+    c.endpoint_url = getenv("PD_TEST_S3_FAULTY");
+    c.part_size = 5 << 20;
+    c.concurrency = 4;
+    c.low_speed_time_s = 2; /* stalled bodies: give up on them after 2 s, resume */
+    pd_fs *fs;
+    assert_int_equal(pd_fs_open(&c, &fs), PD_OK);
     size_t n = (26 << 20) + 999;
     uint8_t *d = malloc(n);
     fill(d, 0, n, 5);

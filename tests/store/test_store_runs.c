@@ -7,6 +7,9 @@
  *    task and the column;
  *  - the text of a string literal is part of the lazy cache key
  *    ('de' -> 'DE' is a cache miss, a whitespace-only change is not).
+ * With PD_ACC_PG_URL (tests/store/CMakeLists.txt: the private cluster) the
+ * same runs go to Postgres, one fresh database per test, technique from
+ * PD_ACC_TECHNIQUE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,12 +23,42 @@
 #include "pd_test_flow.h"
 #include "util/util.h"
 
+static const char *g_pg; /* cluster URL, or NULL: SQLite */
+
 static int setup(void **st)
 {
     (void)st;
+    static int counter;
     if (pdt_enter_temp_dir("pd_store_runs"))
         return -1;
-    return pdt_write_default_config("store_runs");
+    if (!g_pg)
+        return pdt_write_default_config("store_runs");
+    const char *slash = strrchr(g_pg, '/');
+    const char *tech = getenv("PD_ACC_TECHNIQUE");
+    char rnd[PD_HASH_LEN + 1];
+    pd_random_id(rnd);
+    char *y = slash ? pd_asprintf("name: store_runs\n"
+                                  "instances:\n"
+                                  "  default:\n"
+                                  "    instance_id: store_runs\n"
+                                  "    table_store:\n"
+                                  "      class: SQLTableStore\n"
+                                  "      args:\n"
+                                  "        url: \"%.*s/pd_sr_%d_%.8s\"\n"
+                                  "        create_database_if_not_exists: true\n"
+                                  "    stage_commit_technique: %s\n"
+                                  "    lock_manager:\n"
+                                  "      class: DatabaseLockManager\n"
+                                  "    blob_store:\n"
+                                  "      class: FileBlobStore\n"
+                                  "      args:\n"
+                                  "        base_path: .pipedag/blobs\n",
+                                  (int)(slash - g_pg), g_pg, counter++, rnd,
+                                  tech && *tech ? tech : "SCHEMA_SWAP")
+                    : NULL;
+    int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+    free(y);
+    return rc == PD_OK ? 0 : -1;
 }
 
 static int teardown(void **st)
@@ -52,6 +85,14 @@ static char *index_names(const char *stage, const char *table)
     char *sql = pd_asprintf("SELECT group_concat(name, ',') FROM (SELECT name FROM %s WHERE type "
                             "= 'index' AND tbl_name = '%s' ORDER BY name)",
                             master, table);
+    if (g_pg) { /* the table lives in the base schema or, READ_VIEWS, in the slot */
+        free(sql);
+        sql = pd_asprintf("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+                          "WHERE tablename = '%s' AND schemaname = coalesce((SELECT "
+                          "cur_transaction_name FROM pipedag_metadata.stages WHERE stage = "
+                          "'%s'), '%s')",
+                          table, stage, stage);
+    }
     char *out = NULL;
     int rc = pd_store_query(s, sql, first_cell, &out);
     if (rc)
@@ -164,6 +205,9 @@ static void test_literal_case_is_a_cache_miss(void **st)
 
 int main(void)
 {
+    g_pg = getenv("PD_ACC_PG_URL");
+    if (g_pg && !*g_pg)
+        g_pg = NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keys_fresh_and_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_missing_column, setup, teardown),

@@ -10,12 +10,14 @@
 //          [--cut-upload-every K] every K-th request with a body: read part of
 //                             it, then reset the connection (nothing forwarded)
 //          [--slow-every K]   every K-th GET response body trickles (64 KiB / 20 ms)
+//          [--stall-every K]  every K-th GET response: headers and a little of the
+//                             body, then nothing (the connection stays open)
 //          [--log]
 // Counters are per fault kind over all requests, so runs are deterministic.
 import http from 'node:http';
 
 const args = process.argv.slice(2);
-const opt = { every: 0, throttle: 0, drop: 0, cut: 0, slow: 0, log: false };
+const opt = { every: 0, throttle: 0, drop: 0, cut: 0, slow: 0, stall: 0, log: false };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--listen') opt.listen = args[++i];
@@ -25,13 +27,14 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--drop-every') opt.drop = Number(args[++i]);
   else if (a === '--cut-upload-every') opt.cut = Number(args[++i]);
   else if (a === '--slow-every') opt.slow = Number(args[++i]);
+  else if (a === '--stall-every') opt.stall = Number(args[++i]);
   else if (a === '--log') opt.log = true;
   else { console.error(`unknown argument ${a}`); process.exit(2); }
 }
 const [lhost, lport] = opt.listen.split(':');
 const [uhost, uport] = opt.upstream.split(':');
 const n = { req: 0, body: 0, resp: 0 };
-const stats = { s503: 0, s429: 0, drop: 0, cut: 0, slow: 0 };
+const stats = { s503: 0, s429: 0, drop: 0, cut: 0, slow: 0, stall: 0 };
 const log = (...m) => { if (opt.log) console.log(...m); };
 
 function xmlError(res, status, code) {
@@ -70,7 +73,15 @@ const server = http.createServer((req, res) => {
     const r = withBody ? ++n.resp : 0;
     const drop = withBody && opt.drop && r % opt.drop === 0;
     const slow = withBody && opt.slow && r % opt.slow === 0;
+    const stall = withBody && opt.stall && r % opt.stall === 0;
     res.writeHead(ur.statusCode, ur.headers);
+    if (stall) {
+      stats.stall++; log(k, 'stall response body', req.method, req.url, len);
+      let sent = false;
+      ur.on('data', (c) => { if (!sent) { sent = true; res.write(c.subarray(0, Math.min(c.length, 1000))); } });
+      // keep the socket open; the client must time out on its own
+      return;
+    }
     if (drop) {
       stats.drop++; log(k, 'drop response body', req.method, req.url, len);
       // the first half of the body, byte-exact, then a reset
