@@ -44,7 +44,7 @@ schema_swap | read_views)
     POINTS="pg_commit_before_commit" # the SQLite points are not on this path
     ;;
 duckdb)
-    N=30000
+    N=10000 # DuckDB's recursive CTEs are slower than SQLite's
     NDELAYS=8
     POINTS="pg_commit_before_commit" # the commit transaction, just before COMMIT
     ;;

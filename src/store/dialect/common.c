@@ -635,7 +635,8 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         if (d->meta_id_col) {
             pd_buf_puts(&b, d->meta_id_col);
         } else {
-            pd_buf_puts(&b, "id BIGINT PRIMARY KEY DEFAULT nextval('");
+            pd_buf_printf(&b, "id BIGINT%s DEFAULT nextval('",
+                          d->meta_unindexed ? "" : " PRIMARY KEY");
             pd_buf_puts(&b, schema);
             pd_buf_printf(&b, ".%s')", seq);
         }
@@ -648,7 +649,7 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         {"lazy_tables", "idx_lazy_lookup", "stage, query_hash, task_hash"},
         {"raw_sql", "idx_raw_sql_lookup", "stage, query_hash, task_hash"},
     };
-    for (size_t i = 0; i < 4 && d->has_indexes; i++) {
+    for (size_t i = 0; i < 4 && d->has_indexes && !d->meta_unindexed; i++) {
         pd_buf_printf(&b, "CREATE INDEX %s", ine);
         if (d->index_in_table_schema)
             pdi_dl_qualified(&b, d, schema, idx[i][1]);

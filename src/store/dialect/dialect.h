@@ -49,6 +49,10 @@ struct pdi_dialect {
     bool if_not_exists;           /* CREATE TABLE/INDEX IF NOT EXISTS */
     bool bool_is_bit;             /* boolean literals 1/0 */
     bool has_unlogged;            /* CREATE UNLOGGED TABLE */
+    bool meta_unindexed;          /* metadata tables without primary key and lookup
+                                     indexes (duckdb: its ART indexes fail deletes
+                                     after a WAL replay; scans of these small
+                                     tables are cheap) */
     const char *begin_kw;         /* "BEGIN" (sqlite "BEGIN IMMEDIATE") */
     const char *text_type;        /* metadata text column type */
     const char *bool_type;        /* metadata boolean column type */

@@ -51,6 +51,7 @@ const pdi_dialect pdi_dialect_duckdb = {
     .quote_close = '"',
     .pk_as_unique_index = true,
     .has_indexes = true,
+    .meta_unindexed = true,
     .drop_cascades = true,
     .drop_if_exists = true,
     .if_not_exists = true,
