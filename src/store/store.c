@@ -620,8 +620,14 @@ static size_t ncols_of(const char *const *cols)
 
 int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *t)
 {
-    if (s->be->caps & PDI_CAP_NO_KEYS)
+    if (s->be->caps & PDI_CAP_NO_KEYS) {
+        if ((t->primary_key && t->n_primary_key) || t->n_indexes)
+            pd_log(PD_LOG_WARN,
+                   "task '%s': the %s table store has no primary keys or indexes; those of "
+                   "table '%s' are not created (nor checked)",
+                   t->task_name ? t->task_name : "?", s->be->name, name);
         return PD_OK;
+    }
     bool pk = t->primary_key && t->n_primary_key;
     if (!pk && !t->n_indexes)
         return PD_OK;
