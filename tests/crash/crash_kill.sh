@@ -85,11 +85,11 @@ setup_dir() {
             _db="pd_crash_${MODE}_$2"
             PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PGURL" -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null ||
                 fail "cannot drop database $_db"
-            _meta="    metadata_table_store:
-      class: SQLTableStore
-      args:
-        url: \"$PGBASE/$_db\"
-        create_database_if_not_exists: true"
+            _meta="      metadata_table_store:
+        class: SQLTableStore
+        args:
+          url: \"$PGBASE/$_db\"
+          create_database_if_not_exists: true"
         fi
         cat >"$1/pipedag.yaml" <<YAML
 instances:
