@@ -9,6 +9,14 @@
 #include "store/parquet/pq_int.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Encoder / decoder threads: the machine's cores (at most 8). */
+static int pq_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
 
 /* ------------------------------------------------------------------ writing */
 
@@ -30,6 +38,7 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
         rc = pd_fs_writer_open(fs, url, &w);
     if (rc == PD_OK) {
         pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
+        o.threads = pq_threads();
         rc = pd_parquet_writer_open_callback(pd_fs_write_cb, w, &sch, &o, &pw);
     }
     int64_t n = 0;
@@ -137,6 +146,7 @@ static int open_next(pq_multi *m, bool first)
     }
     if (rc == PD_OK) {
         pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
+        o.threads = pq_threads();
         rc = pd_parquet_read_stream(m->reader, &o, &m->cur);
     }
     if (rc) {
