@@ -58,7 +58,7 @@ parquet | parquet_s3 | parquet_pg)
             fail "PD_TEST_PG_STATE does not name a running test cluster"
         PGURL=$(cat "$PD_TEST_PG_STATE/url")
         PGBASE=${PGURL%/*}
-        POINTS="$POINTS commit_before_promote"
+        POINTS="$POINTS commit_after_journal commit_before_promote"
     fi
     if [ "$MODE" = parquet_s3 ]; then
         [ -n "${PD_TEST_S3_ENDPOINT:-}" ] || fail "parquet_s3: run under tests/fs/with-s3.sh"

@@ -302,6 +302,26 @@ static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
     return rc;
 }
 
+/* Journaled commit with a separate metadata store: did publish of this
+ * slot complete (do the base views read it)? */
+static int p_published(pdi_db *db, const pdi_stage_names *st, bool *done)
+{
+    *done = false;
+    pdi_conn *c = NULL;
+    int rc = DUCK->connect(DB(db)->duck, &c);
+    if (rc)
+        return rc;
+    c->db = db;
+    targets t = {false, st->tx};
+    char *q = pdi_sql_pq_views_of_schema();
+    const char *p[1] = {st->base};
+    rc = q ? DUCK->query(c, q, 1, p, target_row, &t) : PD_ERR_NOMEM;
+    free(q);
+    DUCK->disconnect(c);
+    *done = rc == PD_OK && t.into_tx;
+    return rc;
+}
+
 static int p_publish(pdi_conn *c, const pdi_stage_names *st)
 {
     if (st->technique != PD_COMMIT_READ_VIEWS)
@@ -336,4 +356,5 @@ const pdi_backend pdi_backend_parquet = {
     .copy_table = p_copy_table,
     .init_stage = p_init_stage,
     .publish = p_publish,
+    .published = p_published,
 };
