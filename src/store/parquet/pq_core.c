@@ -71,6 +71,7 @@ void pdi_pq_close(pdi_pq *P)
 {
     if (!P)
         return;
+    pdi_pq_sync_close(P->sync);
     pdi_pq_cache_close(P->cache);
     pd_fs_close(P->fs);
     pd_strv_free(&P->dirty);
