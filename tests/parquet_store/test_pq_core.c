@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "pipedag/arrow.h"
+#include "store/dialect/dialect.h"
+#include "store/dialect/parquet.h"
 #include "store/duckdb/duck.h"
 #include "store/parquet/pq_int.h"
 #include "util/util.h"
@@ -97,6 +99,40 @@ static void test_view_sql(void **st)
         pdi_pq_target_of_view_sql("CREATE VIEW a.b AS SELECT x FROM a.c WHERE 1", &sc, &tb, &found),
         PD_OK);
     assert_false(found);
+}
+
+static void test_dialect_text(void **st)
+{
+    (void)st;
+    char *t = pdi_sql_pq_copy_to("SELECT 1 AS x ;\n", "/d/it's.parquet");
+    assert_string_equal(t, "COPY (SELECT 1 AS x) TO '/d/it''s.parquet' (FORMAT PARQUET)");
+    free(t);
+    const char *one[1] = {"s3://b/k.parquet"}, *two[2] = {"/a.parquet", "/b'.parquet"};
+    t = pdi_sql_pq_read_select(one, 1);
+    assert_string_equal(t, "SELECT * FROM read_parquet('s3://b/k.parquet')");
+    free(t);
+    t = pdi_sql_pq_read_select(two, 2);
+    assert_string_equal(t, "SELECT * FROM read_parquet(['/a.parquet', '/b''.parquet'])");
+    free(t);
+    const char *cols[2] = {"s", "we\"ird"};
+    t = pdi_sql_pq_exact_select("SELECT sum(v) AS s FROM x;", cols, 2);
+    assert_string_equal(t, "SELECT * REPLACE (CAST(\"s\" AS DECIMAL(38,0)) AS \"s\", "
+                           "CAST(\"we\"\"ird\" AS DECIMAL(38,0)) AS \"we\"\"ird\") FROM "
+                           "(SELECT sum(v) AS s FROM x) AS pd_exact");
+    free(t);
+    t = pdi_sql_pq_s3_macro();
+    assert_string_equal(t, "CREATE OR REPLACE TEMP MACRO read_parquet(f) AS TABLE SELECT * FROM "
+                           "parquet_scan(pipedag_s3_local(f))");
+    free(t);
+    const struct pdi_dialect *pg = pdi_dialect_get("postgresql");
+    t = pdi_sql_pq_sync_insert(pg, "pipedag_metadata");
+    assert_string_equal(t, "INSERT INTO \"pipedag_metadata\".\"sync_views\" (schema, view_name, "
+                           "user_id, target, target_type, obsolete) VALUES (?, ?, ?, ?, ?, 0)");
+    free(t);
+    t = pdi_sql_pq_sync_obsolete_others(pg, "m");
+    assert_string_equal(t, "UPDATE \"m\".\"sync_views\" SET obsolete = 1 WHERE schema = ? AND "
+                           "view_name = ? AND user_id <> ?");
+    free(t);
 }
 
 /* ------------------------------------------------------ against DuckDB */
@@ -303,6 +339,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_view_sql),
+        cmocka_unit_test(test_dialect_text),
         cmocka_unit_test(test_store_ops),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

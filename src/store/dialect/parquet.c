@@ -90,14 +90,6 @@ char *pdi_sql_pq_read_select(const char *const *files, size_t n)
     return pd_buf_detach(&b);
 }
 
-char *pdi_sql_pq_select_all(const char *schema, const char *table)
-{
-    char *q = pdi_sql_qualified(pdi_dialect_get("duckdb"), schema, table);
-    char *r = q ? pd_asprintf("SELECT * FROM %s", q) : NULL;
-    free(q);
-    return r;
-}
-
 const char *pdi_sql_pq_s3_function(void)
 {
     return "pipedag_s3_local";

@@ -29,8 +29,6 @@ char *pdi_sql_pq_read_select(const char *const *files, size_t n);
 char *pdi_sql_pq_s3_macro(void);
 /* Name of the host scalar function the macro calls. Static. */
 const char *pdi_sql_pq_s3_function(void);
-/* SELECT * FROM "schema"."table" in the catalog. */
-char *pdi_sql_pq_select_all(const char *schema, const char *table);
 /* Query, parameters (schema, view): one row with the view's stored SQL. */
 char *pdi_sql_pq_view_sql(void);
 /* Query, parameter (schema): view_name, sql of every view of a schema. */

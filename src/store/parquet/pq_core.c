@@ -364,7 +364,7 @@ int pdi_pq_read_arrow(pdi_pq *P,
         rc = pdi_pq_open_stream(P->fs, (const char *const *)files.items, files.n, limit, out);
     } else if (rc == PD_OK) {
         /* not a file view (raw SQL made it in the catalog): ask DuckDB */
-        char *sel = pdi_sql_pq_select_all(schema, table);
+        char *sel = pdi_sql_select_all(duck(), schema, table);
         char *sql = sel && limit >= 0 ? pdi_sql_limit(duck(), sel, limit) : pd_strdup(sel);
         rc = sql ? pdi_duck_query_arrow(c, sql, out) : PD_ERR_NOMEM;
         free(sel);
@@ -435,7 +435,7 @@ int pdi_pq_copy(pdi_pq *P,
                                   files.n);
         }
     } else if (rc == PD_OK) {
-        char *sel = pdi_sql_pq_select_all(from_schema, from_table);
+        char *sel = pdi_sql_select_all(duck(), from_schema, from_table);
         char *sql = sel ? pdi_sql_ctas(duck(), to_schema, to_table, sel, false) : NULL;
         rc = sql ? pdi_duck_exec(c, sql) : PD_ERR_NOMEM;
         free(sel);
