@@ -46,6 +46,12 @@ wait_holder() {
         sleep 0.1
     done
 }
+# SCHEMA_SWAP is a config error with the reason, naming file:line
+conf 1
+sed -i 's/^    table_store:/    stage_commit_technique: SCHEMA_SWAP\n    table_store:/' pipedag.yaml
+"$PD" run flow.yaml >out 2>err && fail "SCHEMA_SWAP on the Parquet store was accepted"
+grep -q "supports only READ_VIEWS" err || fail "no reason for refusing SCHEMA_SWAP: $(cat err)"
+grep -q "pipedag.yaml:" err || fail "the SCHEMA_SWAP error names no file:line: $(cat err)"
 conf 1
 "$PD" run flow.yaml >out 2>err || fail "first run failed: $(cat err)"
 [ "$(q)" = 3 ] || fail "first version not readable: $(q)"

@@ -214,7 +214,15 @@ static void test_store_ops(void **st)
         a.s3_region = "us-east-1";
     }
     pdi_pq *P = NULL;
-    int rc = pdi_pq_open(&a, &P);
+    int rc;
+    if (g_s3) { /* a missing bucket is a clear error */
+        pdi_pq_args bad = a;
+        bad.base_path = "s3://no-such-bucket-pd/x/";
+        assert_int_equal(pdi_pq_open(&bad, &P), PD_ERR_NOT_FOUND);
+        assert_non_null(strstr(pd_last_error(), "no-such-bucket-pd"));
+        assert_null(P);
+    }
+    rc = pdi_pq_open(&a, &P);
     if (rc)
         fail_msg("open: %s", pd_last_error());
     assert_int_equal(pdi_pq_conn_setup(P, c), PD_OK);
