@@ -1322,6 +1322,25 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     if ((rc = load_store(a, cfg->path, tsec, &cfg->table_store, false)) != PD_OK) {
         return rc;
     }
+    /* ParquetTableStore: the catalog is a DuckDB file, and the stage
+     * transaction is READ_VIEWS only (files never move). */
+    if (cfg->table_store.klass == PD_STORE_PARQUET) {
+        const pd_cfg_node *u = pd_cfg_get(cfg->table_store.args, "url");
+        if (!pd_str_eq(cfg->table_store.dialect, "duckdb")) {
+            return pdi_node_error(u ? u : tsec,
+                                  "ParquetTableStore: 'url' must name the DuckDB catalog file "
+                                  "(duckdb:////abs/path/{instance_id}.duckdb), not '%s'",
+                                  cfg->table_store.url);
+        }
+        if (sct && sct->type == PD_CFG_SCALAR &&
+            cfg->stage_commit_technique == PD_COMMIT_SCHEMA_SWAP) {
+            return pdi_node_error(sct, "stage_commit_technique SCHEMA_SWAP is not possible with "
+                                       "ParquetTableStore: it supports only READ_VIEWS (tables "
+                                       "are files that are never moved, and its DuckDB catalog "
+                                       "cannot rename schemas)");
+        }
+        cfg->stage_commit_technique = PD_COMMIT_READ_VIEWS;
+    }
     /* DuckDB has no ALTER SCHEMA .. RENAME: its stores commit by READ_VIEWS,
      * which is also their default. */
     if (pd_str_eq(cfg->table_store.dialect, "duckdb")) {

@@ -14,6 +14,7 @@
 static const pdi_backend *const g_backends[] = {
     &pdi_backend_sqlite,     &pdi_backend_postgres, &pdi_backend_duckdb,
     &pdi_backend_odbc_mssql, &pdi_backend_odbc_db2, &pdi_backend_odbc_snowflake,
+    &pdi_backend_parquet, /* no URL scheme: chosen by class ParquetTableStore */
 };
 
 /* "odbc" or "<dialect>+odbc": a URL that asks for the ODBC backend. */
