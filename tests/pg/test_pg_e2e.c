@@ -405,6 +405,38 @@ static int teardown(void **state)
     return pdt_leave_temp_dir();
 }
 
+/* delete-schemas drops the instance's schemas and never a system schema,
+ * even without a prefix (public, pg_catalog, information_schema stay). */
+static void test_delete_schemas(void **st)
+{
+    (void)st;
+    if (strcmp(g_variant, "meta_store") == 0)
+        return; /* tables live in SQLite there */
+    pd_config *cfg = NULL;
+    pd_store *s = pdt_open_store(&cfg);
+    pd_strv gone = {0};
+    if (pd_store_delete_schemas(s, &gone))
+        fail_msg("delete-schemas: %s", pd_last_error());
+    pdt_close_store(s, cfg);
+    bool raw = false;
+    for (size_t i = 0; i < gone.n; i++) {
+        assert_false(pd_str_starts(gone.items[i], "pg_"));
+        assert_string_not_equal(gone.items[i], "public");
+        assert_string_not_equal(gone.items[i], "information_schema");
+        raw = raw || strstr(gone.items[i], "raw") != NULL;
+    }
+    assert_true(raw);
+    pd_strv_free(&gone);
+    pdi_pg *c = conn(g_db_url);
+    expect(c,
+           "SELECT count(*) FROM information_schema.schemata WHERE schema_name IN "
+           "('public', 'pg_catalog', 'information_schema')",
+           "3");
+    expect(c, "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE '%raw%'",
+           "0");
+    pdi_pg_close(c);
+}
+
 int main(int argc, char **argv)
 {
     g_variant = argc > 1 ? argv[1] : "schema_swap";
@@ -415,6 +447,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_run_waits_for_lock),
         cmocka_unit_test(test_lost_lock_stops_commit),
+        cmocka_unit_test(test_delete_schemas),
     };
     int r = cmocka_run_group_tests(tests, setup, teardown);
     free(g_url);

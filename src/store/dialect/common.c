@@ -20,6 +20,14 @@ const pdi_dialect *pdi_dialect_get(const char *name)
                                              &pdi_dialect_db2,      &pdi_dialect_snowflake};
     if (!name)
         return &pdi_dialect_postgres;
+    /* "mssql+pyodbc", "postgresql+odbc": the dialect is before the '+' */
+    char base[64];
+    size_t bl = strcspn(name, "+");
+    if (name[bl] == '+' && bl < sizeof base) {
+        memcpy(base, name, bl);
+        base[bl] = 0;
+        name = base;
+    }
     if (pd_str_ieq(name, "postgres"))
         return &pdi_dialect_postgres;
     if (pd_str_ieq(name, "ibm_db_sa") || pd_str_ieq(name, "ibm_db"))
@@ -135,7 +143,10 @@ char *pdi_sql_list_schemas(const pdi_dialect *d)
 {
     if (d->list_schemas)
         return d->list_schemas(d);
-    return pd_strdup("SELECT schema_name FROM information_schema.schemata ORDER BY 1");
+    /* never a system schema (delete-schemas drops what this lists) */
+    return pd_strdup("SELECT schema_name FROM information_schema.schemata WHERE schema_name "
+                     "NOT IN ('public', 'information_schema') AND schema_name NOT LIKE "
+                     "'pg\\_%' ORDER BY 1");
 }
 
 char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema)
@@ -560,6 +571,22 @@ pdi_sql_insert_values(const pdi_dialect *d, const char *schema, const char *tabl
     return pdi_dl_finish(&b);
 }
 
+char *pdi_sql_insert_values_rows(
+    const pdi_dialect *d, const char *schema, const char *table, size_t ncols, size_t rows)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "INSERT INTO ");
+    pdi_dl_qualified(&b, d, schema, table);
+    pd_buf_puts(&b, " VALUES ");
+    for (size_t r = 0; r < rows; r++) {
+        pd_buf_puts(&b, r ? ", (" : "(");
+        for (size_t i = 0; i < ncols; i++)
+            pd_buf_puts(&b, i ? ", ?" : "?");
+        pd_buf_putc(&b, ')');
+    }
+    return pdi_dl_finish(&b);
+}
+
 /* ------------------------------------------------------ session, locks */
 
 char *pdi_sql_session_setup(const pdi_dialect *d)
@@ -640,7 +667,8 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         if (d->meta_id_col) {
             pd_buf_puts(&b, d->meta_id_col);
         } else {
-            pd_buf_puts(&b, "id BIGINT PRIMARY KEY DEFAULT nextval('");
+            pd_buf_printf(&b, "id BIGINT%s DEFAULT nextval('",
+                          d->meta_unindexed ? "" : " PRIMARY KEY");
             pd_buf_puts(&b, schema);
             pd_buf_printf(&b, ".%s')", seq);
         }
@@ -653,7 +681,7 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         {"lazy_tables", "idx_lazy_lookup", "stage, query_hash, task_hash"},
         {"raw_sql", "idx_raw_sql_lookup", "stage, query_hash, task_hash"},
     };
-    for (size_t i = 0; i < 4 && d->has_indexes; i++) {
+    for (size_t i = 0; i < 4 && d->has_indexes && !d->meta_unindexed; i++) {
         pd_buf_printf(&b, "CREATE INDEX %s", ine);
         if (d->index_in_table_schema)
             pdi_dl_qualified(&b, d, schema, idx[i][1]);

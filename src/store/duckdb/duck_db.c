@@ -1,0 +1,356 @@
+/*
+ * store/duckdb/duck_db.c - DuckDB database files: URL to path, one shared
+ * instance per file and process, and waiting for a file another process
+ * holds.
+ *
+ * DuckDB takes an exclusive lock on the file when it opens it for writing
+ * and refuses a second process at once ("Could not set lock on file ...
+ * Conflicting lock is held in <program> (PID n)"). A run opens the file
+ * when the store opens and closes it when the store closes; if another
+ * process (a SQL UI, another run) holds it, the open is retried every
+ * 100 ms up to lock_wait_seconds, after one message naming the holder.
+ */
+#include "store/duckdb/duck_int.h"
+#include "util/util.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+struct pdi_duck_db {
+    char *path;
+    duck_database db;
+    int refs;
+    struct pdi_duck_db *next;
+};
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pdi_duck_db *g_open; /* every file this process holds */
+
+int pdi_duck_url_path(const char *url, char **path_out)
+{
+    *path_out = NULL;
+    const char *p;
+    if (pd_str_starts(url, "duckdb:///"))
+        p = url + strlen("duckdb:///");
+    else
+        return pd_set_error(PD_ERR_CONFIG,
+                            "not a DuckDB file URL: %s (expected duckdb:////abs/path/file.duckdb "
+                            "or duckdb:///relative/path/file.duckdb)",
+                            url ? url : "(null)");
+    size_t n = strcspn(p, "?");
+    if (n == 0 || (n == 8 && strncmp(p, ":memory:", 8) == 0) || p[n - 1] == '/')
+        return pd_set_error(PD_ERR_CONFIG,
+                            "DuckDB URL %s names no database file (in-memory databases do not "
+                            "outlive a run)",
+                            url);
+    *path_out = pd_strndup(p, n);
+    return *path_out ? PD_OK : PD_ERR_NOMEM;
+}
+
+const char *pdi_duck_library_desc(void)
+{
+    static char desc[512];
+    const pdi_duck_api *A;
+    if (pdi_duck_api_get(&A) != PD_OK) {
+        pd_clear_error();
+        return NULL;
+    }
+    pthread_mutex_lock(&g_mu);
+    if (!desc[0])
+        snprintf(desc, sizeof desc, "DuckDB %s (%s)", A->version ? A->version : "?", A->path);
+    pthread_mutex_unlock(&g_mu);
+    return desc;
+}
+
+int pdi_duck_library_load(void)
+{
+    const pdi_duck_api *A;
+    return pdi_duck_api_get(&A);
+}
+
+const char *pdi_duck_db_path(const pdi_duck_db *db)
+{
+    return db->path;
+}
+
+/* "PID n" -> n, 0 if absent. */
+static long pid_in(const char *msg)
+{
+    const char *p = msg ? strstr(msg, "PID ") : NULL;
+    if (!p)
+        return 0;
+    p += 4;
+    long pid = 0;
+    while (isdigit((unsigned char)*p))
+        pid = pid * 10 + (*p++ - '0');
+    return pid;
+}
+
+/* The holder's command line from /proc (spaces between arguments), NULL if
+ * unreadable. */
+static char *proc_cmdline(long pid)
+{
+    char f[64];
+    snprintf(f, sizeof f, "/proc/%ld/cmdline", pid);
+    size_t len = 0;
+    char *s = pd_file_read(f, &len);
+    if (!s) {
+        pd_clear_error();
+        return NULL;
+    }
+    while (len && s[len - 1] == 0)
+        len--;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == 0)
+            s[i] = ' ';
+    s[len] = 0;
+    if (len > 200)
+        strcpy(s + 197, "...");
+    return s;
+}
+
+/* The PID holding a POSIX lock on `path` according to /proc/locks, 0 if
+ * none found. Lines: "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF". */
+static long proc_locks_holder(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    FILE *f = fopen("/proc/locks", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        long pid;
+        unsigned maj, min;
+        unsigned long long ino;
+        char kind[16], mode[16], rw[16];
+        const char *p = strchr(line, ':');
+        if (!p || strstr(line, "->")) /* "->" marks a waiter, not a holder */
+            continue;
+        if (sscanf(p + 1, "%15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &pid, &maj, &min,
+                   &ino) == 7 &&
+            ino == (unsigned long long)st.st_ino && maj == major(st.st_dev) &&
+            min == minor(st.st_dev) && pid != (long)getpid())
+            found = pid;
+    }
+    fclose(f);
+    return found;
+}
+
+char *pdi_duck_holder(const char *path, const char *msg)
+{
+    long pid = pid_in(msg);
+    if (!pid)
+        pid = proc_locks_holder(path);
+    if (!pid)
+        return NULL;
+    char *cmd = proc_cmdline(pid);
+    char *r = cmd ? pd_asprintf("PID %ld (%s)", pid, cmd) : pd_asprintf("PID %ld", pid);
+    free(cmd);
+    return r;
+}
+
+static bool is_lock_conflict(const char *msg)
+{
+    return msg && (strstr(msg, "Could not set lock") || strstr(msg, "Conflicting lock"));
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* One duckdb_open_ext with our settings. *err gets DuckDB's message. */
+static int open_once(const pdi_duck_api *A, const char *path, duck_database *db, char **err)
+{
+    *err = NULL;
+    duck_config cfg = NULL;
+    if (A->create_config(&cfg) != 0)
+        return pd_set_error(PD_ERR_NOMEM, "DuckDB: cannot create a configuration");
+    static const char *const settings[][2] = {
+        {"autoload_known_extensions", "false"},
+        {"autoinstall_known_extensions", "false"},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (A->set_config(cfg, settings[i][0], settings[i][1]) != 0) {
+            A->destroy_config(&cfg);
+            return pd_set_error(PD_ERR_UNSUPPORTED, "DuckDB %s rejects the setting %s=%s",
+                                A->version, settings[i][0], settings[i][1]);
+        }
+    }
+    char *e = NULL;
+    int rc = A->open_ext(path, db, cfg, &e);
+    A->destroy_config(&cfg);
+    if (rc != 0) {
+        *err = pd_strdup(e ? e : "duckdb_open_ext failed");
+        if (e)
+            A->free(e);
+        *db = NULL;
+        return PD_ERR_IO;
+    }
+    return PD_OK;
+}
+
+/* open_once under an exclusive flock of the file's directory: DuckDB
+ * creates a new file before it locks and initialises it, so a second
+ * process opening at that moment would find "not a valid DuckDB database
+ * file". Serialised, it finds either no file or one whose opener holds
+ * DuckDB's lock (a conflict we wait on). */
+static int open_in_dir(const pdi_duck_api *A, const char *path, duck_database *db, char **err)
+{
+    char *dir = pd_path_dirname(path);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    if (fd >= 0)
+        while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+            ;
+    int rc = open_once(A, path, db, err);
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+    return rc;
+}
+
+int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db **out)
+{
+    *out = NULL;
+    const pdi_duck_api *A;
+    int rc = pdi_duck_api_get(&A);
+    if (rc)
+        return rc;
+    char *abs = NULL;
+    if (path[0] == '/') {
+        abs = pd_strdup(path);
+    } else {
+        char cwd[4096];
+        abs = getcwd(cwd, sizeof cwd) ? pd_path_join(cwd, path) : pd_strdup(path);
+    }
+    if (!abs)
+        return PD_ERR_NOMEM;
+    pthread_mutex_lock(&g_mu);
+    for (pdi_duck_db *d = g_open; d; d = d->next) {
+        if (strcmp(d->path, abs) == 0) {
+            d->refs++;
+            pthread_mutex_unlock(&g_mu);
+            free(abs);
+            *out = d;
+            return PD_OK;
+        }
+    }
+    char *dir = pd_path_dirname(abs);
+    if (!dir) {
+        rc = PD_ERR_NOMEM;
+    } else if (!pd_is_dir(dir)) {
+        if (o->create_dirs)
+            rc = pd_mkdir_p(dir);
+        else
+            rc = pd_set_error(PD_ERR_NOT_FOUND,
+                              "the directory %s of DuckDB file %s does not exist (set "
+                              "create_database_if_not_exists: true to create it)",
+                              dir, abs);
+    }
+    free(dir);
+    duck_database db = NULL;
+    char *err = NULL;
+    if (rc == PD_OK) {
+        double t0 = pd_now_seconds();
+        bool told = false;
+        for (;;) {
+            free(err);
+            rc = open_in_dir(A, abs, &db, &err);
+            if (rc != PD_ERR_IO || !is_lock_conflict(err))
+                break;
+            double waited = pd_now_seconds() - t0;
+            char *who = pdi_duck_holder(abs, err);
+            if (waited >= o->lock_wait_seconds) {
+                rc = pd_set_error(PD_ERR_LOCK,
+                                  "DuckDB file %s is held by another process (%s) and was not "
+                                  "released within %g s (store arg lock_wait_seconds); close "
+                                  "the program holding it and retry",
+                                  abs, who ? who : "holder unknown", o->lock_wait_seconds);
+                free(who);
+                break;
+            }
+            if (!told) {
+                pd_log(PD_LOG_WARN,
+                       "DuckDB file %s is held by another process (%s); waiting up to %g s for "
+                       "it to be released",
+                       abs, who ? who : "holder unknown", o->lock_wait_seconds);
+                told = true;
+            }
+            free(who);
+            sleep_ms(100);
+        }
+        if (rc != PD_OK && rc != PD_ERR_LOCK && err)
+            rc = pd_set_error(PD_ERR_IO, "DuckDB cannot open %s: %s", abs, err);
+    }
+    free(err);
+    if (rc) {
+        pthread_mutex_unlock(&g_mu);
+        free(abs);
+        return rc;
+    }
+    pdi_duck_db *d = pd_calloc(1, sizeof *d);
+    if (!d) {
+        A->close(&db);
+        pthread_mutex_unlock(&g_mu);
+        free(abs);
+        return PD_ERR_NOMEM;
+    }
+    d->path = abs;
+    d->db = db;
+    d->refs = 1;
+    d->next = g_open;
+    g_open = d;
+    pthread_mutex_unlock(&g_mu);
+    *out = d;
+    return PD_OK;
+}
+
+void pdi_duck_db_release(pdi_duck_db *db)
+{
+    if (!db)
+        return;
+    const pdi_duck_api *A;
+    if (pdi_duck_api_get(&A) != PD_OK)
+        return; /* cannot happen: db was opened through it */
+    pthread_mutex_lock(&g_mu);
+    if (--db->refs > 0) {
+        pthread_mutex_unlock(&g_mu);
+        return;
+    }
+    for (pdi_duck_db **pp = &g_open; *pp; pp = &(*pp)->next) {
+        if (*pp == db) {
+            *pp = db->next;
+            break;
+        }
+    }
+    A->close(&db->db);
+    pthread_mutex_unlock(&g_mu);
+    free(db->path);
+    free(db);
+}
+
+duck_database pdi_duck_db_handle(pdi_duck_db *db)
+{
+    return db->db;
+}
+
+void pdi_duck_db_retain(pdi_duck_db *db)
+{
+    pthread_mutex_lock(&g_mu);
+    db->refs++;
+    pthread_mutex_unlock(&g_mu);
+}
