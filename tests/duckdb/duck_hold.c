@@ -1,7 +1,10 @@
 /*
  * tests/duckdb/duck_hold.c - hold a DuckDB file open, as a SQL UI would:
  * opens FILE, prints "held <pid>" on stdout, sleeps MS milliseconds, closes.
- *   duck_hold FILE MS
+ * With RELEASE, it closes as soon as the file RELEASE exists (MS is then only
+ * the upper bound), so a test decides when the holder lets go instead of
+ * racing a fixed duration against a loaded machine.
+ *   duck_hold FILE MS [RELEASE]
  */
 #include "store/duckdb/duck.h"
 #include "util/util.h"
@@ -11,7 +14,7 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3)
+    if (argc != 3 && argc != 4)
         return 2;
     pdi_duck_open_opts o = {30, true};
     pdi_duck_db *db = NULL;
@@ -22,7 +25,13 @@ int main(int argc, char **argv)
     }
     printf("held %d\n", (int)getpid());
     fflush(stdout);
-    usleep((useconds_t)atoi(argv[2]) * 1000);
+    long ms = atol(argv[2]);
+    if (argc == 4) {
+        for (long t = 0; t < ms && access(argv[3], F_OK) != 0; t += 20)
+            usleep(20 * 1000);
+    } else {
+        usleep((useconds_t)ms * 1000);
+    }
     pdi_duck_disconnect(c);
     pdi_duck_db_release(db);
     return 0;

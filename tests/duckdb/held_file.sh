@@ -51,15 +51,23 @@ conf 1
 [ "$("$PD" query 'SELECT sum(a) AS s FROM s.t' 2>&1)" = "s
 3" ] || fail "pipedag query on the DuckDB store: $("$PD" query 'SELECT sum(a) AS s FROM s.t' 2>&1)"
 
+# The holder lets go when the test creates its release file (not after a
+# fixed time: on a loaded machine the run may start late), and the waits
+# below are bounded by the life of the process waited for, not by a clock.
+hold() { # hold RELEASE_FILE: start the holder; sets hp once it holds the file
+    "$HOLD" db/held.duckdb 120000 "$1" >hold.out &
+    hp=$!
+    while ! grep -q held hold.out 2>/dev/null; do
+        kill -0 $hp 2>/dev/null || fail "holder did not start: $(cat hold.out)"
+        sleep 0.1
+    done
+}
+hp=
+rp=
+trap 'for p in $hp $rp; do kill $p 2>/dev/null; done; rm -rf "$W"' EXIT
+
 # held longer than lock_wait_seconds: fails after waiting, naming the holder
-"$HOLD" db/held.duckdb 4000 >hold.out &
-hp=$!
-i=0
-while ! grep -q held hold.out 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || fail "holder did not start"
-    sleep 0.1
-done
+hold "$W/release1"
 t0=$(date +%s%N)
 sed -i 's/SELECT 2/SELECT 3/' flow.yaml
 "$PD" run flow.yaml >out 2>err && fail "run succeeded while the file was held"
@@ -67,21 +75,24 @@ dt=$((($(date +%s%N) - t0) / 1000000))
 [ $dt -ge 1000 ] || fail "gave up after $dt ms, before lock_wait_seconds"
 grep -q "held by another process" err || fail "no holder message: $(cat err)"
 grep -q "PID $hp" err || fail "the holder (PID $hp) is not named: $(cat err)"
+touch "$W/release1"
 wait $hp
+hp=
 
 # released in time: the run waits, then finishes
 conf 20
-"$HOLD" db/held.duckdb 1500 >hold.out &
-hp=$!
-i=0
-while ! grep -q held hold.out 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || fail "holder did not start"
+hold "$W/release2"
+"$PD" run flow.yaml >out 2>err &
+rp=$!
+while ! grep -q "waiting up to 20 s" err 2>/dev/null; do
+    kill -0 $rp 2>/dev/null || fail "the run ended without waiting for the holder: $(cat err)"
     sleep 0.1
 done
-"$PD" run flow.yaml >out 2>err || fail "run did not finish after the holder let go: $(cat err)"
-grep -q "waiting up to 20 s" err || fail "no waiting message: $(cat err)"
+touch "$W/release2"
+wait $rp || { rp=; fail "run did not finish after the holder let go: $(cat err)"; }
+rp=
 wait $hp
+hp=
 [ "$("$PD" query 'SELECT sum(a) AS s FROM s.t' 2>&1)" = "s
 4" ] || fail "the second version is not published"
 echo "ok"
