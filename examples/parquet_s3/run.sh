@@ -39,10 +39,12 @@ upport=$(free_port)
 mkdir -p "$work/s3"
 node "$npm/s3rver/bin/s3rver.js" -d "$work/s3" -a 127.0.0.1 -p "$upport" --silent \
     --configure-bucket pipedag-test-bucket >"$work/s3rver.log" 2>&1 &
-pids="$pids $!"
+s3pid=$!
+pids="$pids $s3pid"
 node "$root/tests/tools/s3sigv4proxy.mjs" --listen "127.0.0.1:$s3port" \
     --upstream "127.0.0.1:$upport" --key S3RVER:S3RVER >"$work/proxy.log" 2>&1 &
-pids="$pids $!"
+proxypid=$!
+pids="$pids $proxypid"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 unset AWS_SESSION_TOKEN AWS_PROFILE || true
 
@@ -54,10 +56,19 @@ PGPASSWORD=$(printf '%s' "$pgurl" | sed -E 's#^postgresql://[^:]*:([^@]*)@.*#\1#
     psql -q -h 127.0.0.1 -p "$pgport" -U pdtest -d postgres \
     -c "CREATE ROLE sa LOGIN CREATEDB PASSWORD 'Pydiverse23'" >/dev/null
 
-for i in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$s3port/" && break
-    sleep 0.1
-done
+# wait until s3rver and then the checker answer (node starts slowly on a
+# loaded machine): while the process lives, at most 120 s
+wait_http() { # PORT PID NAME LOG
+    _n=0
+    until curl -s -o /dev/null "http://127.0.0.1:$1/"; do
+        kill -0 "$2" 2>/dev/null || fail "$3 exited: $(cat "$4")"
+        _n=$((_n + 1))
+        [ $_n -lt 1200 ] || fail "$3 did not answer on port $1 within 120 s"
+        sleep 0.1
+    done
+}
+wait_http "$upport" "$s3pid" s3rver "$work/s3rver.log"
+wait_http "$s3port" "$proxypid" "SigV4 checker" "$work/proxy.log"
 
 # --- the seed's pipedag.yaml with only the ports changed
 sed -e "s#http://localhost:9000#http://localhost:$s3port#" \
