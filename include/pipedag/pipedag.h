@@ -76,8 +76,16 @@ PD_API pd_task *pd_stage_add_sql(pd_stage *stage, const char *name, const char *
 /* Raw SQL script; {{ this_stage }} expands to the stage's (transaction)
  * schema, {{ t }} / {{ stage.t }} as above. Statements are separated by ';'. */
 PD_API pd_task *pd_stage_add_raw_sql(pd_stage *stage, const char *name, const char *script);
-/* CSV with a header row; column types inferred (integer, real, text). */
+/* Load a file or a glob of files (CSV, plain or gzip/zstd/bzip2/xz
+ * compressed, or Parquet) into a table; CSV column types are inferred from a
+ * sample of rows unless given. A glob makes one table per file (named after
+ * the file without its suffixes) unless the options say union. */
 PD_API pd_task *pd_stage_add_load(pd_stage *stage, const char *name, const char *csv_path);
+/* Options of a load task as a JSON object (see docs/config.md, `load:`):
+ * {"columns": {"age": "int32"}, "delimiter": ";", "quote": "\"", "header": true,
+ *  "null": "NA", "encoding": "latin-1", "format": "auto|csv|parquet",
+ *  "sample_rows": 20000 or "all", "union": true}. Checked now; part of the key. */
+PD_API int pd_task_set_load_options(pd_task *task, const char *json);
 /* View: union (ALL) of the listed sources ("t" or "stage.t"). */
 PD_API pd_task *
 pd_stage_add_view(pd_stage *stage, const char *name, const char *const *sources, size_t n_sources);

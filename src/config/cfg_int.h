@@ -58,6 +58,16 @@ int pdi_get_str(const pd_cfg_node *n, const char **out); /* scalar (not null) */
 int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *allowed);
 int pdi_expect(const pd_cfg_node *n, pd_cfg_type t, const char *what);
 
+/* A task's `load:` body (flow_load_opts.c): the file or glob resolved against
+ * dir, the loader's options JSON (NULL = defaults) and, for a glob making one
+ * table per file, the tables' names appended to `tables`. */
+int pdi_flow_load_spec(const pd_cfg_node *body,
+                       const char *task,
+                       const char *dir,
+                       char **abs_path,
+                       char **opts_json,
+                       pd_strv *tables);
+
 /* The built-in default pipedag.yaml (SQLite store, file locks and blobs
  * under ./.pipedag/, sequential engine) with top-level `name` and the
  * instance_id of its one instance "default" (plain YAML words); the config

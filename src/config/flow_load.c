@@ -27,6 +27,8 @@ typedef struct tspec {
     size_t ref_cap;
     pd_strv outputs; /* declared extra outputs (normalized) */
     int mark;        /* DFS state */
+    char *load_path; /* load: the file or glob (absolute) */
+    char *load_opts; /* load: options JSON or NULL */
 } tspec;
 
 typedef struct sspec {
@@ -70,6 +72,8 @@ static void fspec_free(fspec *f)
             pd_strv_free(&s->tasks[k].refs);
             free(s->tasks[k].ref_pos);
             pd_strv_free(&s->tasks[k].outputs);
+            free(s->tasks[k].load_path);
+            free(s->tasks[k].load_opts);
         }
         free(s->tasks);
         free(s->norm);
@@ -284,8 +288,13 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
     }
     const pd_cfg_node *b = t->body_node;
     bool is_c = !strcmp(t->body, "c");
-    if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql") || !strcmp(t->body, "load") ||
-        !strcmp(t->body, "sql_file") || !strcmp(t->body, "raw_sql_file")) {
+    if (!strcmp(t->body, "load") &&
+        (rc = pdi_flow_load_spec(b, t->name, f->dir, &t->load_path, &t->load_opts,
+                                 &t->outputs)) != PD_OK) {
+        return rc;
+    }
+    if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql") || !strcmp(t->body, "sql_file") ||
+        !strcmp(t->body, "raw_sql_file")) {
         if (b->type != PD_CFG_SCALAR || !b->scalar[0]) {
             return pdi_node_error(b, "task '%s': '%s' must be a non-empty string", t->name,
                                   t->body);
@@ -641,16 +650,10 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
     } else if (!strcmp(body, "raw_sql") || !strcmp(body, "raw_sql_file")) {
         task = pd_stage_add_raw_sql(stage, t->name, t->text);
     } else if (!strcmp(body, "load")) {
-        char *p = rel_path(f, b->scalar);
-        if (!p) {
-            return PD_ERR_NOMEM;
+        task = pd_stage_add_load(stage, t->name, t->load_path);
+        if (task && t->load_opts && pd_task_set_load_options(task, t->load_opts) != PD_OK) {
+            task = NULL;
         }
-        if (!pd_path_exists(p)) {
-            free(p);
-            return pdi_node_error(b, "task '%s': CSV file '%s' not found", t->name, b->scalar);
-        }
-        task = pd_stage_add_load(stage, t->name, p);
-        free(p);
     } else if (!strcmp(body, "view")) {
         const char **srcs = pd_calloc(t->refs.n ? t->refs.n : 1, sizeof *srcs);
         if (!srcs) {

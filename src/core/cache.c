@@ -285,7 +285,7 @@ int pdi_dry_outputs(pdi_trun *tr, const pd_task *t, const char *cache_key)
     for (size_t i = 0; i < t->declared_outputs.n && !rc; i++)
         rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, cache_key, NULL,
                          t->stage->name);
-    if (!rc && (!t->declared_outputs.n || t->kind == PD_TASK_LOAD))
+    if (!rc && !t->declared_outputs.n) /* a glob load declares its per-file tables */
         rc = pdi_add_out(tr, t->table, PDI_OUT_TABLE, cache_key, NULL, t->stage->name);
     return rc;
 }

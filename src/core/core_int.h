@@ -7,6 +7,7 @@
 #define PD_CORE_INT_H
 
 #include "blob/blob.h"
+#include "load/load.h"
 #include "lock/lock.h"
 #include "pipedag/pipedag.h"
 #include "store/store.h"
@@ -28,7 +29,8 @@ struct pd_task {
     pd_stage *stage;
     size_t id; /* index in flow->tasks (declaration order) */
     char *sql; /* SQL / raw SQL text */
-    char *csv_path;
+    char *csv_path;  /* load: a file or a glob */
+    char *load_opts; /* load: options JSON (src/load/load.h), NULL = defaults */
     pd_strv view_sources;
     char *ext_schema, *ext_table;
     pd_task_fn fn;
@@ -243,7 +245,6 @@ pd_result *pdi_make_result(pdi_run *r, double secs);
 int pdi_exec_task(pdi_run *r, pd_task *t);
 int pdi_run_c_task(pdi_run *r, pd_task *t);                       /* ctx.c */
 int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out);        /* ctx.c */
-int pdi_load_csv(const char *path, struct ArrowArrayStream *out); /* ctx.c */
 
 /* ---- cache.c ---- */
 /* The cache mode forces t to run. */

@@ -153,6 +153,7 @@ static void task_free(pd_task *t)
     free(t->table);
     free(t->sql);
     free(t->csv_path);
+    free(t->load_opts);
     pd_strv_free(&t->view_sources);
     free(t->ext_schema);
     free(t->ext_table);
@@ -533,6 +534,27 @@ pd_task *pd_stage_add_load(pd_stage *s, const char *name, const char *csv_path)
     return t->csv_path ? t : NULL;
 }
 
+int pd_task_set_load_options(pd_task *t, const char *json)
+{
+    if (!t || t->kind != PD_TASK_LOAD)
+        return pd_set_error(PD_ERR_INVALID, "pd_task_set_load_options: not a load task");
+    if (t->stage->flow->finalized)
+        return pd_set_error(PD_ERR_INVALID, "flow is finalized");
+    /* the loader checks the keys when it runs; the text must be JSON now */
+    pd_jval *v = json && *json ? pd_json_parse(json, strlen(json)) : NULL;
+    if (json && *json && (!v || v->type != PD_J_OBJ)) {
+        pd_jval_free(v);
+        return task_error(t, PD_ERR_INVALID, "load options must be a JSON object");
+    }
+    pd_jval_free(v);
+    char *c = json && *json ? pd_strdup(json) : NULL;
+    if (json && *json && !c)
+        return PD_ERR_NOMEM;
+    free(t->load_opts);
+    t->load_opts = c;
+    return PD_OK;
+}
+
 pd_task *pd_stage_add_view(pd_stage *s, const char *name, const char *const *sources, size_t n)
 {
     if (!sources || !n) {
@@ -852,6 +874,10 @@ void pdi_json_task_args_begin(pd_json *j, const pd_task *t)
 void pdi_json_task_args_end(pd_json *j, const pd_task *t)
 {
     if (t->kind == PD_TASK_LOAD) {
+        if (t->load_opts) {
+            pd_json_key(j, "options");
+            pd_json_raw(j, t->load_opts);
+        }
         pd_json_key(j, "path");
         pd_json_str(j, t->csv_path);
     }

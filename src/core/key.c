@@ -269,20 +269,10 @@ int pdi_compute_cache_fn(pdi_run *r, pd_task *t)
     int rc;
     if (t->kind == PD_TASK_LOAD) {
         char *path = pdi_resolve_path(r, t->csv_path);
-        size_t len = 0;
-        char *data = path ? pd_file_read(path, &len) : NULL;
-        if (!data) {
-            rc = pd_set_error(PD_ERR_IO, "cannot read CSV file %s", path ? path : t->csv_path);
-            free(path);
-            return rc;
-        }
+        rc = path ? pdi_load_cache_key(path, t->load_opts, &val) : PD_ERR_NOMEM;
         free(path);
-        uint8_t d[PD_SHA256_LEN];
-        char hex[2 * PD_SHA256_LEN + 1];
-        pd_sha256(data, len, d);
-        pd_hex(d, PD_SHA256_LEN, hex);
-        free(data);
-        val = pd_strdup(hex);
+        if (rc)
+            return rc;
     } else {
         if ((rc = pdi_call_cache_fn(r, t, &val)))
             return rc;

@@ -320,25 +320,35 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
     return rc;
 }
 
+typedef struct load_sink {
+    pdi_run *r;
+    pd_task *t;
+} load_sink;
+
+static int load_to_store(void *user, const char *table, struct ArrowArrayStream *in)
+{
+    load_sink *ls = user;
+    struct ArrowArrayStream st;
+    pd_arrow_stream_move(in, &st);
+    pd_table tbl;
+    memset(&tbl, 0, sizeof tbl);
+    tbl.name = table;
+    tbl.kind = PD_OBJ_ARROW;
+    tbl.stream = &st;
+    int rc = pdi_store_table(ls->r, ls->t, &tbl);
+    if (st.release)
+        st.release(&st);
+    return rc;
+}
+
 static int run_load(pdi_run *r, pd_task *t)
 {
     char *path = pdi_resolve_path(r, t->csv_path);
     if (!path)
         return PD_ERR_NOMEM;
-    struct ArrowArrayStream st;
-    memset(&st, 0, sizeof st);
-    int rc = pdi_load_csv(path, &st);
+    load_sink ls = {r, t};
+    int rc = pdi_load_run(path, t->load_opts, t->table, load_to_store, &ls);
     free(path);
-    if (rc)
-        return rc;
-    pd_table tbl;
-    memset(&tbl, 0, sizeof tbl);
-    tbl.name = t->table;
-    tbl.kind = PD_OBJ_ARROW;
-    tbl.stream = &st;
-    rc = pdi_store_table(r, t, &tbl);
-    if (st.release)
-        st.release(&st);
     return rc;
 }
 
