@@ -2,8 +2,8 @@
  * examples/realistic/tasks.c - the computed (C) tasks of the realistic
  * pipeline (flow.yaml), loaded by `pipedag run` from librealistic_tasks.so:
  *
- *   trim_all_strings  lazy: for each input table one SELECT that trims its
- *                     text columns (the SQL runs in the store)
+ *   trim_all_strings  lazy: a SELECT trimming the text columns of
+ *                     s1_raw_input.<task name> (the SQL runs in the store)
  *   eager_features    aa LEFT JOIN cc on pk, in C on Arrow input:
  *                     xx = x, yy = 2 * yz, zz = xz + 3
  *   model_training    a logistic regression of target on every other
@@ -34,50 +34,47 @@ int model_evaluation(pd_task_ctx *ctx, void *user);
 int trim_all_strings(pd_task_ctx *ctx, void *user)
 {
     (void)user;
-    static const char *const tables[] = {"a", "b", "c"};
-    int rc = PD_OK;
-    for (size_t t = 0; t < 3 && !rc; t++) {
-        char ref[64];
-        snprintf(ref, sizeof ref, "s1_raw_input.%s", tables[t]);
-        struct ArrowArrayStream st;
-        if ((rc = pd_ctx_read_table(ctx, ref, &st)))
-            break;
-        struct ArrowSchema schema;
-        if (st.get_schema(&st, &schema) != 0) {
-            st.release(&st);
-            return pd_set_error(PD_ERR, "%s: cannot read its schema", ref);
-        }
-        size_t cap = 256;
-        for (int64_t i = 0; i < schema.n_children; i++)
-            cap += 2 * strlen(schema.children[i]->name) + 32;
-        char *sql = malloc(cap + strlen(ref));
-        size_t len = 0;
-        if (!sql) {
-            rc = PD_ERR_NOMEM;
-        } else {
-            len += (size_t)sprintf(sql + len, "SELECT ");
-            for (int64_t i = 0; i < schema.n_children; i++) {
-                const char *name = schema.children[i]->name;
-                const char *fmt = schema.children[i]->format;
-                bool text = strcmp(fmt, "u") == 0 || strcmp(fmt, "U") == 0;
-                if (strchr(name, '"')) {
-                    rc = pd_set_error(PD_ERR_INVALID, "%s: column name with a quote", ref);
-                    break;
-                }
-                len += (size_t)sprintf(sql + len, "%s", i ? ", " : "");
-                if (text)
-                    len += (size_t)sprintf(sql + len, "TRIM(\"%s\") AS \"%s\"", name, name);
-                else
-                    len += (size_t)sprintf(sql + len, "\"%s\"", name);
-            }
-            sprintf(sql + len, " FROM {{ %s }}", ref);
-        }
-        schema.release(&schema);
+    char ref[256];
+    snprintf(ref, sizeof ref, "s1_raw_input.%s", pd_ctx_task_name(ctx));
+    struct ArrowArrayStream st;
+    int rc = pd_ctx_read_table(ctx, ref, &st);
+    if (rc)
+        return rc;
+    struct ArrowSchema schema;
+    if (st.get_schema(&st, &schema) != 0) {
         st.release(&st);
-        if (!rc)
-            rc = pd_ctx_output_sql(ctx, tables[t], sql);
-        free(sql);
+        return pd_set_error(PD_ERR, "%s: cannot read its schema", ref);
     }
+    size_t cap = 64 + strlen(ref);
+    for (int64_t i = 0; i < schema.n_children; i++)
+        cap += 2 * strlen(schema.children[i]->name) + 32;
+    char *sql = malloc(cap);
+    size_t len = 0;
+    if (!sql) {
+        rc = PD_ERR_NOMEM;
+    } else {
+        len += (size_t)sprintf(sql + len, "SELECT ");
+        for (int64_t i = 0; i < schema.n_children && !rc; i++) {
+            const char *name = schema.children[i]->name;
+            const char *fmt = schema.children[i]->format;
+            bool text = strcmp(fmt, "u") == 0 || strcmp(fmt, "U") == 0;
+            if (strchr(name, '"')) {
+                rc = pd_set_error(PD_ERR_INVALID, "%s: column name with a quote", ref);
+                break;
+            }
+            len += (size_t)sprintf(sql + len, "%s", i ? ", " : "");
+            if (text)
+                len += (size_t)sprintf(sql + len, "TRIM(\"%s\") AS \"%s\"", name, name);
+            else
+                len += (size_t)sprintf(sql + len, "\"%s\"", name);
+        }
+        sprintf(sql + len, " FROM {{ %s }}", ref);
+    }
+    schema.release(&schema);
+    st.release(&st);
+    if (!rc)
+        rc = pd_ctx_output_sql(ctx, NULL, sql);
+    free(sql);
     return rc;
 }
 
