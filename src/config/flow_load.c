@@ -771,7 +771,6 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
     if (!task) {
         return pdi_node_error(t->node, "task '%s': %s", t->name, pd_last_error());
     }
-    pd_task_set_origin(task, f->path, t->node->line);
     const pd_cfg_node *n = t->node, *v;
     if ((v = pd_cfg_get(n, "version")) && v->type == PD_CFG_SCALAR) {
         rc = pd_task_set_version(task, v->scalar);
@@ -813,6 +812,8 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
     if ((v = pd_cfg_get(n, "checks")) && (rc = apply_checks(task, v)) != PD_OK) {
         return rc;
     }
+    /* after the settings: their errors carry the node's position already */
+    pd_task_set_origin(task, f->path, t->node->line);
     *out = task;
     return PD_OK;
 }
