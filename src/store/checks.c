@@ -161,6 +161,137 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
     return rc;
 }
 
+/* The counts of the combined scan: one row of numbers. */
+typedef struct counts {
+    pd_strv v;
+} counts;
+
+static int count_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    counts *c = user;
+    for (int i = 0; i < ncols; i++)
+        if (pd_strv_push(&c->v, v[i] ? v[i] : "0"))
+            return PD_ERR_NOMEM;
+    return PD_OK;
+}
+
+static bool is_scan(pd_check_kind k)
+{
+    return k == PD_CHECK_NOT_NULL || k == PD_CHECK_MIN || k == PD_CHECK_MAX ||
+           k == PD_CHECK_ACCEPTED_VALUES;
+}
+
+/* "a, b" for messages */
+static char *col_list(const char *const *cols, size_t n)
+{
+    pd_buf b = PD_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        pd_buf_printf(&b, "%s%s", i ? ", " : "", cols[i]);
+    if (b.oom || !b.data) {
+        pd_buf_free(&b);
+        return pd_strdup("");
+    }
+    return pd_buf_detach(&b);
+}
+
+/* The scan checks (the primary key's not null, then not_null, min, max and
+ * accepted_values in declaration order) counted in ONE pass over the table;
+ * only a failing one runs its own query for the offending values. */
+static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
+{
+    bool pk = t->primary_key && t->n_primary_key;
+    size_t n = (pk ? 1 : 0), k = 0;
+    for (size_t i = 0; i < t->n_checks; i++)
+        n += is_scan(t->checks[i].kind);
+    if (!n)
+        return PD_OK;
+    char **preds = pd_calloc(n, sizeof *preds);
+    const pd_table_check **which = pd_calloc(n, sizeof *which);
+    int rc = preds && which ? PD_OK : PD_ERR_NOMEM;
+    if (!rc && pk &&
+        !(preds[k++] = pdi_sql_check_predicate(s->d, PD_CHECK_NOT_NULL, t->primary_key,
+                                               t->n_primary_key, NULL, 0)))
+        rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < t->n_checks; i++) {
+        const pd_table_check *c = &t->checks[i];
+        if (!is_scan(c->kind))
+            continue;
+        which[k] = c;
+        if (!(preds[k++] =
+                  pdi_sql_check_predicate(s->d, c->kind, &c->column, 1, c->values, c->n_values)))
+            rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+    }
+    counts cnt = {PD_STRV_INIT};
+    if (!rc) {
+        char *q = pdi_sql_check_counts(s->d, ph, t->name, (const char *const *)preds, n);
+        rc = q ? pdi_query(s, q, 0, NULL, count_row, &cnt) : PD_ERR_NOMEM;
+        free(q);
+        if (rc)
+            pd_error_prefix("running the checks of table '%s'", t->name);
+        else if (cnt.v.n != n)
+            rc = pd_set_error(PD_ERR_SQL, "checks of table '%s': %zu counts for %zu checks",
+                              t->name, cnt.v.n, n);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *v = cnt.v.items[i];
+        if (strcmp(v, "0") == 0)
+            continue;
+        const char *plural = strcmp(v, "1") == 0 ? "" : "s";
+        if (!which[i]) {
+            char *cols = col_list(t->primary_key, t->n_primary_key);
+            rc = pd_set_error(PD_ERR_CHECK,
+                              "primary key check not_null failed on column '%s' of table '%s': %s "
+                              "NULL value%s",
+                              cols ? cols : "?", t->name, v, plural);
+            free(cols);
+        } else if (which[i]->kind == PD_CHECK_NOT_NULL) {
+            rc = pd_set_error(PD_ERR_CHECK,
+                              "check not_null failed on column '%s' of table '%s': %s NULL value%s",
+                              which[i]->column, t->name, v, plural);
+        } else {
+            rc = run_check(s, ph, t, which[i]);
+            if (rc == PD_OK) /* the count said otherwise: never pass silently */
+                rc = pd_set_error(PD_ERR_CHECK,
+                                  "check %s failed on column '%s' of table '%s': %s row%s",
+                                  kind_name(which[i]->kind), which[i]->column, t->name, v, plural);
+        }
+    }
+    pd_strv_free(&cnt.v);
+    for (size_t i = 0; preds && i < n; i++)
+        free(preds[i]);
+    free(preds);
+    free(which);
+    return rc;
+}
+
+/* The primary key's uniqueness as a check query (offending values named). */
+static int run_pk_unique(pd_store *s, const char *ph, const pd_table *t)
+{
+    char *cols = col_list(t->primary_key, t->n_primary_key);
+    int rc = run_one(s, t,
+                     pdi_sql_check_unique(s->d, ph, t->name, t->primary_key, t->n_primary_key,
+                                          PDI_CHECK_SHOW + 1),
+                     "primary key check unique", cols ? cols : "?", true, false);
+    free(cols);
+    return rc;
+}
+
+int pdi_pk_failure(pd_store *s, const char *ph, const pd_table *t, int rc)
+{
+    if (!t->primary_key || !t->n_primary_key)
+        return rc;
+    char *saved = pd_strdup(pd_last_error());
+    int urc = run_pk_unique(s, ph, t);
+    if (urc == PD_ERR_CHECK) {
+        free(saved);
+        return urc;
+    }
+    pd_set_error(rc, "%s", saved ? saved : "creating the primary key");
+    free(saved);
+    return rc;
+}
+
 int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
 {
     if (!t->n_checks && !(t->primary_key && t->n_primary_key))
@@ -182,25 +313,15 @@ int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
                               t->task_name ? t->task_name : "?", kind_name(t->checks[i].kind),
                               t->checks[i].column, t->name);
     pd_strv_free(&have);
-    /* the primary key: not null and unique before it is created */
-    if (t->primary_key && t->n_primary_key) {
-        pd_buf cols = PD_BUF_INIT;
-        for (size_t i = 0; i < t->n_primary_key; i++)
-            pd_buf_printf(&cols, "%s%s", i ? ", " : "", t->primary_key[i]);
-        const char *cn = cols.data ? cols.data : "";
-        rc = cols.oom ? PD_ERR_NOMEM
-                      : run_one(s, t,
-                                pdi_sql_check_not_null(s->d, ph, t->name, t->primary_key,
-                                                       t->n_primary_key),
-                                "primary key check not_null", cn, false, true);
-        if (rc == PD_OK)
-            rc = run_one(s, t,
-                         pdi_sql_check_unique(s->d, ph, t->name, t->primary_key, t->n_primary_key,
-                                              PDI_CHECK_SHOW + 1),
-                         "primary key check unique", cn, true, false);
-        pd_buf_free(&cols);
-    }
+    if (rc == PD_OK)
+        rc = run_scan_checks(s, ph, t);
+    /* the primary key's uniqueness: where the database enforces it, creating
+     * the key checks it (pdi_pk_failure names the duplicates when that
+     * fails); elsewhere (keys not enforced: snowflake) a query here */
+    if (rc == PD_OK && t->primary_key && t->n_primary_key && !pdi_sql_has_indexes(s->d))
+        rc = run_pk_unique(s, ph, t);
     for (size_t i = 0; i < t->n_checks && rc == PD_OK; i++)
-        rc = run_check(s, ph, t, &t->checks[i]);
+        if (!is_scan(t->checks[i].kind))
+            rc = run_check(s, ph, t, &t->checks[i]);
     return rc;
 }

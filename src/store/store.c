@@ -740,8 +740,11 @@ int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema)
     if (rc == PD_OK && t->kind != PD_OBJ_EXTERNAL) {
         char *ph = pdi_phys(s, schema);
         rc = ph ? pdi_run_checks(s, ph, t) : PD_ERR_NOMEM;
-        if (rc == PD_OK)
+        if (rc == PD_OK) {
             rc = pdi_add_keys(s, ph, t->name, t);
+            if (rc && rc != PD_ERR_NOMEM)
+                rc = pdi_pk_failure(s, ph, t, rc);
+        }
         free(ph);
     }
     if (rc)

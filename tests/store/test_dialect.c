@@ -206,6 +206,23 @@ static void test_checks(void **st)
     assert_null(pdi_sql_check_min(pg, "s", "t", "age", "null", 0));
     assert_null(pdi_sql_check_min(pg, "s", "t", "age", "[1]", 0));
     assert_null(pdi_sql_check_accepted_values(pg, "s", "t", "a", vals, 0, 0));
+    /* one scan for many checks */
+    char *p1 = pdi_sql_check_predicate(pg, PD_CHECK_NOT_NULL, cols, 2, NULL, 0);
+    char *p2 = pdi_sql_check_predicate(pg, PD_CHECK_ACCEPTED_VALUES, cols, 1, vals, 2);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_string_equal(p1, "\"pk\" IS NULL OR \"k2\" IS NULL");
+    assert_string_equal(p2, "\"pk\" IS NOT NULL AND \"pk\" NOT IN (0, 1)");
+    const char *preds[] = {p1, p2};
+    CHECK_SQL(pdi_sql_check_counts(ms, "s", "t", preds, 2),
+              "SELECT COUNT(CASE WHEN \"pk\" IS NULL OR \"k2\" IS NULL THEN 1 END) AS pd_c0, "
+              "COUNT(CASE WHEN \"pk\" IS NOT NULL AND \"pk\" NOT IN (0, 1) THEN 1 END) AS pd_c1 "
+              "FROM [s].[t]");
+    free(p1);
+    free(p2);
+    CHECK_SQL(pdi_sql_check_predicate(sq, PD_CHECK_MAX, cols, 1, vals + 1, 1), "\"pk\" > 1");
+    assert_null(pdi_sql_check_predicate(pg, PD_CHECK_UNIQUE, cols, 1, NULL, 0));
+    assert_null(pdi_sql_check_counts(pg, "s", "t", preds, 0));
     CHECK_SQL(pdi_sql_check_literal(sq, "\"a'b\""), "'a''b'");
     CHECK_SQL(pdi_sql_check_literal(sq, "false"), "0");
     CHECK_SQL(pdi_sql_check_literal(pg, "false"), "FALSE");

@@ -69,6 +69,86 @@ char *pdi_sql_check_literal(const pdi_dialect *d, const char *json)
     return pdi_dl_finish(&b);
 }
 
+/* The predicate of a row violating a scan check. */
+static int put_predicate(pd_buf *b,
+                         const pdi_dialect *d,
+                         pd_check_kind kind,
+                         const char *const *cols,
+                         size_t ncols,
+                         const char *const *values,
+                         size_t nvalues)
+{
+    switch (kind) {
+    case PD_CHECK_NOT_NULL:
+        for (size_t i = 0; i < ncols; i++) {
+            if (i)
+                pd_buf_puts(b, " OR ");
+            pdi_dl_quoted(b, d, cols[i]);
+            pd_buf_puts(b, " IS NULL");
+        }
+        return ncols ? PD_OK : pd_set_error(PD_ERR_INVALID, "not_null check without columns");
+    case PD_CHECK_MIN:
+    case PD_CHECK_MAX:
+        if (ncols != 1 || nvalues != 1)
+            return pd_set_error(PD_ERR_INVALID, "min/max check: one column and one value");
+        pdi_dl_quoted(b, d, cols[0]);
+        pd_buf_puts(b, kind == PD_CHECK_MIN ? " < " : " > ");
+        return put_value(b, d, values[0]);
+    case PD_CHECK_ACCEPTED_VALUES:
+        if (ncols != 1 || !nvalues)
+            return pd_set_error(PD_ERR_INVALID, "accepted_values check without values");
+        pdi_dl_quoted(b, d, cols[0]);
+        pd_buf_puts(b, " IS NOT NULL AND ");
+        pdi_dl_quoted(b, d, cols[0]);
+        pd_buf_puts(b, " NOT IN (");
+        for (size_t i = 0; i < nvalues; i++) {
+            if (i)
+                pd_buf_puts(b, ", ");
+            int rc = put_value(b, d, values[i]);
+            if (rc)
+                return rc;
+        }
+        pd_buf_puts(b, ")");
+        return PD_OK;
+    default: return pd_set_error(PD_ERR_INVALID, "check kind %d is not a row predicate", (int)kind);
+    }
+}
+
+char *pdi_sql_check_predicate(const pdi_dialect *d,
+                              pd_check_kind kind,
+                              const char *const *cols,
+                              size_t ncols,
+                              const char *const *values,
+                              size_t nvalues)
+{
+    pd_buf b = {0};
+    if (put_predicate(&b, d, kind, cols, ncols, values, nvalues)) {
+        pd_buf_free(&b);
+        return NULL;
+    }
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_check_counts(const pdi_dialect *d,
+                           const char *schema,
+                           const char *table,
+                           const char *const *predicates,
+                           size_t n)
+{
+    if (!n) {
+        pd_set_error(PD_ERR_INVALID, "check counts without predicates");
+        return NULL;
+    }
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT ");
+    for (size_t i = 0; i < n; i++)
+        pd_buf_printf(&b, "%sCOUNT(CASE WHEN %s THEN 1 END) AS pd_c%zu", i ? ", " : "",
+                      predicates[i], i);
+    pd_buf_puts(&b, " FROM ");
+    pdi_dl_qualified(&b, d, schema, table);
+    return pdi_dl_finish(&b);
+}
+
 char *pdi_sql_check_not_null(const pdi_dialect *d,
                              const char *schema,
                              const char *table,
@@ -79,11 +159,9 @@ char *pdi_sql_check_not_null(const pdi_dialect *d,
     pd_buf_puts(&b, "SELECT COUNT(*) AS pd_nulls FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     pd_buf_puts(&b, " WHERE ");
-    for (size_t i = 0; i < ncols; i++) {
-        if (i)
-            pd_buf_puts(&b, " OR ");
-        pdi_dl_quoted(&b, d, cols[i]);
-        pd_buf_puts(&b, " IS NULL");
+    if (put_predicate(&b, d, PD_CHECK_NOT_NULL, cols, ncols, NULL, 0)) {
+        pd_buf_free(&b);
+        return NULL;
     }
     pd_buf_puts(&b, " HAVING COUNT(*) > 0");
     return pdi_dl_finish(&b);
@@ -114,14 +192,15 @@ char *pdi_sql_check_unique(const pdi_dialect *d,
     return limited(d, &b, limit);
 }
 
-/* SELECT DISTINCT c FROM s.t WHERE c <op> value */
-static char *check_bound(const pdi_dialect *d,
-                         const char *schema,
-                         const char *table,
-                         const char *column,
-                         const char *op,
-                         const char *value,
-                         int64_t limit)
+/* SELECT DISTINCT c FROM s.t WHERE <the check's predicate> */
+static char *distinct_offenders(const pdi_dialect *d,
+                                const char *schema,
+                                const char *table,
+                                const char *column,
+                                pd_check_kind kind,
+                                const char *const *values,
+                                size_t nvalues,
+                                int64_t limit)
 {
     pd_buf b = {0};
     pd_buf_puts(&b, "SELECT DISTINCT ");
@@ -129,9 +208,7 @@ static char *check_bound(const pdi_dialect *d,
     pd_buf_puts(&b, " FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     pd_buf_puts(&b, " WHERE ");
-    pdi_dl_quoted(&b, d, column);
-    pd_buf_printf(&b, " %s ", op);
-    if (put_value(&b, d, value)) {
+    if (put_predicate(&b, d, kind, &column, 1, values, nvalues)) {
         pd_buf_free(&b);
         return NULL;
     }
@@ -145,7 +222,7 @@ char *pdi_sql_check_min(const pdi_dialect *d,
                         const char *value,
                         int64_t limit)
 {
-    return check_bound(d, schema, table, column, "<", value, limit);
+    return distinct_offenders(d, schema, table, column, PD_CHECK_MIN, &value, 1, limit);
 }
 
 char *pdi_sql_check_max(const pdi_dialect *d,
@@ -155,7 +232,7 @@ char *pdi_sql_check_max(const pdi_dialect *d,
                         const char *value,
                         int64_t limit)
 {
-    return check_bound(d, schema, table, column, ">", value, limit);
+    return distinct_offenders(d, schema, table, column, PD_CHECK_MAX, &value, 1, limit);
 }
 
 char *pdi_sql_check_accepted_values(const pdi_dialect *d,
@@ -166,30 +243,8 @@ char *pdi_sql_check_accepted_values(const pdi_dialect *d,
                                     size_t nvalues,
                                     int64_t limit)
 {
-    if (!nvalues) {
-        pd_set_error(PD_ERR_INVALID, "accepted_values check without values");
-        return NULL;
-    }
-    pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT DISTINCT ");
-    pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " FROM ");
-    pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " WHERE ");
-    pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " IS NOT NULL AND ");
-    pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " NOT IN (");
-    for (size_t i = 0; i < nvalues; i++) {
-        if (i)
-            pd_buf_puts(&b, ", ");
-        if (put_value(&b, d, values[i])) {
-            pd_buf_free(&b);
-            return NULL;
-        }
-    }
-    pd_buf_puts(&b, ")");
-    return limited(d, &b, limit);
+    return distinct_offenders(d, schema, table, column, PD_CHECK_ACCEPTED_VALUES, values, nvalues,
+                              limit);
 }
 
 char *pdi_sql_check_references(const pdi_dialect *d,

@@ -18,6 +18,7 @@
 #define PD_STORE_DIALECT_H
 
 #include "pipedag/arrow.h"
+#include "pipedag/pipedag.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -245,6 +246,21 @@ char *pdi_sql_check_references(const pdi_dialect *d,
                                const char *ref_table,
                                const char *ref_column,
                                int64_t limit);
+/* The row predicate of a scan check (not_null over cols, min, max,
+ * accepted_values over cols[0]): true for an offending row. */
+char *pdi_sql_check_predicate(const pdi_dialect *d,
+                              pd_check_kind kind,
+                              const char *const *cols,
+                              size_t ncols,
+                              const char *const *values,
+                              size_t nvalues);
+/* One scan for many checks: SELECT COUNT(CASE WHEN <p_i> THEN 1 END) AS
+ * pd_c<i>, ... FROM s.t - the number of offending rows of each predicate. */
+char *pdi_sql_check_counts(const pdi_dialect *d,
+                           const char *schema,
+                           const char *table,
+                           const char *const *predicates,
+                           size_t n);
 /* A check value (JSON scalar) as an SQL literal. */
 char *pdi_sql_check_literal(const pdi_dialect *d, const char *json);
 
