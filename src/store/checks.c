@@ -161,18 +161,12 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
     return rc;
 }
 
-/* The counts of the combined scan: one row of numbers. */
-typedef struct counts {
-    pd_strv v;
-} counts;
-
-static int count_row(void *user, int ncols, const char *const *names, const char *const *v)
+static int any_row(void *user, int ncols, const char *const *names, const char *const *v)
 {
+    (void)ncols;
     (void)names;
-    counts *c = user;
-    for (int i = 0; i < ncols; i++)
-        if (pd_strv_push(&c->v, v[i] ? v[i] : "0"))
-            return PD_ERR_NOMEM;
+    (void)v;
+    *(bool *)user = true;
     return PD_OK;
 }
 
@@ -195,9 +189,20 @@ static char *col_list(const char *const *cols, size_t n)
     return pd_buf_detach(&b);
 }
 
+static int run_pk_not_null(pd_store *s, const char *ph, const pd_table *t)
+{
+    char *cols = col_list(t->primary_key, t->n_primary_key);
+    int rc =
+        run_one(s, t, pdi_sql_check_not_null(s->d, ph, t->name, t->primary_key, t->n_primary_key),
+                "primary key check not_null", cols ? cols : "?", false, true);
+    free(cols);
+    return rc;
+}
+
 /* The scan checks (the primary key's not null, then not_null, min, max and
- * accepted_values in declaration order) counted in ONE pass over the table;
- * only a failing one runs its own query for the offending values. */
+ * accepted_values in declaration order) in ONE pass over the table, which
+ * stops at the first offending row; only then each runs its own query, to
+ * name its offending values. */
 static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
 {
     bool pk = t->primary_key && t->n_primary_key;
@@ -207,61 +212,40 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
     if (!n)
         return PD_OK;
     char **preds = pd_calloc(n, sizeof *preds);
-    const pd_table_check **which = pd_calloc(n, sizeof *which);
-    int rc = preds && which ? PD_OK : PD_ERR_NOMEM;
+    int rc = preds ? PD_OK : PD_ERR_NOMEM;
     if (!rc && pk &&
         !(preds[k++] = pdi_sql_check_predicate(s->d, PD_CHECK_NOT_NULL, t->primary_key,
                                                t->n_primary_key, NULL, 0)))
         rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     for (size_t i = 0; !rc && i < t->n_checks; i++) {
         const pd_table_check *c = &t->checks[i];
-        if (!is_scan(c->kind))
-            continue;
-        which[k] = c;
-        if (!(preds[k++] =
-                  pdi_sql_check_predicate(s->d, c->kind, &c->column, 1, c->values, c->n_values)))
+        if (is_scan(c->kind) && !(preds[k++] = pdi_sql_check_predicate(s->d, c->kind, &c->column, 1,
+                                                                       c->values, c->n_values)))
             rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     }
-    counts cnt = {PD_STRV_INIT};
+    bool any = false;
     if (!rc) {
-        char *q = pdi_sql_check_counts(s->d, ph, t->name, (const char *const *)preds, n);
-        rc = q ? pdi_query(s, q, 0, NULL, count_row, &cnt) : PD_ERR_NOMEM;
+        char *q = pdi_sql_check_any(s->d, ph, t->name, (const char *const *)preds, n);
+        rc = q ? pdi_query(s, q, 0, NULL, any_row, &any) : PD_ERR_NOMEM;
         free(q);
         if (rc)
             pd_error_prefix("running the checks of table '%s'", t->name);
-        else if (cnt.v.n != n)
-            rc = pd_set_error(PD_ERR_SQL, "checks of table '%s': %zu counts for %zu checks",
-                              t->name, cnt.v.n, n);
     }
-    for (size_t i = 0; !rc && i < n; i++) {
-        const char *v = cnt.v.items[i];
-        if (strcmp(v, "0") == 0)
-            continue;
-        const char *plural = strcmp(v, "1") == 0 ? "" : "s";
-        if (!which[i]) {
-            char *cols = col_list(t->primary_key, t->n_primary_key);
+    if (!rc && any) {
+        if (pk)
+            rc = run_pk_not_null(s, ph, t);
+        for (size_t i = 0; !rc && i < t->n_checks; i++)
+            if (is_scan(t->checks[i].kind))
+                rc = run_check(s, ph, t, &t->checks[i]);
+        if (!rc) /* the scan said otherwise: never pass silently */
             rc = pd_set_error(PD_ERR_CHECK,
-                              "primary key check not_null failed on column '%s' of table '%s': %s "
-                              "NULL value%s",
-                              cols ? cols : "?", t->name, v, plural);
-            free(cols);
-        } else if (which[i]->kind == PD_CHECK_NOT_NULL) {
-            rc = pd_set_error(PD_ERR_CHECK,
-                              "check not_null failed on column '%s' of table '%s': %s NULL value%s",
-                              which[i]->column, t->name, v, plural);
-        } else {
-            rc = run_check(s, ph, t, which[i]);
-            if (rc == PD_OK) /* the count said otherwise: never pass silently */
-                rc = pd_set_error(PD_ERR_CHECK,
-                                  "check %s failed on column '%s' of table '%s': %s row%s",
-                                  kind_name(which[i]->kind), which[i]->column, t->name, v, plural);
-        }
+                              "checks of table '%s': a row offends a check, but no single check "
+                              "names it",
+                              t->name);
     }
-    pd_strv_free(&cnt.v);
     for (size_t i = 0; preds && i < n; i++)
         free(preds[i]);
     free(preds);
-    free(which);
     return rc;
 }
 

@@ -129,24 +129,23 @@ char *pdi_sql_check_predicate(const pdi_dialect *d,
     return pdi_dl_finish(&b);
 }
 
-char *pdi_sql_check_counts(const pdi_dialect *d,
-                           const char *schema,
-                           const char *table,
-                           const char *const *predicates,
-                           size_t n)
+char *pdi_sql_check_any(const pdi_dialect *d,
+                        const char *schema,
+                        const char *table,
+                        const char *const *predicates,
+                        size_t n)
 {
     if (!n) {
-        pd_set_error(PD_ERR_INVALID, "check counts without predicates");
+        pd_set_error(PD_ERR_INVALID, "check scan without predicates");
         return NULL;
     }
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT ");
-    for (size_t i = 0; i < n; i++)
-        pd_buf_printf(&b, "%sCOUNT(CASE WHEN %s THEN 1 END) AS pd_c%zu", i ? ", " : "",
-                      predicates[i], i);
-    pd_buf_puts(&b, " FROM ");
+    pd_buf_puts(&b, "SELECT 1 AS pd_any FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    return pdi_dl_finish(&b);
+    pd_buf_puts(&b, " WHERE ");
+    for (size_t i = 0; i < n; i++)
+        pd_buf_printf(&b, "%s(%s)", i ? " OR " : "", predicates[i]);
+    return limited(d, &b, 1);
 }
 
 char *pdi_sql_check_not_null(const pdi_dialect *d,

@@ -254,13 +254,13 @@ char *pdi_sql_check_predicate(const pdi_dialect *d,
                               size_t ncols,
                               const char *const *values,
                               size_t nvalues);
-/* One scan for many checks: SELECT COUNT(CASE WHEN <p_i> THEN 1 END) AS
- * pd_c<i>, ... FROM s.t - the number of offending rows of each predicate. */
-char *pdi_sql_check_counts(const pdi_dialect *d,
-                           const char *schema,
-                           const char *table,
-                           const char *const *predicates,
-                           size_t n);
+/* One scan for many checks: SELECT 1 AS pd_any FROM s.t WHERE (p1) OR
+ * (p2) ..., limited to one row - a row when some row offends some check. */
+char *pdi_sql_check_any(const pdi_dialect *d,
+                        const char *schema,
+                        const char *table,
+                        const char *const *predicates,
+                        size_t n);
 /* A check value (JSON scalar) as an SQL literal. */
 char *pdi_sql_check_literal(const pdi_dialect *d, const char *json);
 
