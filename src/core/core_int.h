@@ -36,10 +36,11 @@ struct pd_task {
     char *table; /* normalized name (lower-case): the table an SQL task produces */
     pd_task_kind kind;
     pd_stage *stage;
-    size_t id;       /* index in flow->tasks (declaration order) */
-    char *sql;       /* SQL / raw SQL text */
-    char *csv_path;  /* load: a file or a glob */
-    char *load_opts; /* load: options JSON (src/load/load.h), NULL = defaults */
+    size_t id; /* index in flow->tasks (declaration order) */
+    char *sql; /* SQL / raw SQL text */
+    /* load: a file or a glob, and the options JSON (src/load/load.h; NULL = defaults) */
+    char *csv_path;
+    char *load_opts;
     pd_strv view_sources;
     char *ext_schema, *ext_table;
     pd_task_fn fn;

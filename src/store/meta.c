@@ -451,7 +451,8 @@ int pdi_meta_recover(pd_store *s, const char *stage)
 int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t cap)
 {
     out[0] = 0;
-    int rc = lock_meta(s);
+    /* `stages` rows change only at commit, which flushes: no flush here */
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     pd_strv v = {0};

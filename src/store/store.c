@@ -383,6 +383,7 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->meta_mu, NULL);
     pthread_mutex_init(&s->hook_mu, NULL);
+    pthread_mutex_init(&s->slot_mu, NULL);
     s->sc = sc;
     s->prefix = pd_strdup(sc->schema_prefix ? sc->schema_prefix : "");
     s->suffix = pd_strdup(sc->schema_suffix ? sc->schema_suffix : "");
@@ -397,8 +398,11 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     rc = open_backend(sc, s->instance_id, s->desc, &s->be, &s->db);
     if (rc == PD_OK) {
         s->d = s->db->d;
-        rc = open_meta(s, sc);
+        /* a technique the database cannot do is a config error, at once */
+        rc = pdi_check_technique(s, cfg->stage_commit_technique);
     }
+    if (rc == PD_OK)
+        rc = open_meta(s, sc);
     if (rc) {
         pd_error_prefix("table store %s", s->desc);
         goto fail;
@@ -436,6 +440,9 @@ void pd_store_close(pd_store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->meta_mu);
     pthread_mutex_destroy(&s->hook_mu);
+    pthread_mutex_destroy(&s->slot_mu);
+    pd_strv_free(&s->slot_stage);
+    pd_strv_free(&s->slot_name);
     free(s->hooks);
     free(s->prefix);
     free(s->suffix);
@@ -795,7 +802,9 @@ int pd_store_copy_table(pd_store *s,
             /* READ_VIEWS: the base schema holds views; the table and its
              * indexes are in the stage's current slot */
             char slot[256] = "";
-            rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
+            if (!pdi_slot_lookup(s, from_schema, slot, sizeof slot) &&
+                (s->be->caps & PDI_CAP_READ_VIEWS))
+                rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
             char *kph = slot[0] ? pdi_phys(s, slot) : NULL;
             if (rc == PD_OK)
                 rc = pdi_copy_keys(s, kph ? kph : fph, from_name, tph, to_name);
@@ -807,6 +816,38 @@ int pd_store_copy_table(pd_store *s,
     free(fph);
     free(tph);
     return rc;
+}
+
+void pdi_slot_note(pd_store *s, const char *stage, const char *slot)
+{
+    pthread_mutex_lock(&s->slot_mu);
+    size_t i = 0;
+    while (i < s->slot_stage.n && strcmp(s->slot_stage.items[i], stage) != 0)
+        i++;
+    if (i < s->slot_stage.n) {
+        char *n = pd_strdup(slot);
+        if (n) {
+            free(s->slot_name.items[i]);
+            s->slot_name.items[i] = n;
+        }
+    } else if (pd_strv_push(&s->slot_stage, stage) == PD_OK &&
+               pd_strv_push(&s->slot_name, slot) != PD_OK) {
+        free(s->slot_stage.items[--s->slot_stage.n]);
+    }
+    pthread_mutex_unlock(&s->slot_mu);
+}
+
+bool pdi_slot_lookup(pd_store *s, const char *stage, char *out, size_t cap)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->slot_mu);
+    for (size_t i = 0; i < s->slot_stage.n && !found; i++)
+        if (strcmp(s->slot_stage.items[i], stage) == 0) {
+            snprintf(out, cap, "%s", s->slot_name.items[i]);
+            found = true;
+        }
+    pthread_mutex_unlock(&s->slot_mu);
+    return found;
 }
 
 /* --------------------------------------------------------------- schemas */

@@ -1,13 +1,14 @@
 #!/bin/sh
-# tests/load/test_load_flow.sh PIPEDAG_BIN EXAMPLE_DATA_DIR - `load:` end to
+# tests/load/test_load_flow.sh PIPEDAG_BIN EXAMPLE_DATA_DIR LOAD_DATA_DIR - `load:` end to
 # end on the SQLite store: the original's gzipped example data through a glob
-# (one table per file) and a union, references to the tables a glob makes,
+# (one table per file) and a union, a Parquet file, references to the tables a glob makes,
 # cache keys that follow every file (changed, added, removed), a BOM file read
 # with `SELECT id`, Latin-1, options errors with file:line:column, a
 # truncated gzip file and a bad row failing the task with the file named.
 set -u
 bin=$1
 data=$2
+pqdata=$3
 work=$(mktemp -d /tmp/pipedag-load-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -34,6 +35,7 @@ mkdir data
 cp "$data"/a.csv.gz "$data"/b.csv.gz "$data"/c.csv.gz data/
 printf '\357\273\277id,name\n1,Anna\n2,Bert\n' > bom.csv
 printf 'city,n\nZ\374rich,1\n' > latin1.csv
+cp "$pqdata"/int32_decimal.parquet decimals.parquet
 
 cat > flow.yaml <<'EOF'
 name: loads
@@ -48,6 +50,8 @@ stages:
         load: bom.csv
       - name: cities
         load: {path: latin1.csv, encoding: latin-1, columns: {n: int32}}
+      - name: decimals
+        load: decimals.parquet
   - name: use
     tasks:
       - name: joined
@@ -57,7 +61,7 @@ stages:
 EOF
 
 expect_exit 0 "first run" "$bin" run flow.yaml
-contains err.txt "6 ran, 0 cache-valid, 0 failed" "first run: every task ran"
+contains err.txt "7 ran, 0 cache-valid, 0 failed" "first run: every task ran"
 same "$(q raw 'SELECT count(*) FROM a')" 1000 "a.csv.gz: 1000 rows"
 same "$(q raw 'SELECT count(*) FROM b')" 1000 "b.csv.gz: 1000 rows"
 same "$(q raw 'SELECT count(*) FROM bc')" 2000 "union of b and c: 2000 rows"
@@ -65,14 +69,15 @@ same "$(q raw "SELECT typeof(x) FROM bc LIMIT 1")" real "union: x is int in b, r
 same "$(q use 'SELECT count(*) FROM joined')" 1000 "SQL over tables a glob made"
 same "$(q use 'SELECT group_concat(id) FROM ids')" "1,2" "BOM: SELECT id works"
 same "$(q raw 'SELECT city FROM cities')" "Zürich" "Latin-1 read as UTF-8"
+same "$(q raw 'SELECT count(*), sum(value) FROM decimals')" "24|300" "Parquet input"
 
 expect_exit 0 "second run" "$bin" run flow.yaml
-contains err.txt "0 ran, 6 cache-valid" "second run: all cache-valid"
+contains err.txt "0 ran, 7 cache-valid" "second run: all cache-valid"
 
 # a changed file re-runs its load (and what reads it), not the others
 zcat data/a.csv.gz | sed 's/^ODM MCXHTK AEU,57,/ODM MCXHTK AEU,58,/' | gzip > data/a2 && mv data/a2 data/a.csv.gz
 expect_exit 0 "changed file" "$bin" run flow.yaml
-contains err.txt "2 ran, 4 cache-valid" "changed a.csv.gz: inputs and joined re-run"
+contains err.txt "2 ran, 5 cache-valid" "changed a.csv.gz: inputs and joined re-run"
 same "$(q raw "SELECT age FROM a WHERE pk = 'ODM MCXHTK AEU'")" 58 "the new value is loaded"
 
 # a new file matching the glob makes a new table and changes the key
