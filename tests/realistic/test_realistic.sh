@@ -83,6 +83,13 @@ YAML
     [ "$(wc -l <"$root/eval_$store.txt")" -eq 100 ] && pass "$store: evaluation has 100 rows" ||
         bad "$store: evaluation rows: $(wc -l <"$root/eval_$store.txt")"
 
+    # a touched file (same content): the cache key follows content, not time
+    touch data/b.csv.gz
+    run r2b
+    got=$(in_state r2b cache_valid)
+    [ "$got" = "$all_tasks" ] && pass "$store: touched b.csv.gz (same content) re-runs nothing" ||
+        bad "$store: touched b.csv.gz: cache-valid '$got'"
+
     # a changed file: one value of c's second row
     cp data/c.csv.gz c.orig
     gzip -dc c.orig | awk -F, -v OFS=, 'NR == 2 { $2 = $2 + 1 } { print }' | gzip -n >data/c.csv.gz
