@@ -10,6 +10,7 @@
 #include "pipedag/pipedag.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,15 +232,103 @@ static int str_list(const pd_cfg_node *n, const char *what, bool allow_single, p
     return PD_OK;
 }
 
+/* A YAML scalar as a JSON scalar for pd_task_add_check: quoted -> string;
+ * plain: a number as written, true/false, anything else a string. */
+static char *check_json_value(const pd_cfg_node *v)
+{
+    const char *t = v->scalar;
+    if (!v->quoted && t[0]) {
+        char *end = NULL;
+        errno = 0;
+        (void)strtod(t, &end);
+        bool num = end && *end == 0 && strspn(t, "+-0123456789.eE") == strlen(t);
+        if (num)
+            return pd_strdup(t[0] == '+' ? t + 1 : t);
+        if (!strcmp(t, "true") || !strcmp(t, "false"))
+            return pd_strdup(t);
+    }
+    pd_buf b = PD_BUF_INIT;
+    pd_json_escape(&b, t, strlen(t));
+    char *out = b.oom ? NULL : pd_buf_detach(&b);
+    if (!out)
+        pd_buf_free(&b);
+    return out;
+}
+
+/* checks: {column: {not_null: true, unique: true, min: 0, max: 9,
+ * accepted_values: [..], references: stage.table.column}} */
+static int apply_checks(pd_task *task, const pd_cfg_node *v)
+{
+    if (v->type != PD_CFG_MAP)
+        return pdi_node_error(v, "checks must be a mapping of column names to checks "
+                                 "(e.g. checks: {age: {min: 0}})");
+    static const char *const kinds[] = {"not_null",        "unique",     "min", "max",
+                                        "accepted_values", "references", NULL};
+    for (size_t i = 0; i < v->n; i++) {
+        const char *col = v->keys[i];
+        const pd_cfg_node *c = v->items[i];
+        const pd_cfg_node *kn = pdi_key_node(v, i);
+        if (c->type != PD_CFG_MAP)
+            return pdi_node_error(c ? c : kn, "checks of column '%s' must be a mapping", col);
+        int rc = pdi_check_keys(c, "check", kinds);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < c->n; k++) {
+            pd_check_kind kind;
+            pd_check_kind_from_name(c->keys[k], &kind);
+            const pd_cfg_node *a = c->items[k];
+            pd_strv vals = PD_STRV_INIT;
+            bool skip = false;
+            if (kind == PD_CHECK_NOT_NULL || kind == PD_CHECK_UNIQUE) {
+                bool on = false;
+                if ((rc = pdi_get_bool(a, &on)))
+                    return rc;
+                skip = !on;
+            } else if (kind == PD_CHECK_ACCEPTED_VALUES) {
+                if (a->type != PD_CFG_LIST || !a->n) {
+                    return pdi_node_error(a,
+                                          "accepted_values of column '%s' must be a non-empty "
+                                          "list",
+                                          col);
+                }
+                for (size_t j = 0; j < a->n && !rc; j++) {
+                    if (a->items[j]->type != PD_CFG_SCALAR) {
+                        pd_strv_free(&vals);
+                        return pdi_node_error(a->items[j],
+                                              "accepted_values of column '%s': a value must be "
+                                              "a number, string or boolean",
+                                              col);
+                    }
+                    rc = pd_strv_push_owned(&vals, check_json_value(a->items[j]));
+                }
+            } else {
+                if (a->type != PD_CFG_SCALAR || !a->scalar[0]) {
+                    return pdi_node_error(a, "check %s of column '%s' needs %s", c->keys[k], col,
+                                          kind == PD_CHECK_REFERENCES ? "stage.table.column"
+                                                                      : "a value");
+                }
+                rc = kind == PD_CHECK_REFERENCES ? pd_strv_push(&vals, a->scalar)
+                                                 : pd_strv_push_owned(&vals, check_json_value(a));
+            }
+            if (!rc && !skip)
+                rc = pd_task_add_check(task, col, kind, (const char *const *)vals.items, vals.n);
+            pd_strv_free(&vals);
+            if (rc)
+                return pdi_node_error(a, "%s", pd_last_error());
+        }
+    }
+    return PD_OK;
+}
+
 static const char *const body_keys[] = {
     "sql", "sql_file", "raw_sql", "raw_sql_file", "load", "view", "external", "c", NULL};
 
 static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
 {
     static const char *const keys[] = {
-        "name",     "sql",         "sql_file", "raw_sql",     "raw_sql_file", "load",   "view",
-        "external", "c",           "version",  "primary_key", "indexes",      "inputs", "outputs",
-        "lazy",     "description", NULL};
+        "name",   "sql",      "sql_file", "raw_sql",     "raw_sql_file", "load",
+        "view",   "external", "c",        "version",     "primary_key",  "indexes",
+        "inputs", "outputs",  "lazy",     "description", "checks",       NULL};
     if (n->type != PD_CFG_MAP) {
         return pdi_node_error(n, "a task must be a mapping with 'name' and a body");
     }
@@ -682,7 +771,6 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
     if (!task) {
         return pdi_node_error(t->node, "task '%s': %s", t->name, pd_last_error());
     }
-    pd_task_set_origin(task, f->path, t->node->line);
     const pd_cfg_node *n = t->node, *v;
     if ((v = pd_cfg_get(n, "version")) && v->type == PD_CFG_SCALAR) {
         rc = pd_task_set_version(task, v->scalar);
@@ -721,6 +809,11 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
     if (rc != PD_OK) {
         return pdi_node_error(n, "task '%s': %s", t->name, pd_last_error());
     }
+    if ((v = pd_cfg_get(n, "checks")) && (rc = apply_checks(task, v)) != PD_OK) {
+        return rc;
+    }
+    /* after the settings: their errors carry the node's position already */
+    pd_task_set_origin(task, f->path, t->node->line);
     *out = task;
     return PD_OK;
 }

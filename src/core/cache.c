@@ -72,13 +72,57 @@ add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh,
 }
 
 static int store_table(pdi_run *r, pd_task *t, pd_table *tbl);
+static int store_table_checks(pdi_run *r, pd_task *t, pd_table *tbl);
+
+/* The task's checks handed to the store with the table; a reference is
+ * resolved to where its table is read right now. */
+static int store_table_checks(pdi_run *r, pd_task *t, pd_table *tbl)
+{
+    if (tbl->checks || !t->n_checks)
+        return store_table(r, t, tbl);
+    pd_table_check *cs = pd_calloc(t->n_checks, sizeof *cs);
+    if (!cs)
+        return PD_ERR_NOMEM;
+    int rc = PD_OK;
+    for (size_t i = 0; i < t->n_checks && rc == PD_OK; i++) {
+        const pdi_check *c = &t->checks[i];
+        cs[i].kind = c->kind;
+        cs[i].column = c->column;
+        cs[i].values = (const char *const *)c->values.items;
+        cs[i].n_values = c->values.n;
+        if (c->kind == PD_CHECK_REFERENCES && !r->dry) {
+            pd_task *p = NULL;
+            pdi_out *o = NULL;
+            const char *val = NULL;
+            rc = pdi_ref_output(r, t, c->ref, &p, &o, &val);
+            if (rc == PD_OK && (!o || o->kind != PDI_OUT_TABLE))
+                rc = pd_set_error(PD_ERR_INVALID,
+                                  "check references on column '%s': '%s' is not a table", c->column,
+                                  c->ref);
+            if (rc == PD_OK) {
+                cs[i].ref_schema = pdi_out_schema(r, t, p, o);
+                cs[i].ref_table = pdi_out_table(o);
+                cs[i].ref_column = c->ref_column;
+            }
+        }
+    }
+    if (rc == PD_OK) {
+        tbl->checks = cs;
+        tbl->n_checks = t->n_checks;
+        rc = store_table(r, t, tbl);
+        tbl->checks = NULL;
+        tbl->n_checks = 0;
+    }
+    free(cs);
+    return rc;
+}
 
 /* The task's `indexes:` handed to the store with the table (as
  * NULL-terminated column lists), so that they are created. */
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
 {
     if (tbl->indexes || !t->n_indexes)
-        return store_table(r, t, tbl);
+        return store_table_checks(r, t, tbl);
     const char ***ix = pd_calloc(t->n_indexes, sizeof *ix);
     int rc = ix ? PD_OK : PD_ERR_NOMEM;
     for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++) {
@@ -91,7 +135,7 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
     if (rc == PD_OK) {
         tbl->indexes = (const char *const *const *)ix;
         tbl->n_indexes = t->n_indexes;
-        rc = store_table(r, t, tbl);
+        rc = store_table_checks(r, t, tbl);
         tbl->indexes = NULL;
         tbl->n_indexes = 0;
     }

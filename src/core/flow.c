@@ -171,6 +171,13 @@ static void task_free(pd_task *t)
     for (size_t i = 0; i < t->n_indexes; i++)
         pd_strv_free(&t->indexes[i]);
     free(t->indexes);
+    for (size_t i = 0; i < t->n_checks; i++) {
+        free(t->checks[i].column);
+        pd_strv_free(&t->checks[i].values);
+        free(t->checks[i].ref);
+        free(t->checks[i].ref_column);
+    }
+    free(t->checks);
     free(t->origin_file);
     pd_strv_free(&t->declared_outputs);
     for (size_t i = 0; i < t->n_refs; i++) {
@@ -710,6 +717,119 @@ int pd_task_add_index(pd_task *t, const char *const *cols, size_t n)
     for (size_t i = 0; i < n; i++)
         if (pd_strv_push(v, cols[i]))
             return PD_ERR_NOMEM;
+    return PD_OK;
+}
+
+static const char *const check_names[] = {"not_null", "unique",          "min",
+                                          "max",      "accepted_values", "references"};
+
+const char *pd_check_kind_name(pd_check_kind kind)
+{
+    if ((unsigned)kind >= sizeof check_names / sizeof *check_names)
+        return "?";
+    return check_names[kind];
+}
+
+int pd_check_kind_from_name(const char *name, pd_check_kind *out)
+{
+    for (size_t i = 0; name && i < sizeof check_names / sizeof *check_names; i++)
+        if (strcmp(name, check_names[i]) == 0) {
+            *out = (pd_check_kind)i;
+            return PD_OK;
+        }
+    return pd_set_error(PD_ERR_INVALID,
+                        "unknown check '%s' (not_null, unique, min, max, accepted_values, "
+                        "references)",
+                        name ? name : "");
+}
+
+/* A check value: one JSON scalar (number, string, true/false), returned in
+ * canonical form (numbers as written, strings re-escaped). */
+static char *check_value(const pd_task *t, const char *column, const char *v)
+{
+    pd_jval *j = v ? pd_json_parse(v, strlen(v)) : NULL;
+    char *out = NULL;
+    if (j && j->type == PD_J_NUM) {
+        out = pd_strdup(j->str);
+    } else if (j && j->type == PD_J_STR) {
+        pd_buf b = PD_BUF_INIT;
+        pd_json_escape(&b, j->str, strlen(j->str));
+        out = b.oom ? NULL : pd_buf_detach(&b);
+        if (!out)
+            pd_buf_free(&b);
+    } else if (j && j->type == PD_J_BOOL) {
+        out = pd_strdup(j->b ? "true" : "false");
+    } else {
+        pd_clear_error();
+        task_error(t, PD_ERR_INVALID,
+                   "check on column '%s': value '%s' is not a JSON number, string or boolean",
+                   column, v ? v : "(null)");
+    }
+    pd_jval_free(j);
+    return out;
+}
+
+int pd_task_add_check(
+    pd_task *t, const char *column, pd_check_kind kind, const char *const *values, size_t n_values)
+{
+    if (!t || !column || !column[0] || (n_values && !values))
+        return pd_set_error(PD_ERR_INVALID, "pd_task_add_check: bad argument");
+    if (t->stage->flow->finalized)
+        return pd_set_error(PD_ERR_INVALID, "flow is finalized");
+    if ((unsigned)kind > PD_CHECK_REFERENCES)
+        return task_error(t, PD_ERR_INVALID, "unknown check kind %d", (int)kind);
+    const char *kn = pd_check_kind_name(kind);
+    if (t->kind == PD_TASK_EXTERNAL)
+        return task_error(t, PD_ERR_INVALID,
+                          "check %s on column '%s': an external table is not checked", kn, column);
+    size_t want_min = kind == PD_CHECK_NOT_NULL || kind == PD_CHECK_UNIQUE ? 0 : 1;
+    size_t want_max = kind == PD_CHECK_ACCEPTED_VALUES ? SIZE_MAX : want_min;
+    if (n_values < want_min || n_values > want_max)
+        return task_error(
+            t, PD_ERR_INVALID, "check %s on column '%s': %s", kn, column,
+            want_min == 0 ? "takes no value"
+            : want_max == 1
+                ? (kind == PD_CHECK_REFERENCES ? "takes one stage.table.column" : "takes one value")
+                : "takes a non-empty list of values");
+    pdi_check c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    int rc = PD_OK;
+    if (!(c.column = pd_strdup(column)))
+        rc = PD_ERR_NOMEM;
+    if (!rc && kind == PD_CHECK_REFERENCES) {
+        const char *v = values[0];
+        const char *dot = v ? strrchr(v, '.') : NULL;
+        if (!dot || dot == v || !dot[1])
+            rc = task_error(t, PD_ERR_INVALID,
+                            "check references on column '%s': '%s' is not stage.table.column "
+                            "(or table.column)",
+                            column, v ? v : "");
+        if (!rc && (!(c.ref = pd_strndup(v, (size_t)(dot - v))) ||
+                    !(c.ref_column = pd_strdup(dot + 1)) || pd_strv_push(&c.values, v)))
+            rc = PD_ERR_NOMEM;
+        if (!rc)
+            rc = add_ref(t, c.ref);
+    }
+    for (size_t i = 0; !rc && kind != PD_CHECK_REFERENCES && i < n_values; i++) {
+        char *cv = check_value(t, column, values[i]);
+        if (!cv)
+            rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+        else if (pd_strv_push_owned(&c.values, cv))
+            rc = PD_ERR_NOMEM;
+    }
+    pdi_check *nc = rc ? NULL : pd_realloc(t->checks, (t->n_checks + 1) * sizeof *nc);
+    if (!rc && !nc)
+        rc = PD_ERR_NOMEM;
+    if (rc) {
+        free(c.column);
+        pd_strv_free(&c.values);
+        free(c.ref);
+        free(c.ref_column);
+        return rc;
+    }
+    t->checks = nc;
+    t->checks[t->n_checks++] = c;
     return PD_OK;
 }
 

@@ -158,6 +158,35 @@ char *pdi_materialization_json(const pd_task *t)
     return pd_json_finish(&j);
 }
 
+char *pdi_checks_json(const pd_task *t)
+{
+    if (!t->n_checks)
+        return NULL;
+    pd_json j;
+    pd_json_init(&j);
+    pd_json_arr_begin(&j);
+    for (size_t i = 0; i < t->n_checks; i++) {
+        const pdi_check *c = &t->checks[i];
+        pd_json_obj_begin(&j);
+        pd_json_key(&j, "column");
+        pd_json_str(&j, c->column);
+        pd_json_key(&j, "kind");
+        pd_json_str(&j, pd_check_kind_name(c->kind));
+        pd_json_key(&j, "values");
+        pd_json_arr_begin(&j);
+        for (size_t k = 0; k < c->values.n; k++) {
+            if (c->kind == PD_CHECK_REFERENCES)
+                pd_json_str(&j, c->values.items[k]);
+            else
+                pd_json_raw(&j, c->values.items[k]);
+        }
+        pd_json_arr_end(&j);
+        pd_json_obj_end(&j);
+    }
+    pd_json_arr_end(&j);
+    return pd_json_finish(&j);
+}
+
 /* input_hash and the explain summary {"ref": cache_key | value} */
 int pdi_compute_inputs(pdi_run *r, pd_task *t)
 {
@@ -215,6 +244,13 @@ int pdi_compute_inputs(pdi_run *r, pd_task *t)
         }
     }
     pd_json_obj_end(&j);
+    /* column checks: a changed one re-runs the task (and checks its table) */
+    char *chk = rc ? NULL : pdi_checks_json(t);
+    if (chk) {
+        pd_json_key(&j, "checks");
+        pd_json_raw(&j, chk);
+        free(chk);
+    }
     /* primary key and indexes: a changed one re-creates the table */
     char *mat = rc ? NULL : pdi_materialization_json(t);
     if (mat) {
@@ -300,6 +336,12 @@ static char *build_output_json(pdi_run *r, pd_task *t, pd_task_state state)
     pd_json_obj_begin(&j);
     pd_json_key(&j, "cache_fn_hash");
     pd_json_str(&j, tr->cache_fn_hash);
+    char *chk = pdi_checks_json(t);
+    if (chk) {
+        pd_json_key(&j, "checks");
+        pd_json_str(&j, chk);
+        free(chk);
+    }
     pd_json_key(&j, "input_hash");
     pd_json_str(&j, tr->input_hash);
     pd_json_key(&j, "inputs");

@@ -141,6 +141,9 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
                     pd_buf_printf(&b, "  input %s: REMOVED\n", oi->keys[i]);
             pd_jval_free(ni);
             explain_cmp(&b, "cache function", m.cache_fn_hash, tr->cache_fn_hash);
+            char *chk = pdi_checks_json(t);
+            explain_cmp(&b, "checks", key ? pd_jval_str(pd_jval_get(key, "checks")) : NULL, chk);
+            free(chk);
             char *mat = pdi_materialization_json(t);
             explain_cmp(&b, "primary key and indexes",
                         key ? pd_jval_str(pd_jval_get(key, "materialization")) : NULL, mat);

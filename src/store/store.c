@@ -604,6 +604,17 @@ static int list_columns(pd_store *s, pdi_conn *c, const char *ph, const char *na
     return rc;
 }
 
+int pdi_table_columns(pd_store *s, const char *ph, const char *name, pd_strv *out)
+{
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = list_columns(s, c, ph, name, out);
+        pdi_pool_put(s, c);
+    }
+    return rc;
+}
+
 static bool has_column(const pdi_dialect *d, const pd_strv *have, const char *col)
 {
     for (size_t i = 0; i < have->n; i++)
@@ -765,7 +776,12 @@ int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema)
     int rc = h->materialize(s, t, schema);
     if (rc == PD_OK && t->kind != PD_OBJ_EXTERNAL) {
         char *ph = pdi_phys(s, schema);
-        rc = ph ? pdi_add_keys(s, ph, t->name, t) : PD_ERR_NOMEM;
+        rc = ph ? pdi_run_checks(s, ph, t) : PD_ERR_NOMEM;
+        if (rc == PD_OK) {
+            rc = pdi_add_keys(s, ph, t->name, t);
+            if (rc && rc != PD_ERR_NOMEM)
+                rc = pdi_pk_failure(s, ph, t, rc);
+        }
         free(ph);
     }
     if (rc)

@@ -18,6 +18,7 @@
 
 #include "pipedag/arrow.h"
 #include "pipedag/config.h"
+#include "pipedag/pipedag.h"
 #include "util/util.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,18 @@ typedef enum pd_can {
     PD_CAN_NO_HOOK_EXPECTED
 } pd_can;
 
+/* A column check run on a table after it is written (docs/checks.md).
+ * values: canonical JSON scalars (min/max: one, accepted_values: one or
+ * more); references: ref_schema (logical, where the referenced table is
+ * read right now), ref_table, ref_column. */
+typedef struct pd_table_check {
+    pd_check_kind kind;
+    const char *column;
+    const char *const *values;
+    size_t n_values;
+    const char *ref_schema, *ref_table, *ref_column;
+} pd_table_check;
+
 /* A table as the store sees it. Schema arguments are *logical* schema names
  * ("stage", "stage__tmp", "stage__odd", "pipedag_metadata"); the store adds
  * schema_prefix/schema_suffix and quoting. */
@@ -64,6 +77,8 @@ typedef struct pd_table {
     size_t n_primary_key;
     const char *const *const *indexes; /* each a NULL-terminated column list */
     size_t n_indexes;
+    const pd_table_check *checks; /* run after writing, before the primary key */
+    size_t n_checks;
     const char *task_name; /* for messages */
 } pd_table;
 
@@ -148,7 +163,10 @@ int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed);
 
 /* ---------------------------------------------------------------- tables */
 
-/* Materialize through the hook registry, then create primary key/indexes. */
+/* Materialize through the hook registry, run the checks (a primary key is
+ * checked not null and unique first), then create primary key/indexes. A
+ * failing check is PD_ERR_CHECK naming the check, the column and up to 5
+ * offending values. */
 int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema);
 int pd_store_retrieve(
     pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out);

@@ -73,7 +73,7 @@ static void base32_prefix(const uint8_t *d, size_t len, char *out, size_t nchars
 
 void pd_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1])
 {
-    pd_sha256_ctx c;
+    pd_sha256_ctx c = {NULL}; /* gcc -O2 -Wmaybe-uninitialized cannot see through pd_set_error */
     uint8_t dig[PD_SHA256_LEN];
     if (pd_sha256_init(&c) != PD_OK) {
         memset(out, 'x', PD_HASH_LEN);

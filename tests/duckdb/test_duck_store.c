@@ -166,15 +166,19 @@ static void test_arrow_types_roundtrip(void **state)
     pd_buf want = {0};
     char *want_schema = NULL;
     dump(&again, &want, &want_schema);
-    const char *pk[] = {"i64"};
-    pd_table t = {.name = "typed",
-                  .kind = PD_OBJ_ARROW,
-                  .stream = &in,
-                  .primary_key = pk,
-                  .n_primary_key = 1,
-                  .task_name = "typed"};
+    pd_table t = {.name = "typed", .kind = PD_OBJ_ARROW, .stream = &in, .task_name = "typed"};
     if (pd_store_materialize(s, &t, tx.transaction_name) != PD_OK)
         fail_msg("materialize: %s", pd_last_error());
+    /* a primary key (not on the table above: its NULL row is no key) */
+    const char *pk[] = {"i64"};
+    pd_table k = {.name = "keyed",
+                  .kind = PD_OBJ_SQL,
+                  .sql = "SELECT i64 FROM \"s1__odd\".\"typed\" WHERE i64 IS NOT NULL",
+                  .primary_key = pk,
+                  .n_primary_key = 1,
+                  .task_name = "keyed"};
+    if (pd_store_materialize(s, &k, tx.transaction_name) != PD_OK)
+        fail_msg("materialize keyed: %s", pd_last_error());
     pd_table q = {.name = "viasql",
                   .kind = PD_OBJ_SQL,
                   .sql = "SELECT i8, txt FROM \"s1__odd\".\"typed\" WHERE b",
@@ -202,13 +206,14 @@ static void test_arrow_types_roundtrip(void **state)
 
     pd_strv objs = {0};
     assert_int_equal(pd_store_list_objects(s, "s1", &objs), PD_OK);
-    assert_int_equal(objs.n, 2);
-    assert_string_equal(objs.items[0], "typed");
-    assert_string_equal(objs.items[1], "viasql");
+    assert_int_equal(objs.n, 3);
+    assert_string_equal(objs.items[0], "keyed");
+    assert_string_equal(objs.items[1], "typed");
+    assert_string_equal(objs.items[2], "viasql");
     pd_strv_free(&objs);
     /* the primary key is a unique index: a duplicate is refused */
     assert_int_not_equal(pd_store_query(s,
-                                        "INSERT INTO \"s1__odd\".\"typed\" (i64) VALUES "
+                                        "INSERT INTO \"s1__odd\".\"keyed\" (i64) VALUES "
                                         "(9223372036854775807)",
                                         NULL, NULL),
                          PD_OK);
