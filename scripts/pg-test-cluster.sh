@@ -51,13 +51,22 @@ start)
         exit 1
     }
     rm -f "$pwfile"
-    port=$(free_port)
-    as_pg "$bindir/pg_ctl" -D "$state/data" -l "$state/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $state -c fsync=off -c max_connections=200 -c synchronous_commit=off -c full_page_writes=off" \
-        start >/dev/null || {
+    # The port can be taken between free_port and the server's bind (other
+    # test runs on the machine): then start again on another port.
+    try=1
+    while :; do
+        port=$(free_port)
+        if as_pg "$bindir/pg_ctl" -D "$state/data" -l "$state/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $state -c fsync=off -c max_connections=200 -c synchronous_commit=off -c full_page_writes=off" \
+            start >/dev/null; then
+            break
+        fi
         cat "$state/server.log" >&2
-        exit 1
-    }
+        as_pg "$bindir/pg_ctl" -D "$state/data" -m immediate -w stop >/dev/null 2>&1 || true
+        [ $try -lt 3 ] || exit 1
+        try=$((try + 1))
+        echo "pg-test-cluster: start failed on port $port; trying another port" >&2
+    done
     url="postgresql://$user:$password@127.0.0.1:$port/postgres"
     printf '%s\n' "$url" >"$state/url"
     chmod 644 "$state/url"

@@ -28,6 +28,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_retur
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
 status=0
+failed=() # steps outside ctest that failed; named again after ctest's summary
 # The bounded fuzz run goes first so that ctest's summary ends the output.
 FUZZ=${PD_FUZZ_SECONDS:-60}
 fuzz_smoke() { # TARGET SECONDS
@@ -37,6 +38,7 @@ fuzz_smoke() { # TARGET SECONDS
     else
         tail -40 "$BUILD/fuzz-$1.log"
         echo "fuzz smoke: $1 FAILED (crash input saved under build-fuzz/)"
+        failed+=("fuzz smoke $1")
         status=1
     fi
 }
@@ -53,6 +55,7 @@ if ! { cmake -S "$ROOT" -B "$REL" -DCMAKE_BUILD_TYPE=Release -DPD_BUILD_TESTS=ON
        cmake --build "$REL" -j2 >>"$BUILD/release-build.log" 2>&1; }; then
     grep -E -B2 -A6 "error|Error" "$BUILD/release-build.log" | tail -60
     echo "release build FAILED (log: $BUILD/release-build.log)"
+    failed+=("release build")
     status=1
 fi
 
@@ -76,6 +79,11 @@ clone_check() {
     rm -rf "$tmp"
     return "$rc"
 }
-clone_check || status=1
+clone_check || { status=1; failed+=("clone check"); }
 (cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) || status=$?
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'test.sh: FAILED outside ctest (see above):'
+    printf ' [%s]' "${failed[@]}"
+    echo
+fi
 exit $status

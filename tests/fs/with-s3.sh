@@ -31,34 +31,49 @@ trap cleanup EXIT INT TERM
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
-wait_port() { # PORT NAME LOG
-    for _ in $(seq 1 200); do
+# A peer may take long to start on a loaded machine: wait while its process
+# lives (up to PD_TEST_S3_START_SECONDS, default 120). If it exits (e.g. its
+# port was taken between free_port and its bind), start it again on another
+# port, up to 3 times.
+wait_port() { # PORT PID: 0 once PORT accepts connections, 1 if PID exited
+    local n=0 max=$((${PD_TEST_S3_START_SECONDS:-120} * 20))
+    while [ $n -lt $max ]; do
+        kill -0 "$2" 2>/dev/null || return 1
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
         sleep 0.05
+        n=$((n + 1))
     done
-    echo "with-s3: $2 did not start on port $1:" >&2
-    cat "$3" >&2
+    return 1
+}
+start_peer() { # NAME LOG CMD... (@PORT@ in CMD is replaced); sets PORT
+    local name=$1 log=$2 try pid
+    shift 2
+    for try in 1 2 3; do
+        PORT=$(free_port)
+        "${@//@PORT@/$PORT}" >"$log" 2>&1 &
+        pid=$!
+        pids+=("$pid")
+        if wait_port "$PORT" "$pid"; then return 0; fi
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        echo "with-s3: $name did not start on port $PORT (attempt $try):" >&2
+        cat "$log" >&2
+    done
     return 1
 }
 
 BUCKET=pd-test-bucket
 mkdir -p "$WORK/data"
-P_S3=$(free_port)
-node "$S3RVER" --address 127.0.0.1 --port "$P_S3" --directory "$WORK/data" --silent \
-    --service-endpoint localhost --configure-bucket "$BUCKET" >"$WORK/s3rver.log" 2>&1 &
-pids+=($!)
-wait_port "$P_S3" s3rver "$WORK/s3rver.log"
-P_SIG=$(free_port)
-node "$ROOT/tests/tools/s3sigv4proxy.mjs" --listen "127.0.0.1:$P_SIG" \
-    --upstream "127.0.0.1:$P_S3" ${PD_TEST_S3_LOG:+--log} >"$WORK/checker.log" 2>&1 &
-pids+=($!)
-wait_port "$P_SIG" "SigV4 checker" "$WORK/checker.log"
-P_FAULT=$(free_port)
+start_peer s3rver "$WORK/s3rver.log" node "$S3RVER" --address 127.0.0.1 --port @PORT@ \
+    --directory "$WORK/data" --silent --service-endpoint localhost --configure-bucket "$BUCKET"
+P_S3=$PORT
+start_peer "SigV4 checker" "$WORK/checker.log" node "$ROOT/tests/tools/s3sigv4proxy.mjs" \
+    --listen "127.0.0.1:@PORT@" --upstream "127.0.0.1:$P_S3" ${PD_TEST_S3_LOG:+--log}
+P_SIG=$PORT
 # shellcheck disable=SC2086
-node "$ROOT/tests/tools/faultproxy.mjs" --listen "127.0.0.1:$P_FAULT" \
-    --upstream "127.0.0.1:$P_SIG" ${PD_TEST_FAULTS:-} >"$WORK/fault.log" 2>&1 &
-pids+=($!)
-wait_port "$P_FAULT" "fault proxy" "$WORK/fault.log"
+start_peer "fault proxy" "$WORK/fault.log" node "$ROOT/tests/tools/faultproxy.mjs" \
+    --listen "127.0.0.1:@PORT@" --upstream "127.0.0.1:$P_SIG" ${PD_TEST_FAULTS:-}
+P_FAULT=$PORT
 
 export PD_TEST_S3_ENDPOINT="http://127.0.0.1:$P_SIG"
 export PD_TEST_S3_FAULTY="http://127.0.0.1:$P_FAULT"
