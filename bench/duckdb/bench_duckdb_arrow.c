@@ -189,6 +189,7 @@ int main(int argc, char **argv)
     int reps = argc > 3 ? atoi(argv[3]) : 3;
     if (rows < 1 || reps < 1)
         return 2;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows when piped */
     char *work = pd_asprintf("%s/pd_bench_duck_%d", dir, (int)getpid());
     char *dbf = pd_asprintf("%s/bench.duckdb", work);
     char *pq = pd_asprintf("%s/bench.parquet", work);

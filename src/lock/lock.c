@@ -1,7 +1,7 @@
 /*
  * lock/lock.c - lock managers: none, file (flock on
  * <lock_base_path>/<instance_id>/<name>.lock, blocking, re-entrant
- * counting per manager) and database (Postgres advisory locks through
+ * counting per manager) and database (advisory locks of the database, through
  * lock/dblock.h).
  */
 #include "lock/lock.h"
@@ -28,7 +28,7 @@ struct pd_lock_manager {
     pthread_mutex_t acquire_mu; /* serializes blocking acquisitions */
     lock_entry *e;
     size_t n, cap;
-    pdi_dblock *pg;
+    pdi_dblock *dbl;
 };
 
 int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
@@ -48,10 +48,7 @@ int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
         if (rc)
             pd_error_prefix("FileLockManager");
     } else if (lm->klass == PD_LOCK_DATABASE) {
-        rc = pdi_dblock_open(cfg, &lm->pg);
-        if (rc)
-            pd_error_prefix("DatabaseLockManager needs a postgres table store or "
-                            "metadata_table_store");
+        rc = pdi_dblock_open(cfg, &lm->dbl); /* its messages name the manager */
     }
     if (rc) {
         pd_lock_manager_close(lm);
@@ -168,7 +165,7 @@ int pd_lock_acquire(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_acquire(lm, name);
-    case PD_LOCK_DATABASE: return pdi_dblock_acquire(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_acquire(lm->dbl, name);
     default: return PD_OK;
     }
 }
@@ -177,7 +174,7 @@ int pd_lock_release(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_release(lm, name);
-    case PD_LOCK_DATABASE: return pdi_dblock_release(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_release(lm->dbl, name);
     default: return PD_OK;
     }
 }
@@ -193,7 +190,7 @@ int pd_lock_check(pd_lock_manager *lm, const char *name)
         pthread_mutex_unlock(&lm->mu);
         return rc;
     }
-    case PD_LOCK_DATABASE: return pdi_dblock_check(lm->pg, name);
+    case PD_LOCK_DATABASE: return pdi_dblock_check(lm->dbl, name);
     default: return PD_OK;
     }
 }
@@ -203,8 +200,8 @@ void pd_lock_release_all(pd_lock_manager *lm)
     if (!lm)
         return;
     if (lm->klass == PD_LOCK_DATABASE) {
-        if (lm->pg)
-            pdi_dblock_release_all(lm->pg);
+        if (lm->dbl)
+            pdi_dblock_release_all(lm->dbl);
         return;
     }
     pthread_mutex_lock(&lm->mu);
@@ -222,8 +219,8 @@ void pd_lock_manager_close(pd_lock_manager *lm)
     if (!lm)
         return;
     pd_lock_release_all(lm);
-    if (lm->pg)
-        pdi_dblock_close(lm->pg);
+    if (lm->dbl)
+        pdi_dblock_close(lm->dbl);
     pthread_mutex_destroy(&lm->mu);
     pthread_mutex_destroy(&lm->acquire_mu);
     free(lm->e);

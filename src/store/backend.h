@@ -263,17 +263,27 @@ struct pdi_backend {
                       const char *to_name);
 
     /* ---------------------------------------------------- stage transaction
-     * The store's commit protocol (sql_store.c), for stage S whose
-     * transaction schema holds the new tables:
+     * The store's commit protocol (commit.c), for stage S whose transaction
+     * schema holds the new tables (an unchanged stage only promotes its
+     * metadata):
      *
-     *  - commit_stage_tx set: ONE call does everything (tables and, when the
-     *    metadata lives in this database, metadata) in one database
-     *    transaction.
-     *  - otherwise, journaled: the store writes a commit_journal row, calls
-     *    publish(), then promotes the metadata and deletes the journal row
-     *    in one metadata transaction. After a kill between the two, the next
-     *    run asks published(): true -> it finishes the promotion, false ->
-     *    it rolls the metadata back (the old tables are still visible).
+     *  - PDI_CAP_TRANSACTIONAL_DDL: ONE database transaction on one session
+     *    (the metadata session when the metadata lives in this database):
+     *    begin, publish (yours or the generic one), the metadata statements,
+     *    commit - or commit_stage_tx if you set it. A kill or an error at
+     *    any point leaves the old tables AND the old metadata.
+     *  - otherwise, journaled: the store writes a commit_journal row, makes
+     *    every pooled session forget base and tx, calls publish(), then
+     *    promotes the metadata and deletes the journal row in one metadata
+     *    transaction. After a kill between the two, the next run asks
+     *    published(): true -> it finishes the promotion, false -> it rolls
+     *    the metadata back (so publish must leave the old tables visible
+     *    until its last, atomic step).
+     *
+     * READ_VIEWS is generic: the store picks the slot (__odd/__even) from
+     * pipedag_metadata.stages at init, and the generic publish replaces
+     * the contents of base by views on the slot's objects; the stages row
+     * is written with the metadata promotion.
      */
 
     /* OPTIONAL. Extra work when a stage transaction starts, after the store
@@ -292,7 +302,8 @@ struct pdi_backend {
      * stage complete? (SQLite: the tx file no longer exists.) NULL: "no"
      * (metadata rolled back; correct whenever publish() is atomic). */
     int (*published)(pdi_db *db, const pdi_stage_names *st, bool *done);
-    /* OPTIONAL (transactional protocol; needs PDI_CAP_TRANSACTIONAL_DDL).
+    /* OPTIONAL (transactional protocol; needs PDI_CAP_TRANSACTIONAL_DDL;
+     * NULL: the store's generic one, which is what Postgres uses).
      * In ONE database transaction on `c`: publish as above, then run the
      * `nmeta` statements `meta` (the metadata promotion and, for
      * READ_VIEWS, the `stages` upsert; nmeta is 0 when the metadata lives

@@ -54,7 +54,7 @@ static int tx_name(pd_stage_tx *tx, const char *suffix)
 
 /* SCHEMA_SWAP / READ_VIEWS allowed on this backend? A config error with
  * the backend's reason otherwise. */
-static int check_technique(pd_store *s, pd_commit_technique t)
+int pdi_check_technique(pd_store *s, pd_commit_technique t)
 {
     const pdi_backend *be = s->be;
     if (t == PD_COMMIT_SCHEMA_SWAP && !(be->caps & PDI_CAP_SCHEMA_SWAP))
@@ -76,7 +76,7 @@ static int check_technique(pd_store *s, pd_commit_technique t)
 
 int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
 {
-    int rc = check_technique(s, tx->technique);
+    int rc = pdi_check_technique(s, tx->technique);
     if (rc)
         return rc;
     rc = pdi_meta_recover(s, tx->stage);
@@ -87,8 +87,10 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
         rc = pdi_meta_get_stage_slot(s, tx->stage, cur, sizeof cur);
         if (rc)
             return rc;
+        pdi_slot_note(s, tx->stage, cur);
         rc = tx_name(tx, pd_str_ends(cur, "__odd") ? "__even" : "__odd");
     } else {
+        pdi_slot_note(s, tx->stage, "");
         rc = tx_name(tx, "__tmp");
     }
     if (rc)
@@ -305,6 +307,9 @@ int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
             pdi_stage_names_free(&st);
         }
     }
+    if (rc == PD_OK && changed)
+        pdi_slot_note(s, tx->stage,
+                      tx->technique == PD_COMMIT_READ_VIEWS ? tx->transaction_name : "");
     if (rc)
         pd_error_prefix("commit of stage '%s' in %s", tx->stage, s->desc);
     return rc;

@@ -386,6 +386,7 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->meta_mu, NULL);
     pthread_mutex_init(&s->hook_mu, NULL);
+    pthread_mutex_init(&s->slot_mu, NULL);
     s->sc = sc;
     s->prefix = pd_strdup(sc->schema_prefix ? sc->schema_prefix : "");
     s->suffix = pd_strdup(sc->schema_suffix ? sc->schema_suffix : "");
@@ -400,8 +401,11 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     rc = open_backend(sc, s->instance_id, s->desc, &s->be, &s->db);
     if (rc == PD_OK) {
         s->d = s->db->d;
-        rc = open_meta(s, sc);
+        /* a technique the database cannot do is a config error, at once */
+        rc = pdi_check_technique(s, cfg->stage_commit_technique);
     }
+    if (rc == PD_OK)
+        rc = open_meta(s, sc);
     if (rc) {
         pd_error_prefix("table store %s", s->desc);
         goto fail;
@@ -444,6 +448,9 @@ void pd_store_close(pd_store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->meta_mu);
     pthread_mutex_destroy(&s->hook_mu);
+    pthread_mutex_destroy(&s->slot_mu);
+    pd_strv_free(&s->slot_stage);
+    pd_strv_free(&s->slot_name);
     free(s->hooks);
     free(s->prefix);
     free(s->suffix);
@@ -597,13 +604,26 @@ static int list_columns(pd_store *s, pdi_conn *c, const char *ph, const char *na
     return rc;
 }
 
-/* Every column of `cols` must exist in `have` (exact name, as the quoted
- * identifiers of the key statements would need it). */
-static int check_columns(
-    const pd_table *t, const char *what, const char *const *cols, size_t n, const pd_strv *have)
+static bool has_column(const pdi_dialect *d, const pd_strv *have, const char *col)
+{
+    for (size_t i = 0; i < have->n; i++)
+        if (pdi_sql_same_ident(d, have->items[i], col))
+            return true;
+    return false;
+}
+
+/* Every column of `cols` must exist in `have` (as the quoted identifiers of
+ * the key statements would find it: exact, or without case where the
+ * dialect's identifiers have none). */
+static int check_columns(const pdi_dialect *d,
+                         const pd_table *t,
+                         const char *what,
+                         const char *const *cols,
+                         size_t n,
+                         const pd_strv *have)
 {
     for (size_t i = 0; i < n; i++)
-        if (!pd_strv_contains(have, cols[i]))
+        if (!has_column(d, have, cols[i]))
             return pd_set_error(PD_ERR_INVALID,
                                 "task '%s': %s names column '%s', which table '%s' does not have",
                                 t->task_name ? t->task_name : "?", what, cols[i], t->name);
@@ -638,9 +658,9 @@ int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *
     pd_strv have = {0};
     rc = list_columns(s, c, ph, name, &have);
     if (rc == PD_OK && pk)
-        rc = check_columns(t, "primary_key", t->primary_key, t->n_primary_key, &have);
+        rc = check_columns(s->d, t, "primary_key", t->primary_key, t->n_primary_key, &have);
     for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++)
-        rc = check_columns(t, "an index", (const char *const *)t->indexes[i],
+        rc = check_columns(s->d, t, "an index", (const char *const *)t->indexes[i],
                            ncols_of(t->indexes[i]), &have);
     if (rc == PD_OK && pk)
         rc = exec_on(s->be, c,
@@ -796,7 +816,8 @@ int pd_store_copy_table(pd_store *s,
             /* READ_VIEWS: the base schema holds views; the table and its
              * indexes are in the stage's current slot */
             char slot[256] = "";
-            if (s->be->caps & PDI_CAP_READ_VIEWS)
+            if (!pdi_slot_lookup(s, from_schema, slot, sizeof slot) &&
+                (s->be->caps & PDI_CAP_READ_VIEWS))
                 rc = pdi_meta_get_stage_slot(s, from_schema, slot, sizeof slot);
             char *kph = slot[0] ? pdi_phys(s, slot) : NULL;
             if (rc == PD_OK)
@@ -809,6 +830,38 @@ int pd_store_copy_table(pd_store *s,
     free(fph);
     free(tph);
     return rc;
+}
+
+void pdi_slot_note(pd_store *s, const char *stage, const char *slot)
+{
+    pthread_mutex_lock(&s->slot_mu);
+    size_t i = 0;
+    while (i < s->slot_stage.n && strcmp(s->slot_stage.items[i], stage) != 0)
+        i++;
+    if (i < s->slot_stage.n) {
+        char *n = pd_strdup(slot);
+        if (n) {
+            free(s->slot_name.items[i]);
+            s->slot_name.items[i] = n;
+        }
+    } else if (pd_strv_push(&s->slot_stage, stage) == PD_OK &&
+               pd_strv_push(&s->slot_name, slot) != PD_OK) {
+        free(s->slot_stage.items[--s->slot_stage.n]);
+    }
+    pthread_mutex_unlock(&s->slot_mu);
+}
+
+bool pdi_slot_lookup(pd_store *s, const char *stage, char *out, size_t cap)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->slot_mu);
+    for (size_t i = 0; i < s->slot_stage.n && !found; i++)
+        if (strcmp(s->slot_stage.items[i], stage) == 0) {
+            snprintf(out, cap, "%s", s->slot_name.items[i]);
+            found = true;
+        }
+    pthread_mutex_unlock(&s->slot_mu);
+    return found;
 }
 
 /* --------------------------------------------------------------- schemas */

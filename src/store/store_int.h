@@ -56,6 +56,11 @@ struct pd_store {
     pd_lazy_meta *lazy_cache;
     size_t lazy_cache_n, lazy_cache_cap;
 
+    /* stage -> its committed READ_VIEWS slot ("" for none), noted at stage
+     * init, so that copies of cache-valid tables need no lookup */
+    pthread_mutex_t slot_mu;
+    pd_strv slot_stage, slot_name;
+
     pthread_mutex_t hook_mu;
     const pd_table_hook **hooks;
     size_t nhooks;
@@ -135,6 +140,12 @@ int pdi_commit_tx(const pdi_backend *be,
                   const pdi_stage_names *st,
                   const pdi_stmt *meta,
                   size_t nmeta);
+/* Note / look up the committed slot of a stage (see slot_stage). */
+void pdi_slot_note(pd_store *s, const char *stage, const char *slot);
+bool pdi_slot_lookup(pd_store *s, const char *stage, char *out, size_t cap);
+/* PD_ERR_CONFIG (config file:line, the backend's reason) when the backend
+ * cannot do commit technique t. */
+int pdi_check_technique(pd_store *s, pd_commit_technique t);
 /* stage names of a transaction (physical), freed by pdi_stage_names_free */
 int pdi_stage_names_make(pd_store *s, const pd_stage_tx *tx, pdi_stage_names *out);
 void pdi_stage_names_free(pdi_stage_names *n);

@@ -313,6 +313,15 @@ static void test_backend_statements(void **st)
     }
 }
 
+static void test_idents(void **st)
+{
+    (void)st;
+    assert_true(pdi_sql_same_ident(pdi_dialect_get("sqlite"), "ID", "id"));
+    assert_true(pdi_sql_same_ident(pdi_dialect_get("duckdb"), "Id", "iD"));
+    assert_false(pdi_sql_same_ident(pdi_dialect_get("postgresql"), "ID", "id"));
+    assert_true(pdi_sql_same_ident(pdi_dialect_get("postgresql"), "id", "id"));
+}
+
 static void test_rewrites(void **st)
 {
     (void)st;
@@ -356,7 +365,8 @@ int main(void)
         cmocka_unit_test(test_tables),       cmocka_unit_test(test_keys),
         cmocka_unit_test(test_metadata_ddl), cmocka_unit_test(test_types),
         cmocka_unit_test(test_arrow_ddl),    cmocka_unit_test(test_backend_statements),
-        cmocka_unit_test(test_rewrites),     cmocka_unit_test(test_skip),
+        cmocka_unit_test(test_rewrites),     cmocka_unit_test(test_idents),
+        cmocka_unit_test(test_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

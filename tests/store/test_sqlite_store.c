@@ -123,6 +123,15 @@ static void test_stage_cycle(void **st)
         strstr(pd_last_error(), "READ_VIEWS is not possible on the SQLite table store"));
     assert_non_null(strstr(pd_last_error(), "SQLite views cannot read tables of other schemas"));
 
+    /* configured for the whole instance: refused when the store opens */
+    pd_config cfg2;
+    make_cfg(&cfg2, g_dir, "");
+    cfg2.stage_commit_technique = PD_COMMIT_READ_VIEWS;
+    pd_store *s2 = NULL;
+    assert_int_equal(pd_store_open(&cfg2, &s2), PD_ERR_CONFIG);
+    assert_null(s2);
+    assert_non_null(strstr(pd_last_error(), "SQLite views cannot read tables of other schemas"));
+
     tx.technique = PD_COMMIT_SCHEMA_SWAP;
     check(pd_store_init_stage(s, &tx));
     assert_string_equal(tx.transaction_name, "stage_1__tmp");

@@ -463,6 +463,11 @@ bool pdi_sql_has_indexes(const pdi_dialect *d)
     return d->has_indexes;
 }
 
+bool pdi_sql_same_ident(const pdi_dialect *d, const char *a, const char *b)
+{
+    return d->ident_nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
 /* ------------------------------------------------------------- types */
 
 const char *pdi_sql_type_for_arrow(const pdi_dialect *d, const char *format, char *buf, size_t cap)

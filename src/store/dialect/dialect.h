@@ -48,6 +48,8 @@ struct pdi_dialect {
     bool drop_if_exists;          /* DROP TABLE/VIEW IF EXISTS */
     bool if_not_exists;           /* CREATE TABLE/INDEX IF NOT EXISTS */
     bool bool_is_bit;             /* boolean literals 1/0 */
+    bool ident_nocase;            /* quoted identifiers match case-insensitively
+                                     (sqlite, duckdb, mssql) */
     bool has_unlogged;            /* CREATE UNLOGGED TABLE */
     bool meta_unindexed;          /* metadata tables without primary key and lookup
                                      indexes (duckdb: its ART indexes fail deletes
@@ -198,6 +200,8 @@ char *pdi_sql_create_index(const pdi_dialect *d,
                            const char *const *cols,
                            size_t ncols);
 bool pdi_sql_has_indexes(const pdi_dialect *d);
+/* Do identifiers a and b name the same column on this dialect? */
+bool pdi_sql_same_ident(const pdi_dialect *d, const char *a, const char *b);
 
 /* ------------------------------------------------------------- types */
 

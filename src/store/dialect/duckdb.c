@@ -1,7 +1,9 @@
 /*
  * store/dialect/duckdb.c - DuckDB text: the common text, sequence-backed
  * metadata ids, primary keys as unique indexes, DuckDB's own column types
- * (unsigned integers, TIMESTAMP_S/MS/NS, DECIMAL(p,s)).
+ * (unsigned integers, TIMESTAMP_S/MS/NS, TIME_NS, DECIMAL(p,s)), catalog
+ * queries limited to the store's own database, indexes from
+ * duckdb_indexes(), metadata tables without ART indexes.
  */
 #include "store/dialect/dialect_int.h"
 #include <string.h>
@@ -21,21 +23,100 @@ static const char *dk_type(const pdi_dialect *d, const char *f, char *buf, size_
         if (strcmp(f, map[i].fmt) == 0)
             return map[i].type;
     if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':') {
-        if (f[4])
-            return "TIMESTAMPTZ";
+        if (f[4]) /* TIMESTAMPTZ holds microseconds: nanoseconds would be cut */
+            return f[2] == 'n' ? NULL : "TIMESTAMPTZ";
         return f[2] == 's'   ? "TIMESTAMP_S"
                : f[2] == 'm' ? "TIMESTAMP_MS"
                : f[2] == 'n' ? "TIMESTAMP_NS"
                              : "TIMESTAMP";
     }
     if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
-        return "TIME";
+        return f[2] == 'n' ? "TIME_NS" : "TIME";
     int p, s;
     if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p) {
         snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
         return buf;
     }
     return NULL;
+}
+
+/* The catalog queries look at the store's own database only: DuckDB's
+ * information_schema also lists the system and temp catalogs (schemas
+ * main, information_schema, pg_catalog), which are not ours to list or
+ * drop. */
+static void dk_where_schema(pd_buf *b, const char *schema)
+{
+    pd_buf_puts(b, " WHERE table_catalog = current_database() AND table_schema = ");
+    pdi_dl_literal(b, schema);
+}
+
+static char *dk_list_schemas(const pdi_dialect *d)
+{
+    (void)d;
+    return pd_strdup("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = "
+                     "current_database() AND schema_name NOT IN ('main', 'information_schema', "
+                     "'pg_catalog') ORDER BY 1");
+}
+
+static char *dk_list_objects(const pdi_dialect *d, const char *schema)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
+    dk_where_schema(&b, schema);
+    pd_buf_puts(&b, " ORDER BY table_name");
+    return pdi_dl_finish(&b);
+}
+
+static char *dk_list_relations(const pdi_dialect *d, const char *schema)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT table_name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' "
+                    "END FROM information_schema.tables");
+    dk_where_schema(&b, schema);
+    pd_buf_puts(&b, " ORDER BY table_name");
+    return pdi_dl_finish(&b);
+}
+
+static char *dk_table_exists(const pdi_dialect *d, const char *schema)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
+    dk_where_schema(&b, schema);
+    pd_buf_puts(&b, " AND table_name = ?");
+    return pdi_dl_finish(&b);
+}
+
+static char *dk_list_columns(const pdi_dialect *d, const char *schema, const char *table)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT column_name FROM information_schema.columns");
+    dk_where_schema(&b, schema);
+    pd_buf_puts(&b, " AND table_name = ");
+    pdi_dl_literal(&b, table);
+    pd_buf_puts(&b, " ORDER BY ordinal_position");
+    return pdi_dl_finish(&b);
+}
+
+/* duckdb_indexes() gives an index's columns as one text "[a, '\"b c\"']":
+ * one row per column, in order, the quotes around a name removed. */
+static char *dk_list_indexes(const pdi_dialect *d, const char *schema, const char *table)
+{
+    (void)d;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT index_name, is_unique, is_primary, trim(col, '''\"') FROM (SELECT "
+                    "index_name, is_unique, is_primary, unnest(string_split(expressions[2:-2], "
+                    "', ')) AS col, generate_subscripts(string_split(expressions[2:-2], ', '), "
+                    "1) AS pos FROM duckdb_indexes() WHERE database_name = current_database() "
+                    "AND schema_name = ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, " AND table_name = ");
+    pdi_dl_literal(&b, table);
+    pd_buf_puts(&b, ") ORDER BY index_name, pos");
+    return pdi_dl_finish(&b);
 }
 
 static char *dk_session(const pdi_dialect *d)
@@ -59,7 +140,14 @@ const pdi_dialect pdi_dialect_duckdb = {
     .bool_type = "BOOLEAN",
     .meta_id_col = NULL, /* sequences */
     .insert_hint = "",
+    .ident_nocase = true,
     .max_ident_len = 63,
+    .list_schemas = dk_list_schemas,
+    .list_objects = dk_list_objects,
+    .list_relations = dk_list_relations,
+    .table_exists = dk_table_exists,
+    .list_columns = dk_list_columns,
+    .list_indexes = dk_list_indexes,
     .session_setup = dk_session,
     .type_for_arrow = dk_type,
 };

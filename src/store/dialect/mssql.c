@@ -141,6 +141,7 @@ const pdi_dialect pdi_dialect_mssql = {
     .bool_type = "BIT",
     .meta_id_col = "id BIGINT IDENTITY(1,1) PRIMARY KEY",
     .insert_hint = " WITH(TABLOCKX)",
+    .ident_nocase = true,
     .max_ident_len = 63,
     .create_schema = ms_create_schema,
     .drop_schema = ms_drop_schema,

@@ -222,6 +222,7 @@ const pdi_dialect pdi_dialect_sqlite = {
     .bool_type = "BOOLEAN",
     .meta_id_col = "id INTEGER PRIMARY KEY AUTOINCREMENT",
     .insert_hint = "",
+    .ident_nocase = true,
     .max_ident_len = 63,
     .create_schema = sq_create_schema,
     .drop_schema = sq_drop_schema,
