@@ -19,6 +19,9 @@ REPS=${PD_BENCH_REPS:-2}
 # (s3rver and the checker are single-threaded node processes); the library
 # default is 4
 read -r -a OURS <<<"${PD_BENCH_OURS_OPTS:---concurrency 2}"
+# and with one part as large as the file: a single PUT / single GET stream,
+# as curl does (s3rver copies every multipart object once more to complete it)
+read -r -a OURS1 <<<"${PD_BENCH_OURS1_OPTS:---part-mb 512 --concurrency 1}"
 head -c $((MIB * 1024 * 1024)) /dev/urandom >"$W/src"
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
@@ -27,7 +30,8 @@ best() { printf '%s\n' "$@" | sort -g | head -1; }
 rate() { echo "scale=1; $MIB / $1" | bc -l; }
 
 declare -A UP DOWN
-for tool in ours awscli curl; do
+TOOLS=(ours ours1 awscli curl)
+for tool in "${TOOLS[@]}"; do
     ups=() downs=()
     for rep in $(seq 1 "$REPS"); do
         key="bench/$tool-$rep"
@@ -36,6 +40,9 @@ for tool in ours awscli curl; do
         ours)
             ups+=("$(t "$FSCP" "${OURS[@]}" "$W/src" "s3://$B/$key")")
             downs+=("$(t "$FSCP" "${OURS[@]}" "s3://$B/$key" "$W/dst")") ;;
+        ours1)
+            ups+=("$(t "$FSCP" "${OURS1[@]}" "$W/src" "s3://$B/$key")")
+            downs+=("$(t "$FSCP" "${OURS1[@]}" "s3://$B/$key" "$W/dst")") ;;
         awscli)
             ups+=("$(t "$AWS" --endpoint-url "$EP" --region us-east-1 s3 cp --quiet "$W/src" "s3://$B/$key")")
             downs+=("$(t "$AWS" --endpoint-url "$EP" --region us-east-1 s3 cp --quiet "s3://$B/$key" "$W/dst")") ;;
@@ -51,16 +58,21 @@ for tool in ours awscli curl; do
     UP[$tool]=$(best "${ups[@]}")
     DOWN[$tool]=$(best "${downs[@]}")
 done
-printf '\nS3 loopback, %d MiB, best of %d (MiB/s); ours: pd_fscp %s\n' "$MIB" "$REPS" "${OURS[*]}"
+printf '\nS3 loopback, %d MiB, best of %d (MiB/s); ours: pd_fscp %s; ours1: pd_fscp %s\n' \
+    "$MIB" "$REPS" "${OURS[*]}" "${OURS1[*]}"
 printf '  %-8s %10s %10s\n' tool upload download
-for tool in ours awscli curl; do
+for tool in "${TOOLS[@]}"; do
     printf '  %-8s %10s %10s\n' "$tool" "$(rate "${UP[$tool]}")" "$(rate "${DOWN[$tool]}")"
 done
 r() { echo "scale=2; $2 / $1" | bc -l; }
 printf '  ours / awscli: upload %sx, download %sx (goal >= 1.5x)\n' \
     "$(r "${UP[ours]}" "${UP[awscli]}")" "$(r "${DOWN[ours]}" "${DOWN[awscli]}")"
-printf '  ours / curl  : upload %sx, download %sx (goal >= 0.8x)\n\n' \
+printf '  ours / curl  : upload %sx, download %sx (goal >= 0.8x)\n' \
     "$(r "${UP[ours]}" "${UP[curl]}")" "$(r "${DOWN[ours]}" "${DOWN[curl]}")"
+printf '  ours1 / awscli: upload %sx, download %sx\n' \
+    "$(r "${UP[ours1]}" "${UP[awscli]}")" "$(r "${DOWN[ours1]}" "${DOWN[awscli]}")"
+printf '  ours1 / curl  : upload %sx, download %sx\n\n' \
+    "$(r "${UP[ours1]}" "${UP[curl]}")" "$(r "${DOWN[ours1]}" "${DOWN[curl]}")"
 rm -f "$W/src" "$W/dst"
 
 if [ "${PD_BENCH_PARQUET_MB:-1000}" -gt 0 ]; then
