@@ -45,7 +45,7 @@ static double cpu(void)
  * 2 those + unique on a text column (a sort of the whole table). */
 static pd_flow *make_flow(long rows, int checks)
 {
-    char *sql = pd_asprintf(
+    char *sql = pdi_asprintf(
         "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < %ld) "
         "SELECT i AS id, i %% 100 AS age, i %% 2 AS target, 'k' || CAST(i AS VARCHAR(20)) AS label "
         "FROM r",
@@ -107,28 +107,28 @@ int main(int argc, char **argv)
     const char *dir = argc > 2 ? argv[2] : "/tmp";
     int repeat = argc > 3 ? atoi(argv[3]) : 3;
     const char *pg = getenv("PD_BENCH_PG_URL");
-    char *work = pd_asprintf("%s/pd_bench_checks_XXXXXX", dir);
+    char *work = pdi_asprintf("%s/pd_bench_checks_XXXXXX", dir);
     if (!work || !mkdtemp(work) || chdir(work)) {
         perror("bench_checks: work dir");
         return 1;
     }
-    char *y = pg && *pg ? pd_asprintf("name: bench_checks\n"
-                                      "instances:\n"
-                                      "  default:\n"
-                                      "    instance_id: bench_checks\n"
-                                      "    table_store:\n"
-                                      "      class: SQLTableStore\n"
-                                      "      args:\n"
-                                      "        url: \"%s_bench_checks\"\n"
-                                      "        create_database_if_not_exists: true\n",
-                                      pg)
+    char *y = pg && *pg ? pdi_asprintf("name: bench_checks\n"
+                                       "instances:\n"
+                                       "  default:\n"
+                                       "    instance_id: bench_checks\n"
+                                       "    table_store:\n"
+                                       "      class: SQLTableStore\n"
+                                       "      args:\n"
+                                       "        url: \"%s_bench_checks\"\n"
+                                       "        create_database_if_not_exists: true\n",
+                                       pg)
                         : pdi_config_default_yaml("bench_checks", "bench_checks");
-    if (!y || pd_file_write_atomic("pipedag.yaml", y, strlen(y))) {
+    if (!y || pdi_file_write_atomic("pipedag.yaml", y, strlen(y))) {
         fprintf(stderr, "bench_checks: pipedag.yaml\n");
         return 1;
     }
     free(y);
-    pd_log_set_level(PD_LOG_WARN);
+    pdi_log_set_level(PD_LOG_WARN);
     static const char *const what[] = {"plain (the task alone)", "scan checks + primary key",
                                        "+ unique on a text column"};
     timing best[3] = {{1e300, 1e300}, {1e300, 1e300}, {1e300, 1e300}};
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
             printf(", cpu %.3f", best[k].cpu / best[0].cpu - 1);
         printf("  (goal < 0.20)\n");
     }
-    char *cmd = pd_asprintf("rm -rf '%s'", work);
+    char *cmd = pdi_asprintf("rm -rf '%s'", work);
     if (cmd && system(cmd) != 0)
         fprintf(stderr, "bench_checks: could not remove %s\n", work);
     free(cmd);

@@ -41,15 +41,15 @@ static int offender_row(void *user, int ncols, const char *const *names, const c
     }
     int nv = o->with_count ? ncols - 1 : ncols;
     if (o->rows)
-        pd_buf_puts(&o->text, ", ");
+        pdi_buf_puts(&o->text, ", ");
     if (nv > 1)
-        pd_buf_putc(&o->text, '(');
+        pdi_buf_putc(&o->text, '(');
     for (int i = 0; i < nv; i++)
-        pd_buf_printf(&o->text, "%s%s", i ? ", " : "", v[i] ? v[i] : "NULL");
+        pdi_buf_printf(&o->text, "%s%s", i ? ", " : "", v[i] ? v[i] : "NULL");
     if (nv > 1)
-        pd_buf_putc(&o->text, ')');
+        pdi_buf_putc(&o->text, ')');
     if (o->with_count && ncols > 0)
-        pd_buf_printf(&o->text, " (%s rows)", v[ncols - 1] ? v[ncols - 1] : "?");
+        pdi_buf_printf(&o->text, " (%s rows)", v[ncols - 1] ? v[ncols - 1] : "?");
     o->rows++;
     return o->text.oom ? PD_ERR_NOMEM : PD_OK;
 }
@@ -57,16 +57,16 @@ static int offender_row(void *user, int ncols, const char *const *names, const c
 /* "check min 0" / "check accepted_values [0, 1]" / "check references s.t.c" */
 static void describe(pd_buf *b, const pd_table_check *c)
 {
-    pd_buf_printf(b, "check %s", kind_name(c->kind));
+    pdi_buf_printf(b, "check %s", kind_name(c->kind));
     if (c->kind == PD_CHECK_REFERENCES) {
-        pd_buf_printf(b, " %s.%s.%s", c->ref_schema, c->ref_table, c->ref_column);
+        pdi_buf_printf(b, " %s.%s.%s", c->ref_schema, c->ref_table, c->ref_column);
     } else if (c->kind == PD_CHECK_ACCEPTED_VALUES) {
-        pd_buf_puts(b, " [");
+        pdi_buf_puts(b, " [");
         for (size_t i = 0; i < c->n_values; i++)
-            pd_buf_printf(b, "%s%s", i ? ", " : "", c->values[i]);
-        pd_buf_puts(b, "]");
+            pdi_buf_printf(b, "%s%s", i ? ", " : "", c->values[i]);
+        pdi_buf_puts(b, "]");
     } else if (c->n_values) {
-        pd_buf_printf(b, " %s", c->values[0]);
+        pdi_buf_printf(b, " %s", c->values[0]);
     }
 }
 
@@ -98,7 +98,7 @@ static int run_one(pd_store *s,
     } else if (rc) {
         pd_error_prefix("running %s on column '%s' of table '%s'", what, column, t->name);
     }
-    pd_buf_free(&o.text);
+    pdi_buf_free(&o.text);
     return rc;
 }
 
@@ -107,7 +107,7 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
     pd_buf w = PD_BUF_INIT;
     describe(&w, c);
     if (w.oom) {
-        pd_buf_free(&w);
+        pdi_buf_free(&w);
         return PD_ERR_NOMEM;
     }
     const char *what = w.data;
@@ -157,7 +157,7 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
     }
     default: rc = pd_set_error(PD_ERR_INVALID, "unknown check kind %d", (int)c->kind);
     }
-    pd_buf_free(&w);
+    pdi_buf_free(&w);
     return rc;
 }
 
@@ -181,12 +181,12 @@ static char *col_list(const char *const *cols, size_t n)
 {
     pd_buf b = PD_BUF_INIT;
     for (size_t i = 0; i < n; i++)
-        pd_buf_printf(&b, "%s%s", i ? ", " : "", cols[i]);
+        pdi_buf_printf(&b, "%s%s", i ? ", " : "", cols[i]);
     if (b.oom || !b.data) {
-        pd_buf_free(&b);
-        return pd_strdup("");
+        pdi_buf_free(&b);
+        return pdi_strdup("");
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 static int run_pk_not_null(pd_store *s, const char *ph, const pd_table *t)
@@ -211,7 +211,7 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
         n += is_scan(t->checks[i].kind);
     if (!n)
         return PD_OK;
-    char **preds = pd_calloc(n, sizeof *preds);
+    char **preds = pdi_calloc(n, sizeof *preds);
     int rc = preds ? PD_OK : PD_ERR_NOMEM;
     if (!rc && pk &&
         !(preds[k++] = pdi_sql_check_predicate(s->d, PD_CHECK_NOT_NULL, t->primary_key,
@@ -265,7 +265,7 @@ int pdi_pk_failure(pd_store *s, const char *ph, const pd_table *t, int rc)
 {
     if (!t->primary_key || !t->n_primary_key)
         return rc;
-    char *saved = pd_strdup(pd_last_error());
+    char *saved = pdi_strdup(pd_last_error());
     int urc = run_pk_unique(s, ph, t);
     if (urc == PD_ERR_CHECK) {
         free(saved);
@@ -284,19 +284,19 @@ int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
     pd_strv have = PD_STRV_INIT;
     int rc = pdi_table_columns(s, ph, t->name, &have);
     for (size_t i = 0; rc == PD_OK && t->primary_key && i < t->n_primary_key; i++)
-        if (!pd_strv_contains(&have, t->primary_key[i]))
+        if (!pdi_strv_contains(&have, t->primary_key[i]))
             rc = pd_set_error(PD_ERR_INVALID,
                               "task '%s': primary_key names column '%s', which table '%s' does "
                               "not have",
                               t->task_name ? t->task_name : "?", t->primary_key[i], t->name);
     for (size_t i = 0; rc == PD_OK && i < t->n_checks; i++)
-        if (!pd_strv_contains(&have, t->checks[i].column))
+        if (!pdi_strv_contains(&have, t->checks[i].column))
             rc = pd_set_error(PD_ERR_INVALID,
                               "task '%s': check %s names column '%s', which table '%s' does not "
                               "have",
                               t->task_name ? t->task_name : "?", kind_name(t->checks[i].kind),
                               t->checks[i].column, t->name);
-    pd_strv_free(&have);
+    pdi_strv_free(&have);
     if (rc == PD_OK)
         rc = run_scan_checks(s, ph, t);
     /* the primary key's uniqueness: where the database enforces it, creating

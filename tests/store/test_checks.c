@@ -31,21 +31,21 @@ static int setup(void **st)
         return pdt_write_default_config("checks");
     const char *slash = strrchr(g_pg, '/');
     char rnd[PD_HASH_LEN + 1];
-    pd_random_id(rnd);
-    char *y = slash ? pd_asprintf("name: checks\n"
-                                  "instances:\n"
-                                  "  default:\n"
-                                  "    instance_id: checks\n"
-                                  "    table_store:\n"
-                                  "      class: SQLTableStore\n"
-                                  "      args:\n"
-                                  "        url: \"%.*s/pd_chk_%d_%.8s\"\n"
-                                  "        create_database_if_not_exists: true\n"
-                                  "    lock_manager:\n"
-                                  "      class: DatabaseLockManager\n",
-                                  (int)(slash - g_pg), g_pg, counter++, rnd)
+    pdi_random_id(rnd);
+    char *y = slash ? pdi_asprintf("name: checks\n"
+                                   "instances:\n"
+                                   "  default:\n"
+                                   "    instance_id: checks\n"
+                                   "    table_store:\n"
+                                   "      class: SQLTableStore\n"
+                                   "      args:\n"
+                                   "        url: \"%.*s/pd_chk_%d_%.8s\"\n"
+                                   "        create_database_if_not_exists: true\n"
+                                   "    lock_manager:\n"
+                                   "      class: DatabaseLockManager\n",
+                                   (int)(slash - g_pg), g_pg, counter++, rnd)
                     : NULL;
-    int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
     free(y);
     return rc == PD_OK ? 0 : -1;
 }

@@ -447,8 +447,7 @@ int main(void)
         cmocka_unit_test(test_metadata_ddl), cmocka_unit_test(test_types),
         cmocka_unit_test(test_arrow_ddl),    cmocka_unit_test(test_backend_statements),
         cmocka_unit_test(test_rewrites),     cmocka_unit_test(test_idents),
-        cmocka_unit_test(test_skip),
-        cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_skip),         cmocka_unit_test(test_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

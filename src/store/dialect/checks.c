@@ -13,7 +13,7 @@
 /* A JSON number, string or boolean as an SQL literal. */
 static int put_value(pd_buf *b, const pdi_dialect *d, const char *json)
 {
-    pd_jval *v = json ? pd_json_parse(json, strlen(json)) : NULL;
+    pd_jval *v = json ? pdi_json_parse(json, strlen(json)) : NULL;
     int rc = PD_OK;
     if (v && v->type == PD_J_NUM) {
         /* re-check the text: only a plain decimal number goes into SQL */
@@ -23,20 +23,20 @@ static int put_value(pd_buf *b, const pdi_dialect *d, const char *json)
             ok = (*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == '.' || *p == 'e' ||
                  *p == 'E';
         if (ok)
-            pd_buf_puts(b, v->str);
+            pdi_buf_puts(b, v->str);
         else
             rc = pd_set_error(PD_ERR_INVALID, "check value %s is not a plain number", json);
     } else if (v && v->type == PD_J_STR) {
         pdi_dl_literal(b, v->str);
     } else if (v && v->type == PD_J_BOOL) {
-        pd_buf_puts(b, pdi_sql_bool(d, v->b));
+        pdi_buf_puts(b, pdi_sql_bool(d, v->b));
     } else {
         pd_clear_error();
         rc =
             pd_set_error(PD_ERR_INVALID, "check value '%s' is not a JSON number, string or boolean",
                          json ? json : "(null)");
     }
-    pd_jval_free(v);
+    pdi_jval_free(v);
     return rc;
 }
 
@@ -54,7 +54,7 @@ static void put_cols(pd_buf *b, const pdi_dialect *d, const char *const *cols, s
 {
     for (size_t i = 0; i < n; i++) {
         if (i)
-            pd_buf_puts(b, ", ");
+            pdi_buf_puts(b, ", ");
         pdi_dl_quoted(b, d, cols[i]);
     }
 }
@@ -63,7 +63,7 @@ char *pdi_sql_check_literal(const pdi_dialect *d, const char *json)
 {
     pd_buf b = {0};
     if (put_value(&b, d, json)) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
     return pdi_dl_finish(&b);
@@ -82,9 +82,9 @@ static int put_predicate(pd_buf *b,
     case PD_CHECK_NOT_NULL:
         for (size_t i = 0; i < ncols; i++) {
             if (i)
-                pd_buf_puts(b, " OR ");
+                pdi_buf_puts(b, " OR ");
             pdi_dl_quoted(b, d, cols[i]);
-            pd_buf_puts(b, " IS NULL");
+            pdi_buf_puts(b, " IS NULL");
         }
         return ncols ? PD_OK : pd_set_error(PD_ERR_INVALID, "not_null check without columns");
     case PD_CHECK_MIN:
@@ -92,23 +92,23 @@ static int put_predicate(pd_buf *b,
         if (ncols != 1 || nvalues != 1)
             return pd_set_error(PD_ERR_INVALID, "min/max check: one column and one value");
         pdi_dl_quoted(b, d, cols[0]);
-        pd_buf_puts(b, kind == PD_CHECK_MIN ? " < " : " > ");
+        pdi_buf_puts(b, kind == PD_CHECK_MIN ? " < " : " > ");
         return put_value(b, d, values[0]);
     case PD_CHECK_ACCEPTED_VALUES:
         if (ncols != 1 || !nvalues)
             return pd_set_error(PD_ERR_INVALID, "accepted_values check without values");
         pdi_dl_quoted(b, d, cols[0]);
-        pd_buf_puts(b, " IS NOT NULL AND ");
+        pdi_buf_puts(b, " IS NOT NULL AND ");
         pdi_dl_quoted(b, d, cols[0]);
-        pd_buf_puts(b, " NOT IN (");
+        pdi_buf_puts(b, " NOT IN (");
         for (size_t i = 0; i < nvalues; i++) {
             if (i)
-                pd_buf_puts(b, ", ");
+                pdi_buf_puts(b, ", ");
             int rc = put_value(b, d, values[i]);
             if (rc)
                 return rc;
         }
-        pd_buf_puts(b, ")");
+        pdi_buf_puts(b, ")");
         return PD_OK;
     default: return pd_set_error(PD_ERR_INVALID, "check kind %d is not a row predicate", (int)kind);
     }
@@ -123,7 +123,7 @@ char *pdi_sql_check_predicate(const pdi_dialect *d,
 {
     pd_buf b = {0};
     if (put_predicate(&b, d, kind, cols, ncols, values, nvalues)) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
     return pdi_dl_finish(&b);
@@ -140,11 +140,11 @@ char *pdi_sql_check_any(const pdi_dialect *d,
         return NULL;
     }
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT 1 AS pd_any FROM ");
+    pdi_buf_puts(&b, "SELECT 1 AS pd_any FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " WHERE ");
+    pdi_buf_puts(&b, " WHERE ");
     for (size_t i = 0; i < n; i++)
-        pd_buf_printf(&b, "%s(%s)", i ? " OR " : "", predicates[i]);
+        pdi_buf_printf(&b, "%s(%s)", i ? " OR " : "", predicates[i]);
     return limited(d, &b, 1);
 }
 
@@ -155,14 +155,14 @@ char *pdi_sql_check_not_null(const pdi_dialect *d,
                              size_t ncols)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT COUNT(*) AS pd_nulls FROM ");
+    pdi_buf_puts(&b, "SELECT COUNT(*) AS pd_nulls FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " WHERE ");
+    pdi_buf_puts(&b, " WHERE ");
     if (put_predicate(&b, d, PD_CHECK_NOT_NULL, cols, ncols, NULL, 0)) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
-    pd_buf_puts(&b, " HAVING COUNT(*) > 0");
+    pdi_buf_puts(&b, " HAVING COUNT(*) > 0");
     return pdi_dl_finish(&b);
 }
 
@@ -174,20 +174,20 @@ char *pdi_sql_check_unique(const pdi_dialect *d,
                            int64_t limit)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT ");
+    pdi_buf_puts(&b, "SELECT ");
     put_cols(&b, d, cols, ncols);
-    pd_buf_puts(&b, ", COUNT(*) AS pd_rows FROM ");
+    pdi_buf_puts(&b, ", COUNT(*) AS pd_rows FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " WHERE ");
+    pdi_buf_puts(&b, " WHERE ");
     for (size_t i = 0; i < ncols; i++) {
         if (i)
-            pd_buf_puts(&b, " AND ");
+            pdi_buf_puts(&b, " AND ");
         pdi_dl_quoted(&b, d, cols[i]);
-        pd_buf_puts(&b, " IS NOT NULL");
+        pdi_buf_puts(&b, " IS NOT NULL");
     }
-    pd_buf_puts(&b, " GROUP BY ");
+    pdi_buf_puts(&b, " GROUP BY ");
     put_cols(&b, d, cols, ncols);
-    pd_buf_puts(&b, " HAVING COUNT(*) > 1");
+    pdi_buf_puts(&b, " HAVING COUNT(*) > 1");
     return limited(d, &b, limit);
 }
 
@@ -202,13 +202,13 @@ static char *distinct_offenders(const pdi_dialect *d,
                                 int64_t limit)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT DISTINCT ");
+    pdi_buf_puts(&b, "SELECT DISTINCT ");
     pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " FROM ");
+    pdi_buf_puts(&b, " FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " WHERE ");
+    pdi_buf_puts(&b, " WHERE ");
     if (put_predicate(&b, d, kind, &column, 1, values, nvalues)) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
     return limited(d, &b, limit);
@@ -256,18 +256,18 @@ char *pdi_sql_check_references(const pdi_dialect *d,
                                int64_t limit)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT DISTINCT pd_c.");
+    pdi_buf_puts(&b, "SELECT DISTINCT pd_c.");
     pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " FROM ");
+    pdi_buf_puts(&b, " FROM ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " AS pd_c WHERE pd_c.");
+    pdi_buf_puts(&b, " AS pd_c WHERE pd_c.");
     pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
+    pdi_buf_puts(&b, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
     pdi_dl_qualified(&b, d, ref_schema, ref_table);
-    pd_buf_puts(&b, " AS pd_r WHERE pd_r.");
+    pdi_buf_puts(&b, " AS pd_r WHERE pd_r.");
     pdi_dl_quoted(&b, d, ref_column);
-    pd_buf_puts(&b, " = pd_c.");
+    pdi_buf_puts(&b, " = pd_c.");
     pdi_dl_quoted(&b, d, column);
-    pd_buf_puts(&b, ")");
+    pdi_buf_puts(&b, ")");
     return limited(d, &b, limit);
 }
