@@ -190,10 +190,10 @@ int main(int argc, char **argv)
     if (rows < 1 || reps < 1)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows when piped */
-    char *work = pd_asprintf("%s/pd_bench_duck_%d", dir, (int)getpid());
-    char *dbf = pd_asprintf("%s/bench.duckdb", work);
-    char *pq = pd_asprintf("%s/bench.parquet", work);
-    if (!work || !dbf || !pq || pd_mkdir_p(work))
+    char *work = pdi_asprintf("%s/pd_bench_duck_%d", dir, (int)getpid());
+    char *dbf = pdi_asprintf("%s/bench.duckdb", work);
+    char *pq = pdi_asprintf("%s/bench.parquet", work);
+    if (!work || !dbf || !pq || pdi_mkdir_p(work))
         die("workdir");
     pdi_duck_open_opts o = {10, true};
     pdi_duck_db *db = NULL;
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
         die("open");
     printf("bench_duckdb_arrow: %lld rows of the PARQUET.md §18 table, %s, best of %d rounds\n",
            (long long)rows, pdi_duck_library_desc(), reps);
-    char *dataset = pd_file_read(PD_DATASET_SQL, NULL);
+    char *dataset = pdi_file_read(PD_DATASET_SQL, NULL);
     if (!dataset)
         die(PD_DATASET_SQL);
     exec(c, dataset);
@@ -257,7 +257,7 @@ int main(int argc, char **argv)
            best[1] <= best[2] ? "met" : "NOT met");
     pdi_duck_disconnect(c);
     pdi_duck_db_release(db);
-    pd_rm_rf(work);
+    pdi_rm_rf(work);
     free(work);
     free(dbf);
     free(pq);

@@ -22,8 +22,8 @@
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
 #include "store/dialect/dialect.h"
-#include "store/postgres/libpq.h"
 #include "store/odbc/odbc.h"
+#include "store/postgres/libpq.h"
 #include "util/util.h"
 
 #include <inttypes.h>
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     const char *rest = strstr(url, "://");
     if (!rest)
         return 2;
-    char *ourl = pd_asprintf("postgresql+odbc://%s?driver=%s", rest + 3, driver);
+    char *ourl = pdi_asprintf("postgresql+odbc://%s?driver=%s", rest + 3, driver);
     pdi_odbc *c = NULL;
     if (pdi_odbc_connect_url(ourl, &c))
         die("odbc connect");
@@ -303,9 +303,9 @@ int main(int argc, char **argv)
     snprintf(ins, sizeof ins, INS, "pdbo.arrays");
     /* the multi-row form the dialect gives the backend: 64 tuples */
     pd_buf mb = PD_BUF_INIT;
-    pd_buf_puts(&mb, ins);
+    pdi_buf_puts(&mb, ins);
     for (int i = 1; i < 64; i++)
-        pd_buf_puts(&mb, ", (?, ?, ?, ?, ?, ?, ?)");
+        pdi_buf_puts(&mb, ", (?, ?, ?, ?, ?, ?, ?)");
     pdi_odbc_exec(c, "CHECKPOINT");
     t0 = now();
     int64_t loaded = 0;

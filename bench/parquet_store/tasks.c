@@ -18,8 +18,8 @@ typedef struct derive_stream {
 } derive_stream;
 
 typedef struct batch_priv {
-    struct ArrowArray in;       /* the input batch (owns the passed-on columns) */
-    struct ArrowArray x2;       /* the computed column */
+    struct ArrowArray in; /* the input batch (owns the passed-on columns) */
+    struct ArrowArray x2; /* the computed column */
     struct ArrowArray **children;
 } batch_priv;
 
@@ -94,15 +94,19 @@ static int ds_next(struct ArrowArrayStream *st, struct ArrowArray *out)
         v[i] = x[i] * 2;
     bufs[0] = NULL; /* no nulls in x */
     bufs[1] = v;
-    p->x2 = (struct ArrowArray){.length = n, .n_buffers = 2, .buffers = bufs,
-                                .release = x2_release};
+    p->x2 =
+        (struct ArrowArray){.length = n, .n_buffers = 2, .buffers = bufs, .release = x2_release};
     for (int64_t i = 0; i < p->in.n_children; i++)
         p->children[i] = p->in.children[i];
     p->children[p->in.n_children] = &p->x2;
     obufs[0] = NULL;
-    *out = (struct ArrowArray){.length = n, .offset = p->in.offset, .n_buffers = 1,
-                               .buffers = obufs, .n_children = p->in.n_children + 1,
-                               .children = p->children, .release = batch_release,
+    *out = (struct ArrowArray){.length = n,
+                               .offset = p->in.offset,
+                               .n_buffers = 1,
+                               .buffers = obufs,
+                               .n_children = p->in.n_children + 1,
+                               .children = p->children,
+                               .release = batch_release,
                                .private_data = p};
     return 0;
 }

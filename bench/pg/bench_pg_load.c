@@ -195,7 +195,7 @@ int main(int argc, char **argv)
     double csv_mb = stat(csv, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
     double bin_mb = stat(bin, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
 
-    char *ddl2 = pd_asprintf("CREATE TABLE pdbench.csv %s; CREATE TABLE pdbench.bin %s", DDL, DDL);
+    char *ddl2 = pdi_asprintf("CREATE TABLE pdbench.csv %s; CREATE TABLE pdbench.bin %s", DDL, DDL);
     if (!ddl2 || pdi_pg_exec(c, ddl2))
         die("ddl");
     free(ddl2);

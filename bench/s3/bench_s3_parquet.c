@@ -47,7 +47,7 @@ static void generate(pd_fs *fs, const char *url, size_t mb)
     for (int k = 0; k < 7; k++)
         pd_arrow_builder_add_column(b, names[k], fmts[k], 0);
     pd_fs_writer *w;
-    if (pd_fs_writer_open(fs, url, &w))
+    if (pdi_fs_writer_open(fs, url, &w))
         die("writer");
     pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
     o.codec = PD_CODEC_UNCOMPRESSED;
@@ -75,7 +75,7 @@ static void generate(pd_fs *fs, const char *url, size_t mb)
         if (pd_arrow_builder_finish(b, pw ? NULL : &sc, &a))
             die("finish");
         if (!pw) {
-            if (pd_parquet_writer_open_callback(pd_fs_write_cb, w, &sc, &o, &pw))
+            if (pd_parquet_writer_open_callback(pdi_fs_write_cb, w, &sc, &o, &pw))
                 die("parquet writer");
             sc.release(&sc);
         }
@@ -85,7 +85,7 @@ static void generate(pd_fs *fs, const char *url, size_t mb)
     }
     if (pd_parquet_writer_close(pw))
         die("close");
-    if (pd_fs_writer_commit(w))
+    if (pdi_fs_writer_commit(w))
         die("commit");
     pd_arrow_builder_free(b);
 }
@@ -131,13 +131,13 @@ int main(int argc, char **argv)
     const char *url = argv[1];
     size_t mb = argc > 2 ? (size_t)atol(argv[2]) : 1000;
     pd_fs *fs;
-    if (pd_fs_open(NULL, &fs))
+    if (pdi_fs_open(NULL, &fs))
         die("fs");
     pd_fs_stat st;
-    if (pd_fs_stat_url(fs, url, &st) == PD_ERR_NOT_FOUND) {
+    if (pdi_fs_stat_url(fs, url, &st) == PD_ERR_NOT_FOUND) {
         double t = now();
         generate(fs, url, mb);
-        if (pd_fs_stat_url(fs, url, &st))
+        if (pdi_fs_stat_url(fs, url, &st))
             die("stat");
         fprintf(stderr, "generated %s: %.1f MB in %.1f s\n", url, (double)st.size / 1e6, now() - t);
     }
@@ -145,19 +145,19 @@ int main(int argc, char **argv)
     double t0 = now();
     pd_fs_file *f;
     pd_parquet_reader *r;
-    if (pd_fs_file_open(fs, url, &f) ||
-        pd_parquet_open_callback(pd_fs_read_at_cb, f, pd_fs_file_size(f), &r))
+    if (pdi_fs_file_open(fs, url, &f) ||
+        pd_parquet_open_callback(pdi_fs_read_at_cb, f, pdi_fs_file_size(f), &r))
         die(url);
     double s1 = read_two(r);
     double t_ranged = now() - t0;
-    uint64_t fetched = pd_fs_file_bytes_fetched(f);
+    uint64_t fetched = pdi_fs_file_bytes_fetched(f);
     pd_parquet_close(r);
-    pd_fs_file_close(f);
+    pdi_fs_file_close(f);
     /* the whole object, then the same 2 columns from memory */
     t0 = now();
     void *data;
     size_t len;
-    if (pd_fs_read_all(fs, url, &data, &len))
+    if (pdi_fs_read_all(fs, url, &data, &len))
         die("read_all");
     double t_fetch = now() - t0;
     if (pd_parquet_open_memory(data, len, &r))
@@ -177,6 +177,6 @@ int main(int argc, char **argv)
            (double)len / 1e6, t_whole, t_fetch);
     printf("  ratio        : %.2fx less data, %.2fx faster\n",
            (double)len / (double)(fetched ? fetched : 1), t_whole / t_ranged);
-    pd_fs_close(fs);
+    pdi_fs_close(fs);
     return 0;
 }

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         }
     }
     pd_fs *fs;
-    if (pd_fs_open(&c, &fs)) {
+    if (pdi_fs_open(&c, &fs)) {
         fprintf(stderr, "pd_fscp: %s\n", pd_last_error());
         return 1;
     }
@@ -63,29 +63,29 @@ int main(int argc, char **argv)
     if (ls) {
         pd_fs_entry *e;
         size_t n;
-        rc = pd_fs_list(fs, ls, &e, &n);
+        rc = pdi_fs_list(fs, ls, &e, &n);
         for (size_t i = 0; !rc && i < n; i++)
             printf("%12llu %s\n", (unsigned long long)e[i].size, e[i].url);
         if (!rc)
-            pd_fs_entries_free(e, n);
+            pdi_fs_entries_free(e, n);
     } else if (rm) {
-        rc = pd_fs_delete(fs, rm);
+        rc = pdi_fs_delete(fs, rm);
     } else if (na != 2) {
         fprintf(stderr, "pd_fscp: need SRC and DST\n");
-        pd_fs_close(fs);
+        pdi_fs_close(fs);
         return 2;
     } else {
-        bool s3a = pd_fs_is_s3(args[0]), s3b = pd_fs_is_s3(args[1]);
+        bool s3a = pdi_fs_is_s3(args[0]), s3b = pdi_fs_is_s3(args[1]);
         pd_fs_stat st;
-        rc = pd_fs_stat_url(fs, args[0], &st);
+        rc = pdi_fs_stat_url(fs, args[0], &st);
         bytes = st.size;
         if (!rc) {
             if (s3a && !s3b)
-                rc = pd_fs_download(fs, args[0], args[1]);
+                rc = pdi_fs_download(fs, args[0], args[1]);
             else if (!s3a && s3b)
-                rc = pd_fs_upload(fs, args[0], args[1]);
+                rc = pdi_fs_upload(fs, args[0], args[1]);
             else
-                rc = pd_fs_copy(fs, args[0], args[1]);
+                rc = pdi_fs_copy(fs, args[0], args[1]);
         }
     }
     double dt = now() - t0;
@@ -94,6 +94,6 @@ int main(int argc, char **argv)
     else if (verbose && bytes)
         fprintf(stderr, "pd_fscp: %llu bytes in %.3f s = %.1f MiB/s\n", (unsigned long long)bytes,
                 dt, (double)bytes / (1 << 20) / dt);
-    pd_fs_close(fs);
+    pdi_fs_close(fs);
     return rc ? 1 : 0;
 }

@@ -74,9 +74,9 @@ static double run(pd_flow *f, const pd_config *cfg, int jobs, const char *label,
     pd_run_options o = PD_RUN_OPTIONS_INIT;
     o.jobs = jobs;
     pd_result *r = NULL;
-    double t0 = pd_now_seconds(), c0 = cpu_seconds();
+    double t0 = pdi_now_seconds(), c0 = cpu_seconds();
     int rc = pd_run(f, cfg, &o, &r);
-    double dt = pd_now_seconds() - t0, cpu = cpu_seconds() - c0;
+    double dt = pdi_now_seconds() - t0, cpu = cpu_seconds() - c0;
     if (rc) {
         fprintf(stderr, "%s: %s\n", label, pd_last_error());
         exit(1);
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
     const char *cfg_path = getenv("PD_BENCH_CONFIG");
     if (!cfg_path) {
         char *yaml = pdi_config_default_yaml("bench", "bench");
-        int rc = yaml ? pd_file_write_atomic("pipedag.yaml", yaml, strlen(yaml)) : PD_ERR_NOMEM;
+        int rc = yaml ? pdi_file_write_atomic("pipedag.yaml", yaml, strlen(yaml)) : PD_ERR_NOMEM;
         free(yaml);
         if (rc)
             return 1;
@@ -132,12 +132,12 @@ int main(int argc, char **argv)
     run(f, cfg, jobs, "re-run, 1 task changed", n);
     pd_flow_free(f);
     /* targets: 0.5 s on the embedded store, 1 s on a server (issue 4) */
-    double target = pd_str_eq(cfg->table_store.dialect, "sqlite") ? 0.5 : 1.0;
+    double target = pdi_str_eq(cfg->table_store.dialect, "sqlite") ? 0.5 : 1.0;
     printf("target: cached re-run < %.1f s total: %s\n", target,
            cached < target ? "met" : "NOT met");
     pd_config_free(cfg);
     if (chdir(cwd) != 0)
         return 1;
-    pd_rm_rf(dir);
+    pdi_rm_rf(dir);
     return 0;
 }

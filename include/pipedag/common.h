@@ -39,7 +39,8 @@ typedef enum pd_status {
     PD_ERR_CONFIG = -10,     /* bad configuration or flow file */
     PD_ERR_TASK = -11,       /* a task failed */
     PD_ERR_CANCELLED = -12,  /* run cancelled */
-    PD_ERR_CACHE = -13       /* cache inconsistency (e.g. cached table vanished) */
+    PD_ERR_CACHE = -13,      /* cache inconsistency (e.g. cached table vanished) */
+    PD_ERR_CHECK = -14       /* a column check (or primary key check) failed on a table */
 } pd_status;
 
 /* Message of the last failure on this thread ("" if none). Never NULL. */

@@ -124,6 +124,37 @@ PD_API int pd_task_set_cache_fn(pd_task *task, pd_cache_fn fn, void *user_data);
 /* Primary key columns and indexes of the task's table(s). */
 PD_API int pd_task_set_primary_key(pd_task *task, const char *const *cols, size_t n);
 PD_API int pd_task_add_index(pd_task *task, const char *const *cols, size_t n);
+/* Column checks (docs/checks.md), run as SQL in the store on every table
+ * the task materializes, after it is written and before its primary key is
+ * created (a primary key is itself checked as not null and unique first).
+ * A failing check fails the task with the check, the column and up to 5
+ * offending values; the stage is then not committed. Checks are part of
+ * the task's cache key.
+ *   values: JSON scalars - numbers (0, 1.5), strings ("\"a\""), true/false.
+ *   PD_CHECK_NOT_NULL, PD_CHECK_UNIQUE: no values (NULLs are not compared
+ *     by unique);
+ *   PD_CHECK_MIN, PD_CHECK_MAX: one value (inclusive bound);
+ *   PD_CHECK_ACCEPTED_VALUES: one or more values (NULL is accepted; add
+ *     not_null to refuse it);
+ *   PD_CHECK_REFERENCES: one value, "stage.table.column" or "table.column"
+ *     as a plain string (not JSON): every non-NULL value must occur in that
+ *     column; the table becomes an input of the task. */
+typedef enum pd_check_kind {
+    PD_CHECK_NOT_NULL = 0,
+    PD_CHECK_UNIQUE,
+    PD_CHECK_MIN,
+    PD_CHECK_MAX,
+    PD_CHECK_ACCEPTED_VALUES,
+    PD_CHECK_REFERENCES
+} pd_check_kind;
+PD_API int pd_task_add_check(pd_task *task,
+                             const char *column,
+                             pd_check_kind kind,
+                             const char *const *values,
+                             size_t n_values);
+/* "not_null", "unique", "min", "max", "accepted_values", "references". */
+PD_API const char *pd_check_kind_name(pd_check_kind kind);
+PD_API int pd_check_kind_from_name(const char *name, pd_check_kind *out);
 /* Where the task was declared (flow files), used in error messages. */
 PD_API void pd_task_set_origin(pd_task *task, const char *file, int line);
 

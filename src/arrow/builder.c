@@ -135,7 +135,7 @@ int pd_arrow_builder_add_column(pd_arrow_builder *b,
                             "arrow builder: column '%s': format '%s' is not a flat type", name,
                             format);
     }
-    pdi_col *cols = pd_grow(b->cols, &b->cap, b->ncols, sizeof *cols, 8);
+    pdi_col *cols = pdi_grow(b->cols, &b->cap, b->ncols, sizeof *cols, 8);
     if (!cols) {
         return pd_set_error(PD_ERR_NOMEM, "arrow builder: out of memory");
     }

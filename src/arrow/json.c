@@ -37,9 +37,9 @@ static int scalar_json(pd_buf *b,
             return n;
         }
         if (f->kind == PDI_K_INT && f->temporal != PDI_T_NONE && f->temporal != PDI_T_DURATION) {
-            return pd_json_escape(b, small, (size_t)n);
+            return pdi_json_escape(b, small, (size_t)n);
         }
-        return pd_buf_append(b, small, (size_t)n);
+        return pdi_buf_append(b, small, (size_t)n);
     }
     case PDI_K_FLOAT: {
         int n = pd_arrow_get_text(s, a, i, small, sizeof small);
@@ -47,9 +47,9 @@ static int scalar_json(pd_buf *b,
             return n;
         }
         if (small[0] == 'N' || small[0] == 'I' || small[1] == 'I') {
-            return pd_json_escape(b, small, (size_t)n); /* "NaN", "Infinity", "-Infinity" */
+            return pdi_json_escape(b, small, (size_t)n); /* "NaN", "Infinity", "-Infinity" */
         }
-        return pd_buf_append(b, small, (size_t)n);
+        return pdi_buf_append(b, small, (size_t)n);
     }
     case PDI_K_BIN:
     case PDI_K_LARGE_BIN:
@@ -58,15 +58,15 @@ static int scalar_json(pd_buf *b,
         size_t len = 0;
         const uint8_t *p = pd_arrow_get_bytes(s, a, i, &len);
         if (f->is_utf8) {
-            return pd_json_escape(b, (const char *)p, len);
+            return pdi_json_escape(b, (const char *)p, len);
         }
         static const char hex[] = "0123456789abcdef";
-        int rc = pd_buf_putc(b, '"');
+        int rc = pdi_buf_putc(b, '"');
         for (size_t k = 0; k < len && rc == 0; k++) {
             char h[2] = {hex[p[k] >> 4], hex[p[k] & 15]};
-            rc = pd_buf_append(b, h, 2);
+            rc = pdi_buf_append(b, h, 2);
         }
-        return rc ? rc : pd_buf_putc(b, '"');
+        return rc ? rc : pdi_buf_putc(b, '"');
     }
     default:
         return pd_set_error(PD_ERR_UNSUPPORTED, "arrow: no JSON form for format '%s'", s->format);
@@ -80,7 +80,7 @@ value_json(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, i
         return pd_set_error(PD_ERR_UNSUPPORTED, "arrow: nesting too deep for JSON");
     }
     if (pd_arrow_is_null(a, i)) {
-        return pd_buf_puts(b, "null");
+        return pdi_buf_puts(b, "null");
     }
     pdi_format f;
     if (pdi_format_parse(s->format, &f) != PD_OK) {
@@ -101,7 +101,7 @@ value_json(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, i
     int64_t j = a->offset + i;
     int rc = 0;
     switch (f.kind) {
-    case PDI_K_NULL: return pd_buf_puts(b, "null");
+    case PDI_K_NULL: return pdi_buf_puts(b, "null");
     case PDI_K_LIST:
     case PDI_K_LARGE_LIST:
     case PDI_K_FIXED_LIST:
@@ -117,10 +117,10 @@ value_json(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, i
         }
         const struct ArrowSchema *cs = s->children[0];
         const struct ArrowArray *ca = a->children[0];
-        rc = pd_buf_putc(b, '[');
+        rc = pdi_buf_putc(b, '[');
         for (int64_t k = start; k < end && rc == 0; k++) {
             if (k > start) {
-                rc = pd_buf_putc(b, ',');
+                rc = pdi_buf_putc(b, ',');
             }
             if (rc == 0 && f.kind == PDI_K_MAP) {
                 /* entries struct (key, value) -> [key, value] */
@@ -128,43 +128,43 @@ value_json(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, i
                     return pd_set_error(PD_ERR_INVALID, "arrow: map entries need 2 children");
                 }
                 int64_t e = ca->offset + k;
-                rc = pd_buf_putc(b, '[');
+                rc = pdi_buf_putc(b, '[');
                 if (rc == 0) {
                     rc = value_json(b, cs->children[0], ca->children[0], e, depth + 1);
                 }
                 if (rc == 0) {
-                    rc = pd_buf_putc(b, ',');
+                    rc = pdi_buf_putc(b, ',');
                 }
                 if (rc == 0) {
                     rc = value_json(b, cs->children[1], ca->children[1], e, depth + 1);
                 }
                 if (rc == 0) {
-                    rc = pd_buf_putc(b, ']');
+                    rc = pdi_buf_putc(b, ']');
                 }
             } else if (rc == 0) {
                 rc = value_json(b, cs, ca, k, depth + 1);
             }
         }
-        return rc ? rc : pd_buf_putc(b, ']');
+        return rc ? rc : pdi_buf_putc(b, ']');
     }
     case PDI_K_STRUCT:
-        rc = pd_buf_putc(b, '{');
+        rc = pdi_buf_putc(b, '{');
         for (int64_t c = 0; c < s->n_children && rc == 0; c++) {
             const char *name = s->children[c]->name ? s->children[c]->name : "";
             if (c) {
-                rc = pd_buf_putc(b, ',');
+                rc = pdi_buf_putc(b, ',');
             }
             if (rc == 0) {
-                rc = pd_json_escape(b, name, strlen(name));
+                rc = pdi_json_escape(b, name, strlen(name));
             }
             if (rc == 0) {
-                rc = pd_buf_putc(b, ':');
+                rc = pdi_buf_putc(b, ':');
             }
             if (rc == 0) {
                 rc = value_json(b, s->children[c], a->children[c], j, depth + 1);
             }
         }
-        return rc ? rc : pd_buf_putc(b, '}');
+        return rc ? rc : pdi_buf_putc(b, '}');
     default: return scalar_json(b, s, a, i, &f);
     }
 }
@@ -184,13 +184,13 @@ char *pd_arrow_value_to_json(const struct ArrowSchema *s,
         rc = pd_set_error(PD_ERR_NOMEM, "arrow: out of memory rendering JSON");
     }
     if (rc != 0) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
     if (len) {
         *len = b.len;
     }
-    char *out = pd_buf_detach(&b);
+    char *out = pdi_buf_detach(&b);
     if (!out) {
         pd_set_error(PD_ERR_NOMEM, "arrow: out of memory rendering JSON");
     }
@@ -205,35 +205,35 @@ static int schema_json(pd_buf *b, const struct ArrowSchema *s, int depth)
     /* Dictionary-encoded fields are described by their value type. */
     const struct ArrowSchema *t = s->dictionary ? s->dictionary : s;
     const char *name = s->name ? s->name : "";
-    int rc = pd_buf_puts(b, "{\"name\":");
+    int rc = pdi_buf_puts(b, "{\"name\":");
     if (rc == 0) {
-        rc = pd_json_escape(b, name, strlen(name));
+        rc = pdi_json_escape(b, name, strlen(name));
     }
     if (rc == 0) {
-        rc = pd_buf_puts(b, ",\"format\":");
+        rc = pdi_buf_puts(b, ",\"format\":");
     }
     if (rc == 0) {
-        rc = pd_json_escape(b, t->format, strlen(t->format));
+        rc = pdi_json_escape(b, t->format, strlen(t->format));
     }
     if (rc == 0) {
-        rc = pd_buf_printf(b, ",\"nullable\":%s",
-                           (s->flags & ARROW_FLAG_NULLABLE) ? "true" : "false");
+        rc = pdi_buf_printf(b, ",\"nullable\":%s",
+                            (s->flags & ARROW_FLAG_NULLABLE) ? "true" : "false");
     }
     if (rc == 0 && t->n_children > 0) {
-        rc = pd_buf_puts(b, ",\"children\":[");
+        rc = pdi_buf_puts(b, ",\"children\":[");
         for (int64_t c = 0; c < t->n_children && rc == 0; c++) {
             if (c) {
-                rc = pd_buf_putc(b, ',');
+                rc = pdi_buf_putc(b, ',');
             }
             if (rc == 0) {
                 rc = schema_json(b, t->children[c], depth + 1);
             }
         }
         if (rc == 0) {
-            rc = pd_buf_putc(b, ']');
+            rc = pdi_buf_putc(b, ']');
         }
     }
-    return rc ? rc : pd_buf_putc(b, '}');
+    return rc ? rc : pdi_buf_putc(b, '}');
 }
 
 char *pd_arrow_schema_to_json(const struct ArrowSchema *s)
@@ -245,13 +245,13 @@ char *pd_arrow_schema_to_json(const struct ArrowSchema *s)
     pd_buf b = PD_BUF_INIT;
     int rc = schema_json(&b, s, 0);
     if (rc != 0 || b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         if (rc == 0) {
             pd_set_error(PD_ERR_NOMEM, "arrow: out of memory rendering JSON");
         }
         return NULL;
     }
-    char *out = pd_buf_detach(&b);
+    char *out = pdi_buf_detach(&b);
     if (!out) {
         pd_set_error(PD_ERR_NOMEM, "arrow: out of memory rendering JSON");
     }

@@ -3,7 +3,7 @@
  * written into <stage>__tmp during a run. Commit publishes the directory
  * atomically (renameat2 RENAME_EXCHANGE, then the old content is deleted;
  * where exchange is unsupported: a rename dance through <stage>__swap that
- * pd_blob_init_stage / reads complete after a crash). Cache hits hard-link
+ * pdi_blob_init_stage / reads complete after a crash). Cache hits hard-link
  * the committed file (blobs are immutable) or copy it.
  * NoBlobStore (class none): stage operations succeed, blob use fails.
  */
@@ -28,20 +28,20 @@ struct pd_blob_store {
     char *dir; /* <base>/<instance_id> */
 };
 
-int pd_blob_store_open(const pd_config *cfg, pd_blob_store **out)
+int pdi_blob_store_open(const pd_config *cfg, pd_blob_store **out)
 {
     *out = NULL;
-    pd_blob_store *b = pd_calloc(1, sizeof *b);
+    pd_blob_store *b = pdi_calloc(1, sizeof *b);
     if (!b)
         return PD_ERR_NOMEM;
     b->klass = cfg->blob_store;
     if (b->klass == PD_BLOB_FILE) {
         const char *base = cfg->blob_base_path ? cfg->blob_base_path : ".pipedag/blobs";
-        b->dir = pd_path_join(base, cfg->instance_id ? cfg->instance_id : "default");
-        int rc = b->dir ? pd_mkdir_p(b->dir) : PD_ERR_NOMEM;
+        b->dir = pdi_path_join(base, cfg->instance_id ? cfg->instance_id : "default");
+        int rc = b->dir ? pdi_mkdir_p(b->dir) : PD_ERR_NOMEM;
         if (rc) {
             pd_error_prefix("FileBlobStore");
-            pd_blob_store_close(b);
+            pdi_blob_store_close(b);
             return rc;
         }
     }
@@ -49,7 +49,7 @@ int pd_blob_store_open(const pd_config *cfg, pd_blob_store **out)
     return PD_OK;
 }
 
-void pd_blob_store_close(pd_blob_store *b)
+void pdi_blob_store_close(pd_blob_store *b)
 {
     if (!b)
         return;
@@ -90,7 +90,7 @@ static int check_names(const char *stage, const char *name)
 
 static char *stage_dir(pd_blob_store *b, const char *stage, const char *suffix)
 {
-    return pd_asprintf("%s/%s%s", b->dir, stage, suffix);
+    return pdi_asprintf("%s/%s%s", b->dir, stage, suffix);
 }
 
 /* Finish a commit interrupted in the rename dance (fallback path). */
@@ -100,25 +100,25 @@ static int recover(pd_blob_store *b, const char *stage)
     char *swap = stage_dir(b, stage, "__swap");
     char *old = stage_dir(b, stage, "__old");
     int rc = (base && swap && old) ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && pd_is_dir(swap)) {
+    if (rc == PD_OK && pdi_is_dir(swap)) {
         /* swap holds the new version: the table store already committed */
-        if (pd_is_dir(base)) {
-            pd_rm_rf(old);
+        if (pdi_is_dir(base)) {
+            pdi_rm_rf(old);
             if (rename(base, old) != 0)
                 rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", base, strerror(errno));
         }
         if (rc == PD_OK && rename(swap, base) != 0)
             rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", swap, strerror(errno));
     }
-    if (rc == PD_OK && pd_is_dir(old))
-        rc = pd_rm_rf(old);
+    if (rc == PD_OK && pdi_is_dir(old))
+        rc = pdi_rm_rf(old);
     free(base);
     free(swap);
     free(old);
     return rc;
 }
 
-int pd_blob_init_stage(pd_blob_store *b, const char *stage)
+int pdi_blob_init_stage(pd_blob_store *b, const char *stage)
 {
     if (b->klass != PD_BLOB_FILE)
         return PD_OK;
@@ -129,11 +129,11 @@ int pd_blob_init_stage(pd_blob_store *b, const char *stage)
     char *base = stage_dir(b, stage, "");
     char *tmp = stage_dir(b, stage, "__tmp");
     if (rc == PD_OK)
-        rc = (base && tmp) ? pd_mkdir_p(base) : PD_ERR_NOMEM;
+        rc = (base && tmp) ? pdi_mkdir_p(base) : PD_ERR_NOMEM;
     if (rc == PD_OK)
-        rc = pd_rm_rf(tmp);
+        rc = pdi_rm_rf(tmp);
     if (rc == PD_OK)
-        rc = pd_mkdir_p(tmp);
+        rc = pdi_mkdir_p(tmp);
     if (rc)
         pd_error_prefix("blob store init of stage '%s'", stage);
     free(base);
@@ -141,7 +141,7 @@ int pd_blob_init_stage(pd_blob_store *b, const char *stage)
     return rc;
 }
 
-int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
+int pdi_blob_commit_stage(pd_blob_store *b, const char *stage)
 {
     if (b->klass != PD_BLOB_FILE)
         return PD_OK;
@@ -153,19 +153,19 @@ int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
     char *swap = stage_dir(b, stage, "__swap");
     char *old = stage_dir(b, stage, "__old");
     int rc = (base && tmp && swap && old) ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && !pd_is_dir(tmp))
+    if (rc == PD_OK && !pdi_is_dir(tmp))
         rc = pd_set_error(PD_ERR_NOT_FOUND, "blob transaction directory %s is missing", tmp);
     crash_point("blob_commit_begin");
-    if (rc == PD_OK && !pd_is_dir(base)) {
+    if (rc == PD_OK && !pdi_is_dir(base)) {
         if (rename(tmp, base) != 0)
             rc = pd_set_error(PD_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
     } else if (rc == PD_OK) {
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, base, RENAME_EXCHANGE) == 0) {
             /* tmp now holds the previous version */
             crash_point("blob_commit_after_exchange");
-            rc = pd_fsync_dir(b->dir);
+            rc = pdi_fsync_dir(b->dir);
             if (rc == PD_OK)
-                rc = pd_rm_rf(tmp);
+                rc = pdi_rm_rf(tmp);
         } else {
             /* no atomic exchange here: tmp -> swap, base -> old, swap -> base */
             if (rename(tmp, swap) != 0)
@@ -175,7 +175,7 @@ int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
         }
     }
     if (rc == PD_OK)
-        rc = pd_fsync_dir(b->dir);
+        rc = pdi_fsync_dir(b->dir);
     if (rc)
         pd_error_prefix("blob store commit of stage '%s'", stage);
     free(base);
@@ -187,10 +187,11 @@ int pd_blob_commit_stage(pd_blob_store *b, const char *stage)
 
 static char *blob_path(pd_blob_store *b, const char *stage, const char *name, bool committed)
 {
-    return pd_asprintf("%s/%s%s/%s.blob", b->dir, stage, committed ? "" : "__tmp", name);
+    return pdi_asprintf("%s/%s%s/%s.blob", b->dir, stage, committed ? "" : "__tmp", name);
 }
 
-int pd_blob_put(pd_blob_store *b, const char *stage, const char *name, const void *data, size_t len)
+int pdi_blob_put(
+    pd_blob_store *b, const char *stage, const char *name, const void *data, size_t len)
 {
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
@@ -200,14 +201,14 @@ int pd_blob_put(pd_blob_store *b, const char *stage, const char *name, const voi
     char *p = blob_path(b, stage, name, false);
     if (!p)
         return PD_ERR_NOMEM;
-    int rc = pd_file_write_atomic(p, data, len);
+    int rc = pdi_file_write_atomic(p, data, len);
     if (rc)
         pd_error_prefix("blob '%s' of stage '%s'", name, stage);
     free(p);
     return rc;
 }
 
-int pd_blob_get(
+int pdi_blob_get(
     pd_blob_store *b, const char *stage, const char *name, int committed, void **data, size_t *len)
 {
     *data = NULL;
@@ -224,12 +225,12 @@ int pd_blob_get(
     if (!p)
         return PD_ERR_NOMEM;
     int rc = PD_OK;
-    if (!pd_path_exists(p)) {
+    if (!pdi_path_exists(p)) {
         rc = pd_set_error(PD_ERR_NOT_FOUND, "blob '%s' of stage '%s' does not exist (%s)", name,
                           stage, p);
     } else {
         size_t n = 0;
-        char *d = pd_file_read(p, &n);
+        char *d = pdi_file_read(p, &n);
         if (!d)
             rc = pd_error_prefix("blob '%s' of stage '%s'", name, stage);
         *data = d;
@@ -243,20 +244,20 @@ int pd_blob_get(
 static int copy_file(const char *from, const char *to)
 {
     size_t n = 0;
-    char *d = pd_file_read(from, &n);
+    char *d = pdi_file_read(from, &n);
     if (!d)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_IO;
-    int rc = pd_file_write_atomic(to, d, n);
+    int rc = pdi_file_write_atomic(to, d, n);
     free(d);
     return rc;
 }
 
 static char *key_path(pd_blob_store *b, const char *stage, const char *name, bool committed)
 {
-    return pd_asprintf("%s/%s%s/%s.blob.key", b->dir, stage, committed ? "" : "__tmp", name);
+    return pdi_asprintf("%s/%s%s/%s.blob.key", b->dir, stage, committed ? "" : "__tmp", name);
 }
 
-int pd_blob_set_key(pd_blob_store *b, const char *stage, const char *name, const char *key)
+int pdi_blob_set_key(pd_blob_store *b, const char *stage, const char *name, const char *key)
 {
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
@@ -266,14 +267,14 @@ int pd_blob_set_key(pd_blob_store *b, const char *stage, const char *name, const
     char *p = key_path(b, stage, name, false);
     if (!p)
         return PD_ERR_NOMEM;
-    rc = pd_file_write_atomic(p, key, strlen(key));
+    rc = pdi_file_write_atomic(p, key, strlen(key));
     if (rc)
         pd_error_prefix("key of blob '%s' of stage '%s'", name, stage);
     free(p);
     return rc;
 }
 
-int pd_blob_committed_key_matches(
+int pdi_blob_committed_key_matches(
     pd_blob_store *b, const char *stage, const char *name, const char *key, bool *match)
 {
     *match = false;
@@ -286,9 +287,9 @@ int pd_blob_committed_key_matches(
     char *p = key_path(b, stage, name, true);
     if (!p)
         return PD_ERR_NOMEM;
-    if (pd_path_exists(p)) {
+    if (pdi_path_exists(p)) {
         size_t n = 0;
-        char *got = pd_file_read(p, &n);
+        char *got = pdi_file_read(p, &n);
         *match = got && strcmp(got, key) == 0;
         free(got);
     }
@@ -296,7 +297,7 @@ int pd_blob_committed_key_matches(
     return PD_OK;
 }
 
-int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char *name)
+int pdi_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char *name)
 {
     if (b->klass != PD_BLOB_FILE)
         return no_blobs();
@@ -306,7 +307,7 @@ int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char 
     char *from = blob_path(b, stage, name, true);
     char *to = blob_path(b, stage, name, false);
     int rc = (from && to) ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && !pd_path_exists(from))
+    if (rc == PD_OK && !pdi_path_exists(from))
         rc = pd_set_error(PD_ERR_CACHE, "cached blob '%s' of stage '%s' is missing (%s)", name,
                           stage, from);
     if (rc == PD_OK) {
@@ -321,7 +322,7 @@ int pd_blob_copy_to_transaction(pd_blob_store *b, const char *stage, const char 
     char *kt = rc == PD_OK ? key_path(b, stage, name, false) : NULL;
     if (rc == PD_OK && (!kf || !kt))
         rc = PD_ERR_NOMEM;
-    if (rc == PD_OK && pd_path_exists(kf)) {
+    if (rc == PD_OK && pdi_path_exists(kf)) {
         unlink(kt);
         if (link(kf, kt) != 0)
             rc = copy_file(kf, kt);

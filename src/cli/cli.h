@@ -9,6 +9,6 @@
 
 /* `pipedag parquet schema|meta|head|cat|convert FILE...` (cmd_parquet.c).
  * argv[0] is "parquet". */
-int pd_cli_parquet(int argc, char **argv);
+int pdi_cli_parquet(int argc, char **argv);
 
 #endif

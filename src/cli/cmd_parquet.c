@@ -49,7 +49,7 @@ static int usage(void)
 static int fail(const char *what)
 {
     const char *m = pd_last_error();
-    if (pd_str_starts(m, what))
+    if (pdi_str_starts(m, what))
         fprintf(stderr, "pipedag parquet: %s\n", m);
     else
         fprintf(stderr, "pipedag parquet: %s%s%s\n", what, *m ? ": " : "", m);
@@ -96,7 +96,7 @@ static void put_date(pd_buf *b, int64_t days)
     int64_t y;
     int m, d;
     civil(days, &y, &m, &d);
-    pd_buf_printf(b, "%04" PRId64 "-%02d-%02d", y, m, d);
+    pdi_buf_printf(b, "%04" PRId64 "-%02d-%02d", y, m, d);
 }
 
 /* unit: 1e3 (ms), 1e6 (us), 1e9 (ns) per second */
@@ -107,29 +107,29 @@ static void put_time_of_day(pd_buf *b, int64_t v, int64_t per_sec, int digits)
     int64_t sod = secs % 86400;
     if (sod < 0)
         sod += 86400;
-    pd_buf_printf(b, "%02d:%02d:%02d", (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    pdi_buf_printf(b, "%02d:%02d:%02d", (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
     if (digits)
-        pd_buf_printf(b, ".%0*" PRId64, digits, frac);
+        pdi_buf_printf(b, ".%0*" PRId64, digits, frac);
 }
 
 static void put_timestamp(pd_buf *b, int64_t v, int64_t per_sec, int digits, bool utc)
 {
     int64_t secs = floordiv(v, per_sec);
     put_date(b, floordiv(secs, 86400));
-    pd_buf_putc(b, 'T');
+    pdi_buf_putc(b, 'T');
     put_time_of_day(b, v, per_sec, digits);
     if (utc)
-        pd_buf_putc(b, 'Z');
+        pdi_buf_putc(b, 'Z');
 }
 
 static void put_double(pd_buf *b, double v, bool as_float)
 {
     if (isnan(v)) {
-        pd_buf_puts(b, "\"NaN\"");
+        pdi_buf_puts(b, "\"NaN\"");
         return;
     }
     if (isinf(v)) {
-        pd_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        pdi_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
     char tmp[64];
@@ -138,9 +138,9 @@ static void put_double(pd_buf *b, double v, bool as_float)
         if (as_float ? (float)strtod(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
             break;
     }
-    pd_buf_puts(b, tmp);
+    pdi_buf_puts(b, tmp);
     if (!strpbrk(tmp, ".eE"))
-        pd_buf_puts(b, ".0");
+        pdi_buf_puts(b, ".0");
 }
 
 static double half_to_double(uint16_t h)
@@ -174,17 +174,17 @@ static void put_decimal(pd_buf *b, const uint8_t *p, int scale)
     while (n <= scale)
         digits[n++] = '0';
     if (neg)
-        pd_buf_putc(b, '-');
+        pdi_buf_putc(b, '-');
     for (int i = n - 1; i >= 0; i--) {
-        pd_buf_putc(b, digits[i]);
+        pdi_buf_putc(b, digits[i]);
         if (i == scale && scale > 0)
-            pd_buf_putc(b, '.');
+            pdi_buf_putc(b, '.');
     }
 }
 
 static void put_json_string(pd_buf *b, const uint8_t *s, size_t n)
 {
-    pd_json_escape(b, (const char *)s, n);
+    pdi_json_escape(b, (const char *)s, n);
 }
 
 static void
@@ -201,16 +201,16 @@ static void put_key(pd_buf *b, const struct ArrowSchema *s, const struct ArrowAr
     pd_buf tmp = PD_BUF_INIT;
     put_value(&tmp, s, a, i);
     if (tmp.data && tmp.data[0] == '"')
-        pd_buf_append(b, tmp.data, tmp.len);
+        pdi_buf_append(b, tmp.data, tmp.len);
     else
         put_json_string(b, (const uint8_t *)(tmp.data ? tmp.data : ""), tmp.len);
-    pd_buf_free(&tmp);
+    pdi_buf_free(&tmp);
 }
 
 static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
 {
     if (!is_valid(a, i)) {
-        pd_buf_puts(b, "null");
+        pdi_buf_puts(b, "null");
         return;
     }
     const char *f = s->format;
@@ -219,21 +219,21 @@ static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct Arrow
     switch (f[0]) {
     case 'b': {
         const uint8_t *bm = v1;
-        pd_buf_puts(b, ((bm[j >> 3] >> (j & 7)) & 1) ? "true" : "false");
+        pdi_buf_puts(b, ((bm[j >> 3] >> (j & 7)) & 1) ? "true" : "false");
         return;
     }
-    case 'c': pd_buf_printf(b, "%d", ((const int8_t *)v1)[j]); return;
-    case 'C': pd_buf_printf(b, "%u", ((const uint8_t *)v1)[j]); return;
-    case 's': pd_buf_printf(b, "%d", ((const int16_t *)v1)[j]); return;
-    case 'S': pd_buf_printf(b, "%u", ((const uint16_t *)v1)[j]); return;
-    case 'i': pd_buf_printf(b, "%" PRId32, ((const int32_t *)v1)[j]); return;
-    case 'I': pd_buf_printf(b, "%" PRIu32, ((const uint32_t *)v1)[j]); return;
-    case 'l': pd_buf_printf(b, "%" PRId64, ((const int64_t *)v1)[j]); return;
-    case 'L': pd_buf_printf(b, "%" PRIu64, ((const uint64_t *)v1)[j]); return;
+    case 'c': pdi_buf_printf(b, "%d", ((const int8_t *)v1)[j]); return;
+    case 'C': pdi_buf_printf(b, "%u", ((const uint8_t *)v1)[j]); return;
+    case 's': pdi_buf_printf(b, "%d", ((const int16_t *)v1)[j]); return;
+    case 'S': pdi_buf_printf(b, "%u", ((const uint16_t *)v1)[j]); return;
+    case 'i': pdi_buf_printf(b, "%" PRId32, ((const int32_t *)v1)[j]); return;
+    case 'I': pdi_buf_printf(b, "%" PRIu32, ((const uint32_t *)v1)[j]); return;
+    case 'l': pdi_buf_printf(b, "%" PRId64, ((const int64_t *)v1)[j]); return;
+    case 'L': pdi_buf_printf(b, "%" PRIu64, ((const uint64_t *)v1)[j]); return;
     case 'e': put_double(b, half_to_double(((const uint16_t *)v1)[j]), true); return;
     case 'f': put_double(b, ((const float *)v1)[j], true); return;
     case 'g': put_double(b, ((const double *)v1)[j], false); return;
-    case 'n': pd_buf_puts(b, "null"); return;
+    case 'n': pdi_buf_puts(b, "null"); return;
     case 'u':
     case 'z': {
         const int32_t *o = v1;
@@ -242,8 +242,8 @@ static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct Arrow
         if (f[0] == 'u') {
             put_json_string(b, d + o[j], n);
         } else {
-            char *e = pd_base64_encode(d + o[j], n);
-            pd_buf_printf(b, "\"%s\"", e ? e : "");
+            char *e = pdi_base64_encode(d + o[j], n);
+            pdi_buf_printf(b, "\"%s\"", e ? e : "");
             free(e);
         }
         return;
@@ -253,14 +253,14 @@ static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct Arrow
         const uint8_t *d = (const uint8_t *)v1 + (size_t)j * (size_t)w;
         if (w == 16 && s->metadata == NULL) {
             /* 16-byte fixed binary: print UUID-style hex */
-            pd_buf_putc(b, '"');
+            pdi_buf_putc(b, '"');
             for (int k = 0; k < 16; k++)
-                pd_buf_printf(b, "%s%02x", (k == 4 || k == 6 || k == 8 || k == 10) ? "-" : "",
-                              d[k]);
-            pd_buf_putc(b, '"');
+                pdi_buf_printf(b, "%s%02x", (k == 4 || k == 6 || k == 8 || k == 10) ? "-" : "",
+                               d[k]);
+            pdi_buf_putc(b, '"');
         } else {
-            char *e = pd_base64_encode(d, (size_t)w);
-            pd_buf_printf(b, "\"%s\"", e ? e : "");
+            char *e = pdi_base64_encode(d, (size_t)w);
+            pdi_buf_printf(b, "\"%s\"", e ? e : "");
             free(e);
         }
         return;
@@ -268,19 +268,19 @@ static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct Arrow
     case 'd': {
         const char *comma = strchr(f, ',');
         int scale = comma ? atoi(comma + 1) : 0;
-        pd_buf_putc(b, '"');
+        pdi_buf_putc(b, '"');
         put_decimal(b, (const uint8_t *)v1 + (size_t)j * 16, scale);
-        pd_buf_putc(b, '"');
+        pdi_buf_putc(b, '"');
         return;
     }
     case 't': {
         if (f[1] == 'd') {
-            pd_buf_putc(b, '"');
+            pdi_buf_putc(b, '"');
             if (f[2] == 'D')
                 put_date(b, ((const int32_t *)v1)[j]);
             else
                 put_date(b, floordiv(((const int64_t *)v1)[j], 86400000));
-            pd_buf_putc(b, '"');
+            pdi_buf_putc(b, '"');
             return;
         }
         char unit = f[2];
@@ -288,53 +288,53 @@ static void put_value(pd_buf *b, const struct ArrowSchema *s, const struct Arrow
         int digits = unit == 's' ? 0 : unit == 'm' ? 3 : unit == 'u' ? 6 : 9;
         int64_t v = (unit == 's' || unit == 'm') && f[1] == 't' ? ((const int32_t *)v1)[j]
                                                                 : ((const int64_t *)v1)[j];
-        pd_buf_putc(b, '"');
+        pdi_buf_putc(b, '"');
         if (f[1] == 't')
             put_time_of_day(b, v, per, digits);
         else
             put_timestamp(b, v, per, digits, f[3] == ':' && f[4] != 0);
-        pd_buf_putc(b, '"');
+        pdi_buf_putc(b, '"');
         return;
     }
     case '+': {
         if (f[1] == 's') {
-            pd_buf_putc(b, '{');
+            pdi_buf_putc(b, '{');
             for (int64_t k = 0; k < s->n_children; k++) {
                 if (k)
-                    pd_buf_putc(b, ',');
+                    pdi_buf_putc(b, ',');
                 const char *nm = s->children[k]->name ? s->children[k]->name : "";
                 put_json_string(b, (const uint8_t *)nm, strlen(nm));
-                pd_buf_putc(b, ':');
+                pdi_buf_putc(b, ':');
                 put_value(b, s->children[k], a->children[k], j);
             }
-            pd_buf_putc(b, '}');
+            pdi_buf_putc(b, '}');
             return;
         }
         if (f[1] == 'l' || f[1] == 'm') {
             const int32_t *o = v1;
             bool map = f[1] == 'm';
-            pd_buf_putc(b, map ? '{' : '[');
+            pdi_buf_putc(b, map ? '{' : '[');
             const struct ArrowSchema *cs = s->children[0];
             const struct ArrowArray *ca = a->children[0];
             for (int32_t k = o[j]; k < o[j + 1]; k++) {
                 if (k > o[j])
-                    pd_buf_putc(b, ',');
+                    pdi_buf_putc(b, ',');
                 if (map) {
                     put_key(b, cs->children[0], ca->children[0], ca->offset + k);
-                    pd_buf_putc(b, ':');
+                    pdi_buf_putc(b, ':');
                     put_value(b, cs->children[1], ca->children[1], ca->offset + k);
                 } else {
                     put_value(b, cs, ca, k);
                 }
             }
-            pd_buf_putc(b, map ? '}' : ']');
+            pdi_buf_putc(b, map ? '}' : ']');
             return;
         }
         break;
     }
     default: break;
     }
-    pd_buf_puts(b, "\"<unsupported>\"");
+    pdi_buf_puts(b, "\"<unsupported>\"");
 }
 
 static void put_csv_field(pd_buf *b, const char *s, size_t n)
@@ -344,16 +344,16 @@ static void put_csv_field(pd_buf *b, const char *s, size_t n)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
             q = true;
     if (!q) {
-        pd_buf_append(b, s, n);
+        pdi_buf_append(b, s, n);
         return;
     }
-    pd_buf_putc(b, '"');
+    pdi_buf_putc(b, '"');
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"')
-            pd_buf_putc(b, '"');
-        pd_buf_putc(b, s[i]);
+            pdi_buf_putc(b, '"');
+        pdi_buf_putc(b, s[i]);
     }
-    pd_buf_putc(b, '"');
+    pdi_buf_putc(b, '"');
 }
 
 static void
@@ -368,17 +368,17 @@ put_csv_value(pd_buf *b, const struct ArrowSchema *s, const struct ArrowArray *a
     char f = s->format[0];
     if (n >= 2 && t[0] == '"' && f != '+') {
         /* a plain JSON string: unescape the simple cases for CSV */
-        pd_jval *jv = pd_json_parse(t, n);
+        pd_jval *jv = pdi_json_parse(t, n);
         if (jv && jv->type == PD_J_STR) {
             put_csv_field(b, jv->str, strlen(jv->str));
-            pd_jval_free(jv);
-            pd_buf_free(&tmp);
+            pdi_jval_free(jv);
+            pdi_buf_free(&tmp);
             return;
         }
-        pd_jval_free(jv);
+        pdi_jval_free(jv);
     }
     put_csv_field(b, t, n);
-    pd_buf_free(&tmp);
+    pdi_buf_free(&tmp);
 }
 
 /* ------------------------------------------------------------------ inputs and outputs */
@@ -395,8 +395,8 @@ typedef struct input {
 static void input_close(input *in)
 {
     pd_parquet_close(in->r);
-    pd_fs_file_close(in->f);
-    pd_fs_close(in->fs);
+    pdi_fs_file_close(in->f);
+    pdi_fs_close(in->fs);
     free(in->cols);
     memset(in, 0, sizeof *in);
 }
@@ -411,12 +411,13 @@ input_open(const char *path, const pd_parquet_read_options *ro, const char *colu
     else
         in->ro = (pd_parquet_read_options)PD_PARQUET_READ_OPTIONS_INIT;
     int rc;
-    if (pd_fs_is_s3(path) || pd_str_starts(path, "file://")) {
-        rc = pd_fs_open(NULL, &in->fs);
+    if (pdi_fs_is_s3(path) || pdi_str_starts(path, "file://")) {
+        rc = pdi_fs_open(NULL, &in->fs);
         if (!rc)
-            rc = pd_fs_file_open(in->fs, path, &in->f);
+            rc = pdi_fs_file_open(in->fs, path, &in->f);
         if (!rc)
-            rc = pd_parquet_open_callback(pd_fs_read_at_cb, in->f, pd_fs_file_size(in->f), &in->r);
+            rc =
+                pd_parquet_open_callback(pdi_fs_read_at_cb, in->f, pdi_fs_file_size(in->f), &in->r);
     } else {
         rc = pd_parquet_open_path(path, &in->r);
     }
@@ -424,8 +425,8 @@ input_open(const char *path, const pd_parquet_read_options *ro, const char *colu
         struct ArrowSchema sc;
         rc = pd_parquet_get_schema(in->r, &sc);
         if (!rc) {
-            char *list = pd_strdup(columns), *save = NULL;
-            in->cols = pd_calloc((size_t)sc.n_children + 1, sizeof *in->cols);
+            char *list = pdi_strdup(columns), *save = NULL;
+            in->cols = pdi_calloc((size_t)sc.n_children + 1, sizeof *in->cols);
             int n = 0;
             for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && !rc;
                  t = strtok_r(NULL, ",", &save)) {
@@ -453,20 +454,20 @@ input_open(const char *path, const pd_parquet_read_options *ro, const char *colu
 static int
 write_output(const char *out, struct ArrowArrayStream *st, const pd_parquet_write_options *o)
 {
-    if (!pd_fs_is_s3(out) && !pd_str_starts(out, "file://"))
+    if (!pdi_fs_is_s3(out) && !pdi_str_starts(out, "file://"))
         return pd_parquet_write_stream(out, st, o);
     pd_fs *fs = NULL;
     pd_fs_writer *w = NULL;
     pd_parquet_writer *pw = NULL;
     struct ArrowSchema sc;
     sc.release = NULL;
-    int rc = pd_fs_open(NULL, &fs);
+    int rc = pdi_fs_open(NULL, &fs);
     if (!rc && st->get_schema(st, &sc) != 0)
         rc = pd_set_error(PD_ERR_IO, "%s", st->get_last_error(st));
     if (!rc)
-        rc = pd_fs_writer_open(fs, out, &w);
+        rc = pdi_fs_writer_open(fs, out, &w);
     if (!rc)
-        rc = pd_parquet_writer_open_callback(pd_fs_write_cb, w, &sc, o, &pw);
+        rc = pd_parquet_writer_open_callback(pdi_fs_write_cb, w, &sc, o, &pw);
     while (!rc) {
         struct ArrowArray a;
         if (st->get_next(st, &a) != 0) {
@@ -483,15 +484,15 @@ write_output(const char *out, struct ArrowArrayStream *st, const pd_parquet_writ
         pw = NULL;
     }
     if (!rc) {
-        rc = pd_fs_writer_commit(w);
+        rc = pdi_fs_writer_commit(w);
         w = NULL;
     }
     pd_parquet_writer_abort(pw);
-    pd_fs_writer_abort(w);
+    pdi_fs_writer_abort(w);
     if (sc.release)
         sc.release(&sc);
     st->release(st);
-    pd_fs_close(fs);
+    pdi_fs_close(fs);
     return rc;
 }
 
@@ -523,11 +524,11 @@ static int print_rows(const char *path,
     if (fmt == FMT_CSV && header) {
         for (int64_t k = 0; k < sc.n_children; k++) {
             if (k)
-                pd_buf_putc(&b, ',');
+                pdi_buf_putc(&b, ',');
             const char *nm = sc.children[k]->name;
             put_csv_field(&b, nm, strlen(nm));
         }
-        pd_buf_putc(&b, '\n');
+        pdi_buf_putc(&b, '\n');
     }
     int ret = 0;
     while (limit < 0 || *printed < limit) {
@@ -545,22 +546,22 @@ static int print_rows(const char *path,
             } else {
                 for (int64_t k = 0; k < sc.n_children; k++) {
                     if (k)
-                        pd_buf_putc(&b, ',');
+                        pdi_buf_putc(&b, ',');
                     put_csv_value(&b, sc.children[k], arr.children[k], arr.offset + i);
                 }
             }
-            pd_buf_putc(&b, '\n');
+            pdi_buf_putc(&b, '\n');
             (*printed)++;
             if (b.len > (1 << 16)) {
                 fwrite(b.data, 1, b.len, stdout);
-                pd_buf_clear(&b);
+                pdi_buf_clear(&b);
             }
         }
         arr.release(&arr);
     }
     if (b.len)
         fwrite(b.data, 1, b.len, stdout);
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     sc.release(&sc);
     st.release(&st);
     input_close(&in);
@@ -580,37 +581,37 @@ static void format_type(pd_buf *b, const struct ArrowSchema *s)
         {"ttm", "time32[ms]"}, {"ttu", "time64[us]"}, {"ttn", "time64[ns]"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(f, names[i].fmt) == 0) {
-            pd_buf_puts(b, names[i].name);
+            pdi_buf_puts(b, names[i].name);
             return;
         }
     if (f[0] == 't' && f[1] == 's') {
         const char *u = f[2] == 'm' ? "ms" : f[2] == 'u' ? "us" : f[2] == 'n' ? "ns" : "s";
-        pd_buf_printf(b, "timestamp[%s%s%s]", u, f[4] ? ", tz=" : "", f + 4);
+        pdi_buf_printf(b, "timestamp[%s%s%s]", u, f[4] ? ", tz=" : "", f + 4);
     } else if (f[0] == 'd' && f[1] == ':') {
-        pd_buf_printf(b, "decimal128(%s)", f + 2);
+        pdi_buf_printf(b, "decimal128(%s)", f + 2);
     } else if (f[0] == 'w' && f[1] == ':') {
-        pd_buf_printf(b, "fixed_size_binary[%s]", f + 2);
+        pdi_buf_printf(b, "fixed_size_binary[%s]", f + 2);
     } else if (strcmp(f, "+l") == 0) {
-        pd_buf_puts(b, "list<");
+        pdi_buf_puts(b, "list<");
         format_type(b, s->children[0]);
-        pd_buf_putc(b, '>');
+        pdi_buf_putc(b, '>');
     } else if (strcmp(f, "+m") == 0) {
-        pd_buf_puts(b, "map<");
+        pdi_buf_puts(b, "map<");
         format_type(b, s->children[0]->children[0]);
-        pd_buf_puts(b, ", ");
+        pdi_buf_puts(b, ", ");
         format_type(b, s->children[0]->children[1]);
-        pd_buf_putc(b, '>');
+        pdi_buf_putc(b, '>');
     } else if (strcmp(f, "+s") == 0) {
-        pd_buf_puts(b, "struct<");
+        pdi_buf_puts(b, "struct<");
         for (int64_t k = 0; k < s->n_children; k++) {
-            pd_buf_printf(b, "%s%s: ", k ? ", " : "", s->children[k]->name);
+            pdi_buf_printf(b, "%s%s: ", k ? ", " : "", s->children[k]->name);
             format_type(b, s->children[k]);
             if (!(s->children[k]->flags & ARROW_FLAG_NULLABLE))
-                pd_buf_puts(b, " not null");
+                pdi_buf_puts(b, " not null");
         }
-        pd_buf_putc(b, '>');
+        pdi_buf_putc(b, '>');
     } else {
-        pd_buf_puts(b, f);
+        pdi_buf_puts(b, f);
     }
 }
 
@@ -627,15 +628,15 @@ static int cmd_schema(const char *path)
     }
     pd_buf b = PD_BUF_INIT;
     for (int64_t k = 0; k < s.n_children; k++) {
-        pd_buf_printf(&b, "%s: ", s.children[k]->name);
+        pdi_buf_printf(&b, "%s: ", s.children[k]->name);
         format_type(&b, s.children[k]);
         if (!(s.children[k]->flags & ARROW_FLAG_NULLABLE))
-            pd_buf_puts(&b, " not null");
-        pd_buf_putc(&b, '\n');
+            pdi_buf_puts(&b, " not null");
+        pdi_buf_putc(&b, '\n');
     }
     if (b.data)
         fputs(b.data, stdout);
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     s.release(&s);
     input_close(&in);
     return 0;
@@ -839,7 +840,7 @@ static int cmd_bloom(const char *path, const char *column, const char *value)
     return 0;
 }
 
-int pd_cli_parquet(int argc, char **argv)
+int pdi_cli_parquet(int argc, char **argv)
 {
     if (argc < 2)
         return usage();

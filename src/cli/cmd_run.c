@@ -57,25 +57,25 @@ static int load_config_and_flow(const pdc_opts *o, pd_config **cfg, pd_flow **fl
 /* --json when the run could not start: still exactly one object. */
 static void print_error_json(const pd_flow *flow, const pd_config *cfg, double secs)
 {
-    char *msg = pd_strdup(pd_last_error());
+    char *msg = pdi_strdup(pd_last_error());
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "error");
-    pd_json_str(&j, msg ? msg : "run could not start");
-    pd_json_key(&j, "flow");
-    pd_json_str(&j, flow ? pd_flow_name(flow) : NULL);
-    pd_json_key(&j, "instance");
-    pd_json_str(&j, cfg ? cfg->instance : NULL);
-    pd_json_key(&j, "seconds");
-    pd_json_double(&j, secs);
-    pd_json_key(&j, "successful");
-    pd_json_bool(&j, false);
-    pd_json_key(&j, "tasks");
-    pd_json_arr_begin(&j);
-    pd_json_arr_end(&j);
-    pd_json_obj_end(&j);
-    char *text = pd_json_finish(&j);
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "error");
+    pdi_json_str(&j, msg ? msg : "run could not start");
+    pdi_json_key(&j, "flow");
+    pdi_json_str(&j, flow ? pd_flow_name(flow) : NULL);
+    pdi_json_key(&j, "instance");
+    pdi_json_str(&j, cfg ? cfg->instance : NULL);
+    pdi_json_key(&j, "seconds");
+    pdi_json_double(&j, secs);
+    pdi_json_key(&j, "successful");
+    pdi_json_bool(&j, false);
+    pdi_json_key(&j, "tasks");
+    pdi_json_arr_begin(&j);
+    pdi_json_arr_end(&j);
+    pdi_json_obj_end(&j);
+    char *text = pdi_json_finish(&j);
     if (text) {
         puts(text);
         free(text);
@@ -103,7 +103,7 @@ int pdc_cmd_run(int argc, char **argv)
     pd_flow *flow = NULL;
     pd_result *res = NULL;
     size_t ran = 0, cached = 0, failed = 0;
-    double t0 = pd_now_seconds(), secs = 0;
+    double t0 = pdi_now_seconds(), secs = 0;
     ex = PDC_EXIT_FAIL;
     if (load_config_and_flow(&o, &cfg, &flow) != PD_OK) {
         goto out;
@@ -152,7 +152,7 @@ int pdc_cmd_run(int argc, char **argv)
     ex = rc == PD_OK && failed == 0 && pd_result_successful(res) ? PDC_EXIT_OK : PDC_EXIT_FAIL;
 out:
     /* the summary line ends every run attempt, also one that could not start */
-    secs = res && pd_result_seconds(res) > 0 ? pd_result_seconds(res) : pd_now_seconds() - t0;
+    secs = res && pd_result_seconds(res) > 0 ? pd_result_seconds(res) : pdi_now_seconds() - t0;
     if (o.json && !res) {
         print_error_json(flow, cfg, secs);
     }

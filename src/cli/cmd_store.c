@@ -68,7 +68,7 @@ static int open_store(const pdc_opts *o, pd_config **cfg, pd_store **store)
     if (pdc_load_config(o, cfg) != PD_OK) {
         return PD_ERR_CONFIG;
     }
-    int rc = pd_store_open(*cfg, store);
+    int rc = pdi_store_open(*cfg, store);
     if (rc != PD_OK) {
         pdc_error("table store");
     }
@@ -88,14 +88,14 @@ int pdc_cmd_query(int argc, char **argv)
     ex = PDC_EXIT_FAIL;
     if (open_store(&o, &cfg, &store) == PD_OK) {
         csv_state st = {false, 0};
-        if (pd_store_query(store, o.args.items[0], csv_row, &st) != PD_OK) {
+        if (pdi_store_query(store, o.args.items[0], csv_row, &st) != PD_OK) {
             pdc_error("query");
         } else {
             ex = PDC_EXIT_OK;
         }
         fflush(stdout);
     }
-    pd_store_close(store);
+    pdi_store_close(store);
     pd_config_free(cfg);
     pdc_opts_free(&o);
     return ex;
@@ -162,12 +162,12 @@ static int destructive(int argc, char **argv, bool delete_schemas)
         snprintf(question, sizeof question,
                  "Delete every schema of instance '%s' (prefix '%s', suffix '%s') in %s?",
                  cfg->instance, cfg->table_store.schema_prefix, cfg->table_store.schema_suffix,
-                 pd_store_describe(store));
+                 pdi_store_describe(store));
     } else {
         snprintf(question, sizeof question,
                  "Delete the pipedag metadata of instance '%s' in %s? All cache "
                  "information is lost.",
-                 cfg->instance, pd_store_describe(store));
+                 cfg->instance, pdi_store_describe(store));
     }
     if (!confirm(question, o.yes)) {
         ex = PDC_EXIT_FAIL;
@@ -175,7 +175,7 @@ static int destructive(int argc, char **argv, bool delete_schemas)
     }
     if (delete_schemas) {
         pd_strv deleted = PD_STRV_INIT;
-        if (pd_store_delete_schemas(store, &deleted) != PD_OK) {
+        if (pdi_store_delete_schemas(store, &deleted) != PD_OK) {
             pdc_error("delete-schemas");
         } else {
             for (size_t i = 0; i < deleted.n; i++) {
@@ -184,9 +184,9 @@ static int destructive(int argc, char **argv, bool delete_schemas)
             fprintf(stderr, "%zu schema(s) deleted\n", deleted.n);
             ex = PDC_EXIT_OK;
         }
-        pd_strv_free(&deleted);
+        pdi_strv_free(&deleted);
     } else {
-        if (pd_store_clear_metadata(store) != PD_OK) {
+        if (pdi_store_clear_metadata(store) != PD_OK) {
             pdc_error("clear-metadata");
         } else {
             fprintf(stderr, "metadata cleared\n");
@@ -194,7 +194,7 @@ static int destructive(int argc, char **argv, bool delete_schemas)
         }
     }
 out:
-    pd_store_close(store);
+    pdi_store_close(store);
     pd_config_free(cfg);
     pdc_opts_free(&o);
     return ex;

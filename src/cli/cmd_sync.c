@@ -21,11 +21,11 @@ int pdc_cmd_sync_metadata(int argc, char **argv)
     if (pdc_load_config(&o, &cfg) != PD_OK) {
         goto out;
     }
-    if (pd_store_open(cfg, &store) != PD_OK) {
+    if (pdi_store_open(cfg, &store) != PD_OK) {
         pdc_error("table store");
         goto out;
     }
-    if (pd_store_sync_metadata(store, &synced) != PD_OK) {
+    if (pdi_store_sync_metadata(store, &synced) != PD_OK) {
         pdc_error("sync-metadata");
         goto out;
     }
@@ -35,8 +35,8 @@ int pdc_cmd_sync_metadata(int argc, char **argv)
     fprintf(stderr, "%zu schema(s) synced from the metadata store\n", synced.n);
     ex = PDC_EXIT_OK;
 out:
-    pd_strv_free(&synced);
-    pd_store_close(store);
+    pdi_strv_free(&synced);
+    pdi_store_close(store);
     pd_config_free(cfg);
     pdc_opts_free(&o);
     return ex;

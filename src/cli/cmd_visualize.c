@@ -14,14 +14,14 @@
 
 static void dot_id(pd_buf *b, const char *s)
 {
-    pd_buf_putc(b, '"');
+    pdi_buf_putc(b, '"');
     for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            pd_buf_putc(b, '\\');
+            pdi_buf_putc(b, '\\');
         }
-        pd_buf_putc(b, *p == '\n' ? ' ' : *p);
+        pdi_buf_putc(b, *p == '\n' ? ' ' : *p);
     }
-    pd_buf_putc(b, '"');
+    pdi_buf_putc(b, '"');
 }
 
 static const char *state_color(pd_task_state s)
@@ -36,7 +36,7 @@ static const char *state_color(pd_task_state s)
 
 static void task_id(pd_buf *b, const pd_task *t)
 {
-    char *id = pd_asprintf("%s.%s", pd_stage_name(pd_task_stage(t)), pd_task_name(t));
+    char *id = pdi_asprintf("%s.%s", pd_stage_name(pd_task_stage(t)), pd_task_name(t));
     dot_id(b, id ? id : "?");
     free(id);
 }
@@ -45,46 +45,46 @@ static void task_id(pd_buf *b, const pd_task *t)
 static char *flow_dot(const pd_flow *flow, const pd_task_state *states)
 {
     pd_buf b = PD_BUF_INIT;
-    pd_buf_puts(&b, "digraph ");
+    pdi_buf_puts(&b, "digraph ");
     dot_id(&b, pd_flow_name(flow));
-    pd_buf_puts(&b, " {\n  compound=true;\n  rankdir=TB;\n"
-                    "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
-                    "fontname=\"Helvetica\"];\n");
+    pdi_buf_puts(&b, " {\n  compound=true;\n  rankdir=TB;\n"
+                     "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
+                     "fontname=\"Helvetica\"];\n");
     size_t k = 0;
     for (size_t si = 0; si < pd_flow_stage_count(flow); si++) {
         const pd_stage *s = pd_flow_stage(flow, si);
-        pd_buf_printf(&b, "  subgraph \"cluster_%zu\" {\n    label=", si);
+        pdi_buf_printf(&b, "  subgraph \"cluster_%zu\" {\n    label=", si);
         dot_id(&b, pd_stage_name(s));
-        pd_buf_puts(&b, ";\n    style=rounded;\n");
+        pdi_buf_puts(&b, ";\n    style=rounded;\n");
         for (size_t ti = 0; ti < pd_stage_task_count(s); ti++, k++) {
             const pd_task *t = pd_stage_task(s, ti);
-            pd_buf_puts(&b, "    ");
+            pdi_buf_puts(&b, "    ");
             task_id(&b, t);
-            pd_buf_puts(&b, " [label=");
+            pdi_buf_puts(&b, " [label=");
             dot_id(&b, pd_task_name(t));
-            pd_buf_printf(&b, ", fillcolor=\"%s\"];\n", state_color(states[k]));
+            pdi_buf_printf(&b, ", fillcolor=\"%s\"];\n", state_color(states[k]));
         }
-        pd_buf_puts(&b, "  }\n");
+        pdi_buf_puts(&b, "  }\n");
     }
     for (size_t si = 0; si < pd_flow_stage_count(flow); si++) {
         const pd_stage *s = pd_flow_stage(flow, si);
         for (size_t ti = 0; ti < pd_stage_task_count(s); ti++) {
             const pd_task *t = pd_stage_task(s, ti);
             for (size_t i = 0; i < pd_task_input_count(t); i++) {
-                pd_buf_puts(&b, "  ");
+                pdi_buf_puts(&b, "  ");
                 task_id(&b, pd_task_input(t, i));
-                pd_buf_puts(&b, " -> ");
+                pdi_buf_puts(&b, " -> ");
                 task_id(&b, t);
-                pd_buf_puts(&b, ";\n");
+                pdi_buf_puts(&b, ";\n");
             }
         }
     }
-    pd_buf_puts(&b, "}\n");
+    pdi_buf_puts(&b, "}\n");
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 /* Run `dot -Tsvg` with the DOT text on stdin, output to `out_path` (or
@@ -158,7 +158,7 @@ int pdc_cmd_visualize(int argc, char **argv)
     for (size_t si = 0; si < pd_flow_stage_count(flow); si++) {
         n += pd_stage_task_count(pd_flow_stage(flow, si));
     }
-    states = pd_calloc(n ? n : 1, sizeof *states);
+    states = pdi_calloc(n ? n : 1, sizeof *states);
     if (!states) {
         goto out;
     }
@@ -182,7 +182,7 @@ int pdc_cmd_visualize(int argc, char **argv)
         goto out;
     }
     if (o.output) {
-        if (pd_file_write_atomic(o.output, dot, strlen(dot)) != PD_OK) {
+        if (pdi_file_write_atomic(o.output, dot, strlen(dot)) != PD_OK) {
             pdc_error(o.output);
             goto out;
         }

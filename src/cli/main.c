@@ -47,7 +47,7 @@ static const char usage_text[] =
     "  --version           print the version\n";
 
 /* Used when cmd_parquet.c is not part of the build. */
-__attribute__((weak)) int pd_cli_parquet(int argc, char **argv)
+__attribute__((weak)) int pdi_cli_parquet(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
@@ -78,9 +78,9 @@ int pdc_usage(const char *fmt, ...)
 
 void pdc_opts_free(pdc_opts *o)
 {
-    pd_strv_free(&o->stages);
-    pd_strv_free(&o->tasks);
-    pd_strv_free(&o->args);
+    pdi_strv_free(&o->stages);
+    pdi_strv_free(&o->tasks);
+    pdi_strv_free(&o->args);
 }
 
 static bool allowed_opt(const char *allowed, const char *name)
@@ -106,7 +106,7 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (only_args || a[0] != '-' || !a[1]) {
-            if (pd_strv_push(&o->args, a) != PD_OK) {
+            if (pdi_strv_push(&o->args, a) != PD_OK) {
                 fprintf(stderr, "pipedag: error: %s: out of memory\n", argv[0]);
                 return PDC_EXIT_FAIL;
             }
@@ -164,7 +164,7 @@ int pdc_parse(int argc, char **argv, const char *allowed, pdc_opts *o)
         } else if (!strcmp(name, "instance")) {
             o->instance = val;
         } else if (!strcmp(name, "stage") || !strcmp(name, "task")) {
-            if (pd_strv_push(name[0] == 's' ? &o->stages : &o->tasks, val) != PD_OK) {
+            if (pdi_strv_push(name[0] == 's' ? &o->stages : &o->tasks, val) != PD_OK) {
                 fprintf(stderr, "pipedag: error: %s: out of memory\n", argv[0]);
                 return PDC_EXIT_FAIL;
             }
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
         {"delete-schemas", pdc_cmd_delete_schemas},
         {"clear-metadata", pdc_cmd_clear_metadata},
         {"sync-metadata", pdc_cmd_sync_metadata},
-        {"parquet", pd_cli_parquet},
+        {"parquet", pdi_cli_parquet},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (!strcmp(cmd, cmds[i].name)) {

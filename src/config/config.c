@@ -48,7 +48,7 @@ typedef struct cfg_priv {
 
 char *pdi_config_default_yaml(const char *name, const char *instance_id)
 {
-    return pd_asprintf(DEFAULT_YAML_FMT, name, instance_id);
+    return pdi_asprintf(DEFAULT_YAML_FMT, name, instance_id);
 }
 
 /* --------------------------------------------------------------- discovery */
@@ -57,8 +57,8 @@ static char *find_in_dir(const char *dir)
 {
     static const char *const names[] = {"pipedag.yaml", "pipedag.yml"};
     for (size_t i = 0; i < 2; i++) {
-        char *p = pd_path_join(dir, names[i]);
-        if (p && pd_path_exists(p) && !pd_is_dir(p)) {
+        char *p = pdi_path_join(dir, names[i]);
+        if (p && pdi_path_exists(p) && !pdi_is_dir(p)) {
             return p;
         }
         free(p);
@@ -71,7 +71,7 @@ static int discover(const char *path, char **out)
 {
     *out = NULL;
     if (path && *path) {
-        if (pd_is_dir(path)) {
+        if (pdi_is_dir(path)) {
             *out = find_in_dir(path);
             if (!*out) {
                 return pd_set_error(PD_ERR_NOT_FOUND,
@@ -81,10 +81,10 @@ static int discover(const char *path, char **out)
             }
             return PD_OK;
         }
-        if (!pd_path_exists(path)) {
+        if (!pdi_path_exists(path)) {
             return pd_set_error(PD_ERR_NOT_FOUND, "%s: config file not found", path);
         }
-        *out = pd_strdup(path);
+        *out = pdi_strdup(path);
         return *out ? PD_OK : PD_ERR_NOMEM;
     }
     const char *env = getenv("PIPEDAG_CONFIG");
@@ -97,7 +97,7 @@ static int discover(const char *path, char **out)
     }
     char cwd[4096];
     if (getcwd(cwd, sizeof cwd)) {
-        char *dir = pd_strdup(cwd);
+        char *dir = pdi_strdup(cwd);
         while (dir) {
             *out = find_in_dir(dir);
             if (*out) {
@@ -108,7 +108,7 @@ static int discover(const char *path, char **out)
                 free(dir);
                 break;
             }
-            char *parent = pd_path_dirname(dir);
+            char *parent = pdi_path_dirname(dir);
             free(dir);
             dir = parent;
         }
@@ -126,10 +126,10 @@ static char *username(void)
 {
     const char *u = getenv("USER");
     if (u && *u) {
-        return pd_strdup(u);
+        return pdi_strdup(u);
     }
     struct passwd *pw = getpwuid(getuid());
-    return pd_strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
+    return pdi_strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
 }
 
 /* Expand {$VAR} in n->scalar; missing variable = error at the node. */
@@ -151,24 +151,24 @@ static int expand_env(pd_cfg_node *n)
                 snprintf(var, sizeof var, "%.*s", (int)(p - s - 2), s + 2);
                 const char *val = getenv(var);
                 if (!val) {
-                    pd_buf_free(&b);
+                    pdi_buf_free(&b);
                     return pdi_node_error(n, "environment variable %s is not set", var);
                 }
-                pd_buf_puts(&b, val);
+                pdi_buf_puts(&b, val);
                 s = p + 1;
                 continue;
             }
         }
-        pd_buf_putc(&b, *s++);
+        pdi_buf_putc(&b, *s++);
     }
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return PD_ERR_NOMEM;
     }
     free(n->scalar);
-    n->scalar = pd_buf_detach(&b);
+    n->scalar = pdi_buf_detach(&b);
     if (!n->scalar) {
-        n->scalar = pd_strdup("");
+        n->scalar = pdi_strdup("");
     }
     return n->scalar ? PD_OK : PD_ERR_NOMEM;
 }
@@ -199,7 +199,7 @@ static int replace_in(pd_cfg_node *n, const char *from, const char *to)
     if (!strstr(n->scalar, from)) {
         return PD_OK;
     }
-    char *r = pd_str_replace(n->scalar, from, to);
+    char *r = pdi_str_replace(n->scalar, from, to);
     if (!r) {
         return PD_ERR_NOMEM;
     }
@@ -313,7 +313,7 @@ static int detail_options(const pd_cfg_node *d, const char *label, const char *d
         if (!ok) {
             pd_buf opts = PD_BUF_INIT;
             for (const char *const *a = allowed; *a; a++) {
-                pd_buf_printf(&opts, "%s%s", a == allowed ? "" : ", ", *a);
+                pdi_buf_printf(&opts, "%s%s", a == allowed ? "" : ", ", *a);
             }
             const pd_cfg_node *at = d->key_nodes && d->key_nodes[k] ? d->key_nodes[k] : d;
             int rc = pdi_node_error(at,
@@ -321,7 +321,7 @@ static int detail_options(const pd_cfg_node *d, const char *label, const char *d
                                     "%s table store (%s%s)",
                                     label, key, dn, opts.len ? "options: " : "it has none",
                                     opts.len ? opts.data : "");
-            pd_buf_free(&opts);
+            pdi_buf_free(&opts);
             return rc;
         }
         const pd_cfg_node *v = d->items[k];
@@ -343,7 +343,7 @@ static int detail_options(const pd_cfg_node *d, const char *label, const char *d
                 const pd_cfg_node *e = v->type == PD_CFG_LIST ? v->items[j] : v;
                 bool known = false;
                 for (const char *const *c = kinds; *c && !known && e->type == PD_CFG_SCALAR; c++) {
-                    known = pd_str_ieq(e->scalar, *c);
+                    known = pdi_str_ieq(e->scalar, *c);
                 }
                 if (!known) {
                     return pdi_node_error(
@@ -357,10 +357,10 @@ static int detail_options(const pd_cfg_node *d, const char *label, const char *d
             return pdi_node_error(v, "materialization_details.%s.%s must be a string", label, key);
         }
         if (strcmp(key, "unlogged") != 0) {
-            pd_log(PD_LOG_WARN,
-                   "materialization_details.%s.%s is accepted for %s but not applied by this "
-                   "build",
-                   label, key, dn);
+            pdi_log(PD_LOG_WARN,
+                    "materialization_details.%s.%s is accepted for %s but not applied by this "
+                    "build",
+                    label, key, dn);
         }
     }
     return PD_OK;
@@ -422,7 +422,7 @@ static int opt_str(const pd_cfg_node *map, const char *key, char **out)
         return pdi_node_error(n, "'%s' must be a string, not %s", key, pdi_cfg_type_name(n->type));
     }
     free(*out);
-    *out = pd_strdup(n->scalar);
+    *out = pdi_strdup(n->scalar);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -487,9 +487,9 @@ static char *dialect_of(const char *url)
 {
     const char *colon = strchr(url, ':');
     if (!colon) {
-        return pd_strdup("");
+        return pdi_strdup("");
     }
-    char *scheme = pd_strndup(url, (size_t)(colon - url));
+    char *scheme = pdi_strndup(url, (size_t)(colon - url));
     if (!scheme) {
         return NULL;
     }
@@ -511,7 +511,7 @@ static char *dialect_of(const char *url)
     if (!d) {
         return scheme; /* unknown kept as written */
     }
-    char *r = pd_strdup(d);
+    char *r = pdi_strdup(d);
     free(scheme);
     return r;
 }
@@ -525,16 +525,16 @@ apply_url_attrs(pdi_arena *a, const char *cfg_path, pd_cfg_node *url, const pd_c
     }
     char *path;
     if (file_node->scalar[0] == '/' || !cfg_path) {
-        path = pd_strdup(file_node->scalar);
+        path = pdi_strdup(file_node->scalar);
     } else {
-        char *dir = pd_path_dirname(cfg_path);
-        path = pd_path_join(dir, file_node->scalar);
+        char *dir = pdi_path_dirname(cfg_path);
+        path = pdi_path_join(dir, file_node->scalar);
         free(dir);
     }
     if (!path) {
         return PD_ERR_NOMEM;
     }
-    if (!pd_path_exists(path)) {
+    if (!pdi_path_exists(path)) {
         free(path);
         return pdi_node_error(file_node, "url_attrs_file '%s' not found", file_node->scalar);
     }
@@ -650,7 +650,7 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
     sc->file = cls_node->file;
     sc->line = cls_node->line;
     sc->column = cls_node->column;
-    if (!(sc->class_name = pd_strdup(cls_node->scalar))) {
+    if (!(sc->class_name = pdi_strdup(cls_node->scalar))) {
         return PD_ERR_NOMEM;
     }
     if (!strcmp(cls, "SQLTableStore")) {
@@ -689,7 +689,7 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
     if ((rc = check_no_placeholder(url, "url")) != PD_OK) {
         return rc;
     }
-    sc->url = pd_strdup(url->scalar);
+    sc->url = pdi_strdup(url->scalar);
     sc->dialect = dialect_of(url->scalar);
     if (!sc->url || !sc->dialect) {
         return PD_ERR_NOMEM;
@@ -725,15 +725,15 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
             return rc;
         }
     }
-    if ((!sc->schema_prefix && !(sc->schema_prefix = pd_strdup(""))) ||
-        (!sc->schema_suffix && !(sc->schema_suffix = pd_strdup("")))) {
+    if ((!sc->schema_prefix && !(sc->schema_prefix = pdi_strdup(""))) ||
+        (!sc->schema_suffix && !(sc->schema_suffix = pdi_strdup("")))) {
         return pd_set_error(PD_ERR_NOMEM, "%s: out of memory", awhat);
     }
     if (sc->s3_url_style) {
         const pd_cfg_node *n = pd_cfg_get(args, "s3_url_style");
         if (!strcmp(sc->s3_url_style, "vhost")) {
             free(sc->s3_url_style);
-            if (!(sc->s3_url_style = pd_strdup("virtual"))) {
+            if (!(sc->s3_url_style = pdi_strdup("virtual"))) {
                 return PD_ERR_NOMEM;
             }
         } else if (strcmp(sc->s3_url_style, "path") && strcmp(sc->s3_url_style, "virtual")) {
@@ -760,7 +760,7 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
         if (meta->type != PD_CFG_MAP) {
             return pdi_node_error(meta, "metadata_table_store must be a mapping");
         }
-        sc->metadata_table_store = pd_calloc(1, sizeof *sc->metadata_table_store);
+        sc->metadata_table_store = pdi_calloc(1, sizeof *sc->metadata_table_store);
         if (!sc->metadata_table_store) {
             return PD_ERR_NOMEM;
         }
@@ -956,7 +956,7 @@ static int load_cache_validation(pd_config *cfg, const pd_cfg_node *sec)
         if (m->type != PD_CFG_SCALAR) {
             return pdi_node_error(m, "cache_validation.mode must be a string");
         }
-        char *lower = pd_str_lower(m->scalar);
+        char *lower = pdi_str_lower(m->scalar);
         if (!lower) {
             return PD_ERR_NOMEM;
         }
@@ -1116,12 +1116,12 @@ static int choose_instance(const pd_cfg_node *instances,
         pd_buf b = PD_BUF_INIT;
         for (size_t i = 0; i < instances->n; i++) {
             if (strcmp(instances->keys[i], "__any__") != 0) {
-                pd_buf_printf(&b, "%s%s", b.len ? ", " : "", instances->keys[i]);
+                pdi_buf_printf(&b, "%s%s", b.len ? ", " : "", instances->keys[i]);
             }
         }
         int rc = pdi_node_error(instances, "instance '%s' not found (known: %s)", instance,
                                 b.data ? b.data : "none");
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return rc;
     }
     if (pd_cfg_get(instances, "default")) {
@@ -1147,12 +1147,12 @@ static int choose_instance(const pd_cfg_node *instances,
     pd_buf b = PD_BUF_INIT;
     for (size_t i = 0; i < instances->n; i++) {
         if (strcmp(instances->keys[i], "__any__") != 0) {
-            pd_buf_printf(&b, "%s%s", b.len ? ", " : "", instances->keys[i]);
+            pdi_buf_printf(&b, "%s%s", b.len ? ", " : "", instances->keys[i]);
         }
     }
     int rc = pdi_node_error(instances, "several instances (%s): choose one with --instance",
                             b.data ? b.data : "");
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     return rc;
 }
 
@@ -1180,7 +1180,7 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     if ((rc = opt_str(doc, "name", &cfg->name)) != PD_OK) {
         return rc;
     }
-    if (!cfg->name && !(cfg->name = pd_strdup("pipedag"))) {
+    if (!cfg->name && !(cfg->name = pdi_strdup("pipedag"))) {
         return PD_ERR_NOMEM;
     }
     bool strict = true;
@@ -1217,7 +1217,7 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     if ((rc = choose_instance(instances, instance, strict, &chosen)) != PD_OK) {
         return rc;
     }
-    if (!(cfg->instance = pd_strdup(chosen))) {
+    if (!(cfg->instance = pdi_strdup(chosen))) {
         return PD_ERR_NOMEM;
     }
     const pd_cfg_node *any = pd_cfg_get(instances, "__any__");
@@ -1282,9 +1282,9 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
         if (iid->type != PD_CFG_SCALAR || !iid->scalar[0]) {
             return pdi_node_error(iid, "'instance_id' must be a non-empty string");
         }
-        cfg->instance_id = pd_strdup(iid->scalar);
+        cfg->instance_id = pdi_strdup(iid->scalar);
     } else {
-        cfg->instance_id = pd_strdup("pipeline");
+        cfg->instance_id = pdi_strdup("pipeline");
     }
     char *user = username();
     if (!cfg->instance_id || !user) {
@@ -1304,9 +1304,9 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     }
     const pd_cfg_node *sct = pd_cfg_get(inst, "stage_commit_technique");
     if (sct && sct->type != PD_CFG_NULL) {
-        if (sct->type == PD_CFG_SCALAR && pd_str_ieq(sct->scalar, "schema_swap")) {
+        if (sct->type == PD_CFG_SCALAR && pdi_str_ieq(sct->scalar, "schema_swap")) {
             cfg->stage_commit_technique = PD_COMMIT_SCHEMA_SWAP;
-        } else if (sct->type == PD_CFG_SCALAR && pd_str_ieq(sct->scalar, "read_views")) {
+        } else if (sct->type == PD_CFG_SCALAR && pdi_str_ieq(sct->scalar, "read_views")) {
             cfg->stage_commit_technique = PD_COMMIT_READ_VIEWS;
         } else {
             return pdi_node_error(sct, "stage_commit_technique must be SCHEMA_SWAP or "
@@ -1326,7 +1326,7 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
      * transaction is READ_VIEWS only (files never move). */
     if (cfg->table_store.klass == PD_STORE_PARQUET) {
         const pd_cfg_node *u = pd_cfg_get(cfg->table_store.args, "url");
-        if (!pd_str_eq(cfg->table_store.dialect, "duckdb")) {
+        if (!pdi_str_eq(cfg->table_store.dialect, "duckdb")) {
             return pdi_node_error(u ? u : tsec,
                                   "ParquetTableStore: 'url' must name the DuckDB catalog file "
                                   "(duckdb:////abs/path/{instance_id}.duckdb), not '%s'",
@@ -1343,7 +1343,7 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     }
     /* DuckDB has no ALTER SCHEMA .. RENAME: its stores commit by READ_VIEWS,
      * which is also their default. */
-    if (pd_str_eq(cfg->table_store.dialect, "duckdb")) {
+    if (pdi_str_eq(cfg->table_store.dialect, "duckdb")) {
         if (sct && sct->type == PD_CFG_SCALAR &&
             cfg->stage_commit_technique == PD_COMMIT_SCHEMA_SWAP) {
             return pdi_node_error(sct, "stage_commit_technique SCHEMA_SWAP is not possible with a "
@@ -1363,13 +1363,13 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     cfg->engine_workers = workers;
     /* default paths of the file-based lock manager and blob store */
     if ((cfg->lock_manager == PD_LOCK_FILE && !cfg->lock_base_path &&
-         !(cfg->lock_base_path = pd_strdup(".pipedag/locks"))) ||
+         !(cfg->lock_base_path = pdi_strdup(".pipedag/locks"))) ||
         (cfg->blob_store == PD_BLOB_FILE && !cfg->blob_base_path &&
-         !(cfg->blob_base_path = pd_strdup(".pipedag/blobs")))) {
+         !(cfg->blob_base_path = pdi_strdup(".pipedag/blobs")))) {
         return PD_ERR_NOMEM;
     }
     const pd_cfg_node *sec;
-    if (!(cfg->cache_mode = pd_strdup("normal"))) {
+    if (!(cfg->cache_mode = pdi_strdup("normal"))) {
         return PD_ERR_NOMEM;
     }
     if ((sec = pd_cfg_get(inst, "cache_validation")) && sec->type != PD_CFG_NULL) {
@@ -1388,8 +1388,8 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
 /* An empty config owning `path` (may be NULL; freed here when out of memory). */
 static pd_config *config_new(char *path)
 {
-    pd_config *cfg = pd_calloc(1, sizeof *cfg);
-    cfg_priv *priv = pd_calloc(1, sizeof *priv);
+    pd_config *cfg = pdi_calloc(1, sizeof *cfg);
+    cfg_priv *priv = pdi_calloc(1, sizeof *priv);
     if (!cfg || !priv) {
         free(cfg);
         free(priv);
@@ -1449,7 +1449,7 @@ int pdi_config_load_text(
     const char *file, const char *text, size_t len, const char *instance, pd_config **out)
 {
     *out = NULL;
-    char *path = pd_strdup(file ? file : "<string>");
+    char *path = pdi_strdup(file ? file : "<string>");
     pd_config *cfg = path ? config_new(path) : NULL;
     if (!cfg) {
         return PD_ERR_NOMEM;

@@ -14,7 +14,7 @@ static bool secret_key(const char *k)
 {
     static const char *const words[] = {"password",   "passwd",     "secret", "token",
                                         "access_key", "credential", NULL};
-    char *l = pd_str_lower(k);
+    char *l = pdi_str_lower(k);
     bool hit = false;
     for (const char *const *w = words; l && *w && !hit; w++) {
         hit = strstr(l, *w) != NULL;
@@ -47,7 +47,7 @@ static bool needs_quotes(const char *s)
 static void put_scalar(pd_buf *b, const pd_cfg_node *n, const char *key)
 {
     if (n->type == PD_CFG_NULL) {
-        pd_buf_puts(b, "null");
+        pdi_buf_puts(b, "null");
         return;
     }
     char *masked = NULL;
@@ -55,13 +55,13 @@ static void put_scalar(pd_buf *b, const pd_cfg_node *n, const char *key)
     if (key && secret_key(key)) {
         s = "***";
     } else if (strstr(s, "://")) {
-        masked = pd_url_mask_password(s);
+        masked = pdi_url_mask_password(s);
         s = masked ? masked : "***";
     }
     if (!n->quoted && !needs_quotes(s)) {
-        pd_buf_puts(b, s);
+        pdi_buf_puts(b, s);
     } else {
-        pd_json_escape(b, s, strlen(s));
+        pdi_json_escape(b, s, strlen(s));
     }
     free(masked);
 }
@@ -69,9 +69,9 @@ static void put_scalar(pd_buf *b, const pd_cfg_node *n, const char *key)
 static void put_key(pd_buf *b, const char *k)
 {
     if (needs_quotes(k)) {
-        pd_json_escape(b, k, strlen(k));
+        pdi_json_escape(b, k, strlen(k));
     } else {
-        pd_buf_puts(b, k);
+        pdi_buf_puts(b, k);
     }
 }
 
@@ -80,16 +80,16 @@ static void emit(pd_buf *b, const pd_cfg_node *n, int indent, const char *key);
 static void emit_value_after_key(pd_buf *b, const pd_cfg_node *v, int indent, const char *key)
 {
     if ((v->type == PD_CFG_MAP || v->type == PD_CFG_LIST) && v->n > 0) {
-        pd_buf_putc(b, '\n');
+        pdi_buf_putc(b, '\n');
         emit(b, v, indent, key);
     } else if (v->type == PD_CFG_MAP) {
-        pd_buf_puts(b, " {}\n");
+        pdi_buf_puts(b, " {}\n");
     } else if (v->type == PD_CFG_LIST) {
-        pd_buf_puts(b, " []\n");
+        pdi_buf_puts(b, " []\n");
     } else {
-        pd_buf_putc(b, ' ');
+        pdi_buf_putc(b, ' ');
         put_scalar(b, v, key);
-        pd_buf_putc(b, '\n');
+        pdi_buf_putc(b, '\n');
     }
 }
 
@@ -97,26 +97,26 @@ static void emit(pd_buf *b, const pd_cfg_node *n, int indent, const char *key)
 {
     if (n->type == PD_CFG_MAP) {
         for (size_t i = 0; i < n->n; i++) {
-            pd_buf_printf(b, "%*s", indent, "");
+            pdi_buf_printf(b, "%*s", indent, "");
             put_key(b, n->keys[i]);
-            pd_buf_putc(b, ':');
+            pdi_buf_putc(b, ':');
             emit_value_after_key(b, n->items[i], indent + 2, n->keys[i]);
         }
     } else if (n->type == PD_CFG_LIST) {
         for (size_t i = 0; i < n->n; i++) {
             const pd_cfg_node *it = n->items[i];
-            pd_buf_printf(b, "%*s-", indent, "");
+            pdi_buf_printf(b, "%*s-", indent, "");
             if ((it->type == PD_CFG_MAP || it->type == PD_CFG_LIST) && it->n > 0) {
-                pd_buf_putc(b, '\n');
+                pdi_buf_putc(b, '\n');
                 emit(b, it, indent + 2, key);
             } else {
                 emit_value_after_key(b, it, indent + 2, key);
             }
         }
     } else {
-        pd_buf_printf(b, "%*s", indent, "");
+        pdi_buf_printf(b, "%*s", indent, "");
         put_scalar(b, n, key);
-        pd_buf_putc(b, '\n');
+        pdi_buf_putc(b, '\n');
     }
 }
 
@@ -126,31 +126,31 @@ char *pd_config_dump(const pd_config *cfg)
         return NULL;
     }
     pd_buf b = PD_BUF_INIT;
-    pd_buf_printf(&b, "# config: %s\n", cfg->path ? cfg->path : "(built-in default)");
-    pd_buf_printf(&b, "# instance: %s\n", cfg->instance ? cfg->instance : "");
-    pd_buf_printf(&b, "# dialect: %s\n", cfg->table_store.dialect ? cfg->table_store.dialect : "");
-    pd_buf_puts(&b, "name: ");
+    pdi_buf_printf(&b, "# config: %s\n", cfg->path ? cfg->path : "(built-in default)");
+    pdi_buf_printf(&b, "# instance: %s\n", cfg->instance ? cfg->instance : "");
+    pdi_buf_printf(&b, "# dialect: %s\n", cfg->table_store.dialect ? cfg->table_store.dialect : "");
+    pdi_buf_puts(&b, "name: ");
     pd_cfg_node tmp = {0};
     tmp.type = PD_CFG_SCALAR;
     tmp.scalar = cfg->name ? cfg->name : (char *)"pipedag";
     put_scalar(&b, &tmp, "name");
-    pd_buf_puts(&b, "\ninstance: ");
+    pdi_buf_puts(&b, "\ninstance: ");
     tmp.scalar = cfg->instance ? cfg->instance : (char *)"";
     put_scalar(&b, &tmp, "instance");
-    pd_buf_puts(&b, "\ninstance_id: ");
+    pdi_buf_puts(&b, "\ninstance_id: ");
     tmp.scalar = cfg->instance_id ? cfg->instance_id : (char *)"";
     put_scalar(&b, &tmp, "instance_id");
-    pd_buf_printf(&b, "\nfail_fast: %s\n", cfg->fail_fast ? "true" : "false");
-    pd_buf_printf(&b, "stage_commit_technique: %s\n",
-                  cfg->stage_commit_technique == PD_COMMIT_READ_VIEWS ? "READ_VIEWS"
-                                                                      : "SCHEMA_SWAP");
-    pd_buf_printf(&b,
-                  "cache_validation:\n  mode: %s\n  disable_cache_function: %s\n"
-                  "  ignore_task_version: %s\n",
-                  cfg->cache_mode ? cfg->cache_mode : "normal",
-                  cfg->disable_cache_function ? "true" : "false",
-                  cfg->ignore_task_version ? "true" : "false");
-    pd_buf_printf(&b, "engine_workers: %d\n", cfg->engine_workers);
+    pdi_buf_printf(&b, "\nfail_fast: %s\n", cfg->fail_fast ? "true" : "false");
+    pdi_buf_printf(&b, "stage_commit_technique: %s\n",
+                   cfg->stage_commit_technique == PD_COMMIT_READ_VIEWS ? "READ_VIEWS"
+                                                                       : "SCHEMA_SWAP");
+    pdi_buf_printf(&b,
+                   "cache_validation:\n  mode: %s\n  disable_cache_function: %s\n"
+                   "  ignore_task_version: %s\n",
+                   cfg->cache_mode ? cfg->cache_mode : "normal",
+                   cfg->disable_cache_function ? "true" : "false",
+                   cfg->ignore_task_version ? "true" : "false");
+    pdi_buf_printf(&b, "engine_workers: %d\n", cfg->engine_workers);
     if (cfg->root && cfg->root->type == PD_CFG_MAP) {
         /* the merged instance section, minus what was printed above */
         for (size_t i = 0; i < cfg->root->n; i++) {
@@ -160,9 +160,9 @@ char *pd_config_dump(const pd_config *cfg)
                 continue;
             }
             put_key(&b, k);
-            pd_buf_putc(&b, ':');
+            pdi_buf_putc(&b, ':');
             emit_value_after_key(&b, cfg->root->items[i], 2, k);
         }
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }

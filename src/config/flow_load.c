@@ -10,6 +10,7 @@
 #include "pipedag/pipedag.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ typedef struct fspec {
 
 static char *normalize(const char *s)
 {
-    char *t = pd_str_trim(s);
+    char *t = pdi_str_trim(s);
     if (!t) {
         return NULL;
     }
@@ -69,9 +70,9 @@ static void fspec_free(fspec *f)
         for (size_t k = 0; k < s->n; k++) {
             free(s->tasks[k].table);
             free(s->tasks[k].text);
-            pd_strv_free(&s->tasks[k].refs);
+            pdi_strv_free(&s->tasks[k].refs);
             free(s->tasks[k].ref_pos);
-            pd_strv_free(&s->tasks[k].outputs);
+            pdi_strv_free(&s->tasks[k].outputs);
             free(s->tasks[k].load_path);
             free(s->tasks[k].load_opts);
         }
@@ -86,9 +87,9 @@ static void fspec_free(fspec *f)
 static char *rel_path(const fspec *f, const char *p)
 {
     if (p[0] == '/') {
-        return pd_strdup(p);
+        return pdi_strdup(p);
     }
-    return pd_path_join(f->dir, p);
+    return pdi_path_join(f->dir, p);
 }
 
 static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
@@ -97,7 +98,7 @@ static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
     if (!p) {
         return PD_ERR_NOMEM;
     }
-    *out = pd_file_read(p, NULL);
+    *out = pdi_file_read(p, NULL);
     free(p);
     if (!*out) {
         return pdi_node_error(n, "cannot read '%s'", n->scalar);
@@ -108,7 +109,7 @@ static int read_text(const fspec *f, const pd_cfg_node *n, char **out)
 /* Add a reference (owned string) written at file:line:column. */
 static int push_ref(tspec *t, char *ref, const char *file, int line, int col)
 {
-    pd_cfg_node *np = pd_grow(t->ref_pos, &t->ref_cap, t->refs.n, sizeof *np, 4);
+    pd_cfg_node *np = pdi_grow(t->ref_pos, &t->ref_cap, t->refs.n, sizeof *np, 4);
     if (!np) {
         free(ref);
         return PD_ERR_NOMEM;
@@ -120,7 +121,7 @@ static int push_ref(tspec *t, char *ref, const char *file, int line, int col)
     pos->file = file;
     pos->line = line;
     pos->column = col;
-    return pd_strv_push_owned(&t->refs, ref);
+    return pdi_strv_push_owned(&t->refs, ref);
 }
 
 /* Byte offset of 1-based (line, col) in text (clamped to the end). */
@@ -170,7 +171,7 @@ static int scan_refs(tspec *t,
         if (!e) {
             return pdi_node_error(n, "task '%s': unterminated '{{' in SQL", t->name);
         }
-        char *inner = pd_strndup(p + 2, (size_t)(e - p - 2));
+        char *inner = pdi_strndup(p + 2, (size_t)(e - p - 2));
         char *ref = inner ? normalize(inner) : NULL;
         free(inner);
         if (!ref) {
@@ -212,7 +213,7 @@ static int list_refs(tspec *t, const pd_cfg_node *n)
 static int str_list(const pd_cfg_node *n, const char *what, bool allow_single, pd_strv *out)
 {
     if (n->type == PD_CFG_SCALAR && allow_single) {
-        return pd_strv_push(out, n->scalar);
+        return pdi_strv_push(out, n->scalar);
     }
     if (n->type != PD_CFG_LIST) {
         return pdi_node_error(n, "%s must be a list%s", what, allow_single ? " or a string" : "");
@@ -221,12 +222,100 @@ static int str_list(const pd_cfg_node *n, const char *what, bool allow_single, p
         if (n->items[i]->type != PD_CFG_SCALAR) {
             return pdi_node_error(n->items[i], "%s entries must be strings", what);
         }
-        if (pd_strv_push(out, n->items[i]->scalar) != PD_OK) {
+        if (pdi_strv_push(out, n->items[i]->scalar) != PD_OK) {
             return PD_ERR_NOMEM;
         }
     }
     if (n->n == 0) {
         return pdi_node_error(n, "%s must not be empty", what);
+    }
+    return PD_OK;
+}
+
+/* A YAML scalar as a JSON scalar for pd_task_add_check: quoted -> string;
+ * plain: a number as written, true/false, anything else a string. */
+static char *check_json_value(const pd_cfg_node *v)
+{
+    const char *t = v->scalar;
+    if (!v->quoted && t[0]) {
+        char *end = NULL;
+        errno = 0;
+        (void)strtod(t, &end);
+        bool num = end && *end == 0 && strspn(t, "+-0123456789.eE") == strlen(t);
+        if (num)
+            return pdi_strdup(t[0] == '+' ? t + 1 : t);
+        if (!strcmp(t, "true") || !strcmp(t, "false"))
+            return pdi_strdup(t);
+    }
+    pd_buf b = PD_BUF_INIT;
+    pdi_json_escape(&b, t, strlen(t));
+    char *out = b.oom ? NULL : pdi_buf_detach(&b);
+    if (!out)
+        pdi_buf_free(&b);
+    return out;
+}
+
+/* checks: {column: {not_null: true, unique: true, min: 0, max: 9,
+ * accepted_values: [..], references: stage.table.column}} */
+static int apply_checks(pd_task *task, const pd_cfg_node *v)
+{
+    if (v->type != PD_CFG_MAP)
+        return pdi_node_error(v, "checks must be a mapping of column names to checks "
+                                 "(e.g. checks: {age: {min: 0}})");
+    static const char *const kinds[] = {"not_null",        "unique",     "min", "max",
+                                        "accepted_values", "references", NULL};
+    for (size_t i = 0; i < v->n; i++) {
+        const char *col = v->keys[i];
+        const pd_cfg_node *c = v->items[i];
+        const pd_cfg_node *kn = pdi_key_node(v, i);
+        if (c->type != PD_CFG_MAP)
+            return pdi_node_error(c ? c : kn, "checks of column '%s' must be a mapping", col);
+        int rc = pdi_check_keys(c, "check", kinds);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < c->n; k++) {
+            pd_check_kind kind;
+            pd_check_kind_from_name(c->keys[k], &kind);
+            const pd_cfg_node *a = c->items[k];
+            pd_strv vals = PD_STRV_INIT;
+            bool skip = false;
+            if (kind == PD_CHECK_NOT_NULL || kind == PD_CHECK_UNIQUE) {
+                bool on = false;
+                if ((rc = pdi_get_bool(a, &on)))
+                    return rc;
+                skip = !on;
+            } else if (kind == PD_CHECK_ACCEPTED_VALUES) {
+                if (a->type != PD_CFG_LIST || !a->n) {
+                    return pdi_node_error(a,
+                                          "accepted_values of column '%s' must be a non-empty "
+                                          "list",
+                                          col);
+                }
+                for (size_t j = 0; j < a->n && !rc; j++) {
+                    if (a->items[j]->type != PD_CFG_SCALAR) {
+                        pdi_strv_free(&vals);
+                        return pdi_node_error(a->items[j],
+                                              "accepted_values of column '%s': a value must be "
+                                              "a number, string or boolean",
+                                              col);
+                    }
+                    rc = pdi_strv_push_owned(&vals, check_json_value(a->items[j]));
+                }
+            } else {
+                if (a->type != PD_CFG_SCALAR || !a->scalar[0]) {
+                    return pdi_node_error(a, "check %s of column '%s' needs %s", c->keys[k], col,
+                                          kind == PD_CHECK_REFERENCES ? "stage.table.column"
+                                                                      : "a value");
+                }
+                rc = kind == PD_CHECK_REFERENCES ? pdi_strv_push(&vals, a->scalar)
+                                                 : pdi_strv_push_owned(&vals, check_json_value(a));
+            }
+            if (!rc && !skip)
+                rc = pd_task_add_check(task, col, kind, (const char *const *)vals.items, vals.n);
+            pdi_strv_free(&vals);
+            if (rc)
+                return pdi_node_error(a, "%s", pd_last_error());
+        }
     }
     return PD_OK;
 }
@@ -237,9 +326,9 @@ static const char *const body_keys[] = {
 static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
 {
     static const char *const keys[] = {
-        "name",     "sql",         "sql_file", "raw_sql",     "raw_sql_file", "load",   "view",
-        "external", "c",           "version",  "primary_key", "indexes",      "inputs", "outputs",
-        "lazy",     "description", NULL};
+        "name",   "sql",      "sql_file", "raw_sql",     "raw_sql_file", "load",
+        "view",   "external", "c",        "version",     "primary_key",  "indexes",
+        "inputs", "outputs",  "lazy",     "description", "checks",       NULL};
     if (n->type != PD_CFG_MAP) {
         return pdi_node_error(n, "a task must be a mapping with 'name' and a body");
     }
@@ -301,7 +390,7 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         }
     }
     if (!strcmp(t->body, "sql") || !strcmp(t->body, "raw_sql")) {
-        t->text = pd_strdup(b->scalar);
+        t->text = pdi_strdup(b->scalar);
         if (!t->text) {
             return PD_ERR_NOMEM;
         }
@@ -319,8 +408,8 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         rc = scan_refs(t, t->text, b, b->file, f->src, start);
     } else if (t->text) {
         /* positions inside the SQL file itself, named relative to the flow */
-        char *dir = pd_path_dirname(f->path);
-        char *shown = dir ? pd_path_join(dir, b->scalar) : NULL;
+        char *dir = pdi_path_dirname(f->path);
+        char *shown = dir ? pdi_path_join(dir, b->scalar) : NULL;
         const char *file = shown ? pdi_arena_file(f->arena, shown) : NULL;
         free(dir);
         free(shown);
@@ -343,7 +432,7 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         }
         pd_strv raw = PD_STRV_INIT;
         rc = str_list(src, "view sources", true, &raw);
-        pd_strv_free(&raw);
+        pdi_strv_free(&raw);
         if (rc || (rc = list_refs(t, src)) != PD_OK) {
             return rc;
         }
@@ -377,7 +466,7 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         }
         pd_strv raw = PD_STRV_INIT;
         rc = str_list(in, "inputs", true, &raw);
-        pd_strv_free(&raw);
+        pdi_strv_free(&raw);
         if (rc || (rc = list_refs(t, in)) != PD_OK) {
             return rc;
         }
@@ -392,9 +481,9 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         rc = str_list(outs, "outputs", true, &raw);
         for (size_t i = 0; rc == PD_OK && i < raw.n; i++) {
             char *r = normalize(raw.items[i]);
-            rc = r ? pd_strv_push_owned(&t->outputs, r) : PD_ERR_NOMEM;
+            rc = r ? pdi_strv_push_owned(&t->outputs, r) : PD_ERR_NOMEM;
         }
-        pd_strv_free(&raw);
+        pdi_strv_free(&raw);
         if (rc) {
             return rc;
         }
@@ -420,7 +509,7 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
     if (pk) {
         pd_strv cols = PD_STRV_INIT;
         rc = str_list(pk, "primary_key", true, &cols);
-        pd_strv_free(&cols);
+        pdi_strv_free(&cols);
         if (rc) {
             return rc;
         }
@@ -433,7 +522,7 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
         for (size_t i = 0; i < idx->n; i++) {
             pd_strv cols = PD_STRV_INIT;
             rc = str_list(idx->items[i], "an index", true, &cols);
-            pd_strv_free(&cols);
+            pdi_strv_free(&cols);
             if (rc) {
                 return rc;
             }
@@ -467,7 +556,7 @@ static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
     if (st->type != PD_CFG_LIST || st->n == 0) {
         return pdi_node_error(st, "'stages' must be a non-empty list");
     }
-    f->stages = pd_calloc(st->n, sizeof *f->stages);
+    f->stages = pdi_calloc(st->n, sizeof *f->stages);
     if (!f->stages) {
         return PD_ERR_NOMEM;
     }
@@ -505,7 +594,7 @@ static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
         if (tasks->type != PD_CFG_LIST) {
             return pdi_node_error(tasks, "stage '%s': 'tasks' must be a list", s->name);
         }
-        s->tasks = pd_calloc(tasks->n ? tasks->n : 1, sizeof *s->tasks);
+        s->tasks = pdi_calloc(tasks->n ? tasks->n : 1, sizeof *s->tasks);
         if (!s->tasks) {
             return PD_ERR_NOMEM;
         }
@@ -516,7 +605,7 @@ static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
             }
             for (size_t q = 0; q + 1 < s->n; q++) {
                 tspec *o = &s->tasks[q];
-                if (!strcmp(o->table, t->table) || pd_strv_contains(&o->outputs, t->table)) {
+                if (!strcmp(o->table, t->table) || pdi_strv_contains(&o->outputs, t->table)) {
                     return pdi_node_error(pd_cfg_get(t->node, "name"),
                                           "duplicate task/table name '%s' in stage '%s' "
                                           "(first at line %d)",
@@ -532,7 +621,7 @@ static int parse_flow(fspec *f, const pd_cfg_node *root, const char **name)
 static tspec *stage_table(sspec *s, const char *table)
 {
     for (size_t i = 0; i < s->n; i++) {
-        if (!strcmp(s->tasks[i].table, table) || pd_strv_contains(&s->tasks[i].outputs, table)) {
+        if (!strcmp(s->tasks[i].table, table) || pdi_strv_contains(&s->tasks[i].outputs, table)) {
             return &s->tasks[i];
         }
     }
@@ -655,7 +744,7 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
             task = NULL;
         }
     } else if (!strcmp(body, "view")) {
-        const char **srcs = pd_calloc(t->refs.n ? t->refs.n : 1, sizeof *srcs);
+        const char **srcs = pdi_calloc(t->refs.n ? t->refs.n : 1, sizeof *srcs);
         if (!srcs) {
             return PD_ERR_NOMEM;
         }
@@ -675,14 +764,13 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
             return PD_ERR_NOMEM;
         }
         /* a bare name not next to the flow file is left to the loader's search path */
-        bool local = strchr(lib, '/') || pd_path_exists(p);
+        bool local = strchr(lib, '/') || pdi_path_exists(p);
         task = pd_stage_add_c_symbol(stage, t->name, local ? p : lib, sym);
         free(p);
     }
     if (!task) {
         return pdi_node_error(t->node, "task '%s': %s", t->name, pd_last_error());
     }
-    pd_task_set_origin(task, f->path, t->node->line);
     const pd_cfg_node *n = t->node, *v;
     if ((v = pd_cfg_get(n, "version")) && v->type == PD_CFG_SCALAR) {
         rc = pd_task_set_version(task, v->scalar);
@@ -706,7 +794,7 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
         if (rc == PD_OK) {
             rc = pd_task_set_primary_key(task, (const char *const *)cols.items, cols.n);
         }
-        pd_strv_free(&cols);
+        pdi_strv_free(&cols);
     }
     if (rc == PD_OK && (v = pd_cfg_get(n, "indexes"))) {
         for (size_t i = 0; rc == PD_OK && i < v->n; i++) {
@@ -715,12 +803,17 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
             if (rc == PD_OK) {
                 rc = pd_task_add_index(task, (const char *const *)cols.items, cols.n);
             }
-            pd_strv_free(&cols);
+            pdi_strv_free(&cols);
         }
     }
     if (rc != PD_OK) {
         return pdi_node_error(n, "task '%s': %s", t->name, pd_last_error());
     }
+    if ((v = pd_cfg_get(n, "checks")) && (rc = apply_checks(task, v)) != PD_OK) {
+        return rc;
+    }
+    /* after the settings: their errors carry the node's position already */
+    pd_task_set_origin(task, f->path, t->node->line);
     *out = task;
     return PD_OK;
 }
@@ -730,7 +823,7 @@ static char *default_name(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
-    return dot && dot != base ? pd_strndup(base, (size_t)(dot - base)) : pd_strdup(base);
+    return dot && dot != base ? pdi_strndup(base, (size_t)(dot - base)) : pdi_strdup(base);
 }
 
 int pd_flow_load(const char *path, pd_flow **out)
@@ -751,14 +844,14 @@ int pd_flow_load(const char *path, pd_flow **out)
     if (rc != PD_OK) {
         goto out;
     }
-    src = pd_file_read(path, NULL);
+    src = pdi_file_read(path, NULL);
     f.src = src;
-    char *dir = pd_path_dirname(path);
+    char *dir = pdi_path_dirname(path);
     char abs[PATH_MAX];
     if (dir && realpath(dir, abs)) {
-        f.dir = pd_strdup(abs);
+        f.dir = pdi_strdup(abs);
     } else {
-        f.dir = pd_strdup(dir ? dir : ".");
+        f.dir = pdi_strdup(dir ? dir : ".");
     }
     free(dir);
     if (!f.dir) {

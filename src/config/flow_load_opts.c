@@ -32,7 +32,7 @@ static int cmp_idx(const void *a, const void *b, void *keys)
 /* keys of a mapping in sorted order (canonical JSON) */
 static size_t *sorted_keys(const pd_cfg_node *m)
 {
-    size_t *ix = pd_calloc(m->n ? m->n : 1, sizeof *ix);
+    size_t *ix = pdi_calloc(m->n ? m->n : 1, sizeof *ix);
     if (!ix)
         return NULL;
     for (size_t i = 0; i < m->n; i++)
@@ -59,8 +59,8 @@ static int mapping_json(const pd_cfg_node *b, const pd_cfg_node **path, char **j
     if (!ix)
         return PD_ERR_NOMEM;
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
     for (size_t q = 0; q < b->n && !rc; q++) {
         const char *k = b->keys[ix[q]];
         const pd_cfg_node *v = b->items[ix[q]];
@@ -71,14 +71,14 @@ static int mapping_json(const pd_cfg_node *b, const pd_cfg_node **path, char **j
             bool x = false;
             if ((rc = pdi_get_bool(v, &x)))
                 break;
-            pd_json_key(&j, k);
-            pd_json_bool(&j, x);
+            pdi_json_key(&j, k);
+            pdi_json_bool(&j, x);
         } else if (!strcmp(k, "sample_rows")) {
             if ((rc = scalar(v, k, &s)))
                 break;
             if (!strcmp(s, "all")) {
-                pd_json_key(&j, k);
-                pd_json_str(&j, "all");
+                pdi_json_key(&j, k);
+                pdi_json_str(&j, "all");
             } else {
                 long x = 0;
                 if ((rc = pdi_get_int(v, &x)))
@@ -87,8 +87,8 @@ static int mapping_json(const pd_cfg_node *b, const pd_cfg_node **path, char **j
                     rc = pdi_node_error(v, "load: sample_rows must be at least 1 (or all)");
                     break;
                 }
-                pd_json_key(&j, k);
-                pd_json_int(&j, x);
+                pdi_json_key(&j, k);
+                pdi_json_int(&j, x);
             }
         } else if (!strcmp(k, "columns")) {
             if (v->type != PD_CFG_MAP) {
@@ -101,27 +101,27 @@ static int mapping_json(const pd_cfg_node *b, const pd_cfg_node **path, char **j
                 rc = PD_ERR_NOMEM;
                 break;
             }
-            pd_json_key(&j, k);
-            pd_json_obj_begin(&j);
+            pdi_json_key(&j, k);
+            pdi_json_obj_begin(&j);
             for (size_t c = 0; c < v->n && !rc; c++) {
                 const pd_cfg_node *tv = v->items[cx[c]];
                 if ((rc = scalar(tv, v->keys[cx[c]], &s)))
                     break;
-                pd_json_key(&j, v->keys[cx[c]]);
-                pd_json_str(&j, s);
+                pdi_json_key(&j, v->keys[cx[c]]);
+                pdi_json_str(&j, s);
             }
-            pd_json_obj_end(&j);
+            pdi_json_obj_end(&j);
             free(cx);
         } else {
             if ((rc = scalar(v, k, &s)))
                 break;
-            pd_json_key(&j, k);
-            pd_json_str(&j, s);
+            pdi_json_key(&j, k);
+            pdi_json_str(&j, s);
         }
     }
-    pd_json_obj_end(&j);
+    pdi_json_obj_end(&j);
     free(ix);
-    char *out = pd_json_finish(&j);
+    char *out = pdi_json_finish(&j);
     if (rc || !out) {
         free(out);
         return rc ? rc : PD_ERR_NOMEM;
@@ -131,7 +131,7 @@ static int mapping_json(const pd_cfg_node *b, const pd_cfg_node **path, char **j
     rc = pdi_load_opts_parse(out, &o);
     pdi_load_opts_free(o);
     if (rc) {
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         rc = pdi_node_error(b, "%s", msg ? msg : "bad options");
         free(msg);
         free(out);
@@ -160,7 +160,7 @@ int pdi_flow_load_spec(const pd_cfg_node *b,
     if (rc)
         return rc;
     const char *p = path->scalar;
-    *abs_path = p[0] == '/' ? pd_strdup(p) : pd_path_join(dir, p);
+    *abs_path = p[0] == '/' ? pdi_strdup(p) : pdi_path_join(dir, p);
     if (!*abs_path) {
         free(*opts_json);
         *opts_json = NULL;
@@ -168,7 +168,7 @@ int pdi_flow_load_spec(const pd_cfg_node *b,
     }
     pd_strv files = PD_STRV_INIT;
     rc = pdi_load_files(*abs_path, &files);
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
     if (rc) {
         if (pdi_load_is_glob(p))
             rc = pdi_node_error(path, "task '%s': no file matches '%s'", task, p);
@@ -177,7 +177,7 @@ int pdi_flow_load_spec(const pd_cfg_node *b,
     } else {
         rc = pdi_load_table_names(*abs_path, *opts_json, tables);
         if (rc) {
-            char *msg = pd_strdup(pd_last_error());
+            char *msg = pdi_strdup(pd_last_error());
             rc = pdi_node_error(path, "task '%s': %s", task, msg ? msg : "error");
             free(msg);
         }

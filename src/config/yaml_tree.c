@@ -44,7 +44,7 @@ void pdi_arena_free(pdi_arena *a)
     free(a->nodes);
     a->nodes = NULL;
     a->n = a->cap = 0;
-    pd_strv_free(&a->files);
+    pdi_strv_free(&a->files);
 }
 
 const char *pdi_arena_file(pdi_arena *a, const char *path)
@@ -54,7 +54,7 @@ const char *pdi_arena_file(pdi_arena *a, const char *path)
             return a->files.items[i];
         }
     }
-    if (pd_strv_push(&a->files, path) != PD_OK) {
+    if (pdi_strv_push(&a->files, path) != PD_OK) {
         return NULL;
     }
     return a->files.items[a->files.n - 1];
@@ -73,12 +73,12 @@ pd_cfg_node *pdi_node_new(pdi_arena *a, pd_cfg_type type, const char *file, int 
                      file ? file : "?", line, col, MAX_NODES);
         return NULL;
     }
-    pd_cfg_node **nn = pd_grow(a->nodes, &a->cap, a->n, sizeof *nn, 64);
+    pd_cfg_node **nn = pdi_grow(a->nodes, &a->cap, a->n, sizeof *nn, 64);
     if (!nn) {
         return NULL;
     }
     a->nodes = nn;
-    pd_cfg_node *n = pd_calloc(1, sizeof *n);
+    pd_cfg_node *n = pdi_calloc(1, sizeof *n);
     if (!n) {
         return NULL;
     }
@@ -97,23 +97,23 @@ static int grow_items(pd_cfg_node *n, bool with_keys)
     if (n->n == 0) {
         cap = 2;
     } else if ((n->n & (n->n - 1)) == 0) {
-        if (!pd_mul_size(n->n, 2, &cap)) {
+        if (!pdi_mul_size(n->n, 2, &cap)) {
             return PD_ERR_NOMEM;
         }
     }
     if (cap) {
-        pd_cfg_node **items = pd_realloc(n->items, cap * sizeof *items);
+        pd_cfg_node **items = pdi_realloc(n->items, cap * sizeof *items);
         if (!items) {
             return PD_ERR_NOMEM;
         }
         n->items = items;
         if (with_keys) {
-            char **keys = pd_realloc(n->keys, cap * sizeof *keys);
+            char **keys = pdi_realloc(n->keys, cap * sizeof *keys);
             if (!keys) {
                 return PD_ERR_NOMEM;
             }
             n->keys = keys;
-            pd_cfg_node **kn = pd_realloc(n->key_nodes, cap * sizeof *kn);
+            pd_cfg_node **kn = pdi_realloc(n->key_nodes, cap * sizeof *kn);
             if (!kn) {
                 return PD_ERR_NOMEM;
             }
@@ -144,7 +144,7 @@ int pdi_node_map_add_at(pd_cfg_node *map,
     if (grow_items(map, true) != PD_OK) {
         return PD_ERR_NOMEM;
     }
-    char *k = pd_strdup(key);
+    char *k = pdi_strdup(key);
     if (!k) {
         return PD_ERR_NOMEM;
     }
@@ -226,11 +226,11 @@ int pdi_get_bool(const pd_cfg_node *n, bool *out)
 {
     if (n->type == PD_CFG_SCALAR && !n->quoted) {
         const char *s = n->scalar;
-        if (pd_str_ieq(s, "true") || pd_str_ieq(s, "yes") || pd_str_ieq(s, "on")) {
+        if (pdi_str_ieq(s, "true") || pdi_str_ieq(s, "yes") || pdi_str_ieq(s, "on")) {
             *out = true;
             return PD_OK;
         }
-        if (pd_str_ieq(s, "false") || pd_str_ieq(s, "no") || pd_str_ieq(s, "off")) {
+        if (pdi_str_ieq(s, "false") || pdi_str_ieq(s, "no") || pdi_str_ieq(s, "off")) {
             *out = false;
             return PD_OK;
         }
@@ -321,11 +321,11 @@ int pdi_check_keys(const pd_cfg_node *map, const char *what, const char *const *
             }
             pd_buf b = PD_BUF_INIT;
             for (const char *const *k = allowed; *k; k++) {
-                pd_buf_printf(&b, "%s%s", k == allowed ? "" : ", ", *k);
+                pdi_buf_printf(&b, "%s%s", k == allowed ? "" : ", ", *k);
             }
             int rc = pdi_node_error(pdi_key_node(map, i), "unknown key '%s' in %s (allowed: %s)",
                                     map->keys[i], what, b.data ? b.data : "");
-            pd_buf_free(&b);
+            pdi_buf_free(&b);
             return rc;
         }
     }
@@ -344,7 +344,7 @@ pd_cfg_node *pdi_copy(pdi_arena *a, const pd_cfg_node *n)
         return NULL;
     }
     c->quoted = n->quoted;
-    if (n->scalar && !(c->scalar = pd_strdup(n->scalar))) {
+    if (n->scalar && !(c->scalar = pdi_strdup(n->scalar))) {
         return NULL;
     }
     for (size_t i = 0; i < n->n; i++) {
@@ -428,12 +428,12 @@ typedef struct parse_state {
 
 static int add_anchor(parse_state *st, const char *name, pd_cfg_node *n)
 {
-    anchor *na = pd_realloc(st->anchors, (st->n_anchors + 1) * sizeof *na);
+    anchor *na = pdi_realloc(st->anchors, (st->n_anchors + 1) * sizeof *na);
     if (!na) {
         return PD_ERR_NOMEM;
     }
     st->anchors = na;
-    na[st->n_anchors].name = pd_strdup(name);
+    na[st->n_anchors].name = pdi_strdup(name);
     na[st->n_anchors].node = n;
     if (!na[st->n_anchors].name) {
         return PD_ERR_NOMEM;
@@ -474,7 +474,7 @@ static int apply_merge_key(parse_state *st, frame *f, pd_cfg_node *src)
         }
         int rc = pdi_node_map_add_at(dst, src->keys[i], pdi_key_node(src, i), src->items[i]);
         if (rc == PD_OK) {
-            rc = pd_strv_push(&f->merged, src->keys[i]);
+            rc = pdi_strv_push(&f->merged, src->keys[i]);
         }
         if (rc != PD_OK) {
             return rc;
@@ -499,7 +499,7 @@ static int attach(parse_state *st, pd_cfg_node *n)
         if (n->type != PD_CFG_SCALAR && n->type != PD_CFG_NULL) {
             return pdi_node_error(n, "mapping keys must be scalars");
         }
-        f->pending_key = pd_strdup(n->scalar ? n->scalar : "");
+        f->pending_key = pdi_strdup(n->scalar ? n->scalar : "");
         f->key_node = n;
         f->merge_key = n->type == PD_CFG_SCALAR && !n->quoted && strcmp(n->scalar, "<<") == 0;
         return f->pending_key ? PD_OK : PD_ERR_NOMEM;
@@ -509,7 +509,7 @@ static int attach(parse_state *st, pd_cfg_node *n)
         rc = apply_merge_key(st, f, n);
     } else if (pd_cfg_get(f->node, f->pending_key)) {
         rc = pdi_node_error(f->key_node, "duplicate key '%s'", f->pending_key);
-        if (pd_strv_contains(&f->merged, f->pending_key)) {
+        if (pdi_strv_contains(&f->merged, f->pending_key)) {
             for (size_t i = 0; i < f->node->n; i++) {
                 if (strcmp(f->node->keys[i], f->pending_key) == 0) {
                     f->node->items[i] = n;
@@ -584,7 +584,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
             }
             pd_cfg_node *n =
                 pdi_node_new(a, is_null ? PD_CFG_NULL : PD_CFG_SCALAR, st.file, line, col);
-            if (!n || !(n->scalar = pd_strdup(v))) {
+            if (!n || !(n->scalar = pdi_strdup(v))) {
                 rc = PD_ERR_NOMEM;
                 break;
             }
@@ -614,7 +614,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
             frame *f = &st.stack[st.depth++];
             memset(f, 0, sizeof *f);
             f->node = n;
-            if (anc && !(f->anchor = pd_strdup((const char *)anc))) {
+            if (anc && !(f->anchor = pdi_strdup((const char *)anc))) {
                 rc = PD_ERR_NOMEM;
             }
             break;
@@ -625,7 +625,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
             pd_cfg_node *n = f->node;
             free(f->pending_key);
             f->pending_key = NULL;
-            pd_strv_free(&f->merged);
+            pdi_strv_free(&f->merged);
             if (f->anchor) {
                 rc = add_anchor(&st, f->anchor, n);
                 free(f->anchor);
@@ -653,7 +653,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
         st.depth--;
         free(st.stack[st.depth].pending_key);
         free(st.stack[st.depth].anchor);
-        pd_strv_free(&st.stack[st.depth].merged);
+        pdi_strv_free(&st.stack[st.depth].merged);
     }
     for (size_t i = 0; i < st.n_anchors; i++) {
         free(st.anchors[i].name);
@@ -669,7 +669,7 @@ int pdi_yaml_parse(pdi_arena *a, const char *file, const char *text, size_t len,
 int pdi_yaml_parse_file(pdi_arena *a, const char *path, pd_cfg_node **root)
 {
     size_t len = 0;
-    char *text = pd_file_read(path, &len);
+    char *text = pdi_file_read(path, &len);
     if (!text) {
         return pd_set_error(PD_ERR_IO, "%s: cannot read file: %s", path, strerror(errno));
     }

@@ -23,38 +23,39 @@ char *pdi_dry_reason(pdi_run *r, const pd_task *t, const char *table, const char
     pd_task_meta m;
     memset(&m, 0, sizeof m);
     bool found = false;
-    if (pd_meta_latest_task(r->store, t->table, t->stage->name, NULL, true, &m, &found) || !found) {
+    if (pdi_meta_latest_task(r->store, t->table, t->stage->name, NULL, true, &m, &found) ||
+        !found) {
         pd_clear_error();
-        pd_task_meta_clear(&m);
-        return pd_strdup("no committed run of this task in this stage");
+        pdi_task_meta_clear(&m);
+        return pdi_strdup("no committed run of this task in this stage");
     }
     pd_buf b = PD_BUF_INIT;
-    pd_jval *v = m.output_json ? pd_json_parse(m.output_json, strlen(m.output_json)) : NULL;
-    const pd_jval *key = v ? pd_jval_get(v, "key") : NULL;
-    const char *old_ver = key ? pd_jval_str(pd_jval_get(key, "version")) : NULL;
+    pd_jval *v = m.output_json ? pdi_json_parse(m.output_json, strlen(m.output_json)) : NULL;
+    const pd_jval *key = v ? pdi_jval_get(v, "key") : NULL;
+    const char *old_ver = key ? pdi_jval_str(pdi_jval_get(key, "version")) : NULL;
     const char *now_ver = t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None");
-    if (old_ver && !pd_str_eq(old_ver, now_ver))
-        pd_buf_printf(&b, "version %s -> %s", old_ver, now_ver);
-    const pd_jval *oi = key ? pd_jval_get(key, "inputs") : NULL;
-    pd_jval *ni = tr->inputs_json ? pd_json_parse(tr->inputs_json, strlen(tr->inputs_json)) : NULL;
+    if (old_ver && !pdi_str_eq(old_ver, now_ver))
+        pdi_buf_printf(&b, "version %s -> %s", old_ver, now_ver);
+    const pd_jval *oi = key ? pdi_jval_get(key, "inputs") : NULL;
+    pd_jval *ni = tr->inputs_json ? pdi_json_parse(tr->inputs_json, strlen(tr->inputs_json)) : NULL;
     for (size_t i = 0; ni && ni->type == PD_J_OBJ && i < ni->n; i++) {
-        const char *o = oi ? pd_jval_str(pd_jval_get(oi, ni->keys[i])) : NULL;
-        if (!pd_str_eq(o, pd_jval_str(ni->items[i])))
-            pd_buf_printf(&b, "%sinput %s changed", b.len ? ", " : "", ni->keys[i]);
+        const char *o = oi ? pdi_jval_str(pdi_jval_get(oi, ni->keys[i])) : NULL;
+        if (!pdi_str_eq(o, pdi_jval_str(ni->items[i])))
+            pdi_buf_printf(&b, "%sinput %s changed", b.len ? ", " : "", ni->keys[i]);
     }
-    pd_jval_free(ni);
-    if (!pd_str_eq(m.cache_fn_hash ? m.cache_fn_hash : "", tr->cache_fn_hash))
-        pd_buf_printf(&b, "%scache function output changed", b.len ? ", " : "");
-    const pd_jval *oq = key ? pd_jval_get(key, "query_hash") : NULL;
-    if (qh && table && oq && !pd_str_eq(pd_jval_str(pd_jval_get(oq, table)), qh))
-        pd_buf_printf(&b, "%squery of %s changed", b.len ? ", " : "", table);
-    pd_jval_free(v);
-    pd_task_meta_clear(&m);
+    pdi_jval_free(ni);
+    if (!pdi_str_eq(m.cache_fn_hash ? m.cache_fn_hash : "", tr->cache_fn_hash))
+        pdi_buf_printf(&b, "%scache function output changed", b.len ? ", " : "");
+    const pd_jval *oq = key ? pdi_jval_get(key, "query_hash") : NULL;
+    if (qh && table && oq && !pdi_str_eq(pdi_jval_str(pdi_jval_get(oq, table)), qh))
+        pdi_buf_printf(&b, "%squery of %s changed", b.len ? ", " : "", table);
+    pdi_jval_free(v);
+    pdi_task_meta_clear(&m);
     if (!b.len) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 static int
@@ -63,8 +64,8 @@ add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh,
     int rc = pdi_add_out(tr, tbl->name, PDI_OUT_TABLE, ck, qh, where);
     if (!rc && tbl->kind == PD_OBJ_EXTERNAL) {
         pdi_out *o = &tr->outs[tr->n_outs - 1];
-        o->ext_schema = pd_strdup(tbl->ext_schema);
-        o->ext_name = pd_strdup(tbl->ext_name);
+        o->ext_schema = pdi_strdup(tbl->ext_schema);
+        o->ext_name = pdi_strdup(tbl->ext_name);
         if (!o->ext_schema || !o->ext_name)
             rc = PD_ERR_NOMEM;
     }
@@ -72,17 +73,61 @@ add_table_out(pdi_trun *tr, const pd_table *tbl, const char *ck, const char *qh,
 }
 
 static int store_table(pdi_run *r, pd_task *t, pd_table *tbl);
+static int store_table_checks(pdi_run *r, pd_task *t, pd_table *tbl);
+
+/* The task's checks handed to the store with the table; a reference is
+ * resolved to where its table is read right now. */
+static int store_table_checks(pdi_run *r, pd_task *t, pd_table *tbl)
+{
+    if (tbl->checks || !t->n_checks)
+        return store_table(r, t, tbl);
+    pd_table_check *cs = pdi_calloc(t->n_checks, sizeof *cs);
+    if (!cs)
+        return PD_ERR_NOMEM;
+    int rc = PD_OK;
+    for (size_t i = 0; i < t->n_checks && rc == PD_OK; i++) {
+        const pdi_check *c = &t->checks[i];
+        cs[i].kind = c->kind;
+        cs[i].column = c->column;
+        cs[i].values = (const char *const *)c->values.items;
+        cs[i].n_values = c->values.n;
+        if (c->kind == PD_CHECK_REFERENCES && !r->dry) {
+            pd_task *p = NULL;
+            pdi_out *o = NULL;
+            const char *val = NULL;
+            rc = pdi_ref_output(r, t, c->ref, &p, &o, &val);
+            if (rc == PD_OK && (!o || o->kind != PDI_OUT_TABLE))
+                rc = pd_set_error(PD_ERR_INVALID,
+                                  "check references on column '%s': '%s' is not a table", c->column,
+                                  c->ref);
+            if (rc == PD_OK) {
+                cs[i].ref_schema = pdi_out_schema(r, t, p, o);
+                cs[i].ref_table = pdi_out_table(o);
+                cs[i].ref_column = c->ref_column;
+            }
+        }
+    }
+    if (rc == PD_OK) {
+        tbl->checks = cs;
+        tbl->n_checks = t->n_checks;
+        rc = store_table(r, t, tbl);
+        tbl->checks = NULL;
+        tbl->n_checks = 0;
+    }
+    free(cs);
+    return rc;
+}
 
 /* The task's `indexes:` handed to the store with the table (as
  * NULL-terminated column lists), so that they are created. */
 int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
 {
     if (tbl->indexes || !t->n_indexes)
-        return store_table(r, t, tbl);
-    const char ***ix = pd_calloc(t->n_indexes, sizeof *ix);
+        return store_table_checks(r, t, tbl);
+    const char ***ix = pdi_calloc(t->n_indexes, sizeof *ix);
     int rc = ix ? PD_OK : PD_ERR_NOMEM;
     for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++) {
-        ix[i] = pd_calloc(t->indexes[i].n + 1, sizeof *ix[i]);
+        ix[i] = pdi_calloc(t->indexes[i].n + 1, sizeof *ix[i]);
         for (size_t k = 0; ix[i] && k < t->indexes[i].n; k++)
             ix[i][k] = t->indexes[i].items[k];
         if (!ix[i])
@@ -91,7 +136,7 @@ int pdi_store_table(pdi_run *r, pd_task *t, pd_table *tbl)
     if (rc == PD_OK) {
         tbl->indexes = (const char *const *const *)ix;
         tbl->n_indexes = t->n_indexes;
-        rc = store_table(r, t, tbl);
+        rc = store_table_checks(r, t, tbl);
         tbl->indexes = NULL;
         tbl->n_indexes = 0;
     }
@@ -122,7 +167,7 @@ static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
         if ((rc = pdi_stage_mark_changed(r, st)))
             return rc;
         pthread_rwlock_rdlock(&sr->rw);
-        rc = pd_store_materialize(r->store, tbl, pdi_tx_schema(r, st));
+        rc = pdi_store_materialize(r->store, tbl, pdi_tx_schema(r, st));
         pthread_rwlock_unlock(&sr->rw);
         if (tbl->kind == PD_OBJ_ARROW && tbl->stream && tbl->stream->release)
             tbl->stream->release(tbl->stream);
@@ -145,19 +190,19 @@ static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
         return PD_ERR_NOMEM;
     char qh[PD_HASH_LEN + 1], ck[PD_HASH_LEN + 1];
     const char *qp[] = {"LAZY-TABLE", canon};
-    pd_stable_hash(qp, 2, qh);
+    pdi_stable_hash(qp, 2, qh);
     free(canon);
     const char *kp[] = {"LAZY_TABLE", tr->task_hash, qh};
-    pd_stable_hash(kp, 3, ck);
+    pdi_stable_hash(kp, 3, ck);
     bool hit = false;
     const char *where = NULL;
     if (!pdi_is_forced(r, t) && r->caching_ok) {
         pd_lazy_meta m;
         memset(&m, 0, sizeof m);
         int count = 0;
-        rc = pd_meta_find_lazy(r->store, st->name, qh, tr->task_hash, &m, &count);
+        rc = pdi_meta_find_lazy(r->store, st->name, qh, tr->task_hash, &m, &count);
         if (rc) {
-            pd_lazy_meta_clear(&m);
+            pdi_lazy_meta_clear(&m);
             return rc;
         }
         if (count == 1 && m.name) {
@@ -173,14 +218,14 @@ static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
                 if (strcmp(m.name, tbl->name) != 0 && !r->dry) {
                     /* renamed output: copy physically under the new name */
                     if ((rc = pdi_stage_mark_changed(r, st))) {
-                        pd_lazy_meta_clear(&m);
+                        pdi_lazy_meta_clear(&m);
                         return rc;
                     }
                 }
                 rc = pdi_place_cached_table(r, st, m.name, tbl->name, &where);
             }
         }
-        pd_lazy_meta_clear(&m);
+        pdi_lazy_meta_clear(&m);
         if (rc)
             return rc;
     }
@@ -195,13 +240,13 @@ static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
             if (!tr->why)
                 tr->why = pdi_dry_reason(r, t, tbl->name, qh);
             if (!tr->why)
-                tr->why = pd_asprintf("no cached copy of table %s", tbl->name);
+                tr->why = pdi_asprintf("no cached copy of table %s", tbl->name);
             return add_table_out(tr, tbl, ck, qh, st->name);
         }
         if ((rc = pdi_stage_mark_changed(r, st)))
             return rc;
         pthread_rwlock_rdlock(&sr->rw);
-        rc = pd_store_materialize(r->store, tbl, pdi_tx_schema(r, st));
+        rc = pdi_store_materialize(r->store, tbl, pdi_tx_schema(r, st));
         pthread_rwlock_unlock(&sr->rw);
         if (rc)
             return pd_error_prefix("materializing table %s", tbl->name);
@@ -209,7 +254,7 @@ static int store_table(pdi_run *r, pd_task *t, pd_table *tbl)
     }
     if (!r->dry) {
         pd_lazy_meta lm = {(char *)tbl->name, (char *)st->name, qh, tr->task_hash, true};
-        if ((rc = pd_meta_insert_lazy(r->store, &lm)))
+        if ((rc = pdi_meta_insert_lazy(r->store, &lm)))
             return rc;
     }
     return add_table_out(tr, tbl, ck, qh, where);
@@ -232,12 +277,12 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
              * (a run killed between the table and blob commits leaves an
              * older one): otherwise re-run the task */
             bool match = false;
-            if (pd_blob_committed_key_matches(r->blobs, st->name, tr->outs[i].name, tr->task_hash,
-                                              &match) ||
+            if (pdi_blob_committed_key_matches(r->blobs, st->name, tr->outs[i].name, tr->task_hash,
+                                               &match) ||
                 !match) {
                 pd_clear_error();
-                pd_log(PD_LOG_INFO, "task %s.%s: cached blob %s is stale or missing; re-running",
-                       st->name, t->name, tr->outs[i].name);
+                pdi_log(PD_LOG_INFO, "task %s.%s: cached blob %s is stale or missing; re-running",
+                        st->name, t->name, tr->outs[i].name);
                 pdi_trun_clear_outs(tr);
                 return PD_OK;
             }
@@ -248,8 +293,8 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
         bool exists = false;
         if (pdi_base_has(r, st, tr->outs[i].name, &exists) || !exists) {
             pd_clear_error();
-            pd_log(PD_LOG_INFO, "task %s.%s: cached table %s vanished; re-running", st->name,
-                   t->name, tr->outs[i].name);
+            pdi_log(PD_LOG_INFO, "task %s.%s: cached table %s vanished; re-running", st->name,
+                    t->name, tr->outs[i].name);
             pdi_trun_clear_outs(tr);
             return PD_OK;
         }
@@ -262,18 +307,18 @@ static int eager_hit(pdi_run *r, pd_task *t, pd_task_meta *m, bool *hit)
             const char *where = NULL;
             rc = pdi_place_cached_table(r, st, o->name, o->name, &where);
             if (!rc) {
-                char *w = pd_strdup(where);
+                char *w = pdi_strdup(where);
                 free(o->schema);
                 o->schema = w;
             }
         } else if (r->blobs && !r->dry) {
-            rc = pd_blob_copy_to_transaction(r->blobs, st->name, o->name);
+            rc = pdi_blob_copy_to_transaction(r->blobs, st->name, o->name);
         }
     }
     if (rc)
         return rc;
     free(tr->version_used);
-    tr->version_used = pd_strdup(m->version);
+    tr->version_used = pdi_strdup(m->version);
     *hit = true;
     return pdi_insert_task_row(r, t, PD_STATE_CACHE_VALID, m);
 }
@@ -319,14 +364,14 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled)
             memset(&m, 0, sizeof m);
             int count = 0;
             const char *cfh = r->mode == PD_CACHE_IGNORE_FRESH_INPUT ? NULL : tr->cache_fn_hash;
-            rc = pd_meta_find_task(r->store, t->table, st->name, version, tr->input_hash, cfh, &m,
-                                   &count);
+            rc = pdi_meta_find_task(r->store, t->table, st->name, version, tr->input_hash, cfh, &m,
+                                    &count);
             if (!rc && count == 1) {
                 bool hit = false;
                 pdi_task_hash(t->name, m.version, tr->input_hash,
                               m.cache_fn_hash ? m.cache_fn_hash : "", tr->task_hash);
                 rc = eager_hit(r, t, &m, &hit);
-                pd_task_meta_clear(&m);
+                pdi_task_meta_clear(&m);
                 if (rc)
                     return pdi_task_fail(tr, t, "cache hit: ");
                 if (hit) {
@@ -335,7 +380,7 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled)
                     return PD_OK;
                 }
             } else {
-                pd_task_meta_clear(&m);
+                pdi_task_meta_clear(&m);
                 if (rc)
                     return pdi_task_fail(tr, t, "metadata lookup: ");
             }
@@ -348,10 +393,10 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled)
         free(tr->version_used);
         if (skip_lookup) {
             char rnd[PD_HASH_LEN + 1];
-            pd_random_id(rnd);
-            tr->version_used = pd_strdup(rnd);
+            pdi_random_id(rnd);
+            tr->version_used = pdi_strdup(rnd);
         } else {
-            tr->version_used = pd_strdup(version);
+            tr->version_used = pdi_strdup(version);
         }
         pdi_task_hash(t->name, tr->version_used, tr->input_hash, tr->cache_fn_hash, tr->task_hash);
         tr->cache_valid = false;
@@ -360,9 +405,9 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled)
             if (!tr->why && !skip_lookup && !forced)
                 tr->why = pdi_dry_reason(r, t, NULL, NULL);
             if (!tr->why)
-                tr->why = pd_strdup(skip_lookup ? "no version: always runs"
-                                    : forced    ? "forced by cache mode"
-                                                : "no committed run with the same key");
+                tr->why = pdi_strdup(skip_lookup ? "no version: always runs"
+                                     : forced    ? "forced by cache mode"
+                                                 : "no committed run with the same key");
             pdi_dry_outputs(tr, t, tr->task_hash);
             tr->state = PD_STATE_COMPLETED;
             *settled = true;
@@ -373,15 +418,15 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled)
             pd_task_meta m;
             memset(&m, 0, sizeof m);
             bool found = false;
-            if (pd_meta_latest_task(r->store, t->table, st->name, NULL, true, &m, &found) ==
+            if (pdi_meta_latest_task(r->store, t->table, st->name, NULL, true, &m, &found) ==
                     PD_OK &&
                 found && m.cache_fn_hash)
                 snprintf(tr->cache_fn_hash, sizeof tr->cache_fn_hash, "%s", m.cache_fn_hash);
-            pd_task_meta_clear(&m);
+            pdi_task_meta_clear(&m);
             pd_clear_error();
         }
         free(tr->version_used);
-        tr->version_used = pd_strdup(version ? version : "None");
+        tr->version_used = pdi_strdup(version ? version : "None");
         pdi_task_hash(t->name, tr->version_used, tr->input_hash, tr->cache_fn_hash, tr->task_hash);
     }
     return PD_OK;

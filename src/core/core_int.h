@@ -22,6 +22,15 @@ typedef struct pdi_ref {
     pd_task *producer; /* resolved at finalize */
 } pdi_ref;
 
+/* One column check (pd_task_add_check). */
+typedef struct pdi_check {
+    char *column;
+    pd_check_kind kind;
+    pd_strv values;   /* canonical JSON scalars; references: the "stage.table.column" text */
+    char *ref;        /* references: the input reference "stage.table" or "table" */
+    char *ref_column; /* references: the column */
+} pdi_check;
+
 struct pd_task {
     char *name;  /* as given */
     char *table; /* normalized name (lower-case): the table an SQL task produces */
@@ -44,6 +53,8 @@ struct pd_task {
     pd_strv primary_key;
     pd_strv *indexes;
     size_t n_indexes;
+    pdi_check *checks; /* in declaration order */
+    size_t n_checks;
     char *origin_file;
     int origin_line;
     pd_strv declared_outputs; /* raw SQL CREATE targets, pd_task_add_output */
@@ -244,9 +255,8 @@ pd_result *pdi_make_result(pdi_run *r, double secs);
 /* ---- tasks.c ---- */
 /* Decide, run and record one task; PD_ERR_TASK with tr->error on failure. */
 int pdi_exec_task(pdi_run *r, pd_task *t);
-int pdi_run_c_task(pdi_run *r, pd_task *t);                       /* ctx.c */
-int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out);        /* ctx.c */
-int pdi_load_csv(const char *path, struct ArrowArrayStream *out); /* ctx.c */
+int pdi_run_c_task(pdi_run *r, pd_task *t);                /* ctx.c */
+int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out); /* ctx.c */
 
 /* ---- cache.c ---- */
 /* The cache mode forces t to run. */
@@ -267,6 +277,9 @@ int pdi_decide_task(pdi_run *r, pd_task *t, bool *settled);
 /* {"indexes":[[..]],"primary_key":[..]} of a task's table, NULL without
  * either (part of the input hash and of explain). */
 char *pdi_materialization_json(const pd_task *t);
+/* [{"column":..,"kind":..,"values":[..]},..] of a task's checks, NULL
+ * without any (part of the input hash and of explain). */
+char *pdi_checks_json(const pd_task *t);
 int pdi_compute_inputs(pdi_run *r, pd_task *t);
 /* Cache-function hash (a load task's: its file's content). */
 int pdi_compute_cache_fn(pdi_run *r, pd_task *t);

@@ -13,7 +13,7 @@ static const char *keep(pd_task_ctx *c, char *s)
 {
     if (!s)
         return NULL;
-    if (pd_strv_push_owned(&c->names, s))
+    if (pdi_strv_push_owned(&c->names, s))
         return NULL;
     return s;
 }
@@ -52,7 +52,7 @@ int pd_ctx_read_table(pd_task_ctx *c, const char *ref, struct ArrowArrayStream *
     int rc = ctx_table(c, ref, &o, &schema);
     if (rc)
         return rc;
-    rc = pd_store_retrieve(c->run->store, schema, pdi_out_table(o), PD_AS_ARROW, -1, out);
+    rc = pdi_store_retrieve(c->run->store, schema, pdi_out_table(o), PD_AS_ARROW, -1, out);
     if (rc)
         pd_error_prefix("reading table %s.%s", schema, pdi_out_table(o));
     return rc;
@@ -68,7 +68,7 @@ const char *pd_ctx_table_sql_name(pd_task_ctx *c, const char *ref)
     const char *schema = NULL;
     if (ctx_table(c, ref, &o, &schema))
         return NULL;
-    return keep(c, pd_store_sql_name(c->run->store, schema, pdi_out_table(o)));
+    return keep(c, pdi_store_sql_name(c->run->store, schema, pdi_out_table(o)));
 }
 
 static int check_output(pd_task_ctx *c)
@@ -156,9 +156,9 @@ int pd_ctx_output_blob(pd_task_ctx *c, const char *name, const void *data, size_
         }
     rc = pdi_check_lock(r, c->task->stage);
     if (!rc)
-        rc = pd_blob_put(r->blobs, c->task->stage->name, n, data, len);
+        rc = pdi_blob_put(r->blobs, c->task->stage->name, n, data, len);
     if (!rc)
-        rc = pd_blob_set_key(r->blobs, c->task->stage->name, n, tr->task_hash);
+        rc = pdi_blob_set_key(r->blobs, c->task->stage->name, n, tr->task_hash);
     if (!rc)
         rc = pdi_add_out(tr, n, PDI_OUT_BLOB, tr->task_hash, NULL, c->task->stage->name);
     free(n);
@@ -183,7 +183,7 @@ int pd_ctx_read_blob(pd_task_ctx *c, const char *ref, void **data, size_t *len)
     /* same stage and still running: the transaction; else committed */
     bool committed =
         p->stage != c->task->stage || !r->t[p->id].selected || (r->s[p->stage->id].committed);
-    return pd_blob_get(r->blobs, p->stage->name, o->name, committed ? 1 : 0, data, len);
+    return pdi_blob_get(r->blobs, p->stage->name, o->name, committed ? 1 : 0, data, len);
 }
 
 int pd_ctx_output_value(pd_task_ctx *c, const char *json)
@@ -193,12 +193,12 @@ int pd_ctx_output_value(pd_task_ctx *c, const char *json)
     int rc = check_output(c);
     if (rc)
         return rc;
-    pd_jval *v = pd_json_parse(json, strlen(json));
+    pd_jval *v = pdi_json_parse(json, strlen(json));
     if (!v)
         return pd_error_prefix("task %s: output value is not JSON", c->task->name);
-    pd_jval_free(v);
+    pdi_jval_free(v);
     pdi_trun *tr = &c->run->t[c->task->id];
-    char *copy = pd_strdup(json);
+    char *copy = pdi_strdup(json);
     if (!copy)
         return PD_ERR_NOMEM;
     free(tr->value_json);
@@ -233,21 +233,21 @@ static int resolve_fn(pdi_run *r, pd_task *t, pd_task_fn *fn, void **handle)
     }
     char *path = NULL;
     if (t->library[0] != '/' && r->flow->file && strchr(t->library, '/')) {
-        char *dir = pd_path_dirname(r->flow->file);
-        path = dir ? pd_path_join(dir, t->library) : NULL;
+        char *dir = pdi_path_dirname(r->flow->file);
+        path = dir ? pdi_path_join(dir, t->library) : NULL;
         free(dir);
     } else if (t->library[0] != '/' && r->flow->file) {
-        char *dir = pd_path_dirname(r->flow->file);
-        char *cand = dir ? pd_path_join(dir, t->library) : NULL;
+        char *dir = pdi_path_dirname(r->flow->file);
+        char *cand = dir ? pdi_path_join(dir, t->library) : NULL;
         free(dir);
-        if (cand && pd_path_exists(cand))
+        if (cand && pdi_path_exists(cand))
             path = cand;
         else {
             free(cand);
-            path = pd_strdup(t->library);
+            path = pdi_strdup(t->library);
         }
     } else {
-        path = pd_strdup(t->library);
+        path = pdi_strdup(t->library);
     }
     if (!path)
         return PD_ERR_NOMEM;
@@ -290,7 +290,7 @@ int pdi_run_c_task(pdi_run *r, pd_task *t)
     rc = fn(&c, t->user);
     if (rc && pd_last_error_code() == PD_OK)
         pd_set_error(rc, "task function returned %s", pd_status_name(rc));
-    pd_strv_free(&c.names);
+    pdi_strv_free(&c.names);
     if (h)
         dlclose(h);
     return rc;
@@ -307,7 +307,7 @@ int pdi_call_cache_fn(pdi_run *r, pd_task *t, char **out)
     *out = NULL;
     pd_clear_error();
     int rc = t->cache_fn(&c, t->cache_user, out);
-    pd_strv_free(&c.names);
+    pdi_strv_free(&c.names);
     if (rc) {
         free(*out);
         *out = NULL;

@@ -15,7 +15,7 @@ char *pdi_normalize_name(const char *s)
 {
     if (!s)
         return NULL;
-    char *t = pd_str_trim(s);
+    char *t = pdi_str_trim(s);
     if (!t)
         return NULL;
     for (char *p = t; *p; p++) {
@@ -42,7 +42,7 @@ static int task_error(const pd_task *t, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = pd_vasprintf(fmt, ap);
+    char *msg = pdi_vasprintf(fmt, ap);
     va_end(ap);
     if (t->origin_file)
         pd_set_error(code, "%s: task %s.%s: %s", pdi_task_origin(t), t->stage->name, t->name,
@@ -125,7 +125,7 @@ int pdi_scan_refs(const char *text, pdi_ref_fn fn, void *user)
             a++;
         while (b > a && isspace((unsigned char)b[-1]))
             b--;
-        char *inner = pd_strndup(a, (size_t)(b - a));
+        char *inner = pdi_strndup(a, (size_t)(b - a));
         if (!inner)
             return PD_ERR_NOMEM;
         int rc = fn(user, inner, (size_t)(p - text), (size_t)(e + 2 - text));
@@ -141,10 +141,10 @@ int pdi_scan_refs(const char *text, pdi_ref_fn fn, void *user)
 
 pd_flow *pd_flow_new(const char *name)
 {
-    pd_flow *f = pd_calloc(1, sizeof *f);
+    pd_flow *f = pdi_calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->name = pd_strdup(name ? name : "default");
+    f->name = pdi_strdup(name ? name : "default");
     if (!f->name) {
         free(f);
         return NULL;
@@ -161,18 +161,25 @@ static void task_free(pd_task *t)
     free(t->sql);
     free(t->csv_path);
     free(t->load_opts);
-    pd_strv_free(&t->view_sources);
+    pdi_strv_free(&t->view_sources);
     free(t->ext_schema);
     free(t->ext_table);
     free(t->library);
     free(t->symbol);
     free(t->version);
-    pd_strv_free(&t->primary_key);
+    pdi_strv_free(&t->primary_key);
     for (size_t i = 0; i < t->n_indexes; i++)
-        pd_strv_free(&t->indexes[i]);
+        pdi_strv_free(&t->indexes[i]);
     free(t->indexes);
+    for (size_t i = 0; i < t->n_checks; i++) {
+        free(t->checks[i].column);
+        pdi_strv_free(&t->checks[i].values);
+        free(t->checks[i].ref);
+        free(t->checks[i].ref_column);
+    }
+    free(t->checks);
     free(t->origin_file);
-    pd_strv_free(&t->declared_outputs);
+    pdi_strv_free(&t->declared_outputs);
     for (size_t i = 0; i < t->n_refs; i++) {
         free(t->refs[i].text);
         free(t->refs[i].stage);
@@ -219,7 +226,7 @@ void pd_flow_set_file(pd_flow *f, const char *path)
     if (!f)
         return;
     free(f->file);
-    f->file = pd_strdup(path);
+    f->file = pdi_strdup(path);
 }
 
 pd_stage *pd_flow_add_stage(pd_flow *f, const char *name)
@@ -246,9 +253,9 @@ pd_stage *pd_flow_add_stage(pd_flow *f, const char *name)
         free(n);
         return NULL;
     }
-    pd_stage *s = pd_calloc(1, sizeof *s);
+    pd_stage *s = pdi_calloc(1, sizeof *s);
     pd_stage **stages =
-        s ? pd_grow(f->stages, &f->cap_stages, f->n_stages, sizeof *stages, 8) : NULL;
+        s ? pdi_grow(f->stages, &f->cap_stages, f->n_stages, sizeof *stages, 8) : NULL;
     if (!stages) {
         free(s);
         free(n);
@@ -306,7 +313,7 @@ static pd_task *stage_find_table(const pd_stage *s, const char *table)
     }
     for (size_t i = 0; i < s->n_tasks; i++) {
         pd_task *t = s->tasks[i];
-        if (pd_strv_contains(&t->declared_outputs, table))
+        if (pdi_strv_contains(&t->declared_outputs, table))
             return t;
     }
     return NULL;
@@ -359,18 +366,18 @@ static pd_task *add_task(pd_stage *s, const char *name, pd_task_kind kind)
         free(tbl);
         return NULL;
     }
-    pd_task *t = pd_calloc(1, sizeof *t);
-    pd_task **ft = t ? pd_grow(f->tasks, &f->cap_tasks, f->n_tasks, sizeof *ft, 8) : NULL;
+    pd_task *t = pdi_calloc(1, sizeof *t);
+    pd_task **ft = t ? pdi_grow(f->tasks, &f->cap_tasks, f->n_tasks, sizeof *ft, 8) : NULL;
     if (ft)
         f->tasks = ft;
-    pd_task **st = ft ? pd_grow(s->tasks, &s->cap_tasks, s->n_tasks, sizeof *st, 8) : NULL;
+    pd_task **st = ft ? pdi_grow(s->tasks, &s->cap_tasks, s->n_tasks, sizeof *st, 8) : NULL;
     if (!st) {
         free(t);
         free(tbl);
         return NULL;
     }
     s->tasks = st;
-    t->name = pd_strdup(name);
+    t->name = pdi_strdup(name);
     t->table = tbl;
     t->kind = kind;
     t->stage = s;
@@ -400,7 +407,7 @@ static int add_ref(pd_task *t, const char *text)
         free(n);
         return rc;
     }
-    pdi_ref *refs = pd_grow(t->refs, &t->cap_refs, t->n_refs, sizeof *refs, 8);
+    pdi_ref *refs = pdi_grow(t->refs, &t->cap_refs, t->n_refs, sizeof *refs, 8);
     if (!refs) {
         free(n);
         return PD_ERR_NOMEM;
@@ -416,10 +423,10 @@ static int add_ref(pd_task *t, const char *text)
             free(n);
             return rc;
         }
-        r->stage = pd_strndup(n, (size_t)(dot - n));
-        r->table = pd_strdup(dot + 1);
+        r->stage = pdi_strndup(n, (size_t)(dot - n));
+        r->table = pdi_strdup(dot + 1);
     } else {
-        r->table = pd_strdup(n);
+        r->table = pdi_strdup(n);
     }
     if (!r->table || (dot && !r->stage)) {
         free(r->stage);
@@ -445,8 +452,8 @@ static void note_created(pd_task *t, const char *text, size_t start, size_t end)
     size_t b = start;
     while (b > 0 && text[b - 1] != ';')
         b--;
-    char *pre = pd_strndup(text + b, start - b);
-    char *low = pre ? pd_str_lower(pre) : NULL;
+    char *pre = pdi_strndup(text + b, start - b);
+    char *low = pre ? pdi_str_lower(pre) : NULL;
     free(pre);
     if (!low)
         return;
@@ -464,11 +471,11 @@ static void note_created(pd_task *t, const char *text, size_t start, size_t end)
         p++;
     if (p == s)
         return;
-    char *name = pd_strndup(s, (size_t)(p - s));
+    char *name = pdi_strndup(s, (size_t)(p - s));
     char *n = pdi_normalize_name(name);
     free(name);
-    if (n && !pd_strv_contains(&t->declared_outputs, n))
-        pd_strv_push(&t->declared_outputs, n);
+    if (n && !pdi_strv_contains(&t->declared_outputs, n))
+        pdi_strv_push(&t->declared_outputs, n);
     free(n);
 }
 
@@ -506,7 +513,7 @@ pd_task *pd_stage_add_sql(pd_stage *s, const char *name, const char *sql)
     if (!t)
         return NULL;
     t->lazy = true;
-    t->sql = pd_strdup(sql);
+    t->sql = pdi_strdup(sql);
     if (!t->sql || scan_task_sql(t, sql))
         return NULL; /* task stays in the flow; finalize would fail anyway */
     return t;
@@ -522,7 +529,7 @@ pd_task *pd_stage_add_raw_sql(pd_stage *s, const char *name, const char *script)
     if (!t)
         return NULL;
     t->lazy = true;
-    t->sql = pd_strdup(script);
+    t->sql = pdi_strdup(script);
     if (!t->sql || scan_task_sql(t, script))
         return NULL;
     return t;
@@ -537,7 +544,7 @@ pd_task *pd_stage_add_load(pd_stage *s, const char *name, const char *csv_path)
     pd_task *t = add_task(s, name, PD_TASK_LOAD);
     if (!t)
         return NULL;
-    t->csv_path = pd_strdup(csv_path);
+    t->csv_path = pdi_strdup(csv_path);
     return t->csv_path ? t : NULL;
 }
 
@@ -548,13 +555,13 @@ int pd_task_set_load_options(pd_task *t, const char *json)
     if (t->stage->flow->finalized)
         return pd_set_error(PD_ERR_INVALID, "flow is finalized");
     /* the loader checks the keys when it runs; the text must be JSON now */
-    pd_jval *v = json && *json ? pd_json_parse(json, strlen(json)) : NULL;
+    pd_jval *v = json && *json ? pdi_json_parse(json, strlen(json)) : NULL;
     if (json && *json && (!v || v->type != PD_J_OBJ)) {
-        pd_jval_free(v);
+        pdi_jval_free(v);
         return task_error(t, PD_ERR_INVALID, "load options must be a JSON object");
     }
-    pd_jval_free(v);
-    char *c = json && *json ? pd_strdup(json) : NULL;
+    pdi_jval_free(v);
+    char *c = json && *json ? pdi_strdup(json) : NULL;
     if (json && *json && !c)
         return PD_ERR_NOMEM;
     free(t->load_opts);
@@ -574,7 +581,7 @@ pd_task *pd_stage_add_view(pd_stage *s, const char *name, const char *const *sou
     t->lazy = true;
     for (size_t i = 0; i < n; i++) {
         char *norm = pdi_normalize_name(sources[i]);
-        if (!norm || pd_strv_push_owned(&t->view_sources, norm) || add_ref(t, sources[i]))
+        if (!norm || pdi_strv_push_owned(&t->view_sources, norm) || add_ref(t, sources[i]))
             return NULL;
     }
     return t;
@@ -590,8 +597,8 @@ pd_task *pd_stage_add_external(pd_stage *s, const char *name, const char *schema
     if (!t)
         return NULL;
     t->lazy = true;
-    t->ext_schema = pd_strdup(schema);
-    t->ext_table = pd_strdup(table);
+    t->ext_schema = pdi_strdup(schema);
+    t->ext_table = pdi_strdup(table);
     return t->ext_schema && t->ext_table ? t : NULL;
 }
 
@@ -619,8 +626,8 @@ pd_stage_add_c_symbol(pd_stage *s, const char *name, const char *library, const 
     pd_task *t = add_task(s, name, PD_TASK_C);
     if (!t)
         return NULL;
-    t->library = pd_strdup(library);
-    t->symbol = pd_strdup(symbol);
+    t->library = pdi_strdup(library);
+    t->symbol = pdi_strdup(symbol);
     return t->library && t->symbol ? t : NULL;
 }
 
@@ -629,7 +636,7 @@ int pd_task_set_version(pd_task *t, const char *version)
     if (!t)
         return pd_set_error(PD_ERR_INVALID, "pd_task_set_version: NULL task");
     char *v = NULL;
-    if (version && !(v = pd_strdup(version)))
+    if (version && !(v = pdi_strdup(version)))
         return PD_ERR_NOMEM;
     free(t->version);
     t->version = v;
@@ -659,11 +666,11 @@ int pd_task_add_output(pd_task *t, const char *name)
         free(n);
         return rc;
     }
-    if (pd_strv_contains(&t->declared_outputs, n)) {
+    if (pdi_strv_contains(&t->declared_outputs, n)) {
         free(n);
         return PD_OK;
     }
-    return pd_strv_push_owned(&t->declared_outputs, n);
+    return pdi_strv_push_owned(&t->declared_outputs, n);
 }
 
 int pd_task_set_lazy(pd_task *t, bool lazy)
@@ -689,9 +696,9 @@ int pd_task_set_primary_key(pd_task *t, const char *const *cols, size_t n)
 {
     if (!t)
         return pd_set_error(PD_ERR_INVALID, "pd_task_set_primary_key: NULL task");
-    pd_strv_free(&t->primary_key);
+    pdi_strv_free(&t->primary_key);
     for (size_t i = 0; i < n; i++)
-        if (pd_strv_push(&t->primary_key, cols[i]))
+        if (pdi_strv_push(&t->primary_key, cols[i]))
             return PD_ERR_NOMEM;
     return PD_OK;
 }
@@ -700,7 +707,7 @@ int pd_task_add_index(pd_task *t, const char *const *cols, size_t n)
 {
     if (!t || !cols || !n)
         return pd_set_error(PD_ERR_INVALID, "pd_task_add_index: bad argument");
-    pd_strv *ix = pd_realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
+    pd_strv *ix = pdi_realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
     if (!ix)
         return PD_ERR_NOMEM;
     t->indexes = ix;
@@ -708,8 +715,121 @@ int pd_task_add_index(pd_task *t, const char *const *cols, size_t n)
     memset(v, 0, sizeof *v);
     t->n_indexes++;
     for (size_t i = 0; i < n; i++)
-        if (pd_strv_push(v, cols[i]))
+        if (pdi_strv_push(v, cols[i]))
             return PD_ERR_NOMEM;
+    return PD_OK;
+}
+
+static const char *const check_names[] = {"not_null", "unique",          "min",
+                                          "max",      "accepted_values", "references"};
+
+const char *pd_check_kind_name(pd_check_kind kind)
+{
+    if ((unsigned)kind >= sizeof check_names / sizeof *check_names)
+        return "?";
+    return check_names[kind];
+}
+
+int pd_check_kind_from_name(const char *name, pd_check_kind *out)
+{
+    for (size_t i = 0; name && i < sizeof check_names / sizeof *check_names; i++)
+        if (strcmp(name, check_names[i]) == 0) {
+            *out = (pd_check_kind)i;
+            return PD_OK;
+        }
+    return pd_set_error(PD_ERR_INVALID,
+                        "unknown check '%s' (not_null, unique, min, max, accepted_values, "
+                        "references)",
+                        name ? name : "");
+}
+
+/* A check value: one JSON scalar (number, string, true/false), returned in
+ * canonical form (numbers as written, strings re-escaped). */
+static char *check_value(const pd_task *t, const char *column, const char *v)
+{
+    pd_jval *j = v ? pdi_json_parse(v, strlen(v)) : NULL;
+    char *out = NULL;
+    if (j && j->type == PD_J_NUM) {
+        out = pdi_strdup(j->str);
+    } else if (j && j->type == PD_J_STR) {
+        pd_buf b = PD_BUF_INIT;
+        pdi_json_escape(&b, j->str, strlen(j->str));
+        out = b.oom ? NULL : pdi_buf_detach(&b);
+        if (!out)
+            pdi_buf_free(&b);
+    } else if (j && j->type == PD_J_BOOL) {
+        out = pdi_strdup(j->b ? "true" : "false");
+    } else {
+        pd_clear_error();
+        task_error(t, PD_ERR_INVALID,
+                   "check on column '%s': value '%s' is not a JSON number, string or boolean",
+                   column, v ? v : "(null)");
+    }
+    pdi_jval_free(j);
+    return out;
+}
+
+int pd_task_add_check(
+    pd_task *t, const char *column, pd_check_kind kind, const char *const *values, size_t n_values)
+{
+    if (!t || !column || !column[0] || (n_values && !values))
+        return pd_set_error(PD_ERR_INVALID, "pd_task_add_check: bad argument");
+    if (t->stage->flow->finalized)
+        return pd_set_error(PD_ERR_INVALID, "flow is finalized");
+    if ((unsigned)kind > PD_CHECK_REFERENCES)
+        return task_error(t, PD_ERR_INVALID, "unknown check kind %d", (int)kind);
+    const char *kn = pd_check_kind_name(kind);
+    if (t->kind == PD_TASK_EXTERNAL)
+        return task_error(t, PD_ERR_INVALID,
+                          "check %s on column '%s': an external table is not checked", kn, column);
+    size_t want_min = kind == PD_CHECK_NOT_NULL || kind == PD_CHECK_UNIQUE ? 0 : 1;
+    size_t want_max = kind == PD_CHECK_ACCEPTED_VALUES ? SIZE_MAX : want_min;
+    if (n_values < want_min || n_values > want_max)
+        return task_error(
+            t, PD_ERR_INVALID, "check %s on column '%s': %s", kn, column,
+            want_min == 0 ? "takes no value"
+            : want_max == 1
+                ? (kind == PD_CHECK_REFERENCES ? "takes one stage.table.column" : "takes one value")
+                : "takes a non-empty list of values");
+    pdi_check c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    int rc = PD_OK;
+    if (!(c.column = pdi_strdup(column)))
+        rc = PD_ERR_NOMEM;
+    if (!rc && kind == PD_CHECK_REFERENCES) {
+        const char *v = values[0];
+        const char *dot = v ? strrchr(v, '.') : NULL;
+        if (!dot || dot == v || !dot[1])
+            rc = task_error(t, PD_ERR_INVALID,
+                            "check references on column '%s': '%s' is not stage.table.column "
+                            "(or table.column)",
+                            column, v ? v : "");
+        if (!rc && (!(c.ref = pdi_strndup(v, (size_t)(dot - v))) ||
+                    !(c.ref_column = pdi_strdup(dot + 1)) || pdi_strv_push(&c.values, v)))
+            rc = PD_ERR_NOMEM;
+        if (!rc)
+            rc = add_ref(t, c.ref);
+    }
+    for (size_t i = 0; !rc && kind != PD_CHECK_REFERENCES && i < n_values; i++) {
+        char *cv = check_value(t, column, values[i]);
+        if (!cv)
+            rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+        else if (pdi_strv_push_owned(&c.values, cv))
+            rc = PD_ERR_NOMEM;
+    }
+    pdi_check *nc = rc ? NULL : pdi_realloc(t->checks, (t->n_checks + 1) * sizeof *nc);
+    if (!rc && !nc)
+        rc = PD_ERR_NOMEM;
+    if (rc) {
+        free(c.column);
+        pdi_strv_free(&c.values);
+        free(c.ref);
+        free(c.ref_column);
+        return rc;
+    }
+    t->checks = nc;
+    t->checks[t->n_checks++] = c;
     return PD_OK;
 }
 
@@ -718,7 +838,7 @@ void pd_task_set_origin(pd_task *t, const char *file, int line)
     if (!t)
         return;
     free(t->origin_file);
-    t->origin_file = pd_strdup(file);
+    t->origin_file = pdi_strdup(file);
     t->origin_line = line;
 }
 
@@ -791,8 +911,8 @@ int pdi_resolve(
         pd_task *q = stage_find_table(f->stages[i], table);
         if (q) {
             if (found++)
-                pd_buf_puts(&names, ", ");
-            pd_buf_puts(&names, f->stages[i]->name);
+                pdi_buf_puts(&names, ", ");
+            pdi_buf_puts(&names, f->stages[i]->name);
             p = q;
         }
     }
@@ -807,7 +927,7 @@ int pdi_resolve(
                         table, names.data ? names.data : "", table);
     else
         *out = p;
-    pd_buf_free(&names);
+    pdi_buf_free(&names);
     return rc;
 }
 
@@ -851,7 +971,7 @@ int pdi_sorted_refs(const pd_task *t, const pdi_ref ***out)
     *out = NULL;
     if (!t->n_refs)
         return PD_OK;
-    const pdi_ref **s = pd_calloc(t->n_refs, sizeof *s);
+    const pdi_ref **s = pdi_calloc(t->n_refs, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
     for (size_t i = 0; i < t->n_refs; i++) {
@@ -868,13 +988,13 @@ int pdi_sorted_refs(const pd_task *t, const pdi_ref ***out)
 
 void pdi_json_task_args_begin(pd_json *j, const pd_task *t)
 {
-    pd_json_obj_begin(j);
+    pdi_json_obj_begin(j);
     if (t->kind == PD_TASK_EXTERNAL) {
-        pd_json_key(j, "external");
-        pd_json_arr_begin(j);
-        pd_json_str(j, t->ext_schema);
-        pd_json_str(j, t->ext_table);
-        pd_json_arr_end(j);
+        pdi_json_key(j, "external");
+        pdi_json_arr_begin(j);
+        pdi_json_str(j, t->ext_schema);
+        pdi_json_str(j, t->ext_table);
+        pdi_json_arr_end(j);
     }
 }
 
@@ -882,13 +1002,13 @@ void pdi_json_task_args_end(pd_json *j, const pd_task *t)
 {
     if (t->kind == PD_TASK_LOAD) {
         if (t->load_opts) {
-            pd_json_key(j, "options");
-            pd_json_raw(j, t->load_opts);
+            pdi_json_key(j, "options");
+            pdi_json_raw(j, t->load_opts);
         }
-        pd_json_key(j, "path");
-        pd_json_str(j, t->csv_path);
+        pdi_json_key(j, "path");
+        pdi_json_str(j, t->csv_path);
     }
-    pd_json_obj_end(j);
+    pdi_json_obj_end(j);
 }
 
 static int compute_pos_hash(pd_task *t)
@@ -898,22 +1018,22 @@ static int compute_pos_hash(pd_task *t)
     if (rc)
         return rc;
     pd_json j;
-    pd_json_init(&j);
+    pdi_json_init(&j);
     pdi_json_task_args_begin(&j, t);
-    pd_json_key(&j, "inputs");
-    pd_json_obj_begin(&j);
+    pdi_json_key(&j, "inputs");
+    pdi_json_obj_begin(&j);
     for (size_t i = 0; i < t->n_refs; i++) {
-        pd_json_key(&j, refs[i]->text);
-        pd_json_str(&j, refs[i]->producer ? refs[i]->producer->pos_hash : "");
+        pdi_json_key(&j, refs[i]->text);
+        pdi_json_str(&j, refs[i]->producer ? refs[i]->producer->pos_hash : "");
     }
-    pd_json_obj_end(&j);
+    pdi_json_obj_end(&j);
     pdi_json_task_args_end(&j, t);
     free(refs);
-    char *args = pd_json_finish(&j);
+    char *args = pdi_json_finish(&j);
     if (!args)
         return PD_ERR_NOMEM;
     const char *parts[] = {"POS_TASK", t->table, t->stage->name, args};
-    pd_stable_hash(parts, 4, t->pos_hash);
+    pdi_stable_hash(parts, 4, t->pos_hash);
     free(args);
     return PD_OK;
 }
@@ -933,7 +1053,7 @@ int pd_flow_finalize(pd_flow *f)
             for (size_t k = 0; k < i; k++) {
                 pd_task *b = s->tasks[k];
                 if (strcmp(a->table, b->table) == 0 ||
-                    pd_strv_contains(&b->declared_outputs, a->table))
+                    pdi_strv_contains(&b->declared_outputs, a->table))
                     return task_error(a, PD_ERR_CONFIG,
                                       "duplicate table name '%s' in stage %s (also produced "
                                       "by task %s%s%s)",
@@ -941,7 +1061,7 @@ int pd_flow_finalize(pd_flow *f)
                                       b->origin_file ? pdi_task_origin(b) : "");
                 for (size_t o = 0; o < a->declared_outputs.n; o++) {
                     const char *on = a->declared_outputs.items[o];
-                    if (strcmp(on, b->table) == 0 || pd_strv_contains(&b->declared_outputs, on))
+                    if (strcmp(on, b->table) == 0 || pdi_strv_contains(&b->declared_outputs, on))
                         return task_error(a, PD_ERR_CONFIG,
                                           "duplicate table name '%s' in stage %s (also "
                                           "produced by task %s)",
@@ -956,7 +1076,7 @@ int pd_flow_finalize(pd_flow *f)
         free(t->inputs);
         t->inputs = NULL;
         t->n_inputs = 0;
-        if (t->n_refs && !(t->inputs = pd_calloc(t->n_refs, sizeof *t->inputs)))
+        if (t->n_refs && !(t->inputs = pdi_calloc(t->n_refs, sizeof *t->inputs)))
             return PD_ERR_NOMEM;
         for (size_t k = 0; k < t->n_refs; k++) {
             pdi_ref *r = &t->refs[k];
@@ -980,16 +1100,16 @@ int pd_flow_finalize(pd_flow *f)
     }
     /* order: tasks + commit nodes, Kahn with declaration-order priority */
     size_t nt = f->n_tasks, nn = nt + f->n_stages;
-    size_t *indeg = pd_calloc(nn + 1, sizeof *indeg);
-    size_t *key = pd_calloc(nn + 1, sizeof *key);
-    size_t *order = pd_calloc(nn + 1, sizeof *order);
-    size_t *hp = pd_calloc(nn + 1, sizeof *hp);
+    size_t *indeg = pdi_calloc(nn + 1, sizeof *indeg);
+    size_t *key = pdi_calloc(nn + 1, sizeof *key);
+    size_t *order = pdi_calloc(nn + 1, sizeof *order);
+    size_t *hp = pdi_calloc(nn + 1, sizeof *hp);
     /* adjacency: CSR built from edge list */
     size_t ne = 0;
     for (size_t i = 0; i < nt; i++)
         ne += f->tasks[i]->n_inputs + 1;
-    size_t *eu = pd_calloc(ne + 1, sizeof *eu), *ev = pd_calloc(ne + 1, sizeof *ev);
-    size_t *start = pd_calloc(nn + 2, sizeof *start), *adj = pd_calloc(ne + 1, sizeof *adj);
+    size_t *eu = pdi_calloc(ne + 1, sizeof *eu), *ev = pdi_calloc(ne + 1, sizeof *ev);
+    size_t *start = pdi_calloc(nn + 2, sizeof *start), *adj = pdi_calloc(ne + 1, sizeof *adj);
     int rc = PD_OK;
     if (!indeg || !key || !order || !hp || !eu || !ev || !start || !adj) {
         rc = PD_ERR_NOMEM;
@@ -1014,7 +1134,7 @@ int pd_flow_finalize(pd_flow *f)
     for (size_t v = 0; v < nn; v++)
         start[v + 1] += start[v];
     {
-        size_t *fill = pd_calloc(nn + 1, sizeof *fill);
+        size_t *fill = pdi_calloc(nn + 1, sizeof *fill);
         if (!fill) {
             rc = PD_ERR_NOMEM;
             goto out;
@@ -1073,7 +1193,7 @@ int pd_flow_finalize(pd_flow *f)
     f->adj = adj;
     f->indeg = indeg;
     start = adj = indeg = NULL;
-    if (!(f->rank = pd_calloc(nn + 1, sizeof *f->rank))) {
+    if (!(f->rank = pdi_calloc(nn + 1, sizeof *f->rank))) {
         rc = PD_ERR_NOMEM;
         goto out;
     }

@@ -15,7 +15,7 @@ void pdi_task_hash(const char *name,
 {
     const char *parts[] = {"TASK", name, version ? version : "None", input_hash,
                            cache_fn_hash ? cache_fn_hash : ""};
-    pd_stable_hash(parts, 5, out);
+    pdi_stable_hash(parts, 5, out);
 }
 
 static bool ident_char(char c)
@@ -65,7 +65,7 @@ char *pdi_canonical_sql(const char *sql)
             continue;
         }
         if (pending_space) {
-            pd_buf_putc(&b, ' ');
+            pdi_buf_putc(&b, ' ');
             pending_space = false;
         }
         const char *start = p, *end = NULL;
@@ -77,7 +77,7 @@ char *pdi_canonical_sql(const char *sql)
                 const char *e = strstr(p + 2, "*/");
                 p = e ? e + 2 : p + strlen(p);
             }
-            pd_buf_append(&b, start, (size_t)(p - start));
+            pdi_buf_append(&b, start, (size_t)(p - start));
             continue;
         }
         if (c == '\'' || c == '"' || c == '`' || c == '[') {
@@ -89,21 +89,21 @@ char *pdi_canonical_sql(const char *sql)
             if (*p)
                 p++;
             size_t cut = c != '\'' && *p == '.' ? tx_suffix_len(start + 1, end) : 0;
-            pd_buf_append(&b, start, (size_t)(end - start) - cut);
-            pd_buf_append(&b, end, (size_t)(p - end));
+            pdi_buf_append(&b, start, (size_t)(end - start) - cut);
+            pdi_buf_append(&b, end, (size_t)(p - end));
             continue;
         }
         if (ident_char(c)) {
             while (ident_char(*p))
                 p++;
             size_t cut = *p == '.' ? tx_suffix_len(start, p) : 0;
-            pd_buf_append(&b, start, (size_t)(p - start) - cut);
+            pdi_buf_append(&b, start, (size_t)(p - start) - cut);
             continue;
         }
-        pd_buf_putc(&b, c);
+        pdi_buf_putc(&b, c);
         p++;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 /* ------------------------------------------------------------ names */
@@ -116,7 +116,7 @@ int pd_cache_mode_from_name(const char *name, pd_cache_mode *out)
     if (!name || !out)
         return pd_set_error(PD_ERR_INVALID, "cache mode: NULL argument");
     for (int i = 0; i < 5; i++)
-        if (pd_str_ieq(name, mode_names[i])) {
+        if (pdi_str_ieq(name, mode_names[i])) {
             *out = (pd_cache_mode)i;
             return PD_OK;
         }

@@ -12,28 +12,28 @@
 int pdi_lazy_query_string(pdi_run *r, const pd_table *tbl, char **out)
 {
     *out = NULL;
-    if (r->store && pd_store_lazy_query_str(r->store, tbl, out) == PD_OK && *out)
+    if (r->store && pdi_store_lazy_query_str(r->store, tbl, out) == PD_OK && *out)
         return PD_OK;
     pd_clear_error();
     switch (tbl->kind) {
-    case PD_OBJ_SQL: *out = pd_strdup(tbl->sql); break;
+    case PD_OBJ_SQL: *out = pdi_strdup(tbl->sql); break;
     case PD_OBJ_EXTERNAL:
-        *out = pd_asprintf("ExternalTableReference(name=%s, schema=%s)", tbl->ext_name,
-                           tbl->ext_schema);
+        *out = pdi_asprintf("ExternalTableReference(name=%s, schema=%s)", tbl->ext_name,
+                            tbl->ext_schema);
         break;
     case PD_OBJ_VIEW: {
         pd_buf b = PD_BUF_INIT;
-        pd_buf_puts(&b, "View(src=[");
+        pdi_buf_puts(&b, "View(src=[");
         for (size_t i = 0; i < tbl->n_view_sources; i++)
-            pd_buf_printf(&b, "%s%s", i ? "," : "", tbl->view_sources[i]);
-        pd_buf_puts(&b, "])");
-        *out = pd_buf_detach(&b);
+            pdi_buf_printf(&b, "%s%s", i ? "," : "", tbl->view_sources[i]);
+        pdi_buf_puts(&b, "])");
+        *out = pdi_buf_detach(&b);
         break;
     }
     default: {
         char rnd[PD_HASH_LEN + 1];
-        pd_random_id(rnd);
-        *out = pd_asprintf("random:%s", rnd);
+        pdi_random_id(rnd);
+        *out = pdi_asprintf("random:%s", rnd);
     }
     }
     return *out ? PD_OK : PD_ERR_NOMEM;
@@ -53,16 +53,16 @@ int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out)
     size_t n = 0, cap = 0;
     int rc = PD_OK;
     pd_sha256_ctx h;
-    if (pd_sha256_init(&h)) {
+    if (pdi_sha256_init(&h)) {
         sch.release(&sch);
         return PD_ERR_NOMEM;
     }
     char *sj = pd_arrow_schema_to_json(&sch);
     if (sj)
-        pd_sha256_update(&h, sj, strlen(sj));
+        pdi_sha256_update(&h, sj, strlen(sj));
     free(sj);
     for (;;) {
-        struct ArrowArray *nb = pd_grow(batches, &cap, n, sizeof *nb, 8);
+        struct ArrowArray *nb = pdi_grow(batches, &cap, n, sizeof *nb, 8);
         if (!nb) {
             rc = PD_ERR_NOMEM;
             break;
@@ -82,8 +82,8 @@ int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out)
                 rc = PD_ERR_INVALID;
                 break;
             }
-            pd_sha256_update(&h, row, len);
-            pd_sha256_update(&h, "\n", 1);
+            pdi_sha256_update(&h, row, len);
+            pdi_sha256_update(&h, "\n", 1);
             free(row);
         }
         n++;
@@ -91,7 +91,7 @@ int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out)
             break;
     }
     uint8_t d[PD_SHA256_LEN];
-    pd_sha256_final(&h, d);
+    pdi_sha256_final(&h, d);
     st->release(st);
     if (!rc) {
         rc = pd_arrow_stream_from_batches(&sch, batches, n, st);
@@ -106,31 +106,31 @@ int pdi_arrow_content_str(struct ArrowArrayStream *st, char **out)
     if (rc)
         return rc;
     char hex[2 * PD_SHA256_LEN + 1];
-    pd_hex(d, PD_SHA256_LEN, hex);
-    *out = pd_asprintf("arrow-content:%s", hex);
+    pdi_hex(d, PD_SHA256_LEN, hex);
+    *out = pdi_asprintf("arrow-content:%s", hex);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
 /* canonical JSON description of one input reference */
 static void json_out_desc(pd_json *j, const pd_task *p, const pdi_out *o)
 {
-    pd_json_obj_begin(j);
-    pd_json_key(j, "__pipedag_type__");
-    pd_json_str(j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
-    pd_json_key(j, "cache_key");
-    pd_json_str(j, o->cache_key);
-    pd_json_key(j, "name");
-    pd_json_str(j, o->name);
+    pdi_json_obj_begin(j);
+    pdi_json_key(j, "__pipedag_type__");
+    pdi_json_str(j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
+    pdi_json_key(j, "cache_key");
+    pdi_json_str(j, o->cache_key);
+    pdi_json_key(j, "name");
+    pdi_json_str(j, o->name);
     if (o->kind == PDI_OUT_TABLE) {
-        pd_json_key(j, "primary_key");
-        pd_json_arr_begin(j);
+        pdi_json_key(j, "primary_key");
+        pdi_json_arr_begin(j);
         for (size_t i = 0; i < p->primary_key.n; i++)
-            pd_json_str(j, p->primary_key.items[i]);
-        pd_json_arr_end(j);
+            pdi_json_str(j, p->primary_key.items[i]);
+        pdi_json_arr_end(j);
     }
-    pd_json_key(j, "stage");
-    pd_json_str(j, p->stage->name);
-    pd_json_obj_end(j);
+    pdi_json_key(j, "stage");
+    pdi_json_str(j, p->stage->name);
+    pdi_json_obj_end(j);
 }
 
 char *pdi_materialization_json(const pd_task *t)
@@ -138,24 +138,53 @@ char *pdi_materialization_json(const pd_task *t)
     if (!t->primary_key.n && !t->n_indexes)
         return NULL;
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "indexes");
-    pd_json_arr_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "indexes");
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; i < t->n_indexes; i++) {
-        pd_json_arr_begin(&j);
+        pdi_json_arr_begin(&j);
         for (size_t k = 0; k < t->indexes[i].n; k++)
-            pd_json_str(&j, t->indexes[i].items[k]);
-        pd_json_arr_end(&j);
+            pdi_json_str(&j, t->indexes[i].items[k]);
+        pdi_json_arr_end(&j);
     }
-    pd_json_arr_end(&j);
-    pd_json_key(&j, "primary_key");
-    pd_json_arr_begin(&j);
+    pdi_json_arr_end(&j);
+    pdi_json_key(&j, "primary_key");
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; i < t->primary_key.n; i++)
-        pd_json_str(&j, t->primary_key.items[i]);
-    pd_json_arr_end(&j);
-    pd_json_obj_end(&j);
-    return pd_json_finish(&j);
+        pdi_json_str(&j, t->primary_key.items[i]);
+    pdi_json_arr_end(&j);
+    pdi_json_obj_end(&j);
+    return pdi_json_finish(&j);
+}
+
+char *pdi_checks_json(const pd_task *t)
+{
+    if (!t->n_checks)
+        return NULL;
+    pd_json j;
+    pdi_json_init(&j);
+    pdi_json_arr_begin(&j);
+    for (size_t i = 0; i < t->n_checks; i++) {
+        const pdi_check *c = &t->checks[i];
+        pdi_json_obj_begin(&j);
+        pdi_json_key(&j, "column");
+        pdi_json_str(&j, c->column);
+        pdi_json_key(&j, "kind");
+        pdi_json_str(&j, pd_check_kind_name(c->kind));
+        pdi_json_key(&j, "values");
+        pdi_json_arr_begin(&j);
+        for (size_t k = 0; k < c->values.n; k++) {
+            if (c->kind == PD_CHECK_REFERENCES)
+                pdi_json_str(&j, c->values.items[k]);
+            else
+                pdi_json_raw(&j, c->values.items[k]);
+        }
+        pdi_json_arr_end(&j);
+        pdi_json_obj_end(&j);
+    }
+    pdi_json_arr_end(&j);
+    return pdi_json_finish(&j);
 }
 
 /* input_hash and the explain summary {"ref": cache_key | value} */
@@ -167,12 +196,12 @@ int pdi_compute_inputs(pdi_run *r, pd_task *t)
     if (rc)
         return rc;
     pd_json j, e;
-    pd_json_init(&j);
-    pd_json_init(&e);
+    pdi_json_init(&j);
+    pdi_json_init(&e);
     pdi_json_task_args_begin(&j, t);
-    pd_json_obj_begin(&e);
-    pd_json_key(&j, "inputs");
-    pd_json_obj_begin(&j);
+    pdi_json_obj_begin(&e);
+    pdi_json_key(&j, "inputs");
+    pdi_json_obj_begin(&j);
     for (size_t i = 0; i < t->n_refs && !rc; i++) {
         const pdi_ref *ref = refs[i];
         if (!ref->producer)
@@ -183,55 +212,62 @@ int pdi_compute_inputs(pdi_run *r, pd_task *t)
         rc = pdi_ref_output(r, t, ref->text, &p, &o, &val);
         if (rc)
             break;
-        pd_json_key(&j, ref->text);
-        pd_json_key(&e, ref->text);
+        pdi_json_key(&j, ref->text);
+        pdi_json_key(&e, ref->text);
         pdi_trun *pt = &r->t[p->id];
         if (o && !(val && strcmp(p->table, ref->table) == 0 && pt->n_outs > 1)) {
             json_out_desc(&j, p, o);
-            pd_json_str(&e, o->cache_key);
+            pdi_json_str(&e, o->cache_key);
         } else {
             /* the whole task: all outputs and its literal value */
-            pd_json_obj_begin(&j);
-            pd_json_key(&j, "__pipedag_type__");
-            pd_json_str(&j, "task");
-            pd_json_key(&j, "outputs");
-            pd_json_arr_begin(&j);
+            pdi_json_obj_begin(&j);
+            pdi_json_key(&j, "__pipedag_type__");
+            pdi_json_str(&j, "task");
+            pdi_json_key(&j, "outputs");
+            pdi_json_arr_begin(&j);
             pd_buf keys = PD_BUF_INIT;
             for (size_t k = 0; k < pt->n_outs; k++) {
                 json_out_desc(&j, p, &pt->outs[k]);
-                pd_buf_printf(&keys, "%s%s", k ? "," : "", pt->outs[k].cache_key);
+                pdi_buf_printf(&keys, "%s%s", k ? "," : "", pt->outs[k].cache_key);
             }
-            pd_json_arr_end(&j);
-            pd_json_key(&j, "value");
+            pdi_json_arr_end(&j);
+            pdi_json_key(&j, "value");
             if (val)
-                pd_json_raw(&j, val);
+                pdi_json_raw(&j, val);
             else
-                pd_json_null(&j);
-            pd_json_obj_end(&j);
+                pdi_json_null(&j);
+            pdi_json_obj_end(&j);
             if (val && !pt->n_outs)
-                pd_buf_printf(&keys, "value=%s", val);
-            pd_json_str(&e, keys.data ? keys.data : "");
-            pd_buf_free(&keys);
+                pdi_buf_printf(&keys, "value=%s", val);
+            pdi_json_str(&e, keys.data ? keys.data : "");
+            pdi_buf_free(&keys);
         }
     }
-    pd_json_obj_end(&j);
+    pdi_json_obj_end(&j);
+    /* column checks: a changed one re-runs the task (and checks its table) */
+    char *chk = rc ? NULL : pdi_checks_json(t);
+    if (chk) {
+        pdi_json_key(&j, "checks");
+        pdi_json_raw(&j, chk);
+        free(chk);
+    }
     /* primary key and indexes: a changed one re-creates the table */
     char *mat = rc ? NULL : pdi_materialization_json(t);
     if (mat) {
-        pd_json_key(&j, "materialization");
-        pd_json_raw(&j, mat);
+        pdi_json_key(&j, "materialization");
+        pdi_json_raw(&j, mat);
         free(mat);
     }
     pdi_json_task_args_end(&j, t);
-    pd_json_obj_end(&e);
+    pdi_json_obj_end(&e);
     free(refs);
-    char *js = pd_json_finish(&j);
-    char *es = pd_json_finish(&e);
+    char *js = pdi_json_finish(&j);
+    char *es = pdi_json_finish(&e);
     if (!rc && (!js || !es))
         rc = PD_ERR_NOMEM;
     if (!rc) {
         const char *parts[] = {"INPUT", js};
-        pd_stable_hash(parts, 2, tr->input_hash);
+        pdi_stable_hash(parts, 2, tr->input_hash);
         free(tr->inputs_json);
         tr->inputs_json = es;
         es = NULL;
@@ -244,9 +280,9 @@ int pdi_compute_inputs(pdi_run *r, pd_task *t)
 char *pdi_resolve_path(pdi_run *r, const char *path)
 {
     if (!path || path[0] == '/' || !r->flow->file)
-        return pd_strdup(path);
-    char *dir = pd_path_dirname(r->flow->file);
-    char *p = dir ? pd_path_join(dir, path) : NULL;
+        return pdi_strdup(path);
+    char *dir = pdi_path_dirname(r->flow->file);
+    char *p = dir ? pdi_path_join(dir, path) : NULL;
     free(dir);
     return p;
 }
@@ -260,9 +296,9 @@ int pdi_compute_cache_fn(pdi_run *r, pd_task *t)
         return PD_OK;
     if (r->disable_cache_fn) {
         char rnd[PD_HASH_LEN + 1];
-        pd_random_id(rnd);
+        pdi_random_id(rnd);
         const char *parts[] = {"CACHE_FN", rnd};
-        pd_stable_hash(parts, 2, tr->cache_fn_hash);
+        pdi_stable_hash(parts, 2, tr->cache_fn_hash);
         return PD_OK;
     }
     char *val = NULL;
@@ -278,15 +314,15 @@ int pdi_compute_cache_fn(pdi_run *r, pd_task *t)
             return rc;
     }
     pd_buf b = PD_BUF_INIT;
-    pd_json_escape(&b, val ? val : "", val ? strlen(val) : 0);
+    pdi_json_escape(&b, val ? val : "", val ? strlen(val) : 0);
     free(val);
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return PD_ERR_NOMEM;
     }
     const char *parts[] = {"CACHE_FN", b.data ? b.data : "\"\""};
-    pd_stable_hash(parts, 2, tr->cache_fn_hash);
-    pd_buf_free(&b);
+    pdi_stable_hash(parts, 2, tr->cache_fn_hash);
+    pdi_buf_free(&b);
     return PD_OK;
 }
 
@@ -294,70 +330,76 @@ static char *build_output_json(pdi_run *r, pd_task *t, pd_task_state state)
 {
     pdi_trun *tr = &r->t[t->id];
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "key");
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "cache_fn_hash");
-    pd_json_str(&j, tr->cache_fn_hash);
-    pd_json_key(&j, "input_hash");
-    pd_json_str(&j, tr->input_hash);
-    pd_json_key(&j, "inputs");
-    pd_json_raw(&j, tr->inputs_json ? tr->inputs_json : "{}");
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "key");
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "cache_fn_hash");
+    pdi_json_str(&j, tr->cache_fn_hash);
+    char *chk = pdi_checks_json(t);
+    if (chk) {
+        pdi_json_key(&j, "checks");
+        pdi_json_str(&j, chk);
+        free(chk);
+    }
+    pdi_json_key(&j, "input_hash");
+    pdi_json_str(&j, tr->input_hash);
+    pdi_json_key(&j, "inputs");
+    pdi_json_raw(&j, tr->inputs_json ? tr->inputs_json : "{}");
     char *mat = pdi_materialization_json(t);
     if (mat) {
-        pd_json_key(&j, "materialization");
-        pd_json_str(&j, mat);
+        pdi_json_key(&j, "materialization");
+        pdi_json_str(&j, mat);
         free(mat);
     }
-    pd_json_key(&j, "query_hash");
-    pd_json_obj_begin(&j);
+    pdi_json_key(&j, "query_hash");
+    pdi_json_obj_begin(&j);
     for (size_t i = 0; i < tr->n_outs; i++)
         if (tr->outs[i].query_hash) {
-            pd_json_key(&j, tr->outs[i].name);
-            pd_json_str(&j, tr->outs[i].query_hash);
+            pdi_json_key(&j, tr->outs[i].name);
+            pdi_json_str(&j, tr->outs[i].query_hash);
         }
-    pd_json_obj_end(&j);
-    pd_json_key(&j, "task_hash");
-    pd_json_str(&j, tr->task_hash);
-    pd_json_key(&j, "version");
-    pd_json_str(&j, t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None"));
-    pd_json_obj_end(&j);
-    pd_json_key(&j, "outputs");
-    pd_json_arr_begin(&j);
+    pdi_json_obj_end(&j);
+    pdi_json_key(&j, "task_hash");
+    pdi_json_str(&j, tr->task_hash);
+    pdi_json_key(&j, "version");
+    pdi_json_str(&j, t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None"));
+    pdi_json_obj_end(&j);
+    pdi_json_key(&j, "outputs");
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; i < tr->n_outs; i++) {
         pdi_out *o = &tr->outs[i];
-        pd_json_obj_begin(&j);
-        pd_json_key(&j, "cache_key");
-        pd_json_str(&j, o->cache_key);
+        pdi_json_obj_begin(&j);
+        pdi_json_key(&j, "cache_key");
+        pdi_json_str(&j, o->cache_key);
         if (o->ext_schema) {
-            pd_json_key(&j, "ext_name");
-            pd_json_str(&j, o->ext_name);
-            pd_json_key(&j, "ext_schema");
-            pd_json_str(&j, o->ext_schema);
+            pdi_json_key(&j, "ext_name");
+            pdi_json_str(&j, o->ext_name);
+            pdi_json_key(&j, "ext_schema");
+            pdi_json_str(&j, o->ext_schema);
         }
-        pd_json_key(&j, "kind");
-        pd_json_str(&j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
-        pd_json_key(&j, "name");
-        pd_json_str(&j, o->name);
+        pdi_json_key(&j, "kind");
+        pdi_json_str(&j, o->kind == PDI_OUT_BLOB ? "blob" : "table");
+        pdi_json_key(&j, "name");
+        pdi_json_str(&j, o->name);
         if (o->query_hash) {
-            pd_json_key(&j, "query_hash");
-            pd_json_str(&j, o->query_hash);
+            pdi_json_key(&j, "query_hash");
+            pdi_json_str(&j, o->query_hash);
         }
-        pd_json_obj_end(&j);
+        pdi_json_obj_end(&j);
     }
-    pd_json_arr_end(&j);
-    pd_json_key(&j, "state");
-    pd_json_str(&j, pd_task_state_name(state));
-    pd_json_key(&j, "value");
+    pdi_json_arr_end(&j);
+    pdi_json_key(&j, "state");
+    pdi_json_str(&j, pd_task_state_name(state));
+    pdi_json_key(&j, "value");
     if (tr->value_json)
-        pd_json_raw(&j, tr->value_json);
+        pdi_json_raw(&j, tr->value_json);
     else
-        pd_json_null(&j);
-    pd_json_key(&j, "value_json");
-    pd_json_str(&j, tr->value_json);
-    pd_json_obj_end(&j);
-    return pd_json_finish(&j);
+        pdi_json_null(&j);
+    pdi_json_key(&j, "value_json");
+    pdi_json_str(&j, tr->value_json);
+    pdi_json_obj_end(&j);
+    return pdi_json_finish(&j);
 }
 
 int pdi_insert_task_row(pdi_run *r, pd_task *t, pd_task_state state, const pd_task_meta *orig)
@@ -373,14 +415,14 @@ int pdi_insert_task_row(pdi_run *r, pd_task *t, pd_task_state state, const pd_ta
     m.name = t->table;
     m.stage = t->stage->name;
     m.version = orig ? orig->version : tr->version_used;
-    m.timestamp = orig ? orig->timestamp : pd_unix_micros();
+    m.timestamp = orig ? orig->timestamp : pdi_unix_micros();
     m.run_id = orig ? orig->run_id : r->run_id;
     m.position_hash = t->pos_hash;
     m.input_hash = orig && orig->input_hash ? orig->input_hash : tr->input_hash;
     m.cache_fn_hash = orig && orig->cache_fn_hash ? orig->cache_fn_hash : tr->cache_fn_hash;
     m.output_json = oj;
     m.in_transaction_schema = true;
-    int rc = pd_meta_insert_task(r->store, &m);
+    int rc = pdi_meta_insert_task(r->store, &m);
     free(oj);
     return rc;
 }

@@ -14,12 +14,13 @@ int pdi_task_fail(pdi_trun *tr, const pd_task *t, const char *what)
     const char *origin = pdi_task_origin(t);
     const char *msg = pd_last_error();
     if (strstr(msg, t->stage->name) && strstr(msg, t->name) && (!*origin || strstr(msg, origin)))
-        tr->error = pd_asprintf("%s%s", what ? what : "", msg);
+        tr->error = pdi_asprintf("%s%s", what ? what : "", msg);
     else if (*origin)
-        tr->error = pd_asprintf("task %s.%s (%s): %s%s", t->stage->name, t->name, origin,
-                                what ? what : "", msg);
+        tr->error = pdi_asprintf("task %s.%s (%s): %s%s", t->stage->name, t->name, origin,
+                                 what ? what : "", msg);
     else
-        tr->error = pd_asprintf("task %s.%s: %s%s", t->stage->name, t->name, what ? what : "", msg);
+        tr->error =
+            pdi_asprintf("task %s.%s: %s%s", t->stage->name, t->name, what ? what : "", msg);
     tr->state = PD_STATE_FAILED;
     return PD_ERR_TASK;
 }
@@ -31,17 +32,17 @@ int pdi_add_out(pdi_trun *tr,
                 const char *query_hash,
                 const char *schema)
 {
-    pdi_out *outs = pd_grow(tr->outs, &tr->cap_outs, tr->n_outs, sizeof *outs, 4);
+    pdi_out *outs = pdi_grow(tr->outs, &tr->cap_outs, tr->n_outs, sizeof *outs, 4);
     if (!outs)
         return PD_ERR_NOMEM;
     tr->outs = outs;
     pdi_out *o = &tr->outs[tr->n_outs];
     memset(o, 0, sizeof *o);
-    o->name = pd_strdup(name);
+    o->name = pdi_strdup(name);
     o->kind = kind;
-    o->cache_key = pd_strdup(cache_key ? cache_key : "");
-    o->query_hash = pd_strdup(query_hash);
-    o->schema = pd_strdup(schema);
+    o->cache_key = pdi_strdup(cache_key ? cache_key : "");
+    o->query_hash = pdi_strdup(query_hash);
+    o->schema = pdi_strdup(schema);
     if (!o->name || !o->cache_key || (query_hash && !o->query_hash) || (schema && !o->schema)) {
         free(o->name);
         free(o->cache_key);
@@ -80,35 +81,35 @@ void pdi_trun_free(pdi_trun *tr)
 
 int pdi_decode_outputs(pdi_trun *tr, const char *json, const char *schema)
 {
-    pd_jval *v = pd_json_parse(json, strlen(json));
+    pd_jval *v = pdi_json_parse(json, strlen(json));
     if (!v)
         return pd_error_prefix("decoding stored output_json");
     int rc = PD_OK;
-    const pd_jval *outs = pd_jval_get(v, "outputs");
+    const pd_jval *outs = pdi_jval_get(v, "outputs");
     for (size_t i = 0; outs && outs->type == PD_J_ARR && i < outs->n && !rc; i++) {
         const pd_jval *o = outs->items[i];
-        const char *kind = pd_jval_str(pd_jval_get(o, "kind"));
-        const char *name = pd_jval_str(pd_jval_get(o, "name"));
+        const char *kind = pdi_jval_str(pdi_jval_get(o, "kind"));
+        const char *name = pdi_jval_str(pdi_jval_get(o, "name"));
         if (!name)
             continue;
-        rc = pdi_add_out(tr, name, pd_str_eq(kind, "blob") ? PDI_OUT_BLOB : PDI_OUT_TABLE,
-                         pd_jval_str(pd_jval_get(o, "cache_key")),
-                         pd_jval_str(pd_jval_get(o, "query_hash")), schema);
-        const char *es = pd_jval_str(pd_jval_get(o, "ext_schema"));
-        const char *en = pd_jval_str(pd_jval_get(o, "ext_name"));
+        rc = pdi_add_out(tr, name, pdi_str_eq(kind, "blob") ? PDI_OUT_BLOB : PDI_OUT_TABLE,
+                         pdi_jval_str(pdi_jval_get(o, "cache_key")),
+                         pdi_jval_str(pdi_jval_get(o, "query_hash")), schema);
+        const char *es = pdi_jval_str(pdi_jval_get(o, "ext_schema"));
+        const char *en = pdi_jval_str(pdi_jval_get(o, "ext_name"));
         if (!rc && es && en) {
             pdi_out *last = &tr->outs[tr->n_outs - 1];
-            last->ext_schema = pd_strdup(es);
-            last->ext_name = pd_strdup(en);
+            last->ext_schema = pdi_strdup(es);
+            last->ext_name = pdi_strdup(en);
         }
     }
-    const pd_jval *val = pd_jval_get(v, "value");
+    const pd_jval *val = pdi_jval_get(v, "value");
     if (!rc && val && val->type != PD_J_NULL) {
-        const pd_jval *raw = pd_jval_get(v, "value_json");
+        const pd_jval *raw = pdi_jval_get(v, "value_json");
         if (raw && raw->type == PD_J_STR)
-            tr->value_json = pd_strdup(raw->str);
+            tr->value_json = pdi_strdup(raw->str);
     }
-    pd_jval_free(v);
+    pdi_jval_free(v);
     return rc;
 }
 
@@ -122,19 +123,19 @@ static int load_stored_outputs(pdi_run *r, pd_task *p)
     pd_task_meta m;
     memset(&m, 0, sizeof m);
     bool found = false;
-    int rc = pd_meta_latest_task(r->store, p->table, p->stage->name, p->pos_hash, !r->task_subset,
-                                 &m, &found);
+    int rc = pdi_meta_latest_task(r->store, p->table, p->stage->name, p->pos_hash, !r->task_subset,
+                                  &m, &found);
     if (rc)
         return rc;
     if (!found) {
-        pd_task_meta_clear(&m);
+        pdi_task_meta_clear(&m);
         return pd_set_error(PD_ERR_CACHE,
                             "no stored output of task %s.%s (position hash %s): run the stage "
                             "first",
                             p->stage->name, p->name, p->pos_hash);
     }
     rc = pdi_decode_outputs(tr, m.output_json ? m.output_json : "{}", p->stage->name);
-    pd_task_meta_clear(&m);
+    pdi_task_meta_clear(&m);
     if (!rc)
         tr->loaded = true;
     return rc;
@@ -214,8 +215,8 @@ static const char *
 physical_name(pdi_run *r, pd_task_ctx *keep, const char *schema, const char *name, pd_strv *owned)
 {
     (void)keep;
-    char *n = pd_store_sql_name(r->store, schema, name);
-    if (!n || pd_strv_push_owned(owned, n))
+    char *n = pdi_store_sql_name(r->store, schema, name);
+    if (!n || pdi_strv_push_owned(owned, n))
         return NULL;
     return n;
 }
@@ -234,7 +235,7 @@ const char *pdi_out_schema(pdi_run *r, const pd_task *t, const pd_task *p, const
 static char *schema_sql_name(pdi_run *r, const char *schema)
 {
     static const char probe[] = "pd__probe__";
-    char *n = pd_store_sql_name(r->store, schema, probe);
+    char *n = pdi_store_sql_name(r->store, schema, probe);
     if (!n)
         return NULL;
     char *p = strstr(n, probe);
@@ -261,7 +262,7 @@ typedef struct render_st {
 static int render_cb(void *user, const char *inner, size_t start, size_t end)
 {
     render_st *st = user;
-    pd_buf_append(&st->out, st->sql + st->pos, start - st->pos);
+    pdi_buf_append(&st->out, st->sql + st->pos, start - st->pos);
     st->pos = end;
     char *n = pdi_normalize_name(inner);
     if (!n)
@@ -272,7 +273,7 @@ static int render_cb(void *user, const char *inner, size_t start, size_t end)
         if (!s)
             rc = pd_set_error(PD_ERR, "cannot name the schema of stage %s", st->t->stage->name);
         else
-            pd_buf_puts(&st->out, s);
+            pdi_buf_puts(&st->out, s);
         free(s);
     } else {
         pd_task *p = NULL;
@@ -283,7 +284,7 @@ static int render_cb(void *user, const char *inner, size_t start, size_t end)
             const char *nm = physical_name(st->r, NULL, pdi_tx_schema(st->r, st->t->stage),
                                            ref->table, &st->owned);
             if (nm)
-                pd_buf_puts(&st->out, nm);
+                pdi_buf_puts(&st->out, nm);
             else
                 rc = PD_ERR_NOMEM;
         } else {
@@ -296,7 +297,7 @@ static int render_cb(void *user, const char *inner, size_t start, size_t end)
                 if (!nm)
                     rc = pd_set_error(PD_ERR, "cannot name table %s.%s", o->schema, o->name);
                 else
-                    pd_buf_puts(&st->out, nm);
+                    pdi_buf_puts(&st->out, nm);
             }
         }
     }
@@ -313,12 +314,12 @@ int pdi_render_sql(pdi_run *r, pd_task *t, const char *sql, char **out)
     st.sql = sql;
     int rc = pdi_scan_refs(sql, render_cb, &st);
     if (!rc)
-        rc = pd_buf_puts(&st.out, sql + st.pos);
-    pd_strv_free(&st.owned);
+        rc = pdi_buf_puts(&st.out, sql + st.pos);
+    pdi_strv_free(&st.owned);
     if (rc || st.out.oom) {
-        pd_buf_free(&st.out);
+        pdi_buf_free(&st.out);
         return rc ? rc : PD_ERR_NOMEM;
     }
-    *out = pd_buf_detach(&st.out);
+    *out = pdi_buf_detach(&st.out);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }

@@ -20,15 +20,15 @@ struct pd_result {
 pd_result *pdi_make_result(pdi_run *r, double secs)
 {
     pd_flow *f = r->flow;
-    pd_result *res = pd_calloc(1, sizeof *res);
+    pd_result *res = pdi_calloc(1, sizeof *res);
     if (!res)
         return NULL;
     res->flow = f;
-    res->instance = pd_strdup(r->cfg->instance ? r->cfg->instance : "");
+    res->instance = pdi_strdup(r->cfg->instance ? r->cfg->instance : "");
     res->seconds = secs;
-    res->tasks = pd_calloc(f->n_tasks + 1, sizeof *res->tasks);
-    res->states = pd_calloc(f->n_tasks + 1, sizeof *res->states);
-    res->errors = pd_calloc(f->n_tasks + 1, sizeof *res->errors);
+    res->tasks = pdi_calloc(f->n_tasks + 1, sizeof *res->tasks);
+    res->states = pdi_calloc(f->n_tasks + 1, sizeof *res->states);
+    res->errors = pdi_calloc(f->n_tasks + 1, sizeof *res->errors);
     if (!res->tasks || !res->states || !res->errors) {
         pd_result_free(res);
         return NULL;
@@ -84,33 +84,33 @@ char *pd_result_json(const pd_result *r)
     if (!r)
         return NULL;
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "flow");
-    pd_json_str(&j, r->flow->name);
-    pd_json_key(&j, "instance");
-    pd_json_str(&j, r->instance);
-    pd_json_key(&j, "seconds");
-    pd_json_double(&j, r->seconds);
-    pd_json_key(&j, "successful");
-    pd_json_bool(&j, r->ok);
-    pd_json_key(&j, "tasks");
-    pd_json_arr_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "flow");
+    pdi_json_str(&j, r->flow->name);
+    pdi_json_key(&j, "instance");
+    pdi_json_str(&j, r->instance);
+    pdi_json_key(&j, "seconds");
+    pdi_json_double(&j, r->seconds);
+    pdi_json_key(&j, "successful");
+    pdi_json_bool(&j, r->ok);
+    pdi_json_key(&j, "tasks");
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; i < r->n; i++) {
-        pd_json_obj_begin(&j);
-        pd_json_key(&j, "error");
-        pd_json_str(&j, r->errors[i]);
-        pd_json_key(&j, "stage");
-        pd_json_str(&j, r->tasks[i]->stage->name);
-        pd_json_key(&j, "state");
-        pd_json_str(&j, pd_task_state_name(r->states[i]));
-        pd_json_key(&j, "task");
-        pd_json_str(&j, r->tasks[i]->name);
-        pd_json_obj_end(&j);
+        pdi_json_obj_begin(&j);
+        pdi_json_key(&j, "error");
+        pdi_json_str(&j, r->errors[i]);
+        pdi_json_key(&j, "stage");
+        pdi_json_str(&j, r->tasks[i]->stage->name);
+        pdi_json_key(&j, "state");
+        pdi_json_str(&j, pd_task_state_name(r->states[i]));
+        pdi_json_key(&j, "task");
+        pdi_json_str(&j, r->tasks[i]->name);
+        pdi_json_obj_end(&j);
     }
-    pd_json_arr_end(&j);
-    pd_json_obj_end(&j);
-    return pd_json_finish(&j);
+    pdi_json_arr_end(&j);
+    pdi_json_obj_end(&j);
+    return pdi_json_finish(&j);
 }
 
 void pd_result_free(pd_result *r)

@@ -35,7 +35,7 @@ static void node_done(engine *e, size_t v, bool ok)
                 e->dep_failed[w] = true;
             if (--e->pending[w] == 0) {
                 if (e->dep_failed[w] || e->r->stop) {
-                    size_t *s2 = pd_grow(stack, &cap, ns, sizeof *s2, 16);
+                    size_t *s2 = pdi_grow(stack, &cap, ns, sizeof *s2, 16);
                     if (!s2)
                         abort();
                     stack = s2;
@@ -83,7 +83,7 @@ static bool exec_node(engine *e, size_t v)
         for (size_t i = 0; i < st->n_tasks; i++) {
             pdi_trun *tr = &r->t[st->tasks[i]->id];
             if (tr->selected && !tr->error) {
-                tr->error = pd_asprintf("stage %s: %s", st->name, pd_last_error());
+                tr->error = pdi_asprintf("stage %s: %s", st->name, pd_last_error());
                 tr->state = PD_STATE_FAILED;
             }
         }
@@ -132,10 +132,10 @@ int pdi_run_engine(pdi_run *r, int jobs)
     memset(&e, 0, sizeof e);
     e.r = r;
     e.nn = f->n_tasks + f->n_stages;
-    e.pending = pd_calloc(e.nn + 1, sizeof *e.pending);
-    e.dep_failed = pd_calloc(e.nn + 1, sizeof *e.dep_failed);
-    e.ok = pd_calloc(e.nn + 1, sizeof *e.ok);
-    e.ready.a = pd_calloc(e.nn + 1, sizeof *e.ready.a);
+    e.pending = pdi_calloc(e.nn + 1, sizeof *e.pending);
+    e.dep_failed = pdi_calloc(e.nn + 1, sizeof *e.dep_failed);
+    e.ok = pdi_calloc(e.nn + 1, sizeof *e.ok);
+    e.ready.a = pdi_calloc(e.nn + 1, sizeof *e.ready.a);
     e.ready.key = f->rank;
     int rc = PD_OK;
     if (!e.pending || !e.dep_failed || !e.ok || !e.ready.a) {
@@ -150,7 +150,7 @@ int pdi_run_engine(pdi_run *r, int jobs)
     if (jobs <= 1) {
         worker(&e);
     } else {
-        pthread_t *th = pd_calloc((size_t)jobs, sizeof *th);
+        pthread_t *th = pdi_calloc((size_t)jobs, sizeof *th);
         if (!th) {
             rc = PD_ERR_NOMEM;
             goto out;
@@ -190,7 +190,7 @@ void pdi_run_free(pdi_run *r)
                 free(sr->pending[k].to);
             }
             free(sr->pending);
-            pd_strv_free(&sr->base_objs);
+            pdi_strv_free(&sr->base_objs);
             free(sr->init_error);
             pthread_mutex_destroy(&sr->mu);
             pthread_rwlock_destroy(&sr->rw);
@@ -198,13 +198,13 @@ void pdi_run_free(pdi_run *r)
     free(r->t);
     free(r->s);
     if (r->locks) {
-        pd_lock_release_all(r->locks);
-        pd_lock_manager_close(r->locks);
+        pdi_lock_release_all(r->locks);
+        pdi_lock_manager_close(r->locks);
     }
     if (r->blobs)
-        pd_blob_store_close(r->blobs);
+        pdi_blob_store_close(r->blobs);
     if (r->store)
-        pd_store_close(r->store);
+        pdi_store_close(r->store);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
 }
@@ -251,9 +251,9 @@ int pdi_meta_setup_readonly(pd_store *store, bool *caching_ok, bool *no_metadata
     pd_task_meta m;
     memset(&m, 0, sizeof m);
     bool found = false;
-    int rc = pd_meta_latest_task(store, PDI_RUN_RECORD_STAGE, PDI_RUN_RECORD_STAGE, NULL, false, &m,
-                                 &found);
-    pd_task_meta_clear(&m);
+    int rc = pdi_meta_latest_task(store, PDI_RUN_RECORD_STAGE, PDI_RUN_RECORD_STAGE, NULL, false,
+                                  &m, &found);
+    pdi_task_meta_clear(&m);
     if (rc) {
         /* no metadata tables: a fresh instance, where nothing is cached */
         pd_clear_error();
@@ -262,17 +262,17 @@ int pdi_meta_setup_readonly(pd_store *store, bool *caching_ok, bool *no_metadata
         return PD_OK;
     }
     /* the metadata exists: setup creates nothing, and checks its version */
-    return pd_store_setup(store, caching_ok);
+    return pdi_store_setup(store, caching_ok);
 }
 
 char *pdi_run_record_name(const pd_flow *f)
 {
     if (strlen(f->name) <= 100)
-        return pd_asprintf("flow:%s", f->name);
+        return pdi_asprintf("flow:%s", f->name);
     char h[PD_HASH_LEN + 1];
     const char *parts[] = {"FLOW", f->name};
-    pd_stable_hash(parts, 2, h);
-    return pd_asprintf("flow#%s", h);
+    pdi_stable_hash(parts, 2, h);
+    return pdi_asprintf("flow#%s", h);
 }
 
 /* The states of this run's selected tasks, for `pipedag visualize`: one
@@ -284,23 +284,23 @@ static void record_run(pdi_run *r)
         return;
     pd_flow *f = r->flow;
     pd_json j;
-    pd_json_init(&j);
-    pd_json_obj_begin(&j);
-    pd_json_key(&j, "run_id");
-    pd_json_str(&j, r->run_id);
-    pd_json_key(&j, "states");
-    pd_json_obj_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    pdi_json_key(&j, "run_id");
+    pdi_json_str(&j, r->run_id);
+    pdi_json_key(&j, "states");
+    pdi_json_obj_begin(&j);
     for (size_t i = 0; i < f->n_tasks; i++) {
         if (!r->t[i].selected)
             continue;
-        char *k = pd_asprintf("%s.%s", f->tasks[i]->stage->name, f->tasks[i]->name);
-        pd_json_key(&j, k ? k : "");
-        pd_json_str(&j, pd_task_state_name(r->t[i].state));
+        char *k = pdi_asprintf("%s.%s", f->tasks[i]->stage->name, f->tasks[i]->name);
+        pdi_json_key(&j, k ? k : "");
+        pdi_json_str(&j, pd_task_state_name(r->t[i].state));
         free(k);
     }
-    pd_json_obj_end(&j);
-    pd_json_obj_end(&j);
-    char *js = pd_json_finish(&j);
+    pdi_json_obj_end(&j);
+    pdi_json_obj_end(&j);
+    char *js = pdi_json_finish(&j);
     char *name = pdi_run_record_name(f);
     int rc = PD_ERR_NOMEM;
     if (js && name) {
@@ -309,17 +309,17 @@ static void record_run(pdi_run *r)
         m.name = name;
         m.stage = PDI_RUN_RECORD_STAGE;
         m.version = "";
-        m.timestamp = pd_unix_micros();
+        m.timestamp = pdi_unix_micros();
         m.run_id = r->run_id;
         m.position_hash = "";
         m.input_hash = "";
         m.cache_fn_hash = "";
         m.output_json = js;
-        rc = pd_meta_insert_task(r->store, &m);
+        rc = pdi_meta_insert_task(r->store, &m);
     }
     if (rc) {
-        pd_log(PD_LOG_WARN, "could not record the states of this run (for visualize): %s",
-               pd_last_error());
+        pdi_log(PD_LOG_WARN, "could not record the states of this run (for visualize): %s",
+                pd_last_error());
         pd_clear_error();
     }
     free(js);
@@ -335,14 +335,14 @@ int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_opti
     r->cfg = cfg;
     r->dry = dry;
     r->caching_ok = true;
-    pd_random_id(r->run_id);
+    pdi_random_id(r->run_id);
     int rc;
     if (!f || !cfg)
         return pd_set_error(PD_ERR_INVALID, "pd_run: NULL flow or config");
     if (!f->finalized && (rc = pd_flow_finalize(f)))
         return rc;
-    r->t = pd_calloc(f->n_tasks + 1, sizeof *r->t);
-    r->s = pd_calloc(f->n_stages + 1, sizeof *r->s);
+    r->t = pdi_calloc(f->n_tasks + 1, sizeof *r->t);
+    r->s = pdi_calloc(f->n_stages + 1, sizeof *r->s);
     if (!r->t || !r->s)
         return PD_ERR_NOMEM;
     for (size_t i = 0; i < f->n_stages; i++) {
@@ -374,27 +374,27 @@ int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_opti
         return rc;
     for (size_t i = 0; i < f->n_tasks; i++)
         r->total += r->t[i].selected;
-    if ((rc = pd_store_open(cfg, &r->store)))
+    if ((rc = pdi_store_open(cfg, &r->store)))
         return pd_error_prefix("opening the table store");
     if (!dry) {
-        if ((rc = pd_lock_manager_open(cfg, &r->locks)))
+        if ((rc = pdi_lock_manager_open(cfg, &r->locks)))
             return pd_error_prefix("opening the lock manager");
-        if (cfg->blob_store != PD_BLOB_NONE && (rc = pd_blob_store_open(cfg, &r->blobs)))
+        if (cfg->blob_store != PD_BLOB_NONE && (rc = pdi_blob_store_open(cfg, &r->blobs)))
             return pd_error_prefix("opening the blob store");
-        if ((rc = pd_lock_acquire(r->locks, "_pipedag_setup_")))
+        if ((rc = pdi_lock_acquire(r->locks, "_pipedag_setup_")))
             return rc;
     }
     rc = dry ? pdi_meta_setup_readonly(r->store, &r->caching_ok, &r->no_metadata)
-             : pd_store_setup(r->store, &r->caching_ok);
+             : pdi_store_setup(r->store, &r->caching_ok);
     if (rc) {
         if (r->locks)
-            pd_lock_release(r->locks, "_pipedag_setup_");
+            pdi_lock_release(r->locks, "_pipedag_setup_");
         return pd_error_prefix("setting up metadata");
     }
     if (!dry) {
         for (size_t i = 0; i < f->n_stages && !rc; i++)
-            rc = pd_lock_acquire(r->locks, f->stages[i]->name);
-        pd_lock_release(r->locks, "_pipedag_setup_");
+            rc = pdi_lock_acquire(r->locks, f->stages[i]->name);
+        pdi_lock_release(r->locks, "_pipedag_setup_");
         if (rc)
             return rc;
     }
@@ -405,11 +405,11 @@ int pd_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, pd_r
 {
     if (out)
         *out = NULL;
-    double t0 = pd_now_seconds();
+    double t0 = pdi_now_seconds();
     pdi_run r;
     int rc = pdi_run_open(&r, flow, cfg, opts, false);
     if (rc) {
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         pdi_run_free(&r);
         pd_set_error(rc, "%s", msg ? msg : "run could not start");
         free(msg);
@@ -421,7 +421,7 @@ int pd_run(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, pd_r
     rc = pdi_run_engine(&r, jobs);
     if (!rc)
         record_run(&r);
-    pd_result *res = pdi_make_result(&r, pd_now_seconds() - t0);
+    pd_result *res = pdi_make_result(&r, pdi_now_seconds() - t0);
     pdi_run_free(&r);
     if (!res)
         return PD_ERR_NOMEM;

@@ -36,7 +36,7 @@ int pd_show_v2(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, 
     pdi_run r;
     int rc = dry_run(flow, cfg, opts, &r);
     if (rc) {
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         pdi_run_free(&r);
         pd_set_error(rc, "%s", msg ? msg : "show failed");
         free(msg);
@@ -52,36 +52,36 @@ int pd_show_v2(pd_flow *flow, const pd_config *cfg, const pd_run_options *opts, 
         if (!tr->selected)
             continue;
         if (tr->state == PD_STATE_FAILED)
-            pd_buf_printf(&b, "%s.%s: would run (cannot decide: %s)\n", t->stage->name, t->name,
-                          tr->error ? tr->error : "error");
+            pdi_buf_printf(&b, "%s.%s: would run (cannot decide: %s)\n", t->stage->name, t->name,
+                           tr->error ? tr->error : "error");
         else if (tr->state == PD_STATE_NOT_RUN)
-            pd_buf_printf(&b, "%s.%s: would run (an input cannot be decided)\n", t->stage->name,
-                          t->name);
+            pdi_buf_printf(&b, "%s.%s: would run (an input cannot be decided)\n", t->stage->name,
+                           t->name);
         else if (tr->would_run || !tr->cache_valid)
-            pd_buf_printf(&b, "%s.%s: would run (%s)\n", t->stage->name, t->name,
-                          tr->why ? tr->why : "changed");
+            pdi_buf_printf(&b, "%s.%s: would run (%s)\n", t->stage->name, t->name,
+                           tr->why ? tr->why : "changed");
         else
-            pd_buf_printf(&b, "%s.%s: cache valid (%s)\n", t->stage->name, t->name,
-                          t->lazy ? "query and inputs unchanged" : "committed run with same key");
+            pdi_buf_printf(&b, "%s.%s: cache valid (%s)\n", t->stage->name, t->name,
+                           t->lazy ? "query and inputs unchanged" : "committed run with same key");
     }
     pdi_run_free(&r);
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return PD_ERR_NOMEM;
     }
-    *report = pd_buf_detach(&b);
+    *report = pdi_buf_detach(&b);
     if (!*report)
-        *report = pd_strdup("");
+        *report = pdi_strdup("");
     return PD_OK;
 }
 
 static void explain_cmp(pd_buf *b, const char *what, const char *old, const char *now)
 {
-    if (pd_str_eq(old ? old : "", now ? now : ""))
-        pd_buf_printf(b, "  %s: unchanged\n", what);
+    if (pdi_str_eq(old ? old : "", now ? now : ""))
+        pdi_buf_printf(b, "  %s: unchanged\n", what);
     else
-        pd_buf_printf(b, "  %s: CHANGED (%s -> %s)\n", what, old ? old : "(none)",
-                      now ? now : "(none)");
+        pdi_buf_printf(b, "  %s: CHANGED (%s -> %s)\n", what, old ? old : "(none)",
+                       now ? now : "(none)");
 }
 
 int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char **report)
@@ -100,7 +100,7 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
     pdi_run r;
     int rc = dry_run(flow, cfg, NULL, &r);
     if (rc) {
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         pdi_run_free(&r);
         pd_set_error(rc, "%s", msg ? msg : "explain failed");
         free(msg);
@@ -111,61 +111,65 @@ int pd_explain(pd_flow *flow, const pd_config *cfg, const char *task_ref, char *
     memset(&m, 0, sizeof m);
     bool found = false;
     if (!r.no_metadata)
-        rc = pd_meta_latest_task(r.store, t->table, t->stage->name, NULL, true, &m, &found);
+        rc = pdi_meta_latest_task(r.store, t->table, t->stage->name, NULL, true, &m, &found);
     pd_buf b = PD_BUF_INIT;
     if (!rc) {
-        pd_buf_printf(&b, "%s.%s: %s\n", t->stage->name, t->name,
-                      tr->would_run || !tr->cache_valid ? "would run" : "cache valid");
+        pdi_buf_printf(&b, "%s.%s: %s\n", t->stage->name, t->name,
+                       tr->would_run || !tr->cache_valid ? "would run" : "cache valid");
         if (!found) {
-            pd_buf_puts(&b, "  no committed run of this task in this stage\n");
+            pdi_buf_puts(&b, "  no committed run of this task in this stage\n");
         } else {
-            pd_jval *v = m.output_json ? pd_json_parse(m.output_json, strlen(m.output_json)) : NULL;
-            const pd_jval *key = v ? pd_jval_get(v, "key") : NULL;
-            const char *old_ver = key ? pd_jval_str(pd_jval_get(key, "version")) : m.version;
+            pd_jval *v =
+                m.output_json ? pdi_json_parse(m.output_json, strlen(m.output_json)) : NULL;
+            const pd_jval *key = v ? pdi_jval_get(v, "key") : NULL;
+            const char *old_ver = key ? pdi_jval_str(pdi_jval_get(key, "version")) : m.version;
             const char *now_ver =
                 t->version ? t->version : (t->kind == PD_TASK_LOAD ? "load" : "None");
             explain_cmp(&b, "version", old_ver, now_ver);
             /* inputs */
-            const pd_jval *oi = key ? pd_jval_get(key, "inputs") : NULL;
+            const pd_jval *oi = key ? pdi_jval_get(key, "inputs") : NULL;
             pd_jval *ni =
-                tr->inputs_json ? pd_json_parse(tr->inputs_json, strlen(tr->inputs_json)) : NULL;
+                tr->inputs_json ? pdi_json_parse(tr->inputs_json, strlen(tr->inputs_json)) : NULL;
             for (size_t i = 0; ni && ni->type == PD_J_OBJ && i < ni->n; i++) {
-                char *what = pd_asprintf("input %s", ni->keys[i]);
+                char *what = pdi_asprintf("input %s", ni->keys[i]);
                 explain_cmp(&b, what ? what : "input",
-                            oi ? pd_jval_str(pd_jval_get(oi, ni->keys[i])) : NULL,
-                            pd_jval_str(ni->items[i]));
+                            oi ? pdi_jval_str(pdi_jval_get(oi, ni->keys[i])) : NULL,
+                            pdi_jval_str(ni->items[i]));
                 free(what);
             }
             for (size_t i = 0; oi && oi->type == PD_J_OBJ && i < oi->n; i++)
-                if (!ni || !pd_jval_get(ni, oi->keys[i]))
-                    pd_buf_printf(&b, "  input %s: REMOVED\n", oi->keys[i]);
-            pd_jval_free(ni);
+                if (!ni || !pdi_jval_get(ni, oi->keys[i]))
+                    pdi_buf_printf(&b, "  input %s: REMOVED\n", oi->keys[i]);
+            pdi_jval_free(ni);
             explain_cmp(&b, "cache function", m.cache_fn_hash, tr->cache_fn_hash);
+            char *chk = pdi_checks_json(t);
+            explain_cmp(&b, "checks", key ? pdi_jval_str(pdi_jval_get(key, "checks")) : NULL, chk);
+            free(chk);
             char *mat = pdi_materialization_json(t);
             explain_cmp(&b, "primary key and indexes",
-                        key ? pd_jval_str(pd_jval_get(key, "materialization")) : NULL, mat);
+                        key ? pdi_jval_str(pdi_jval_get(key, "materialization")) : NULL, mat);
             free(mat);
-            const pd_jval *oq = key ? pd_jval_get(key, "query_hash") : NULL;
+            const pd_jval *oq = key ? pdi_jval_get(key, "query_hash") : NULL;
             for (size_t i = 0; i < tr->n_outs; i++)
                 if (tr->outs[i].query_hash) {
-                    char *what = pd_asprintf("query of %s", tr->outs[i].name);
+                    char *what = pdi_asprintf("query of %s", tr->outs[i].name);
                     explain_cmp(&b, what ? what : "query",
-                                oq ? pd_jval_str(pd_jval_get(oq, tr->outs[i].name)) : NULL,
+                                oq ? pdi_jval_str(pdi_jval_get(oq, tr->outs[i].name)) : NULL,
                                 tr->outs[i].query_hash);
                     free(what);
                 }
             if (!t->version && !t->lazy && t->kind == PD_TASK_C)
-                pd_buf_puts(&b, "  (no version: computed task always runs)\n");
-            pd_jval_free(v);
+                pdi_buf_puts(&b, "  (no version: computed task always runs)\n");
+            pdi_jval_free(v);
         }
     }
-    pd_task_meta_clear(&m);
+    pdi_task_meta_clear(&m);
     pdi_run_free(&r);
     if (rc || b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return rc ? rc : PD_ERR_NOMEM;
     }
-    *report = pd_buf_detach(&b);
+    *report = pdi_buf_detach(&b);
     return PD_OK;
 }
 
@@ -178,26 +182,26 @@ static bool run_record_states(pd_store *s, pd_flow *flow, pd_task_state *states,
     memset(&m, 0, sizeof m);
     bool found = false;
     if (!name ||
-        pd_meta_latest_task(s, name, PDI_RUN_RECORD_STAGE, NULL, false, &m, &found) != PD_OK) {
+        pdi_meta_latest_task(s, name, PDI_RUN_RECORD_STAGE, NULL, false, &m, &found) != PD_OK) {
         pd_clear_error();
         found = false;
     }
     free(name);
     pd_jval *v =
-        found && m.output_json ? pd_json_parse(m.output_json, strlen(m.output_json)) : NULL;
-    const pd_jval *sv = v ? pd_jval_get(v, "states") : NULL;
+        found && m.output_json ? pdi_json_parse(m.output_json, strlen(m.output_json)) : NULL;
+    const pd_jval *sv = v ? pdi_jval_get(v, "states") : NULL;
     bool ok = sv && sv->type == PD_J_OBJ;
     for (size_t i = 0; ok && i < n && i < flow->n_tasks; i++) {
         pd_task *t = flow->tasks[i];
-        char *key = pd_asprintf("%s.%s", t->stage->name, t->name);
-        const char *st = key ? pd_jval_str(pd_jval_get(sv, key)) : NULL;
+        char *key = pdi_asprintf("%s.%s", t->stage->name, t->name);
+        const char *st = key ? pdi_jval_str(pdi_jval_get(sv, key)) : NULL;
         free(key);
         for (int k = PD_STATE_NOT_RUN; st && k <= PD_STATE_FAILED; k++)
             if (strcmp(st, pd_task_state_name((pd_task_state)k)) == 0)
                 states[i] = (pd_task_state)k;
     }
-    pd_jval_free(v);
-    pd_task_meta_clear(&m);
+    pdi_jval_free(v);
+    pdi_task_meta_clear(&m);
     return ok;
 }
 
@@ -213,7 +217,7 @@ int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, s
             return rc;
     }
     pd_store *s = NULL;
-    int rc = pd_store_open(cfg, &s);
+    int rc = pdi_store_open(cfg, &s);
     bool ok = true, no_metadata = false;
     if (!rc)
         rc = pdi_meta_setup_readonly(s, &ok, &no_metadata);
@@ -223,16 +227,16 @@ int pd_last_states(pd_flow *flow, const pd_config *cfg, pd_task_state *states, s
         pd_task_meta m;
         memset(&m, 0, sizeof m);
         bool found = false;
-        rc = pd_meta_latest_task(s, t->table, t->stage->name, NULL, true, &m, &found);
+        rc = pdi_meta_latest_task(s, t->table, t->stage->name, NULL, true, &m, &found);
         if (!rc && found) {
             states[i] = PD_STATE_COMPLETED;
             if (m.output_json && strstr(m.output_json, "\"state\":\"cache_valid\""))
                 states[i] = PD_STATE_CACHE_VALID;
         }
-        pd_task_meta_clear(&m);
+        pdi_task_meta_clear(&m);
     }
     if (!rc && !no_metadata)
         run_record_states(s, flow, states, n);
-    pd_store_close(s);
+    pdi_store_close(s);
     return rc;
 }

@@ -35,16 +35,16 @@ int pdi_ensure_stage(pdi_run *r, pd_stage *st)
     if (r->dry) {
         snprintf(sr->tx.transaction_name, sizeof sr->tx.transaction_name, "%s__tmp", st->name);
     } else {
-        if (r->locks && (rc = pd_lock_check(r->locks, st->name)) == PD_OK)
+        if (r->locks && (rc = pdi_lock_check(r->locks, st->name)) == PD_OK)
             rc = PD_OK;
         if (!rc)
-            rc = pd_store_init_stage(r->store, &sr->tx);
+            rc = pdi_store_init_stage(r->store, &sr->tx);
         if (!rc && r->blobs)
-            rc = pd_blob_init_stage(r->blobs, st->name);
+            rc = pdi_blob_init_stage(r->blobs, st->name);
         if (rc) {
             pd_error_prefix("initializing stage %s", st->name);
             sr->init_failed = true;
-            sr->init_error = pd_strdup(pd_last_error());
+            sr->init_error = pdi_strdup(pd_last_error());
             pthread_mutex_unlock(&sr->mu);
             return rc;
         }
@@ -61,7 +61,7 @@ static int copy_to_tx(pdi_run *r, const pd_stage *st, const char *from, const ch
     memset(&m, 0, sizeof m);
     m.name = to;
     m.kind = PD_OBJ_SQL;
-    int rc = pd_store_copy_table(r->store, st->name, from, pdi_tx_schema(r, st), to, &m);
+    int rc = pdi_store_copy_table(r->store, st->name, from, pdi_tx_schema(r, st), to, &m);
     if (rc)
         pd_error_prefix("copying cache-valid table %s.%s into the transaction", st->name, from);
     return rc;
@@ -73,7 +73,7 @@ int pdi_check_lock(pdi_run *r, pd_stage *st)
 {
     if (r->dry || !r->locks)
         return PD_OK;
-    int rc = pd_lock_check(r->locks, st->name);
+    int rc = pdi_lock_check(r->locks, st->name);
     if (rc)
         pd_error_prefix("stage %s: not writing", st->name);
     return rc;
@@ -114,12 +114,12 @@ int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
     *exists = false;
     pthread_mutex_lock(&sr->mu);
     if (!sr->base_listed && !sr->committed) {
-        if (pd_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
+        if (pdi_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
             qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
             sr->base_listed = true;
         } else {
             pd_clear_error();
-            pd_strv_free(&sr->base_objs);
+            pdi_strv_free(&sr->base_objs);
         }
     }
     bool listed = sr->base_listed && !sr->committed;
@@ -129,7 +129,7 @@ int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
     pthread_mutex_unlock(&sr->mu);
     if (listed)
         return PD_OK;
-    return pd_store_table_exists(r->store, st->name, name, exists);
+    return pdi_store_table_exists(r->store, st->name, name, exists);
 }
 
 /* A cache-valid table of stage st: copy now if the stage changed, else read it
@@ -151,7 +151,7 @@ int pdi_place_cached_table(
     } else {
         if (sr->n_pending == sr->cap_pending) {
             size_t nc = sr->cap_pending ? sr->cap_pending * 2 : 16;
-            pdi_pending *p = pd_realloc(sr->pending, nc * sizeof *p);
+            pdi_pending *p = pdi_realloc(sr->pending, nc * sizeof *p);
             if (!p) {
                 pthread_mutex_unlock(&sr->mu);
                 return PD_ERR_NOMEM;
@@ -159,8 +159,8 @@ int pdi_place_cached_table(
             sr->pending = p;
             sr->cap_pending = nc;
         }
-        sr->pending[sr->n_pending].from = pd_strdup(from);
-        sr->pending[sr->n_pending].to = pd_strdup(to);
+        sr->pending[sr->n_pending].from = pdi_strdup(from);
+        sr->pending[sr->n_pending].to = pdi_strdup(to);
         sr->n_pending++;
         *schema_out = st->name;
     }
@@ -176,11 +176,11 @@ int pdi_commit_stage(pdi_run *r, pd_stage *st)
     int rc = PD_OK;
     pthread_mutex_lock(&sr->mu);
     if (r->locks)
-        rc = pd_lock_check(r->locks, st->name);
+        rc = pdi_lock_check(r->locks, st->name);
     if (!rc)
-        rc = pd_store_commit_stage(r->store, &sr->tx, sr->changed);
+        rc = pdi_store_commit_stage(r->store, &sr->tx, sr->changed);
     if (!rc && r->blobs)
-        rc = pd_blob_commit_stage(r->blobs, st->name);
+        rc = pdi_blob_commit_stage(r->blobs, st->name);
     if (rc)
         pd_error_prefix("committing stage %s", st->name);
     else

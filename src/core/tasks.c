@@ -122,7 +122,7 @@ static void warn_created_outside(const pd_task *t)
         }
         if (strncmp(q, "{{", 2) == 0) {
             const char *c = strstr(q, "}}");
-            char *inner = c ? pd_strndup(q + 2, (size_t)(c - q - 2)) : NULL;
+            char *inner = c ? pdi_strndup(q + 2, (size_t)(c - q - 2)) : NULL;
             char *n = inner ? pdi_normalize_name(inner) : NULL;
             bool here = n && strcmp(n, "this_stage") == 0;
             free(inner);
@@ -134,11 +134,11 @@ static void warn_created_outside(const pd_task *t)
         while (q[n] && !isspace((unsigned char)q[n]) && q[n] != '(' && q[n] != ';' && n < 120)
             n++;
         const char *origin = pdi_task_origin(t);
-        pd_log(PD_LOG_WARN,
-               "task %s.%s%s%s%s: raw SQL creates %.*s outside {{ this_stage }}: it is not part "
-               "of stage %s (not tracked, cached or committed); write {{ this_stage }}.name",
-               t->stage->name, t->name, *origin ? " (" : "", origin, *origin ? ")" : "", (int)n, q,
-               t->stage->name);
+        pdi_log(PD_LOG_WARN,
+                "task %s.%s%s%s%s: raw SQL creates %.*s outside {{ this_stage }}: it is not part "
+                "of stage %s (not tracked, cached or committed); write {{ this_stage }}.name",
+                t->stage->name, t->name, *origin ? " (" : "", origin, *origin ? ")" : "", (int)n, q,
+                t->stage->name);
     }
 }
 
@@ -163,26 +163,26 @@ static int run_sql_task(pdi_run *r, pd_task *t)
 
 static int strv_from_json(const char *json, pd_strv *out)
 {
-    pd_jval *v = json ? pd_json_parse(json, strlen(json)) : NULL;
+    pd_jval *v = json ? pdi_json_parse(json, strlen(json)) : NULL;
     if (!v)
         return json ? PD_ERR_CORRUPT : PD_OK;
     int rc = PD_OK;
     for (size_t i = 0; v->type == PD_J_ARR && i < v->n && !rc; i++)
         if (v->items[i]->type == PD_J_STR)
-            rc = pd_strv_push(out, v->items[i]->str);
-    pd_jval_free(v);
+            rc = pdi_strv_push(out, v->items[i]->str);
+    pdi_jval_free(v);
     return rc;
 }
 
 static char *strv_to_json(const pd_strv *v)
 {
     pd_json j;
-    pd_json_init(&j);
-    pd_json_arr_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; i < v->n; i++)
-        pd_json_str(&j, v->items[i]);
-    pd_json_arr_end(&j);
-    return pd_json_finish(&j);
+        pdi_json_str(&j, v->items[i]);
+    pdi_json_arr_end(&j);
+    return pdi_json_finish(&j);
 }
 
 static int run_raw_sql(pdi_run *r, pd_task *t)
@@ -201,17 +201,17 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
     }
     char qh[PD_HASH_LEN + 1], ck[PD_HASH_LEN + 1];
     const char *qp[] = {"RAW-SQL", canon};
-    pd_stable_hash(qp, 2, qh);
+    pdi_stable_hash(qp, 2, qh);
     free(canon);
     const char *kp[] = {"LAZY_TABLE", tr->task_hash, qh};
-    pd_stable_hash(kp, 3, ck);
+    pdi_stable_hash(kp, 3, ck);
     pd_strv prev = PD_STRV_INIT, after = PD_STRV_INIT, created = PD_STRV_INIT;
     bool hit = false;
     if (!pdi_is_forced(r, t) && r->caching_ok) {
         pd_raw_sql_meta m;
         memset(&m, 0, sizeof m);
         int count = 0;
-        rc = pd_meta_find_raw_sql(r->store, st->name, qh, tr->task_hash, &m, &count);
+        rc = pdi_meta_find_raw_sql(r->store, st->name, qh, tr->task_hash, &m, &count);
         if (!rc && count == 1) {
             pd_strv objs = PD_STRV_INIT;
             rc = strv_from_json(m.new_objects, &objs);
@@ -233,11 +233,11 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
                         rc = pdi_add_out(tr, objs.items[i], PDI_OUT_TABLE, ck, qh, where);
                 }
                 for (size_t i = 0; i < objs.n; i++)
-                    pd_strv_push(&created, objs.items[i]);
+                    pdi_strv_push(&created, objs.items[i]);
             }
-            pd_strv_free(&objs);
+            pdi_strv_free(&objs);
         }
-        pd_raw_sql_meta_clear(&m);
+        pdi_raw_sql_meta_clear(&m);
     }
     if (!rc && !hit) {
         tr->cache_valid = false;
@@ -248,22 +248,22 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
             if (!tr->why)
                 tr->why = pdi_dry_reason(r, t, NULL, NULL);
             if (!tr->why)
-                tr->why = pd_strdup("script changed or no cached copy");
+                tr->why = pdi_strdup("script changed or no cached copy");
             for (size_t i = 0; i < t->declared_outputs.n && !rc; i++)
                 rc = pdi_add_out(tr, t->declared_outputs.items[i], PDI_OUT_TABLE, ck, qh, st->name);
         } else if (!(rc = pdi_stage_mark_changed(r, st))) {
             const char *txs = pdi_tx_schema(r, st);
             warn_created_outside(t);
             pthread_rwlock_wrlock(&sr->rw);
-            rc = pd_store_list_objects(r->store, txs, &prev);
+            rc = pdi_store_list_objects(r->store, txs, &prev);
             if (!rc)
-                rc = pd_store_execute_script(r->store, script);
+                rc = pdi_store_execute_script(r->store, script);
             if (!rc)
-                rc = pd_store_list_objects(r->store, txs, &after);
+                rc = pdi_store_list_objects(r->store, txs, &after);
             pthread_rwlock_unlock(&sr->rw);
             for (size_t i = 0; !rc && i < after.n; i++)
-                if (!pd_strv_contains(&prev, after.items[i])) {
-                    rc = pd_strv_push(&created, after.items[i]);
+                if (!pdi_strv_contains(&prev, after.items[i])) {
+                    rc = pdi_strv_push(&created, after.items[i]);
                     if (!rc)
                         rc = pdi_add_out(tr, after.items[i], PDI_OUT_TABLE, ck, qh, txs);
                 }
@@ -272,16 +272,16 @@ static int run_raw_sql(pdi_run *r, pd_task *t)
         }
     }
     if (!rc && !r->dry) {
-        pd_strv_sort(&created);
+        pdi_strv_sort(&created);
         char *pj = strv_to_json(&prev), *nj = strv_to_json(&created);
         pd_raw_sql_meta m = {pj, nj, (char *)st->name, qh, tr->task_hash, true};
-        rc = (pj && nj) ? pd_meta_insert_raw_sql(r->store, &m) : PD_ERR_NOMEM;
+        rc = (pj && nj) ? pdi_meta_insert_raw_sql(r->store, &m) : PD_ERR_NOMEM;
         free(pj);
         free(nj);
     }
-    pd_strv_free(&prev);
-    pd_strv_free(&after);
-    pd_strv_free(&created);
+    pdi_strv_free(&prev);
+    pdi_strv_free(&after);
+    pdi_strv_free(&created);
     free(script);
     return rc;
 }
@@ -308,15 +308,15 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
                 rc = pd_set_error(PD_ERR_INVALID, "view source %s is not a table",
                                   t->view_sources.items[i]);
             if (!rc)
-                rc = pd_strv_push_owned(
-                    &srcs, pd_asprintf("%s.%s", pdi_out_schema(r, t, p, o), pdi_out_table(o)));
+                rc = pdi_strv_push_owned(
+                    &srcs, pdi_asprintf("%s.%s", pdi_out_schema(r, t, p, o), pdi_out_table(o)));
         }
         tbl.view_sources = (const char *const *)srcs.items;
         tbl.n_view_sources = srcs.n;
     }
     if (!rc)
         rc = pdi_store_table(r, t, &tbl);
-    pd_strv_free(&srcs);
+    pdi_strv_free(&srcs);
     return rc;
 }
 
@@ -371,9 +371,9 @@ int pdi_exec_task(pdi_run *r, pd_task *t)
         if (r->dry) {
             tr->would_run = true;
             if (!tr->why)
-                tr->why = pd_strdup("lazy computed task: always runs");
+                tr->why = pdi_strdup("lazy computed task: always runs");
             char rnd[PD_HASH_LEN + 1];
-            pd_random_id(rnd);
+            pdi_random_id(rnd);
             rc = pdi_dry_outputs(tr, t, rnd);
         } else {
             rc = pdi_run_c_task(r, t);

@@ -27,26 +27,26 @@ static void share_unlock(CURL *h, curl_lock_data d, void *u)
     pthread_mutex_unlock(&fs->share_mu[d]);
 }
 
-int pd_fs_open(const pd_fs_config *cfg, pd_fs **out)
+int pdi_fs_open(const pd_fs_config *cfg, pd_fs **out)
 {
     *out = NULL;
     if (cfg && cfg->version != PD_FS_CONFIG_VERSION)
         return pd_set_error(PD_ERR_INVALID, "pd_fs_config version %d (expected %d)", cfg->version,
                             PD_FS_CONFIG_VERSION);
     pthread_once(&curl_once, curl_init_once);
-    pd_fs *fs = pd_calloc(1, sizeof *fs);
+    pd_fs *fs = pdi_calloc(1, sizeof *fs);
     if (!fs)
         return PD_ERR_NOMEM;
     pd_fs_config c = PD_FS_CONFIG_INIT;
     if (cfg)
         c = *cfg;
-    fs->s_endpoint = pd_strdup(c.endpoint_url);
-    fs->s_style = pd_strdup(c.url_style);
-    fs->s_region = pd_strdup(c.region);
-    fs->s_profile = pd_strdup(c.profile);
-    fs->s_ak = pd_strdup(c.access_key_id);
-    fs->s_sk = pd_strdup(c.secret_access_key);
-    fs->s_token = pd_strdup(c.session_token);
+    fs->s_endpoint = pdi_strdup(c.endpoint_url);
+    fs->s_style = pdi_strdup(c.url_style);
+    fs->s_region = pdi_strdup(c.region);
+    fs->s_profile = pdi_strdup(c.profile);
+    fs->s_ak = pdi_strdup(c.access_key_id);
+    fs->s_sk = pdi_strdup(c.secret_access_key);
+    fs->s_token = pdi_strdup(c.session_token);
     c.endpoint_url = fs->s_endpoint;
     c.url_style = fs->s_style;
     c.region = fs->s_region;
@@ -96,7 +96,7 @@ static void wipe(char *s)
     free(s);
 }
 
-void pd_fs_close(pd_fs *fs)
+void pdi_fs_close(pd_fs *fs)
 {
     if (!fs)
         return;
@@ -119,23 +119,24 @@ void pd_fs_close(pd_fs *fs)
     free(fs);
 }
 
-char *pd_fs_describe(pd_fs *fs)
+char *pdi_fs_describe(pd_fs *fs)
 {
     if (pdi_s3_ready(fs))
-        return pd_asprintf("s3: not configured (%s)", pd_last_error());
+        return pdi_asprintf("s3: not configured (%s)", pd_last_error());
     const pdi_s3 *s = &fs->s3;
-    return pd_asprintf("s3: endpoint %s, %s style, region %s, credentials from %s, "
-                       "part size %zu MiB, %d in flight",
-                       s->endpoint,
-                       s->style == 1   ? "path"
-                       : s->style == 2 ? "virtual"
-                                       : "auto",
-                       s->region, s->cred_source, fs->cfg.part_size / PDI_MIB, fs->cfg.concurrency);
+    return pdi_asprintf("s3: endpoint %s, %s style, region %s, credentials from %s, "
+                        "part size %zu MiB, %d in flight",
+                        s->endpoint,
+                        s->style == 1   ? "path"
+                        : s->style == 2 ? "virtual"
+                                        : "auto",
+                        s->region, s->cred_source, fs->cfg.part_size / PDI_MIB,
+                        fs->cfg.concurrency);
 }
 
 /* ------------------------------------------------------------ locations */
 
-bool pd_fs_is_s3(const char *url)
+bool pdi_fs_is_s3(const char *url)
 {
     return url && strncmp(url, "s3://", 5) == 0;
 }
@@ -148,7 +149,7 @@ int pdi_loc_parse(const char *url, pdi_loc *out)
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return pd_set_error(PD_ERR_INVALID, "control character in location '%s'", url);
-    if (pd_fs_is_s3(url)) {
+    if (pdi_fs_is_s3(url)) {
         const char *b = url + 5, *slash = strchr(b, '/');
         size_t blen = slash ? (size_t)(slash - b) : strlen(b);
         if (blen < 3 || blen > 63)
@@ -164,8 +165,8 @@ int pdi_loc_parse(const char *url, pdi_loc *out)
         if (strlen(key) > PDI_MAX_KEY)
             return pd_set_error(PD_ERR_INVALID, "%s: key longer than %d bytes", url, PDI_MAX_KEY);
         out->s3 = true;
-        out->bucket = pd_strndup(b, blen);
-        out->key = pd_strdup(key);
+        out->bucket = pdi_strndup(b, blen);
+        out->key = pdi_strdup(key);
         if (!out->bucket || !out->key) {
             pdi_loc_free(out);
             return PD_ERR_NOMEM;
@@ -183,7 +184,7 @@ int pdi_loc_parse(const char *url, pdi_loc *out)
         return pd_set_error(PD_ERR_UNSUPPORTED,
                             "%s: unsupported URL scheme (file://, s3:// or a path)", url);
     }
-    out->path = pd_strdup(url);
+    out->path = pdi_strdup(url);
     return out->path ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -195,7 +196,7 @@ void pdi_loc_free(pdi_loc *l)
     memset(l, 0, sizeof *l);
 }
 
-int pd_fs_check_name(const char *name)
+int pdi_fs_check_name(const char *name)
 {
     if (!name || !*name)
         return pd_set_error(PD_ERR_INVALID, "empty name cannot be a file or key name");
@@ -216,22 +217,22 @@ int pd_fs_check_name(const char *name)
     return PD_OK;
 }
 
-char *pd_fs_join(const char *base, const char *name)
+char *pdi_fs_join(const char *base, const char *name)
 {
     if (!base || !*base) {
         pd_set_error(PD_ERR_INVALID, "empty base location");
         return NULL;
     }
-    if (pd_fs_check_name(name))
+    if (pdi_fs_check_name(name))
         return NULL;
     size_t bl = strlen(base);
     bool slash = base[bl - 1] == '/';
-    if (pd_fs_is_s3(base) && bl == 5) {
+    if (pdi_fs_is_s3(base) && bl == 5) {
         pd_set_error(PD_ERR_INVALID, "s3:// location without a bucket");
         return NULL;
     }
-    char *r = pd_asprintf("%s%s%s", base, slash ? "" : "/", name);
-    if (r && pd_fs_is_s3(r)) {
+    char *r = pdi_asprintf("%s%s%s", base, slash ? "" : "/", name);
+    if (r && pdi_fs_is_s3(r)) {
         const char *k = strchr(r + 5, '/');
         if (k && strlen(k + 1) > PDI_MAX_KEY) {
             pd_set_error(PD_ERR_INVALID, "%s: key longer than %d bytes", r, PDI_MAX_KEY);
@@ -244,7 +245,7 @@ char *pd_fs_join(const char *base, const char *name)
 
 /* ------------------------------------------------------------------ stat */
 
-int pd_fs_stat_url(pd_fs *fs, const char *url, pd_fs_stat *out)
+int pdi_fs_stat_url(pd_fs *fs, const char *url, pd_fs_stat *out)
 {
     pdi_loc l;
     int rc = pdi_loc_parse(url, &l);
@@ -256,7 +257,7 @@ int pd_fs_stat_url(pd_fs *fs, const char *url, pd_fs_stat *out)
     return rc;
 }
 
-int pd_fs_check_base(pd_fs *fs, const char *url, bool create)
+int pdi_fs_check_base(pd_fs *fs, const char *url, bool create)
 {
     pdi_loc l;
     int rc = pdi_loc_parse(url, &l);
@@ -265,8 +266,8 @@ int pd_fs_check_base(pd_fs *fs, const char *url, bool create)
     if (l.s3) {
         rc = pdi_s3_bucket_exists(fs, l.bucket);
     } else if (create) {
-        rc = pd_mkdir_p(l.path);
-    } else if (!pd_is_dir(l.path)) {
+        rc = pdi_mkdir_p(l.path);
+    } else if (!pdi_is_dir(l.path)) {
         rc = pd_set_error(PD_ERR_NOT_FOUND, "directory %s does not exist", l.path);
     }
     pdi_loc_free(&l);
@@ -292,16 +293,16 @@ struct pd_fs_file {
     size_t win_len;
 };
 
-int pd_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out)
+int pdi_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out)
 {
     *out = NULL;
-    pd_fs_file *f = pd_calloc(1, sizeof *f);
+    pd_fs_file *f = pdi_calloc(1, sizeof *f);
     if (!f)
         return PD_ERR_NOMEM;
     f->fs = fs;
     f->fd = -1;
     int rc = pdi_loc_parse(url, &f->loc);
-    if (!rc && !(f->url = pd_strdup(url)))
+    if (!rc && !(f->url = pdi_strdup(url)))
         rc = PD_ERR_NOMEM;
     if (!rc && f->loc.s3) {
         pd_fs_stat st;
@@ -323,24 +324,24 @@ int pd_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out)
             f->size = (uint64_t)st.st_size;
     }
     if (rc) {
-        pd_fs_file_close(f);
+        pdi_fs_file_close(f);
         return rc;
     }
     *out = f;
     return PD_OK;
 }
 
-uint64_t pd_fs_file_size(const pd_fs_file *f)
+uint64_t pdi_fs_file_size(const pd_fs_file *f)
 {
     return f->size;
 }
 
-uint64_t pd_fs_file_bytes_fetched(const pd_fs_file *f)
+uint64_t pdi_fs_file_bytes_fetched(const pd_fs_file *f)
 {
     return f->fetched;
 }
 
-void pd_fs_file_close(pd_fs_file *f)
+void pdi_fs_file_close(pd_fs_file *f)
 {
     if (!f)
         return;
@@ -379,7 +380,7 @@ static int s3_fetch(pd_fs_file *f, uint64_t off, size_t len, uint8_t *buf)
     return rc;
 }
 
-int64_t pd_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
+int64_t pdi_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
 {
     if (offset >= f->size || len == 0)
         return 0;
@@ -398,7 +399,7 @@ int64_t pd_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
     }
     /* small read: fetch a window around it (biased forward; backward near
      * the end so the footer's pieces come in one request) */
-    if (!f->win && !(f->win = pd_malloc(PDI_WINDOW)))
+    if (!f->win && !(f->win = pdi_malloc(PDI_WINDOW)))
         return PD_ERR_NOMEM;
     uint64_t wlen = f->size < PDI_WINDOW ? f->size : PDI_WINDOW;
     uint64_t woff = offset;
@@ -414,26 +415,26 @@ int64_t pd_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
     return (int64_t)len;
 }
 
-int64_t pd_fs_read_at_cb(void *file, uint64_t offset, void *buf, size_t len)
+int64_t pdi_fs_read_at_cb(void *file, uint64_t offset, void *buf, size_t len)
 {
-    return pd_fs_read_at(file, offset, buf, len);
+    return pdi_fs_read_at(file, offset, buf, len);
 }
 
-int pd_fs_read_all(pd_fs *fs, const char *url, void **data, size_t *len)
+int pdi_fs_read_all(pd_fs *fs, const char *url, void **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
     pd_fs_file *f;
-    int rc = pd_fs_file_open(fs, url, &f);
+    int rc = pdi_fs_file_open(fs, url, &f);
     if (rc)
         return rc;
     if (f->size > SIZE_MAX - 1) {
-        pd_fs_file_close(f);
+        pdi_fs_file_close(f);
         return pd_set_error(PD_ERR_NOMEM, "%s: too large to hold in memory", url);
     }
-    uint8_t *b = pd_malloc((size_t)f->size + 1);
+    uint8_t *b = pdi_malloc((size_t)f->size + 1);
     if (!b) {
-        pd_fs_file_close(f);
+        pdi_fs_file_close(f);
         return PD_ERR_NOMEM;
     }
     if (f->loc.s3) {
@@ -452,11 +453,11 @@ int pd_fs_read_all(pd_fs *fs, const char *url, void **data, size_t *len)
         *data = b;
         *len = (size_t)f->size;
     }
-    pd_fs_file_close(f);
+    pdi_fs_file_close(f);
     return rc;
 }
 
-int pd_fs_download(pd_fs *fs, const char *url, const char *local_path)
+int pdi_fs_download(pd_fs *fs, const char *url, const char *local_path)
 {
     pdi_loc l;
     int rc = pdi_loc_parse(url, &l);
@@ -472,8 +473,8 @@ int pd_fs_download(pd_fs *fs, const char *url, const char *local_path)
         pdi_loc_free(&l);
         return rc;
     }
-    char *tmp = pd_asprintf("%s.tmp-%ld-%u", local_path, (long)getpid(),
-                            __atomic_fetch_add(&fs->tmp_seq, 1, 0));
+    char *tmp = pdi_asprintf("%s.tmp-%ld-%u", local_path, (long)getpid(),
+                             __atomic_fetch_add(&fs->tmp_seq, 1, 0));
     int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
     if (!tmp)
         rc = PD_ERR_NOMEM;
@@ -506,14 +507,14 @@ struct pd_fs_writer {
     pdi_s3_writer *s3;
 };
 
-int pd_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out)
+int pdi_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out)
 {
     *out = NULL;
     pdi_loc l;
     int rc = pdi_loc_parse(url, &l);
     if (rc)
         return rc;
-    pd_fs_writer *w = pd_calloc(1, sizeof *w);
+    pd_fs_writer *w = pdi_calloc(1, sizeof *w);
     if (!w) {
         pdi_loc_free(&l);
         return PD_ERR_NOMEM;
@@ -528,8 +529,8 @@ int pd_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out)
     } else {
         w->path = l.path;
         l.path = NULL;
-        w->tmp = pd_asprintf("%s.tmp-%ld-%u", w->path, (long)getpid(),
-                             __atomic_fetch_add(&fs->tmp_seq, 1, 0));
+        w->tmp = pdi_asprintf("%s.tmp-%ld-%u", w->path, (long)getpid(),
+                              __atomic_fetch_add(&fs->tmp_seq, 1, 0));
         if (!w->tmp)
             rc = PD_ERR_NOMEM;
         else if ((w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
@@ -546,7 +547,7 @@ int pd_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out)
     return PD_OK;
 }
 
-int pd_fs_write(pd_fs_writer *w, const void *buf, size_t len)
+int pdi_fs_write(pd_fs_writer *w, const void *buf, size_t len)
 {
     if (w->s3)
         return pdi_s3_writer_write(w->s3, buf, len);
@@ -564,12 +565,12 @@ int pd_fs_write(pd_fs_writer *w, const void *buf, size_t len)
     return PD_OK;
 }
 
-int pd_fs_write_cb(void *writer, const void *buf, size_t len)
+int pdi_fs_write_cb(void *writer, const void *buf, size_t len)
 {
-    return pd_fs_write(writer, buf, len);
+    return pdi_fs_write(writer, buf, len);
 }
 
-int pd_fs_writer_commit(pd_fs_writer *w)
+int pdi_fs_writer_commit(pd_fs_writer *w)
 {
     int rc = PD_OK;
     if (w->s3) {
@@ -585,9 +586,9 @@ int pd_fs_writer_commit(pd_fs_writer *w)
         if (rc) {
             unlink(w->tmp);
         } else {
-            char *dir = pd_path_dirname(w->path);
+            char *dir = pdi_path_dirname(w->path);
             if (dir)
-                pd_fsync_dir(dir);
+                pdi_fsync_dir(dir);
             free(dir);
         }
     }
@@ -597,7 +598,7 @@ int pd_fs_writer_commit(pd_fs_writer *w)
     return rc;
 }
 
-void pd_fs_writer_abort(pd_fs_writer *w)
+void pdi_fs_writer_abort(pd_fs_writer *w)
 {
     if (!w)
         return;
@@ -612,33 +613,33 @@ void pd_fs_writer_abort(pd_fs_writer *w)
     free(w);
 }
 
-int pd_fs_write_all(pd_fs *fs, const char *url, const void *data, size_t len)
+int pdi_fs_write_all(pd_fs *fs, const char *url, const void *data, size_t len)
 {
     pd_fs_writer *w;
-    int rc = pd_fs_writer_open(fs, url, &w);
+    int rc = pdi_fs_writer_open(fs, url, &w);
     if (rc)
         return rc;
-    if ((rc = pd_fs_write(w, data, len))) {
-        pd_fs_writer_abort(w);
+    if ((rc = pdi_fs_write(w, data, len))) {
+        pdi_fs_writer_abort(w);
         return rc;
     }
-    return pd_fs_writer_commit(w);
+    return pdi_fs_writer_commit(w);
 }
 
-int pd_fs_upload(pd_fs *fs, const char *local_path, const char *url)
+int pdi_fs_upload(pd_fs *fs, const char *local_path, const char *url)
 {
     int fd = open(local_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return pd_set_error(errno == ENOENT ? PD_ERR_NOT_FOUND : PD_ERR_IO, "cannot open %s: %s",
                             local_path, strerror(errno));
     pd_fs_writer *w;
-    int rc = pd_fs_writer_open(fs, url, &w);
+    int rc = pdi_fs_writer_open(fs, url, &w);
     if (rc) {
         close(fd);
         return rc;
     }
     size_t cap = fs->cfg.part_size;
-    uint8_t *buf = pd_malloc(cap);
+    uint8_t *buf = pdi_malloc(cap);
     if (!buf)
         rc = PD_ERR_NOMEM;
     while (!rc) {
@@ -650,15 +651,15 @@ int pd_fs_upload(pd_fs *fs, const char *local_path, const char *url)
         else if (n == 0)
             break;
         else
-            rc = pd_fs_write(w, buf, (size_t)n);
+            rc = pdi_fs_write(w, buf, (size_t)n);
     }
     free(buf);
     close(fd);
     if (rc) {
-        pd_fs_writer_abort(w);
+        pdi_fs_writer_abort(w);
         return rc;
     }
-    return pd_fs_writer_commit(w);
+    return pdi_fs_writer_commit(w);
 }
 
 /* ------------------------------------------------------ list and delete */
@@ -668,7 +669,7 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const pd_fs_entry *)a)->url, ((const pd_fs_entry *)b)->url);
 }
 
-int pd_fs_list(pd_fs *fs, const char *prefix, pd_fs_entry **out, size_t *n)
+int pdi_fs_list(pd_fs *fs, const char *prefix, pd_fs_entry **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -683,24 +684,24 @@ int pd_fs_list(pd_fs *fs, const char *prefix, pd_fs_entry **out, size_t *n)
     return rc;
 }
 
-void pd_fs_entries_free(pd_fs_entry *e, size_t n)
+void pdi_fs_entries_free(pd_fs_entry *e, size_t n)
 {
     for (size_t i = 0; e && i < n; i++)
         free(e[i].url);
     free(e);
 }
 
-int pd_fs_delete(pd_fs *fs, const char *url)
+int pdi_fs_delete(pd_fs *fs, const char *url)
 {
-    return pd_fs_delete_many(fs, &url, 1);
+    return pdi_fs_delete_many(fs, &url, 1);
 }
 
-int pd_fs_delete_many(pd_fs *fs, const char *const *urls, size_t n)
+int pdi_fs_delete_many(pd_fs *fs, const char *const *urls, size_t n)
 {
     if (n == 0)
         return PD_OK;
-    pdi_loc *ls = pd_calloc(n, sizeof *ls);
-    const char **keys = pd_calloc(n, sizeof *keys);
+    pdi_loc *ls = pdi_calloc(n, sizeof *ls);
+    const char **keys = pdi_calloc(n, sizeof *keys);
     int rc = ls && keys ? PD_OK : PD_ERR_NOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         rc = pdi_loc_parse(urls[i], &ls[i]);
@@ -726,14 +727,14 @@ int pd_fs_delete_many(pd_fs *fs, const char *const *urls, size_t n)
     return rc;
 }
 
-int pd_fs_delete_prefix(pd_fs *fs, const char *prefix)
+int pdi_fs_delete_prefix(pd_fs *fs, const char *prefix)
 {
     pdi_loc l;
     int rc = pdi_loc_parse(prefix, &l);
     if (rc)
         return rc;
     if (!l.s3) {
-        rc = pd_rm_rf(l.path);
+        rc = pdi_rm_rf(l.path);
         pdi_loc_free(&l);
         return rc;
     }
@@ -745,21 +746,21 @@ int pd_fs_delete_prefix(pd_fs *fs, const char *prefix)
     pdi_loc_free(&l);
     pd_fs_entry *e;
     size_t n;
-    if ((rc = pd_fs_list(fs, prefix, &e, &n)))
+    if ((rc = pdi_fs_list(fs, prefix, &e, &n)))
         return rc;
-    const char **urls = n ? pd_calloc(n, sizeof *urls) : NULL;
+    const char **urls = n ? pdi_calloc(n, sizeof *urls) : NULL;
     if (n && !urls)
         rc = PD_ERR_NOMEM;
     for (size_t i = 0; !rc && i < n; i++)
         urls[i] = e[i].url;
     if (!rc)
-        rc = pd_fs_delete_many(fs, urls, n);
+        rc = pdi_fs_delete_many(fs, urls, n);
     free(urls);
-    pd_fs_entries_free(e, n);
+    pdi_fs_entries_free(e, n);
     return rc;
 }
 
-int pd_fs_cleanup_incomplete(pd_fs *fs, const char *prefix, size_t *n_cleaned)
+int pdi_fs_cleanup_incomplete(pd_fs *fs, const char *prefix, size_t *n_cleaned)
 {
     size_t dummy;
     if (!n_cleaned)
@@ -776,7 +777,7 @@ int pd_fs_cleanup_incomplete(pd_fs *fs, const char *prefix, size_t *n_cleaned)
 
 /* ------------------------------------------------------- copy and rename */
 
-int pd_fs_copy(pd_fs *fs, const char *src, const char *dst)
+int pdi_fs_copy(pd_fs *fs, const char *src, const char *dst)
 {
     pdi_loc a, b;
     int rc = pdi_loc_parse(src, &a);
@@ -802,7 +803,7 @@ int pd_fs_copy(pd_fs *fs, const char *src, const char *dst)
     return rc;
 }
 
-int pd_fs_rename(pd_fs *fs, const char *src, const char *dst)
+int pdi_fs_rename(pd_fs *fs, const char *src, const char *dst)
 {
     pdi_loc a, b;
     int rc = pdi_loc_parse(src, &a);

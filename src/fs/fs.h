@@ -12,7 +12,7 @@
  * S3 requests are signed with SigV4 by libcurl (CURLOPT_AWS_SIGV4). Reads of
  * an object are ranged GETs of just the bytes asked for; writers stream in
  * multipart uploads with several parts in flight, and the object becomes
- * visible only at pd_fs_writer_commit. Failures are retried (5xx, 429/503
+ * visible only at pdi_fs_writer_commit. Failures are retried (5xx, 429/503
  * SlowDown, reset connections, truncated bodies) with exponential backoff and
  * jitter; what still fails comes back as one message naming the bucket, key,
  * HTTP status, S3 error code and endpoint. Secrets never appear in messages.
@@ -70,28 +70,28 @@ typedef struct pd_fs pd_fs;
 /* Open a file-system handle; cfg may be NULL (all defaults). S3 credentials
  * are resolved lazily at the first S3 request (a local-only user needs none);
  * a missing credential is a clear PD_ERR_CONFIG then. */
-int pd_fs_open(const pd_fs_config *cfg, pd_fs **out);
-void pd_fs_close(pd_fs *fs); /* NULL-safe */
+int pdi_fs_open(const pd_fs_config *cfg, pd_fs **out);
+void pdi_fs_close(pd_fs *fs); /* NULL-safe */
 
 /* One line describing the handle for logs / `pipedag config`:
  * endpoint, style, region, access key id source - never a secret.
  * Caller frees. */
-char *pd_fs_describe(pd_fs *fs);
+char *pdi_fs_describe(pd_fs *fs);
 
 /* ------------------------------------------------------------------- URLs */
 
-bool pd_fs_is_s3(const char *url); /* "s3://..." */
+bool pdi_fs_is_s3(const char *url); /* "s3://..." */
 
 /* Join a base location and one name (a table/stage/file name):
  * "<base>/<name>", with exactly one '/' between. The name must be safe
- * (pd_fs_check_name), so the result never addresses outside `base`.
+ * (pdi_fs_check_name), so the result never addresses outside `base`.
  * Caller frees; NULL with PD_ERR_INVALID set when the name is unsafe. */
-char *pd_fs_join(const char *base, const char *name);
+char *pdi_fs_join(const char *base, const char *name);
 
 /* A name that becomes one path segment / key segment: refused (PD_ERR_INVALID
  * naming it) when empty, ".", "..", containing '/', '\\', a control character
  * or DEL, starting with '/', or longer than 255 bytes. */
-int pd_fs_check_name(const char *name);
+int pdi_fs_check_name(const char *name);
 
 /* ------------------------------------------------------------------- stat */
 
@@ -103,12 +103,12 @@ typedef struct pd_fs_stat {
 } pd_fs_stat;
 
 /* Stat / HEAD. PD_ERR_NOT_FOUND when missing (message names the URL). */
-int pd_fs_stat_url(pd_fs *fs, const char *url, pd_fs_stat *out);
+int pdi_fs_stat_url(pd_fs *fs, const char *url, pd_fs_stat *out);
 
 /* Does the base location exist? Local: the directory (created when
  * `create` is true). S3: the bucket (HEAD bucket); PD_ERR_NOT_FOUND with
  * "bucket ... does not exist" otherwise. */
-int pd_fs_check_base(pd_fs *fs, const char *url, bool create);
+int pdi_fs_check_base(pd_fs *fs, const char *url, bool create);
 
 /* ------------------------------------------------------------------ reading */
 
@@ -117,46 +117,46 @@ typedef struct pd_fs_file pd_fs_file;
 /* Open for ranged reads (one stat/HEAD; the size is fixed at open, and on S3
  * every read is pinned to the ETag seen at open, so a concurrent overwrite is
  * an error, never a mix of two versions). */
-int pd_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out);
-uint64_t pd_fs_file_size(const pd_fs_file *f);
+int pdi_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out);
+uint64_t pdi_fs_file_size(const pd_fs_file *f);
 /* Read len bytes at offset. Returns the bytes read (== len unless the range
  * passes the end of the file) or a negative PD_ERR_*. Never returns short
  * because of a network fault: a truncated body is resumed from the missing
- * offset. Same shape as pd_parquet_read_at_fn: pass pd_fs_read_at_cb with
+ * offset. Same shape as pd_parquet_read_at_fn: pass pdi_fs_read_at_cb with
  * the file as user pointer. */
-int64_t pd_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len);
-int64_t pd_fs_read_at_cb(void *file, uint64_t offset, void *buf, size_t len);
+int64_t pdi_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len);
+int64_t pdi_fs_read_at_cb(void *file, uint64_t offset, void *buf, size_t len);
 /* Bytes fetched from storage through this file so far (for tests/benches). */
-uint64_t pd_fs_file_bytes_fetched(const pd_fs_file *f);
-void pd_fs_file_close(pd_fs_file *f); /* NULL-safe */
+uint64_t pdi_fs_file_bytes_fetched(const pd_fs_file *f);
+void pdi_fs_file_close(pd_fs_file *f); /* NULL-safe */
 
 /* Whole file into memory (caller frees *data). */
-int pd_fs_read_all(pd_fs *fs, const char *url, void **data, size_t *len);
+int pdi_fs_read_all(pd_fs *fs, const char *url, void **data, size_t *len);
 /* Download into a local file (parallel ranges on S3). */
-int pd_fs_download(pd_fs *fs, const char *url, const char *local_path);
+int pdi_fs_download(pd_fs *fs, const char *url, const char *local_path);
 
 /* ------------------------------------------------------------------ writing */
 
 typedef struct pd_fs_writer pd_fs_writer;
 
-/* Streaming writer. Nothing is visible at `url` until pd_fs_writer_commit:
+/* Streaming writer. Nothing is visible at `url` until pdi_fs_writer_commit:
  * locally the bytes go to "<path>.tmp-<pid>-<n>" and are renamed into place;
  * on S3 parts of cfg.part_size are uploaded while writing (up to
  * cfg.concurrency in flight; memory stays about part_size * (concurrency+1))
  * and completed at commit; a small object is one PUT at commit. Every part
  * carries Content-MD5. */
-int pd_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out);
-int pd_fs_write(pd_fs_writer *w, const void *buf, size_t len);
-int pd_fs_write_cb(void *writer, const void *buf, size_t len); /* pd_parquet_write_fn shape */
+int pdi_fs_writer_open(pd_fs *fs, const char *url, pd_fs_writer **out);
+int pdi_fs_write(pd_fs_writer *w, const void *buf, size_t len);
+int pdi_fs_write_cb(void *writer, const void *buf, size_t len); /* pd_parquet_write_fn shape */
 /* Finish: make the object visible, free the writer (also on failure, which
  * aborts the upload). */
-int pd_fs_writer_commit(pd_fs_writer *w);
+int pdi_fs_writer_commit(pd_fs_writer *w);
 /* Drop everything written (S3: abort the multipart upload). NULL-safe. */
-void pd_fs_writer_abort(pd_fs_writer *w);
+void pdi_fs_writer_abort(pd_fs_writer *w);
 
-int pd_fs_write_all(pd_fs *fs, const char *url, const void *data, size_t len);
+int pdi_fs_write_all(pd_fs *fs, const char *url, const void *data, size_t len);
 /* Upload a local file (multipart with parts in flight for big files). */
-int pd_fs_upload(pd_fs *fs, const char *local_path, const char *url);
+int pdi_fs_upload(pd_fs *fs, const char *local_path, const char *url);
 
 /* ---------------------------------------------------- listing and deleting */
 
@@ -168,31 +168,31 @@ typedef struct pd_fs_entry {
 
 /* Every file under a prefix (recursively). For S3 the prefix is a key prefix
  * ("s3://b/dir/" lists dir's objects; "s3://b/dir" also "dir2/..."); locally
- * `prefix` is a directory. Sorted by url. Free with pd_fs_entries_free. */
-int pd_fs_list(pd_fs *fs, const char *prefix, pd_fs_entry **out, size_t *n);
-void pd_fs_entries_free(pd_fs_entry *e, size_t n);
+ * `prefix` is a directory. Sorted by url. Free with pdi_fs_entries_free. */
+int pdi_fs_list(pd_fs *fs, const char *prefix, pd_fs_entry **out, size_t *n);
+void pdi_fs_entries_free(pd_fs_entry *e, size_t n);
 
 /* Delete one file; a missing one is fine. */
-int pd_fs_delete(pd_fs *fs, const char *url);
+int pdi_fs_delete(pd_fs *fs, const char *url);
 /* Delete many (S3: DeleteObjects, 1000 keys a request); all must have the
  * same scheme (and bucket). */
-int pd_fs_delete_many(pd_fs *fs, const char *const *urls, size_t n);
-/* Delete everything under a prefix (as pd_fs_list sees it), locally also
+int pdi_fs_delete_many(pd_fs *fs, const char *const *urls, size_t n);
+/* Delete everything under a prefix (as pdi_fs_list sees it), locally also
  * the emptied directories. */
-int pd_fs_delete_prefix(pd_fs *fs, const char *prefix);
+int pdi_fs_delete_prefix(pd_fs *fs, const char *prefix);
 
 /* Abort incomplete multipart uploads under an S3 prefix (what a killed run
  * left behind); locally remove stale "*.tmp-<pid>-*" files of dead pids.
  * *n_cleaned (may be NULL) = how many. */
-int pd_fs_cleanup_incomplete(pd_fs *fs, const char *prefix, size_t *n_cleaned);
+int pdi_fs_cleanup_incomplete(pd_fs *fs, const char *prefix, size_t *n_cleaned);
 
 /* ------------------------------------------------------ copying and moving */
 
 /* Copy src to dst (same file system): S3 server-side copy (multipart copy
  * above 5 GiB), locally a hard link when possible, else a byte copy through
  * a temp file and rename. dst is replaced. */
-int pd_fs_copy(pd_fs *fs, const char *src, const char *dst);
+int pdi_fs_copy(pd_fs *fs, const char *src, const char *dst);
 /* Atomic rename: local only (rename(2)); PD_ERR_UNSUPPORTED on S3. */
-int pd_fs_rename(pd_fs *fs, const char *src, const char *dst);
+int pdi_fs_rename(pd_fs *fs, const char *src, const char *dst);
 
 #endif

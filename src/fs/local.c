@@ -45,7 +45,7 @@ static int walk(const char *dir, list_acc *acc, int depth)
     while (!rc && (de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        char *p = pd_path_join(dir, de->d_name);
+        char *p = pdi_path_join(dir, de->d_name);
         struct stat st;
         if (!p) {
             rc = PD_ERR_NOMEM;
@@ -55,7 +55,7 @@ static int walk(const char *dir, list_acc *acc, int depth)
         } else if (S_ISDIR(st.st_mode)) {
             rc = walk(p, acc, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            pd_fs_entry *ne = pd_grow(acc->e, &acc->cap, acc->n, sizeof *acc->e, 16);
+            pd_fs_entry *ne = pdi_grow(acc->e, &acc->cap, acc->n, sizeof *acc->e, 16);
             if (!ne) {
                 rc = PD_ERR_NOMEM;
             } else {
@@ -78,7 +78,7 @@ int pdi_local_list(const char *dir, pd_fs_entry **out, size_t *n)
     list_acc acc = {0};
     int rc = walk(dir, &acc, 0);
     if (rc) {
-        pd_fs_entries_free(acc.e, acc.n);
+        pdi_fs_entries_free(acc.e, acc.n);
         return rc;
     }
     *out = acc.e;
@@ -100,7 +100,7 @@ static int copy_bytes(const char *src, const char *tmp)
     }
     int rc = PD_OK;
     size_t cap = (size_t)1 << 20;
-    char *buf = pd_malloc(cap);
+    char *buf = pdi_malloc(cap);
     if (!buf)
         rc = PD_ERR_NOMEM;
     while (!rc) {
@@ -144,12 +144,12 @@ int pdi_local_copy(const char *src, const char *dst, unsigned seq)
                             src, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return pd_set_error(PD_ERR_INVALID, "cannot copy %s: not a regular file", src);
-    char *tmp = pd_asprintf("%s.tmp-%ld-%u", dst, (long)getpid(), seq);
+    char *tmp = pdi_asprintf("%s.tmp-%ld-%u", dst, (long)getpid(), seq);
     if (!tmp)
         return PD_ERR_NOMEM;
     int rc = PD_OK;
     if (link(src, tmp) != 0) {
-        if (errno == ENOENT && !pd_path_exists(src))
+        if (errno == ENOENT && !pdi_path_exists(src))
             rc = pd_set_error(PD_ERR_NOT_FOUND, "cannot copy %s: it vanished", src);
         else
             rc = copy_bytes(src, tmp); /* EXDEV, EPERM, EMLINK, ...: copy the bytes */
@@ -194,6 +194,6 @@ int pdi_local_cleanup(const char *dir, size_t *n)
             else if (errno != ENOENT)
                 rc = pd_set_error(PD_ERR_IO, "cannot delete %s: %s", e[i].url, strerror(errno));
         }
-    pd_fs_entries_free(e, ne);
+    pdi_fs_entries_free(e, ne);
     return rc;
 }

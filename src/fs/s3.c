@@ -84,8 +84,8 @@ static int resolve(pd_fs *fs, pdi_s3 *s)
             pdi_profile_free(&p);
             return pd_set_error(PD_ERR_CONFIG, "S3 region '%s' is not a region name", region);
         }
-    s->region = pd_strdup(region);
-    s->sigv4 = pd_asprintf("aws:amz:%s:s3", region);
+    s->region = pdi_strdup(region);
+    s->sigv4 = pdi_asprintf("aws:amz:%s:s3", region);
     /* endpoint */
     const char *ep = c->endpoint_url && *c->endpoint_url ? c->endpoint_url : NULL;
     if (!ep)
@@ -94,13 +94,13 @@ static int resolve(pd_fs *fs, pdi_s3 *s)
         ep = env("AWS_ENDPOINT_URL");
     char *aws = NULL;
     if (!ep)
-        ep = aws = pd_asprintf("https://s3.%s.amazonaws.com", region);
+        ep = aws = pdi_asprintf("https://s3.%s.amazonaws.com", region);
     const char *hp = NULL;
     if (ep && strncmp(ep, "http://", 7) == 0) {
-        s->scheme = pd_strdup("http");
+        s->scheme = pdi_strdup("http");
         hp = ep + 7;
     } else if (ep && strncmp(ep, "https://", 8) == 0) {
-        s->scheme = pd_strdup("https");
+        s->scheme = pdi_strdup("https");
         hp = ep + 8;
     } else {
         rc = pd_set_error(PD_ERR_CONFIG, "S3 endpoint '%s' must start with http:// or https://",
@@ -113,11 +113,11 @@ static int resolve(pd_fs *fs, pdi_s3 *s)
                               "S3 endpoint '%s' must be scheme://host[:port] (no path, no user)",
                               ep);
         else
-            s->hostport = pd_strndup(hp, n);
+            s->hostport = pdi_strndup(hp, n);
     }
     free(aws);
     if (!rc)
-        s->endpoint = pd_asprintf("%s://%s", s->scheme, s->hostport);
+        s->endpoint = pdi_asprintf("%s://%s", s->scheme, s->hostport);
     /* addressing style */
     const char *style = c->url_style && *c->url_style ? c->url_style : NULL;
     bool explicit_style = style != NULL;
@@ -145,21 +145,21 @@ static int resolve(pd_fs *fs, pdi_s3 *s)
     /* credentials */
     if (!rc) {
         if (c->access_key_id && c->secret_access_key) {
-            s->ak = pd_strdup(c->access_key_id);
-            s->sk = pd_strdup(c->secret_access_key);
-            s->token = pd_strdup(c->session_token);
-            s->cred_source = pd_strdup("configuration");
+            s->ak = pdi_strdup(c->access_key_id);
+            s->sk = pdi_strdup(c->secret_access_key);
+            s->token = pdi_strdup(c->session_token);
+            s->cred_source = pdi_strdup("configuration");
         } else if (env("AWS_ACCESS_KEY_ID") && env("AWS_SECRET_ACCESS_KEY")) {
-            s->ak = pd_strdup(env("AWS_ACCESS_KEY_ID"));
-            s->sk = pd_strdup(env("AWS_SECRET_ACCESS_KEY"));
-            s->token = pd_strdup(env("AWS_SESSION_TOKEN"));
-            s->cred_source = pd_strdup("environment (AWS_ACCESS_KEY_ID)");
+            s->ak = pdi_strdup(env("AWS_ACCESS_KEY_ID"));
+            s->sk = pdi_strdup(env("AWS_SECRET_ACCESS_KEY"));
+            s->token = pdi_strdup(env("AWS_SESSION_TOKEN"));
+            s->cred_source = pdi_strdup("environment (AWS_ACCESS_KEY_ID)");
         } else if (p.ak && p.sk) {
             s->ak = p.ak;
             s->sk = p.sk;
             s->token = p.token;
             p.ak = p.sk = p.token = NULL;
-            s->cred_source = pd_strdup(p.source ? p.source : "profile");
+            s->cred_source = pdi_strdup(p.source ? p.source : "profile");
         } else {
             rc = pd_set_error(PD_ERR_CONFIG,
                               "no S3 credentials: set AWS_ACCESS_KEY_ID and "
@@ -182,7 +182,7 @@ int pdi_s3_ready(pd_fs *fs)
         int rc = resolve(fs, &s);
         if (rc) {
             pdi_s3_free(&s);
-            s.err = pd_strdup(pd_last_error());
+            s.err = pdi_strdup(pd_last_error());
             s.rc = rc;
         }
         s.ready = true;
@@ -218,7 +218,7 @@ void pdi_curl_put(pd_fs *fs, CURL *h)
     if (!h)
         return;
     pthread_mutex_lock(&fs->mu);
-    CURL **n = pd_grow(fs->idle, &fs->cap_idle, fs->n_idle, sizeof *n, 8);
+    CURL **n = pdi_grow(fs->idle, &fs->cap_idle, fs->n_idle, sizeof *n, 8);
     if (n) {
         fs->idle = n;
         fs->idle[fs->n_idle++] = h;
@@ -239,13 +239,13 @@ char *pdi_uri_encode(const char *s, bool keep_slash)
         unsigned char c = *p;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
-            pd_buf_putc(&b, (char)c);
+            pdi_buf_putc(&b, (char)c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            pd_buf_append(&b, e, 3);
+            pdi_buf_append(&b, e, 3);
         }
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 static bool dns_bucket(const char *b, bool https)
@@ -270,11 +270,11 @@ static char *build_url(const pdi_s3 *s, const char *bucket, const char *key, con
     bool vhost = s->style == 2 || (s->style == 0 && dns_bucket(bucket, https));
     char *u;
     if (vhost)
-        u = pd_asprintf("%s://%s.%s/%s%s%s", s->scheme, bucket, s->hostport, ekey, query ? "?" : "",
-                        query ? query : "");
+        u = pdi_asprintf("%s://%s.%s/%s%s%s", s->scheme, bucket, s->hostport, ekey,
+                         query ? "?" : "", query ? query : "");
     else
-        u = pd_asprintf("%s://%s/%s%s%s%s%s", s->scheme, s->hostport, bucket,
-                        key && *key ? "/" : "", ekey, query ? "?" : "", query ? query : "");
+        u = pdi_asprintf("%s://%s/%s%s%s%s%s", s->scheme, s->hostport, bucket,
+                         key && *key ? "/" : "", ekey, query ? "?" : "", query ? query : "");
     free(ekey);
     return u;
 }
@@ -286,21 +286,21 @@ static char *xml_unescape(const char *s, size_t n)
     pd_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '&') {
-            pd_buf_putc(&b, s[i]);
+            pdi_buf_putc(&b, s[i]);
             continue;
         }
         const char *semi = memchr(s + i, ';', n - i);
         size_t el = semi ? (size_t)(semi - (s + i)) + 1 : 0;
         if (el == 5 && !strncmp(s + i, "&amp;", 5))
-            pd_buf_putc(&b, '&');
+            pdi_buf_putc(&b, '&');
         else if (el == 4 && !strncmp(s + i, "&lt;", 4))
-            pd_buf_putc(&b, '<');
+            pdi_buf_putc(&b, '<');
         else if (el == 4 && !strncmp(s + i, "&gt;", 4))
-            pd_buf_putc(&b, '>');
+            pdi_buf_putc(&b, '>');
         else if (el == 6 && !strncmp(s + i, "&quot;", 6))
-            pd_buf_putc(&b, '"');
+            pdi_buf_putc(&b, '"');
         else if (el == 6 && !strncmp(s + i, "&apos;", 6))
-            pd_buf_putc(&b, '\'');
+            pdi_buf_putc(&b, '\'');
         else if (el >= 4 && s[i + 1] == '#') {
             unsigned long cp =
                 s[i + 2] == 'x' ? strtoul(s + i + 3, NULL, 16) : strtoul(s + i + 2, NULL, 10);
@@ -321,14 +321,14 @@ static char *xml_unescape(const char *s, size_t n)
                 u[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
                 u[k++] = (char)(0x80 | (cp & 0x3f));
             }
-            pd_buf_append(&b, u, k);
+            pdi_buf_append(&b, u, k);
         } else {
-            pd_buf_putc(&b, '&');
+            pdi_buf_putc(&b, '&');
             continue;
         }
         i += el - 1;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 const char *pdi_xml_block(const char *xml, const char *tag, const char **end)
@@ -370,19 +370,19 @@ char *pdi_xml_escape(const char *s)
     pd_buf b = {0};
     for (; *s; s++) {
         switch (*s) {
-        case '&': pd_buf_puts(&b, "&amp;"); break;
-        case '<': pd_buf_puts(&b, "&lt;"); break;
-        case '>': pd_buf_puts(&b, "&gt;"); break;
-        case '"': pd_buf_puts(&b, "&quot;"); break;
-        case '\'': pd_buf_puts(&b, "&apos;"); break;
+        case '&': pdi_buf_puts(&b, "&amp;"); break;
+        case '<': pdi_buf_puts(&b, "&lt;"); break;
+        case '>': pdi_buf_puts(&b, "&gt;"); break;
+        case '"': pdi_buf_puts(&b, "&quot;"); break;
+        case '\'': pdi_buf_puts(&b, "&apos;"); break;
         default:
             if ((unsigned char)*s < 0x20)
-                pd_buf_printf(&b, "&#%d;", *s);
+                pdi_buf_printf(&b, "&#%d;", *s);
             else
-                pd_buf_putc(&b, *s);
+                pdi_buf_putc(&b, *s);
         }
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 /* ------------------------------------------------------------ one request */
@@ -440,7 +440,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *u)
     }
     if (x->err_body) {
         if (x->err.len < 65536)
-            pd_buf_append(&x->err, src, n);
+            pdi_buf_append(&x->err, src, n);
         return n;
     }
     r->fetched += n;
@@ -469,7 +469,7 @@ static size_t write_cb(char *src, size_t size, size_t nmemb, void *u)
         x->got += n;
         return n;
     }
-    if (r->out && pd_buf_append(r->out, src, n)) {
+    if (r->out && pdi_buf_append(r->out, src, n)) {
         x->sink_rc = PD_ERR_NOMEM;
         return 0;
     }
@@ -580,12 +580,12 @@ static int base64_md5(const void *data, size_t len, char *out, size_t cap, char 
     unsigned int n = 0;
     if (!EVP_Digest(data, len, d, &n, EVP_md5(), NULL))
         return pd_set_error(PD_ERR, "MD5 failed");
-    char *b = pd_base64_encode(d, 16);
+    char *b = pdi_base64_encode(d, 16);
     if (!b)
         return PD_ERR_NOMEM;
     snprintf(out, cap, "%s", b);
     free(b);
-    pd_hex(d, 16, hex);
+    pdi_hex(d, 16, hex);
     return PD_OK;
 }
 
@@ -643,8 +643,8 @@ int pdi_s3_request(pd_fs *fs, pdi_req *r)
          * both ends (as the AWS SDKs do for uploads). */
         snprintf(shahex, sizeof shahex, "UNSIGNED-PAYLOAD");
     } else {
-        pd_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, sha);
-        pd_hex(sha, sizeof sha, shahex);
+        pdi_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, sha);
+        pdi_hex(sha, sizeof sha, shahex);
     }
     snprintf(line, sizeof line, "x-amz-content-sha256: %s", shahex);
     hl = curl_slist_append(hl, line);
@@ -660,7 +660,7 @@ int pdi_s3_request(pd_fs *fs, pdi_req *r)
         hl = curl_slist_append(hl, line);
     }
     if (s->token) {
-        char *t = pd_asprintf("x-amz-security-token: %s", s->token);
+        char *t = pdi_asprintf("x-amz-security-token: %s", s->token);
         if (t) {
             hl = curl_slist_append(hl, t);
             memset(t, 0, strlen(t));
@@ -692,9 +692,9 @@ int pdi_s3_request(pd_fs *fs, pdi_req *r)
         x.checked = false;
         x.err_body = false;
         x.sink_rc = PD_OK;
-        pd_buf_clear(&x.err);
+        pdi_buf_clear(&x.err);
         if (r->out && !r->ranged)
-            pd_buf_clear(r->out);
+            pdi_buf_clear(r->out);
         r->status = 0;
         r->code[0] = 0;
         r->etag[0] = 0;
@@ -841,7 +841,7 @@ int pdi_s3_request(pd_fs *fs, pdi_req *r)
         pd_set_error(PD_ERR_IO, "s3://%s/%s: %s failed", r->bucket, r->key ? r->key : "",
                      r->method);
 done:
-    pd_buf_free(&x.err);
+    pdi_buf_free(&x.err);
     curl_slist_free_all(hl);
     free(url);
     return rc;

@@ -21,14 +21,14 @@ static char *trim(char *s)
 static void set(char **dst, const char *v)
 {
     if (!*dst)
-        *dst = pd_strdup(v);
+        *dst = pdi_strdup(v);
 }
 
 /* Read one file; `config` selects "[profile name]" section names. */
 static int load(const char *path, const char *profile, bool config, pdi_profile *p)
 {
     size_t len;
-    char *text = pd_file_read(path, &len);
+    char *text = pdi_file_read(path, &len);
     if (!text)
         return PD_OK; /* a missing file is fine */
     pd_clear_error();
@@ -74,7 +74,7 @@ static int load(const char *path, const char *profile, bool config, pdi_profile 
             in_s3 = true;
         } else if (strcmp(k, "aws_access_key_id") == 0) {
             if (!p->ak && !p->source)
-                p->source = pd_asprintf("profile '%s' in %s", profile, path);
+                p->source = pdi_asprintf("profile '%s' in %s", profile, path);
             set(&p->ak, v);
         } else if (strcmp(k, "aws_secret_access_key") == 0) {
             set(&p->sk, v);
@@ -96,8 +96,8 @@ int pdi_profile_load(const char *profile, pdi_profile *out)
     const char *home = getenv("HOME");
     const char *cf = getenv("AWS_SHARED_CREDENTIALS_FILE");
     const char *gf = getenv("AWS_CONFIG_FILE");
-    char *c1 = cf && *cf ? pd_strdup(cf) : home ? pd_asprintf("%s/.aws/credentials", home) : NULL;
-    char *c2 = gf && *gf ? pd_strdup(gf) : home ? pd_asprintf("%s/.aws/config", home) : NULL;
+    char *c1 = cf && *cf ? pdi_strdup(cf) : home ? pdi_asprintf("%s/.aws/credentials", home) : NULL;
+    char *c2 = gf && *gf ? pdi_strdup(gf) : home ? pdi_asprintf("%s/.aws/config", home) : NULL;
     int rc = PD_OK;
     if (c1)
         rc = load(c1, profile, false, out);

@@ -27,7 +27,7 @@ int pdi_s3_bucket_exists(pd_fs *fs, const char *bucket)
                      .out = &out,
                      .sink_fd = -1};
         rc = pdi_s3_request(fs, &g);
-        pd_buf_free(&out);
+        pdi_buf_free(&out);
     }
     return rc;
 }
@@ -59,7 +59,7 @@ int pdi_s3_stat(pd_fs *fs, const pdi_loc *l, pd_fs_stat *out)
                      .sink_fd = -1,
                      .out = &body};
         int grc = pdi_s3_request(fs, &g);
-        pd_buf_free(&body);
+        pdi_buf_free(&body);
         if (grc)
             return grc;
     }
@@ -83,8 +83,8 @@ int pdi_s3_list(pd_fs *fs, const pdi_loc *l, pd_fs_entry **out, size_t *n)
     pd_buf body = {0};
     while (!rc) {
         char *etok = token ? pdi_uri_encode(token, false) : NULL;
-        char *q = token ? pd_asprintf("continuation-token=%s&list-type=2&prefix=%s", etok, eprefix)
-                        : pd_asprintf("list-type=2&prefix=%s", eprefix);
+        char *q = token ? pdi_asprintf("continuation-token=%s&list-type=2&prefix=%s", etok, eprefix)
+                        : pdi_asprintf("list-type=2&prefix=%s", eprefix);
         free(etok);
         if (!q) {
             rc = PD_ERR_NOMEM;
@@ -99,17 +99,17 @@ int pdi_s3_list(pd_fs *fs, const pdi_loc *l, pd_fs_entry **out, size_t *n)
         const char *blk;
         while (!rc && (blk = pdi_xml_block(pos, "Contents", &end))) {
             size_t blen = (size_t)(end - blk);
-            char *chunk = pd_strndup(blk, blen);
+            char *chunk = pdi_strndup(blk, blen);
             char *key = chunk ? pdi_xml_text(chunk, "Key", NULL) : NULL;
             char *size = chunk ? pdi_xml_text(chunk, "Size", NULL) : NULL;
             char *lm = chunk ? pdi_xml_text(chunk, "LastModified", NULL) : NULL;
-            pd_fs_entry *ne2 = key ? pd_grow(e, &cap, ne, sizeof *e, 64) : NULL;
+            pd_fs_entry *ne2 = key ? pdi_grow(e, &cap, ne, sizeof *e, 64) : NULL;
             if (!ne2) {
                 rc = pd_set_error(PD_ERR_IO, "s3://%s/%s: malformed ListObjectsV2 response",
                                   l->bucket, l->key);
             } else {
                 e = ne2;
-                e[ne].url = pd_asprintf("s3://%s/%s", l->bucket, key);
+                e[ne].url = pdi_asprintf("s3://%s/%s", l->bucket, key);
                 e[ne].size = size ? strtoull(size, NULL, 10) : 0;
                 e[ne].mtime = lm ? (int64_t)curl_getdate(lm, NULL) : 0;
                 if (!e[ne].url)
@@ -138,9 +138,9 @@ int pdi_s3_list(pd_fs *fs, const pdi_loc *l, pd_fs_entry **out, size_t *n)
     }
     free(token);
     free(eprefix);
-    pd_buf_free(&body);
+    pdi_buf_free(&body);
     if (rc) {
-        pd_fs_entries_free(e, ne);
+        pdi_fs_entries_free(e, ne);
         return rc;
     }
     *out = e;
@@ -168,15 +168,15 @@ int pdi_s3_delete_keys(pd_fs *fs, const char *bucket, const char *const *keys, s
     for (size_t at = 0; !rc && at < n; at += 1000) {
         size_t m = n - at < 1000 ? n - at : 1000;
         pd_buf x = {0};
-        pd_buf_puts(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>");
+        pdi_buf_puts(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>");
         for (size_t i = 0; i < m; i++) {
             char *k = pdi_xml_escape(keys[at + i]);
-            pd_buf_printf(&x, "<Object><Key>%s</Key></Object>", k ? k : "");
+            pdi_buf_printf(&x, "<Object><Key>%s</Key></Object>", k ? k : "");
             free(k);
         }
-        pd_buf_puts(&x, "</Delete>");
+        pdi_buf_puts(&x, "</Delete>");
         if (x.oom) {
-            pd_buf_free(&x);
+            pdi_buf_free(&x);
             return PD_ERR_NOMEM;
         }
         pdi_req r = {.method = "POST",
@@ -200,9 +200,9 @@ int pdi_s3_delete_keys(pd_fs *fs, const char *bucket, const char *const *keys, s
             free(code);
             free(msg);
         }
-        pd_buf_free(&x);
+        pdi_buf_free(&x);
     }
-    pd_buf_free(&out);
+    pdi_buf_free(&out);
     return rc;
 }
 
@@ -219,7 +219,7 @@ size_t pdi_copy_parts(uint64_t size, uint64_t part, uint64_t *first_len)
 static char *copy_source(const pdi_loc *src)
 {
     char *ek = pdi_uri_encode(src->key, true);
-    char *h = ek ? pd_asprintf("x-amz-copy-source: /%s/%s", src->bucket, ek) : NULL;
+    char *h = ek ? pdi_asprintf("x-amz-copy-source: /%s/%s", src->bucket, ek) : NULL;
     free(ek);
     return h;
 }
@@ -241,14 +241,14 @@ static int create_upload(pd_fs *fs, const pdi_loc *l, char **upload_id)
                               "s3://%s/%s: CreateMultipartUpload answered without an UploadId",
                               l->bucket, l->key);
     }
-    pd_buf_free(&out);
+    pdi_buf_free(&out);
     return rc;
 }
 
 static void abort_upload(pd_fs *fs, const char *bucket, const char *key, const char *upload_id)
 {
     char *eid = pdi_uri_encode(upload_id, false);
-    char *q = eid ? pd_asprintf("uploadId=%s", eid) : NULL;
+    char *q = eid ? pdi_asprintf("uploadId=%s", eid) : NULL;
     pdi_req r = {.method = "DELETE",
                  .bucket = bucket,
                  .key = key,
@@ -256,8 +256,8 @@ static void abort_upload(pd_fs *fs, const char *bucket, const char *key, const c
                  .not_found_ok = true,
                  .sink_fd = -1};
     if (q && pdi_s3_request(fs, &r) && r.status != 404 && r.status != 405 && r.status != 501)
-        pd_log(PD_LOG_WARN, "s3://%s/%s: could not abort multipart upload: %s", bucket, key,
-               pd_last_error());
+        pdi_log(PD_LOG_WARN, "s3://%s/%s: could not abort multipart upload: %s", bucket, key,
+                pd_last_error());
     free(q);
     free(eid);
 }
@@ -291,7 +291,7 @@ static int multipart_etag(char *const *etags, size_t n, char out[48])
     unsigned int ml = 0;
     EVP_DigestFinal_ex(c, md, &ml);
     EVP_MD_CTX_free(c);
-    pd_hex(md, 16, out);
+    pdi_hex(md, 16, out);
     snprintf(out + 32, 16, "-%zu", n);
     return PD_OK;
 }
@@ -300,13 +300,13 @@ static int
 complete_upload(pd_fs *fs, const pdi_loc *l, const char *upload_id, char *const *etags, size_t n)
 {
     pd_buf x = {0}, out = {0};
-    pd_buf_puts(&x, "<CompleteMultipartUpload>");
+    pdi_buf_puts(&x, "<CompleteMultipartUpload>");
     for (size_t i = 0; i < n; i++)
-        pd_buf_printf(&x, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
-                      etags[i]);
-    pd_buf_puts(&x, "</CompleteMultipartUpload>");
+        pdi_buf_printf(&x, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+                       etags[i]);
+    pdi_buf_puts(&x, "</CompleteMultipartUpload>");
     char *eid = pdi_uri_encode(upload_id, false);
-    char *q = eid ? pd_asprintf("uploadId=%s", eid) : NULL;
+    char *q = eid ? pdi_asprintf("uploadId=%s", eid) : NULL;
     int rc = x.oom || !q ? PD_ERR_NOMEM : PD_OK;
     if (!rc) {
         pdi_req r = {.method = "POST",
@@ -327,11 +327,11 @@ complete_upload(pd_fs *fs, const pdi_loc *l, const char *upload_id, char *const 
          * there. */
         char want[48];
         pd_fs_stat st;
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         if (multipart_etag(etags, n, want) == PD_OK && pdi_s3_stat(fs, l, &st) == PD_OK &&
             strcmp(st.etag, want) == 0) {
-            pd_log(PD_LOG_DEBUG, "s3://%s/%s: upload was completed by an earlier attempt",
-                   l->bucket, l->key);
+            pdi_log(PD_LOG_DEBUG, "s3://%s/%s: upload was completed by an earlier attempt",
+                    l->bucket, l->key);
             rc = PD_OK;
         } else {
             pd_set_error(rc, "%s", msg ? msg : "CompleteMultipartUpload failed");
@@ -340,8 +340,8 @@ complete_upload(pd_fs *fs, const pdi_loc *l, const char *upload_id, char *const 
     }
     free(q);
     free(eid);
-    pd_buf_free(&x);
-    pd_buf_free(&out);
+    pdi_buf_free(&x);
+    pdi_buf_free(&out);
     return rc;
 }
 
@@ -368,14 +368,14 @@ int pdi_s3_copy(pd_fs *fs, const pdi_loc *src, const pdi_loc *dst, uint64_t size
                               src->key, dst->bucket, dst->key, code ? code : "error");
             free(code);
         }
-        pd_buf_free(&out);
+        pdi_buf_free(&out);
         free(hsrc);
         return rc;
     }
     /* above 5 GiB: UploadPartCopy of byte ranges */
     char *id = NULL;
     size_t n = pdi_copy_parts(size, PDI_COPY_PART_SIZE, NULL);
-    char **etags = pd_calloc(n, sizeof *etags);
+    char **etags = pdi_calloc(n, sizeof *etags);
     rc = etags ? create_upload(fs, dst, &id) : PD_ERR_NOMEM;
     char *eid = id ? pdi_uri_encode(id, false) : NULL;
     for (size_t i = 0; !rc && i < n; i++) {
@@ -384,7 +384,7 @@ int pdi_s3_copy(pd_fs *fs, const pdi_loc *src, const pdi_loc *dst, uint64_t size
         char range[96];
         snprintf(range, sizeof range, "x-amz-copy-source-range: bytes=%llu-%llu",
                  (unsigned long long)a, (unsigned long long)(b - 1));
-        char *q = pd_asprintf("partNumber=%zu&uploadId=%s", i + 1, eid ? eid : "");
+        char *q = pdi_asprintf("partNumber=%zu&uploadId=%s", i + 1, eid ? eid : "");
         pd_buf out = {0};
         pdi_req r = {.method = "PUT",
                      .bucket = dst->bucket,
@@ -406,7 +406,7 @@ int pdi_s3_copy(pd_fs *fs, const pdi_loc *src, const pdi_loc *dst, uint64_t size
             if (!et)
                 rc = pd_set_error(PD_ERR_IO, "UploadPartCopy answered without an ETag");
         }
-        pd_buf_free(&out);
+        pdi_buf_free(&out);
         free(q);
     }
     if (!rc)
@@ -427,19 +427,20 @@ int pdi_s3_copy(pd_fs *fs, const pdi_loc *src, const pdi_loc *dst, uint64_t size
 int pdi_s3_cleanup(pd_fs *fs, const pdi_loc *l, size_t *n)
 {
     char *ep = pdi_uri_encode(l->key, false);
-    char *q = ep ? pd_asprintf("prefix=%s&uploads=", ep) : NULL;
+    char *q = ep ? pdi_asprintf("prefix=%s&uploads=", ep) : NULL;
     pd_buf out = {0};
     pdi_req r = {.method = "GET", .bucket = l->bucket, .query = q, .out = &out, .sink_fd = -1};
     int rc = q ? pdi_s3_request(fs, &r) : PD_ERR_NOMEM;
     if (rc && (r.status == 501 || r.status == 405 || strcmp(r.code, "NotImplemented") == 0)) {
         /* a server without ListMultipartUploads (s3rver) keeps no
          * incomplete upload visible either */
-        pd_log(PD_LOG_DEBUG, "s3://%s/%s: server cannot list multipart uploads", l->bucket, l->key);
+        pdi_log(PD_LOG_DEBUG, "s3://%s/%s: server cannot list multipart uploads", l->bucket,
+                l->key);
         rc = PD_OK;
     } else if (!rc) {
         const char *pos = out.data, *end, *blk;
         while ((blk = pdi_xml_block(pos, "Upload", &end))) {
-            char *chunk = pd_strndup(blk, (size_t)(end - blk));
+            char *chunk = pdi_strndup(blk, (size_t)(end - blk));
             char *key = chunk ? pdi_xml_text(chunk, "Key", NULL) : NULL;
             char *id = chunk ? pdi_xml_text(chunk, "UploadId", NULL) : NULL;
             if (key && id && strncmp(key, l->key, strlen(l->key)) == 0) {
@@ -452,7 +453,7 @@ int pdi_s3_cleanup(pd_fs *fs, const pdi_loc *l, size_t *n)
             pos = end;
         }
     }
-    pd_buf_free(&out);
+    pdi_buf_free(&out);
     free(q);
     free(ep);
     return rc;
@@ -512,7 +513,7 @@ static void *range_worker(void *arg)
             pthread_mutex_lock(&j->mu);
             if (!j->rc) {
                 j->rc = rc;
-                j->msg = pd_strdup(pd_last_error());
+                j->msg = pdi_strdup(pd_last_error());
             }
             pthread_mutex_unlock(&j->mu);
             break;
@@ -606,13 +607,13 @@ int pdi_s3_writer_open(pd_fs *fs, const pdi_loc *l, pdi_s3_writer **out)
     int rc = pdi_s3_ready(fs);
     if (rc)
         return rc;
-    pdi_s3_writer *w = pd_calloc(1, sizeof *w);
+    pdi_s3_writer *w = pdi_calloc(1, sizeof *w);
     if (!w)
         return PD_ERR_NOMEM;
     w->fs = fs;
     w->loc.s3 = true;
-    w->loc.bucket = pd_strdup(l->bucket);
-    w->loc.key = pd_strdup(l->key);
+    w->loc.bucket = pdi_strdup(l->bucket);
+    w->loc.key = pdi_strdup(l->key);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (!w->loc.bucket || !w->loc.key) {
@@ -627,7 +628,7 @@ static void *part_worker(void *arg)
 {
     part *p = arg;
     pdi_s3_writer *w = p->w;
-    char *q = pd_asprintf("partNumber=%zu&uploadId=%s", p->num, w->eid);
+    char *q = pdi_asprintf("partNumber=%zu&uploadId=%s", p->num, w->eid);
     pdi_req r = {.method = "PUT",
                  .bucket = w->loc.bucket,
                  .key = w->loc.key,
@@ -638,18 +639,18 @@ static void *part_worker(void *arg)
                  .sink_fd = -1};
     int rc = q ? pdi_s3_request(w->fs, &r) : PD_ERR_NOMEM;
     free(q);
-    char *etag = rc ? NULL : pd_strdup(r.etag);
+    char *etag = rc ? NULL : pdi_strdup(r.etag);
     if (!rc && (!etag || !*etag))
         rc = pd_set_error(PD_ERR_IO, "s3://%s/%s: part %zu: no ETag in the answer", w->loc.bucket,
                           w->loc.key, p->num);
     pthread_mutex_lock(&w->mu);
     if (rc && !w->rc) {
         w->rc = rc;
-        w->msg = pd_strdup(pd_last_error());
+        w->msg = pdi_strdup(pd_last_error());
     }
     w->etags[p->num - 1] = etag;
     /* keep the buffer for the next part */
-    uint8_t **ns = pd_grow(w->spare, &w->cap_spare, w->n_spare, sizeof *ns, 8);
+    uint8_t **ns = pdi_grow(w->spare, &w->cap_spare, w->n_spare, sizeof *ns, 8);
     if (ns) {
         w->spare = ns;
         w->spare[w->n_spare++] = p->buf;
@@ -682,15 +683,15 @@ static int submit_part(pdi_s3_writer *w)
     if (w->n_parts >= PDI_MAX_PARTS)
         return pd_set_error(PD_ERR_IO, "s3://%s/%s: more than %d parts", w->loc.bucket, w->loc.key,
                             PDI_MAX_PARTS);
-    part *p = pd_calloc(1, sizeof *p);
-    part **np = p ? pd_grow(w->parts, &w->cap_parts, w->n_parts, sizeof *np, 16) : NULL;
+    part *p = pdi_calloc(1, sizeof *p);
+    part **np = p ? pdi_grow(w->parts, &w->cap_parts, w->n_parts, sizeof *np, 16) : NULL;
     if (!np) {
         free(p);
         return PD_ERR_NOMEM;
     }
     w->parts = np;
     pthread_mutex_lock(&w->mu);
-    char **ne = pd_grow(w->etags, &w->cap_etags, w->n_parts, sizeof *ne, 16);
+    char **ne = pdi_grow(w->etags, &w->cap_etags, w->n_parts, sizeof *ne, 16);
     if (ne) {
         w->etags = ne;
         w->etags[w->n_parts] = NULL;
@@ -741,7 +742,7 @@ int pdi_s3_writer_write(pdi_s3_writer *w, const void *buf, size_t len)
                 free(w->cur);
                 w->cur = NULL;
             }
-            if (!w->cur && !(w->cur = pd_malloc(want)))
+            if (!w->cur && !(w->cur = pdi_malloc(want)))
                 return PD_ERR_NOMEM;
             w->cur_cap = want;
             w->cur_len = 0;
@@ -817,7 +818,7 @@ int pdi_s3_writer_commit(pdi_s3_writer *w)
     if (!rc)
         rc = complete_upload(w->fs, &w->loc, w->upload_id, w->etags, w->n_parts);
     if (rc) {
-        char *msg = pd_strdup(pd_last_error());
+        char *msg = pdi_strdup(pd_last_error());
         abort_upload(w->fs, w->loc.bucket, w->loc.key, w->upload_id);
         pd_set_error(rc, "%s", msg ? msg : "upload failed");
         free(msg);

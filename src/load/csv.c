@@ -91,7 +91,7 @@ static int refill(pdi_csv *c)
         if (c->cap >= BUF_MAX)
             return pd_set_error(PD_ERR_CORRUPT, "%s:%zu: a record longer than %zu bytes", c->path,
                                 c->line, BUF_MAX);
-        char *nb = pd_realloc(c->buf, c->cap * 2);
+        char *nb = pdi_realloc(c->buf, c->cap * 2);
         if (!nb)
             return PD_ERR_NOMEM;
         c->buf = nb;
@@ -110,7 +110,7 @@ static int refill(pdi_csv *c)
 static int push_span(pdi_csv *c, const fspan *s)
 {
     if (c->nf == c->fcap) {
-        fspan *n = pd_grow(c->f, &c->fcap, c->nf, sizeof *n, 16);
+        fspan *n = pdi_grow(c->f, &c->fcap, c->nf, sizeof *n, 16);
         if (!n)
             return PD_ERR_NOMEM;
         c->f = n;
@@ -637,24 +637,24 @@ static int batch_begin(pdi_csv *c)
         pdi_ctype t = c->types[k].t;
         b->nulls = 0;
         b->dlen = 0;
-        b->valid = pd_calloc(vbytes ? vbytes : 1, 1);
+        b->valid = pdi_calloc(vbytes ? vbytes : 1, 1);
         if (!b->valid)
             return PD_ERR_NOMEM;
         if (t == PDI_CT_TEXT) {
-            b->offs = pd_malloc((rows + 1) * sizeof *b->offs);
+            b->offs = pdi_malloc((rows + 1) * sizeof *b->offs);
             if (!b->offs)
                 return PD_ERR_NOMEM;
             b->offs[0] = 0;
             if (!b->data) {
                 b->dcap = 1 << 16;
-                b->data = pd_malloc(b->dcap);
+                b->data = pdi_malloc(b->dcap);
                 if (!b->data)
                     return PD_ERR_NOMEM;
             }
         } else if (t == PDI_CT_BOOL) {
-            b->vals = pd_calloc(vbytes ? vbytes : 1, 1);
+            b->vals = pdi_calloc(vbytes ? vbytes : 1, 1);
         } else {
-            b->vals = pd_malloc(rows * type_width(t) + 1);
+            b->vals = pdi_malloc(rows * type_width(t) + 1);
         }
         if (t != PDI_CT_TEXT && !b->vals)
             return PD_ERR_NOMEM;
@@ -727,7 +727,7 @@ static int put(pdi_csv *c, size_t k, const char *s, size_t n, bool quoted, size_
             size_t nc = b->dcap * 2;
             while (nc < b->dlen + n)
                 nc *= 2;
-            char *nd = pd_realloc(b->data, nc);
+            char *nd = pdi_realloc(b->data, nc);
             if (!nd)
                 return PD_ERR_NOMEM;
             b->data = nd;
@@ -835,7 +835,7 @@ static int batch_finish(pdi_csv *c, struct ArrowArray *out)
             pd_arrow_array_set_buffer(ch, 1, b->offs);
             b->offs = NULL;
             /* keep a right-sized copy; reuse the big buffer for the next batch */
-            char *d = pd_malloc(b->dlen ? b->dlen : 1);
+            char *d = pdi_malloc(b->dlen ? b->dlen : 1);
             if (!d) {
                 pd_arrow_array_release(out);
                 return PD_ERR_NOMEM;
@@ -865,7 +865,7 @@ static int keep_sample_row(pdi_csv *c)
     for (size_t i = 0; i < c->nf; i++) {
         fspan *s = &c->f[i];
         if (c->nsf == c->sfcap) {
-            sfield *n = pd_grow(c->sf, &c->sfcap, c->nsf, sizeof *n, 256);
+            sfield *n = pdi_grow(c->sf, &c->sfcap, c->nsf, sizeof *n, 256);
             if (!n)
                 return PD_ERR_NOMEM;
             c->sf = n;
@@ -876,7 +876,7 @@ static int keep_sample_row(pdi_csv *c)
         t->line = s->line;
         t->col = s->col;
         t->quoted = s->quoted;
-        pd_buf_append(&c->sdata, c->buf + s->start, s->len + 1); /* with its NUL */
+        pdi_buf_append(&c->sdata, c->buf + s->start, s->len + 1); /* with its NUL */
         if (c->sdata.oom)
             return PD_ERR_NOMEM;
     }
@@ -892,25 +892,25 @@ static int read_header(pdi_csv *c)
     if (r == 0 || (c->nf == 1 && c->f[0].len == 0 && !c->f[0].quoted))
         return pd_set_error(PD_ERR_CORRUPT, "%s: missing header row", c->path);
     c->ncols = c->nf;
-    c->names = pd_calloc(c->ncols, sizeof *c->names);
+    c->names = pdi_calloc(c->ncols, sizeof *c->names);
     if (!c->names)
         return PD_ERR_NOMEM;
     for (size_t i = 0; i < c->ncols; i++) {
         fspan *s = &c->f[i];
         const char *p = c->buf + s->start;
         if (!c->o->header || !s->len)
-            c->names[i] = pd_asprintf("column%zu", i + 1);
+            c->names[i] = pdi_asprintf("column%zu", i + 1);
         else if (!utf8_ok(p, s->len))
             return pd_set_error(PD_ERR_CORRUPT,
                                 "%s:1:%zu: the header is not valid UTF-8 (is the file Latin-1? "
                                 "then give encoding: latin-1)",
                                 c->path, s->col);
         else
-            c->names[i] = pd_strndup(p, s->len);
+            c->names[i] = pdi_strndup(p, s->len);
         if (!c->names[i])
             return PD_ERR_NOMEM;
         for (size_t j = 0; j < i; j++)
-            if (pd_str_ieq(c->names[j], c->names[i]))
+            if (pdi_str_ieq(c->names[j], c->names[i]))
                 return pd_set_error(PD_ERR_CORRUPT, "%s:1: column name '%s' appears twice", c->path,
                                     c->names[i]);
     }
@@ -928,17 +928,17 @@ static int apply_given(pdi_csv *c)
             k++;
         if (k == c->ncols) {
             k = 0;
-            while (k < c->ncols && !pd_str_ieq(c->names[k], cs->name))
+            while (k < c->ncols && !pdi_str_ieq(c->names[k], cs->name))
                 k++;
         }
         if (k == c->ncols) {
             pd_buf b = PD_BUF_INIT;
             for (size_t i = 0; i < c->ncols && i < 20; i++)
-                pd_buf_printf(&b, "%s%s", i ? ", " : "", c->names[i]);
+                pdi_buf_printf(&b, "%s%s", i ? ", " : "", c->names[i]);
             int rc = pd_set_error(PD_ERR_CONFIG,
                                   "%s: columns: no column named '%s' (the file has: %s%s)", c->path,
                                   cs->name, b.data ? b.data : "", c->ncols > 20 ? ", ..." : "");
-            pd_buf_free(&b);
+            pdi_buf_free(&b);
             return rc;
         }
         c->types[k] = cs->type;
@@ -950,15 +950,15 @@ static int apply_given(pdi_csv *c)
 static int open_reader(const char *path, const pdi_load_opts *o, pdi_csv **out)
 {
     *out = NULL;
-    pdi_csv *c = pd_calloc(1, sizeof *c);
+    pdi_csv *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     c->o = o;
     c->line = 1;
     c->batch_rows = o->batch_rows > 0 ? o->batch_rows : 65536;
-    c->path = pd_strdup(path);
+    c->path = pdi_strdup(path);
     c->cap = BUF_FIRST;
-    c->buf = pd_malloc(c->cap);
+    c->buf = pdi_malloc(c->cap);
     int rc = c->path && c->buf ? PD_OK : PD_ERR_NOMEM;
     if (!rc)
         rc = pdi_src_open(path, o->latin1, &c->src);
@@ -974,9 +974,9 @@ static int open_reader(const char *path, const pdi_load_opts *o, pdi_csv **out)
     if (!rc)
         rc = read_header(c);
     if (!rc) {
-        c->types = pd_calloc(c->ncols, sizeof *c->types);
-        c->given = pd_calloc(c->ncols, sizeof *c->given);
-        c->cb = pd_calloc(c->ncols, sizeof *c->cb);
+        c->types = pdi_calloc(c->ncols, sizeof *c->types);
+        c->given = pdi_calloc(c->ncols, sizeof *c->given);
+        c->cb = pdi_calloc(c->ncols, sizeof *c->cb);
         if (!c->types || !c->given || !c->cb)
             rc = PD_ERR_NOMEM;
     }
@@ -1112,7 +1112,7 @@ void pdi_csv_close(pdi_csv *c)
     free(c->given);
     free(c->f);
     free(c->sf);
-    pd_buf_free(&c->sdata);
+    pdi_buf_free(&c->sdata);
     pd_arrow_schema_release(&c->schema);
     free(c->buf);
     free(c->path);
@@ -1151,7 +1151,7 @@ static int fill_batch(pdi_csv *c, struct ArrowArray *out)
                 rc =
                     put(c, k, c->sdata.data + f[k].off, f[k].len, f[k].quoted, f[k].line, f[k].col);
             if (++c->snext == c->srows) {
-                pd_buf_free(&c->sdata);
+                pdi_buf_free(&c->sdata);
                 free(c->sf);
                 c->sf = NULL;
                 c->nsf = c->sfcap = 0;
@@ -1193,7 +1193,7 @@ static int st_error(struct ArrowArrayStream *st, int rc)
 {
     pdi_csv *c = st->private_data;
     free(c->err);
-    c->err = pd_strdup(pd_last_error());
+    c->err = pdi_strdup(pd_last_error());
     c->err_code = rc;
     return rc == PD_ERR_NOMEM ? ENOMEM : rc == PD_ERR_IO ? EIO : EINVAL;
 }

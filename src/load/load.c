@@ -23,9 +23,9 @@ bool pdi_load_is_glob(const char *spec)
 int pdi_load_files(const char *spec, pd_strv *files)
 {
     if (!pdi_load_is_glob(spec)) {
-        if (!pd_path_exists(spec))
+        if (!pdi_path_exists(spec))
             return pd_set_error(PD_ERR_NOT_FOUND, "file '%s' not found", spec);
-        return pd_strv_push(files, spec);
+        return pdi_strv_push(files, spec);
     }
     glob_t g;
     memset(&g, 0, sizeof g);
@@ -37,13 +37,13 @@ int pdi_load_files(const char *spec, pd_strv *files)
         rc = pd_set_error(PD_ERR_IO, "cannot expand '%s': %s", spec,
                           gr == GLOB_NOSPACE ? "out of memory" : "read error");
     for (size_t i = 0; !rc && i < g.gl_pathc; i++)
-        if (!pd_is_dir(g.gl_pathv[i]))
-            rc = pd_strv_push(files, g.gl_pathv[i]);
+        if (!pdi_is_dir(g.gl_pathv[i]))
+            rc = pdi_strv_push(files, g.gl_pathv[i]);
     globfree(&g);
     if (!rc && files->n == 0)
         rc = pd_set_error(PD_ERR_NOT_FOUND, "no file matches '%s'", spec);
     if (!rc)
-        pd_strv_sort(files);
+        pdi_strv_sort(files);
     return rc;
 }
 
@@ -52,7 +52,7 @@ char *pdi_load_table_name(const char *file)
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
     const char *dot = strchr(base + (base[0] == '.'), '.');
-    char *n = dot ? pd_strndup(base, (size_t)(dot - base)) : pd_strdup(base);
+    char *n = dot ? pdi_strndup(base, (size_t)(dot - base)) : pdi_strdup(base);
     if (!n)
         return NULL;
     for (char *p = n; *p; p++)
@@ -79,7 +79,7 @@ int pdi_load_table_names(const char *spec, const char *opts_json, pd_strv *names
             rc = PD_ERR_NOMEM;
             break;
         }
-        if (pd_strv_contains(names, n)) {
+        if (pdi_strv_contains(names, n)) {
             rc = pd_set_error(PD_ERR_CONFIG,
                               "'%s' and another file of '%s' both make table '%s' (a table is "
                               "named after its file without suffixes); use union: true or a "
@@ -88,9 +88,9 @@ int pdi_load_table_names(const char *spec, const char *opts_json, pd_strv *names
             free(n);
             break;
         }
-        rc = pd_strv_push_owned(names, n);
+        rc = pdi_strv_push_owned(names, n);
     }
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
     return rc;
 }
 
@@ -102,12 +102,12 @@ static int hash_file(const char *path, char hex[2 * PD_SHA256_LEN + 1])
     if (fd < 0)
         return pd_set_error(PD_ERR_IO, "cannot read file %s: %s", path, strerror(errno));
     pd_sha256_ctx h;
-    if (pd_sha256_init(&h)) {
+    if (pdi_sha256_init(&h)) {
         close(fd);
         return PD_ERR_NOMEM;
     }
     size_t cap = 1 << 20;
-    char *buf = pd_malloc(cap);
+    char *buf = pdi_malloc(cap);
     int rc = buf ? PD_OK : PD_ERR_NOMEM;
     while (!rc) {
         ssize_t n = read(fd, buf, cap);
@@ -117,11 +117,11 @@ static int hash_file(const char *path, char hex[2 * PD_SHA256_LEN + 1])
             rc = pd_set_error(PD_ERR_IO, "cannot read file %s: %s", path, strerror(errno));
         if (n <= 0)
             break;
-        pd_sha256_update(&h, buf, (size_t)n);
+        pdi_sha256_update(&h, buf, (size_t)n);
     }
     uint8_t d[PD_SHA256_LEN];
-    pd_sha256_final(&h, d);
-    pd_hex(d, PD_SHA256_LEN, hex);
+    pdi_sha256_final(&h, d);
+    pdi_hex(d, PD_SHA256_LEN, hex);
     free(buf);
     close(fd);
     return rc;
@@ -136,25 +136,25 @@ int pdi_load_cache_key(const char *spec, const char *opts_json, char **out)
         int rc = hash_file(spec, hex);
         if (rc)
             return rc;
-        *out = pd_strdup(hex); /* the key a single CSV always had */
+        *out = pdi_strdup(hex); /* the key a single CSV always had */
         return *out ? PD_OK : PD_ERR_NOMEM;
     }
     pd_strv files = PD_STRV_INIT;
     int rc = pdi_load_files(spec, &files);
     pd_json j;
-    pd_json_init(&j);
-    pd_json_arr_begin(&j);
+    pdi_json_init(&j);
+    pdi_json_arr_begin(&j);
     for (size_t i = 0; !rc && i < files.n; i++) {
         rc = hash_file(files.items[i], hex);
         const char *base = strrchr(files.items[i], '/');
-        pd_json_arr_begin(&j);
-        pd_json_str(&j, base ? base + 1 : files.items[i]);
-        pd_json_str(&j, hex);
-        pd_json_arr_end(&j);
+        pdi_json_arr_begin(&j);
+        pdi_json_str(&j, base ? base + 1 : files.items[i]);
+        pdi_json_str(&j, hex);
+        pdi_json_arr_end(&j);
     }
-    pd_json_arr_end(&j);
-    pd_strv_free(&files);
-    char *s = pd_json_finish(&j);
+    pdi_json_arr_end(&j);
+    pdi_strv_free(&files);
+    char *s = pdi_json_finish(&j);
     if (rc || !s) {
         free(s);
         return rc ? rc : PD_ERR_NOMEM;
@@ -270,7 +270,7 @@ static int u_open_next(ustream *u)
 static int u_err(ustream *u, int rc)
 {
     free(u->err);
-    u->err = pd_strdup(pd_last_error());
+    u->err = pdi_strdup(pd_last_error());
     return rc == PD_ERR_NOMEM ? ENOMEM : EINVAL;
 }
 
@@ -314,7 +314,7 @@ static void u_release(struct ArrowArrayStream *st)
     ustream *u = st->private_data;
     pd_arrow_stream_release(&u->cur);
     pd_arrow_schema_release(&u->schema);
-    pd_strv_free(&u->files);
+    pdi_strv_free(&u->files);
     pdi_load_opts_free(u->own_o);
     free(u->err);
     free(u);
@@ -338,11 +338,11 @@ static int union_csv_types(ustream *u)
             break;
         if (i == 0) {
             ncols = pdi_csv_ncols(c);
-            types = pd_calloc(ncols, sizeof *types);
-            names = pd_calloc(ncols, sizeof *names);
+            types = pdi_calloc(ncols, sizeof *types);
+            names = pdi_calloc(ncols, sizeof *names);
             rc = types && names ? PD_OK : PD_ERR_NOMEM;
             for (size_t k = 0; !rc && k < ncols; k++)
-                if (!(names[k] = pd_strdup(pdi_csv_col_name(c, k))))
+                if (!(names[k] = pdi_strdup(pdi_csv_col_name(c, k))))
                     rc = PD_ERR_NOMEM;
         } else if (pdi_csv_ncols(c) != ncols) {
             rc = pd_set_error(PD_ERR_CORRUPT,
@@ -368,13 +368,13 @@ static int union_csv_types(ustream *u)
         rc = pdi_load_opts_parse(NULL, &o);
         if (!rc) {
             *o = *u->o;
-            o->null_str = pd_strdup(u->o->null_str);
-            o->cols = pd_calloc(ncols ? ncols : 1, sizeof *o->cols);
+            o->null_str = pdi_strdup(u->o->null_str);
+            o->cols = pdi_calloc(ncols ? ncols : 1, sizeof *o->cols);
             o->n_cols = 0;
             if (!o->cols || (u->o->null_str && !o->null_str))
                 rc = PD_ERR_NOMEM;
             for (size_t k = 0; !rc && k < ncols; k++) {
-                o->cols[k].name = pd_strdup(names[k]);
+                o->cols[k].name = pdi_strdup(names[k]);
                 o->cols[k].type = types[k];
                 if (!o->cols[k].name)
                     rc = PD_ERR_NOMEM;
@@ -396,13 +396,13 @@ int pdi_load_open_union(const char *const *paths,
                         struct ArrowArrayStream *out)
 {
     memset(out, 0, sizeof *out);
-    ustream *u = pd_calloc(1, sizeof *u);
+    ustream *u = pdi_calloc(1, sizeof *u);
     if (!u)
         return PD_ERR_NOMEM;
     u->o = o;
     int rc = PD_OK;
     for (size_t i = 0; i < n && !rc; i++)
-        rc = pd_strv_push(&u->files, paths[i]);
+        rc = pdi_strv_push(&u->files, paths[i]);
     if (!rc && n == 0)
         rc = pd_set_error(PD_ERR_INVALID, "a union of no files");
     if (!rc)
@@ -453,7 +453,7 @@ static void *pf_main(void *arg)
         memset(&a, 0, sizeof a);
         int e = p->in.get_next(&p->in, &a);
         const char *m = e ? p->in.get_last_error(&p->in) : NULL;
-        char *copy = e ? pd_strdup(m ? m : "stream error") : NULL;
+        char *copy = e ? pdi_strdup(m ? m : "stream error") : NULL;
         pthread_mutex_lock(&p->mu);
         if (e || !a.release) {
             p->err = e;
@@ -528,7 +528,7 @@ static void pf_release(struct ArrowArrayStream *st)
 /* Wrap *st (taken over) in a prefetching stream. */
 static int prefetch_wrap(struct ArrowArrayStream *st)
 {
-    prefetch *p = pd_calloc(1, sizeof *p);
+    prefetch *p = pdi_calloc(1, sizeof *p);
     if (!p) {
         pd_arrow_stream_release(st);
         return PD_ERR_NOMEM;
@@ -595,8 +595,8 @@ int pdi_load_run(const char *spec,
         }
     }
     pd_arrow_stream_release(&st);
-    pd_strv_free(&names);
-    pd_strv_free(&files);
+    pdi_strv_free(&names);
+    pdi_strv_free(&files);
     pdi_load_opts_free(o);
     return rc;
 }

@@ -28,7 +28,7 @@ static const struct {
 int pdi_coltype_parse(const char *name, pdi_coltype *out)
 {
     memset(out, 0, sizeof *out);
-    char *l = pd_str_lower(name);
+    char *l = pdi_str_lower(name);
     if (!l)
         return PD_ERR_NOMEM;
     int rc = PD_OK;
@@ -97,7 +97,7 @@ void pdi_load_opts_set_batch_rows(pdi_load_opts *o, int64_t rows)
 
 static int one_char(const pd_jval *v, const char *key, int *out, bool allow_none)
 {
-    const char *s = pd_jval_str(v);
+    const char *s = pdi_jval_str(v);
     if (!s)
         return pd_set_error(PD_ERR_CONFIG, "load option '%s' must be a string", key);
     if (allow_none && !*s) {
@@ -117,7 +117,7 @@ static int one_char(const pd_jval *v, const char *key, int *out, bool allow_none
 int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
 {
     *out = NULL;
-    pdi_load_opts *o = pd_calloc(1, sizeof *o);
+    pdi_load_opts *o = pdi_calloc(1, sizeof *o);
     if (!o)
         return PD_ERR_NOMEM;
     o->delimiter = ',';
@@ -129,7 +129,7 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
         *out = o;
         return PD_OK;
     }
-    pd_jval *v = pd_json_parse(json, strlen(json));
+    pd_jval *v = pdi_json_parse(json, strlen(json));
     int rc = PD_OK;
     if (!v) {
         rc = pd_error_prefix("load options are not JSON");
@@ -156,14 +156,14 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
             else
                 o->union_files = x->b;
         } else if (!strcmp(k, "null")) {
-            const char *s = pd_jval_str(x);
+            const char *s = pdi_jval_str(x);
             if (!s)
                 rc = pd_set_error(PD_ERR_CONFIG, "load option 'null' must be a string");
-            else if (*s && !(o->null_str = pd_strdup(s)))
+            else if (*s && !(o->null_str = pdi_strdup(s)))
                 rc = PD_ERR_NOMEM;
         } else if (!strcmp(k, "encoding")) {
-            const char *s = pd_jval_str(x);
-            char *l = s ? pd_str_lower(s) : NULL;
+            const char *s = pdi_jval_str(x);
+            char *l = s ? pdi_str_lower(s) : NULL;
             if (l && (!strcmp(l, "utf-8") || !strcmp(l, "utf8")))
                 o->latin1 = false;
             else if (l && (!strcmp(l, "latin-1") || !strcmp(l, "latin1") ||
@@ -175,7 +175,7 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
                                   s ? s : "a non-string");
             free(l);
         } else if (!strcmp(k, "format")) {
-            const char *s = pd_jval_str(x);
+            const char *s = pdi_jval_str(x);
             if (s && !strcmp(s, "auto"))
                 o->format = PDI_FMT_AUTO;
             else if (s && !strcmp(s, "csv"))
@@ -186,7 +186,7 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
                 rc = pd_set_error(PD_ERR_CONFIG,
                                   "load option 'format' must be auto, csv or parquet");
         } else if (!strcmp(k, "sample_rows")) {
-            const char *s = pd_jval_str(x);
+            const char *s = pdi_jval_str(x);
             if (s && !strcmp(s, "all"))
                 o->sample_rows = -1;
             else if (x->type == PD_J_NUM && x->num >= 1 && x->num <= 1e12 &&
@@ -202,13 +202,13 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
                                   "load option 'columns' must map column names to types");
                 break;
             }
-            o->cols = pd_calloc(x->n ? x->n : 1, sizeof *o->cols);
+            o->cols = pdi_calloc(x->n ? x->n : 1, sizeof *o->cols);
             if (!o->cols) {
                 rc = PD_ERR_NOMEM;
                 break;
             }
             for (size_t c = 0; c < x->n && !rc; c++) {
-                const char *ty = pd_jval_str(x->items[c]);
+                const char *ty = pdi_jval_str(x->items[c]);
                 if (!ty) {
                     rc = pd_set_error(PD_ERR_CONFIG, "columns: the type of '%s' must be a string",
                                       x->keys[c]);
@@ -219,7 +219,7 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
                     pd_error_prefix("columns: '%s'", x->keys[c]);
                     break;
                 }
-                if (!(cs->name = pd_strdup(x->keys[c]))) {
+                if (!(cs->name = pdi_strdup(x->keys[c]))) {
                     rc = PD_ERR_NOMEM;
                     break;
                 }
@@ -235,7 +235,7 @@ int pdi_load_opts_parse(const char *json, pdi_load_opts **out)
     if (!rc && o->quote >= 0 && o->quote == (unsigned char)o->delimiter)
         rc = pd_set_error(PD_ERR_CONFIG, "load options: quote and delimiter must differ");
 out:
-    pd_jval_free(v);
+    pdi_jval_free(v);
     if (rc) {
         pdi_load_opts_free(o);
         return rc;

@@ -249,7 +249,7 @@ int pdi_src_read(pdi_src *s, char *buf, size_t cap, size_t *got)
     /* each byte becomes at most two */
     size_t want = cap / 2 ? cap / 2 : 1;
     if (s->scratch_cap < want) {
-        char *n = pd_realloc(s->scratch, want);
+        char *n = pdi_realloc(s->scratch, want);
         if (!n)
             return PD_ERR_NOMEM;
         s->scratch = n;
@@ -312,13 +312,13 @@ static pdi_comp sniff(const unsigned char *p, size_t n)
 int pdi_src_open(const char *path, bool latin1, pdi_src **out)
 {
     *out = NULL;
-    pdi_src *s = pd_calloc(1, sizeof *s);
+    pdi_src *s = pdi_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
     s->fd = -1;
     s->latin1 = latin1;
-    s->path = pd_strdup(path);
-    s->in = pd_malloc(SRC_IN_CAP);
+    s->path = pdi_strdup(path);
+    s->in = pdi_malloc(SRC_IN_CAP);
     if (!s->path || !s->in) {
         pdi_src_close(s);
         return PD_ERR_NOMEM;

@@ -36,7 +36,7 @@ struct pdi_dblock {
 int64_t pdi_dblock_id(const char *lock_name)
 {
     uint8_t h[PD_SHA256_LEN];
-    pd_sha256(lock_name, strlen(lock_name), h);
+    pdi_sha256(lock_name, strlen(lock_name), h);
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
         u = u << 8 | h[i];
@@ -51,10 +51,10 @@ static bool alive(pdi_dblock *l)
 static int open_sc(const pd_store_config *sc, const char *instance_id, pdi_dblock **out)
 {
     *out = NULL;
-    pdi_dblock *l = pd_calloc(1, sizeof *l);
+    pdi_dblock *l = pdi_calloc(1, sizeof *l);
     if (!l)
         return PD_ERR_NOMEM;
-    l->instance_id = pd_strdup(instance_id ? instance_id : "pipeline");
+    l->instance_id = pdi_strdup(instance_id ? instance_id : "pipeline");
     pthread_mutex_init(&l->mu, NULL);
     int rc = l->instance_id ? pdi_backend_open_conn(sc, l->instance_id, &l->be, &l->db, &l->conn)
                             : PD_ERR_NOMEM;
@@ -128,7 +128,7 @@ int pdi_dblock_acquire(pdi_dblock *l, const char *name)
     }
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 8;
-        held *nl = pd_realloc(l->locks, nc * sizeof *nl);
+        held *nl = pdi_realloc(l->locks, nc * sizeof *nl);
         if (!nl) {
             rc = PD_ERR_NOMEM;
             goto out;
@@ -136,13 +136,13 @@ int pdi_dblock_acquire(pdi_dblock *l, const char *name)
         l->locks = nl;
         l->cap = nc;
     }
-    char *full = pd_asprintf("%s#%s", l->instance_id, name);
+    char *full = pdi_asprintf("%s#%s", l->instance_id, name);
     if (!full) {
         rc = PD_ERR_NOMEM;
         goto out;
     }
     int64_t id = pdi_dblock_id(full);
-    pd_log(PD_LOG_DEBUG, "locking '%s' (advisory lock %lld)", full, (long long)id);
+    pdi_log(PD_LOG_DEBUG, "locking '%s' (advisory lock %lld)", full, (long long)id);
     rc = l->be->lock(l->conn, id, PDI_LOCK_ACQUIRE);
     if (rc) {
         if (!alive(l))
@@ -153,7 +153,7 @@ int pdi_dblock_acquire(pdi_dblock *l, const char *name)
         goto out;
     }
     free(full);
-    l->locks[l->n].name = pd_strdup(name);
+    l->locks[l->n].name = pdi_strdup(name);
     l->locks[l->n].id = id;
     l->locks[l->n].count = 1;
     if (!l->locks[l->n].name) {

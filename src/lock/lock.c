@@ -31,10 +31,10 @@ struct pd_lock_manager {
     pdi_dblock *dbl;
 };
 
-int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
+int pdi_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
 {
     *out = NULL;
-    pd_lock_manager *lm = pd_calloc(1, sizeof *lm);
+    pd_lock_manager *lm = pdi_calloc(1, sizeof *lm);
     if (!lm)
         return PD_ERR_NOMEM;
     lm->klass = cfg->lock_manager;
@@ -43,15 +43,15 @@ int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out)
     int rc = PD_OK;
     if (lm->klass == PD_LOCK_FILE) {
         const char *base = cfg->lock_base_path ? cfg->lock_base_path : ".pipedag/locks";
-        lm->dir = pd_path_join(base, cfg->instance_id ? cfg->instance_id : "default");
-        rc = lm->dir ? pd_mkdir_p(lm->dir) : PD_ERR_NOMEM;
+        lm->dir = pdi_path_join(base, cfg->instance_id ? cfg->instance_id : "default");
+        rc = lm->dir ? pdi_mkdir_p(lm->dir) : PD_ERR_NOMEM;
         if (rc)
             pd_error_prefix("FileLockManager");
     } else if (lm->klass == PD_LOCK_DATABASE) {
         rc = pdi_dblock_open(cfg, &lm->dbl); /* its messages name the manager */
     }
     if (rc) {
-        pd_lock_manager_close(lm);
+        pdi_lock_manager_close(lm);
         return rc;
     }
     *out = lm;
@@ -68,13 +68,13 @@ static lock_entry *find(pd_lock_manager *lm, const char *name)
 
 static char *lock_path(pd_lock_manager *lm, const char *name)
 {
-    char *safe = pd_strdup(name);
+    char *safe = pdi_strdup(name);
     if (!safe)
         return NULL;
     for (char *p = safe; *p; p++)
         if (*p == '/' || *p == '\\')
             *p = '_';
-    char *r = pd_asprintf("%s/%s.lock", lm->dir, safe);
+    char *r = pdi_asprintf("%s/%s.lock", lm->dir, safe);
     free(safe);
     return r;
 }
@@ -121,7 +121,7 @@ static int file_acquire(pd_lock_manager *lm, const char *name)
         pthread_mutex_lock(&lm->mu);
         if (lm->n == lm->cap) {
             size_t nc = lm->cap ? 2 * lm->cap : 8;
-            lock_entry *ne = pd_realloc(lm->e, nc * sizeof *ne);
+            lock_entry *ne = pdi_realloc(lm->e, nc * sizeof *ne);
             if (!ne)
                 rc = PD_ERR_NOMEM;
             else {
@@ -129,7 +129,7 @@ static int file_acquire(pd_lock_manager *lm, const char *name)
                 lm->cap = nc;
             }
         }
-        char *nm = rc == PD_OK ? pd_strdup(name) : NULL;
+        char *nm = rc == PD_OK ? pdi_strdup(name) : NULL;
         if (rc == PD_OK && nm) {
             lm->e[lm->n++] = (lock_entry){nm, fd, 1};
         } else {
@@ -161,7 +161,7 @@ static int file_release(pd_lock_manager *lm, const char *name)
     return PD_OK;
 }
 
-int pd_lock_acquire(pd_lock_manager *lm, const char *name)
+int pdi_lock_acquire(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_acquire(lm, name);
@@ -170,7 +170,7 @@ int pd_lock_acquire(pd_lock_manager *lm, const char *name)
     }
 }
 
-int pd_lock_release(pd_lock_manager *lm, const char *name)
+int pdi_lock_release(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: return file_release(lm, name);
@@ -179,7 +179,7 @@ int pd_lock_release(pd_lock_manager *lm, const char *name)
     }
 }
 
-int pd_lock_check(pd_lock_manager *lm, const char *name)
+int pdi_lock_check(pd_lock_manager *lm, const char *name)
 {
     switch (lm->klass) {
     case PD_LOCK_FILE: {
@@ -195,7 +195,7 @@ int pd_lock_check(pd_lock_manager *lm, const char *name)
     }
 }
 
-void pd_lock_release_all(pd_lock_manager *lm)
+void pdi_lock_release_all(pd_lock_manager *lm)
 {
     if (!lm)
         return;
@@ -214,11 +214,11 @@ void pd_lock_release_all(pd_lock_manager *lm)
     pthread_mutex_unlock(&lm->mu);
 }
 
-void pd_lock_manager_close(pd_lock_manager *lm)
+void pdi_lock_manager_close(pd_lock_manager *lm)
 {
     if (!lm)
         return;
-    pd_lock_release_all(lm);
+    pdi_lock_release_all(lm);
     if (lm->dbl)
         pdi_dblock_close(lm->dbl);
     pthread_mutex_destroy(&lm->mu);

@@ -17,13 +17,13 @@ typedef enum pd_lock_state { PD_LOCK_UNLOCKED, PD_LOCK_LOCKED, PD_LOCK_INVALID }
 typedef struct pd_lock_manager pd_lock_manager;
 
 /* Build the manager the config asks for (lock_manager class). */
-int pd_lock_manager_open(const pd_config *cfg, pd_lock_manager **out);
+int pdi_lock_manager_open(const pd_config *cfg, pd_lock_manager **out);
 /* Blocks until the lock is held (re-entrant per manager). */
-int pd_lock_acquire(pd_lock_manager *lm, const char *name);
-int pd_lock_release(pd_lock_manager *lm, const char *name);
+int pdi_lock_acquire(pd_lock_manager *lm, const char *name);
+int pdi_lock_release(pd_lock_manager *lm, const char *name);
 /* Check before writing: PD_ERR_LOCK if the lock was lost. */
-int pd_lock_check(pd_lock_manager *lm, const char *name);
-void pd_lock_release_all(pd_lock_manager *lm);
-void pd_lock_manager_close(pd_lock_manager *lm);
+int pdi_lock_check(pd_lock_manager *lm, const char *name);
+void pdi_lock_release_all(pd_lock_manager *lm);
+void pdi_lock_manager_close(pd_lock_manager *lm);
 
 #endif

@@ -47,7 +47,7 @@ static inline uint64_t xmerge(uint64_t acc, uint64_t v)
     return acc * P1 + P4;
 }
 
-uint64_t pd_pq_xxh64(const void *data, size_t len)
+uint64_t pdi_pq_xxh64(const void *data, size_t len)
 {
     const uint8_t *p = data, *end = p + len;
     uint64_t h;
@@ -106,7 +106,7 @@ static size_t block_of(size_t nbytes, uint64_t hash, uint32_t bits[8])
     return (size_t)(((hash >> 32) * nblocks) >> 32) * 32;
 }
 
-void pd_pq_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash)
+void pdi_pq_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash)
 {
     uint32_t bits[8];
     uint8_t *b = bitset + block_of(nbytes, hash, bits);
@@ -116,7 +116,7 @@ void pd_pq_bloom_insert(uint8_t *bitset, size_t nbytes, uint64_t hash)
     }
 }
 
-bool pd_pq_bloom_check(const uint8_t *bitset, size_t nbytes, uint64_t hash)
+bool pdi_pq_bloom_check(const uint8_t *bitset, size_t nbytes, uint64_t hash)
 {
     if (nbytes < 32)
         return true; /* no blocks: cannot rule anything out */

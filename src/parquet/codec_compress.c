@@ -4,7 +4,7 @@
  * SNAPPY (raw block), GZIP (one RFC 1952 member via zlib), BROTLI, ZSTD (one
  * frame; the writer reuses a ZSTD_CCtx per thread through pdw_cctx) and
  * LZ4_RAW (block format; LZ4HC for levels >= 3). Implements
- * pd_pq_compress_bound / pd_pq_compress of codec.h and the context-reusing
+ * pdi_pq_compress_bound / pdi_pq_compress of codec.h and the context-reusing
  * pdw_compress of writer_int.h.
  */
 #include "parquet/codec.h"
@@ -17,7 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-size_t pd_pq_compress_bound(int codec, size_t n)
+size_t pdi_pq_compress_bound(int codec, size_t n)
 {
     switch (codec) {
     case PD_CODEC_UNCOMPRESSED: return n;
@@ -153,13 +153,13 @@ static int compress_into(pdw_cctx *ctx,
     }
 }
 
-int pd_pq_compress(int codec,
-                   int level,
-                   const uint8_t *src,
-                   size_t src_len,
-                   uint8_t *dst,
-                   size_t dst_cap,
-                   size_t *out_len)
+int pdi_pq_compress(int codec,
+                    int level,
+                    const uint8_t *src,
+                    size_t src_len,
+                    uint8_t *dst,
+                    size_t dst_cap,
+                    size_t *out_len)
 {
     return compress_into(NULL, codec, level, src, src_len, dst, dst_cap, out_len);
 }
@@ -167,7 +167,7 @@ int pd_pq_compress(int codec,
 int pdw_compress(
     pdw_cctx *ctx, int codec, int level, const uint8_t *src, size_t src_len, pdw_buf *out)
 {
-    size_t bound = pd_pq_compress_bound(codec, src_len);
+    size_t bound = pdi_pq_compress_bound(codec, src_len);
     if (bound == 0 && src_len > 0) {
         return pd_set_error(PD_ERR_UNSUPPORTED,
                             "parquet writer: codec %d cannot compress %zu bytes", codec, src_len);

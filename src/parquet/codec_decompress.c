@@ -1,6 +1,6 @@
 /*
  * parquet/codec_decompress.c - page decompression for the Parquet reader
- * (pd_pq_decompress of codec.h): SNAPPY, GZIP (concatenated members), ZSTD
+ * (pdi_pq_decompress of codec.h): SNAPPY, GZIP (concatenated members), ZSTD
  * (several frames), BROTLI, LZ4_RAW and legacy LZ4 (Hadoop framing, LZ4
  * frame, raw block). The output must be exactly dst_len bytes.
  */
@@ -155,7 +155,7 @@ static int lz4_frame(const uint8_t *src, size_t src_len, uint8_t *dst, size_t ds
     return rc;
 }
 
-int pd_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
+int pdi_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
 {
     switch (codec) {
     case PD_CODEC_UNCOMPRESSED:
@@ -165,7 +165,7 @@ int pd_pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst
         if (src_len)
             memcpy(dst, src, src_len);
         return PD_OK;
-    case PD_CODEC_SNAPPY: return pd_pq_snappy_decompress(src, src_len, dst, dst_len);
+    case PD_CODEC_SNAPPY: return pdi_pq_snappy_decompress(src, src_len, dst, dst_len);
     case PD_CODEC_GZIP: return gunzip(src, src_len, dst, dst_len);
     case PD_CODEC_ZSTD: return unzstd(src, src_len, dst, dst_len);
     case PD_CODEC_LZ4_RAW: return lz4_raw(src, src_len, dst, dst_len);

@@ -74,7 +74,7 @@ static inline void copy_back(uint8_t *op, size_t off, size_t len, const uint8_t 
         op[i] = from[i];
 }
 
-int pd_pq_snappy_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
+int pdi_pq_snappy_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
 {
     const uint8_t *ip = src, *ip_end = src + src_len;
     /* preamble: uncompressed length */

@@ -30,7 +30,7 @@ void *pdi_alloc(size_t n)
     return p;
 }
 
-void *pdi_realloc(void *p, size_t n)
+void *pdi_pq_realloc(void *p, size_t n)
 {
     if (pdi_alloc_check(n))
         return NULL;

@@ -60,7 +60,7 @@ static int grow(void **buf, size_t *cap, size_t need)
     size_t c = *cap ? *cap : 4096;
     while (c < need)
         c = c > SIZE_MAX / 2 ? need : c * 2;
-    void *p = pdi_realloc(*buf, c);
+    void *p = pdi_pq_realloc(*buf, c);
     if (!p)
         return pd_last_error_code();
     *buf = p;
@@ -84,7 +84,7 @@ static int page_bytes(
     int rc = grow((void **)&c->s->page, &c->s->page_cap, ulen ? ulen : 1);
     if (rc)
         return rc;
-    rc = pd_pq_decompress(c->codec, src, clen, c->s->page, ulen);
+    rc = pdi_pq_decompress(c->codec, src, clen, c->s->page, ulen);
     if (rc)
         return rc;
     *out = c->s->page;
@@ -467,8 +467,8 @@ static bool direct_plain(const chunkctx *c, int enc, size_t ulen, int64_t n)
 static int decompress_direct(chunkctx *c, const uint8_t *src, size_t clen, size_t ulen, int64_t n)
 {
     pdi_leafbuf *o = c->out;
-    int rc = pd_pq_decompress(c->codec, src, clen,
-                              o->vals + (size_t)o->n_values * (size_t)c->col->pw, ulen);
+    int rc = pdi_pq_decompress(c->codec, src, clen,
+                               o->vals + (size_t)o->n_values * (size_t)c->col->pw, ulen);
     if (!rc)
         o->n_values += n;
     return rc;
@@ -589,7 +589,7 @@ static int read_chunk(chunkctx *c, int rg, int *page_no)
         return pd_last_error_code();
     if (pw) {
         size_t bytes;
-        if (!pd_mul_size((size_t)cap, pw, &bytes))
+        if (!pdi_mul_size((size_t)cap, pw, &bytes))
             return corrupt("column chunk too large");
         if (!(o->vals = pdi_balloc(pool, bytes)))
             return pd_last_error_code();

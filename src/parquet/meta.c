@@ -373,7 +373,7 @@ case 10:
     break;
     FIELDS_END(t)
     if (!rc && !n->name)
-        n->name = pd_strdup("");
+        n->name = pdi_strdup("");
     if (!rc && !n->name)
         rc = PD_ERR_NOMEM;
     return rc;
@@ -471,16 +471,16 @@ case 3:
             rc = pdi_tr_binary(t, &d, &l);
             if (!rc) {
                 if (i)
-                    pd_buf_putc(&b, '.');
-                pd_buf_append(&b, d, l);
+                    pdi_buf_putc(&b, '.');
+                pdi_buf_append(&b, d, l);
             }
         }
         if (b.oom) {
-            pd_buf_free(&b);
+            pdi_buf_free(&b);
             return pd_set_error(PD_ERR_NOMEM, "out of memory");
         }
         free(c->path);
-        c->path = b.data ? pd_buf_detach(&b) : pd_strdup("");
+        c->path = b.data ? pdi_buf_detach(&b) : pdi_strdup("");
     }
     break;
 case 4: rc = get_int(t, ft, &c->codec); break;
@@ -571,7 +571,7 @@ case 2:
     rc = get_str(t, ft, &kv->value);
     break;
     FIELDS_END(t)
-    if (!rc && !kv->key && !(kv->key = pd_strdup("")))
+    if (!rc && !kv->key && !(kv->key = pdi_strdup("")))
         rc = PD_ERR_NOMEM;
     return rc;
 }
@@ -999,11 +999,11 @@ static int build_schema(pdi_file *f)
         for (const pdi_node *p = n; p && p->parent; p = p->parent)
             chain[k++] = p;
         for (int j = k - 1; j >= 0; j--) {
-            pd_buf_puts(&b, chain[j]->name);
+            pdi_buf_puts(&b, chain[j]->name);
             if (j)
-                pd_buf_putc(&b, '.');
+                pdi_buf_putc(&b, '.');
         }
-        c->path = b.data ? pd_buf_detach(&b) : pd_strdup("");
+        c->path = b.data ? pdi_buf_detach(&b) : pdi_strdup("");
         if (!c->path)
             return pd_set_error(PD_ERR_NOMEM, "out of memory");
         if (c->max_def > 255 || c->max_rep > 255)
@@ -1180,42 +1180,42 @@ static void put_stat_value(pd_buf *b, const pdi_column *c, const uint8_t *v, siz
         memcpy(&x, v, 4);
         if (c->node->converted == PDI_CT_UINT_32 ||
             (c->node->logical == PDI_LT_INTEGER && !c->node->lt_signed))
-            pd_buf_printf(b, "%" PRIu32, (uint32_t)x);
+            pdi_buf_printf(b, "%" PRIu32, (uint32_t)x);
         else
-            pd_buf_printf(b, "%" PRId32, x);
+            pdi_buf_printf(b, "%" PRId32, x);
     } else if (c->ptype == PDI_INT64 && n == 8) {
         int64_t x;
         memcpy(&x, v, 8);
         if (c->node->converted == PDI_CT_UINT_64 ||
             (c->node->logical == PDI_LT_INTEGER && !c->node->lt_signed))
-            pd_buf_printf(b, "%" PRIu64, (uint64_t)x);
+            pdi_buf_printf(b, "%" PRIu64, (uint64_t)x);
         else
-            pd_buf_printf(b, "%" PRId64, x);
+            pdi_buf_printf(b, "%" PRId64, x);
     } else if (c->ptype == PDI_FLOAT && n == 4) {
         float x;
         memcpy(&x, v, 4);
-        pd_buf_printf(b, "%.9g", (double)x);
+        pdi_buf_printf(b, "%.9g", (double)x);
     } else if (c->ptype == PDI_DOUBLE && n == 8) {
         double x;
         memcpy(&x, v, 8);
-        pd_buf_printf(b, "%.17g", x);
+        pdi_buf_printf(b, "%.17g", x);
     } else if (c->ptype == PDI_BOOLEAN && n >= 1) {
-        pd_buf_puts(b, v[0] ? "true" : "false");
+        pdi_buf_puts(b, v[0] ? "true" : "false");
     } else {
         bool text = true;
         for (size_t i = 0; i < n; i++)
             if (v[i] < 0x20 || v[i] == 0x7f || v[i] == '"')
                 text = false;
         if (text && (c->conv == PDI_CV_BINARY || c->ptype == PDI_BYTE_ARRAY)) {
-            pd_buf_putc(b, '"');
-            pd_buf_append(b, v, n > 64 ? 64 : n);
-            pd_buf_puts(b, n > 64 ? "...\"" : "\"");
+            pdi_buf_putc(b, '"');
+            pdi_buf_append(b, v, n > 64 ? 64 : n);
+            pdi_buf_puts(b, n > 64 ? "...\"" : "\"");
         } else {
-            pd_buf_puts(b, "0x");
+            pdi_buf_puts(b, "0x");
             for (size_t i = 0; i < n && i < 32; i++)
-                pd_buf_printf(b, "%02x", v[i]);
+                pdi_buf_printf(b, "%02x", v[i]);
             if (n > 32)
-                pd_buf_puts(b, "...");
+                pdi_buf_puts(b, "...");
         }
     }
 }
@@ -1224,43 +1224,43 @@ static void describe_node(pd_buf *b, const pdi_node *n, int indent)
 {
     static const char *reps[] = {"required", "optional", "repeated"};
     for (int i = 0; i < indent; i++)
-        pd_buf_puts(b, "  ");
+        pdi_buf_puts(b, "  ");
     const char *rep = n->repetition >= 0 && n->repetition <= 2 ? reps[n->repetition] : "";
     if (n->leaf >= 0) {
-        pd_buf_printf(b, "%s %s", rep, pdi_type_name(n->ptype));
+        pdi_buf_printf(b, "%s %s", rep, pdi_type_name(n->ptype));
         if (n->ptype == PDI_FLBA)
-            pd_buf_printf(b, "(%d)", n->type_length);
-        pd_buf_printf(b, " %s", n->name);
+            pdi_buf_printf(b, "(%d)", n->type_length);
+        pdi_buf_printf(b, " %s", n->name);
     } else {
-        pd_buf_printf(b, "%s%sgroup %s", rep, *rep ? " " : "", n->name);
+        pdi_buf_printf(b, "%s%sgroup %s", rep, *rep ? " " : "", n->name);
     }
     if (n->converted >= 0)
-        pd_buf_printf(b, " (%s", pdi_converted_name(n->converted));
+        pdi_buf_printf(b, " (%s", pdi_converted_name(n->converted));
     if (n->converted == PDI_CT_DECIMAL)
-        pd_buf_printf(b, "(%d,%d)", n->precision, n->scale);
+        pdi_buf_printf(b, "(%d,%d)", n->precision, n->scale);
     if (n->converted >= 0)
-        pd_buf_putc(b, ')');
+        pdi_buf_putc(b, ')');
     if (n->logical) {
         static const char *lts[] = {"",        "STRING",  "MAP",      "LIST",      "ENUM",
                                     "DECIMAL", "DATE",    "TIME",     "TIMESTAMP", "",
                                     "INTEGER", "UNKNOWN", "JSON",     "BSON",      "UUID",
                                     "FLOAT16", "VARIANT", "GEOMETRY", "GEOGRAPHY"};
         const char *name = n->logical < 19 ? lts[n->logical] : "unknown";
-        pd_buf_printf(b, " logical=%s", name);
+        pdi_buf_printf(b, " logical=%s", name);
         if (n->logical == PDI_LT_DECIMAL)
-            pd_buf_printf(b, "(%d,%d)", n->precision, n->scale);
+            pdi_buf_printf(b, "(%d,%d)", n->precision, n->scale);
         else if (n->logical == PDI_LT_INTEGER)
-            pd_buf_printf(b, "(%d,%s)", n->lt_bits, n->lt_signed ? "signed" : "unsigned");
+            pdi_buf_printf(b, "(%d,%s)", n->lt_bits, n->lt_signed ? "signed" : "unsigned");
         else if (n->logical == PDI_LT_TIME || n->logical == PDI_LT_TIMESTAMP)
-            pd_buf_printf(b, "(%s,%s)",
-                          n->lt_unit == 1   ? "ms"
-                          : n->lt_unit == 2 ? "us"
-                                            : "ns",
-                          n->lt_utc ? "utc" : "local");
+            pdi_buf_printf(b, "(%s,%s)",
+                           n->lt_unit == 1   ? "ms"
+                           : n->lt_unit == 2 ? "us"
+                                             : "ns",
+                           n->lt_utc ? "utc" : "local");
     }
     if (n->has_field_id)
-        pd_buf_printf(b, " id=%d", n->field_id);
-    pd_buf_putc(b, '\n');
+        pdi_buf_printf(b, " id=%d", n->field_id);
+    pdi_buf_putc(b, '\n');
     for (int i = 0; i < n->num_children; i++)
         describe_node(b, n->children[i], indent + 1);
 }
@@ -1278,91 +1278,91 @@ char *pd_parquet_describe(const pd_parquet_reader *r)
         return NULL;
     const pdi_file *f = &r->f;
     pd_buf b = PD_BUF_INIT;
-    pd_buf_printf(&b, "file size: %" PRIu64 " bytes\n", r->file_size);
-    pd_buf_printf(&b, "format version: %d\n", (int)f->version);
-    pd_buf_printf(&b, "created by: %s\n", f->created_by ? f->created_by : "");
-    pd_buf_printf(&b, "rows: %" PRId64 "\n", f->num_rows);
-    pd_buf_printf(&b, "row groups: %d\n", f->n_rowgroups);
-    pd_buf_printf(&b, "leaf columns: %d\n", f->n_leaves);
+    pdi_buf_printf(&b, "file size: %" PRIu64 " bytes\n", r->file_size);
+    pdi_buf_printf(&b, "format version: %d\n", (int)f->version);
+    pdi_buf_printf(&b, "created by: %s\n", f->created_by ? f->created_by : "");
+    pdi_buf_printf(&b, "rows: %" PRId64 "\n", f->num_rows);
+    pdi_buf_printf(&b, "row groups: %d\n", f->n_rowgroups);
+    pdi_buf_printf(&b, "leaf columns: %d\n", f->n_leaves);
     if (f->encrypted_footer_alg)
-        pd_buf_puts(&b, "encryption: plaintext footer, encrypted columns\n");
+        pdi_buf_puts(&b, "encryption: plaintext footer, encrypted columns\n");
     if (f->n_kv) {
-        pd_buf_printf(&b, "key-value metadata: %zu\n", f->n_kv);
+        pdi_buf_printf(&b, "key-value metadata: %zu\n", f->n_kv);
         for (size_t i = 0; i < f->n_kv; i++) {
             const char *v = f->kv_values[i];
             size_t vl = v ? strlen(v) : 0;
-            pd_buf_printf(&b, "  %s = ", f->kv_keys[i]);
+            pdi_buf_printf(&b, "  %s = ", f->kv_keys[i]);
             if (!v)
-                pd_buf_puts(&b, "(null)");
+                pdi_buf_puts(&b, "(null)");
             else if (vl > 100)
-                pd_buf_printf(&b, "%.100s... (%zu bytes)", v, vl);
+                pdi_buf_printf(&b, "%.100s... (%zu bytes)", v, vl);
             else
-                pd_buf_puts(&b, v);
-            pd_buf_putc(&b, '\n');
+                pdi_buf_puts(&b, v);
+            pdi_buf_putc(&b, '\n');
         }
     }
-    pd_buf_puts(&b, "schema:\n");
+    pdi_buf_puts(&b, "schema:\n");
     describe_node(&b, &f->nodes[0], 1);
     for (int g = 0; g < f->n_rowgroups; g++) {
         const pdi_rowgroup *rg = &f->rowgroups[g];
-        pd_buf_printf(&b, "row group %d: %" PRId64 " rows, %" PRId64 " bytes uncompressed", g,
-                      rg->num_rows, rg->total_byte_size);
+        pdi_buf_printf(&b, "row group %d: %" PRId64 " rows, %" PRId64 " bytes uncompressed", g,
+                       rg->num_rows, rg->total_byte_size);
         if (rg->total_compressed >= 0)
-            pd_buf_printf(&b, ", %" PRId64 " compressed", rg->total_compressed);
+            pdi_buf_printf(&b, ", %" PRId64 " compressed", rg->total_compressed);
         if (rg->n_sorting)
-            pd_buf_printf(&b, ", %d sorting columns", rg->n_sorting);
-        pd_buf_putc(&b, '\n');
+            pdi_buf_printf(&b, ", %d sorting columns", rg->n_sorting);
+        pdi_buf_putc(&b, '\n');
         for (int i = 0; i < rg->n_columns; i++) {
             const pdi_chunk *c = &rg->columns[i];
             const pdi_column *lc = &f->leaves[i];
-            pd_buf_printf(&b, "  column %d '%s': ", i, lc->path);
+            pdi_buf_printf(&b, "  column %d '%s': ", i, lc->path);
             if (c->encrypted) {
-                pd_buf_puts(&b, "encrypted\n");
+                pdi_buf_puts(&b, "encrypted\n");
                 continue;
             }
             if (!c->has_meta) {
-                pd_buf_puts(&b, "no metadata\n");
+                pdi_buf_puts(&b, "no metadata\n");
                 continue;
             }
-            pd_buf_printf(&b, "%s %s, %" PRId64 " values, %" PRId64 " -> %" PRId64 " bytes",
-                          pdi_type_name(c->type), codec_label(c->codec), c->num_values,
-                          c->total_uncompressed, c->total_compressed);
-            pd_buf_puts(&b, ", encodings");
+            pdi_buf_printf(&b, "%s %s, %" PRId64 " values, %" PRId64 " -> %" PRId64 " bytes",
+                           pdi_type_name(c->type), codec_label(c->codec), c->num_values,
+                           c->total_uncompressed, c->total_compressed);
+            pdi_buf_puts(&b, ", encodings");
             for (int e = 0; e < c->n_encodings; e++)
-                pd_buf_printf(&b, "%s%s", e ? "," : " ", pdi_encoding_name(c->encodings[e]));
-            pd_buf_printf(&b, ", data page @%" PRId64, c->data_page_offset);
+                pdi_buf_printf(&b, "%s%s", e ? "," : " ", pdi_encoding_name(c->encodings[e]));
+            pdi_buf_printf(&b, ", data page @%" PRId64, c->data_page_offset);
             if (c->dict_page_offset > 0)
-                pd_buf_printf(&b, ", dictionary page @%" PRId64, c->dict_page_offset);
+                pdi_buf_printf(&b, ", dictionary page @%" PRId64, c->dict_page_offset);
             if (c->bloom_offset >= 0)
-                pd_buf_puts(&b, ", bloom filter");
+                pdi_buf_puts(&b, ", bloom filter");
             if (c->column_index_offset >= 0 || c->offset_index_offset >= 0)
-                pd_buf_puts(&b, ", page index");
+                pdi_buf_puts(&b, ", page index");
             if (c->has_stats) {
                 const pdi_stats *s = &c->stats;
                 if (s->has_null_count)
-                    pd_buf_printf(&b, ", nulls %" PRId64, s->null_count);
+                    pdi_buf_printf(&b, ", nulls %" PRId64, s->null_count);
                 if (s->has_distinct)
-                    pd_buf_printf(&b, ", distinct %" PRId64, s->distinct_count);
+                    pdi_buf_printf(&b, ", distinct %" PRId64, s->distinct_count);
                 if (s->has_min) {
-                    pd_buf_puts(&b, ", min ");
+                    pdi_buf_puts(&b, ", min ");
                     put_stat_value(&b, lc, s->min, s->min_len);
                     if (!s->min_exact)
-                        pd_buf_puts(&b, " (inexact)");
+                        pdi_buf_puts(&b, " (inexact)");
                 }
                 if (s->has_max) {
-                    pd_buf_puts(&b, ", max ");
+                    pdi_buf_puts(&b, ", max ");
                     put_stat_value(&b, lc, s->max, s->max_len);
                     if (!s->max_exact)
-                        pd_buf_puts(&b, " (inexact)");
+                        pdi_buf_puts(&b, " (inexact)");
                 }
             }
-            pd_buf_putc(&b, '\n');
+            pdi_buf_putc(&b, '\n');
         }
     }
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         pd_set_error(PD_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }

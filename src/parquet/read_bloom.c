@@ -112,7 +112,7 @@ static int bloom_check(pd_parquet_reader *r, int rg, int leaf, const void *value
                             (int)ch->bloom_length, hlen + (size_t)nbytes);
     if ((rc = pdi_read_range(r, off + hlen, (size_t)nbytes, &p, &owned)))
         return rc;
-    bool maybe = pd_pq_bloom_check(p, (size_t)nbytes, pd_pq_xxh64(value, len));
+    bool maybe = pdi_pq_bloom_check(p, (size_t)nbytes, pdi_pq_xxh64(value, len));
     pdi_bfree(owned);
     return maybe ? 1 : 0;
 }

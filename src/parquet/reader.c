@@ -330,8 +330,8 @@ sch_new(struct ArrowSchema *s, const char *format, const char *name, bool nullab
     sch_priv *p = calloc(1, sizeof *p);
     if (!p)
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
-    p->format = pd_strdup(format);
-    p->name = pd_strdup(name ? name : "");
+    p->format = pdi_strdup(format);
+    p->name = pdi_strdup(name ? name : "");
     p->kids = calloc(n ? (size_t)n : 1, sizeof *p->kids);
     s->private_data = p;
     s->release = sch_release;

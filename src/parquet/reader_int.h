@@ -341,7 +341,7 @@ void pdi_bytes_free(pdi_bytes *b);
 /* Checked allocation bounded by pdi_pq_alloc_limit (sets PD_ERR_NOMEM or
  * PD_ERR_CORRUPT "too large"). */
 void *pdi_alloc(size_t n);
-void *pdi_realloc(void *p, size_t n);
+void *pdi_pq_realloc(void *p, size_t n);
 int pdi_alloc_check(size_t n);
 
 /* ---------------------------------------------------------------- chunks */

@@ -966,7 +966,7 @@ static int write_bloom(pdw_leaf *lf, pdw_worker *wk, size_t ndict)
     for (size_t e = 0; e < ndict; e++) {
         size_t len;
         const uint8_t *p = next_value(wk->dict.p, w, &pos, &len);
-        pd_pq_bloom_insert(bits, nbytes, pd_pq_xxh64(p, len));
+        pdi_pq_bloom_insert(bits, nbytes, pdi_pq_xxh64(p, len));
     }
     lf->enc.len += nbytes;
     return PD_OK;

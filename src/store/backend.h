@@ -362,12 +362,12 @@ void pdi_log_sql(const pdi_conn *c, const char *sql);
 
 /* ======================================================== the backends
  * (one line per backend; registry.c lists those built in) */
-extern const pdi_backend pdi_backend_sqlite;   /* src/store/sqlite/ */
-extern const pdi_backend pdi_backend_postgres; /* src/store/postgres/ */
-extern const pdi_backend pdi_backend_duckdb;   /* src/store/duckdb/ */
-extern const pdi_backend pdi_backend_odbc;     /* src/store/odbc/: <dialect>+odbc://, odbc:// */
-extern const pdi_backend pdi_backend_odbc_mssql;     /* src/store/odbc/: mssql:// */
-extern const pdi_backend pdi_backend_odbc_db2;       /* src/store/odbc/: db2://, ibm_db_sa:// */
+extern const pdi_backend pdi_backend_sqlite;     /* src/store/sqlite/ */
+extern const pdi_backend pdi_backend_postgres;   /* src/store/postgres/ */
+extern const pdi_backend pdi_backend_duckdb;     /* src/store/duckdb/ */
+extern const pdi_backend pdi_backend_odbc;       /* src/store/odbc/: <dialect>+odbc://, odbc:// */
+extern const pdi_backend pdi_backend_odbc_mssql; /* src/store/odbc/: mssql:// */
+extern const pdi_backend pdi_backend_odbc_db2;   /* src/store/odbc/: db2://, ibm_db_sa:// */
 extern const pdi_backend pdi_backend_odbc_snowflake; /* src/store/odbc/: snowflake:// */
 extern const pdi_backend pdi_backend_parquet; /* src/store/parquet/ (class ParquetTableStore) */
 

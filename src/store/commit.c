@@ -21,7 +21,7 @@
 int pdi_stage_names_make(pd_store *s, const pd_stage_tx *tx, pdi_stage_names *out)
 {
     memset(out, 0, sizeof *out);
-    char *swap_l = pd_asprintf("%s__swap", tx->stage);
+    char *swap_l = pdi_asprintf("%s__swap", tx->stage);
     out->stage = tx->stage;
     out->tx_logical = tx->transaction_name;
     out->technique = tx->technique;
@@ -74,7 +74,7 @@ int pdi_check_technique(pd_store *s, pd_commit_technique t)
     return PD_OK;
 }
 
-int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
+int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx)
 {
     int rc = pdi_check_technique(s, tx->technique);
     if (rc)
@@ -88,7 +88,7 @@ int pd_store_init_stage(pd_store *s, pd_stage_tx *tx)
         if (rc)
             return rc;
         pdi_slot_note(s, tx->stage, cur);
-        rc = tx_name(tx, pd_str_ends(cur, "__odd") ? "__even" : "__odd");
+        rc = tx_name(tx, pdi_str_ends(cur, "__odd") ? "__even" : "__odd");
     } else {
         pdi_slot_note(s, tx->stage, "");
         rc = tx_name(tx, "__tmp");
@@ -135,7 +135,7 @@ static int strv_row(void *user, int ncols, const char *const *names, const char 
     (void)names;
     if (ncols < 1 || !vals[0])
         return PD_OK;
-    return pd_strv_push(user, vals[0]);
+    return pdi_strv_push(user, vals[0]);
 }
 
 /* The generic publish of backend.h (never formats SQL: dialect text). */
@@ -169,13 +169,13 @@ static int publish_generic(const pdi_backend *be, pdi_conn *c, const pdi_stage_n
         rc = q ? be->query(c, q, 0, NULL, strv_row, &objs) : PD_ERR_NOMEM;
         free(q);
     }
-    pd_strv_sort(&objs);
+    pdi_strv_sort(&objs);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++) {
         char *sel = pdi_sql_select_all(d, st->tx, objs.items[i]);
         rc = sel ? run(be, c, pdi_sql_create_view(d, st->base, objs.items[i], sel)) : PD_ERR_NOMEM;
         free(sel);
     }
-    pd_strv_free(&objs);
+    pdi_strv_free(&objs);
     return rc;
 }
 
@@ -203,7 +203,7 @@ int pdi_commit_tx(const pdi_backend *be,
     if (rc == PD_OK)
         rc = be->commit(c);
     if (rc) {
-        char *keep = pd_strdup(pd_last_error());
+        char *keep = pdi_strdup(pd_last_error());
         be->rollback(c);
         pd_set_error(rc, "%s (rolled back: stage '%s' and its metadata unchanged)",
                      keep ? keep : "commit failed", st->stage);
@@ -288,7 +288,7 @@ static int commit_journaled(pd_store *s, pd_stage_tx *tx, const pdi_stage_names 
     return rc;
 }
 
-int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
+int pdi_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
 {
     int rc;
     if (!changed) {

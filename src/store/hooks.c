@@ -31,7 +31,7 @@ static int sql_materialize(pd_store *s, const pd_table *t, const char *schema)
     if (!ph)
         return PD_ERR_NOMEM;
     /* trailing semicolons would end the CREATE TABLE statement early */
-    char *sel = pd_str_trim(t->sql);
+    char *sel = pdi_str_trim(t->sql);
     if (sel) {
         size_t n = strlen(sel);
         while (n && (sel[n - 1] == ';' || sel[n - 1] == ' ' || sel[n - 1] == '\n'))
@@ -49,7 +49,7 @@ static int sql_retrieve(
 {
     (void)as;
     (void)limit;
-    char *n = pd_store_sql_name(s, schema, name);
+    char *n = pdi_store_sql_name(s, schema, name);
     if (!n)
         return PD_ERR_NOMEM;
     *(char **)out = n;
@@ -61,7 +61,7 @@ static int sql_retrieve(
 static int sql_lazy_str(pd_store *s, const pd_table *t, char **out)
 {
     (void)s;
-    *out = pd_strdup(t->sql ? t->sql : "");
+    *out = pdi_strdup(t->sql ? t->sql : "");
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -127,7 +127,7 @@ static int arrow_retrieve(
     (void)as;
     char *ph = pdi_phys(s, schema);
     char *sel = ph ? pdi_sql_select_all(s->d, ph, name) : NULL;
-    char *sql = sel && limit >= 0 ? pdi_sql_limit(s->d, sel, limit) : pd_strdup(sel);
+    char *sql = sel && limit >= 0 ? pdi_sql_limit(s->d, sel, limit) : pdi_strdup(sel);
     free(ph);
     free(sel);
     if (!sql)
@@ -201,9 +201,9 @@ static int split_src(pd_store *s, const char *src, char **ph, char **name)
     const char *dot = strchr(src, '.');
     if (!dot)
         return pd_set_error(PD_ERR_INVALID, "view source '%s' is not schema.table", src);
-    char *lg = pd_strndup(src, (size_t)(dot - src));
+    char *lg = pdi_strndup(src, (size_t)(dot - src));
     *ph = lg ? pdi_phys(s, lg) : NULL;
-    *name = pd_strdup(dot + 1);
+    *name = pdi_strdup(dot + 1);
     free(lg);
     return *ph && *name ? PD_OK : PD_ERR_NOMEM;
 }
@@ -217,19 +217,19 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
         return PD_ERR_NOMEM;
     pd_buf sel = {0};
     int rc = PD_OK;
-    char **src_ph = pd_calloc(t->n_view_sources, sizeof *src_ph);
-    char **src_name = pd_calloc(t->n_view_sources, sizeof *src_name);
+    char **src_ph = pdi_calloc(t->n_view_sources, sizeof *src_ph);
+    char **src_name = pdi_calloc(t->n_view_sources, sizeof *src_name);
     if (!src_ph || !src_name)
         rc = PD_ERR_NOMEM;
     for (size_t i = 0; i < t->n_view_sources && rc == PD_OK; i++) {
         rc = split_src(s, t->view_sources[i], &src_ph[i], &src_name[i]);
         if (rc == PD_OK) {
             char *q = pdi_sql_select_all(s->d, src_ph[i], src_name[i]);
-            pd_buf_printf(&sel, "%s%s", i ? " UNION ALL " : "", q ? q : "");
+            pdi_buf_printf(&sel, "%s%s", i ? " UNION ALL " : "", q ? q : "");
             free(q);
         }
     }
-    char *sel_s = pd_buf_detach(&sel);
+    char *sel_s = pdi_buf_detach(&sel);
     if (rc == PD_OK && !sel_s)
         rc = PD_ERR_NOMEM;
     if (rc == PD_OK && (s->be->caps & PDI_CAP_READ_VIEWS)) {
@@ -264,10 +264,10 @@ static int view_lazy_str(pd_store *s, const pd_table *t, char **out)
 {
     (void)s;
     pd_buf b = {0};
-    pd_buf_puts(&b, "view:");
+    pdi_buf_puts(&b, "view:");
     for (size_t i = 0; i < t->n_view_sources; i++)
-        pd_buf_printf(&b, "%s%s", i ? "," : "", t->view_sources[i]);
-    *out = pd_buf_detach(&b);
+        pdi_buf_printf(&b, "%s%s", i ? "," : "", t->view_sources[i]);
+    *out = pdi_buf_detach(&b);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 

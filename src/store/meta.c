@@ -83,7 +83,7 @@ static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
     if (k == 1)
         return mq(s, s->msql[ins[rows[0].kind]], n, (const char *const *)rows[0].p, NULL, NULL);
     char *sql = pdi_sql_meta_insert_rows(s->md, s->meta_phys, ins[rows[0].kind], k);
-    const char **params = pd_calloc(k * n, sizeof *params);
+    const char **params = pdi_calloc(k * n, sizeof *params);
     if (!sql || !params) {
         free(sql);
         free(params);
@@ -105,7 +105,7 @@ static int flush_locked(pd_store *s)
     int rc = s->mbe->begin(s->meta);
     /* Rows of one table go out as multi-row INSERTs (one round trip per
      * PDI_INSERT_BATCH rows on a server), in queue order within a table. */
-    pdi_pending_row *batch = rc == PD_OK ? pd_calloc(PDI_INSERT_BATCH, sizeof *batch) : NULL;
+    pdi_pending_row *batch = rc == PD_OK ? pdi_calloc(PDI_INSERT_BATCH, sizeof *batch) : NULL;
     if (rc == PD_OK && !batch)
         rc = PD_ERR_NOMEM;
     for (int kind = 0; rc == PD_OK && kind < 3; kind++) {
@@ -123,7 +123,7 @@ static int flush_locked(pd_store *s)
     if (rc == PD_OK)
         rc = s->mbe->commit(s->meta);
     if (rc) {
-        char *saved = pd_strdup(pd_last_error());
+        char *saved = pdi_strdup(pd_last_error());
         s->mbe->rollback(s->meta);
         pd_set_error(rc, "writing metadata rows: %s", saved ? saved : "");
         free(saved);
@@ -134,7 +134,7 @@ static int flush_locked(pd_store *s)
 
 static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
 {
-    pdi_pending_row *np = pd_grow(s->pending, &s->cap_pending, s->npending, sizeof *np, 64);
+    pdi_pending_row *np = pdi_grow(s->pending, &s->cap_pending, s->npending, sizeof *np, 64);
     if (!np)
         return PD_ERR_NOMEM;
     s->pending = np;
@@ -142,7 +142,7 @@ static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
     r->kind = kind;
     r->n = n;
     for (size_t k = 0; k < n; k++) {
-        r->p[k] = params[k] ? pd_strdup(params[k]) : NULL;
+        r->p[k] = params[k] ? pdi_strdup(params[k]) : NULL;
         if (params[k] && !r->p[k]) {
             for (size_t j = 0; j < k; j++)
                 free(r->p[j]);
@@ -157,7 +157,7 @@ static int enqueue(pd_store *s, int kind, size_t n, const char *const *params)
 static void lazy_cache_drop(pd_store *s)
 {
     for (size_t i = 0; i < s->lazy_cache_n; i++)
-        pd_lazy_meta_clear(&s->lazy_cache[i]);
+        pdi_lazy_meta_clear(&s->lazy_cache[i]);
     free(s->lazy_cache);
     free(s->lazy_cache_stage);
     s->lazy_cache = NULL;
@@ -220,10 +220,10 @@ static int first_col_row(void *user, int ncols, const char *const *names, const 
 {
     (void)names;
     pd_strv *out = user;
-    return pd_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
+    return pdi_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
 }
 
-int pd_store_setup(pd_store *s, bool *caching_ok)
+int pdi_store_setup(pd_store *s, bool *caching_ok)
 {
     if (caching_ok)
         *caching_ok = true;
@@ -263,15 +263,15 @@ int pd_store_setup(pd_store *s, bool *caching_ok)
             const char *p = PDI_METADATA_VERSION;
             rc = mq(s, s->msql[PDI_MQ_VERSION_PUT], 1, &p, NULL, NULL);
         } else if (rc == PD_OK && (ver.n != 1 || strcmp(ver.items[0], PDI_METADATA_VERSION))) {
-            pd_log(PD_LOG_WARN,
-                   "metadata version of %s is '%s', expected '%s': caching is disabled for "
-                   "this run (run `pipedag clear-metadata` to reset)",
-                   s->desc, ver.n ? ver.items[0] : "", PDI_METADATA_VERSION);
+            pdi_log(PD_LOG_WARN,
+                    "metadata version of %s is '%s', expected '%s': caching is disabled for "
+                    "this run (run `pipedag clear-metadata` to reset)",
+                    s->desc, ver.n ? ver.items[0] : "", PDI_METADATA_VERSION);
             if (caching_ok)
                 *caching_ok = false;
         }
     }
-    pd_strv_free(&ver);
+    pdi_strv_free(&ver);
     pthread_mutex_unlock(&s->meta_mu);
     if (rc == PD_OK && s->separate_meta)
         pdi_forget_local_metadata(s);
@@ -293,7 +293,7 @@ static int in_tx(pd_store *s, int (*body)(pd_store *, void *), void *user)
     if (rc == PD_OK)
         rc = s->mbe->commit(s->meta);
     if (rc) {
-        char *saved = pd_strdup(pd_last_error());
+        char *saved = pdi_strdup(pd_last_error());
         s->mbe->rollback(s->meta);
         if (saved) {
             pd_set_error(rc, "%s", saved);
@@ -393,7 +393,7 @@ int pdi_meta_journal_add(pd_store *s, const char *stage, const char *run_id)
     if (rc)
         return rc;
     char ts[32];
-    snprintf(ts, sizeof ts, "%lld", (long long)pd_unix_micros());
+    snprintf(ts, sizeof ts, "%lld", (long long)pdi_unix_micros());
     const char *p[3] = {stage, run_id, ts};
     rc = mq(s, s->msql[PDI_MQ_JOURNAL_ADD], 3, p, NULL, NULL);
     unlock_meta(s);
@@ -404,9 +404,9 @@ static int pair_row(void *user, int ncols, const char *const *names, const char 
 {
     (void)names;
     pd_strv *out = user;
-    int rc = pd_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
+    int rc = pdi_strv_push(out, ncols > 0 && v[0] ? v[0] : "");
     if (rc == PD_OK)
-        rc = pd_strv_push(out, ncols > 1 && v[1] ? v[1] : "");
+        rc = pdi_strv_push(out, ncols > 1 && v[1] ? v[1] : "");
     return rc;
 }
 
@@ -431,8 +431,8 @@ int pdi_meta_recover(pd_store *s, const char *stage)
             const char *cur = rc == PD_OK && v.n ? v.items[v.n - 1] : "";
             tx.technique = PD_COMMIT_READ_VIEWS;
             snprintf(tx.transaction_name, sizeof tx.transaction_name, "%s%s", st,
-                     pd_str_ends(cur, "__odd") ? "__even" : "__odd");
-            pd_strv_free(&v);
+                     pdi_str_ends(cur, "__odd") ? "__even" : "__odd");
+            pdi_strv_free(&v);
             if (rc)
                 break;
         }
@@ -446,18 +446,19 @@ int pdi_meta_recover(pd_store *s, const char *stage)
         if (rc)
             break;
         if (forward) {
-            pd_log(PD_LOG_WARN, "stage '%s': completing the commit of run %s interrupted earlier",
-                   st, rows.items[i + 1]);
+            pdi_log(PD_LOG_WARN, "stage '%s': completing the commit of run %s interrupted earlier",
+                    st, rows.items[i + 1]);
             promote_args a = {st, tx.technique == PD_COMMIT_READ_VIEWS ? tx.transaction_name : NULL,
                               true};
             rc = in_tx(s, promote_body, &a);
         } else {
-            pd_log(PD_LOG_WARN, "stage '%s': rolling back the commit of run %s interrupted earlier",
-                   st, rows.items[i + 1]);
+            pdi_log(PD_LOG_WARN,
+                    "stage '%s': rolling back the commit of run %s interrupted earlier", st,
+                    rows.items[i + 1]);
             rc = mq(s, s->msql[PDI_MQ_JOURNAL_DEL], 1, &st, NULL, NULL);
         }
     }
-    pd_strv_free(&rows);
+    pdi_strv_free(&rows);
     unlock_meta(s);
     return rc;
 }
@@ -473,14 +474,14 @@ int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t ca
     rc = mq(s, s->msql[PDI_MQ_STAGE_GET], 1, &stage, first_col_row, &v);
     if (rc == PD_OK && v.n)
         snprintf(out, cap, "%s", v.items[v.n - 1]);
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     unlock_meta(s);
     return rc;
 }
 
 /* ------------------------------------------------------------ task rows */
 
-void pd_task_meta_clear(pd_task_meta *m)
+void pdi_task_meta_clear(pd_task_meta *m)
 {
     if (!m)
         return;
@@ -495,7 +496,7 @@ void pd_task_meta_clear(pd_task_meta *m)
     memset(m, 0, sizeof *m);
 }
 
-void pd_lazy_meta_clear(pd_lazy_meta *m)
+void pdi_lazy_meta_clear(pd_lazy_meta *m)
 {
     if (!m)
         return;
@@ -506,7 +507,7 @@ void pd_lazy_meta_clear(pd_lazy_meta *m)
     memset(m, 0, sizeof *m);
 }
 
-void pd_raw_sql_meta_clear(pd_raw_sql_meta *m)
+void pdi_raw_sql_meta_clear(pd_raw_sql_meta *m)
 {
     if (!m)
         return;
@@ -537,7 +538,7 @@ static int dup_fields(size_t n, char **const dst[], const char *const src[])
 {
     int rc = PD_OK;
     for (size_t k = 0; k < n; k++) {
-        *dst[k] = pd_strdup(src[k]);
+        *dst[k] = pdi_strdup(src[k]);
         if (src[k] && !*dst[k])
             rc = pd_set_error(PD_ERR_NOMEM, "metadata: out of memory copying a row");
     }
@@ -553,7 +554,7 @@ static int task_row(void *user, int n, const char *const *names, const char *con
     f->count++;
     if (f->count == 1 && n >= 10) {
         pd_task_meta *m = f->out;
-        pd_task_meta_clear(m);
+        pdi_task_meta_clear(m);
         m->timestamp = v[3] ? strtoll(v[3], NULL, 10) : 0;
         m->in_transaction_schema = text_true(v[9]);
         char **const dst[] = {&m->name,          &m->stage,         &m->version,
@@ -567,7 +568,7 @@ static int task_row(void *user, int n, const char *const *names, const char *con
     return f->first_only ? 1 : PD_OK;
 }
 
-int pd_meta_insert_task(pd_store *s, const pd_task_meta *m)
+int pdi_meta_insert_task(pd_store *s, const pd_task_meta *m)
 {
     int rc = lock_meta_nf(s);
     if (rc)
@@ -584,14 +585,14 @@ int pd_meta_insert_task(pd_store *s, const pd_task_meta *m)
     return rc;
 }
 
-int pd_meta_find_task(pd_store *s,
-                      const char *name,
-                      const char *stage,
-                      const char *version,
-                      const char *input_hash,
-                      const char *cache_fn_hash,
-                      pd_task_meta *out,
-                      int *count)
+int pdi_meta_find_task(pd_store *s,
+                       const char *name,
+                       const char *stage,
+                       const char *version,
+                       const char *input_hash,
+                       const char *cache_fn_hash,
+                       pd_task_meta *out,
+                       int *count)
 {
     *count = 0;
     int rc = lock_meta_nf(s);
@@ -605,21 +606,21 @@ int pd_meta_find_task(pd_store *s,
     unlock_meta(s);
     *count = f.count;
     if (rc == PD_OK && f.count == 1 && out) {
-        pd_task_meta_clear(out);
+        pdi_task_meta_clear(out);
         *out = tmp;
     } else {
-        pd_task_meta_clear(&tmp);
+        pdi_task_meta_clear(&tmp);
     }
     return rc;
 }
 
-int pd_meta_latest_task(pd_store *s,
-                        const char *name,
-                        const char *stage,
-                        const char *position_hash,
-                        bool committed_only,
-                        pd_task_meta *out,
-                        bool *found)
+int pdi_meta_latest_task(pd_store *s,
+                         const char *name,
+                         const char *stage,
+                         const char *position_hash,
+                         bool committed_only,
+                         pd_task_meta *out,
+                         bool *found)
 {
     *found = false;
     int rc = lock_meta(s);
@@ -636,15 +637,15 @@ int pd_meta_latest_task(pd_store *s,
     unlock_meta(s);
     *found = f.count > 0;
     if (rc == PD_OK && *found && out) {
-        pd_task_meta_clear(out);
+        pdi_task_meta_clear(out);
         *out = tmp;
     } else {
-        pd_task_meta_clear(&tmp);
+        pdi_task_meta_clear(&tmp);
     }
     return rc;
 }
 
-int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
+int pdi_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m)
 {
     int rc = lock_meta_nf(s);
     if (rc)
@@ -671,7 +672,7 @@ static int lazy_cache_row(void *user, int n, const char *const *names, const cha
     if (n < 5)
         return PD_OK;
     pd_lazy_meta *rows =
-        pd_grow(s->lazy_cache, &s->lazy_cache_cap, s->lazy_cache_n, sizeof *rows, 64);
+        pdi_grow(s->lazy_cache, &s->lazy_cache_cap, s->lazy_cache_n, sizeof *rows, 64);
     if (!rows)
         return PD_ERR_NOMEM;
     s->lazy_cache = rows;
@@ -687,7 +688,7 @@ static int lazy_cache_load(pd_store *s, const char *stage)
     const char *p[1] = {stage};
     int rc = mq(s, s->msql[PDI_MQ_LAZY_STAGE], 1, p, lazy_cache_row, s);
     if (rc == PD_OK) {
-        s->lazy_cache_stage = pd_strdup(stage);
+        s->lazy_cache_stage = pdi_strdup(stage);
         if (!s->lazy_cache_stage)
             rc = PD_ERR_NOMEM;
     }
@@ -696,29 +697,29 @@ static int lazy_cache_load(pd_store *s, const char *stage)
     return rc;
 }
 
-int pd_meta_find_lazy(pd_store *s,
-                      const char *stage,
-                      const char *query_hash,
-                      const char *task_hash,
-                      pd_lazy_meta *out,
-                      int *count)
+int pdi_meta_find_lazy(pd_store *s,
+                       const char *stage,
+                       const char *query_hash,
+                       const char *task_hash,
+                       pd_lazy_meta *out,
+                       int *count)
 {
     *count = 0;
     int rc = lock_meta_nf(s);
     if (rc)
         return rc;
-    if (!pd_str_eq(s->lazy_cache_stage, stage))
+    if (!pdi_str_eq(s->lazy_cache_stage, stage))
         rc = lazy_cache_load(s, stage);
     const pd_lazy_meta *hit = NULL;
     for (size_t i = 0; rc == PD_OK && i < s->lazy_cache_n; i++) {
         const pd_lazy_meta *m = &s->lazy_cache[i];
-        if (pd_str_eq(m->query_hash, query_hash) && pd_str_eq(m->task_hash, task_hash)) {
+        if (pdi_str_eq(m->query_hash, query_hash) && pdi_str_eq(m->task_hash, task_hash)) {
             hit = m;
             (*count)++;
         }
     }
     if (rc == PD_OK && *count == 1 && out) {
-        pd_lazy_meta_clear(out);
+        pdi_lazy_meta_clear(out);
         const char *const f[4] = {hit->name, hit->stage, hit->query_hash, hit->task_hash};
         rc = lazy_set(out, f, hit->in_transaction_schema);
     }
@@ -733,7 +734,7 @@ static int raw_row(void *user, int n, const char *const *names, const char *cons
     f->count++;
     if (f->count == 1 && n >= 6) {
         pd_raw_sql_meta *m = f->out;
-        pd_raw_sql_meta_clear(m);
+        pdi_raw_sql_meta_clear(m);
         m->in_transaction_schema = text_true(v[5]);
         char **const dst[] = {&m->prev_objects, &m->new_objects, &m->stage, &m->query_hash,
                               &m->task_hash};
@@ -742,7 +743,7 @@ static int raw_row(void *user, int n, const char *const *names, const char *cons
     return PD_OK;
 }
 
-int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m)
+int pdi_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m)
 {
     int rc = lock_meta_nf(s);
     if (rc)
@@ -754,12 +755,12 @@ int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m)
     return rc;
 }
 
-int pd_meta_find_raw_sql(pd_store *s,
-                         const char *stage,
-                         const char *query_hash,
-                         const char *task_hash,
-                         pd_raw_sql_meta *out,
-                         int *count)
+int pdi_meta_find_raw_sql(pd_store *s,
+                          const char *stage,
+                          const char *query_hash,
+                          const char *task_hash,
+                          pd_raw_sql_meta *out,
+                          int *count)
 {
     *count = 0;
     int rc = lock_meta_nf(s);
@@ -772,10 +773,10 @@ int pd_meta_find_raw_sql(pd_store *s,
     unlock_meta(s);
     *count = f.count;
     if (rc == PD_OK && f.count == 1 && out) {
-        pd_raw_sql_meta_clear(out);
+        pdi_raw_sql_meta_clear(out);
         *out = tmp;
     } else {
-        pd_raw_sql_meta_clear(&tmp);
+        pdi_raw_sql_meta_clear(&tmp);
     }
     return rc;
 }

@@ -20,7 +20,7 @@ static const pdi_backend *const g_backends[] = {
 /* "odbc" or "<dialect>+odbc": a URL that asks for the ODBC backend. */
 static bool odbc_scheme(const char *n)
 {
-    return pd_str_ieq(n, "odbc") || (strlen(n) > 5 && pd_str_ieq(n + strlen(n) - 5, "+odbc"));
+    return pdi_str_ieq(n, "odbc") || (strlen(n) > 5 && pdi_str_ieq(n + strlen(n) - 5, "+odbc"));
 }
 
 const pdi_backend *pdi_backend_find(const char *name)
@@ -43,7 +43,7 @@ const pdi_backend *pdi_backend_find(const char *name)
         if (be->version != PDI_BACKEND_VERSION)
             continue;
         for (size_t k = 0; be->dialects && be->dialects[k]; k++)
-            if (pd_str_ieq(n, be->dialects[k]))
+            if (pdi_str_ieq(n, be->dialects[k]))
                 return be;
     }
     /* unknown dialects are treated like postgres (their SQL is) */
@@ -92,7 +92,7 @@ int pdi_backend_open_conn(const pd_store_config *sc,
     const pdi_backend *be = pdi_backend_find(dialect);
     if (!be)
         return pd_last_error_code();
-    char *desc = pd_url_mask_password(sc->url ? sc->url : "");
+    char *desc = pdi_url_mask_password(sc->url ? sc->url : "");
     if (!desc)
         return PD_ERR_NOMEM;
     pdi_open_args a = {
@@ -144,5 +144,5 @@ void pdi_crash_point(const char *point)
 void pdi_log_sql(const pdi_conn *c, const char *sql)
 {
     if (c && c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL (%s): %s", c->db && c->db->desc ? c->db->desc : "?", sql);
+        pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->db && c->db->desc ? c->db->desc : "?", sql);
 }

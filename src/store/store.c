@@ -18,7 +18,7 @@ char *pdi_phys(pd_store *s, const char *logical)
     return pdi_sql_physical_schema(s->prefix, logical, s->suffix);
 }
 
-char *pd_store_sql_name(pd_store *s, const char *schema, const char *name)
+char *pdi_store_sql_name(pd_store *s, const char *schema, const char *name)
 {
     char *ph = pdi_phys(s, schema);
     if (!ph)
@@ -34,7 +34,7 @@ static int strv_row(void *user, int ncols, const char *const *names, const char 
     pd_strv *v = user;
     if (ncols < 1)
         return PD_OK;
-    return pd_strv_push(v, vals[0] ? vals[0] : "");
+    return pdi_strv_push(v, vals[0] ? vals[0] : "");
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -66,7 +66,7 @@ int pdi_pool_get(pd_store *s, pdi_conn **out)
             for (size_t k = 0; k < pend.n; k++)
                 if (s->be->forget_schema(p->conn, pend.items[k]) != PD_OK)
                     pd_clear_error();
-            pd_strv_free(&pend);
+            pdi_strv_free(&pend);
             *out = p->conn;
             return PD_OK;
         }
@@ -110,8 +110,8 @@ int pdi_forget_everywhere(pd_store *s, const char *phys)
     for (size_t i = 0; i < s->npool; i++) {
         pdi_pooled *p = &s->pool[i];
         if (p->in_use) {
-            if (!pd_strv_contains(&p->pending, phys))
-                pd_strv_push(&p->pending, phys);
+            if (!pdi_strv_contains(&p->pending, phys))
+                pdi_strv_push(&p->pending, phys);
         } else {
             int r = s->be->forget_schema(p->conn, phys);
             if (r && !rc)
@@ -202,7 +202,7 @@ static int rel_row(void *user, int ncols, const char *const *names, const char *
     rel_list *l = user;
     if (ncols < 2 || !vals[0] || !vals[1])
         return PD_OK;
-    if (pd_strv_push(&l->names, vals[0]) || pd_strv_push(&l->kinds, vals[1]))
+    if (pdi_strv_push(&l->names, vals[0]) || pdi_strv_push(&l->kinds, vals[1]))
         return PD_ERR_NOMEM;
     return PD_OK;
 }
@@ -224,8 +224,8 @@ int pdi_be_drop_contents(const pdi_backend *be, pdi_conn *c, const char *phys)
                 rc = exec_on(be, c,
                              pdi_sql_drop_object(d, l.kinds.items[i], phys, l.names.items[i]));
         }
-    pd_strv_free(&l.names);
-    pd_strv_free(&l.kinds);
+    pdi_strv_free(&l.names);
+    pdi_strv_free(&l.kinds);
     return rc;
 }
 
@@ -270,7 +270,7 @@ int pdi_be_table_exists(pd_store *s, pdi_conn *c, const char *phys, const char *
     int rc = q ? s->be->query(c, q, 1, &name, strv_row, &v) : PD_ERR_NOMEM;
     free(q);
     *ex = v.n > 0;
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     return rc;
 }
 
@@ -372,14 +372,14 @@ void pdi_forget_local_metadata(pd_store *s)
     free(ph);
 }
 
-int pd_store_open(const pd_config *cfg, pd_store **out)
+int pdi_store_open(const pd_config *cfg, pd_store **out)
 {
     *out = NULL;
     const pd_store_config *sc = &cfg->table_store;
     if (sc->klass != PD_STORE_SQL && sc->klass != PD_STORE_PARQUET)
         return pd_set_error(PD_ERR_UNSUPPORTED, "%s is not available in this build",
                             sc->class_name ? sc->class_name : "?");
-    pd_store *s = pd_calloc(1, sizeof *s);
+    pd_store *s = pdi_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
     pthread_mutex_init(&s->pool_mu, NULL);
@@ -388,11 +388,11 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     pthread_mutex_init(&s->hook_mu, NULL);
     pthread_mutex_init(&s->slot_mu, NULL);
     s->sc = sc;
-    s->prefix = pd_strdup(sc->schema_prefix ? sc->schema_prefix : "");
-    s->suffix = pd_strdup(sc->schema_suffix ? sc->schema_suffix : "");
-    s->desc = pd_url_mask_password(sc->url ? sc->url : "");
+    s->prefix = pdi_strdup(sc->schema_prefix ? sc->schema_prefix : "");
+    s->suffix = pdi_strdup(sc->schema_suffix ? sc->schema_suffix : "");
+    s->desc = pdi_url_mask_password(sc->url ? sc->url : "");
     s->print_sql = sc->print_sql;
-    s->instance_id = pd_strdup(cfg->instance_id ? cfg->instance_id : "");
+    s->instance_id = pdi_strdup(cfg->instance_id ? cfg->instance_id : "");
     int rc = PD_OK;
     if (!s->prefix || !s->suffix || !s->desc || !s->instance_id) {
         rc = PD_ERR_NOMEM;
@@ -413,29 +413,29 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     size_t nh;
     const pd_table_hook *const *hooks = default_hooks(&nh);
     for (size_t i = 0; i < nh; i++)
-        pd_store_register_hook(s, hooks[i]);
+        pdi_store_register_hook(s, hooks[i]);
     if (s->be == &pdi_backend_parquet) { /* Parquet files: its hooks win */
         hooks = pdi_parquet_hooks(&nh);
         for (size_t i = 0; i < nh; i++)
-            pd_store_register_hook(s, hooks[i]);
+            pdi_store_register_hook(s, hooks[i]);
     }
     *out = s;
     return PD_OK;
 fail:
-    pd_store_close(s);
+    pdi_store_close(s);
     return rc;
 }
 
-void pd_store_close(pd_store *s)
+void pdi_store_close(pd_store *s)
 {
     if (!s)
         return;
     if (s->meta && pdi_meta_flush(s) != PD_OK)
-        pd_log(PD_LOG_WARN, "%s", pd_last_error());
+        pdi_log(PD_LOG_WARN, "%s", pd_last_error());
     pdi_meta_pending_free(s);
     for (size_t i = 0; i < s->npool; i++) {
         s->be->disconnect(s->pool[i].conn);
-        pd_strv_free(&s->pool[i].pending);
+        pdi_strv_free(&s->pool[i].pending);
     }
     if (s->meta)
         s->mbe->disconnect(s->meta);
@@ -449,8 +449,8 @@ void pd_store_close(pd_store *s)
     pthread_mutex_destroy(&s->meta_mu);
     pthread_mutex_destroy(&s->hook_mu);
     pthread_mutex_destroy(&s->slot_mu);
-    pd_strv_free(&s->slot_stage);
-    pd_strv_free(&s->slot_name);
+    pdi_strv_free(&s->slot_stage);
+    pdi_strv_free(&s->slot_name);
     free(s->hooks);
     free(s->prefix);
     free(s->suffix);
@@ -460,17 +460,17 @@ void pd_store_close(pd_store *s)
     free(s);
 }
 
-const char *pd_store_dialect(const pd_store *s)
+const char *pdi_store_dialect(const pd_store *s)
 {
     return s->d->name;
 }
 
-const char *pd_store_describe(const pd_store *s)
+const char *pdi_store_describe(const pd_store *s)
 {
     return s->desc;
 }
 
-bool pd_store_supports(const pd_store *s, pd_commit_technique t)
+bool pdi_store_supports(const pd_store *s, pd_commit_technique t)
 {
     if (t == PD_COMMIT_SCHEMA_SWAP)
         return (s->be->caps & PDI_CAP_SCHEMA_SWAP) != 0;
@@ -513,13 +513,13 @@ int pdi_drop_schema(pd_store *s, const char *logical)
 
 /* ------------------------------------------------------------- queries */
 
-int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user)
+int pdi_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user)
 {
     int rc = pdi_meta_flush(s);
     return rc ? rc : pdi_query(s, sql, 0, NULL, row, user);
 }
 
-int pd_store_execute_script(pd_store *s, const char *script)
+int pdi_store_execute_script(pd_store *s, const char *script)
 {
     int rc = pdi_exec(s, script);
     if (rc)
@@ -541,7 +541,7 @@ int pdi_table_exists_phys(pd_store *s, const char *ph, const char *name, bool *e
     return rc;
 }
 
-int pd_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists)
+int pdi_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists)
 {
     *exists = false;
     char *ph = pdi_phys(s, schema);
@@ -552,7 +552,7 @@ int pd_store_table_exists(pd_store *s, const char *schema, const char *name, boo
     return rc;
 }
 
-int pd_store_list_objects(pd_store *s, const char *schema, pd_strv *out)
+int pdi_store_list_objects(pd_store *s, const char *schema, pd_strv *out)
 {
     char *ph = pdi_phys(s, schema);
     if (!ph)
@@ -565,11 +565,11 @@ int pd_store_list_objects(pd_store *s, const char *schema, pd_strv *out)
     }
     free(ph);
     if (rc == PD_OK)
-        pd_strv_sort(out);
+        pdi_strv_sort(out);
     return rc;
 }
 
-int pd_store_drop_table(pd_store *s, const char *schema, const char *name)
+int pdi_store_drop_table(pd_store *s, const char *schema, const char *name)
 {
     char *ph = pdi_phys(s, schema);
     if (!ph)
@@ -586,8 +586,8 @@ int pd_store_drop_table(pd_store *s, const char *schema, const char *name)
                 rc = exec_on(s->be, c, pdi_sql_drop_object(s->d, l.kinds.items[i], ph, name));
         pdi_pool_put(s, c);
     }
-    pd_strv_free(&l.names);
-    pd_strv_free(&l.kinds);
+    pdi_strv_free(&l.names);
+    pdi_strv_free(&l.kinds);
     free(ph);
     return rc;
 }
@@ -601,6 +601,17 @@ static int list_columns(pd_store *s, pdi_conn *c, const char *ph, const char *na
     char *q = pdi_sql_list_columns(s->d, ph, name);
     int rc = q ? s->be->query(c, q, 0, NULL, strv_row, out) : PD_ERR_NOMEM;
     free(q);
+    return rc;
+}
+
+int pdi_table_columns(pd_store *s, const char *ph, const char *name, pd_strv *out)
+{
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = list_columns(s, c, ph, name, out);
+        pdi_pool_put(s, c);
+    }
     return rc;
 }
 
@@ -642,10 +653,10 @@ int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *
 {
     if (s->be->caps & PDI_CAP_NO_KEYS) {
         if ((t->primary_key && t->n_primary_key) || t->n_indexes)
-            pd_log(PD_LOG_WARN,
-                   "task '%s': the %s table store has no primary keys or indexes; those of "
-                   "table '%s' are not created (nor checked)",
-                   t->task_name ? t->task_name : "?", s->be->name, name);
+            pdi_log(PD_LOG_WARN,
+                    "task '%s': the %s table store has no primary keys or indexes; those of "
+                    "table '%s' are not created (nor checked)",
+                    t->task_name ? t->task_name : "?", s->be->name, name);
         return PD_OK;
     }
     bool pk = t->primary_key && t->n_primary_key;
@@ -666,14 +677,14 @@ int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *
         rc = exec_on(s->be, c,
                      pdi_sql_add_primary_key(s->d, ph, name, t->primary_key, t->n_primary_key));
     if (rc == PD_OK && t->n_indexes && !pdi_sql_has_indexes(s->d))
-        pd_log(PD_LOG_WARN, "task '%s': %s has no indexes; indexes of table '%s' skipped",
-               t->task_name ? t->task_name : "?", s->d->name, name);
+        pdi_log(PD_LOG_WARN, "task '%s': %s has no indexes; indexes of table '%s' skipped",
+                t->task_name ? t->task_name : "?", s->d->name, name);
     for (size_t i = 0; i < t->n_indexes && rc == PD_OK; i++) {
         size_t n = ncols_of(t->indexes[i]);
         if (n)
             rc = exec_on(s->be, c, pdi_sql_create_index(s->d, ph, name, t->indexes[i], n));
     }
-    pd_strv_free(&have);
+    pdi_strv_free(&have);
     pdi_pool_put(s, c);
     return rc;
 }
@@ -689,8 +700,8 @@ static int idx_row_fn(void *user, int ncols, const char *const *names, const cha
     idx_rows *r = user;
     if (ncols < 4 || !v[0] || !v[3])
         return PD_OK;
-    if (pd_strv_push(&r->names, v[0]) || pd_strv_push(&r->unique, v[1] ? v[1] : "0") ||
-        pd_strv_push(&r->primary, v[2] ? v[2] : "0") || pd_strv_push(&r->cols, v[3]))
+    if (pdi_strv_push(&r->names, v[0]) || pdi_strv_push(&r->unique, v[1] ? v[1] : "0") ||
+        pdi_strv_push(&r->primary, v[2] ? v[2] : "0") || pdi_strv_push(&r->cols, v[3]))
         return PD_ERR_NOMEM;
     return PD_OK;
 }
@@ -719,7 +730,7 @@ int pdi_copy_keys(
         free(q);
     }
     if (rc == PD_ERR_UNSUPPORTED) { /* the dialect cannot list indexes */
-        pd_log(PD_LOG_DEBUG, "%s", pd_last_error());
+        pdi_log(PD_LOG_DEBUG, "%s", pd_last_error());
         pd_clear_error();
         rc = PD_OK;
     }
@@ -727,7 +738,7 @@ int pdi_copy_keys(
      * only the indexes pipedag made (pk_/idx_) are re-created */
     for (size_t i = 0; i < r.names.n && rc == PD_OK;) {
         size_t j = i;
-        const char **cols = pd_calloc(r.names.n + 1, sizeof *cols);
+        const char **cols = pdi_calloc(r.names.n + 1, sizeof *cols);
         if (!cols) {
             rc = PD_ERR_NOMEM;
             break;
@@ -736,8 +747,8 @@ int pdi_copy_keys(
         while (j < r.names.n && strcmp(r.names.items[j], r.names.items[i]) == 0)
             cols[n++] = r.cols.items[j++];
         const char *iname = r.names.items[i];
-        bool primary = truthy(r.primary.items[i]) || pd_str_starts(iname, "pk_");
-        bool ours = pd_str_starts(iname, "pk_") || pd_str_starts(iname, "idx_") ||
+        bool primary = truthy(r.primary.items[i]) || pdi_str_starts(iname, "pk_");
+        bool ours = pdi_str_starts(iname, "pk_") || pdi_str_starts(iname, "idx_") ||
                     truthy(r.primary.items[i]);
         if (ours)
             rc = exec_on(s->be, c,
@@ -746,26 +757,31 @@ int pdi_copy_keys(
         free(cols);
         i = j;
     }
-    pd_strv_free(&r.names);
-    pd_strv_free(&r.unique);
-    pd_strv_free(&r.primary);
-    pd_strv_free(&r.cols);
+    pdi_strv_free(&r.names);
+    pdi_strv_free(&r.unique);
+    pdi_strv_free(&r.primary);
+    pdi_strv_free(&r.cols);
     pdi_pool_put(s, c);
     return rc;
 }
 
-int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema)
+int pdi_store_materialize(pd_store *s, const pd_table *t, const char *schema)
 {
-    const pd_table_hook *h = pd_store_find_materialize_hook(s, t->kind);
+    const pd_table_hook *h = pdi_store_find_materialize_hook(s, t->kind);
     if (!h)
         return pd_set_error(PD_ERR_UNSUPPORTED, "no hook of %s can materialize table '%s'", s->desc,
                             t->name);
     if (s->sc->print_materialize)
-        pd_log(PD_LOG_INFO, "Writing table '%s.%s'", schema, t->name);
+        pdi_log(PD_LOG_INFO, "Writing table '%s.%s'", schema, t->name);
     int rc = h->materialize(s, t, schema);
     if (rc == PD_OK && t->kind != PD_OBJ_EXTERNAL) {
         char *ph = pdi_phys(s, schema);
-        rc = ph ? pdi_add_keys(s, ph, t->name, t) : PD_ERR_NOMEM;
+        rc = ph ? pdi_run_checks(s, ph, t) : PD_ERR_NOMEM;
+        if (rc == PD_OK) {
+            rc = pdi_add_keys(s, ph, t->name, t);
+            if (rc && rc != PD_ERR_NOMEM)
+                rc = pdi_pk_failure(s, ph, t, rc);
+        }
         free(ph);
     }
     if (rc)
@@ -774,30 +790,30 @@ int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema)
     return rc;
 }
 
-int pd_store_retrieve(
+int pdi_store_retrieve(
     pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out)
 {
-    const pd_table_hook *h = pd_store_find_retrieve_hook(s, as);
+    const pd_table_hook *h = pdi_store_find_retrieve_hook(s, as);
     if (!h)
         return pd_set_error(PD_ERR_UNSUPPORTED, "no hook of %s can retrieve table '%s'", s->desc,
                             name);
     return h->retrieve(s, schema, name, as, limit, out);
 }
 
-int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out)
+int pdi_store_lazy_query_str(pd_store *s, const pd_table *t, char **out)
 {
-    const pd_table_hook *h = pd_store_find_materialize_hook(s, t->kind);
+    const pd_table_hook *h = pdi_store_find_materialize_hook(s, t->kind);
     if (!h || !h->lazy_query_str)
         return pd_set_error(PD_ERR_UNSUPPORTED, "no lazy query string for table '%s'", t->name);
     return h->lazy_query_str(s, t, out);
 }
 
-int pd_store_copy_table(pd_store *s,
-                        const char *from_schema,
-                        const char *from_name,
-                        const char *to_schema,
-                        const char *to_name,
-                        const pd_table *meta)
+int pdi_store_copy_table(pd_store *s,
+                         const char *from_schema,
+                         const char *from_name,
+                         const char *to_schema,
+                         const char *to_name,
+                         const pd_table *meta)
 {
     char *fph = pdi_phys(s, from_schema);
     char *tph = pdi_phys(s, to_schema);
@@ -839,13 +855,13 @@ void pdi_slot_note(pd_store *s, const char *stage, const char *slot)
     while (i < s->slot_stage.n && strcmp(s->slot_stage.items[i], stage) != 0)
         i++;
     if (i < s->slot_stage.n) {
-        char *n = pd_strdup(slot);
+        char *n = pdi_strdup(slot);
         if (n) {
             free(s->slot_name.items[i]);
             s->slot_name.items[i] = n;
         }
-    } else if (pd_strv_push(&s->slot_stage, stage) == PD_OK &&
-               pd_strv_push(&s->slot_name, slot) != PD_OK) {
+    } else if (pdi_strv_push(&s->slot_stage, stage) == PD_OK &&
+               pdi_strv_push(&s->slot_name, slot) != PD_OK) {
         free(s->slot_stage.items[--s->slot_stage.n]);
     }
     pthread_mutex_unlock(&s->slot_mu);
@@ -866,7 +882,7 @@ bool pdi_slot_lookup(pd_store *s, const char *stage, char *out, size_t cap)
 
 /* --------------------------------------------------------------- schemas */
 
-int pd_store_delete_schemas(pd_store *s, pd_strv *deleted)
+int pdi_store_delete_schemas(pd_store *s, pd_strv *deleted)
 {
     pd_strv names = {0};
     pdi_conn *c;
@@ -881,10 +897,10 @@ int pd_store_delete_schemas(pd_store *s, pd_strv *deleted)
         free(q);
     }
     pdi_pool_put(s, c);
-    pd_strv_sort(&names);
+    pdi_strv_sort(&names);
     for (size_t i = 0; i < names.n && rc == PD_OK; i++) {
         const char *nm = names.items[i];
-        if (!pd_str_starts(nm, s->prefix) || !pd_str_ends(nm, s->suffix))
+        if (!pdi_str_starts(nm, s->prefix) || !pdi_str_ends(nm, s->suffix))
             continue;
         rc = pdi_forget_everywhere(s, nm);
         if (rc == PD_OK)
@@ -894,14 +910,14 @@ int pd_store_delete_schemas(pd_store *s, pd_strv *deleted)
             pdi_pool_put(s, c);
         }
         if (rc == PD_OK && deleted)
-            pd_strv_push(deleted, nm);
+            pdi_strv_push(deleted, nm);
     }
-    pd_strv_free(&names);
+    pdi_strv_free(&names);
     pdi_meta_sql_free(s);
     return rc;
 }
 
-int pd_store_clear_metadata(pd_store *s)
+int pdi_store_clear_metadata(pd_store *s)
 {
     pdi_meta_sql_free(s);
     int rc;
@@ -929,10 +945,10 @@ int pd_store_clear_metadata(pd_store *s)
 
 /* ----------------------------------------------------------------- hooks */
 
-int pd_store_register_hook(pd_store *s, const pd_table_hook *hook)
+int pdi_store_register_hook(pd_store *s, const pd_table_hook *hook)
 {
     pthread_mutex_lock(&s->hook_mu);
-    const pd_table_hook **n = pd_realloc(s->hooks, (s->nhooks + 1) * sizeof *n);
+    const pd_table_hook **n = pdi_realloc(s->hooks, (s->nhooks + 1) * sizeof *n);
     if (!n) {
         pthread_mutex_unlock(&s->hook_mu);
         return PD_ERR_NOMEM;
@@ -943,7 +959,7 @@ int pd_store_register_hook(pd_store *s, const pd_table_hook *hook)
     return PD_OK;
 }
 
-const pd_table_hook *pd_store_find_materialize_hook(pd_store *s, pd_obj_kind kind)
+const pd_table_hook *pdi_store_find_materialize_hook(pd_store *s, pd_obj_kind kind)
 {
     const pd_table_hook *r = NULL;
     pthread_mutex_lock(&s->hook_mu);
@@ -956,7 +972,7 @@ const pd_table_hook *pd_store_find_materialize_hook(pd_store *s, pd_obj_kind kin
     return r;
 }
 
-const pd_table_hook *pd_store_find_retrieve_hook(pd_store *s, pd_as_kind as)
+const pd_table_hook *pdi_store_find_retrieve_hook(pd_store *s, pd_as_kind as)
 {
     const pd_table_hook *r = NULL;
     pthread_mutex_lock(&s->hook_mu);

@@ -18,6 +18,7 @@
 
 #include "pipedag/arrow.h"
 #include "pipedag/config.h"
+#include "pipedag/pipedag.h"
 #include "util/util.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,18 @@ typedef enum pd_can {
     PD_CAN_NO_HOOK_EXPECTED
 } pd_can;
 
+/* A column check run on a table after it is written (docs/checks.md).
+ * values: canonical JSON scalars (min/max: one, accepted_values: one or
+ * more); references: ref_schema (logical, where the referenced table is
+ * read right now), ref_table, ref_column. */
+typedef struct pd_table_check {
+    pd_check_kind kind;
+    const char *column;
+    const char *const *values;
+    size_t n_values;
+    const char *ref_schema, *ref_table, *ref_column;
+} pd_table_check;
+
 /* A table as the store sees it. Schema arguments are *logical* schema names
  * ("stage", "stage__tmp", "stage__odd", "pipedag_metadata"); the store adds
  * schema_prefix/schema_suffix and quoting. */
@@ -64,6 +77,8 @@ typedef struct pd_table {
     size_t n_primary_key;
     const char *const *const *indexes; /* each a NULL-terminated column list */
     size_t n_indexes;
+    const pd_table_check *checks; /* run after writing, before the primary key */
+    size_t n_checks;
     const char *task_name; /* for messages */
 } pd_table;
 
@@ -84,9 +99,9 @@ typedef struct pd_table_hook {
     int (*lazy_query_str)(pd_store *s, const pd_table *t, char **out);
 } pd_table_hook;
 
-int pd_store_register_hook(pd_store *s, const pd_table_hook *hook);
-const pd_table_hook *pd_store_find_materialize_hook(pd_store *s, pd_obj_kind kind);
-const pd_table_hook *pd_store_find_retrieve_hook(pd_store *s, pd_as_kind as);
+int pdi_store_register_hook(pd_store *s, const pd_table_hook *hook);
+const pd_table_hook *pdi_store_find_materialize_hook(pd_store *s, pd_obj_kind kind);
+const pd_table_hook *pdi_store_find_retrieve_hook(pd_store *s, pd_as_kind as);
 
 /* -------------------------------------------------------------- metadata */
 
@@ -97,35 +112,35 @@ typedef struct pd_task_meta {
     char *output_json;
     bool in_transaction_schema;
 } pd_task_meta;
-void pd_task_meta_clear(pd_task_meta *m);
+void pdi_task_meta_clear(pd_task_meta *m);
 
 typedef struct pd_lazy_meta {
     char *name, *stage, *query_hash, *task_hash;
     bool in_transaction_schema;
 } pd_lazy_meta;
-void pd_lazy_meta_clear(pd_lazy_meta *m);
+void pdi_lazy_meta_clear(pd_lazy_meta *m);
 
 typedef struct pd_raw_sql_meta {
     char *prev_objects, *new_objects; /* JSON lists */
     char *stage, *query_hash, *task_hash;
     bool in_transaction_schema;
 } pd_raw_sql_meta;
-void pd_raw_sql_meta_clear(pd_raw_sql_meta *m);
+void pdi_raw_sql_meta_clear(pd_raw_sql_meta *m);
 
 /* ------------------------------------------------------------- lifecycle */
 
 /* Open the store of an instance (connects, creates the database/directory
  * if configured). Unavailable classes answer PD_ERR_UNSUPPORTED with
  * "<class> is not available in this build". */
-int pd_store_open(const pd_config *cfg, pd_store **out);
-void pd_store_close(pd_store *s);
+int pdi_store_open(const pd_config *cfg, pd_store **out);
+void pdi_store_close(pd_store *s);
 /* Create schema pipedag_metadata and its tables if missing; check the
  * metadata version (mismatch -> *caching_ok = false with a warning). */
-int pd_store_setup(pd_store *s, bool *caching_ok);
-const char *pd_store_dialect(const pd_store *s); /* "sqlite", "postgresql", ... */
+int pdi_store_setup(pd_store *s, bool *caching_ok);
+const char *pdi_store_dialect(const pd_store *s); /* "sqlite", "postgresql", ... */
 /* Masked description for messages ("sqlite:///.pipedag/db", "postgresql://u:***@h/db"). */
-const char *pd_store_describe(const pd_store *s);
-bool pd_store_supports(const pd_store *s, pd_commit_technique t);
+const char *pdi_store_describe(const pd_store *s);
+bool pdi_store_supports(const pd_store *s, pd_commit_technique t);
 
 /* --------------------------------------------------------------- stages */
 
@@ -138,86 +153,89 @@ typedef struct pd_stage_tx {
 
 /* Create the base schema if missing, recreate the empty transaction schema,
  * delete this stage's uncommitted metadata rows. */
-int pd_store_init_stage(pd_store *s, pd_stage_tx *tx);
+int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx);
 /* Publish: if `changed`, make the transaction schema the stage's visible
  * content (swap or re-point views); in every case promote the stage's
  * metadata (delete committed rows, mark this run's rows committed).
- * Crash-safe: after a kill at any point, the next pd_store_setup/init sees
+ * Crash-safe: after a kill at any point, the next pdi_store_setup/init sees
  * either the old or the new version of tables AND metadata, never a mix. */
-int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed);
+int pdi_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed);
 
 /* ---------------------------------------------------------------- tables */
 
-/* Materialize through the hook registry, then create primary key/indexes. */
-int pd_store_materialize(pd_store *s, const pd_table *t, const char *schema);
-int pd_store_retrieve(
+/* Materialize through the hook registry, run the checks (a primary key is
+ * checked not null and unique first), then create primary key/indexes. A
+ * failing check is PD_ERR_CHECK naming the check, the column and up to 5
+ * offending values. */
+int pdi_store_materialize(pd_store *s, const pd_table *t, const char *schema);
+int pdi_store_retrieve(
     pd_store *s, const char *schema, const char *name, pd_as_kind as, int64_t limit, void *out);
-int pd_store_lazy_query_str(pd_store *s, const pd_table *t, char **out);
-int pd_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists);
+int pdi_store_lazy_query_str(pd_store *s, const pd_table *t, char **out);
+int pdi_store_table_exists(pd_store *s, const char *schema, const char *name, bool *exists);
 /* Copy a table (data, primary key, indexes) between schemas - used for
  * cache-valid tables of a changed stage. Cheap where the store allows. */
-int pd_store_copy_table(pd_store *s,
-                        const char *from_schema,
-                        const char *from_name,
-                        const char *to_schema,
-                        const char *to_name,
-                        const pd_table *meta);
-int pd_store_drop_table(pd_store *s, const char *schema, const char *name);
+int pdi_store_copy_table(pd_store *s,
+                         const char *from_schema,
+                         const char *from_name,
+                         const char *to_schema,
+                         const char *to_name,
+                         const pd_table *meta);
+int pdi_store_drop_table(pd_store *s, const char *schema, const char *name);
 /* Objects (tables and views) in a schema, sorted. */
-int pd_store_list_objects(pd_store *s, const char *schema, pd_strv *out);
+int pdi_store_list_objects(pd_store *s, const char *schema, pd_strv *out);
 /* Physical, quoted "schema"."table" for SQL text (caller frees). */
-char *pd_store_sql_name(pd_store *s, const char *schema, const char *name);
+char *pdi_store_sql_name(pd_store *s, const char *schema, const char *name);
 /* Run a raw SQL script with `schema` as the stage it creates objects in. */
-int pd_store_execute_script(pd_store *s, const char *script);
+int pdi_store_execute_script(pd_store *s, const char *script);
 /* Run any query, rows handed to `row` as text (NULL for SQL NULL). */
 typedef int (*pd_row_fn)(void *user,
                          int ncols,
                          const char *const *names,
                          const char *const *values);
-int pd_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user);
+int pdi_store_query(pd_store *s, const char *sql, pd_row_fn row, void *user);
 
 /* ------------------------------------------------------ metadata access */
 
-int pd_meta_insert_task(pd_store *s, const pd_task_meta *m);
+int pdi_meta_insert_task(pd_store *s, const pd_task_meta *m);
 /* Committed rows matching (name, stage, version, input_hash[, cache_fn_hash
  * unless NULL]). *count = number of matches; *out filled when count == 1. */
-int pd_meta_find_task(pd_store *s,
-                      const char *name,
-                      const char *stage,
-                      const char *version,
-                      const char *input_hash,
-                      const char *cache_fn_hash,
-                      pd_task_meta *out,
-                      int *count);
+int pdi_meta_find_task(pd_store *s,
+                       const char *name,
+                       const char *stage,
+                       const char *version,
+                       const char *input_hash,
+                       const char *cache_fn_hash,
+                       pd_task_meta *out,
+                       int *count);
 /* Newest row (committed or not) for (name, stage[, position_hash]). */
-int pd_meta_latest_task(pd_store *s,
-                        const char *name,
-                        const char *stage,
-                        const char *position_hash,
-                        bool committed_only,
-                        pd_task_meta *out,
-                        bool *found);
-int pd_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m);
-int pd_meta_find_lazy(pd_store *s,
-                      const char *stage,
-                      const char *query_hash,
-                      const char *task_hash,
-                      pd_lazy_meta *out,
-                      int *count);
-int pd_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m);
-int pd_meta_find_raw_sql(pd_store *s,
+int pdi_meta_latest_task(pd_store *s,
+                         const char *name,
                          const char *stage,
-                         const char *query_hash,
-                         const char *task_hash,
-                         pd_raw_sql_meta *out,
-                         int *count);
+                         const char *position_hash,
+                         bool committed_only,
+                         pd_task_meta *out,
+                         bool *found);
+int pdi_meta_insert_lazy(pd_store *s, const pd_lazy_meta *m);
+int pdi_meta_find_lazy(pd_store *s,
+                       const char *stage,
+                       const char *query_hash,
+                       const char *task_hash,
+                       pd_lazy_meta *out,
+                       int *count);
+int pdi_meta_insert_raw_sql(pd_store *s, const pd_raw_sql_meta *m);
+int pdi_meta_find_raw_sql(pd_store *s,
+                          const char *stage,
+                          const char *query_hash,
+                          const char *task_hash,
+                          pd_raw_sql_meta *out,
+                          int *count);
 /* ParquetTableStore with a metadata_table_store: bring this catalog's
  * views in line with sync_views without running (`sync-metadata`);
  * *synced (may be NULL) gets the schemas synced. Other stores: an error. */
-int pd_store_sync_metadata(pd_store *s, pd_strv *synced);
+int pdi_store_sync_metadata(pd_store *s, pd_strv *synced);
 /* Drop schema pipedag_metadata (`clear-metadata`). */
-int pd_store_clear_metadata(pd_store *s);
+int pdi_store_clear_metadata(pd_store *s);
 /* Drop every schema with the configured prefix/suffix (`delete-schemas`). */
-int pd_store_delete_schemas(pd_store *s, pd_strv *deleted);
+int pdi_store_delete_schemas(pd_store *s, pd_strv *deleted);
 
 #endif

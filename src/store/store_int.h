@@ -107,6 +107,13 @@ int pdi_table_exists_phys(pd_store *s, const char *phys, const char *name, bool 
 /* Create primary key / indexes of t on phys.name after checking that
  * every column exists (error naming task and column). */
 int pdi_add_keys(pd_store *s, const char *phys, const char *name, const pd_table *t);
+/* The column names of phys.name, in order. */
+int pdi_table_columns(pd_store *s, const char *phys, const char *name, pd_strv *out);
+/* The checks of t (checks.c), primary key first: PD_ERR_CHECK on failure. */
+int pdi_run_checks(pd_store *s, const char *phys, const pd_table *t);
+/* Creating t's primary key failed with rc: PD_ERR_CHECK naming the
+ * duplicated key values when there are any, else rc (message kept). */
+int pdi_pk_failure(pd_store *s, const char *phys, const pd_table *t, int rc);
 /* Re-create the keys and indexes of from_ph.from on to_ph.to. */
 int pdi_copy_keys(
     pd_store *s, const char *from_ph, const char *from, const char *to_ph, const char *to);

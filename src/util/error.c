@@ -77,6 +77,7 @@ const char *pd_status_name(int code)
     case PD_ERR_TASK: return "PD_ERR_TASK";
     case PD_ERR_CANCELLED: return "PD_ERR_CANCELLED";
     case PD_ERR_CACHE: return "PD_ERR_CACHE";
+    case PD_ERR_CHECK: return "PD_ERR_CHECK";
     default: return "PD_ERR_UNKNOWN";
     }
 }

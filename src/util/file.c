@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *pd_file_read(const char *path, size_t *len)
+char *pdi_file_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -26,26 +26,26 @@ char *pd_file_read(const char *path, size_t *len)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (pd_buf_append(&b, chunk, n)) {
+        if (pdi_buf_append(&b, chunk, n)) {
             fclose(f);
-            pd_buf_free(&b);
+            pdi_buf_free(&b);
             return NULL;
         }
     }
     int err = ferror(f);
     fclose(f);
     if (err) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         pd_set_error(PD_ERR_IO, "cannot read %s", path);
         return NULL;
     }
     if (len) {
         *len = b.len;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
-int pd_fsync_dir(const char *dir)
+int pdi_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) {
@@ -56,9 +56,9 @@ int pd_fsync_dir(const char *dir)
     return PD_OK;
 }
 
-int pd_file_write_atomic(const char *path, const void *data, size_t len)
+int pdi_file_write_atomic(const char *path, const void *data, size_t len)
 {
-    char *tmp = pd_asprintf("%s.tmp-%ld", path, (long)getpid());
+    char *tmp = pdi_asprintf("%s.tmp-%ld", path, (long)getpid());
     if (!tmp) {
         return PD_ERR_NOMEM;
     }
@@ -98,17 +98,17 @@ int pd_file_write_atomic(const char *path, const void *data, size_t len)
         return rc;
     }
     free(tmp);
-    char *dir = pd_path_dirname(path);
+    char *dir = pdi_path_dirname(path);
     if (dir) {
-        pd_fsync_dir(dir);
+        pdi_fsync_dir(dir);
         free(dir);
     }
     return PD_OK;
 }
 
-int pd_mkdir_p(const char *path)
+int pdi_mkdir_p(const char *path)
 {
-    char *p = pd_strdup(path);
+    char *p = pdi_strdup(path);
     if (!p) {
         return PD_ERR_NOMEM;
     }
@@ -127,13 +127,13 @@ int pd_mkdir_p(const char *path)
         }
     }
     free(p);
-    if (!pd_is_dir(path)) {
+    if (!pdi_is_dir(path)) {
         return pd_set_error(PD_ERR_IO, "%s exists and is not a directory", path);
     }
     return PD_OK;
 }
 
-int pd_rm_rf(const char *path)
+int pdi_rm_rf(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0) {
@@ -152,12 +152,12 @@ int pd_rm_rf(const char *path)
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
                 continue;
             }
-            char *child = pd_path_join(path, e->d_name);
+            char *child = pdi_path_join(path, e->d_name);
             if (!child) {
                 rc = PD_ERR_NOMEM;
                 break;
             }
-            rc = pd_rm_rf(child);
+            rc = pdi_rm_rf(child);
             free(child);
             if (rc) {
                 break;
@@ -178,35 +178,35 @@ int pd_rm_rf(const char *path)
     return PD_OK;
 }
 
-bool pd_path_exists(const char *path)
+bool pdi_path_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
-bool pd_is_dir(const char *path)
+bool pdi_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-char *pd_path_join(const char *a, const char *b)
+char *pdi_path_join(const char *a, const char *b)
 {
     if (!a || !*a || (b && b[0] == '/')) {
-        return pd_strdup(b);
+        return pdi_strdup(b);
     }
     size_t n = strlen(a);
-    return pd_asprintf("%s%s%s", a, (n && a[n - 1] == '/') ? "" : "/", b);
+    return pdi_asprintf("%s%s%s", a, (n && a[n - 1] == '/') ? "" : "/", b);
 }
 
-char *pd_path_dirname(const char *path)
+char *pdi_path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash) {
-        return pd_strdup(".");
+        return pdi_strdup(".");
     }
     if (slash == path) {
-        return pd_strdup("/");
+        return pdi_strdup("/");
     }
-    return pd_strndup(path, (size_t)(slash - path));
+    return pdi_strndup(path, (size_t)(slash - path));
 }

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pd_sha256(const void *data, size_t len, uint8_t out[PD_SHA256_LEN])
+void pdi_sha256(const void *data, size_t len, uint8_t out[PD_SHA256_LEN])
 {
     unsigned int n = 0;
     EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-int pd_sha256_init(pd_sha256_ctx *c)
+int pdi_sha256_init(pd_sha256_ctx *c)
 {
     /* Defined on every path (gcc -O3 otherwise warns in callers). */
     c->impl = NULL;
@@ -33,12 +33,12 @@ int pd_sha256_init(pd_sha256_ctx *c)
     return PD_OK;
 }
 
-void pd_sha256_update(pd_sha256_ctx *c, const void *data, size_t len)
+void pdi_sha256_update(pd_sha256_ctx *c, const void *data, size_t len)
 {
     EVP_DigestUpdate((EVP_MD_CTX *)c->impl, data, len);
 }
 
-void pd_sha256_final(pd_sha256_ctx *c, uint8_t out[PD_SHA256_LEN])
+void pdi_sha256_final(pd_sha256_ctx *c, uint8_t out[PD_SHA256_LEN])
 {
     unsigned int n = 0;
     EVP_DigestFinal_ex((EVP_MD_CTX *)c->impl, out, &n);
@@ -46,7 +46,7 @@ void pd_sha256_final(pd_sha256_ctx *c, uint8_t out[PD_SHA256_LEN])
     c->impl = NULL;
 }
 
-void pd_hex(const uint8_t *data, size_t len, char *out)
+void pdi_hex(const uint8_t *data, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {
@@ -73,30 +73,30 @@ static void base32_prefix(const uint8_t *d, size_t len, char *out, size_t nchars
     out[o] = '\0';
 }
 
-void pd_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1])
+void pdi_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1])
 {
-    pd_sha256_ctx c;
+    pd_sha256_ctx c = {NULL}; /* gcc -O2 -Wmaybe-uninitialized cannot see through pd_set_error */
     uint8_t dig[PD_SHA256_LEN];
-    if (pd_sha256_init(&c) != PD_OK) {
+    if (pdi_sha256_init(&c) != PD_OK) {
         memset(out, 'x', PD_HASH_LEN);
         out[PD_HASH_LEN] = '\0';
         return;
     }
-    pd_sha256_update(&c, "PYDIVERSE", 9);
+    pdi_sha256_update(&c, "PYDIVERSE", 9);
     for (size_t i = 0; i < n; i++) {
         uint64_t len = strlen(args[i]);
         uint8_t be[8];
         for (int k = 0; k < 8; k++) {
             be[k] = (uint8_t)(len >> (56 - 8 * k));
         }
-        pd_sha256_update(&c, be, 8);
-        pd_sha256_update(&c, args[i], (size_t)len);
+        pdi_sha256_update(&c, be, 8);
+        pdi_sha256_update(&c, args[i], (size_t)len);
     }
-    pd_sha256_final(&c, dig);
+    pdi_sha256_final(&c, dig);
     base32_prefix(dig, sizeof dig, out, PD_HASH_LEN);
 }
 
-void pd_stable_hashv(char out[PD_HASH_LEN + 1], ...)
+void pdi_stable_hashv(char out[PD_HASH_LEN + 1], ...)
 {
     const char *args[32];
     size_t n = 0;
@@ -107,30 +107,30 @@ void pd_stable_hashv(char out[PD_HASH_LEN + 1], ...)
         args[n++] = s;
     }
     va_end(ap);
-    pd_stable_hash(args, n, out);
+    pdi_stable_hash(args, n, out);
 }
 
-void pd_random_id(char out[PD_HASH_LEN + 1])
+void pdi_random_id(char out[PD_HASH_LEN + 1])
 {
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) {
         /* fall back to time-based entropy; uniqueness, not secrecy, matters */
-        int64_t t = pd_unix_micros();
+        int64_t t = pdi_unix_micros();
         memcpy(r, &t, sizeof t);
         memcpy(r + 8, &out, sizeof(void *) < 8 ? sizeof(void *) : 8);
     }
     base32_prefix(r, sizeof r, out, PD_HASH_LEN);
 }
 
-char *pd_base64_encode(const void *data, size_t len)
+char *pdi_base64_encode(const void *data, size_t len)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t olen;
-    if (!pd_add_size(len, 2, &olen)) {
+    if (!pdi_add_size(len, 2, &olen)) {
         return NULL;
     }
     olen = olen / 3 * 4 + 1;
-    char *out = pd_malloc(olen);
+    char *out = pdi_malloc(olen);
     if (!out) {
         return NULL;
     }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void pd_json_init(pd_json *j)
+void pdi_json_init(pd_json *j)
 {
     memset(j, 0, sizeof *j);
 }
@@ -21,7 +21,7 @@ static void sep(pd_json *j)
 {
     if (j->depth > 0 && j->depth < 64) {
         if (j->need_comma[j->depth]) {
-            pd_buf_putc(&j->out, ',');
+            pdi_buf_putc(&j->out, ',');
         }
         j->need_comma[j->depth] = true;
     }
@@ -30,65 +30,65 @@ static void sep(pd_json *j)
 static void open_(pd_json *j, char c)
 {
     sep(j);
-    pd_buf_putc(&j->out, c);
+    pdi_buf_putc(&j->out, c);
     j->depth++;
     if (j->depth < 64) {
         j->need_comma[j->depth] = false;
     }
 }
 
-void pd_json_obj_begin(pd_json *j)
+void pdi_json_obj_begin(pd_json *j)
 {
     open_(j, '{');
 }
 
-void pd_json_obj_end(pd_json *j)
+void pdi_json_obj_end(pd_json *j)
 {
-    pd_buf_putc(&j->out, '}');
+    pdi_buf_putc(&j->out, '}');
     j->depth--;
 }
 
-void pd_json_arr_begin(pd_json *j)
+void pdi_json_arr_begin(pd_json *j)
 {
     open_(j, '[');
 }
 
-void pd_json_arr_end(pd_json *j)
+void pdi_json_arr_end(pd_json *j)
 {
-    pd_buf_putc(&j->out, ']');
+    pdi_buf_putc(&j->out, ']');
     j->depth--;
 }
 
-int pd_json_escape(pd_buf *b, const char *s, size_t n)
+int pdi_json_escape(pd_buf *b, const char *s, size_t n)
 {
-    pd_buf_putc(b, '"');
+    pdi_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\' || c < 0x20) {
-            pd_buf_append(b, s + start, i - start);
+            pdi_buf_append(b, s + start, i - start);
             switch (c) {
-            case '"': pd_buf_puts(b, "\\\""); break;
-            case '\\': pd_buf_puts(b, "\\\\"); break;
-            case '\n': pd_buf_puts(b, "\\n"); break;
-            case '\r': pd_buf_puts(b, "\\r"); break;
-            case '\t': pd_buf_puts(b, "\\t"); break;
-            case '\b': pd_buf_puts(b, "\\b"); break;
-            case '\f': pd_buf_puts(b, "\\f"); break;
-            default: pd_buf_printf(b, "\\u%04x", c); break;
+            case '"': pdi_buf_puts(b, "\\\""); break;
+            case '\\': pdi_buf_puts(b, "\\\\"); break;
+            case '\n': pdi_buf_puts(b, "\\n"); break;
+            case '\r': pdi_buf_puts(b, "\\r"); break;
+            case '\t': pdi_buf_puts(b, "\\t"); break;
+            case '\b': pdi_buf_puts(b, "\\b"); break;
+            case '\f': pdi_buf_puts(b, "\\f"); break;
+            default: pdi_buf_printf(b, "\\u%04x", c); break;
             }
             start = i + 1;
         }
     }
-    pd_buf_append(b, s + start, n - start);
-    return pd_buf_putc(b, '"');
+    pdi_buf_append(b, s + start, n - start);
+    return pdi_buf_putc(b, '"');
 }
 
-void pd_json_key(pd_json *j, const char *key)
+void pdi_json_key(pd_json *j, const char *key)
 {
     sep(j);
-    pd_json_escape(&j->out, key, strlen(key));
-    pd_buf_putc(&j->out, ':');
+    pdi_json_escape(&j->out, key, strlen(key));
+    pdi_buf_putc(&j->out, ':');
     if (j->depth < 64) {
         j->need_comma[j->depth] = false; /* the value follows without a comma */
     }
@@ -102,34 +102,34 @@ static void after_value(pd_json *j)
     }
 }
 
-void pd_json_strn(pd_json *j, const char *s, size_t n)
+void pdi_json_strn(pd_json *j, const char *s, size_t n)
 {
     sep(j);
-    pd_json_escape(&j->out, s, n);
+    pdi_json_escape(&j->out, s, n);
     after_value(j);
 }
 
-void pd_json_str(pd_json *j, const char *s)
+void pdi_json_str(pd_json *j, const char *s)
 {
     if (!s) {
-        pd_json_null(j);
+        pdi_json_null(j);
         return;
     }
-    pd_json_strn(j, s, strlen(s));
+    pdi_json_strn(j, s, strlen(s));
 }
 
-void pd_json_int(pd_json *j, int64_t v)
+void pdi_json_int(pd_json *j, int64_t v)
 {
     sep(j);
-    pd_buf_printf(&j->out, "%lld", (long long)v);
+    pdi_buf_printf(&j->out, "%lld", (long long)v);
     after_value(j);
 }
 
-void pd_json_double(pd_json *j, double v)
+void pdi_json_double(pd_json *j, double v)
 {
     sep(j);
     if (!isfinite(v)) {
-        pd_buf_puts(&j->out, "null");
+        pdi_buf_puts(&j->out, "null");
     } else {
         char tmp[40];
         for (int prec = 1; prec <= 17; prec++) {
@@ -138,42 +138,42 @@ void pd_json_double(pd_json *j, double v)
                 break;
             }
         }
-        pd_buf_puts(&j->out, tmp);
+        pdi_buf_puts(&j->out, tmp);
     }
     after_value(j);
 }
 
-void pd_json_bool(pd_json *j, bool v)
+void pdi_json_bool(pd_json *j, bool v)
 {
     sep(j);
-    pd_buf_puts(&j->out, v ? "true" : "false");
+    pdi_buf_puts(&j->out, v ? "true" : "false");
     after_value(j);
 }
 
-void pd_json_null(pd_json *j)
+void pdi_json_null(pd_json *j)
 {
     sep(j);
-    pd_buf_puts(&j->out, "null");
+    pdi_buf_puts(&j->out, "null");
     after_value(j);
 }
 
-void pd_json_raw(pd_json *j, const char *raw)
+void pdi_json_raw(pd_json *j, const char *raw)
 {
     sep(j);
-    pd_buf_puts(&j->out, raw);
+    pdi_buf_puts(&j->out, raw);
     after_value(j);
 }
 
-char *pd_json_finish(pd_json *j)
+char *pdi_json_finish(pd_json *j)
 {
-    char *s = pd_buf_detach(&j->out);
-    pd_json_init(j);
+    char *s = pdi_buf_detach(&j->out);
+    pdi_json_init(j);
     return s;
 }
 
-void pd_json_free(pd_json *j)
+void pdi_json_free(pd_json *j)
 {
-    pd_buf_free(&j->out);
+    pdi_buf_free(&j->out);
 }
 
 /* ---- parser ---- */
@@ -205,19 +205,19 @@ static pd_jval *jerr(jp *p, const char *what)
 static void put_utf8(pd_buf *b, unsigned cp)
 {
     if (cp < 0x80) {
-        pd_buf_putc(b, (char)cp);
+        pdi_buf_putc(b, (char)cp);
     } else if (cp < 0x800) {
-        pd_buf_putc(b, (char)(0xC0 | (cp >> 6)));
-        pd_buf_putc(b, (char)(0x80 | (cp & 63)));
+        pdi_buf_putc(b, (char)(0xC0 | (cp >> 6)));
+        pdi_buf_putc(b, (char)(0x80 | (cp & 63)));
     } else if (cp < 0x10000) {
-        pd_buf_putc(b, (char)(0xE0 | (cp >> 12)));
-        pd_buf_putc(b, (char)(0x80 | ((cp >> 6) & 63)));
-        pd_buf_putc(b, (char)(0x80 | (cp & 63)));
+        pdi_buf_putc(b, (char)(0xE0 | (cp >> 12)));
+        pdi_buf_putc(b, (char)(0x80 | ((cp >> 6) & 63)));
+        pdi_buf_putc(b, (char)(0x80 | (cp & 63)));
     } else {
-        pd_buf_putc(b, (char)(0xF0 | (cp >> 18)));
-        pd_buf_putc(b, (char)(0x80 | ((cp >> 12) & 63)));
-        pd_buf_putc(b, (char)(0x80 | ((cp >> 6) & 63)));
-        pd_buf_putc(b, (char)(0x80 | (cp & 63)));
+        pdi_buf_putc(b, (char)(0xF0 | (cp >> 18)));
+        pdi_buf_putc(b, (char)(0x80 | ((cp >> 12) & 63)));
+        pdi_buf_putc(b, (char)(0x80 | ((cp >> 6) & 63)));
+        pdi_buf_putc(b, (char)(0x80 | (cp & 63)));
     }
 }
 
@@ -251,7 +251,7 @@ static char *parse_str(jp *p)
     while (p->i < p->n) {
         char c = p->s[p->i++];
         if (c == '"') {
-            char *r = pd_buf_detach(&b);
+            char *r = pdi_buf_detach(&b);
             return r;
         }
         if (c == '\\') {
@@ -260,18 +260,18 @@ static char *parse_str(jp *p)
             }
             char e = p->s[p->i++];
             switch (e) {
-            case '"': pd_buf_putc(&b, '"'); break;
-            case '\\': pd_buf_putc(&b, '\\'); break;
-            case '/': pd_buf_putc(&b, '/'); break;
-            case 'b': pd_buf_putc(&b, '\b'); break;
-            case 'f': pd_buf_putc(&b, '\f'); break;
-            case 'n': pd_buf_putc(&b, '\n'); break;
-            case 'r': pd_buf_putc(&b, '\r'); break;
-            case 't': pd_buf_putc(&b, '\t'); break;
+            case '"': pdi_buf_putc(&b, '"'); break;
+            case '\\': pdi_buf_putc(&b, '\\'); break;
+            case '/': pdi_buf_putc(&b, '/'); break;
+            case 'b': pdi_buf_putc(&b, '\b'); break;
+            case 'f': pdi_buf_putc(&b, '\f'); break;
+            case 'n': pdi_buf_putc(&b, '\n'); break;
+            case 'r': pdi_buf_putc(&b, '\r'); break;
+            case 't': pdi_buf_putc(&b, '\t'); break;
             case 'u': {
                 unsigned cp;
                 if (hex4(p, &cp)) {
-                    pd_buf_free(&b);
+                    pdi_buf_free(&b);
                     jerr(p, "bad \\u escape");
                     return NULL;
                 }
@@ -287,15 +287,15 @@ static char *parse_str(jp *p)
                 break;
             }
             default:
-                pd_buf_free(&b);
+                pdi_buf_free(&b);
                 jerr(p, "bad escape");
                 return NULL;
             }
         } else {
-            pd_buf_putc(&b, c);
+            pdi_buf_putc(&b, c);
         }
     }
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     jerr(p, "unterminated string");
     return NULL;
 }
@@ -304,13 +304,13 @@ static pd_jval *parse_val(jp *p);
 
 static int push_item(pd_jval *v, pd_jval *item, char *key)
 {
-    pd_jval **items = pd_realloc(v->items, (v->n + 1) * sizeof *items);
+    pd_jval **items = pdi_realloc(v->items, (v->n + 1) * sizeof *items);
     if (!items) {
         return PD_ERR_NOMEM;
     }
     v->items = items;
     if (v->type == PD_J_OBJ) {
-        char **keys = pd_realloc(v->keys, (v->n + 1) * sizeof *keys);
+        char **keys = pdi_realloc(v->keys, (v->n + 1) * sizeof *keys);
         if (!keys) {
             return PD_ERR_NOMEM;
         }
@@ -330,7 +330,7 @@ static pd_jval *parse_val(jp *p)
     if (++p->depth > 200) {
         return jerr(p, "nesting too deep");
     }
-    pd_jval *v = pd_calloc(1, sizeof *v);
+    pd_jval *v = pdi_calloc(1, sizeof *v);
     if (!v) {
         p->err = true;
         return NULL;
@@ -366,7 +366,7 @@ static pd_jval *parse_val(jp *p)
                 }
                 pd_jval *item = parse_val(p);
                 if (!item || push_item(v, item, key)) {
-                    pd_jval_free(item);
+                    pdi_jval_free(item);
                     free(key);
                     goto fail;
                 }
@@ -405,7 +405,7 @@ static pd_jval *parse_val(jp *p)
             p->i++;
         }
         v->type = PD_J_NUM;
-        v->str = pd_strndup(p->s + st, p->i - st);
+        v->str = pdi_strndup(p->s + st, p->i - st);
         if (!v->str) {
             goto fail;
         }
@@ -423,11 +423,11 @@ static pd_jval *parse_val(jp *p)
     return v;
 fail:
     p->err = true;
-    pd_jval_free(v);
+    pdi_jval_free(v);
     return NULL;
 }
 
-pd_jval *pd_json_parse(const char *text, size_t len)
+pd_jval *pdi_json_parse(const char *text, size_t len)
 {
     jp p = {text, len, 0, 0, false};
     pd_jval *v = parse_val(&p);
@@ -436,19 +436,19 @@ pd_jval *pd_json_parse(const char *text, size_t len)
     }
     ws(&p);
     if (p.i != p.n) {
-        pd_jval_free(v);
+        pdi_jval_free(v);
         return jerr(&p, "trailing characters");
     }
     return v;
 }
 
-void pd_jval_free(pd_jval *v)
+void pdi_jval_free(pd_jval *v)
 {
     if (!v) {
         return;
     }
     for (size_t i = 0; i < v->n; i++) {
-        pd_jval_free(v->items[i]);
+        pdi_jval_free(v->items[i]);
         if (v->keys) {
             free(v->keys[i]);
         }
@@ -459,7 +459,7 @@ void pd_jval_free(pd_jval *v)
     free(v);
 }
 
-const pd_jval *pd_jval_get(const pd_jval *obj, const char *key)
+const pd_jval *pdi_jval_get(const pd_jval *obj, const char *key)
 {
     if (!obj || obj->type != PD_J_OBJ) {
         return NULL;
@@ -472,7 +472,7 @@ const pd_jval *pd_jval_get(const pd_jval *obj, const char *key)
     return NULL;
 }
 
-const char *pd_jval_str(const pd_jval *v)
+const char *pdi_jval_str(const pd_jval *v)
 {
     return v && v->type == PD_J_STR ? v->str : NULL;
 }

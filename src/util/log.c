@@ -3,7 +3,7 @@
  *
  * Logging is deliberately tiny: one level threshold per process, set once by
  * the CLI before any thread starts. Callers never pass secrets; URLs go
- * through pd_url_mask_password first.
+ * through pdi_url_mask_password first.
  */
 #include "util.h"
 
@@ -13,26 +13,26 @@
 
 static pd_log_level g_level = PD_LOG_WARN; /* written once at start-up */
 
-double pd_now_seconds(void)
+double pdi_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int64_t pd_unix_micros(void)
+int64_t pdi_unix_micros(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void pd_log_set_level(pd_log_level lvl)
+void pdi_log_set_level(pd_log_level lvl)
 {
     g_level = lvl;
 }
 
-void pd_log(pd_log_level lvl, const char *fmt, ...)
+void pdi_log(pd_log_level lvl, const char *fmt, ...)
 {
     if (lvl < g_level) {
         return;
@@ -46,14 +46,14 @@ void pd_log(pd_log_level lvl, const char *fmt, ...)
     fprintf(stderr, "pipedag: %s: %s\n", names[lvl], msg);
 }
 
-char *pd_url_mask_password(const char *url)
+char *pdi_url_mask_password(const char *url)
 {
     if (!url) {
         return NULL;
     }
     const char *scheme = strstr(url, "://");
     if (!scheme) {
-        return pd_strdup(url);
+        return pdi_strdup(url);
     }
     const char *auth = scheme + 3;
     const char *end = auth + strcspn(auth, "/?#");
@@ -64,11 +64,11 @@ char *pd_url_mask_password(const char *url)
         }
     }
     if (!at) {
-        return pd_strdup(url);
+        return pdi_strdup(url);
     }
     const char *colon = memchr(auth, ':', (size_t)(at - auth));
     if (!colon) {
-        return pd_strdup(url);
+        return pdi_strdup(url);
     }
-    return pd_asprintf("%.*s***%s", (int)(colon + 1 - url), url, at);
+    return pdi_asprintf("%.*s***%s", (int)(colon + 1 - url), url, at);
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *pd_malloc(size_t n)
+void *pdi_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) {
@@ -20,10 +20,10 @@ void *pd_malloc(size_t n)
     return p;
 }
 
-void *pd_calloc(size_t n, size_t size)
+void *pdi_calloc(size_t n, size_t size)
 {
     size_t total;
-    if (!pd_mul_size(n, size, &total)) {
+    if (!pdi_mul_size(n, size, &total)) {
         pd_set_error(PD_ERR_NOMEM, "allocation size overflow");
         return NULL;
     }
@@ -34,7 +34,7 @@ void *pd_calloc(size_t n, size_t size)
     return p;
 }
 
-void *pd_realloc(void *p, size_t n)
+void *pdi_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q) {
@@ -43,37 +43,37 @@ void *pd_realloc(void *p, size_t n)
     return q;
 }
 
-void *pd_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+void *pdi_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
 {
     if (n < *cap) {
         return arr;
     }
     size_t nc = *cap ? *cap : first, bytes;
-    if ((*cap && !pd_mul_size(nc, 2, &nc)) || !pd_mul_size(nc, elem, &bytes)) {
+    if ((*cap && !pdi_mul_size(nc, 2, &nc)) || !pdi_mul_size(nc, elem, &bytes)) {
         pd_set_error(PD_ERR_NOMEM, "allocation size overflow");
         return NULL;
     }
-    void *p = pd_realloc(arr, bytes);
+    void *p = pdi_realloc(arr, bytes);
     if (p) {
         *cap = nc;
     }
     return p;
 }
 
-char *pd_strdup(const char *s)
+char *pdi_strdup(const char *s)
 {
     if (!s) {
         return NULL;
     }
-    return pd_strndup(s, strlen(s));
+    return pdi_strndup(s, strlen(s));
 }
 
-char *pd_strndup(const char *s, size_t n)
+char *pdi_strndup(const char *s, size_t n)
 {
     if (!s) {
         return NULL;
     }
-    char *p = pd_malloc(n + 1);
+    char *p = pdi_malloc(n + 1);
     if (p) {
         memcpy(p, s, n);
         p[n] = '\0';
@@ -81,7 +81,7 @@ char *pd_strndup(const char *s, size_t n)
     return p;
 }
 
-char *pd_vasprintf(const char *fmt, va_list ap)
+char *pdi_vasprintf(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -91,31 +91,31 @@ char *pd_vasprintf(const char *fmt, va_list ap)
         pd_set_error(PD_ERR_INVALID, "bad format string");
         return NULL;
     }
-    char *p = pd_malloc((size_t)n + 1);
+    char *p = pdi_malloc((size_t)n + 1);
     if (p) {
         vsnprintf(p, (size_t)n + 1, fmt, ap);
     }
     return p;
 }
 
-char *pd_asprintf(const char *fmt, ...)
+char *pdi_asprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *p = pd_vasprintf(fmt, ap);
+    char *p = pdi_vasprintf(fmt, ap);
     va_end(ap);
     return p;
 }
 
 /* ---- pd_buf ---- */
 
-int pd_buf_reserve(pd_buf *b, size_t extra)
+int pdi_buf_reserve(pd_buf *b, size_t extra)
 {
     size_t need;
     if (b->oom) {
         return PD_ERR_NOMEM;
     }
-    if (!pd_add_size(b->len, extra, &need) || !pd_add_size(need, 1, &need)) {
+    if (!pdi_add_size(b->len, extra, &need) || !pdi_add_size(need, 1, &need)) {
         b->oom = true;
         return pd_set_error(PD_ERR_NOMEM, "buffer size overflow");
     }
@@ -130,7 +130,7 @@ int pd_buf_reserve(pd_buf *b, size_t extra)
         }
         cap *= 2;
     }
-    char *p = pd_realloc(b->data, cap);
+    char *p = pdi_realloc(b->data, cap);
     if (!p) {
         b->oom = true;
         return PD_ERR_NOMEM;
@@ -140,9 +140,9 @@ int pd_buf_reserve(pd_buf *b, size_t extra)
     return PD_OK;
 }
 
-int pd_buf_append(pd_buf *b, const void *data, size_t len)
+int pdi_buf_append(pd_buf *b, const void *data, size_t len)
 {
-    int rc = pd_buf_reserve(b, len);
+    int rc = pdi_buf_reserve(b, len);
     if (rc) {
         return rc;
     }
@@ -154,17 +154,17 @@ int pd_buf_append(pd_buf *b, const void *data, size_t len)
     return PD_OK;
 }
 
-int pd_buf_puts(pd_buf *b, const char *s)
+int pdi_buf_puts(pd_buf *b, const char *s)
 {
-    return pd_buf_append(b, s, strlen(s));
+    return pdi_buf_append(b, s, strlen(s));
 }
 
-int pd_buf_putc(pd_buf *b, char c)
+int pdi_buf_putc(pd_buf *b, char c)
 {
-    return pd_buf_append(b, &c, 1);
+    return pdi_buf_append(b, &c, 1);
 }
 
-int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap)
+int pdi_buf_vprintf(pd_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -173,7 +173,7 @@ int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap)
     if (n < 0) {
         return pd_set_error(PD_ERR_INVALID, "bad format string");
     }
-    int rc = pd_buf_reserve(b, (size_t)n);
+    int rc = pdi_buf_reserve(b, (size_t)n);
     if (rc) {
         return rc;
     }
@@ -182,16 +182,16 @@ int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap)
     return PD_OK;
 }
 
-int pd_buf_printf(pd_buf *b, const char *fmt, ...)
+int pdi_buf_printf(pd_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = pd_buf_vprintf(b, fmt, ap);
+    int rc = pdi_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
 }
 
-void pd_buf_clear(pd_buf *b)
+void pdi_buf_clear(pd_buf *b)
 {
     b->len = 0;
     if (b->data) {
@@ -199,7 +199,7 @@ void pd_buf_clear(pd_buf *b)
     }
 }
 
-void pd_buf_free(pd_buf *b)
+void pdi_buf_free(pd_buf *b)
 {
     free(b->data);
     b->data = NULL;
@@ -207,15 +207,15 @@ void pd_buf_free(pd_buf *b)
     b->oom = false;
 }
 
-char *pd_buf_detach(pd_buf *b)
+char *pdi_buf_detach(pd_buf *b)
 {
     if (b->oom) {
-        pd_buf_free(b);
+        pdi_buf_free(b);
         return NULL;
     }
     char *p = b->data;
     if (!p) {
-        p = pd_strdup("");
+        p = pdi_strdup("");
     }
     b->data = NULL;
     b->len = b->cap = 0;
@@ -224,7 +224,7 @@ char *pd_buf_detach(pd_buf *b)
 
 /* ---- strings ---- */
 
-bool pd_str_eq(const char *a, const char *b)
+bool pdi_str_eq(const char *a, const char *b)
 {
     if (!a || !b) {
         return a == b;
@@ -232,7 +232,7 @@ bool pd_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-bool pd_str_ieq(const char *a, const char *b)
+bool pdi_str_ieq(const char *a, const char *b)
 {
     if (!a || !b) {
         return a == b;
@@ -240,12 +240,12 @@ bool pd_str_ieq(const char *a, const char *b)
     return strcasecmp(a, b) == 0;
 }
 
-bool pd_str_starts(const char *s, const char *prefix)
+bool pdi_str_starts(const char *s, const char *prefix)
 {
     return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-bool pd_str_ends(const char *s, const char *suffix)
+bool pdi_str_ends(const char *s, const char *suffix)
 {
     if (!s || !suffix) {
         return false;
@@ -254,16 +254,16 @@ bool pd_str_ends(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-char *pd_str_lower(const char *s)
+char *pdi_str_lower(const char *s)
 {
-    char *p = pd_strdup(s);
+    char *p = pdi_strdup(s);
     for (char *q = p; q && *q; q++) {
         *q = (char)tolower((unsigned char)*q);
     }
     return p;
 }
 
-char *pd_str_trim(const char *s)
+char *pdi_str_trim(const char *s)
 {
     if (!s) {
         return NULL;
@@ -275,37 +275,37 @@ char *pd_str_trim(const char *s)
     while (n && isspace((unsigned char)s[n - 1])) {
         n--;
     }
-    return pd_strndup(s, n);
+    return pdi_strndup(s, n);
 }
 
-char *pd_str_replace(const char *s, const char *from, const char *to)
+char *pdi_str_replace(const char *s, const char *from, const char *to)
 {
     pd_buf b = PD_BUF_INIT;
     size_t fl = strlen(from);
     if (fl == 0) {
-        return pd_strdup(s);
+        return pdi_strdup(s);
     }
     const char *p = s;
     const char *hit;
     while ((hit = strstr(p, from)) != NULL) {
-        pd_buf_append(&b, p, (size_t)(hit - p));
-        pd_buf_puts(&b, to);
+        pdi_buf_append(&b, p, (size_t)(hit - p));
+        pdi_buf_puts(&b, to);
         p = hit + fl;
     }
-    pd_buf_puts(&b, p);
-    return pd_buf_detach(&b);
+    pdi_buf_puts(&b, p);
+    return pdi_buf_detach(&b);
 }
 
 /* ---- pd_strv ---- */
 
-int pd_strv_push_owned(pd_strv *v, char *s)
+int pdi_strv_push_owned(pd_strv *v, char *s)
 {
     if (!s) {
         return PD_ERR_NOMEM;
     }
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
-        char **items = pd_realloc(v->items, cap * sizeof *items);
+        char **items = pdi_realloc(v->items, cap * sizeof *items);
         if (!items) {
             free(s);
             return PD_ERR_NOMEM;
@@ -317,12 +317,12 @@ int pd_strv_push_owned(pd_strv *v, char *s)
     return PD_OK;
 }
 
-int pd_strv_push(pd_strv *v, const char *s)
+int pdi_strv_push(pd_strv *v, const char *s)
 {
-    return pd_strv_push_owned(v, pd_strdup(s ? s : ""));
+    return pdi_strv_push_owned(v, pdi_strdup(s ? s : ""));
 }
 
-bool pd_strv_contains(const pd_strv *v, const char *s)
+bool pdi_strv_contains(const pd_strv *v, const char *s)
 {
     for (size_t i = 0; i < v->n; i++) {
         if (strcmp(v->items[i], s) == 0) {
@@ -337,14 +337,14 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void pd_strv_sort(pd_strv *v)
+void pdi_strv_sort(pd_strv *v)
 {
     if (v->n > 1) {
         qsort(v->items, v->n, sizeof *v->items, cmp_str);
     }
 }
 
-void pd_strv_free(pd_strv *v)
+void pdi_strv_free(pd_strv *v)
 {
     for (size_t i = 0; i < v->n; i++) {
         free(v->items[i]);

@@ -17,25 +17,25 @@
 #include <stdio.h>
 
 /* ---- memory ---- */
-void *pd_malloc(size_t n);              /* NULL on failure (sets PD_ERR_NOMEM) */
-void *pd_calloc(size_t n, size_t size); /* overflow-checked */
-void *pd_realloc(void *p, size_t n);
+void *pdi_malloc(size_t n);              /* NULL on failure (sets PD_ERR_NOMEM) */
+void *pdi_calloc(size_t n, size_t size); /* overflow-checked */
+void *pdi_realloc(void *p, size_t n);
 /* Room for element n of an array of `elem`-byte items with capacity *cap:
  * when full (n == *cap), realloc to twice the capacity (`first` when empty).
  * Returns the array, maybe moved: the caller stores it. NULL (PD_ERR_NOMEM
  * set; the old array and *cap unchanged) when out of memory. */
-void *pd_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
-char *pd_strdup(const char *s); /* NULL-safe: NULL -> NULL */
-char *pd_strndup(const char *s, size_t n);
-char *pd_asprintf(const char *fmt, ...) PD_PRINTF(1, 2);
-char *pd_vasprintf(const char *fmt, va_list ap) PD_PRINTF(1, 0);
+void *pdi_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first);
+char *pdi_strdup(const char *s); /* NULL-safe: NULL -> NULL */
+char *pdi_strndup(const char *s, size_t n);
+char *pdi_asprintf(const char *fmt, ...) PD_PRINTF(1, 2);
+char *pdi_vasprintf(const char *fmt, va_list ap) PD_PRINTF(1, 0);
 
 /* ---- checked size arithmetic: return false on overflow ---- */
-static inline bool pd_add_size(size_t a, size_t b, size_t *out)
+static inline bool pdi_add_size(size_t a, size_t b, size_t *out)
 {
     return !__builtin_add_overflow(a, b, out);
 }
-static inline bool pd_mul_size(size_t a, size_t b, size_t *out)
+static inline bool pdi_mul_size(size_t a, size_t b, size_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
 }
@@ -51,25 +51,25 @@ typedef struct pd_buf {
     {                     \
         NULL, 0, 0, false \
     }
-int pd_buf_reserve(pd_buf *b, size_t extra);
-int pd_buf_append(pd_buf *b, const void *data, size_t len);
-int pd_buf_puts(pd_buf *b, const char *s);
-int pd_buf_putc(pd_buf *b, char c);
-int pd_buf_printf(pd_buf *b, const char *fmt, ...) PD_PRINTF(2, 3);
-int pd_buf_vprintf(pd_buf *b, const char *fmt, va_list ap) PD_PRINTF(2, 0);
-void pd_buf_clear(pd_buf *b); /* len = 0, keeps memory */
-void pd_buf_free(pd_buf *b);
-char *pd_buf_detach(pd_buf *b); /* returns data (never NULL unless oom), resets b */
+int pdi_buf_reserve(pd_buf *b, size_t extra);
+int pdi_buf_append(pd_buf *b, const void *data, size_t len);
+int pdi_buf_puts(pd_buf *b, const char *s);
+int pdi_buf_putc(pd_buf *b, char c);
+int pdi_buf_printf(pd_buf *b, const char *fmt, ...) PD_PRINTF(2, 3);
+int pdi_buf_vprintf(pd_buf *b, const char *fmt, va_list ap) PD_PRINTF(2, 0);
+void pdi_buf_clear(pd_buf *b); /* len = 0, keeps memory */
+void pdi_buf_free(pd_buf *b);
+char *pdi_buf_detach(pd_buf *b); /* returns data (never NULL unless oom), resets b */
 
 /* ---- strings ---- */
-bool pd_str_eq(const char *a, const char *b); /* NULL-safe */
-bool pd_str_ieq(const char *a, const char *b);
-bool pd_str_starts(const char *s, const char *prefix);
-bool pd_str_ends(const char *s, const char *suffix);
-char *pd_str_lower(const char *s); /* new string */
-char *pd_str_trim(const char *s);  /* new string without surrounding whitespace */
+bool pdi_str_eq(const char *a, const char *b); /* NULL-safe */
+bool pdi_str_ieq(const char *a, const char *b);
+bool pdi_str_starts(const char *s, const char *prefix);
+bool pdi_str_ends(const char *s, const char *suffix);
+char *pdi_str_lower(const char *s); /* new string */
+char *pdi_str_trim(const char *s);  /* new string without surrounding whitespace */
 /* Replace every occurrence of `from` with `to`; new string. */
-char *pd_str_replace(const char *s, const char *from, const char *to);
+char *pdi_str_replace(const char *s, const char *from, const char *to);
 
 /* Growable array of owned strings. */
 typedef struct pd_strv {
@@ -81,52 +81,52 @@ typedef struct pd_strv {
     {                \
         NULL, 0, 0   \
     }
-int pd_strv_push(pd_strv *v, const char *s); /* copies */
-int pd_strv_push_owned(pd_strv *v, char *s); /* takes ownership */
-bool pd_strv_contains(const pd_strv *v, const char *s);
-void pd_strv_sort(pd_strv *v);
-void pd_strv_free(pd_strv *v);
+int pdi_strv_push(pd_strv *v, const char *s); /* copies */
+int pdi_strv_push_owned(pd_strv *v, char *s); /* takes ownership */
+bool pdi_strv_contains(const pd_strv *v, const char *s);
+void pdi_strv_sort(pd_strv *v);
+void pdi_strv_free(pd_strv *v);
 
 /* ---- files ---- */
 /* Read a whole file; *len may be NULL. Result is NUL-terminated. */
-char *pd_file_read(const char *path, size_t *len);
+char *pdi_file_read(const char *path, size_t *len);
 /* Write atomically: write to a temp file beside path, fsync, rename. */
-int pd_file_write_atomic(const char *path, const void *data, size_t len);
-int pd_mkdir_p(const char *path); /* like mkdir -p */
-int pd_rm_rf(const char *path);   /* recursive delete; missing is OK */
-bool pd_path_exists(const char *path);
-bool pd_is_dir(const char *path);
+int pdi_file_write_atomic(const char *path, const void *data, size_t len);
+int pdi_mkdir_p(const char *path); /* like mkdir -p */
+int pdi_rm_rf(const char *path);   /* recursive delete; missing is OK */
+bool pdi_path_exists(const char *path);
+bool pdi_is_dir(const char *path);
 /* Join two path parts with '/' (b absolute -> copy of b). */
-char *pd_path_join(const char *a, const char *b);
-char *pd_path_dirname(const char *path);
-int pd_fsync_dir(const char *dir);
+char *pdi_path_join(const char *a, const char *b);
+char *pdi_path_dirname(const char *path);
+int pdi_fsync_dir(const char *dir);
 
 /* ---- hashing ---- */
 #define PD_SHA256_LEN 32
-void pd_sha256(const void *data, size_t len, uint8_t out[PD_SHA256_LEN]);
+void pdi_sha256(const void *data, size_t len, uint8_t out[PD_SHA256_LEN]);
 /* Streaming SHA-256. */
 typedef struct pd_sha256_ctx {
     void *impl;
 } pd_sha256_ctx;
-int pd_sha256_init(pd_sha256_ctx *c);
-void pd_sha256_update(pd_sha256_ctx *c, const void *data, size_t len);
-void pd_sha256_final(pd_sha256_ctx *c, uint8_t out[PD_SHA256_LEN]);
+int pdi_sha256_init(pd_sha256_ctx *c);
+void pdi_sha256_update(pd_sha256_ctx *c, const void *data, size_t len);
+void pdi_sha256_final(pd_sha256_ctx *c, uint8_t out[PD_SHA256_LEN]);
 /* Lower-case hex of a byte string into out (2*len+1 bytes). */
-void pd_hex(const uint8_t *data, size_t len, char *out);
+void pdi_hex(const uint8_t *data, size_t len, char *out);
 
 /* The stable hash of PIPEDAG_SEMANTICS.md: SHA-256 seeded with "PYDIVERSE",
  * then for each argument its 8-byte big-endian length and its bytes; the
  * digest base32-encoded (RFC 4648 alphabet), lower-cased, first 20 chars.
  * out must hold 21 bytes. args[i] may not be NULL. */
 #define PD_HASH_LEN 20
-void pd_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1]);
+void pdi_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1]);
 /* Convenience: NULL-terminated variadic list of strings. */
-void pd_stable_hashv(char out[PD_HASH_LEN + 1], ...);
+void pdi_stable_hashv(char out[PD_HASH_LEN + 1], ...);
 /* 20 random lower-case base32 chars (run ids, random versions). */
-void pd_random_id(char out[PD_HASH_LEN + 1]);
+void pdi_random_id(char out[PD_HASH_LEN + 1]);
 
 /* ---- base64 ---- */
-char *pd_base64_encode(const void *data, size_t len);
+char *pdi_base64_encode(const void *data, size_t len);
 
 /* ---- canonical JSON writer ----
  * Sorted object keys are the caller's job (write keys in order); output has
@@ -136,23 +136,23 @@ typedef struct pd_json {
     int depth;
     bool need_comma[64];
 } pd_json;
-void pd_json_init(pd_json *j);
-void pd_json_obj_begin(pd_json *j);
-void pd_json_obj_end(pd_json *j);
-void pd_json_arr_begin(pd_json *j);
-void pd_json_arr_end(pd_json *j);
-void pd_json_key(pd_json *j, const char *key);
-void pd_json_str(pd_json *j, const char *s); /* NULL -> null */
-void pd_json_strn(pd_json *j, const char *s, size_t n);
-void pd_json_int(pd_json *j, int64_t v);
-void pd_json_double(pd_json *j, double v); /* shortest round-trip form */
-void pd_json_bool(pd_json *j, bool v);
-void pd_json_null(pd_json *j);
-void pd_json_raw(pd_json *j, const char *raw); /* pre-encoded value */
+void pdi_json_init(pd_json *j);
+void pdi_json_obj_begin(pd_json *j);
+void pdi_json_obj_end(pd_json *j);
+void pdi_json_arr_begin(pd_json *j);
+void pdi_json_arr_end(pd_json *j);
+void pdi_json_key(pd_json *j, const char *key);
+void pdi_json_str(pd_json *j, const char *s); /* NULL -> null */
+void pdi_json_strn(pd_json *j, const char *s, size_t n);
+void pdi_json_int(pd_json *j, int64_t v);
+void pdi_json_double(pd_json *j, double v); /* shortest round-trip form */
+void pdi_json_bool(pd_json *j, bool v);
+void pdi_json_null(pd_json *j);
+void pdi_json_raw(pd_json *j, const char *raw); /* pre-encoded value */
 /* Escape s as a JSON string literal (with quotes) into b. */
-int pd_json_escape(pd_buf *b, const char *s, size_t n);
-char *pd_json_finish(pd_json *j); /* returns owned string, resets j */
-void pd_json_free(pd_json *j);
+int pdi_json_escape(pd_buf *b, const char *s, size_t n);
+char *pdi_json_finish(pd_json *j); /* returns owned string, resets j */
+void pdi_json_free(pd_json *j);
 
 /* Minimal JSON reader (DOM) for metadata output_json and config values. */
 typedef enum pd_jtype { PD_J_NULL, PD_J_BOOL, PD_J_NUM, PD_J_STR, PD_J_ARR, PD_J_OBJ } pd_jtype;
@@ -166,21 +166,21 @@ typedef struct pd_jval {
     size_t n;
 } pd_jval;
 /* Parse; on error returns NULL with PD_ERR_CORRUPT and the byte offset. */
-pd_jval *pd_json_parse(const char *text, size_t len);
-void pd_jval_free(pd_jval *v);
-const pd_jval *pd_jval_get(const pd_jval *obj, const char *key); /* NULL if absent */
-const char *pd_jval_str(const pd_jval *v);                       /* NULL unless string */
+pd_jval *pdi_json_parse(const char *text, size_t len);
+void pdi_jval_free(pd_jval *v);
+const pd_jval *pdi_jval_get(const pd_jval *obj, const char *key); /* NULL if absent */
+const char *pdi_jval_str(const pd_jval *v);                       /* NULL unless string */
 
 /* ---- time ---- */
-double pd_now_seconds(void);  /* monotonic */
-int64_t pd_unix_micros(void); /* wall clock */
+double pdi_now_seconds(void);  /* monotonic */
+int64_t pdi_unix_micros(void); /* wall clock */
 
 /* ---- logging (stderr; secrets must never be passed here) ---- */
 typedef enum pd_log_level { PD_LOG_DEBUG, PD_LOG_INFO, PD_LOG_WARN, PD_LOG_ERROR } pd_log_level;
-void pd_log_set_level(pd_log_level lvl);
-void pd_log(pd_log_level lvl, const char *fmt, ...) PD_PRINTF(2, 3);
+void pdi_log_set_level(pd_log_level lvl);
+void pdi_log(pd_log_level lvl, const char *fmt, ...) PD_PRINTF(2, 3);
 
 /* Mask the password of a URL ("postgresql://u:***@h/db"); new string. */
-char *pd_url_mask_password(const char *url);
+char *pdi_url_mask_password(const char *url);
 
 #endif

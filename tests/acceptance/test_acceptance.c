@@ -23,28 +23,28 @@ static char *pg_yaml(const char *url)
     if (!slash || slash < url + 3 || slash[-1] == '/')
         return NULL;
     char rnd[PD_HASH_LEN + 1];
-    pd_random_id(rnd);
+    pdi_random_id(rnd);
     const char *tech = getenv("PD_ACC_TECHNIQUE");
-    return pd_asprintf("name: acc\n"
-                       "instances:\n"
-                       "  default:\n"
-                       "    instance_id: acc\n"
-                       "    table_store:\n"
-                       "      class: SQLTableStore\n"
-                       "      args:\n"
-                       "        url: \"%.*s/pd_acc_%d_%.8s\"\n"
-                       "        create_database_if_not_exists: true\n"
-                       "    stage_commit_technique: %s\n"
-                       "    lock_manager:\n"
-                       "      class: DatabaseLockManager\n"
-                       "    blob_store:\n"
-                       "      class: FileBlobStore\n"
-                       "      args:\n"
-                       "        base_path: .pipedag/blobs\n"
-                       "    orchestration:\n"
-                       "      class: SequentialEngine\n",
-                       (int)(slash - url), url, counter++, rnd,
-                       tech && *tech ? tech : "SCHEMA_SWAP");
+    return pdi_asprintf("name: acc\n"
+                        "instances:\n"
+                        "  default:\n"
+                        "    instance_id: acc\n"
+                        "    table_store:\n"
+                        "      class: SQLTableStore\n"
+                        "      args:\n"
+                        "        url: \"%.*s/pd_acc_%d_%.8s\"\n"
+                        "        create_database_if_not_exists: true\n"
+                        "    stage_commit_technique: %s\n"
+                        "    lock_manager:\n"
+                        "      class: DatabaseLockManager\n"
+                        "    blob_store:\n"
+                        "      class: FileBlobStore\n"
+                        "      args:\n"
+                        "        base_path: .pipedag/blobs\n"
+                        "    orchestration:\n"
+                        "      class: SequentialEngine\n",
+                        (int)(slash - url), url, counter++, rnd,
+                        tech && *tech ? tech : "SCHEMA_SWAP");
 }
 
 static int setup(void **state)
@@ -55,7 +55,7 @@ static int setup(void **state)
     const char *pg = getenv("PD_ACC_PG_URL");
     if (pg && *pg) {
         char *y = pg_yaml(pg);
-        int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+        int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
         free(y);
         return rc == PD_OK ? 0 : -1;
     }
@@ -87,7 +87,7 @@ static int fn_use_value(pd_task_ctx *ctx, void *user)
     const char *v = pd_ctx_read_value(ctx, "src");
     if (!v)
         return PD_ERR;
-    char *sql = pd_asprintf("SELECT %s AS v", v);
+    char *sql = pdi_asprintf("SELECT %s AS v", v);
     int rc = pd_ctx_output_sql(ctx, "use_value", sql);
     free(sql);
     return rc;
@@ -97,7 +97,7 @@ static int fn_use_value(pd_task_ctx *ctx, void *user)
 static int fn_table(pd_task_ctx *ctx, void *user)
 {
     g_calls[2]++;
-    char *sql = pd_asprintf("SELECT %s AS x", (const char *)user);
+    char *sql = pdi_asprintf("SELECT %s AS x", (const char *)user);
     int rc = pd_ctx_output_sql(ctx, "src", sql);
     free(sql);
     return rc;
@@ -123,7 +123,7 @@ static int cf_counter(pd_task_ctx *ctx, void *user, char **out)
 {
     (void)ctx;
     (void)user;
-    *out = pd_asprintf("%d", cache_counter);
+    *out = pdi_asprintf("%d", cache_counter);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -322,10 +322,10 @@ static pd_flow *raw_flow(const char *val)
     pd_flow *f = pd_flow_new("raw");
     pd_stage *s1 = pd_flow_add_stage(f, "s1");
     pd_stage *s2 = pd_flow_add_stage(f, "s2");
-    char *script = pd_asprintf("CREATE TABLE {{ this_stage }}.r1 AS SELECT %s AS v;\n"
-                               "CREATE TABLE {{ this_stage }}.r2 AS SELECT v * 2 AS w FROM "
-                               "{{ this_stage }}.r1;",
-                               val);
+    char *script = pdi_asprintf("CREATE TABLE {{ this_stage }}.r1 AS SELECT %s AS v;\n"
+                                "CREATE TABLE {{ this_stage }}.r2 AS SELECT v * 2 AS w FROM "
+                                "{{ this_stage }}.r1;",
+                                val);
     assert_non_null(pd_stage_add_raw_sql(s1, "script", script));
     free(script);
     assert_non_null(pd_stage_add_sql(s2, "use", "SELECT w FROM {{ r2 }}"));

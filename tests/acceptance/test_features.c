@@ -46,9 +46,9 @@ static pd_flow *load_flow(void)
 static void test_load_csv(void **state)
 {
     (void)state;
-    assert_int_equal(pd_mkdir_p("flows/data"), PD_OK);
+    assert_int_equal(pdi_mkdir_p("flows/data"), PD_OK);
     const char *csv1 = "name,age,score\nann,30,1.5\n\"bo, b\",12,\n";
-    assert_int_equal(pd_file_write_atomic("flows/data/people.csv", csv1, strlen(csv1)), PD_OK);
+    assert_int_equal(pdi_file_write_atomic("flows/data/people.csv", csv1, strlen(csv1)), PD_OK);
     pd_flow *f = load_flow();
     pd_result *r = pdt_run_flow(f, NULL, PD_OK);
     PDT_ASSERT_STATE(r, NULL, "people", PD_STATE_COMPLETED);
@@ -61,7 +61,7 @@ static void test_load_csv(void **state)
     pd_result_free(r);
     /* content change: the load task and its consumer re-run */
     const char *csv2 = "name,age,score\nann,31,1.5\n\"bo, b\",12,\n";
-    assert_int_equal(pd_file_write_atomic("flows/data/people.csv", csv2, strlen(csv2)), PD_OK);
+    assert_int_equal(pdi_file_write_atomic("flows/data/people.csv", csv2, strlen(csv2)), PD_OK);
     r = pdt_run_flow(f, NULL, PD_OK);
     PDT_ASSERT_STATE(r, NULL, "people", PD_STATE_COMPLETED);
     PDT_ASSERT_STATE(r, NULL, "other", PD_STATE_CACHE_VALID);
@@ -73,7 +73,7 @@ static void test_load_csv(void **state)
     /* a vanished stored table: the eager hit re-runs instead of failing */
     pd_config *cfg;
     pd_store *s = pdt_open_store(&cfg);
-    assert_int_equal(pd_store_drop_table(s, "raw", "people"), PD_OK);
+    assert_int_equal(pdi_store_drop_table(s, "raw", "people"), PD_OK);
     pdt_close_store(s, cfg);
     r = pdt_run_flow(f, NULL, PD_OK);
     PDT_ASSERT_STATE(r, NULL, "people", PD_STATE_COMPLETED);
@@ -141,7 +141,7 @@ static int fn_blob_reader(pd_task_ctx *ctx, void *user)
     int rc = pd_ctx_read_blob(ctx, "model", &data, &len);
     if (rc)
         return rc;
-    char *sql = pd_asprintf("SELECT '%.*s' AS content", (int)len, (const char *)data);
+    char *sql = pdi_asprintf("SELECT '%.*s' AS content", (int)len, (const char *)data);
     free(data);
     rc = pd_ctx_output_sql(ctx, NULL, sql);
     free(sql);

@@ -29,7 +29,7 @@ static char tmpdir[256];
 
 static char *write_tmp(const char *name, const char *text)
 {
-    char *p = pd_path_join(tmpdir, name);
+    char *p = pdi_path_join(tmpdir, name);
     assert_non_null(p);
     assert_int_equal(write_file(p, text, strlen(text)), PD_OK);
     return p;
@@ -231,8 +231,8 @@ static void test_dialects(void **state)
 static void test_discovery(void **state)
 {
     (void)state;
-    char *sub = pd_path_join(tmpdir, "proj/a/b");
-    assert_int_equal(pd_mkdir_p(sub), PD_OK);
+    char *sub = pdi_path_join(tmpdir, "proj/a/b");
+    assert_int_equal(pdi_mkdir_p(sub), PD_OK);
     char *cfgp = write_tmp("proj/pipedag.yml",
                            "instances:\n  only:\n    instance_id: disc\n    table_store:\n"
                            "      class: SQLTableStore\n      args: {url: \"sqlite:///d\"}\n");
@@ -248,7 +248,7 @@ static void test_discovery(void **state)
     assert_string_equal(cfg->instance_id, "disc");
     pd_config_free(cfg);
     /* PIPEDAG_CONFIG naming a directory */
-    char *projdir = pd_path_join(tmpdir, "proj");
+    char *projdir = pdi_path_join(tmpdir, "proj");
     setenv("PIPEDAG_CONFIG", projdir, 1);
     assert_int_equal(pd_config_load(NULL, "only", &cfg), PD_OK);
     assert_string_equal(cfg->instance, "only");
@@ -321,9 +321,9 @@ static void test_fuzz_robustness(void **state)
 {
     (void)state;
     size_t len = 0;
-    char *seed = pd_file_read(PD_TEST_DATA "/seed_parquet_s3.yaml", &len);
+    char *seed = pdi_file_read(PD_TEST_DATA "/seed_parquet_s3.yaml", &len);
     assert_non_null(seed);
-    char *path = pd_path_join(tmpdir, "fuzz.yaml");
+    char *path = pdi_path_join(tmpdir, "fuzz.yaml");
     int ok = 0, errs = 0;
     uint32_t rng = 12345;
     for (size_t cut = 0; cut <= len; cut += 7) {
@@ -354,8 +354,8 @@ static void test_fuzz_robustness(void **state)
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/pd_test_config_%d", (int)getpid());
-    pd_rm_rf(tmpdir);
-    pd_mkdir_p(tmpdir);
+    pdi_rm_rf(tmpdir);
+    pdi_mkdir_p(tmpdir);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_loads),      cmocka_unit_test(test_default_config),
         cmocka_unit_test(test_merge_and_env),   cmocka_unit_test(test_dialects),
@@ -363,6 +363,6 @@ int main(void)
         cmocka_unit_test(test_fuzz_robustness),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    pd_rm_rf(tmpdir);
+    pdi_rm_rf(tmpdir);
     return rc;
 }

@@ -25,17 +25,17 @@
 
 static int run_case(const char *name)
 {
-    char *yaml = pd_asprintf("%s/%s", PD_BAD_DIR, name);
-    char *exp_path = pd_asprintf("%s/%.*s.expect", PD_BAD_DIR, (int)(strlen(name) - 5), name);
-    char *expect = pd_file_read(exp_path, NULL);
+    char *yaml = pdi_asprintf("%s/%s", PD_BAD_DIR, name);
+    char *exp_path = pdi_asprintf("%s/%.*s.expect", PD_BAD_DIR, (int)(strlen(name) - 5), name);
+    char *expect = pdi_file_read(exp_path, NULL);
     if (!expect) {
         fail_msg("%s: missing %s", name, exp_path);
     }
     expect[strcspn(expect, "\n")] = '\0';
     /* "{DIR}" in the expectation stands for the corpus directory */
-    char *want = pd_str_replace(expect, "{DIR}", PD_BAD_DIR);
+    char *want = pdi_str_replace(expect, "{DIR}", PD_BAD_DIR);
     int rc;
-    if (pd_str_starts(name, "flow_")) {
+    if (pdi_str_starts(name, "flow_")) {
 #ifdef PD_HAVE_CORE
         pd_flow *flow = NULL;
         rc = pd_flow_load(yaml, &flow);
@@ -76,12 +76,12 @@ static void test_corpus(void **state)
     pd_strv names = PD_STRV_INIT;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (pd_str_ends(e->d_name, ".yaml")) {
-            pd_strv_push(&names, e->d_name);
+        if (pdi_str_ends(e->d_name, ".yaml")) {
+            pdi_strv_push(&names, e->d_name);
         }
     }
     closedir(d);
-    pd_strv_sort(&names);
+    pdi_strv_sort(&names);
     assert_true(names.n >= 10);
     int failures = 0;
     for (size_t i = 0; i < names.n; i++) {
@@ -89,7 +89,7 @@ static void test_corpus(void **state)
     }
     assert_int_equal(failures, 0);
     print_message("%zu malformed inputs checked\n", names.n);
-    pd_strv_free(&names);
+    pdi_strv_free(&names);
 }
 
 int main(void)

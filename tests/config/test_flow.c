@@ -87,9 +87,9 @@ static void test_truncated_and_garbled(void **state)
 {
     (void)state;
     size_t len = 0;
-    char *text = pd_file_read(PD_TEST_DATA "/flow1/flow.yaml", &len);
+    char *text = pdi_file_read(PD_TEST_DATA "/flow1/flow.yaml", &len);
     assert_non_null(text);
-    char *path = pd_asprintf("%s/flow1/.trunc_%d.yaml", PD_TEST_DATA, (int)getpid());
+    char *path = pdi_asprintf("%s/flow1/.trunc_%d.yaml", PD_TEST_DATA, (int)getpid());
     int errs = 0;
     for (size_t cut = 0; cut < len; cut += 5) {
         errs += !load_variant(path, text, cut);

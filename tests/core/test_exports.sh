@@ -3,7 +3,8 @@
 # The dynamic symbols libpipedag.so defines must be exactly the functions
 # declared in include/pipedag/*.h (both directions): hidden visibility by
 # default, PD_API on every public declaration. Names starting with '_' are
-# the toolchain's (C reserves them) and are not compared.
+# the toolchain's (C reserves them) and are not compared. No internal
+# function (hidden or static) may carry the public prefix pd_.
 set -eu
 lib=$1
 inc=$2
@@ -41,6 +42,15 @@ fi
 if [ -n "$missing" ]; then
     echo "FAIL: declared in include/pipedag but not exported (PD_API missing or not defined):" >&2
     echo "$missing" | sed 's/^/  /' >&2
+    status=1
+fi
+# Internal functions (hidden or static) use an internal prefix, never pd_.
+nm --defined-only "$lib" | awk 'NF >= 3 && ($2 == "t" || $2 == "T") { print $3 }' |
+    sed -e 's/@.*//' -e 's/\.localalias$//' | grep '^pd_' | sort -u >"$tmp/pd_functions" || true
+internal=$(comm -13 "$tmp/declared" "$tmp/pd_functions")
+if [ -n "$internal" ]; then
+    echo "FAIL: internal functions named pd_ (the public prefix):" >&2
+    echo "$internal" | sed 's/^/  /' >&2
     status=1
 fi
 [ $status -eq 0 ] && echo "ok: $n_decl public functions, exactly the exported symbols"

@@ -24,7 +24,7 @@ static char g_dir[256];
 
 static char *db_file(const char *name)
 {
-    return pd_asprintf("%s/%s", g_dir, name);
+    return pdi_asprintf("%s/%s", g_dir, name);
 }
 
 /* Runs first, in a child: the loader's message when the library is absent. */
@@ -86,9 +86,9 @@ static int collect(void *user, int n, const char *const *names, const char *cons
     rows *r = user;
     pd_buf b = {0};
     for (int i = 0; i < n; i++)
-        pd_buf_printf(&b, "%s%s", i ? "|" : "", vals[i] ? vals[i] : "NULL");
-    char *s = pd_buf_detach(&b);
-    return pd_strv_push_owned(&r->v, s ? s : pd_strdup(""));
+        pdi_buf_printf(&b, "%s%s", i ? "|" : "", vals[i] ? vals[i] : "NULL");
+    char *s = pdi_buf_detach(&b);
+    return pdi_strv_push_owned(&r->v, s ? s : pdi_strdup(""));
 }
 
 static void test_exec_query_params(void **st)
@@ -119,13 +119,13 @@ static void test_exec_query_params(void **st)
     assert_int_equal(r.v.n, 2);
     assert_string_equal(r.v.items[0], "42|true|x");
     assert_string_equal(r.v.items[1], "43|false|NULL");
-    pd_strv_free(&r.v);
+    pdi_strv_free(&r.v);
     const char *k[1] = {"43"};
     assert_int_equal(pdi_duck_query(c, "SELECT c, b FROM s.t WHERE a = ?", 1, k, collect, &r),
                      PD_OK);
     assert_int_equal(r.v.n, 1);
     assert_string_equal(r.v.items[0], "NULL|false");
-    pd_strv_free(&r.v);
+    pdi_strv_free(&r.v);
     /* types duckdb_value_varchar cannot render come out right, not NULL */
     assert_int_equal(pdi_duck_exec(c, "SET TimeZone = 'UTC'"), PD_OK);
     assert_int_equal(pdi_duck_query(c,
@@ -138,7 +138,7 @@ static void test_exec_query_params(void **st)
     assert_int_equal(r.v.n, 1);
     assert_string_equal(r.v.items[0], "2024-01-01 08:00:00+00:00|[1,2]|2024-01-01 "
                                       "00:00:00.123456789|1 month 2 days 03:00:00|b|NULL|7");
-    pd_strv_free(&r.v);
+    pdi_strv_free(&r.v);
     /* errors name the statement */
     assert_int_equal(pdi_duck_exec(c, "SELECT * FROM nope"), PD_ERR_SQL);
     assert_non_null(strstr(pd_last_error(), "nope"));
@@ -148,7 +148,7 @@ static void test_exec_query_params(void **st)
     assert_int_equal(pdi_duck_rollback(c), PD_OK);
     assert_int_equal(pdi_duck_query(c, "SELECT count(*) FROM s.t", 0, NULL, collect, &r), PD_OK);
     assert_string_equal(r.v.items[0], "2");
-    pd_strv_free(&r.v);
+    pdi_strv_free(&r.v);
     /* extension autoloading is off: no download attempt, a clear error */
     assert_int_equal(pdi_duck_exec(c, "SELECT * FROM read_json_auto('https://example.invalid/x')"),
                      PD_ERR_SQL);
@@ -224,7 +224,7 @@ static void test_arrow_roundtrip(void **st)
                      PD_OK);
     assert_string_equal(r.v.items[0], "10000|49995000|8571|12498750.0|5000|495000|2022-01-08|"
                                       "2024-10-03|row-9998");
-    pd_strv_free(&r.v);
+    pdi_strv_free(&r.v);
 
     /* and back out as Arrow */
     struct ArrowArrayStream out;
@@ -315,9 +315,9 @@ static void test_held_file(void **st)
     pid_t pid = hold_file(path, 1500);
     pdi_duck_open_opts o = {0.3, true};
     pdi_duck_db *db = NULL;
-    double t0 = pd_now_seconds();
+    double t0 = pdi_now_seconds();
     assert_int_equal(pdi_duck_db_open(path, &o, &db), PD_ERR_LOCK);
-    double waited = pd_now_seconds() - t0;
+    double waited = pdi_now_seconds() - t0;
     assert_true(waited >= 0.3);
     char want[64];
     snprintf(want, sizeof want, "PID %d", (int)pid);
@@ -350,6 +350,6 @@ int main(void)
         cmocka_unit_test(test_held_file),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    pd_rm_rf(g_dir);
+    pdi_rm_rf(g_dir);
     return rc;
 }

@@ -59,9 +59,9 @@ static int collect(void *user, int n, const char *const *names, const char *cons
     (void)names;
     pd_buf b = {0};
     for (int i = 0; i < n; i++)
-        pd_buf_printf(&b, "%s%s", i ? "|" : "", vals[i] ? vals[i] : "NULL");
-    char *s = pd_buf_detach(&b);
-    return pd_strv_push_owned(user, s ? s : pd_strdup(""));
+        pdi_buf_printf(&b, "%s%s", i ? "|" : "", vals[i] ? vals[i] : "NULL");
+    char *s = pdi_buf_detach(&b);
+    return pdi_strv_push_owned(user, s ? s : pdi_strdup(""));
 }
 
 static void run(pdi_duck_conn *c, char *sql, pd_strv *out)
@@ -77,7 +77,7 @@ static void test_catalog_queries(void **st)
     (void)st;
     char dir[] = "/tmp/pd-duck-dialect-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char *path = pd_asprintf("%s/d.duckdb", dir);
+    char *path = pdi_asprintf("%s/d.duckdb", dir);
     pdi_duck_open_opts o = {1, true};
     pdi_duck_db *db = NULL;
     pdi_duck_conn *c = NULL;
@@ -100,17 +100,17 @@ static void test_catalog_queries(void **st)
     run(c, pdi_sql_list_schemas(D()), &v);
     assert_int_equal(v.n, 1);
     assert_string_equal(v.items[0], "s");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     run(c, pdi_sql_list_objects(D(), "s"), &v);
     assert_int_equal(v.n, 2);
     assert_string_equal(v.items[0], "t");
     assert_string_equal(v.items[1], "v");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     run(c, pdi_sql_list_relations(D(), "s"), &v);
     assert_int_equal(v.n, 2);
     assert_string_equal(v.items[0], "t|TABLE");
     assert_string_equal(v.items[1], "v|VIEW");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     /* the temp table "main"."t" is not a table of schema main of the store */
     run(c, pdi_sql_list_objects(D(), "main"), &v);
     assert_int_equal(v.n, 0);
@@ -127,14 +127,14 @@ static void test_catalog_queries(void **st)
     run(c, pdi_sql_list_columns(D(), "s", "t"), &v);
     assert_int_equal(v.n, 2);
     assert_string_equal(v.items[1], "b c");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     /* indexes: one row per column, in order, quotes removed */
     run(c, pdi_sql_list_indexes(D(), "s", "t"), &v);
     assert_int_equal(v.n, 3);
     assert_string_equal(v.items[0], "idx_t_b c_id|false|false|b c");
     assert_string_equal(v.items[1], "idx_t_b c_id|false|false|id");
     assert_string_equal(v.items[2], "pk_t_id|true|false|id");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
 
     /* metadata tables: no primary key, no lookup indexes (DuckDB's ART
      * indexes fail deletes after a WAL replay) */
@@ -148,13 +148,13 @@ static void test_catalog_queries(void **st)
     }
     pdi_sql_strv_free(m);
     run(c,
-        pd_strdup("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'pipedag_metadata'"),
+        pdi_strdup("SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'pipedag_metadata'"),
         &v);
     assert_string_equal(v.items[0], "0");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     pdi_duck_disconnect(c);
     free(path);
-    pd_rm_rf(dir);
+    pdi_rm_rf(dir);
 }
 
 int main(void)

@@ -23,17 +23,17 @@ static char g_dir[64];
 
 static pd_config *load_cfg(void)
 {
-    char *y = pd_asprintf("instances:\n"
-                          "  default:\n"
-                          "    instance_id: st\n"
-                          "    table_store:\n"
-                          "      class: SQLTableStore\n"
-                          "      args:\n"
-                          "        url: \"duckdb:///%s/db/{instance_id}.duckdb\"\n"
-                          "        create_database_if_not_exists: true\n",
-                          g_dir);
-    char *path = pd_asprintf("%s/pipedag.yaml", g_dir);
-    assert_int_equal(pd_file_write_atomic(path, y, strlen(y)), PD_OK);
+    char *y = pdi_asprintf("instances:\n"
+                           "  default:\n"
+                           "    instance_id: st\n"
+                           "    table_store:\n"
+                           "      class: SQLTableStore\n"
+                           "      args:\n"
+                           "        url: \"duckdb:///%s/db/{instance_id}.duckdb\"\n"
+                           "        create_database_if_not_exists: true\n",
+                           g_dir);
+    char *path = pdi_asprintf("%s/pipedag.yaml", g_dir);
+    assert_int_equal(pdi_file_write_atomic(path, y, strlen(y)), PD_OK);
     pd_config *cfg = NULL;
     if (pd_config_load(path, NULL, &cfg) != PD_OK)
         fail_msg("config: %s", pd_last_error());
@@ -136,7 +136,7 @@ static void dump(struct ArrowArrayStream *st, pd_buf *rows, char **schema_json)
         for (int64_t i = 0; i < a.length; i++) {
             char *j = pd_arrow_value_to_json(&sch, &a, i, NULL);
             assert_non_null(j);
-            pd_buf_printf(rows, "%s\n", j);
+            pdi_buf_printf(rows, "%s\n", j);
             free(j);
         }
         a.release(&a);
@@ -150,14 +150,14 @@ static void test_arrow_types_roundtrip(void **state)
     (void)state;
     pd_config *cfg = load_cfg();
     pd_store *s = NULL;
-    if (pd_store_open(cfg, &s) != PD_OK)
+    if (pdi_store_open(cfg, &s) != PD_OK)
         fail_msg("open: %s", pd_last_error());
     bool ok = false;
-    assert_int_equal(pd_store_setup(s, &ok), PD_OK);
+    assert_int_equal(pdi_store_setup(s, &ok), PD_OK);
     assert_true(ok);
-    assert_string_equal(pd_store_dialect(s), "duckdb");
+    assert_string_equal(pdi_store_dialect(s), "duckdb");
     pd_stage_tx tx = {.stage = "s1", .technique = PD_COMMIT_READ_VIEWS, .run_id = "r1"};
-    assert_int_equal(pd_store_init_stage(s, &tx), PD_OK);
+    assert_int_equal(pdi_store_init_stage(s, &tx), PD_OK);
     assert_string_equal(tx.transaction_name, "s1__odd");
 
     struct ArrowArrayStream in, again;
@@ -166,58 +166,63 @@ static void test_arrow_types_roundtrip(void **state)
     pd_buf want = {0};
     char *want_schema = NULL;
     dump(&again, &want, &want_schema);
+    pd_table t = {.name = "typed", .kind = PD_OBJ_ARROW, .stream = &in, .task_name = "typed"};
+    if (pdi_store_materialize(s, &t, tx.transaction_name) != PD_OK)
+        fail_msg("materialize: %s", pd_last_error());
+    /* a primary key (not on the table above: its NULL row is no key) */
     const char *pk[] = {"i64"};
-    pd_table t = {.name = "typed",
-                  .kind = PD_OBJ_ARROW,
-                  .stream = &in,
+    pd_table k = {.name = "keyed",
+                  .kind = PD_OBJ_SQL,
+                  .sql = "SELECT i64 FROM \"s1__odd\".\"typed\" WHERE i64 IS NOT NULL",
                   .primary_key = pk,
                   .n_primary_key = 1,
-                  .task_name = "typed"};
-    if (pd_store_materialize(s, &t, tx.transaction_name) != PD_OK)
-        fail_msg("materialize: %s", pd_last_error());
+                  .task_name = "keyed"};
+    if (pdi_store_materialize(s, &k, tx.transaction_name) != PD_OK)
+        fail_msg("materialize keyed: %s", pd_last_error());
     pd_table q = {.name = "viasql",
                   .kind = PD_OBJ_SQL,
                   .sql = "SELECT i8, txt FROM \"s1__odd\".\"typed\" WHERE b",
                   .task_name = "viasql"};
-    assert_int_equal(pd_store_materialize(s, &q, tx.transaction_name), PD_OK);
-    assert_int_equal(pd_store_commit_stage(s, &tx, true), PD_OK);
+    assert_int_equal(pdi_store_materialize(s, &q, tx.transaction_name), PD_OK);
+    assert_int_equal(pdi_store_commit_stage(s, &tx, true), PD_OK);
 
     /* read back from the published stage (a view onto the slot) */
     struct ArrowArrayStream out;
-    if (pd_store_retrieve(s, "s1", "typed", PD_AS_ARROW, -1, &out) != PD_OK)
+    if (pdi_store_retrieve(s, "s1", "typed", PD_AS_ARROW, -1, &out) != PD_OK)
         fail_msg("retrieve: %s", pd_last_error());
     pd_buf got = {0};
     char *got_schema = NULL;
     dump(&out, &got, &got_schema);
     /* the same schema up to the name of the top-level struct and DuckDB
      * spelling out decimal128's bit width (",128", the default) */
-    char *a = pd_str_replace(got_schema, "\"d:18,4,128\"", "\"d:18,4\"");
-    char *b2 = pd_str_replace(a, "{\"name\":\"duckdb_query_result\"", "{\"name\":\"\"");
+    char *a = pdi_str_replace(got_schema, "\"d:18,4,128\"", "\"d:18,4\"");
+    char *b2 = pdi_str_replace(a, "{\"name\":\"duckdb_query_result\"", "{\"name\":\"\"");
     assert_string_equal(b2, want_schema);
     free(a);
     free(b2);
     assert_string_equal(got.data, want.data);
-    pd_buf_free(&got);
+    pdi_buf_free(&got);
     free(got_schema);
 
     pd_strv objs = {0};
-    assert_int_equal(pd_store_list_objects(s, "s1", &objs), PD_OK);
-    assert_int_equal(objs.n, 2);
-    assert_string_equal(objs.items[0], "typed");
-    assert_string_equal(objs.items[1], "viasql");
-    pd_strv_free(&objs);
+    assert_int_equal(pdi_store_list_objects(s, "s1", &objs), PD_OK);
+    assert_int_equal(objs.n, 3);
+    assert_string_equal(objs.items[0], "keyed");
+    assert_string_equal(objs.items[1], "typed");
+    assert_string_equal(objs.items[2], "viasql");
+    pdi_strv_free(&objs);
     /* the primary key is a unique index: a duplicate is refused */
-    assert_int_not_equal(pd_store_query(s,
-                                        "INSERT INTO \"s1__odd\".\"typed\" (i64) VALUES "
-                                        "(9223372036854775807)",
-                                        NULL, NULL),
+    assert_int_not_equal(pdi_store_query(s,
+                                         "INSERT INTO \"s1__odd\".\"keyed\" (i64) VALUES "
+                                         "(9223372036854775807)",
+                                         NULL, NULL),
                          PD_OK);
     pd_strv rows = {0};
-    assert_int_equal(pd_store_query(s, "SELECT i8, txt FROM s1.viasql", NULL, NULL), PD_OK);
-    pd_strv_free(&rows);
-    pd_store_close(s);
+    assert_int_equal(pdi_store_query(s, "SELECT i8, txt FROM s1.viasql", NULL, NULL), PD_OK);
+    pdi_strv_free(&rows);
+    pdi_store_close(s);
     pd_config_free(cfg);
-    pd_buf_free(&want);
+    pdi_buf_free(&want);
     free(want_schema);
 }
 
@@ -230,6 +235,6 @@ int main(void)
         cmocka_unit_test(test_arrow_types_roundtrip),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    pd_rm_rf(g_dir);
+    pdi_rm_rf(g_dir);
     return rc;
 }

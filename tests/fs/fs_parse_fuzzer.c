@@ -17,7 +17,7 @@ static void xml(const char *s)
     const char *pos = s, *end, *blk;
     int n = 0;
     while (n++ < 1000 && (blk = pdi_xml_block(pos, "Contents", &end))) {
-        char *chunk = pd_strndup(blk, (size_t)(end - blk));
+        char *chunk = pdi_strndup(blk, (size_t)(end - blk));
         char *k = chunk ? pdi_xml_text(chunk, "Key", NULL) : NULL;
         char *z = chunk ? pdi_xml_text(chunk, "Size", NULL) : NULL;
         free(k);
@@ -34,7 +34,7 @@ static void xml(const char *s)
     }
     /* a key escaped for DeleteObjects reads back as itself */
     char *e = pdi_xml_escape(s);
-    char *wrapped = e ? pd_asprintf("<Key>%s</Key>", e) : NULL;
+    char *wrapped = e ? pdi_asprintf("<Key>%s</Key>", e) : NULL;
     char *back = wrapped ? pdi_xml_text(wrapped, "Key", NULL) : NULL;
     if (back && strcmp(back, s) != 0)
         abort();
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1) {
         profile(data + 1, size - 1);
     } else {
-        char *s = pd_strndup((const char *)data + 1, size - 1);
+        char *s = pdi_strndup((const char *)data + 1, size - 1);
         if (s)
             xml(s);
         free(s);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int lib_ok =
         snappy_uncompressed_length((const char *)data, size, &got) == SNAPPY_OK && got == n &&
         snappy_uncompress((const char *)data, size, (char *)a, &got) == SNAPPY_OK && got == n;
-    int ours_ok = pd_pq_snappy_decompress(data, size, b, n) == PD_OK;
+    int ours_ok = pdi_pq_snappy_decompress(data, size, b, n) == PD_OK;
     if (lib_ok != ours_ok || (lib_ok && memcmp(a, b, n) != 0))
         abort();
     free(a);

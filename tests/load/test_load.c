@@ -28,7 +28,7 @@ static char g_dir[256];
 
 static char *tpath(const char *name)
 {
-    return pd_path_join(g_dir, name);
+    return pdi_path_join(g_dir, name);
 }
 
 static void put_file(const char *name, const void *data, size_t len)
@@ -59,8 +59,8 @@ static int dump_stream(struct ArrowArrayStream *st, char **out, int64_t *batches
         return PD_ERR_CORRUPT;
     }
     for (int64_t i = 0; i < s.n_children; i++)
-        pd_buf_printf(&b, "%s%s:%s", i ? "," : "", s.children[i]->name, s.children[i]->format);
-    pd_buf_putc(&b, '\n');
+        pdi_buf_printf(&b, "%s%s:%s", i ? "," : "", s.children[i]->name, s.children[i]->format);
+    pdi_buf_putc(&b, '\n');
     int rc = PD_OK;
     for (;;) {
         struct ArrowArray a;
@@ -79,7 +79,7 @@ static int dump_stream(struct ArrowArrayStream *st, char **out, int64_t *batches
         for (int64_t r = 0; r < a.length; r++) {
             char *j = pd_arrow_value_to_json(&s, &a, r, NULL);
             assert_non_null(j);
-            pd_buf_printf(&b, "%s\n", j);
+            pdi_buf_printf(&b, "%s\n", j);
             free(j);
         }
         a.release(&a);
@@ -87,10 +87,10 @@ static int dump_stream(struct ArrowArrayStream *st, char **out, int64_t *batches
     s.release(&s);
     st->release(st);
     if (rc) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return rc;
     }
-    *out = pd_buf_detach(&b);
+    *out = pdi_buf_detach(&b);
     return PD_OK;
 }
 
@@ -98,7 +98,7 @@ static int dump_stream(struct ArrowArrayStream *st, char **out, int64_t *batches
 static int load(const char *name, const char *opts, char **out)
 {
     *out = NULL;
-    char *p = name[0] == '/' ? pd_strdup(name) : tpath(name);
+    char *p = name[0] == '/' ? pdi_strdup(name) : tpath(name);
     pdi_load_opts *o = NULL;
     int rc = pdi_load_opts_parse(opts, &o);
     struct ArrowArrayStream st;
@@ -351,12 +351,12 @@ static void later_rows(void **state)
 {
     (void)state;
     pd_buf b = PD_BUF_INIT;
-    pd_buf_puts(&b, "id,v\n");
+    pdi_buf_puts(&b, "id,v\n");
     for (int i = 1; i <= 200; i++)
-        pd_buf_printf(&b, "%d,%d\n", i, i * 3);
-    pd_buf_puts(&b, "201,abc\n");
+        pdi_buf_printf(&b, "%d,%d\n", i, i * 3);
+    pdi_buf_puts(&b, "201,abc\n");
     put_text("late.csv", b.data);
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     expect_error("late.csv", "{\"sample_rows\":50}", "late.csv:202:5", "column 'v': 'abc'");
     char *got = NULL;
     assert_int_equal(load("late.csv", "{\"sample_rows\":\"all\"}", &got), PD_OK);
@@ -428,14 +428,14 @@ static void parquet_input(void **state)
 {
     (void)state;
     char *got = NULL;
-    char *p = pd_path_join(PD_LOAD_DATA, "int32_decimal.parquet");
+    char *p = pdi_path_join(PD_LOAD_DATA, "int32_decimal.parquet");
     assert_int_equal(load(p, NULL, &got), PD_OK);
     assert_non_null(strstr(got, "value:d:4,2\n"));
     assert_non_null(strstr(got, "{\"value\":1.00}\n"));
     assert_non_null(strstr(got, "{\"value\":24.00}\n"));
     free(got);
     free(p);
-    p = pd_path_join(PD_LOAD_DATA, "alltypes_plain.snappy.parquet");
+    p = pdi_path_join(PD_LOAD_DATA, "alltypes_plain.snappy.parquet");
     assert_int_equal(load(p, NULL, &got), PD_OK);
     assert_non_null(strstr(got, "id:i,bool_col:b"));
     free(got);
@@ -461,8 +461,8 @@ static int log_sink(void *user, const char *table, struct ArrowArrayStream *st)
     int rc = dump_stream(st, &t, NULL, 0);
     if (rc)
         return rc;
-    pd_strv_push(&l->tables, table);
-    pd_buf_printf(&l->text, "[%s]\n%s", table, t);
+    pdi_strv_push(&l->tables, table);
+    pdi_buf_printf(&l->text, "[%s]\n%s", table, t);
     free(t);
     return PD_OK;
 }
@@ -471,19 +471,19 @@ static void globs(void **state)
 {
     (void)state;
     char *dir = tpath("g");
-    assert_int_equal(pd_mkdir_p(dir), PD_OK);
+    assert_int_equal(pdi_mkdir_p(dir), PD_OK);
     put_text("g/Alpha.csv", "k,v\n1,x\n");
     size_t n = 0;
     void *gz = gzip_bytes("k,v\n2,3.5\n", &n);
     put_file("g/beta.csv.gz", gz, n);
     free(gz);
-    char *spec = pd_path_join(dir, "*.csv*");
+    char *spec = pdi_path_join(dir, "*.csv*");
     pd_strv names = PD_STRV_INIT;
     assert_int_equal(pdi_load_table_names(spec, NULL, &names), PD_OK);
     assert_int_equal(names.n, 2);
     assert_string_equal(names.items[0], "alpha");
     assert_string_equal(names.items[1], "beta");
-    pd_strv_free(&names);
+    pdi_strv_free(&names);
     assert_int_equal(pdi_load_table_names(spec, "{\"union\":true}", &names), PD_OK);
     assert_int_equal(names.n, 0);
 
@@ -491,28 +491,28 @@ static void globs(void **state)
     assert_int_equal(pdi_load_run(spec, NULL, "task", log_sink, &l), PD_OK);
     assert_string_equal(l.text.data, "[alpha]\nk:l,v:u\n{\"k\":1,\"v\":\"x\"}\n"
                                      "[beta]\nk:l,v:g\n{\"k\":2,\"v\":3.5}\n");
-    pd_strv_free(&l.tables);
-    pd_buf_free(&l.text);
+    pdi_strv_free(&l.tables);
+    pdi_buf_free(&l.text);
     /* union: one table, types joined over the files (text wins) */
     assert_int_equal(pdi_load_run(spec, "{\"union\":true}", "task", log_sink, &l), PD_OK);
     assert_string_equal(l.text.data,
                         "[task]\nk:l,v:u\n{\"k\":1,\"v\":\"x\"}\n{\"k\":2,\"v\":\"3.5\"}\n");
-    pd_strv_free(&l.tables);
-    pd_buf_free(&l.text);
+    pdi_strv_free(&l.tables);
+    pdi_buf_free(&l.text);
     /* union of files with other columns: refused, the file named */
     put_text("g/gamma.csv", "k,w\n1,2\n");
     assert_int_not_equal(pdi_load_run(spec, "{\"union\":true}", "task", log_sink, &l), PD_OK);
     assert_non_null(strstr(pd_last_error(), "gamma.csv"));
-    pd_strv_free(&l.tables);
-    pd_buf_free(&l.text);
+    pdi_strv_free(&l.tables);
+    pdi_buf_free(&l.text);
     /* two files making one table name */
     put_text("g/beta.csv", "k\n1\n");
     assert_int_not_equal(pdi_load_table_names(spec, NULL, &names), PD_OK);
     assert_non_null(strstr(pd_last_error(), "beta"));
-    pd_strv_free(&names);
+    pdi_strv_free(&names);
 
     /* no match */
-    char *none = pd_path_join(dir, "*.nothing");
+    char *none = pdi_path_join(dir, "*.nothing");
     assert_int_equal(pdi_load_table_names(none, NULL, &names), PD_ERR_NOT_FOUND);
     free(none);
     free(spec);
@@ -526,11 +526,11 @@ static void cache_keys(void **state)
 {
     (void)state;
     char *dir = tpath("k");
-    assert_int_equal(pd_mkdir_p(dir), PD_OK);
+    assert_int_equal(pdi_mkdir_p(dir), PD_OK);
     put_text("k/a.csv", "x\n1\n");
     put_text("k/b.csv", "x\n2\n");
-    char *spec = pd_path_join(dir, "*.csv");
-    char *single = pd_path_join(dir, "a.csv");
+    char *spec = pdi_path_join(dir, "*.csv");
+    char *single = pdi_path_join(dir, "a.csv");
     char *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL, *s1 = NULL;
     assert_int_equal(pdi_load_cache_key(spec, NULL, &k1), PD_OK);
     assert_int_equal(pdi_load_cache_key(single, NULL, &s1), PD_OK);
@@ -542,7 +542,7 @@ static void cache_keys(void **state)
     put_text("k/c.csv", "x\n3\n");
     assert_int_equal(pdi_load_cache_key(spec, NULL, &k3), PD_OK);
     assert_string_not_equal(k2, k3);
-    char *c = pd_path_join(dir, "c.csv");
+    char *c = pdi_path_join(dir, "c.csv");
     unlink(c);
     free(c);
     assert_int_equal(pdi_load_cache_key(spec, NULL, &k4), PD_OK);
@@ -564,11 +564,11 @@ static void example_data(void **state)
     const char *files[] = {"a.csv.gz", "b.csv.gz", "c.csv.gz"};
     const char *heads[] = {"pk:u,age:l,target:l\n", "pk:u,x:l,y:g,z:l\n", "pk:u,x:g,y:g,z:g\n"};
     for (int i = 0; i < 3; i++) {
-        char *p = pd_path_join(PD_EXAMPLE_DATA, files[i]);
+        char *p = pdi_path_join(PD_EXAMPLE_DATA, files[i]);
         char *got = NULL;
         if (load(p, NULL, &got))
             fail_msg("%s: %s", files[i], pd_last_error());
-        assert_true(pd_str_starts(got, heads[i]));
+        assert_true(pdi_str_starts(got, heads[i]));
         size_t lines = 0;
         for (const char *q = got; *q; q++)
             lines += *q == '\n';
@@ -588,7 +588,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return pd_rm_rf(g_dir);
+    return pdi_rm_rf(g_dir);
 }
 
 int main(void)

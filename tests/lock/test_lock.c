@@ -40,11 +40,11 @@ static void test_none(void **st)
     pd_config cfg;
     cfg_for(&cfg, PD_LOCK_NONE);
     pd_lock_manager *lm = NULL;
-    assert_int_equal(pd_lock_manager_open(&cfg, &lm), PD_OK);
-    assert_int_equal(pd_lock_acquire(lm, "a"), PD_OK);
-    assert_int_equal(pd_lock_check(lm, "a"), PD_OK);
-    assert_int_equal(pd_lock_release(lm, "a"), PD_OK);
-    pd_lock_manager_close(lm);
+    assert_int_equal(pdi_lock_manager_open(&cfg, &lm), PD_OK);
+    assert_int_equal(pdi_lock_acquire(lm, "a"), PD_OK);
+    assert_int_equal(pdi_lock_check(lm, "a"), PD_OK);
+    assert_int_equal(pdi_lock_release(lm, "a"), PD_OK);
+    pdi_lock_manager_close(lm);
 }
 
 static void test_database_needs_pg(void **st)
@@ -53,7 +53,7 @@ static void test_database_needs_pg(void **st)
     pd_config cfg;
     cfg_for(&cfg, PD_LOCK_DATABASE);
     pd_lock_manager *lm = NULL;
-    assert_int_not_equal(pd_lock_manager_open(&cfg, &lm), PD_OK);
+    assert_int_not_equal(pdi_lock_manager_open(&cfg, &lm), PD_OK);
     assert_null(lm);
     assert_non_null(strstr(pd_last_error(), "DatabaseLockManager"));
 }
@@ -64,28 +64,28 @@ static void test_file_reentrant(void **st)
     pd_config cfg;
     cfg_for(&cfg, PD_LOCK_FILE);
     pd_lock_manager *lm = NULL;
-    assert_int_equal(pd_lock_manager_open(&cfg, &lm), PD_OK);
-    assert_int_equal(pd_lock_check(lm, "s1"), PD_ERR_LOCK);
-    assert_int_equal(pd_lock_acquire(lm, "s1"), PD_OK);
-    assert_int_equal(pd_lock_acquire(lm, "s1"), PD_OK);
+    assert_int_equal(pdi_lock_manager_open(&cfg, &lm), PD_OK);
+    assert_int_equal(pdi_lock_check(lm, "s1"), PD_ERR_LOCK);
+    assert_int_equal(pdi_lock_acquire(lm, "s1"), PD_OK);
+    assert_int_equal(pdi_lock_acquire(lm, "s1"), PD_OK);
     char path[512];
     snprintf(path, sizeof path, "%s/inst/s1.lock", g_dir);
-    assert_true(pd_path_exists(path));
-    assert_int_equal(pd_lock_release(lm, "s1"), PD_OK);
-    assert_int_equal(pd_lock_check(lm, "s1"), PD_OK);
+    assert_true(pdi_path_exists(path));
+    assert_int_equal(pdi_lock_release(lm, "s1"), PD_OK);
+    assert_int_equal(pdi_lock_check(lm, "s1"), PD_OK);
     /* still held: another open file description cannot take it */
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     assert_int_not_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-    assert_int_equal(pd_lock_release(lm, "s1"), PD_OK);
-    assert_int_equal(pd_lock_check(lm, "s1"), PD_ERR_LOCK);
+    assert_int_equal(pdi_lock_release(lm, "s1"), PD_OK);
+    assert_int_equal(pdi_lock_check(lm, "s1"), PD_ERR_LOCK);
     assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
     close(fd);
-    assert_int_equal(pd_lock_release(lm, "s1"), PD_ERR_LOCK);
-    assert_int_equal(pd_lock_acquire(lm, "_pipedag_setup_"), PD_OK);
-    pd_lock_release_all(lm);
-    assert_int_equal(pd_lock_check(lm, "_pipedag_setup_"), PD_ERR_LOCK);
-    pd_lock_manager_close(lm);
+    assert_int_equal(pdi_lock_release(lm, "s1"), PD_ERR_LOCK);
+    assert_int_equal(pdi_lock_acquire(lm, "_pipedag_setup_"), PD_OK);
+    pdi_lock_release_all(lm);
+    assert_int_equal(pdi_lock_check(lm, "_pipedag_setup_"), PD_ERR_LOCK);
+    pdi_lock_manager_close(lm);
 }
 
 static void test_file_two_processes(void **st)
@@ -94,8 +94,8 @@ static void test_file_two_processes(void **st)
     pd_config cfg;
     cfg_for(&cfg, PD_LOCK_FILE);
     pd_lock_manager *lm = NULL;
-    assert_int_equal(pd_lock_manager_open(&cfg, &lm), PD_OK);
-    assert_int_equal(pd_lock_acquire(lm, "stage"), PD_OK);
+    assert_int_equal(pdi_lock_manager_open(&cfg, &lm), PD_OK);
+    assert_int_equal(pdi_lock_acquire(lm, "stage"), PD_OK);
     int p[2];
     assert_int_equal(pipe(p), 0);
     fflush(NULL);
@@ -104,15 +104,15 @@ static void test_file_two_processes(void **st)
     if (pid == 0) {
         close(p[0]);
         pd_lock_manager *l2 = NULL;
-        if (pd_lock_manager_open(&cfg, &l2))
+        if (pdi_lock_manager_open(&cfg, &l2))
             _exit(2);
         if (write(p[1], "w", 1) != 1) /* about to wait */
             _exit(3);
-        if (pd_lock_acquire(l2, "stage"))
+        if (pdi_lock_acquire(l2, "stage"))
             _exit(4);
         if (write(p[1], "g", 1) != 1) /* got it */
             _exit(5);
-        pd_lock_manager_close(l2);
+        pdi_lock_manager_close(l2);
         _exit(0);
     }
     close(p[1]);
@@ -123,8 +123,8 @@ static void test_file_two_processes(void **st)
     struct pollfd pf = {.fd = p[0], .events = POLLIN};
     assert_int_equal(poll(&pf, 1, 300), 0);
     /* another independent lock does not block */
-    assert_int_equal(pd_lock_acquire(lm, "other"), PD_OK);
-    assert_int_equal(pd_lock_release(lm, "stage"), PD_OK);
+    assert_int_equal(pdi_lock_acquire(lm, "other"), PD_OK);
+    assert_int_equal(pdi_lock_release(lm, "stage"), PD_OK);
     assert_int_equal(read(p[0], &c, 1), 1);
     assert_int_equal(c, 'g');
     int status = 0;
@@ -132,7 +132,7 @@ static void test_file_two_processes(void **st)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     close(p[0]);
-    pd_lock_manager_close(lm);
+    pdi_lock_manager_close(lm);
 }
 
 int main(void)
@@ -145,6 +145,6 @@ int main(void)
         cmocka_unit_test(test_file_two_processes),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    pd_rm_rf(g_dir);
+    pdi_rm_rf(g_dir);
     return r;
 }

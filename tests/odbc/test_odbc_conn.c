@@ -47,7 +47,7 @@ static char *odbc_url_for(const char *pg_url, const char *scheme, const char *db
 {
     const char *rest = strstr(pg_url, "://");
     char *with_db = pg_test_url_db(rest + 3, db);
-    char *u = pd_asprintf("%s://%s?driver=%s", scheme, with_db, env_required("PD_TEST_PSQLODBC"));
+    char *u = pdi_asprintf("%s://%s?driver=%s", scheme, with_db, env_required("PD_TEST_PSQLODBC"));
     free(with_db);
     return u;
 }
@@ -76,10 +76,10 @@ static char *long_text(int r)
     /* some values longer than any bound width, with non-ASCII and astral chars */
     size_t n = (size_t)(r % 97 == 0 ? 9000 : r % 13);
     pd_buf b = PD_BUF_INIT;
-    pd_buf_printf(&b, "r%d-", r);
+    pdi_buf_printf(&b, "r%d-", r);
     for (size_t i = 0; i < n; i++)
-        pd_buf_puts(&b, i % 3 == 0 ? "\xc3\xa4" : i % 3 == 1 ? "\xf0\x9f\x98\x80" : "x");
-    return pd_buf_detach(&b);
+        pdi_buf_puts(&b, i % 3 == 0 ? "\xc3\xa4" : i % 3 == 1 ? "\xf0\x9f\x98\x80" : "x");
+    return pdi_buf_detach(&b);
 }
 
 static void make_table(struct ArrowArrayStream *out, struct ArrowSchema *schema_copy)
@@ -225,11 +225,11 @@ static const char *k_insert = "INSERT INTO odbc_rt (id, i4, i2, f8, f4, b, t, bi
 static char *insert_rows(size_t n)
 {
     pd_buf b = PD_BUF_INIT;
-    pd_buf_puts(&b, k_insert);
+    pdi_buf_puts(&b, k_insert);
     const char *tuple = strstr(k_insert, " VALUES ") + 8;
     for (size_t i = 1; i < n; i++)
-        pd_buf_printf(&b, ", %s", tuple);
-    return pd_buf_detach(&b);
+        pdi_buf_printf(&b, ", %s", tuple);
+    return pdi_buf_detach(&b);
 }
 
 static void load_and_compare(pdi_odbc *c, const char *ddl, const char *select, const char *what)
@@ -312,8 +312,8 @@ static int collect(void *user, int ncols, const char *const *names, const char *
 {
     pd_strv *v = user;
     for (int i = 0; i < ncols; i++) {
-        char *s = pd_asprintf("%s=%s", names[i], values[i] ? values[i] : "NULL");
-        pd_strv_push_owned(v, s);
+        char *s = pdi_asprintf("%s=%s", names[i], values[i] ? values[i] : "NULL");
+        pdi_strv_push_owned(v, s);
     }
     return 0;
 }
@@ -339,14 +339,14 @@ static void pg_text_queries(void **st)
     assert_string_equal(v.items[0], "k=a");
     assert_string_equal(v.items[1], "n=1");
     assert_string_equal(v.items[2], "s=\xc3\xa4\xf0\x9f\x98\x80");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     /* the cached statement again, other value */
     const char *q2[] = {"b"};
     assert_int_equal(
         pdi_odbc_query(c, "SELECT k, n, s FROM odbc_q WHERE k = ? ORDER BY k", 1, q2, collect, &v),
         PD_OK);
     assert_string_equal(v.items[2], "s=NULL");
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     char *val = NULL;
     assert_int_equal(pdi_odbc_query_value(c, "SELECT count(*) FROM odbc_q", &val), PD_OK);
     assert_string_equal(val, "2");
@@ -415,7 +415,7 @@ static void pg_errors(void **st)
     pdi_odbc_close(c);
 
     /* wrong password: named server, no password */
-    char *url = pd_str_replace(g_pg_odbc_url, g_password, "wrong_pw_123");
+    char *url = pdi_str_replace(g_pg_odbc_url, g_password, "wrong_pw_123");
     c = NULL;
     assert_int_not_equal(pdi_odbc_connect_url(url, &c), PD_OK);
     e = pd_last_error();
@@ -472,7 +472,7 @@ static void sqlite_roundtrip(void **st)
     char dir[] = "/tmp/pd-odbc-sqlite-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char *url =
-        pd_asprintf("sqlite+odbc:///%s/t.db?driver=%s", dir, env_required("PD_TEST_SQLITEODBC"));
+        pdi_asprintf("sqlite+odbc:///%s/t.db?driver=%s", dir, env_required("PD_TEST_SQLITEODBC"));
     pdi_odbc *c = NULL;
     if (pdi_odbc_connect_url(url, &c))
         fail_msg("sqlite connect: %s", pd_last_error());
@@ -516,7 +516,7 @@ static void sqlite_roundtrip(void **st)
     cells_free(&got);
     pdi_odbc_close(c);
     free(url);
-    char *db = pd_asprintf("%s/t.db", dir);
+    char *db = pdi_asprintf("%s/t.db", dir);
     unlink(db);
     free(db);
     rmdir(dir);
@@ -537,8 +537,8 @@ static void freetds_closed_port(void **st)
     getsockname(s, (struct sockaddr *)&a, &al);
     int port = ntohs(a.sin_port);
     close(s);
-    char *url = pd_asprintf("mssql+pyodbc://sa:hunter2pw@127.0.0.1:%d/master?driver=%s", port,
-                            env_required("PD_TEST_TDSODBC"));
+    char *url = pdi_asprintf("mssql+pyodbc://sa:hunter2pw@127.0.0.1:%d/master?driver=%s", port,
+                             env_required("PD_TEST_TDSODBC"));
     setenv("PD_ODBC_LOGIN_TIMEOUT", "5", 1);
     pdi_odbc *c = NULL;
     assert_int_equal(pdi_odbc_connect_url(url, &c), PD_ERR_IO);
@@ -562,7 +562,7 @@ static int setup(void **st)
     /* the password of the cluster URL, to check it never shows */
     const char *at = strrchr(pg, '@');
     const char *colon = strchr(strstr(pg, "://") + 3, ':');
-    g_password = pd_strndup(colon + 1, (size_t)(at - colon - 1));
+    g_password = pdi_strndup(colon + 1, (size_t)(at - colon - 1));
     free(pg);
     return 0;
 }

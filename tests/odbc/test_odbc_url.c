@@ -211,7 +211,7 @@ static void expect_split(const char *dialect, const char *sql, const char *const
     }
     for (size_t i = 0; i < n; i++)
         assert_string_equal(v.items[i], want[i]);
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
 }
 
 static void split_scripts(void **st)
@@ -242,7 +242,7 @@ static void split_scripts(void **st)
     pd_strv v = PD_STRV_INIT;
     assert_int_equal(pdi_odbc_split_script("postgresql", true, "SELECT 1; SELECT 2", &v), PD_OK);
     assert_int_equal(v.n, 1);
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
 }
 
 int main(void)

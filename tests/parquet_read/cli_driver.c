@@ -1,6 +1,6 @@
 /*
  * tests/parquet_read/cli_driver.c - runs `pipedag parquet ...` through
- * pd_cli_parquet() so the command can be tested without the main CLI.
+ * pdi_cli_parquet() so the command can be tested without the main CLI.
  * Usage: pq_cli_driver schema|meta|head|cat|convert ARGS...
  */
 #include "cli/cli.h"
@@ -12,5 +12,5 @@ int main(int argc, char **argv)
     if (argc < 2)
         return 2;
     argv[0] = "parquet";
-    return pd_cli_parquet(argc, argv);
+    return pdi_cli_parquet(argc, argv);
 }

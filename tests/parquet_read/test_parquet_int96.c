@@ -44,10 +44,10 @@ typedef struct tw { /* Thrift compact protocol */
 static void put_varint(pd_buf *b, uint64_t v)
 {
     while (v >= 0x80) {
-        pd_buf_putc(b, (char)(v | 0x80));
+        pdi_buf_putc(b, (char)(v | 0x80));
         v >>= 7;
     }
-    pd_buf_putc(b, (char)v);
+    pdi_buf_putc(b, (char)v);
 }
 
 static uint64_t zigzag(int64_t v)
@@ -61,9 +61,9 @@ static void tw_field(tw *t, int id, int type)
 {
     int delta = id - t->last[t->depth];
     if (delta > 0 && delta <= 15) {
-        pd_buf_putc(t->b, (char)(delta << 4 | type));
+        pdi_buf_putc(t->b, (char)(delta << 4 | type));
     } else {
-        pd_buf_putc(t->b, (char)type);
+        pdi_buf_putc(t->b, (char)type);
         put_varint(t->b, zigzag(id));
     }
     t->last[t->depth] = (int16_t)id;
@@ -85,13 +85,13 @@ static void tw_str(tw *t, int id, const char *s)
 {
     tw_field(t, id, T_BIN);
     put_varint(t->b, strlen(s));
-    pd_buf_puts(t->b, s);
+    pdi_buf_puts(t->b, s);
 }
 
 static void tw_list(tw *t, int id, int elem_type, int n) /* n < 15 */
 {
     tw_field(t, id, T_LIST);
-    pd_buf_putc(t->b, (char)(n << 4 | elem_type));
+    pdi_buf_putc(t->b, (char)(n << 4 | elem_type));
 }
 
 static void tw_begin(tw *t) /* a struct (field value or list element) */
@@ -107,7 +107,7 @@ static void tw_struct(tw *t, int id)
 
 static void tw_end(tw *t)
 {
-    pd_buf_putc(t->b, 0);
+    pdi_buf_putc(t->b, 0);
     t->depth--;
 }
 
@@ -122,11 +122,11 @@ static void put_levels(pd_buf *b, const uint8_t *lv, int n, int width)
                 run[(i * width + k) / 8] |= (uint8_t)(1u << ((i * width + k) % 8));
     pd_buf b2 = PD_BUF_INIT;
     put_varint(&b2, (uint64_t)groups << 1 | 1);
-    pd_buf_append(&b2, run, (size_t)(groups * width));
+    pdi_buf_append(&b2, run, (size_t)(groups * width));
     uint32_t len = (uint32_t)b2.len;
-    pd_buf_append(b, &len, 4);
-    pd_buf_append(b, b2.data, b2.len);
-    pd_buf_free(&b2);
+    pdi_buf_append(b, &len, 4);
+    pdi_buf_append(b, b2.data, b2.len);
+    pdi_buf_free(&b2);
 }
 
 typedef struct i96 {
@@ -150,8 +150,8 @@ static void write_chunk(pd_buf *f, chunk *c, int max_rep, int max_def)
         put_levels(&page, c->rep, c->n, 1);
     put_levels(&page, c->def, c->n, max_def > 1 ? 2 : 1);
     for (int i = 0; i < c->nv; i++) {
-        pd_buf_append(&page, &c->v[i].tod, 8);
-        pd_buf_append(&page, &c->v[i].jd, 4);
+        pdi_buf_append(&page, &c->v[i].tod, 8);
+        pdi_buf_append(&page, &c->v[i].jd, 4);
     }
     c->offset = (int64_t)f->len;
     tw t = {f, {0}, 0};
@@ -164,10 +164,10 @@ static void write_chunk(pd_buf *f, chunk *c, int max_rep, int max_def)
     tw_i32(&t, 3, 3); /* RLE */
     tw_i32(&t, 4, 3);
     tw_end(&t);
-    pd_buf_putc(f, 0); /* end of PageHeader */
-    pd_buf_append(f, page.data, page.len);
+    pdi_buf_putc(f, 0); /* end of PageHeader */
+    pdi_buf_append(f, page.data, page.len);
     c->size = (int64_t)f->len - c->offset;
-    pd_buf_free(&page);
+    pdi_buf_free(&page);
 }
 
 static void write_meta(tw *t, const chunk *c, const char *path0, const char *path1, int n_path)
@@ -181,7 +181,7 @@ static void write_meta(tw *t, const chunk *c, const char *path0, const char *pat
     const char *parts[] = {path0, path1, "element"};
     for (int i = 0; i < n_path; i++) {
         put_varint(t->b, strlen(parts[i]));
-        pd_buf_puts(t->b, parts[i]);
+        pdi_buf_puts(t->b, parts[i]);
     }
     tw_i32(t, 4, 0); /* UNCOMPRESSED */
     tw_i64(t, 5, c->n);
@@ -220,7 +220,7 @@ static void write_file(const char *path, bool with_far)
                     {3, {0}, {0, 0, 0}, 0, {{0, 0}}, 0, 0}};
     int ncol = with_far ? 3 : 2;
     pd_buf f = PD_BUF_INIT;
-    pd_buf_puts(&f, "PAR1");
+    pdi_buf_puts(&f, "PAR1");
     for (int g = 0; g < 2; g++) {
         write_chunk(&f, &ts[g], 0, 1);
         write_chunk(&f, &tl[g], 1, 3);
@@ -283,15 +283,15 @@ static void write_file(const char *path, bool with_far)
         tw_end(&t);
     }
     tw_str(&t, 6, "pipedag-c test_parquet_int96");
-    pd_buf_putc(&f, 0); /* end of FileMetaData */
+    pdi_buf_putc(&f, 0); /* end of FileMetaData */
     uint32_t flen = (uint32_t)(f.len - footer);
-    pd_buf_append(&f, &flen, 4);
-    pd_buf_puts(&f, "PAR1");
+    pdi_buf_append(&f, &flen, 4);
+    pdi_buf_puts(&f, "PAR1");
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
     assert_int_equal(fwrite(f.data, 1, f.len, fp), f.len);
     fclose(fp);
-    pd_buf_free(&f);
+    pdi_buf_free(&f);
 }
 
 static int setup(void **state)
@@ -351,9 +351,9 @@ static char *run_cli(const char *args)
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-        pd_buf_append(&b, tmp, n);
+        pdi_buf_append(&b, tmp, n);
     pclose(p);
-    return b.data ? pd_buf_detach(&b) : pd_strdup("");
+    return b.data ? pdi_buf_detach(&b) : pdi_strdup("");
 }
 
 /* ------------------------------------------------------------------ tests */

@@ -93,11 +93,11 @@ static char *cell(const struct ArrowSchema *s, const struct ArrowArray *a, int64
     case 'u':
     case 'z': {
         const int32_t *o = a->buffers[1];
-        return pd_strndup((const char *)a->buffers[2] + o[j], (size_t)(o[j + 1] - o[j]));
+        return pdi_strndup((const char *)a->buffers[2] + o[j], (size_t)(o[j + 1] - o[j]));
     }
     default: fail_msg("cell: format %s", f);
     }
-    return pd_strdup(tmp);
+    return pdi_strdup(tmp);
 }
 
 static int64_t i64_at(const struct ArrowArray *a, int64_t i)
@@ -118,16 +118,16 @@ static void list_files(const char *dir, pd_strv *out)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *p = pd_path_join(dir, e->d_name);
-        if (pd_is_dir(p))
+        char *p = pdi_path_join(dir, e->d_name);
+        if (pdi_is_dir(p))
             list_files(p, out);
-        else if (pd_str_ends(p, ".parquet") || pd_str_ends(p, ".encrypted") ||
-                 pd_str_ends(p, ".bin"))
-            pd_strv_push(out, p);
+        else if (pdi_str_ends(p, ".parquet") || pdi_str_ends(p, ".encrypted") ||
+                 pdi_str_ends(p, ".bin"))
+            pdi_strv_push(out, p);
         free(p);
     }
     closedir(d);
-    pd_strv_sort(out);
+    pdi_strv_sort(out);
 }
 
 /* Read the whole file through a stream; returns status, *rows the row count. */
@@ -234,7 +234,7 @@ static void t_every_data_file(void **state)
         const char *base = strrchr(p, '/') + 1;
         pd_parquet_reader *r;
         int rc = pd_parquet_open_path(p, &r);
-        if (pd_str_ends(p, ".bin")) { /* bloom filter blobs, not Parquet */
+        if (pdi_str_ends(p, ".bin")) { /* bloom filter blobs, not Parquet */
             assert_int_equal(rc, PD_ERR_CORRUPT);
             continue;
         }
@@ -280,7 +280,7 @@ static void t_every_data_file(void **state)
         pd_parquet_close(r);
     }
     assert_int_equal(checked, (int)(sizeof expected_rows / sizeof expected_rows[0]));
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
 }
 
 static void t_bad_data(void **state)
@@ -302,7 +302,7 @@ static void t_bad_data(void **state)
                      pd_last_error());
         assert_true(strlen(pd_last_error()) > 0);
     }
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
 }
 
 static void t_error_messages(void **state)
@@ -483,7 +483,7 @@ static int csv_fields(char *line, char **out, int max)
 static void check_expect_csv(const char *parquet, const char *csv)
 {
     size_t len;
-    char *text = pd_file_read(csv, &len);
+    char *text = pdi_file_read(csv, &len);
     assert_non_null(text);
     table t;
     open_rg(&t, parquet, 0);
@@ -714,7 +714,7 @@ static void t_open_modes_and_options(void **state)
 {
     (void)state;
     size_t len;
-    char *data = pd_file_read(DATA "alltypes_tiny_pages.parquet", &len);
+    char *data = pdi_file_read(DATA "alltypes_tiny_pages.parquet", &len);
     assert_non_null(data);
     pd_buf b = {data, len, len, false};
     pd_parquet_reader *rm, *rc;
@@ -782,7 +782,7 @@ static void t_mutations(void **state)
     uint64_t seed = 12345;
     for (size_t f = 0; f < 4; f++) {
         size_t len;
-        uint8_t *orig = (uint8_t *)pd_file_read(files[f], &len);
+        uint8_t *orig = (uint8_t *)pdi_file_read(files[f], &len);
         assert_non_null(orig);
         uint8_t *m = malloc(len);
         for (int iter = 0; iter < 300; iter++) {
@@ -822,9 +822,9 @@ static char *run_cli(const char *args)
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-        pd_buf_append(&b, tmp, n);
+        pdi_buf_append(&b, tmp, n);
     pclose(p);
-    return b.data ? pd_buf_detach(&b) : pd_strdup("");
+    return b.data ? pdi_buf_detach(&b) : pdi_strdup("");
 }
 
 static void t_cli(void **state)
@@ -840,10 +840,10 @@ static void t_cli(void **state)
     assert_non_null(strstr(o, "\"float_col\":0.0"));
     free(o);
     o = run_cli("cat --format csv " DATA "int32_decimal.parquet");
-    assert_true(pd_str_starts(o, "value\n1.00\n2.00\n"));
+    assert_true(pdi_str_starts(o, "value\n1.00\n2.00\n"));
     free(o);
     o = run_cli("cat " DATA "nested_lists.snappy.parquet");
-    assert_true(pd_str_starts(o, "{\"a\":[[[\"a\",\"b\"],[\"c\"]],[null,[\"d\"]]],\"b\":1}\n"));
+    assert_true(pdi_str_starts(o, "{\"a\":[[[\"a\",\"b\"],[\"c\"]],[null,[\"d\"]]],\"b\":1}\n"));
     free(o);
     o = run_cli("cat " DATA "float16_zeros_and_nans.parquet");
     assert_string_equal(o, "{\"x\":null}\n{\"x\":0.0}\n{\"x\":\"NaN\"}\n");

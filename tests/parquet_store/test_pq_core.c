@@ -72,7 +72,7 @@ static void test_view_sql(void **st)
     assert_true(found);
     assert_int_equal(f.n, 1);
     assert_string_equal(f.items[0], "s3://b/it's.parquet");
-    pd_strv_free(&f);
+    pdi_strv_free(&f);
     assert_int_equal(pdi_pq_files_of_view_sql("CREATE VIEW s.w AS SELECT * FROM "
                                               "read_parquet(main.list_value('/a.parquet', "
                                               "'/b.parquet'));",
@@ -81,7 +81,7 @@ static void test_view_sql(void **st)
     assert_true(found);
     assert_int_equal(f.n, 2);
     assert_string_equal(f.items[1], "/b.parquet");
-    pd_strv_free(&f);
+    pdi_strv_free(&f);
     assert_int_equal(
         pdi_pq_files_of_view_sql("CREATE VIEW s.v AS SELECT * FROM s__odd.v;", &f, &found), PD_OK);
     assert_false(found);
@@ -199,7 +199,7 @@ static void q1(pdi_duck_conn *c, const char *sql, const char *want)
 static void test_store_ops(void **st)
 {
     (void)st;
-    char *cat = pd_asprintf("%s/catalog.duckdb", g_dir);
+    char *cat = pdi_asprintf("%s/catalog.duckdb", g_dir);
     pdi_duck_open_opts o = {5, true};
     pdi_duck_db *db = NULL;
     assert_int_equal(pdi_duck_db_open(cat, &o, &db), PD_OK);
@@ -257,7 +257,7 @@ static void test_store_ops(void **st)
     char *want = pdi_pq_file_url(P, "st__odd", "dfa");
     assert_string_equal(f.items[0], want);
     free(want);
-    pd_strv_free(&f);
+    pdi_strv_free(&f);
 
     /* C input straight from the file, with a limit; a view of two files */
     assert_int_equal(pdi_pq_read_arrow(P, c, "st", "dfa", -1, &s), PD_OK);
@@ -294,14 +294,14 @@ static void test_store_ops(void **st)
     char *sp = pdi_pq_slot_url(P, "st__odd");
     pd_fs_entry *e = NULL;
     size_t n = 0;
-    assert_int_equal(pd_fs_list(P->fs, sp, &e, &n), PD_OK);
+    assert_int_equal(pdi_fs_list(P->fs, sp, &e, &n), PD_OK);
     assert_int_equal(n, 3);
-    pd_fs_entries_free(e, n);
+    pdi_fs_entries_free(e, n);
     assert_int_equal(pdi_pq_slot_clean(P, "st__odd"), PD_OK);
-    rc = pd_fs_list(P->fs, sp, &e, &n);
+    rc = pdi_fs_list(P->fs, sp, &e, &n);
     assert_true(rc == PD_OK || rc == PD_ERR_NOT_FOUND);
     assert_int_equal(n, 0);
-    pd_fs_entries_free(e, n);
+    pdi_fs_entries_free(e, n);
     free(sp);
     assert_int_equal(pdi_pq_read_arrow(P, c, "st__even", "dfa_renamed", -1, &s), PD_OK);
     assert_int_equal(count_rows(&s), 1000);
@@ -340,9 +340,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "test_pq_core s3: run under tests/fs/with-s3.sh\n");
             return 1;
         }
-        g_base = pd_asprintf("s3://%s/pqcore/", b);
+        g_base = pdi_asprintf("s3://%s/pqcore/", b);
     } else {
-        g_base = pd_asprintf("%s/files", g_dir);
+        g_base = pdi_asprintf("%s/files", g_dir);
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
@@ -351,7 +351,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_store_ops),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    pd_rm_rf(g_dir);
+    pdi_rm_rf(g_dir);
     free(g_base);
     return r;
 }

@@ -37,7 +37,7 @@ static char g_path[64];
 
 static int buf_write(void *user, const void *data, size_t len)
 {
-    return pd_buf_append(user, data, len);
+    return pdi_buf_append(user, data, len);
 }
 
 static int setup(void **state)
@@ -60,14 +60,14 @@ static int setup(void **state)
     if (rc)
         return -1;
     snprintf(g_path, sizeof g_path, "/tmp/pd-stream-%ld.parquet", (long)getpid());
-    return pd_file_write_atomic(g_path, g_file.data, g_file.len) == PD_OK ? 0 : -1;
+    return pdi_file_write_atomic(g_path, g_file.data, g_file.len) == PD_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     unlink(g_path);
-    pd_buf_free(&g_file);
+    pdi_buf_free(&g_file);
     return 0;
 }
 
@@ -86,12 +86,12 @@ static char *dump(struct ArrowArrayStream *st)
         }
         if (!a.release)
             break;
-        pd_buf_printf(&out, "batch %lld\n", (long long)a.length);
+        pdi_buf_printf(&out, "batch %lld\n", (long long)a.length);
         for (int64_t i = 0; i < a.length; i++) {
             char *j = pd_arrow_value_to_json(&s, &a, i, NULL);
             assert_non_null(j);
-            pd_buf_puts(&out, j);
-            pd_buf_putc(&out, '\n');
+            pdi_buf_puts(&out, j);
+            pdi_buf_putc(&out, '\n');
             free(j);
         }
         a.release(&a);
@@ -99,7 +99,7 @@ static char *dump(struct ArrowArrayStream *st)
     s.release(&s);
     st->release(st);
     assert_false(out.oom);
-    return pd_buf_detach(&out);
+    return pdi_buf_detach(&out);
 }
 
 static char *dump_memory(const pd_parquet_read_options *o)
@@ -526,7 +526,7 @@ static void t_bloom_roundtrip(void **state)
     }
     assert_true(false_pos < 30); /* ~1 % of 602 checks expected */
     pd_parquet_close(r);
-    pd_buf_free(&file);
+    pdi_buf_free(&file);
 }
 
 /* Released buffers are reused by later row groups (no fresh memory). */

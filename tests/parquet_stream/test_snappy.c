@@ -65,7 +65,7 @@ static int both_agree(const uint8_t *c, size_t clen, size_t want)
         lib_ok =
             snappy_uncompress((const char *)c, clen, (char *)a, &got) == SNAPPY_OK && got == want;
     }
-    int ours_ok = pd_pq_snappy_decompress(c, clen, b, want) == PD_OK;
+    int ours_ok = pdi_pq_snappy_decompress(c, clen, b, want) == PD_OK;
     if (lib_ok != ours_ok)
         fail_msg("libsnappy %s, ours %s (block of %zu bytes, %zu expected)",
                  lib_ok ? "ok" : "fails", ours_ok ? "ok" : "fails", clen, want);
@@ -91,10 +91,10 @@ static void t_roundtrip_shapes(void **state)
             assert_int_equal(snappy_compress((const char *)in, n, (char *)c, &clen), SNAPPY_OK);
             uint8_t *out = malloc(n ? n : 1);
             assert_non_null(out);
-            assert_int_equal(pd_pq_snappy_decompress(c, clen, out, n), PD_OK);
+            assert_int_equal(pdi_pq_snappy_decompress(c, clen, out, n), PD_OK);
             assert_memory_equal(out, in, n);
             /* a wrong expected size is refused */
-            assert_int_equal(pd_pq_snappy_decompress(c, clen, out, n ? n - 1 : 0),
+            assert_int_equal(pdi_pq_snappy_decompress(c, clen, out, n ? n - 1 : 0),
                              n ? PD_ERR_CORRUPT : PD_OK);
             free(out);
             free(c);
@@ -139,7 +139,7 @@ static void t_hand_made_tags(void **state)
             assert_int_equal(w, total);
             uint8_t *out = malloc(total);
             assert_non_null(out);
-            if (pd_pq_snappy_decompress(blk, o, out, total) != PD_OK)
+            if (pdi_pq_snappy_decompress(blk, o, out, total) != PD_OK)
                 fail_msg("off %zu len %zu: %s", off, len, pd_last_error());
             assert_memory_equal(out, want, total);
             assert_int_equal(both_agree(blk, o, total), 1);
@@ -150,7 +150,7 @@ static void t_hand_made_tags(void **state)
     const uint8_t one[] = {
         10, 1 << 2, 'a', 'b', (uint8_t)((3 << 2) | 1), 2, (uint8_t)((0 << 2) | 3), 1, 0, 0, 0};
     uint8_t out[10];
-    assert_int_equal(pd_pq_snappy_decompress(one, sizeof one, out, 10), PD_OK);
+    assert_int_equal(pdi_pq_snappy_decompress(one, sizeof one, out, 10), PD_OK);
     assert_memory_equal(out, "ababababaa", 10); /* ab, 7 from 2 back, 1 from 1 back */
     assert_int_equal(both_agree(one, sizeof one, 10), 1);
     /* a literal length of 0xffffffff + 1 wraps to an empty literal, as in libsnappy */
@@ -158,10 +158,10 @@ static void t_hand_made_tags(void **state)
     assert_int_equal(both_agree(wrap, sizeof wrap, 0), 1);
     /* offset 0, offset beyond the output, truncated input */
     const uint8_t zero_off[] = {5, 0, 'x', (uint8_t)((3 << 2) | 2), 0, 0};
-    assert_int_equal(pd_pq_snappy_decompress(zero_off, sizeof zero_off, out, 5), PD_ERR_CORRUPT);
+    assert_int_equal(pdi_pq_snappy_decompress(zero_off, sizeof zero_off, out, 5), PD_ERR_CORRUPT);
     const uint8_t far[] = {5, 0, 'x', (uint8_t)((3 << 2) | 2), 2, 0};
-    assert_int_equal(pd_pq_snappy_decompress(far, sizeof far, out, 5), PD_ERR_CORRUPT);
-    assert_int_equal(pd_pq_snappy_decompress(far, 4, out, 5), PD_ERR_CORRUPT);
+    assert_int_equal(pdi_pq_snappy_decompress(far, sizeof far, out, 5), PD_ERR_CORRUPT);
+    assert_int_equal(pdi_pq_snappy_decompress(far, 4, out, 5), PD_ERR_CORRUPT);
 }
 
 static void t_corrupt_blocks_agree(void **state)

@@ -168,11 +168,11 @@ static void test_bloom(void **state)
     memset(bits, 0, sizeof bits);
     const char *words[] = {"hello", "parquet", "bloom", "filter"};
     for (int i = 0; i < 4; i++) {
-        pd_pq_bloom_insert(bits, sizeof bits, pd_pq_xxh64(words[i], strlen(words[i])));
+        pdi_pq_bloom_insert(bits, sizeof bits, pdi_pq_xxh64(words[i], strlen(words[i])));
     }
     assert_memory_equal(bits, file + 16, 1024);
     /* XXH64 of the empty input (reference value) */
-    assert_true(pd_pq_xxh64("", 0) == 0xEF46DB3751D8E999ULL);
+    assert_true(pdi_pq_xxh64("", 0) == 0xEF46DB3751D8E999ULL);
     assert_int_equal(pdw_bloom_size(0), 32);
     assert_int_equal(pdw_bloom_size(1000), 2048);
     pdw_buf_free(&b);
@@ -190,13 +190,13 @@ static void test_codecs_roundtrip(void **state)
     }
     for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
         for (int level = 0; level <= 4; level += 4) {
-            size_t cap = pd_pq_compress_bound(codecs[c], n), out = 0;
+            size_t cap = pdi_pq_compress_bound(codecs[c], n), out = 0;
             assert_true(cap >= 1);
             uint8_t *dst = malloc(cap);
-            assert_int_equal(pd_pq_compress(codecs[c], level, src, n, dst, cap, &out), PD_OK);
+            assert_int_equal(pdi_pq_compress(codecs[c], level, src, n, dst, cap, &out), PD_OK);
             assert_true(out <= cap);
             memset(back, 0, n);
-            assert_int_equal(pd_pq_decompress(codecs[c], dst, out, back, n), PD_OK);
+            assert_int_equal(pdi_pq_decompress(codecs[c], dst, out, back, n), PD_OK);
             assert_memory_equal(src, back, n);
             free(dst);
         }
@@ -205,9 +205,9 @@ static void test_codecs_roundtrip(void **state)
     pdw_cctx ctx = {0};
     pdw_buf a = {0};
     assert_int_equal(pdw_compress(&ctx, PD_CODEC_ZSTD, 0, src, n, &a), PD_OK);
-    size_t cap = pd_pq_compress_bound(PD_CODEC_ZSTD, n), out = 0;
+    size_t cap = pdi_pq_compress_bound(PD_CODEC_ZSTD, n), out = 0;
     uint8_t *dst = malloc(cap);
-    assert_int_equal(pd_pq_compress(PD_CODEC_ZSTD, 0, src, n, dst, cap, &out), PD_OK);
+    assert_int_equal(pdi_pq_compress(PD_CODEC_ZSTD, 0, src, n, dst, cap, &out), PD_OK);
     assert_int_equal(out, a.len);
     assert_memory_equal(dst, a.p, out);
     free(dst);

@@ -36,7 +36,7 @@ static const char *g_prefix = "";
 static char *prefixed(const char *sql)
 {
     static const char *const from[] = {"raw.", "feat.", "lk.", "'raw'", "pipedag_metadata."};
-    char *cur = pd_strdup(sql);
+    char *cur = pdi_strdup(sql);
     if (!*g_prefix)
         return cur;
     for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
@@ -45,7 +45,7 @@ static char *prefixed(const char *sql)
             snprintf(to, sizeof to, "'%s%s", g_prefix, from[i] + 1);
         else
             snprintf(to, sizeof to, "%s%s", g_prefix, from[i]);
-        char *n = pd_str_replace(cur, from[i], to);
+        char *n = pdi_str_replace(cur, from[i], to);
         free(cur);
         cur = n;
     }
@@ -69,41 +69,41 @@ static void write_config(void)
     bool meta = strcmp(g_variant, "meta_store") == 0;
     bool sqlite_only = strcmp(g_variant, "sqlite_only") == 0; /* reference run, no Postgres */
     pd_buf b = PD_BUF_INIT;
-    pd_buf_puts(&b, "name: pge2e\ninstances:\n  default:\n    instance_id: e2e\n"
-                    "    table_store:\n      class: SQLTableStore\n      args:\n");
+    pdi_buf_puts(&b, "name: pge2e\ninstances:\n  default:\n    instance_id: e2e\n"
+                     "    table_store:\n      class: SQLTableStore\n      args:\n");
     if (sqlite_only) {
-        pd_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n");
+        pdi_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n");
     } else if (meta) {
-        pd_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
-                        "        create_database_if_not_exists: true\n"
-                        "      metadata_table_store:\n"
-                        "        class: \"pydiverse.pipedag.backend.table.SQLTableStore\"\n"
-                        "        args:\n");
-        pd_buf_printf(&b, "          url: \"%s\"\n          create_database_if_not_exists: true\n",
-                      g_db_url);
+        pdi_buf_puts(&b, "        url: \"sqlite:///.pipedag/{instance_id}\"\n"
+                         "        create_database_if_not_exists: true\n"
+                         "      metadata_table_store:\n"
+                         "        class: \"pydiverse.pipedag.backend.table.SQLTableStore\"\n"
+                         "        args:\n");
+        pdi_buf_printf(&b, "          url: \"%s\"\n          create_database_if_not_exists: true\n",
+                       g_db_url);
     } else {
-        pd_buf_printf(&b, "        url: \"%s\"\n        create_database_if_not_exists: true\n",
-                      g_db_url);
+        pdi_buf_printf(&b, "        url: \"%s\"\n        create_database_if_not_exists: true\n",
+                       g_db_url);
     }
     if (*g_prefix)
-        pd_buf_printf(&b, "        schema_prefix: \"%s\"\n", g_prefix);
+        pdi_buf_printf(&b, "        schema_prefix: \"%s\"\n", g_prefix);
     if (strcmp(g_variant, "schema_swap") == 0) /* Postgres UNLOGGED tables */
-        pd_buf_puts(&b, "        materialization_details:\n"
-                        "          __any__: {unlogged: true}\n"
-                        "          logged: {unlogged: false}\n");
-    pd_buf_printf(&b, "    stage_commit_technique: %s\n",
-                  strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
-    pd_buf_puts(&b, sqlite_only
-                        ? "    lock_manager:\n      class: FileLockManager\n"
-                        : "    lock_manager:\n"
-                          "      class: \"pydiverse.pipedag.backend.lock.DatabaseLockManager\"\n");
-    pd_buf_puts(&b, ""
-                    "    blob_store:\n      class: FileBlobStore\n      args:\n"
-                    "        base_path: .pipedag/blobs\n"
-                    "    orchestration:\n      class: SequentialEngine\n");
+        pdi_buf_puts(&b, "        materialization_details:\n"
+                         "          __any__: {unlogged: true}\n"
+                         "          logged: {unlogged: false}\n");
+    pdi_buf_printf(&b, "    stage_commit_technique: %s\n",
+                   strcmp(g_variant, "read_views") == 0 ? "READ_VIEWS" : "SCHEMA_SWAP");
+    pdi_buf_puts(&b, sqlite_only
+                         ? "    lock_manager:\n      class: FileLockManager\n"
+                         : "    lock_manager:\n"
+                           "      class: \"pydiverse.pipedag.backend.lock.DatabaseLockManager\"\n");
+    pdi_buf_puts(&b, ""
+                     "    blob_store:\n      class: FileBlobStore\n      args:\n"
+                     "        base_path: .pipedag/blobs\n"
+                     "    orchestration:\n      class: SequentialEngine\n");
     assert_false(b.oom);
-    assert_int_equal(pd_file_write_atomic("pipedag.yaml", b.data, b.len), PD_OK);
-    pd_buf_free(&b);
+    assert_int_equal(pdi_file_write_atomic("pipedag.yaml", b.data, b.len), PD_OK);
+    pdi_buf_free(&b);
 }
 
 /* ------------------------------------------------------------ tasks */
@@ -160,7 +160,7 @@ static pd_flow *make_flow(const char *t1_value)
     pd_flow *f = pd_flow_new("pge2e");
     pd_stage *raw = pd_flow_add_stage(f, "raw");
     pd_stage *feat = pd_flow_add_stage(f, "feat");
-    char *sql = pd_asprintf("SELECT 1 AS id, %s AS v UNION ALL SELECT 2, 'b'", t1_value);
+    char *sql = pdi_asprintf("SELECT 1 AS id, %s AS v UNION ALL SELECT 2, 'b'", t1_value);
     pd_task *t1 = pd_stage_add_sql(raw, "t1", sql);
     free(sql);
     const char *pk[] = {"id"};
@@ -415,18 +415,18 @@ static void test_delete_schemas(void **st)
     pd_config *cfg = NULL;
     pd_store *s = pdt_open_store(&cfg);
     pd_strv gone = {0};
-    if (pd_store_delete_schemas(s, &gone))
+    if (pdi_store_delete_schemas(s, &gone))
         fail_msg("delete-schemas: %s", pd_last_error());
     pdt_close_store(s, cfg);
     bool raw = false;
     for (size_t i = 0; i < gone.n; i++) {
-        assert_false(pd_str_starts(gone.items[i], "pg_"));
+        assert_false(pdi_str_starts(gone.items[i], "pg_"));
         assert_string_not_equal(gone.items[i], "public");
         assert_string_not_equal(gone.items[i], "information_schema");
         raw = raw || strstr(gone.items[i], "raw") != NULL;
     }
     assert_true(raw);
-    pd_strv_free(&gone);
+    pdi_strv_free(&gone);
     pdi_pg *c = conn(g_db_url);
     expect(c,
            "SELECT count(*) FROM information_schema.schemata WHERE schema_name IN "

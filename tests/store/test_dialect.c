@@ -155,6 +155,83 @@ static void test_keys(void **st)
     free(n);
 }
 
+/* Column checks: one SELECT per kind, per dialect only quoting, literals
+ * and the row limit differ. */
+static void test_checks(void **st)
+{
+    (void)st;
+    const pdi_dialect *pg = pdi_dialect_get("postgresql"), *sq = pdi_dialect_get("sqlite"),
+                      *ms = pdi_dialect_get("mssql"), *db2 = pdi_dialect_get("db2");
+    const char *cols[] = {"pk", "k2"};
+    CHECK_SQL(
+        pdi_sql_check_not_null(pg, "s", "t", cols, 1),
+        "SELECT COUNT(*) AS pd_nulls FROM \"s\".\"t\" WHERE \"pk\" IS NULL HAVING COUNT(*) > 0");
+    CHECK_SQL(pdi_sql_check_not_null(ms, "s", "t", cols, 2),
+              "SELECT COUNT(*) AS pd_nulls FROM [s].[t] WHERE [pk] IS NULL OR [k2] IS NULL HAVING "
+              "COUNT(*) > 0");
+    CHECK_SQL(pdi_sql_check_unique(pg, "s", "t", cols, 2, 6),
+              "SELECT * FROM (SELECT \"pk\", \"k2\", COUNT(*) AS pd_rows FROM \"s\".\"t\" WHERE "
+              "\"pk\" IS NOT NULL AND \"k2\" IS NOT NULL GROUP BY \"pk\", \"k2\" HAVING COUNT(*) > "
+              "1) AS pd_limit_sub LIMIT 6");
+    CHECK_SQL(pdi_sql_check_unique(sq, "s", "t", cols, 1, 0),
+              "SELECT \"pk\", COUNT(*) AS pd_rows FROM \"s\".\"t\" WHERE \"pk\" IS NOT NULL GROUP "
+              "BY \"pk\" HAVING COUNT(*) > 1");
+    CHECK_SQL(pdi_sql_check_min(pg, "s", "t", "age", "0", 0),
+              "SELECT DISTINCT \"age\" FROM \"s\".\"t\" WHERE \"age\" < 0");
+    CHECK_SQL(pdi_sql_check_max(sq, "s", "t", "age", "1.5e2", 0),
+              "SELECT DISTINCT \"age\" FROM \"s\".\"t\" WHERE \"age\" > 1.5e2");
+    CHECK_SQL(pdi_sql_check_max(sq, "s", "t", "name", "\"O'Hara\"", 0),
+              "SELECT DISTINCT \"name\" FROM \"s\".\"t\" WHERE \"name\" > 'O''Hara'");
+    CHECK_SQL(pdi_sql_check_min(ms, "s", "t", "age", "-1", 6),
+              "SELECT TOP 6 * FROM (SELECT DISTINCT [age] FROM [s].[t] WHERE [age] < -1) AS "
+              "pd_limit_sub");
+    const char *vals[] = {"0", "1", "\"x\"", "true"};
+    CHECK_SQL(pdi_sql_check_accepted_values(pg, "s", "t", "target", vals, 4, 0),
+              "SELECT DISTINCT \"target\" FROM \"s\".\"t\" WHERE \"target\" IS NOT NULL AND "
+              "\"target\" NOT IN (0, 1, 'x', TRUE)");
+    CHECK_SQL(
+        pdi_sql_check_accepted_values(ms, "s", "t", "target", vals, 4, 0),
+        "SELECT DISTINCT [target] FROM [s].[t] WHERE [target] IS NOT NULL AND [target] NOT IN "
+        "(0, 1, 'x', 1)");
+    CHECK_SQL(
+        pdi_sql_check_references(pg, "s", "t", "cid", "raw", "customers", "id", 0),
+        "SELECT DISTINCT pd_c.\"cid\" FROM \"s\".\"t\" AS pd_c WHERE pd_c.\"cid\" IS NOT "
+        "NULL AND NOT EXISTS (SELECT 1 FROM \"raw\".\"customers\" AS pd_r WHERE pd_r.\"id\" = "
+        "pd_c.\"cid\")");
+    char *q = pdi_sql_check_references(db2, "s", "t", "cid", "raw", "customers", "id", 6);
+    assert_non_null(q);
+    assert_non_null(strstr(q, "FETCH FIRST 6 ROWS ONLY"));
+    free(q);
+    /* quoting of hostile identifiers */
+    CHECK_SQL(pdi_sql_check_min(pg, "s", "t", "a\"b", "0", 0),
+              "SELECT DISTINCT \"a\"\"b\" FROM \"s\".\"t\" WHERE \"a\"\"b\" < 0");
+    /* only JSON scalars become literals; nothing else reaches the SQL */
+    assert_null(pdi_sql_check_min(pg, "s", "t", "age", "0; DROP TABLE x", 0));
+    assert_null(pdi_sql_check_min(pg, "s", "t", "age", "null", 0));
+    assert_null(pdi_sql_check_min(pg, "s", "t", "age", "[1]", 0));
+    assert_null(pdi_sql_check_accepted_values(pg, "s", "t", "a", vals, 0, 0));
+    /* one scan for many checks */
+    char *p1 = pdi_sql_check_predicate(pg, PD_CHECK_NOT_NULL, cols, 2, NULL, 0);
+    char *p2 = pdi_sql_check_predicate(pg, PD_CHECK_ACCEPTED_VALUES, cols, 1, vals, 2);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_string_equal(p1, "\"pk\" IS NULL OR \"k2\" IS NULL");
+    assert_string_equal(p2, "\"pk\" IS NOT NULL AND \"pk\" NOT IN (0, 1)");
+    const char *preds[] = {p1, p2};
+    CHECK_SQL(pdi_sql_check_any(pg, "s", "t", preds, 2),
+              "SELECT * FROM (SELECT 1 AS pd_any FROM \"s\".\"t\" WHERE (\"pk\" IS NULL OR "
+              "\"k2\" IS NULL) OR (\"pk\" IS NOT NULL AND \"pk\" NOT IN (0, 1))) AS pd_limit_sub "
+              "LIMIT 1");
+    free(p1);
+    free(p2);
+    CHECK_SQL(pdi_sql_check_predicate(sq, PD_CHECK_MAX, cols, 1, vals + 1, 1), "\"pk\" > 1");
+    assert_null(pdi_sql_check_predicate(pg, PD_CHECK_UNIQUE, cols, 1, NULL, 0));
+    assert_null(pdi_sql_check_any(pg, "s", "t", preds, 0));
+    CHECK_SQL(pdi_sql_check_literal(sq, "\"a'b\""), "'a''b'");
+    CHECK_SQL(pdi_sql_check_literal(sq, "false"), "0");
+    CHECK_SQL(pdi_sql_check_literal(pg, "false"), "FALSE");
+}
+
 static void test_metadata_ddl(void **st)
 {
     (void)st;
@@ -370,7 +447,7 @@ int main(void)
         cmocka_unit_test(test_metadata_ddl), cmocka_unit_test(test_types),
         cmocka_unit_test(test_arrow_ddl),    cmocka_unit_test(test_backend_statements),
         cmocka_unit_test(test_rewrites),     cmocka_unit_test(test_idents),
-        cmocka_unit_test(test_skip),
+        cmocka_unit_test(test_skip),         cmocka_unit_test(test_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,27 +36,27 @@ static int setup(void **st)
     const char *slash = strrchr(g_pg, '/');
     const char *tech = getenv("PD_ACC_TECHNIQUE");
     char rnd[PD_HASH_LEN + 1];
-    pd_random_id(rnd);
-    char *y = slash ? pd_asprintf("name: store_runs\n"
-                                  "instances:\n"
-                                  "  default:\n"
-                                  "    instance_id: store_runs\n"
-                                  "    table_store:\n"
-                                  "      class: SQLTableStore\n"
-                                  "      args:\n"
-                                  "        url: \"%.*s/pd_sr_%d_%.8s\"\n"
-                                  "        create_database_if_not_exists: true\n"
-                                  "    stage_commit_technique: %s\n"
-                                  "    lock_manager:\n"
-                                  "      class: DatabaseLockManager\n"
-                                  "    blob_store:\n"
-                                  "      class: FileBlobStore\n"
-                                  "      args:\n"
-                                  "        base_path: .pipedag/blobs\n",
-                                  (int)(slash - g_pg), g_pg, counter++, rnd,
-                                  tech && *tech ? tech : "SCHEMA_SWAP")
+    pdi_random_id(rnd);
+    char *y = slash ? pdi_asprintf("name: store_runs\n"
+                                   "instances:\n"
+                                   "  default:\n"
+                                   "    instance_id: store_runs\n"
+                                   "    table_store:\n"
+                                   "      class: SQLTableStore\n"
+                                   "      args:\n"
+                                   "        url: \"%.*s/pd_sr_%d_%.8s\"\n"
+                                   "        create_database_if_not_exists: true\n"
+                                   "    stage_commit_technique: %s\n"
+                                   "    lock_manager:\n"
+                                   "      class: DatabaseLockManager\n"
+                                   "    blob_store:\n"
+                                   "      class: FileBlobStore\n"
+                                   "      args:\n"
+                                   "        base_path: .pipedag/blobs\n",
+                                   (int)(slash - g_pg), g_pg, counter++, rnd,
+                                   tech && *tech ? tech : "SCHEMA_SWAP")
                     : NULL;
-    int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
     free(y);
     return rc == PD_OK ? 0 : -1;
 }
@@ -81,28 +81,28 @@ static char *index_names(const char *stage, const char *table)
 {
     pd_config *cfg;
     pd_store *s = pdt_open_store(&cfg);
-    char *master = pd_store_sql_name(s, stage, "sqlite_master");
-    char *sql = pd_asprintf("SELECT group_concat(name, ',') FROM (SELECT name FROM %s WHERE type "
-                            "= 'index' AND tbl_name = '%s' ORDER BY name)",
-                            master, table);
+    char *master = pdi_store_sql_name(s, stage, "sqlite_master");
+    char *sql = pdi_asprintf("SELECT group_concat(name, ',') FROM (SELECT name FROM %s WHERE type "
+                             "= 'index' AND tbl_name = '%s' ORDER BY name)",
+                             master, table);
     if (g_pg) { /* the table lives in the base schema or, READ_VIEWS, in the slot */
         free(sql);
-        sql = pd_asprintf("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
-                          "WHERE tablename = '%s' AND schemaname = coalesce((SELECT "
-                          "cur_transaction_name FROM pipedag_metadata.stages WHERE stage = "
-                          "'%s'), '%s')",
-                          table, stage, stage);
+        sql = pdi_asprintf("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+                           "WHERE tablename = '%s' AND schemaname = coalesce((SELECT "
+                           "cur_transaction_name FROM pipedag_metadata.stages WHERE stage = "
+                           "'%s'), '%s')",
+                           table, stage, stage);
     }
     const char *store = getenv("PD_TEST_STORE");
     if (store && strcmp(store, "duckdb") == 0) { /* READ_VIEWS: the table is in the slot */
         free(sql);
-        sql = pd_asprintf("SELECT string_agg(index_name, ',' ORDER BY index_name) FROM "
-                          "duckdb_indexes() WHERE table_name = '%s' AND schema_name = (SELECT "
-                          "cur_transaction_name FROM pipedag_metadata.stages WHERE stage = '%s')",
-                          table, stage);
+        sql = pdi_asprintf("SELECT string_agg(index_name, ',' ORDER BY index_name) FROM "
+                           "duckdb_indexes() WHERE table_name = '%s' AND schema_name = (SELECT "
+                           "cur_transaction_name FROM pipedag_metadata.stages WHERE stage = '%s')",
+                           table, stage);
     }
     char *out = NULL;
-    int rc = pd_store_query(s, sql, first_cell, &out);
+    int rc = pdi_store_query(s, sql, first_cell, &out);
     if (rc)
         fail_msg("%s: %s", sql, pd_last_error());
     free(sql);

@@ -31,7 +31,7 @@ int pdt_leave_temp_dir(void)
 {
     if (chdir(g_cwd) != 0)
         return -1;
-    pd_rm_rf(g_dir);
+    pdi_rm_rf(g_dir);
     return 0;
 }
 
@@ -41,10 +41,10 @@ int pdt_write_default_config(const char *name)
     const char *store = getenv("PD_TEST_STORE");
     if (y && store && strcmp(store, "duckdb") == 0) {
         /* the same instance on a DuckDB file (READ_VIEWS, its default) */
-        char *d = pd_str_replace(y, "sqlite:///.pipedag/{instance_id}",
-                                 "duckdb:///.pipedag/{instance_id}.duckdb");
-        char *t = d ? pd_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
-                                     "stage_commit_technique: READ_VIEWS")
+        char *d = pdi_str_replace(y, "sqlite:///.pipedag/{instance_id}",
+                                  "duckdb:///.pipedag/{instance_id}.duckdb");
+        char *t = d ? pdi_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
+                                      "stage_commit_technique: READ_VIEWS")
                     : NULL;
         free(y);
         free(d);
@@ -57,29 +57,29 @@ int pdt_write_default_config(const char *name)
         const char *base = getenv("PD_TEST_PARQUET_BASE");
         const char *ep = getenv("PD_TEST_S3_ENDPOINT");
         char *args =
-            pd_asprintf("class: ParquetTableStore\n"
-                        "      args:\n"
-                        "        parquet_base_path: \"%s\"\n"
-                        "%s%s%s"
-                        "        url: \"duckdb:///.pipedag/{instance_id}.duckdb\"\n",
-                        base && *base ? base : ".pipedag/parquet",
-                        ep && *ep ? "        s3_endpoint_url: \"" : "", ep && *ep ? ep : "",
-                        ep && *ep ? "\"\n        s3_url_style: path\n" : "");
-        char *d = args ? pd_str_replace(y,
-                                        "class: SQLTableStore\n"
-                                        "      args:\n"
-                                        "        url: \"sqlite:///.pipedag/{instance_id}\"\n",
-                                        args)
+            pdi_asprintf("class: ParquetTableStore\n"
+                         "      args:\n"
+                         "        parquet_base_path: \"%s\"\n"
+                         "%s%s%s"
+                         "        url: \"duckdb:///.pipedag/{instance_id}.duckdb\"\n",
+                         base && *base ? base : ".pipedag/parquet",
+                         ep && *ep ? "        s3_endpoint_url: \"" : "", ep && *ep ? ep : "",
+                         ep && *ep ? "\"\n        s3_url_style: path\n" : "");
+        char *d = args ? pdi_str_replace(y,
+                                         "class: SQLTableStore\n"
+                                         "      args:\n"
+                                         "        url: \"sqlite:///.pipedag/{instance_id}\"\n",
+                                         args)
                        : NULL;
-        char *t = d ? pd_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
-                                     "stage_commit_technique: READ_VIEWS")
+        char *t = d ? pdi_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
+                                      "stage_commit_technique: READ_VIEWS")
                     : NULL;
         free(args);
         free(y);
         free(d);
         y = t;
     }
-    int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR_NOMEM;
+    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR_NOMEM;
     free(y);
     return rc == PD_OK ? 0 : -1;
 }
@@ -138,13 +138,13 @@ void pdt_assert_state_at(const pd_result *r,
     }
 }
 
-/* pd_store_query callback: keeps the first cell. */
+/* pdi_store_query callback: keeps the first cell. */
 static int first_cell(void *user, int ncols, const char *const *names, const char *const *vals)
 {
     (void)names;
     char **out = user;
     if (!*out && ncols > 0)
-        *out = pd_strdup(vals[0] ? vals[0] : "NULL");
+        *out = pdi_strdup(vals[0] ? vals[0] : "NULL");
     return 0;
 }
 
@@ -152,15 +152,15 @@ pd_store *pdt_open_store(pd_config **cfg)
 {
     *cfg = pdt_load_cfg();
     pd_store *s = NULL;
-    assert_int_equal(pd_store_open(*cfg, &s), PD_OK);
+    assert_int_equal(pdi_store_open(*cfg, &s), PD_OK);
     bool ok = true;
-    assert_int_equal(pd_store_setup(s, &ok), PD_OK);
+    assert_int_equal(pdi_store_setup(s, &ok), PD_OK);
     return s;
 }
 
 void pdt_close_store(pd_store *s, pd_config *cfg)
 {
-    pd_store_close(s);
+    pdi_store_close(s);
     pd_config_free(cfg);
 }
 
@@ -168,10 +168,10 @@ char *pdt_query_cell(const char *fmt_sql, const char *stage, const char *table)
 {
     pd_config *cfg;
     pd_store *s = pdt_open_store(&cfg);
-    char *name = pd_store_sql_name(s, stage, table);
-    char *sql = pd_str_replace(fmt_sql, "%s", name);
+    char *name = pdi_store_sql_name(s, stage, table);
+    char *sql = pdi_str_replace(fmt_sql, "%s", name);
     char *out = NULL;
-    int rc = pd_store_query(s, sql, first_cell, &out);
+    int rc = pdi_store_query(s, sql, first_cell, &out);
     if (rc)
         fprintf(stderr, "query %s: %s\n", sql, pd_last_error());
     assert_int_equal(rc, PD_OK);

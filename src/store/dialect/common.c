@@ -28,19 +28,19 @@ const pdi_dialect *pdi_dialect_get(const char *name)
         base[bl] = 0;
         name = base;
     }
-    if (pd_str_ieq(name, "postgres"))
+    if (pdi_str_ieq(name, "postgres"))
         return &pdi_dialect_postgres;
-    if (pd_str_ieq(name, "ibm_db_sa") || pd_str_ieq(name, "ibm_db"))
+    if (pdi_str_ieq(name, "ibm_db_sa") || pdi_str_ieq(name, "ibm_db"))
         return &pdi_dialect_db2;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (pd_str_ieq(name, all[i]->name))
+        if (pdi_str_ieq(name, all[i]->name))
             return all[i];
     return &pdi_dialect_postgres;
 }
 
 char *pdi_dl_finish(pd_buf *b)
 {
-    char *s = pd_buf_detach(b);
+    char *s = pdi_buf_detach(b);
     if (!s)
         pd_set_error(PD_ERR_NOMEM, "out of memory building SQL");
     return s;
@@ -50,31 +50,31 @@ char *pdi_dl_finish(pd_buf *b)
 
 void pdi_dl_quoted(pd_buf *b, const pdi_dialect *d, const char *id)
 {
-    pd_buf_putc(b, d->quote_open);
+    pdi_buf_putc(b, d->quote_open);
     for (const char *p = id ? id : ""; *p; p++) {
         if (*p == d->quote_close)
-            pd_buf_putc(b, d->quote_close);
-        pd_buf_putc(b, *p);
+            pdi_buf_putc(b, d->quote_close);
+        pdi_buf_putc(b, *p);
     }
-    pd_buf_putc(b, d->quote_close);
+    pdi_buf_putc(b, d->quote_close);
 }
 
 void pdi_dl_qualified(pd_buf *b, const pdi_dialect *d, const char *schema, const char *name)
 {
     pdi_dl_quoted(b, d, schema);
-    pd_buf_putc(b, '.');
+    pdi_buf_putc(b, '.');
     pdi_dl_quoted(b, d, name);
 }
 
 void pdi_dl_literal(pd_buf *b, const char *s)
 {
-    pd_buf_putc(b, '\'');
+    pdi_buf_putc(b, '\'');
     for (const char *p = s ? s : ""; *p; p++) {
         if (*p == '\'')
-            pd_buf_putc(b, '\'');
-        pd_buf_putc(b, *p);
+            pdi_buf_putc(b, '\'');
+        pdi_buf_putc(b, *p);
     }
-    pd_buf_putc(b, '\'');
+    pdi_buf_putc(b, '\'');
 }
 
 char *pdi_sql_quote(const pdi_dialect *d, const char *ident)
@@ -93,8 +93,8 @@ char *pdi_sql_qualified(const pdi_dialect *d, const char *schema, const char *na
 
 char *pdi_sql_physical_schema(const char *prefix, const char *logical, const char *suffix)
 {
-    return pd_asprintf("%s%s%s", prefix ? prefix : "", logical ? logical : "",
-                       suffix ? suffix : "");
+    return pdi_asprintf("%s%s%s", prefix ? prefix : "", logical ? logical : "",
+                        suffix ? suffix : "");
 }
 
 char *pdi_sql_literal(const char *text)
@@ -111,7 +111,7 @@ char *pdi_sql_create_schema(const pdi_dialect *d, const char *schema)
     if (d->create_schema)
         return d->create_schema(d, schema);
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
+    pdi_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
     pdi_dl_quoted(&b, d, schema);
     return pdi_dl_finish(&b);
 }
@@ -121,9 +121,9 @@ char *pdi_sql_drop_schema(const pdi_dialect *d, const char *schema)
     if (d->drop_schema)
         return d->drop_schema(d, schema);
     pd_buf b = {0};
-    pd_buf_puts(&b, "DROP SCHEMA IF EXISTS ");
+    pdi_buf_puts(&b, "DROP SCHEMA IF EXISTS ");
     pdi_dl_quoted(&b, d, schema);
-    pd_buf_puts(&b, " CASCADE");
+    pdi_buf_puts(&b, " CASCADE");
     return pdi_dl_finish(&b);
 }
 
@@ -132,9 +132,9 @@ char *pdi_sql_rename_schema(const pdi_dialect *d, const char *from, const char *
     if (d->rename_schema)
         return d->rename_schema(d, from, to);
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER SCHEMA ");
+    pdi_buf_puts(&b, "ALTER SCHEMA ");
     pdi_dl_quoted(&b, d, from);
-    pd_buf_puts(&b, " RENAME TO ");
+    pdi_buf_puts(&b, " RENAME TO ");
     pdi_dl_quoted(&b, d, to);
     return pdi_dl_finish(&b);
 }
@@ -144,9 +144,9 @@ char *pdi_sql_list_schemas(const pdi_dialect *d)
     if (d->list_schemas)
         return d->list_schemas(d);
     /* never a system schema (delete-schemas drops what this lists) */
-    return pd_strdup("SELECT schema_name FROM information_schema.schemata WHERE schema_name "
-                     "NOT IN ('public', 'information_schema') AND schema_name NOT LIKE "
-                     "'pg\\_%' ORDER BY 1");
+    return pdi_strdup("SELECT schema_name FROM information_schema.schemata WHERE schema_name "
+                      "NOT IN ('public', 'information_schema') AND schema_name NOT LIKE "
+                      "'pg\\_%' ORDER BY 1");
 }
 
 char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema)
@@ -154,9 +154,9 @@ char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema)
     if (d->list_objects)
         return d->list_objects(d, schema);
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables WHERE table_schema = ");
+    pdi_buf_puts(&b, "SELECT table_name FROM information_schema.tables WHERE table_schema = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " ORDER BY table_name");
+    pdi_buf_puts(&b, " ORDER BY table_name");
     return pdi_dl_finish(&b);
 }
 
@@ -165,10 +165,10 @@ char *pdi_sql_list_relations(const pdi_dialect *d, const char *schema)
     if (d->list_relations)
         return d->list_relations(d, schema);
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' "
-                    "END FROM information_schema.tables WHERE table_schema = ");
+    pdi_buf_puts(&b, "SELECT table_name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' "
+                     "END FROM information_schema.tables WHERE table_schema = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " ORDER BY table_name");
+    pdi_buf_puts(&b, " ORDER BY table_name");
     return pdi_dl_finish(&b);
 }
 
@@ -176,12 +176,12 @@ char *
 pdi_sql_drop_object(const pdi_dialect *d, const char *kind, const char *schema, const char *name)
 {
     pd_buf b = {0};
-    pd_buf_printf(&b, "DROP %s ", kind);
+    pdi_buf_printf(&b, "DROP %s ", kind);
     if (d->drop_if_exists)
-        pd_buf_puts(&b, "IF EXISTS ");
+        pdi_buf_puts(&b, "IF EXISTS ");
     pdi_dl_qualified(&b, d, schema, name);
     if (d->drop_cascades)
-        pd_buf_puts(&b, " CASCADE");
+        pdi_buf_puts(&b, " CASCADE");
     return pdi_dl_finish(&b);
 }
 
@@ -190,9 +190,9 @@ char *pdi_sql_table_exists(const pdi_dialect *d, const char *schema)
     if (d->table_exists)
         return d->table_exists(d, schema);
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables WHERE table_schema = ");
+    pdi_buf_puts(&b, "SELECT table_name FROM information_schema.tables WHERE table_schema = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND table_name = ?");
+    pdi_buf_puts(&b, " AND table_name = ?");
     return pdi_dl_finish(&b);
 }
 
@@ -201,11 +201,11 @@ char *pdi_sql_list_columns(const pdi_dialect *d, const char *schema, const char 
     if (d->list_columns)
         return d->list_columns(d, schema, table);
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT column_name FROM information_schema.columns WHERE table_schema = ");
+    pdi_buf_puts(&b, "SELECT column_name FROM information_schema.columns WHERE table_schema = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND table_name = ");
+    pdi_buf_puts(&b, " AND table_name = ");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, " ORDER BY ordinal_position");
+    pdi_buf_puts(&b, " ORDER BY ordinal_position");
     return pdi_dl_finish(&b);
 }
 
@@ -231,10 +231,10 @@ char *pdi_sql_ctas(
     if (d->ctas)
         return d->ctas(d, schema, table, select, unlogged);
     pd_buf b = {0};
-    pd_buf_puts(&b, pdi_sql_create_table_kw(d, unlogged));
+    pdi_buf_puts(&b, pdi_sql_create_table_kw(d, unlogged));
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " AS ");
-    pd_buf_puts(&b, select);
+    pdi_buf_puts(&b, " AS ");
+    pdi_buf_puts(&b, select);
     return pdi_dl_finish(&b);
 }
 
@@ -245,16 +245,16 @@ char *pdi_sql_create_table_arrow(const pdi_dialect *d,
                                  bool unlogged)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, pdi_sql_create_table_kw(d, unlogged));
+    pdi_buf_puts(&b, pdi_sql_create_table_kw(d, unlogged));
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " (");
+    pdi_buf_puts(&b, " (");
     for (int64_t i = 0; i < arrow->n_children; i++) {
         const struct ArrowSchema *c = arrow->children[i];
         char buf[64];
         const char *ty =
             c->dictionary ? NULL : pdi_sql_type_for_arrow(d, c->format, buf, sizeof buf);
         if (!ty) {
-            pd_buf_free(&b);
+            pdi_buf_free(&b);
             pd_set_error(PD_ERR_UNSUPPORTED,
                          "column '%s' of table '%s' has Arrow type '%s'%s, which %s cannot store",
                          c->name ? c->name : "?", table, c->format ? c->format : "?",
@@ -262,12 +262,12 @@ char *pdi_sql_create_table_arrow(const pdi_dialect *d,
             return NULL;
         }
         if (i)
-            pd_buf_puts(&b, ", ");
+            pdi_buf_puts(&b, ", ");
         pdi_dl_quoted(&b, d, c->name ? c->name : "");
-        pd_buf_putc(&b, ' ');
-        pd_buf_puts(&b, ty);
+        pdi_buf_putc(&b, ' ');
+        pdi_buf_puts(&b, ty);
     }
-    pd_buf_putc(&b, ')');
+    pdi_buf_putc(&b, ')');
     return pdi_dl_finish(&b);
 }
 
@@ -275,19 +275,19 @@ char *
 pdi_sql_create_view(const pdi_dialect *d, const char *schema, const char *view, const char *select)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE VIEW ");
+    pdi_buf_puts(&b, "CREATE VIEW ");
     pdi_dl_qualified(&b, d, schema, view);
-    pd_buf_puts(&b, " AS ");
-    pd_buf_puts(&b, select);
+    pdi_buf_puts(&b, " AS ");
+    pdi_buf_puts(&b, select);
     return pdi_dl_finish(&b);
 }
 
 static char *drop_obj(const pdi_dialect *d, const char *what, const char *schema, const char *name)
 {
     pd_buf b = {0};
-    pd_buf_printf(&b, "DROP %s ", what);
+    pdi_buf_printf(&b, "DROP %s ", what);
     if (d->drop_if_exists)
-        pd_buf_puts(&b, "IF EXISTS ");
+        pdi_buf_puts(&b, "IF EXISTS ");
     pdi_dl_qualified(&b, d, schema, name);
     return pdi_dl_finish(&b);
 }
@@ -308,9 +308,9 @@ pdi_sql_rename_table(const pdi_dialect *d, const char *schema, const char *from,
     if (d->rename_table)
         return d->rename_table(d, schema, from, to);
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER TABLE ");
+    pdi_buf_puts(&b, "ALTER TABLE ");
     pdi_dl_qualified(&b, d, schema, from);
-    pd_buf_puts(&b, " RENAME TO ");
+    pdi_buf_puts(&b, " RENAME TO ");
     pdi_dl_quoted(&b, d, to);
     return pdi_dl_finish(&b);
 }
@@ -318,7 +318,7 @@ pdi_sql_rename_table(const pdi_dialect *d, const char *schema, const char *from,
 char *pdi_sql_select_all(const pdi_dialect *d, const char *schema, const char *table)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT * FROM ");
+    pdi_buf_puts(&b, "SELECT * FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     return pdi_dl_finish(&b);
 }
@@ -326,7 +326,7 @@ char *pdi_sql_select_all(const pdi_dialect *d, const char *schema, const char *t
 char *pdi_sql_delete_all(const pdi_dialect *d, const char *schema, const char *table)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "DELETE FROM ");
+    pdi_buf_puts(&b, "DELETE FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     return pdi_dl_finish(&b);
 }
@@ -337,11 +337,11 @@ char *pdi_sql_insert_select(const pdi_dialect *d,
                             const char *select)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "INSERT INTO ");
+    pdi_buf_puts(&b, "INSERT INTO ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, d->insert_hint ? d->insert_hint : "");
-    pd_buf_putc(&b, ' ');
-    pd_buf_puts(&b, select);
+    pdi_buf_puts(&b, d->insert_hint ? d->insert_hint : "");
+    pdi_buf_putc(&b, ' ');
+    pdi_buf_puts(&b, select);
     return pdi_dl_finish(&b);
 }
 
@@ -358,8 +358,8 @@ char *pdi_sql_limit(const pdi_dialect *d, const char *select, int64_t n)
     if (d->limit)
         return d->limit(d, select, n);
     pd_buf b = {0};
-    pd_buf_printf(&b, "SELECT * FROM (%.*s) AS pd_limit_sub LIMIT %lld",
-                  (int)pdi_dl_trimmed_len(select), select, (long long)n);
+    pdi_buf_printf(&b, "SELECT * FROM (%.*s) AS pd_limit_sub LIMIT %lld",
+                   (int)pdi_dl_trimmed_len(select), select, (long long)n);
     return pdi_dl_finish(&b);
 }
 
@@ -371,41 +371,41 @@ char *pdi_sql_constraint_name(const char *prefix,
                               size_t ncols)
 {
     pd_buf b = {0};
-    pd_buf_printf(&b, "%s%s", prefix, table);
+    pdi_buf_printf(&b, "%s%s", prefix, table);
     for (size_t i = 0; i < ncols; i++)
-        pd_buf_printf(&b, "_%s", cols[i]);
+        pdi_buf_printf(&b, "_%s", cols[i]);
     if (b.len <= 63)
         return pdi_dl_finish(&b);
     pd_buf h = {0};
-    pd_buf_puts(&h, table);
+    pdi_buf_puts(&h, table);
     for (size_t i = 0; i < ncols; i++)
-        pd_buf_printf(&h, "|%s", cols[i]);
+        pdi_buf_printf(&h, "|%s", cols[i]);
     uint8_t dig[PD_SHA256_LEN];
-    pd_sha256(h.data, h.len, dig);
-    pd_buf_free(&h);
+    pdi_sha256(h.data, h.len, dig);
+    pdi_buf_free(&h);
     char hex[2 * PD_SHA256_LEN + 1];
-    pd_hex(dig, 4, hex);
+    pdi_hex(dig, 4, hex);
     hex[8] = 0;
-    pd_buf_clear(&b);
-    pd_buf_printf(&b, "%s%s_%s", prefix, table, hex);
+    pdi_buf_clear(&b);
+    pdi_buf_printf(&b, "%s%s_%s", prefix, table, hex);
     if (b.len <= 63)
         return pdi_dl_finish(&b);
-    pd_buf_clear(&b);
-    pd_buf_printf(&b, "%s%s_", prefix, hex);
+    pdi_buf_clear(&b);
+    pdi_buf_printf(&b, "%s%s_", prefix, hex);
     size_t room = 63 - b.len;
-    pd_buf_append(&b, table, strlen(table) < room ? strlen(table) : room);
+    pdi_buf_append(&b, table, strlen(table) < room ? strlen(table) : room);
     return pdi_dl_finish(&b);
 }
 
 static void put_cols(pd_buf *b, const pdi_dialect *d, const char *const *cols, size_t ncols)
 {
-    pd_buf_putc(b, '(');
+    pdi_buf_putc(b, '(');
     for (size_t i = 0; i < ncols; i++) {
         if (i)
-            pd_buf_puts(b, ", ");
+            pdi_buf_puts(b, ", ");
         pdi_dl_quoted(b, d, cols[i]);
     }
-    pd_buf_putc(b, ')');
+    pdi_buf_putc(b, ')');
 }
 
 static char *create_index(const pdi_dialect *d,
@@ -420,17 +420,17 @@ static char *create_index(const pdi_dialect *d,
     if (!name)
         return NULL;
     pd_buf b = {0};
-    pd_buf_printf(&b, "CREATE %sINDEX ", unique ? "UNIQUE " : "");
+    pdi_buf_printf(&b, "CREATE %sINDEX ", unique ? "UNIQUE " : "");
     if (d->index_in_table_schema)
         pdi_dl_qualified(&b, d, schema, name);
     else
         pdi_dl_quoted(&b, d, name);
-    pd_buf_puts(&b, " ON ");
+    pdi_buf_puts(&b, " ON ");
     if (d->index_on_bare_table)
         pdi_dl_quoted(&b, d, table);
     else
         pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_putc(&b, ' ');
+    pdi_buf_putc(&b, ' ');
     put_cols(&b, d, cols, ncols);
     free(name);
     return pdi_dl_finish(&b);
@@ -448,11 +448,11 @@ char *pdi_sql_add_primary_key(const pdi_dialect *d,
     if (!name)
         return NULL;
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER TABLE ");
+    pdi_buf_puts(&b, "ALTER TABLE ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " ADD CONSTRAINT ");
+    pdi_buf_puts(&b, " ADD CONSTRAINT ");
     pdi_dl_quoted(&b, d, name);
-    pd_buf_puts(&b, " PRIMARY KEY ");
+    pdi_buf_puts(&b, " PRIMARY KEY ");
     put_cols(&b, d, cols, ncols);
     free(name);
     return pdi_dl_finish(&b);
@@ -465,7 +465,7 @@ char *pdi_sql_create_index(const pdi_dialect *d,
                            size_t ncols)
 {
     if (!d->has_indexes)
-        return pd_strdup("");
+        return pdi_strdup("");
     return create_index(d, schema, table, cols, ncols, "idx_", false);
 }
 
@@ -505,14 +505,14 @@ const char *pdi_sql_arrow_for_type(const pdi_dialect *d, const char *t, char *bu
         return d->arrow_for_type(d, t, buf, cap);
     if (!t || !*t)
         return "u";
-    char *lt = pd_str_lower(t);
+    char *lt = pdi_str_lower(t);
     if (!lt)
         return "u";
     const char *r = "u";
-    if (strstr(lt, "bool") || pd_str_eq(lt, "bit"))
+    if (strstr(lt, "bool") || pdi_str_eq(lt, "bit"))
         r = "b";
-    else if (strstr(lt, "bigint") || strstr(lt, "int8") || pd_str_eq(lt, "integer") ||
-             pd_str_eq(lt, "int") || strstr(lt, "smallint") || strstr(lt, "tinyint"))
+    else if (strstr(lt, "bigint") || strstr(lt, "int8") || pdi_str_eq(lt, "integer") ||
+             pdi_str_eq(lt, "int") || strstr(lt, "smallint") || strstr(lt, "tinyint"))
         r = "l";
     else if (strstr(lt, "double") || strstr(lt, "float") || strstr(lt, "real"))
         r = "g";
@@ -520,9 +520,9 @@ const char *pdi_sql_arrow_for_type(const pdi_dialect *d, const char *t, char *bu
         r = "tsu:UTC";
     else if (strstr(lt, "timestamp") || strstr(lt, "datetime"))
         r = "tsu:";
-    else if (pd_str_eq(lt, "date"))
+    else if (pdi_str_eq(lt, "date"))
         r = "tdD";
-    else if (pd_str_eq(lt, "time"))
+    else if (pdi_str_eq(lt, "time"))
         r = "ttu";
     else if (strstr(lt, "blob") || strstr(lt, "bytea") || strstr(lt, "binary"))
         r = "z";
@@ -562,12 +562,12 @@ char *
 pdi_sql_insert_values(const pdi_dialect *d, const char *schema, const char *table, size_t ncols)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "INSERT INTO ");
+    pdi_buf_puts(&b, "INSERT INTO ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " VALUES (");
+    pdi_buf_puts(&b, " VALUES (");
     for (size_t i = 0; i < ncols; i++)
-        pd_buf_puts(&b, i ? ", ?" : "?");
-    pd_buf_putc(&b, ')');
+        pdi_buf_puts(&b, i ? ", ?" : "?");
+    pdi_buf_putc(&b, ')');
     return pdi_dl_finish(&b);
 }
 
@@ -575,14 +575,14 @@ char *pdi_sql_insert_values_rows(
     const pdi_dialect *d, const char *schema, const char *table, size_t ncols, size_t rows)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "INSERT INTO ");
+    pdi_buf_puts(&b, "INSERT INTO ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " VALUES ");
+    pdi_buf_puts(&b, " VALUES ");
     for (size_t r = 0; r < rows; r++) {
-        pd_buf_puts(&b, r ? ", (" : "(");
+        pdi_buf_puts(&b, r ? ", (" : "(");
         for (size_t i = 0; i < ncols; i++)
-            pd_buf_puts(&b, i ? ", ?" : "?");
-        pd_buf_putc(&b, ')');
+            pdi_buf_puts(&b, i ? ", ?" : "?");
+        pdi_buf_putc(&b, ')');
     }
     return pdi_dl_finish(&b);
 }
@@ -591,7 +591,7 @@ char *pdi_sql_insert_values_rows(
 
 char *pdi_sql_session_setup(const pdi_dialect *d)
 {
-    return d->session_setup ? d->session_setup(d) : pd_strdup("");
+    return d->session_setup ? d->session_setup(d) : pdi_strdup("");
 }
 
 static char *lock_sql(const pdi_dialect *d, int64_t id, int op)
@@ -629,51 +629,51 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         "stage VARCHAR(64), run_id VARCHAR(32), started BIGINT",
     };
     char *tasks_cols =
-        pd_asprintf("name VARCHAR(128), stage VARCHAR(64), version VARCHAR(64), timestamp BIGINT, "
-                    "run_id VARCHAR(32), position_hash VARCHAR(32), input_hash VARCHAR(32), "
-                    "cache_fn_hash VARCHAR(32), output_json %s, in_transaction_schema %s",
-                    d->text_type, d->bool_type);
-    char *lazy_cols = pd_asprintf("name VARCHAR(128), stage VARCHAR(64), query_hash VARCHAR(32), "
-                                  "task_hash VARCHAR(32), in_transaction_schema %s",
-                                  d->bool_type);
+        pdi_asprintf("name VARCHAR(128), stage VARCHAR(64), version VARCHAR(64), timestamp BIGINT, "
+                     "run_id VARCHAR(32), position_hash VARCHAR(32), input_hash VARCHAR(32), "
+                     "cache_fn_hash VARCHAR(32), output_json %s, in_transaction_schema %s",
+                     d->text_type, d->bool_type);
+    char *lazy_cols = pdi_asprintf("name VARCHAR(128), stage VARCHAR(64), query_hash VARCHAR(32), "
+                                   "task_hash VARCHAR(32), in_transaction_schema %s",
+                                   d->bool_type);
     char *raw_cols =
-        pd_asprintf("prev_objects %s, new_objects %s, stage VARCHAR(64), query_hash VARCHAR(32), "
-                    "task_hash VARCHAR(32), in_transaction_schema %s",
-                    d->text_type, d->text_type, d->bool_type);
+        pdi_asprintf("prev_objects %s, new_objects %s, stage VARCHAR(64), query_hash VARCHAR(32), "
+                     "task_hash VARCHAR(32), in_transaction_schema %s",
+                     d->text_type, d->text_type, d->bool_type);
     cols[1] = tasks_cols;
     cols[2] = lazy_cols;
     cols[3] = raw_cols;
-    char **v = pd_calloc(32, sizeof *v);
+    char **v = pdi_calloc(32, sizeof *v);
     size_t n = 0;
     if (!v || !tasks_cols || !lazy_cols || !raw_cols)
         goto oom;
     const char *ine = d->if_not_exists ? "IF NOT EXISTS " : "";
     pd_buf b = {0};
-    pd_buf_printf(&b, "CREATE TABLE %s", ine);
+    pdi_buf_printf(&b, "CREATE TABLE %s", ine);
     pdi_dl_qualified(&b, d, schema, "metadata_version");
-    pd_buf_puts(&b, " (version VARCHAR(32))");
-    v[n++] = pd_buf_detach(&b);
+    pdi_buf_puts(&b, " (version VARCHAR(32))");
+    v[n++] = pdi_buf_detach(&b);
     for (size_t i = 0; i < 5; i++) {
         char seq[64];
         snprintf(seq, sizeof seq, "%s_id_seq", tables[i]);
         if (!d->meta_id_col) {
-            pd_buf_printf(&b, "CREATE SEQUENCE %s", ine);
+            pdi_buf_printf(&b, "CREATE SEQUENCE %s", ine);
             pdi_dl_qualified(&b, d, schema, seq);
-            v[n++] = pd_buf_detach(&b);
+            v[n++] = pdi_buf_detach(&b);
         }
-        pd_buf_printf(&b, "CREATE TABLE %s", ine);
+        pdi_buf_printf(&b, "CREATE TABLE %s", ine);
         pdi_dl_qualified(&b, d, schema, tables[i]);
-        pd_buf_puts(&b, " (");
+        pdi_buf_puts(&b, " (");
         if (d->meta_id_col) {
-            pd_buf_puts(&b, d->meta_id_col);
+            pdi_buf_puts(&b, d->meta_id_col);
         } else {
-            pd_buf_printf(&b, "id BIGINT%s DEFAULT nextval('",
-                          d->meta_unindexed ? "" : " PRIMARY KEY");
-            pd_buf_puts(&b, schema);
-            pd_buf_printf(&b, ".%s')", seq);
+            pdi_buf_printf(&b, "id BIGINT%s DEFAULT nextval('",
+                           d->meta_unindexed ? "" : " PRIMARY KEY");
+            pdi_buf_puts(&b, schema);
+            pdi_buf_printf(&b, ".%s')", seq);
         }
-        pd_buf_printf(&b, ", %s)", cols[i]);
-        v[n++] = pd_buf_detach(&b);
+        pdi_buf_printf(&b, ", %s)", cols[i]);
+        v[n++] = pdi_buf_detach(&b);
     }
     static const char *const idx[][3] = {
         {"tasks", "idx_tasks_lookup", "name, stage, version, input_hash"},
@@ -682,18 +682,18 @@ char **pdi_sql_metadata_ddl(const pdi_dialect *d, const char *schema)
         {"raw_sql", "idx_raw_sql_lookup", "stage, query_hash, task_hash"},
     };
     for (size_t i = 0; i < 4 && d->has_indexes && !d->meta_unindexed; i++) {
-        pd_buf_printf(&b, "CREATE INDEX %s", ine);
+        pdi_buf_printf(&b, "CREATE INDEX %s", ine);
         if (d->index_in_table_schema)
             pdi_dl_qualified(&b, d, schema, idx[i][1]);
         else
             pdi_dl_quoted(&b, d, idx[i][1]);
-        pd_buf_puts(&b, " ON ");
+        pdi_buf_puts(&b, " ON ");
         if (d->index_on_bare_table)
             pdi_dl_quoted(&b, d, idx[i][0]);
         else
             pdi_dl_qualified(&b, d, schema, idx[i][0]);
-        pd_buf_printf(&b, " (%s)", idx[i][2]);
-        v[n++] = pd_buf_detach(&b);
+        pdi_buf_printf(&b, " (%s)", idx[i][2]);
+        v[n++] = pdi_buf_detach(&b);
     }
     for (size_t i = 0; i < n; i++)
         if (!v[i])
@@ -733,95 +733,95 @@ char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q)
     static const char *const tabs[3] = {"tasks", "lazy_tables", "raw_sql"};
     char *r = NULL;
     switch (q) {
-    case PDI_MQ_VERSION_GET: r = pd_asprintf("SELECT version FROM %s.metadata_version", s); break;
+    case PDI_MQ_VERSION_GET: r = pdi_asprintf("SELECT version FROM %s.metadata_version", s); break;
     case PDI_MQ_VERSION_PUT:
-        r = pd_asprintf("INSERT INTO %s.metadata_version (version) VALUES (?)", s);
+        r = pdi_asprintf("INSERT INTO %s.metadata_version (version) VALUES (?)", s);
         break;
-    case PDI_MQ_VERSION_DELETE: r = pd_asprintf("DELETE FROM %s.metadata_version", s); break;
+    case PDI_MQ_VERSION_DELETE: r = pdi_asprintf("DELETE FROM %s.metadata_version", s); break;
     case PDI_MQ_TASK_INSERT:
-        r = pd_asprintf(
+        r = pdi_asprintf(
             "INSERT INTO %s.tasks (" TASK_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", s);
         break;
     case PDI_MQ_TASK_FIND:
-        r = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
-                        "version = ? AND input_hash = ? AND in_transaction_schema = %s",
-                        s, F);
+        r = pdi_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
+                         "version = ? AND input_hash = ? AND in_transaction_schema = %s",
+                         s, F);
         break;
     case PDI_MQ_TASK_FIND_FN:
-        r = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
-                        "version = ? AND input_hash = ? AND in_transaction_schema = %s AND "
-                        "cache_fn_hash = ?",
-                        s, F);
+        r = pdi_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
+                         "version = ? AND input_hash = ? AND in_transaction_schema = %s AND "
+                         "cache_fn_hash = ?",
+                         s, F);
         break;
     case PDI_MQ_TASK_LATEST:
-        r = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
-                        "ORDER BY timestamp DESC, id DESC",
-                        s);
+        r = pdi_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? "
+                         "ORDER BY timestamp DESC, id DESC",
+                         s);
         break;
     case PDI_MQ_TASK_LATEST_POS:
-        r = pd_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
-                        "position_hash = ? ORDER BY timestamp DESC, id DESC",
-                        s);
+        r = pdi_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE name = ? AND stage = ? AND "
+                         "position_hash = ? ORDER BY timestamp DESC, id DESC",
+                         s);
         break;
     case PDI_MQ_LAZY_INSERT:
-        r = pd_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, task_hash, "
-                        "in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
-                        s);
+        r = pdi_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, task_hash, "
+                         "in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
+                         s);
         break;
     case PDI_MQ_LAZY_STAGE:
-        r = pd_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema FROM "
-                        "%s.lazy_tables WHERE stage = ? AND in_transaction_schema = %s",
-                        s, F);
+        r = pdi_asprintf("SELECT name, stage, query_hash, task_hash, in_transaction_schema FROM "
+                         "%s.lazy_tables WHERE stage = ? AND in_transaction_schema = %s",
+                         s, F);
         break;
     case PDI_MQ_RAW_INSERT:
-        r = pd_asprintf("INSERT INTO %s.raw_sql (prev_objects, new_objects, stage, query_hash, "
-                        "task_hash, in_transaction_schema) VALUES (?, ?, ?, ?, ?, ?)",
-                        s);
+        r = pdi_asprintf("INSERT INTO %s.raw_sql (prev_objects, new_objects, stage, query_hash, "
+                         "task_hash, in_transaction_schema) VALUES (?, ?, ?, ?, ?, ?)",
+                         s);
         break;
     case PDI_MQ_RAW_FIND:
-        r = pd_asprintf("SELECT prev_objects, new_objects, stage, query_hash, task_hash, "
-                        "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND query_hash = "
-                        "? AND task_hash = ? AND in_transaction_schema = %s",
-                        s, F);
+        r = pdi_asprintf("SELECT prev_objects, new_objects, stage, query_hash, task_hash, "
+                         "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND query_hash = "
+                         "? AND task_hash = ? AND in_transaction_schema = %s",
+                         s, F);
         break;
     case PDI_MQ_DEL_UNCOMMITTED_TASKS:
     case PDI_MQ_DEL_UNCOMMITTED_LAZY:
     case PDI_MQ_DEL_UNCOMMITTED_RAW:
-        r = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND in_transaction_schema = %s", s,
-                        tabs[q - PDI_MQ_DEL_UNCOMMITTED_TASKS], T);
+        r = pdi_asprintf("DELETE FROM %s.%s WHERE stage = ? AND in_transaction_schema = %s", s,
+                         tabs[q - PDI_MQ_DEL_UNCOMMITTED_TASKS], T);
         break;
     case PDI_MQ_DEL_COMMITTED_TASKS:
     case PDI_MQ_DEL_COMMITTED_LAZY:
     case PDI_MQ_DEL_COMMITTED_RAW:
-        r = pd_asprintf("DELETE FROM %s.%s WHERE stage = ? AND in_transaction_schema = %s", s,
-                        tabs[q - PDI_MQ_DEL_COMMITTED_TASKS], F);
+        r = pdi_asprintf("DELETE FROM %s.%s WHERE stage = ? AND in_transaction_schema = %s", s,
+                         tabs[q - PDI_MQ_DEL_COMMITTED_TASKS], F);
         break;
     case PDI_MQ_PROMOTE_TASKS:
     case PDI_MQ_PROMOTE_LAZY:
     case PDI_MQ_PROMOTE_RAW:
-        r = pd_asprintf("UPDATE %s.%s SET in_transaction_schema = %s WHERE stage = ?", s,
-                        tabs[q - PDI_MQ_PROMOTE_TASKS], F);
+        r = pdi_asprintf("UPDATE %s.%s SET in_transaction_schema = %s WHERE stage = ?", s,
+                         tabs[q - PDI_MQ_PROMOTE_TASKS], F);
         break;
     case PDI_MQ_JOURNAL_ADD:
-        r = pd_asprintf("INSERT INTO %s.commit_journal (stage, run_id, started) VALUES (?, ?, ?)",
-                        s);
+        r = pdi_asprintf("INSERT INTO %s.commit_journal (stage, run_id, started) VALUES (?, ?, ?)",
+                         s);
         break;
     case PDI_MQ_JOURNAL_DEL:
-        r = pd_asprintf("DELETE FROM %s.commit_journal WHERE stage = ?", s);
+        r = pdi_asprintf("DELETE FROM %s.commit_journal WHERE stage = ?", s);
         break;
     case PDI_MQ_JOURNAL_LIST:
-        r = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal ORDER BY id", s);
+        r = pdi_asprintf("SELECT stage, run_id FROM %s.commit_journal ORDER BY id", s);
         break;
     case PDI_MQ_JOURNAL_LIST_STAGE:
-        r = pd_asprintf("SELECT stage, run_id FROM %s.commit_journal WHERE stage = ? ORDER BY id",
-                        s);
+        r = pdi_asprintf("SELECT stage, run_id FROM %s.commit_journal WHERE stage = ? ORDER BY id",
+                         s);
         break;
     case PDI_MQ_STAGE_GET:
-        r = pd_asprintf("SELECT cur_transaction_name FROM %s.stages WHERE stage = ?", s);
+        r = pdi_asprintf("SELECT cur_transaction_name FROM %s.stages WHERE stage = ?", s);
         break;
-    case PDI_MQ_STAGE_DEL: r = pd_asprintf("DELETE FROM %s.stages WHERE stage = ?", s); break;
+    case PDI_MQ_STAGE_DEL: r = pdi_asprintf("DELETE FROM %s.stages WHERE stage = ?", s); break;
     case PDI_MQ_STAGE_PUT:
-        r = pd_asprintf("INSERT INTO %s.stages (stage, cur_transaction_name) VALUES (?, ?)", s);
+        r = pdi_asprintf("INSERT INTO %s.stages (stage, cur_transaction_name) VALUES (?, ?)", s);
         break;
     case PDI_MQ_N: break;
     }
@@ -841,10 +841,10 @@ char *pdi_sql_meta_insert_rows(const pdi_dialect *d, const char *schema, pdi_met
         return one;
     tuple += strlen(" VALUES ");
     pd_buf b = {0};
-    pd_buf_puts(&b, one);
+    pdi_buf_puts(&b, one);
     for (size_t i = 1; i < rows; i++) {
-        pd_buf_putc(&b, ',');
-        pd_buf_puts(&b, tuple);
+        pdi_buf_putc(&b, ',');
+        pdi_buf_puts(&b, tuple);
     }
     free(one);
     return pdi_dl_finish(&b);
@@ -926,18 +926,18 @@ char *pdi_sql_mssql_splice_into(const char *select, const char *target)
     }
     pd_buf b = {0};
     if (!at) {
-        pd_buf_append(&b, select, pdi_dl_trimmed_len(select));
-        pd_buf_puts(&b, " INTO ");
-        pd_buf_puts(&b, target);
+        pdi_buf_append(&b, select, pdi_dl_trimmed_len(select));
+        pdi_buf_puts(&b, " INTO ");
+        pdi_buf_puts(&b, target);
     } else {
         size_t n = (size_t)(at - select);
         while (n && (select[n - 1] == ' ' || select[n - 1] == '\t'))
             n--;
-        pd_buf_append(&b, select, n);
-        pd_buf_puts(&b, " INTO ");
-        pd_buf_puts(&b, target);
-        pd_buf_putc(&b, ' ');
-        pd_buf_puts(&b, at);
+        pdi_buf_append(&b, select, n);
+        pdi_buf_puts(&b, " INTO ");
+        pdi_buf_puts(&b, target);
+        pdi_buf_putc(&b, ' ');
+        pdi_buf_puts(&b, at);
     }
     return pdi_dl_finish(&b);
 }
@@ -950,7 +950,7 @@ char *pdi_sql_strip_qualifier(const char *sql, const char *schema)
     while (*p) {
         if (*p == '\'') {
             const char *e = pdi_sql_skip_quoted(p);
-            pd_buf_append(&b, p, (size_t)(e - p));
+            pdi_buf_append(&b, p, (size_t)(e - p));
             p = e;
             continue;
         }
@@ -974,7 +974,7 @@ char *pdi_sql_strip_qualifier(const char *sql, const char *schema)
                 }
             }
         }
-        pd_buf_putc(&b, *p++);
+        pdi_buf_putc(&b, *p++);
     }
     return pdi_dl_finish(&b);
 }
@@ -1014,10 +1014,10 @@ pdi_sql_retarget_create(const pdi_dialect *d, const char *ddl, const char *schem
         p++;
     }
     pd_buf b = {0};
-    pd_buf_puts(&b, kw);
+    pdi_buf_puts(&b, kw);
     pdi_dl_qualified(&b, d, schema, name);
     if (*p != ' ')
-        pd_buf_putc(&b, ' ');
-    pd_buf_puts(&b, p);
+        pdi_buf_putc(&b, ' ');
+    pdi_buf_puts(&b, p);
     return pdi_dl_finish(&b);
 }

@@ -11,20 +11,20 @@
 static char *db2_create_schema(const pdi_dialect *d, const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
-                    "EXECUTE IMMEDIATE 'CREATE SCHEMA ");
+    pdi_buf_puts(&b, "BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
+                     "EXECUTE IMMEDIATE 'CREATE SCHEMA ");
     pdi_dl_quoted(&b, d, schema);
-    pd_buf_puts(&b, "'; END");
+    pdi_buf_puts(&b, "'; END");
     return pdi_dl_finish(&b);
 }
 
 static char *db2_drop_schema(const pdi_dialect *d, const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42704' BEGIN END; "
-                    "EXECUTE IMMEDIATE 'DROP SCHEMA ");
+    pdi_buf_puts(&b, "BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42704' BEGIN END; "
+                     "EXECUTE IMMEDIATE 'DROP SCHEMA ");
     pdi_dl_quoted(&b, d, schema);
-    pd_buf_puts(&b, " RESTRICT'; END");
+    pdi_buf_puts(&b, " RESTRICT'; END");
     return pdi_dl_finish(&b);
 }
 
@@ -32,9 +32,9 @@ static char *
 db2_rename_table(const pdi_dialect *d, const char *schema, const char *from, const char *to)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "RENAME ");
+    pdi_buf_puts(&b, "RENAME ");
     pdi_dl_qualified(&b, d, schema, from);
-    pd_buf_puts(&b, " TO ");
+    pdi_buf_puts(&b, " TO ");
     pdi_dl_quoted(&b, d, to);
     return pdi_dl_finish(&b);
 }
@@ -43,9 +43,9 @@ static char *db2_list_objects(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT TABNAME FROM SYSCAT.TABLES WHERE TABSCHEMA = ");
+    pdi_buf_puts(&b, "SELECT TABNAME FROM SYSCAT.TABLES WHERE TABSCHEMA = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND TYPE IN ('T', 'V', 'A', 'N') ORDER BY TABNAME");
+    pdi_buf_puts(&b, " AND TYPE IN ('T', 'V', 'A', 'N') ORDER BY TABNAME");
     return pdi_dl_finish(&b);
 }
 
@@ -53,18 +53,18 @@ static char *db2_list_relations(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT TABNAME, CASE TYPE WHEN 'V' THEN 'VIEW' WHEN 'A' THEN 'ALIAS' WHEN "
-                    "'N' THEN 'NICKNAME' ELSE 'TABLE' END FROM SYSCAT.TABLES WHERE TABSCHEMA = ");
+    pdi_buf_puts(&b, "SELECT TABNAME, CASE TYPE WHEN 'V' THEN 'VIEW' WHEN 'A' THEN 'ALIAS' WHEN "
+                     "'N' THEN 'NICKNAME' ELSE 'TABLE' END FROM SYSCAT.TABLES WHERE TABSCHEMA = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND TYPE IN ('T', 'V', 'A', 'N') ORDER BY TABNAME");
+    pdi_buf_puts(&b, " AND TYPE IN ('T', 'V', 'A', 'N') ORDER BY TABNAME");
     return pdi_dl_finish(&b);
 }
 
 static char *db2_limit(const pdi_dialect *d, const char *select, int64_t n)
 {
     (void)d;
-    return pd_asprintf("SELECT * FROM (%.*s) AS pd_limit_sub FETCH FIRST %lld ROWS ONLY",
-                       (int)pdi_dl_trimmed_len(select), select, (long long)n);
+    return pdi_asprintf("SELECT * FROM (%.*s) AS pd_limit_sub FETCH FIRST %lld ROWS ONLY",
+                        (int)pdi_dl_trimmed_len(select), select, (long long)n);
 }
 
 static const char *db2_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
@@ -102,23 +102,23 @@ static char *db2_ctas(
     (void)unlogged;
     size_t n = pdi_dl_trimmed_len(select);
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE TABLE ");
+    pdi_buf_puts(&b, "CREATE TABLE ");
     pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " AS (");
-    pd_buf_append(&b, select, n);
-    pd_buf_puts(&b, ") DEFINITION ONLY;\nCALL SYSPROC.ADMIN_CMD('LOAD FROM (");
+    pdi_buf_puts(&b, " AS (");
+    pdi_buf_append(&b, select, n);
+    pdi_buf_puts(&b, ") DEFINITION ONLY;\nCALL SYSPROC.ADMIN_CMD('LOAD FROM (");
     for (size_t i = 0; i < n; i++) {
-        pd_buf_putc(&b, select[i]);
+        pdi_buf_putc(&b, select[i]);
         if (select[i] == '\'')
-            pd_buf_putc(&b, '\'');
+            pdi_buf_putc(&b, '\'');
     }
-    pd_buf_puts(&b, ") OF CURSOR REPLACE RESETDICTIONARY INTO ");
+    pdi_buf_puts(&b, ") OF CURSOR REPLACE RESETDICTIONARY INTO ");
     pd_buf q = {0};
     pdi_dl_qualified(&q, d, schema, table);
-    char *qs = pd_buf_detach(&q);
-    pd_buf_puts(&b, qs ? qs : "");
+    char *qs = pdi_buf_detach(&q);
+    pdi_buf_puts(&b, qs ? qs : "");
     free(qs);
-    pd_buf_puts(&b, " STATISTICS YES NONRECOVERABLE')");
+    pdi_buf_puts(&b, " STATISTICS YES NONRECOVERABLE')");
     return pdi_dl_finish(&b);
 }
 
@@ -140,10 +140,10 @@ static char *db2_lock(const pdi_dialect *d, int64_t id, int op)
     (void)d;
     (void)id;
     if (op != 0)
-        return pd_strdup("ROLLBACK");
-    return pd_strdup("BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
-                     "EXECUTE IMMEDIATE 'CREATE TABLE PIPEDAG_LOCK (ID INTEGER)'; END;\n"
-                     "LOCK TABLE PIPEDAG_LOCK IN EXCLUSIVE MODE");
+        return pdi_strdup("ROLLBACK");
+    return pdi_strdup("BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
+                      "EXECUTE IMMEDIATE 'CREATE TABLE PIPEDAG_LOCK (ID INTEGER)'; END;\n"
+                      "LOCK TABLE PIPEDAG_LOCK IN EXCLUSIVE MODE");
 }
 
 char *pdi_sql_db2_create_alias(const char *schema,
@@ -153,9 +153,9 @@ char *pdi_sql_db2_create_alias(const char *schema,
 {
     const pdi_dialect *d = &pdi_dialect_db2;
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE ALIAS ");
+    pdi_buf_puts(&b, "CREATE ALIAS ");
     pdi_dl_qualified(&b, d, schema, name);
-    pd_buf_puts(&b, " FOR TABLE ");
+    pdi_buf_puts(&b, " FOR TABLE ");
     pdi_dl_qualified(&b, d, target_schema, target);
     return pdi_dl_finish(&b);
 }
@@ -163,7 +163,7 @@ char *pdi_sql_db2_create_alias(const char *schema,
 char *pdi_sql_db2_drop_alias(const char *schema, const char *name)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "DROP ALIAS ");
+    pdi_buf_puts(&b, "DROP ALIAS ");
     pdi_dl_qualified(&b, &pdi_dialect_db2, schema, name);
     return pdi_dl_finish(&b);
 }
@@ -172,17 +172,17 @@ char *pdi_sql_db2_runstats(const char *schema, const char *table)
 {
     pd_buf q = {0};
     pdi_dl_qualified(&q, &pdi_dialect_db2, schema, table);
-    char *qs = pd_buf_detach(&q);
+    char *qs = pdi_buf_detach(&q);
     if (!qs)
         return NULL;
     pd_buf b = {0};
-    pd_buf_puts(&b, "CALL SYSPROC.ADMIN_CMD('RUNSTATS ON TABLE ");
+    pdi_buf_puts(&b, "CALL SYSPROC.ADMIN_CMD('RUNSTATS ON TABLE ");
     for (const char *p = qs; *p; p++) {
-        pd_buf_putc(&b, *p);
+        pdi_buf_putc(&b, *p);
         if (*p == '\'')
-            pd_buf_putc(&b, '\'');
+            pdi_buf_putc(&b, '\'');
     }
-    pd_buf_puts(&b, " WITH DISTRIBUTION AND DETAILED INDEXES ALL')");
+    pdi_buf_puts(&b, " WITH DISTRIBUTION AND DETAILED INDEXES ALL')");
     free(qs);
     return pdi_dl_finish(&b);
 }

@@ -18,6 +18,7 @@
 #define PD_STORE_DIALECT_H
 
 #include "pipedag/arrow.h"
+#include "pipedag/pipedag.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -202,6 +203,74 @@ char *pdi_sql_create_index(const pdi_dialect *d,
 bool pdi_sql_has_indexes(const pdi_dialect *d);
 /* Do identifiers a and b name the same column on this dialect? */
 bool pdi_sql_same_ident(const pdi_dialect *d, const char *a, const char *b);
+
+/* ------------------------------------------------------------ checks */
+
+/* Column checks (docs/checks.md; text in checks.c). Each query selects the
+ * offending values of one check, at most `limit` rows (<= 0: all), and no
+ * row when the table passes. Values are JSON scalars (number, string,
+ * true/false) written as SQL literals; anything else is NULL with
+ * PD_ERR_INVALID. */
+/* One row (pd_nulls = the count) when some row has a NULL in any of cols. */
+char *pdi_sql_check_not_null(const pdi_dialect *d,
+                             const char *schema,
+                             const char *table,
+                             const char *const *cols,
+                             size_t ncols);
+/* Duplicated non-NULL value combinations of cols, with pd_rows = count. */
+char *pdi_sql_check_unique(const pdi_dialect *d,
+                           const char *schema,
+                           const char *table,
+                           const char *const *cols,
+                           size_t ncols,
+                           int64_t limit);
+/* Distinct values below (min) / above (max) the inclusive bound. */
+char *pdi_sql_check_min(const pdi_dialect *d,
+                        const char *schema,
+                        const char *table,
+                        const char *column,
+                        const char *value,
+                        int64_t limit);
+char *pdi_sql_check_max(const pdi_dialect *d,
+                        const char *schema,
+                        const char *table,
+                        const char *column,
+                        const char *value,
+                        int64_t limit);
+/* Distinct non-NULL values outside the list. */
+char *pdi_sql_check_accepted_values(const pdi_dialect *d,
+                                    const char *schema,
+                                    const char *table,
+                                    const char *column,
+                                    const char *const *values,
+                                    size_t nvalues,
+                                    int64_t limit);
+/* Distinct non-NULL values missing from ref_schema.ref_table.ref_column. */
+char *pdi_sql_check_references(const pdi_dialect *d,
+                               const char *schema,
+                               const char *table,
+                               const char *column,
+                               const char *ref_schema,
+                               const char *ref_table,
+                               const char *ref_column,
+                               int64_t limit);
+/* The row predicate of a scan check (not_null over cols, min, max,
+ * accepted_values over cols[0]): true for an offending row. */
+char *pdi_sql_check_predicate(const pdi_dialect *d,
+                              pd_check_kind kind,
+                              const char *const *cols,
+                              size_t ncols,
+                              const char *const *values,
+                              size_t nvalues);
+/* One scan for many checks: SELECT 1 AS pd_any FROM s.t WHERE (p1) OR
+ * (p2) ..., limited to one row - a row when some row offends some check. */
+char *pdi_sql_check_any(const pdi_dialect *d,
+                        const char *schema,
+                        const char *table,
+                        const char *const *predicates,
+                        size_t n);
+/* A check value (JSON scalar) as an SQL literal. */
+char *pdi_sql_check_literal(const pdi_dialect *d, const char *json);
 
 /* ------------------------------------------------------------- types */
 

@@ -46,25 +46,25 @@ static const char *dk_type(const pdi_dialect *d, const char *f, char *buf, size_
  * drop. */
 static void dk_where_schema(pd_buf *b, const char *schema)
 {
-    pd_buf_puts(b, " WHERE table_catalog = current_database() AND table_schema = ");
+    pdi_buf_puts(b, " WHERE table_catalog = current_database() AND table_schema = ");
     pdi_dl_literal(b, schema);
 }
 
 static char *dk_list_schemas(const pdi_dialect *d)
 {
     (void)d;
-    return pd_strdup("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = "
-                     "current_database() AND schema_name NOT IN ('main', 'information_schema', "
-                     "'pg_catalog') ORDER BY 1");
+    return pdi_strdup("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = "
+                      "current_database() AND schema_name NOT IN ('main', 'information_schema', "
+                      "'pg_catalog') ORDER BY 1");
 }
 
 static char *dk_list_objects(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
+    pdi_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
     dk_where_schema(&b, schema);
-    pd_buf_puts(&b, " ORDER BY table_name");
+    pdi_buf_puts(&b, " ORDER BY table_name");
     return pdi_dl_finish(&b);
 }
 
@@ -72,10 +72,10 @@ static char *dk_list_relations(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' "
-                    "END FROM information_schema.tables");
+    pdi_buf_puts(&b, "SELECT table_name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' "
+                     "END FROM information_schema.tables");
     dk_where_schema(&b, schema);
-    pd_buf_puts(&b, " ORDER BY table_name");
+    pdi_buf_puts(&b, " ORDER BY table_name");
     return pdi_dl_finish(&b);
 }
 
@@ -83,9 +83,9 @@ static char *dk_table_exists(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
+    pdi_buf_puts(&b, "SELECT table_name FROM information_schema.tables");
     dk_where_schema(&b, schema);
-    pd_buf_puts(&b, " AND table_name = ?");
+    pdi_buf_puts(&b, " AND table_name = ?");
     return pdi_dl_finish(&b);
 }
 
@@ -93,11 +93,11 @@ static char *dk_list_columns(const pdi_dialect *d, const char *schema, const cha
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT column_name FROM information_schema.columns");
+    pdi_buf_puts(&b, "SELECT column_name FROM information_schema.columns");
     dk_where_schema(&b, schema);
-    pd_buf_puts(&b, " AND table_name = ");
+    pdi_buf_puts(&b, " AND table_name = ");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, " ORDER BY ordinal_position");
+    pdi_buf_puts(&b, " ORDER BY ordinal_position");
     return pdi_dl_finish(&b);
 }
 
@@ -107,22 +107,22 @@ static char *dk_list_indexes(const pdi_dialect *d, const char *schema, const cha
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT index_name, is_unique, is_primary, trim(col, '''\"') FROM (SELECT "
-                    "index_name, is_unique, is_primary, unnest(string_split(expressions[2:-2], "
-                    "', ')) AS col, generate_subscripts(string_split(expressions[2:-2], ', '), "
-                    "1) AS pos FROM duckdb_indexes() WHERE database_name = current_database() "
-                    "AND schema_name = ");
+    pdi_buf_puts(&b, "SELECT index_name, is_unique, is_primary, trim(col, '''\"') FROM (SELECT "
+                     "index_name, is_unique, is_primary, unnest(string_split(expressions[2:-2], "
+                     "', ')) AS col, generate_subscripts(string_split(expressions[2:-2], ', '), "
+                     "1) AS pos FROM duckdb_indexes() WHERE database_name = current_database() "
+                     "AND schema_name = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND table_name = ");
+    pdi_buf_puts(&b, " AND table_name = ");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, ") ORDER BY index_name, pos");
+    pdi_buf_puts(&b, ") ORDER BY index_name, pos");
     return pdi_dl_finish(&b);
 }
 
 static char *dk_session(const pdi_dialect *d)
 {
     (void)d;
-    return pd_strdup("SET TimeZone = 'UTC'");
+    return pdi_strdup("SET TimeZone = 'UTC'");
 }
 
 const pdi_dialect pdi_dialect_duckdb = {

@@ -10,16 +10,16 @@
 static char *ms_create_schema(const pdi_dialect *d, const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "IF NOT EXISTS (SELECT * FROM sys.schemas WHERE name = ");
+    pdi_buf_puts(&b, "IF NOT EXISTS (SELECT * FROM sys.schemas WHERE name = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, ") EXEC(");
+    pdi_buf_puts(&b, ") EXEC(");
     pd_buf q = {0};
-    pd_buf_puts(&q, "CREATE SCHEMA ");
+    pdi_buf_puts(&q, "CREATE SCHEMA ");
     pdi_dl_quoted(&q, d, schema);
-    char *qs = pd_buf_detach(&q);
+    char *qs = pdi_buf_detach(&q);
     pdi_dl_literal(&b, qs ? qs : "");
     free(qs);
-    pd_buf_putc(&b, ')');
+    pdi_buf_putc(&b, ')');
     return pdi_dl_finish(&b);
 }
 
@@ -27,7 +27,7 @@ static char *ms_drop_schema(const pdi_dialect *d, const char *schema)
 {
     /* the store drops the contents first (drop_cascades is false) */
     pd_buf b = {0};
-    pd_buf_puts(&b, "DROP SCHEMA IF EXISTS ");
+    pdi_buf_puts(&b, "DROP SCHEMA IF EXISTS ");
     pdi_dl_quoted(&b, d, schema);
     return pdi_dl_finish(&b);
 }
@@ -49,11 +49,11 @@ ms_rename_table(const pdi_dialect *d, const char *schema, const char *from, cons
 {
     pd_buf q = {0};
     pdi_dl_qualified(&q, d, schema, from);
-    char *qs = pd_buf_detach(&q);
+    char *qs = pdi_buf_detach(&q);
     pd_buf b = {0};
-    pd_buf_puts(&b, "EXEC sp_rename ");
+    pdi_buf_puts(&b, "EXEC sp_rename ");
     pdi_dl_literal(&b, qs ? qs : "");
-    pd_buf_puts(&b, ", ");
+    pdi_buf_puts(&b, ", ");
     pdi_dl_literal(&b, to);
     free(qs);
     return pdi_dl_finish(&b);
@@ -76,18 +76,18 @@ static char *ms_list_objects(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
-                    "s.schema_id WHERE s.name = ");
+    pdi_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
+                     "s.schema_id WHERE s.name = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND o.type IN ('U', 'V', 'SN') ORDER BY o.name");
+    pdi_buf_puts(&b, " AND o.type IN ('U', 'V', 'SN') ORDER BY o.name");
     return pdi_dl_finish(&b);
 }
 
 static char *ms_limit(const pdi_dialect *d, const char *select, int64_t n)
 {
     (void)d;
-    return pd_asprintf("SELECT TOP %lld * FROM (%.*s) AS pd_limit_sub", (long long)n,
-                       (int)pdi_dl_trimmed_len(select), select);
+    return pdi_asprintf("SELECT TOP %lld * FROM (%.*s) AS pd_limit_sub", (long long)n,
+                        (int)pdi_dl_trimmed_len(select), select);
 }
 
 static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
@@ -136,25 +136,25 @@ static char *ms_lock(const pdi_dialect *d, int64_t id, int op)
 {
     (void)d;
     if (op == 2) /* session app locks end with the session; nothing else holds one */
-        return pd_strdup("SELECT 1");
+        return pdi_strdup("SELECT 1");
     if (op == 1)
-        return pd_asprintf("EXEC sp_releaseapplock @Resource = N'pipedag_%lld', "
-                           "@LockOwner = 'Session'",
-                           (long long)id);
-    return pd_asprintf("DECLARE @pd_rc INT; EXEC @pd_rc = sp_getapplock @Resource = "
-                       "N'pipedag_%lld', @LockMode = 'Exclusive', @LockOwner = 'Session', "
-                       "@LockTimeout = -1; IF @pd_rc < 0 RAISERROR('sp_getapplock pipedag_%lld "
-                       "failed: %%d', 16, 1, @pd_rc)",
-                       (long long)id, (long long)id);
+        return pdi_asprintf("EXEC sp_releaseapplock @Resource = N'pipedag_%lld', "
+                            "@LockOwner = 'Session'",
+                            (long long)id);
+    return pdi_asprintf("DECLARE @pd_rc INT; EXEC @pd_rc = sp_getapplock @Resource = "
+                        "N'pipedag_%lld', @LockMode = 'Exclusive', @LockOwner = 'Session', "
+                        "@LockTimeout = -1; IF @pd_rc < 0 RAISERROR('sp_getapplock pipedag_%lld "
+                        "failed: %%d', 16, 1, @pd_rc)",
+                        (long long)id, (long long)id);
 }
 
 char *pdi_sql_mssql_transfer(const char *to_schema, const char *from_schema, const char *name)
 {
     const pdi_dialect *d = &pdi_dialect_mssql;
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER SCHEMA ");
+    pdi_buf_puts(&b, "ALTER SCHEMA ");
     pdi_dl_quoted(&b, d, to_schema);
-    pd_buf_puts(&b, " TRANSFER ");
+    pdi_buf_puts(&b, " TRANSFER ");
     pdi_dl_qualified(&b, d, from_schema, name);
     return pdi_dl_finish(&b);
 }
@@ -162,17 +162,17 @@ char *pdi_sql_mssql_transfer(const char *to_schema, const char *from_schema, con
 char *pdi_sql_mssql_list_transferable(const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
-                    "s.schema_id WHERE s.name = ");
+    pdi_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
+                     "s.schema_id WHERE s.name = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND o.parent_object_id = 0 AND o.is_ms_shipped = 0 ORDER BY o.name");
+    pdi_buf_puts(&b, " AND o.parent_object_id = 0 AND o.is_ms_shipped = 0 ORDER BY o.name");
     return pdi_dl_finish(&b);
 }
 
 char *pdi_sql_mssql_use(const char *database)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "USE ");
+    pdi_buf_puts(&b, "USE ");
     pdi_dl_quoted(&b, &pdi_dialect_mssql, database);
     return pdi_dl_finish(&b);
 }
@@ -184,9 +184,9 @@ char *pdi_sql_mssql_create_synonym(const char *schema,
 {
     const pdi_dialect *d = &pdi_dialect_mssql;
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE SYNONYM ");
+    pdi_buf_puts(&b, "CREATE SYNONYM ");
     pdi_dl_qualified(&b, d, schema, name);
-    pd_buf_puts(&b, " FOR ");
+    pdi_buf_puts(&b, " FOR ");
     pdi_dl_qualified(&b, d, target_schema, target);
     return pdi_dl_finish(&b);
 }
@@ -194,7 +194,7 @@ char *pdi_sql_mssql_create_synonym(const char *schema,
 char *pdi_sql_mssql_drop_synonym(const char *schema, const char *name)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "DROP SYNONYM IF EXISTS ");
+    pdi_buf_puts(&b, "DROP SYNONYM IF EXISTS ");
     pdi_dl_qualified(&b, &pdi_dialect_mssql, schema, name);
     return pdi_dl_finish(&b);
 }
@@ -202,7 +202,7 @@ char *pdi_sql_mssql_drop_synonym(const char *schema, const char *name)
 char *pdi_sql_mssql_columnstore(const char *schema, const char *table)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE CLUSTERED COLUMNSTORE INDEX ccidx ON ");
+    pdi_buf_puts(&b, "CREATE CLUSTERED COLUMNSTORE INDEX ccidx ON ");
     pdi_dl_qualified(&b, &pdi_dialect_mssql, schema, table);
     return pdi_dl_finish(&b);
 }

@@ -50,31 +50,32 @@ static const char *pg_type(const pdi_dialect *d, const char *f, char *buf, size_
 static char *pg_session(const pdi_dialect *d)
 {
     (void)d;
-    return pd_strdup("SET TIME ZONE 'UTC'; SET extra_float_digits = 3");
+    return pdi_strdup("SET TIME ZONE 'UTC'; SET extra_float_digits = 3");
 }
 
 static char *pg_lock(const pdi_dialect *d, int64_t id, int op)
 {
     (void)d;
     if (op == 2)
-        return pd_strdup("SELECT pg_advisory_unlock_all()");
-    return pd_asprintf("SELECT pg_advisory_%s(%lld)", op == 0 ? "lock" : "unlock", (long long)id);
+        return pdi_strdup("SELECT pg_advisory_unlock_all()");
+    return pdi_asprintf("SELECT pg_advisory_%s(%lld)", op == 0 ? "lock" : "unlock", (long long)id);
 }
 
 static char *pg_list_indexes(const pdi_dialect *d, const char *schema, const char *table)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT i.relname, ix.indisunique, ix.indisprimary, a.attname FROM pg_index ix "
-                    "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = "
-                    "t.relnamespace JOIN pg_class i ON i.oid = ix.indexrelid JOIN LATERAL "
-                    "unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true JOIN "
-                    "pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE "
-                    "n.nspname = ");
+    pdi_buf_puts(&b,
+                 "SELECT i.relname, ix.indisunique, ix.indisprimary, a.attname FROM pg_index ix "
+                 "JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = "
+                 "t.relnamespace JOIN pg_class i ON i.oid = ix.indexrelid JOIN LATERAL "
+                 "unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true JOIN "
+                 "pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE "
+                 "n.nspname = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND t.relname = ");
+    pdi_buf_puts(&b, " AND t.relname = ");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, " ORDER BY i.relname, k.ord");
+    pdi_buf_puts(&b, " ORDER BY i.relname, k.ord");
     return pdi_dl_finish(&b);
 }
 
@@ -82,11 +83,11 @@ static char *pg_list_relations(const pdi_dialect *d, const char *schema)
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN "
-                    "'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END FROM "
-                    "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ");
+    pdi_buf_puts(&b, "SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN "
+                     "'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END FROM "
+                     "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY c.relname");
+    pdi_buf_puts(&b, " AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY c.relname");
     return pdi_dl_finish(&b);
 }
 
@@ -95,7 +96,7 @@ static char *pg_list_relations(const pdi_dialect *d, const char *schema)
 char *pdi_sql_pg_create_database(const char *name)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE DATABASE ");
+    pdi_buf_puts(&b, "CREATE DATABASE ");
     pdi_dl_quoted(&b, &pdi_dialect_postgres, name);
     return pdi_dl_finish(&b);
 }
@@ -103,35 +104,35 @@ char *pdi_sql_pg_create_database(const char *name)
 char *pdi_sql_pg_copy_in(const char *schema, const char *table, const struct ArrowSchema *cols)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "COPY ");
+    pdi_buf_puts(&b, "COPY ");
     pdi_dl_qualified(&b, &pdi_dialect_postgres, schema, table);
-    pd_buf_puts(&b, " (");
+    pdi_buf_puts(&b, " (");
     for (int64_t i = 0; i < cols->n_children; i++) {
         if (i)
-            pd_buf_puts(&b, ", ");
+            pdi_buf_puts(&b, ", ");
         pdi_dl_quoted(&b, &pdi_dialect_postgres, cols->children[i]->name);
     }
-    pd_buf_puts(&b, ") FROM STDIN (FORMAT binary)");
+    pdi_buf_puts(&b, ") FROM STDIN (FORMAT binary)");
     return pdi_dl_finish(&b);
 }
 
 char *pdi_sql_pg_copy_out(const char *select)
 {
-    return pd_asprintf("COPY (%.*s) TO STDOUT (FORMAT binary)", (int)pdi_dl_trimmed_len(select),
-                       select);
+    return pdi_asprintf("COPY (%.*s) TO STDOUT (FORMAT binary)", (int)pdi_dl_trimmed_len(select),
+                        select);
 }
 
 char *pdi_sql_pg_text_cast(const char *select, const char *const *cols, const bool *cast, size_t n)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT ");
+    pdi_buf_puts(&b, "SELECT ");
     for (size_t i = 0; i < n; i++) {
-        pd_buf_puts(&b, i ? ", pd_q." : "pd_q.");
+        pdi_buf_puts(&b, i ? ", pd_q." : "pd_q.");
         pdi_dl_quoted(&b, &pdi_dialect_postgres, cols[i]);
         if (cast[i])
-            pd_buf_puts(&b, "::text");
+            pdi_buf_puts(&b, "::text");
     }
-    pd_buf_printf(&b, " FROM (%.*s) AS pd_q", (int)pdi_dl_trimmed_len(select), select);
+    pdi_buf_printf(&b, " FROM (%.*s) AS pd_q", (int)pdi_dl_trimmed_len(select), select);
     return pdi_dl_finish(&b);
 }
 

@@ -11,9 +11,9 @@ static char *
 sf_rename_table(const pdi_dialect *d, const char *schema, const char *from, const char *to)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER TABLE ");
+    pdi_buf_puts(&b, "ALTER TABLE ");
     pdi_dl_qualified(&b, d, schema, from);
-    pd_buf_puts(&b, " RENAME TO ");
+    pdi_buf_puts(&b, " RENAME TO ");
     pdi_dl_qualified(&b, d, schema, to);
     return pdi_dl_finish(&b);
 }
@@ -49,9 +49,9 @@ char *pdi_sql_snowflake_swap(const char *a, const char *b_schema)
 {
     const pdi_dialect *d = &pdi_dialect_snowflake;
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER SCHEMA ");
+    pdi_buf_puts(&b, "ALTER SCHEMA ");
     pdi_dl_quoted(&b, d, a);
-    pd_buf_puts(&b, " SWAP WITH ");
+    pdi_buf_puts(&b, " SWAP WITH ");
     pdi_dl_quoted(&b, d, b_schema);
     return pdi_dl_finish(&b);
 }
@@ -59,11 +59,11 @@ char *pdi_sql_snowflake_swap(const char *a, const char *b_schema)
 char *pdi_sql_snowflake_query_tag(const char *instance_id, const char *user, long pid)
 {
     char *tag =
-        pd_asprintf("pipedag|%s|%s|%ld", instance_id ? instance_id : "", user ? user : "", pid);
+        pdi_asprintf("pipedag|%s|%s|%ld", instance_id ? instance_id : "", user ? user : "", pid);
     if (!tag)
         return NULL;
     pd_buf b = {0};
-    pd_buf_puts(&b, "ALTER SESSION SET QUERY_TAG = ");
+    pdi_buf_puts(&b, "ALTER SESSION SET QUERY_TAG = ");
     pdi_dl_literal(&b, tag);
     free(tag);
     return pdi_dl_finish(&b);
@@ -72,9 +72,9 @@ char *pdi_sql_snowflake_query_tag(const char *instance_id, const char *user, lon
 char *pdi_sql_snowflake_mark_schema(const char *schema, const char *mark)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "COMMENT ON SCHEMA ");
+    pdi_buf_puts(&b, "COMMENT ON SCHEMA ");
     pdi_dl_quoted(&b, &pdi_dialect_snowflake, schema);
-    pd_buf_puts(&b, " IS ");
+    pdi_buf_puts(&b, " IS ");
     pdi_dl_literal(&b, mark);
     return pdi_dl_finish(&b);
 }
@@ -82,7 +82,7 @@ char *pdi_sql_snowflake_mark_schema(const char *schema, const char *mark)
 char *pdi_sql_snowflake_schema_mark(const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT COMMENT FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ");
+    pdi_buf_puts(&b, "SELECT COMMENT FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ");
     pdi_dl_literal(&b, schema);
     return pdi_dl_finish(&b);
 }

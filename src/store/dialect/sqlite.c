@@ -14,9 +14,9 @@
 static char *sq_create_schema(const pdi_dialect *d, const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "ATTACH DATABASE ");
+    pdi_buf_puts(&b, "ATTACH DATABASE ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, " AS ");
+    pdi_buf_puts(&b, " AS ");
     pdi_dl_quoted(&b, d, schema);
     return pdi_dl_finish(&b);
 }
@@ -24,7 +24,7 @@ static char *sq_create_schema(const pdi_dialect *d, const char *schema)
 static char *sq_drop_schema(const pdi_dialect *d, const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "DETACH DATABASE ");
+    pdi_buf_puts(&b, "DETACH DATABASE ");
     pdi_dl_quoted(&b, d, schema);
     return pdi_dl_finish(&b);
 }
@@ -33,11 +33,11 @@ static char *sq_rename_schema(const pdi_dialect *d, const char *from, const char
 {
     /* not SQL: the backend renames the file */
     pd_buf b = {0};
-    pd_buf_puts(&b, "-- rename schema ");
+    pdi_buf_puts(&b, "-- rename schema ");
     pdi_dl_quoted(&b, d, from);
-    pd_buf_puts(&b, " to ");
+    pdi_buf_puts(&b, " to ");
     pdi_dl_quoted(&b, d, to);
-    pd_buf_puts(&b, " is a file rename");
+    pdi_buf_puts(&b, " is a file rename");
     return pdi_dl_finish(&b);
 }
 
@@ -45,9 +45,9 @@ static char *
 master_query(const pdi_dialect *d, const char *schema, const char *cols, const char *where)
 {
     pd_buf b = {0};
-    pd_buf_printf(&b, "SELECT %s FROM ", cols);
+    pdi_buf_printf(&b, "SELECT %s FROM ", cols);
     pdi_dl_quoted(&b, d, schema);
-    pd_buf_printf(&b, ".sqlite_master WHERE %s", where);
+    pdi_buf_printf(&b, ".sqlite_master WHERE %s", where);
     return pdi_dl_finish(&b);
 }
 
@@ -74,11 +74,11 @@ static char *sq_list_columns(const pdi_dialect *d, const char *schema, const cha
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT name FROM pragma_table_info(");
+    pdi_buf_puts(&b, "SELECT name FROM pragma_table_info(");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, ", ");
+    pdi_buf_puts(&b, ", ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, ") ORDER BY cid");
+    pdi_buf_puts(&b, ") ORDER BY cid");
     return pdi_dl_finish(&b);
 }
 
@@ -86,14 +86,14 @@ static char *sq_list_indexes(const pdi_dialect *d, const char *schema, const cha
 {
     (void)d;
     pd_buf b = {0};
-    pd_buf_puts(&b, "SELECT il.name, il.\"unique\", il.origin = 'pk', ii.name FROM "
-                    "pragma_index_list(");
+    pdi_buf_puts(&b, "SELECT il.name, il.\"unique\", il.origin = 'pk', ii.name FROM "
+                     "pragma_index_list(");
     pdi_dl_literal(&b, table);
-    pd_buf_puts(&b, ", ");
+    pdi_buf_puts(&b, ", ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, ") AS il, pragma_index_info(il.name, ");
+    pdi_buf_puts(&b, ") AS il, pragma_index_info(il.name, ");
     pdi_dl_literal(&b, schema);
-    pd_buf_puts(&b, ") AS ii ORDER BY il.name, ii.seqno");
+    pdi_buf_puts(&b, ") AS ii ORDER BY il.name, ii.seqno");
     return pdi_dl_finish(&b);
 }
 
@@ -172,10 +172,11 @@ char *pdi_sql_sqlite_file_pragmas(const char *schema, bool metadata)
     pd_buf q = {0};
     pdi_dl_quoted(&q, &pdi_dialect_sqlite, schema);
     char *s = pdi_dl_finish(&q);
-    char *r = s ? pd_asprintf(metadata ? "PRAGMA %s.journal_mode=WAL; PRAGMA %s.synchronous=NORMAL"
-                                       : "PRAGMA %s.journal_mode=DELETE; PRAGMA %s.synchronous=OFF",
-                              s, s)
-                : NULL;
+    char *r =
+        s ? pdi_asprintf(metadata ? "PRAGMA %s.journal_mode=WAL; PRAGMA %s.synchronous=NORMAL"
+                                  : "PRAGMA %s.journal_mode=DELETE; PRAGMA %s.synchronous=OFF",
+                         s, s)
+          : NULL;
     free(s);
     return r;
 }
@@ -195,18 +196,18 @@ char *pdi_sql_sqlite_view_defs(const char *schema)
 char *pdi_sql_sqlite_set_definition(const char *schema)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "UPDATE ");
+    pdi_buf_puts(&b, "UPDATE ");
     pdi_dl_quoted(&b, &pdi_dialect_sqlite, schema);
-    pd_buf_puts(&b, ".sqlite_master SET sql = ? WHERE type = ? AND name = ?");
+    pdi_buf_puts(&b, ".sqlite_master SET sql = ? WHERE type = ? AND name = ?");
     return pdi_dl_finish(&b);
 }
 
 char *pdi_sql_sqlite_writable_schema(const char *schema, bool on)
 {
     pd_buf b = {0};
-    pd_buf_puts(&b, "PRAGMA ");
+    pdi_buf_puts(&b, "PRAGMA ");
     pdi_dl_quoted(&b, &pdi_dialect_sqlite, schema);
-    pd_buf_puts(&b, on ? ".writable_schema = ON" : ".writable_schema = OFF");
+    pdi_buf_puts(&b, on ? ".writable_schema = ON" : ".writable_schema = OFF");
     return pdi_dl_finish(&b);
 }
 

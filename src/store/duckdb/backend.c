@@ -50,7 +50,7 @@ static double lock_wait(const pd_store_config *sc)
 {
     const pd_cfg_node *a = sc->args;
     for (size_t i = 0; a && a->type == PD_CFG_MAP && i < a->n; i++)
-        if (pd_str_eq(a->keys[i], "lock_wait_seconds") && a->items[i]->type == PD_CFG_SCALAR)
+        if (pdi_str_eq(a->keys[i], "lock_wait_seconds") && a->items[i]->type == PD_CFG_SCALAR)
             return strtod(a->items[i]->scalar, NULL);
     return PDI_DUCK_LOCK_WAIT_DEFAULT;
 }
@@ -61,15 +61,15 @@ static int d_open(const pdi_open_args *a, pdi_db **out)
     int rc = pdi_duck_library_load(); /* needed by every session: say so now */
     if (rc)
         return rc;
-    duck_be_db *db = pd_calloc(1, sizeof *db);
+    duck_be_db *db = pdi_calloc(1, sizeof *db);
     if (!db)
         return PD_ERR_NOMEM;
     rc = pdi_duck_url_path(a->sc->url, &db->path);
     db->opts.lock_wait_seconds = lock_wait(a->sc);
     db->opts.create_dirs = a->sc->create_database_if_not_exists;
     if (rc == PD_OK && db->opts.create_dirs) {
-        char *dir = pd_path_dirname(db->path);
-        rc = dir ? (pd_is_dir(dir) ? PD_OK : pd_mkdir_p(dir)) : PD_ERR_NOMEM;
+        char *dir = pdi_path_dirname(db->path);
+        rc = dir ? (pdi_is_dir(dir) ? PD_OK : pdi_mkdir_p(dir)) : PD_ERR_NOMEM;
         free(dir);
     }
     if (rc) {
@@ -98,7 +98,7 @@ static int d_connect(pdi_db *db, pdi_conn **out)
     int rc = pdi_duck_db_open(bd->path, &bd->opts, &f);
     if (rc)
         return rc;
-    duck_be_conn *c = pd_calloc(1, sizeof *c);
+    duck_be_conn *c = pdi_calloc(1, sizeof *c);
     rc = c ? pdi_duck_connect(f, &c->dc) : PD_ERR_NOMEM;
     pdi_duck_db_release(f); /* the session holds its own reference */
     if (rc == PD_OK) {

@@ -38,8 +38,8 @@ static int ds_fail(duck_stream *s, const char *what, duck_error_data e)
 {
     const pdi_duck_api *A = s->A;
     free(s->err);
-    s->err = pd_asprintf("duckdb: %s: %s", what,
-                         e && A->error_data_message(e) ? A->error_data_message(e) : "failed");
+    s->err = pdi_asprintf("duckdb: %s: %s", what,
+                          e && A->error_data_message(e) ? A->error_data_message(e) : "failed");
     return 5; /* EIO */
 }
 
@@ -48,7 +48,7 @@ static int ds_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
     duck_stream *s = st->private_data;
     if (pd_arrow_schema_copy(&s->schema, out) != PD_OK) {
         free(s->err);
-        s->err = pd_strdup("out of memory copying the Arrow schema");
+        s->err = pdi_strdup("out of memory copying the Arrow schema");
         return 12; /* ENOMEM */
     }
     return 0;
@@ -112,8 +112,8 @@ static int result_schema(const pdi_duck_api *A,
 {
     *opts = A->result_get_arrow_options(r);
     duck_idx n = A->column_count(r);
-    duck_logical_type *types = pd_calloc(n ? n : 1, sizeof *types);
-    const char **names = pd_calloc(n ? n : 1, sizeof *names);
+    duck_logical_type *types = pdi_calloc(n ? n : 1, sizeof *types);
+    const char **names = pdi_calloc(n ? n : 1, sizeof *names);
     int rc = types && names && *opts ? PD_OK : PD_ERR_NOMEM;
     for (duck_idx i = 0; rc == PD_OK && i < n; i++) {
         types[i] = A->column_logical_type(r, i);
@@ -163,25 +163,26 @@ static char *interval_text(const struct ArrowSchema *s, const struct ArrowArray 
     }
     pd_buf b = {0};
     if (months)
-        pd_buf_printf(&b, "%d month%s", months, months == 1 || months == -1 ? "" : "s");
+        pdi_buf_printf(&b, "%d month%s", months, months == 1 || months == -1 ? "" : "s");
     if (days)
-        pd_buf_printf(&b, "%s%d day%s", b.len ? " " : "", days, days == 1 || days == -1 ? "" : "s");
+        pdi_buf_printf(&b, "%s%d day%s", b.len ? " " : "", days,
+                       days == 1 || days == -1 ? "" : "s");
     if (nanos || !b.len) {
         uint64_t u = nanos < 0 ? (uint64_t)0 - (uint64_t)nanos : (uint64_t)nanos;
         uint64_t secs = u / 1000000000u, frac = u % 1000000000u;
-        pd_buf_printf(&b, "%s%s%02llu:%02llu:%02llu", b.len ? " " : "", nanos < 0 ? "-" : "",
-                      (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
-                      (unsigned long long)(secs % 60));
+        pdi_buf_printf(&b, "%s%s%02llu:%02llu:%02llu", b.len ? " " : "", nanos < 0 ? "-" : "",
+                       (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+                       (unsigned long long)(secs % 60));
         if (frac) {
             char fs[16];
             snprintf(fs, sizeof fs, "%09llu", (unsigned long long)frac);
             size_t n = strlen(fs);
             while (n && fs[n - 1] == '0')
                 fs[--n] = 0;
-            pd_buf_printf(&b, ".%s", fs);
+            pdi_buf_printf(&b, ".%s", fs);
         }
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 int pdi_duck_rows_via_arrow(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *user)
@@ -191,8 +192,8 @@ int pdi_duck_rows_via_arrow(pdi_duck_conn *c, duck_result *r, pd_row_fn row, voi
     struct ArrowSchema sch = {0};
     int rc = result_schema(A, r, &opts, &sch, "a query");
     int64_t nc = sch.n_children;
-    const char **names = pd_calloc(nc ? (size_t)nc : 1, sizeof *names);
-    char **vals = pd_calloc(nc ? (size_t)nc : 1, sizeof *vals);
+    const char **names = pdi_calloc(nc ? (size_t)nc : 1, sizeof *names);
+    char **vals = pdi_calloc(nc ? (size_t)nc : 1, sizeof *vals);
     if (rc == PD_OK && (!names || !vals))
         rc = PD_ERR_NOMEM;
     for (int64_t j = 0; rc == PD_OK && j < nc; j++)
@@ -219,9 +220,9 @@ int pdi_duck_rows_via_arrow(pdi_duck_conn *c, duck_result *r, pd_row_fn row, voi
                 char small[128];
                 int n = pd_arrow_get_text(cs, ca, i, small, sizeof small);
                 if (n >= 0 && (size_t)n < sizeof small) {
-                    vals[j] = pd_strdup(small);
+                    vals[j] = pdi_strdup(small);
                 } else if (n >= 0) {
-                    vals[j] = pd_malloc((size_t)n + 1);
+                    vals[j] = pdi_malloc((size_t)n + 1);
                     if (vals[j])
                         pd_arrow_get_text(cs, ca, i, vals[j], (size_t)n + 1);
                 } else if (!(vals[j] = interval_text(cs, ca, i))) {
@@ -257,8 +258,8 @@ int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStr
     const pdi_duck_api *A = c->A;
     memset(out, 0, sizeof *out);
     if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL: %s", sql);
-    duck_stream *s = pd_calloc(1, sizeof *s);
+        pdi_log(PD_LOG_INFO, "SQL: %s", sql);
+    duck_stream *s = pdi_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
     s->A = A;
@@ -302,8 +303,8 @@ typedef struct slice {
 static int slice_init(slice *sl, int64_t nkids)
 {
     memset(sl, 0, sizeof *sl);
-    sl->kids = pd_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kids);
-    sl->kid_ptrs = pd_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kid_ptrs);
+    sl->kids = pdi_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kids);
+    sl->kid_ptrs = pdi_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kid_ptrs);
     sl->nkids = nkids;
     return sl->kids && sl->kid_ptrs ? PD_OK : PD_ERR_NOMEM;
 }

@@ -26,7 +26,7 @@ int pdi_duck_connect(pdi_duck_db *db, pdi_duck_conn **out)
     int rc = pdi_duck_api_get(&A);
     if (rc)
         return rc;
-    pdi_duck_conn *c = pd_calloc(1, sizeof *c);
+    pdi_duck_conn *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     c->A = A;
@@ -62,7 +62,7 @@ void pdi_duck_set_print_sql(pdi_duck_conn *c, bool on)
 static void log_sql(pdi_duck_conn *c, const char *sql)
 {
     if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL: %s", sql);
+        pdi_log(PD_LOG_INFO, "SQL: %s", sql);
 }
 
 int pdi_duck_exec(pdi_duck_conn *c, const char *sql)
@@ -100,8 +100,8 @@ static int result_rows(pdi_duck_conn *c, duck_result *r, pd_row_fn row, void *us
     if (nc > 4096)
         return pd_set_error(PD_ERR_UNSUPPORTED, "duckdb: a result of %llu columns is too wide",
                             (unsigned long long)nc);
-    const char **names = pd_calloc(nc ? nc : 1, sizeof *names);
-    char **vals = pd_calloc(nc ? nc : 1, sizeof *vals);
+    const char **names = pdi_calloc(nc ? nc : 1, sizeof *names);
+    char **vals = pdi_calloc(nc ? nc : 1, sizeof *vals);
     int rc = names && vals ? PD_OK : PD_ERR_NOMEM;
     for (duck_idx j = 0; rc == PD_OK && j < nc; j++)
         names[j] = A->column_name(r, j);
@@ -142,7 +142,7 @@ static int prepared(pdi_duck_conn *c, const char *sql, duck_prepared *out)
             c->A->destroy_prepare(&st);
         return rc;
     }
-    char *copy = pd_strdup(sql);
+    char *copy = pdi_strdup(sql);
     if (!copy) {
         c->A->destroy_prepare(&st);
         return PD_ERR_NOMEM;
@@ -211,10 +211,10 @@ int pdi_duck_rollback(pdi_duck_conn *c)
 {
     /* keep the error that made the caller roll back */
     pd_buf keep = {0};
-    pd_buf_puts(&keep, pd_last_error());
+    pdi_buf_puts(&keep, pd_last_error());
     int code = pd_last_error_code();
     int rc = pdi_duck_exec(c, "ROLLBACK");
-    char *k = pd_buf_detach(&keep);
+    char *k = pdi_buf_detach(&keep);
     if (code != PD_OK && k)
         pd_set_error(code, "%s", k);
     free(k);

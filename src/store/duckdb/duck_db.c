@@ -39,7 +39,7 @@ int pdi_duck_url_path(const char *url, char **path_out)
 {
     *path_out = NULL;
     const char *p;
-    if (pd_str_starts(url, "duckdb:///"))
+    if (pdi_str_starts(url, "duckdb:///"))
         p = url + strlen("duckdb:///");
     else
         return pd_set_error(PD_ERR_CONFIG,
@@ -52,7 +52,7 @@ int pdi_duck_url_path(const char *url, char **path_out)
                             "DuckDB URL %s names no database file (in-memory databases do not "
                             "outlive a run)",
                             url);
-    *path_out = pd_strndup(p, n);
+    *path_out = pdi_strndup(p, n);
     return *path_out ? PD_OK : PD_ERR_NOMEM;
 }
 
@@ -102,7 +102,7 @@ static char *proc_cmdline(long pid)
     char f[64];
     snprintf(f, sizeof f, "/proc/%ld/cmdline", pid);
     size_t len = 0;
-    char *s = pd_file_read(f, &len);
+    char *s = pdi_file_read(f, &len);
     if (!s) {
         pd_clear_error();
         return NULL;
@@ -156,7 +156,7 @@ char *pdi_duck_holder(const char *path, const char *msg)
     if (!pid)
         return NULL;
     char *cmd = proc_cmdline(pid);
-    char *r = cmd ? pd_asprintf("PID %ld (%s)", pid, cmd) : pd_asprintf("PID %ld", pid);
+    char *r = cmd ? pdi_asprintf("PID %ld (%s)", pid, cmd) : pdi_asprintf("PID %ld", pid);
     free(cmd);
     return r;
 }
@@ -195,7 +195,7 @@ static int open_once(const pdi_duck_api *A, const char *path, duck_database *db,
     int rc = A->open_ext(path, db, cfg, &e);
     A->destroy_config(&cfg);
     if (rc != 0) {
-        *err = pd_strdup(e ? e : "duckdb_open_ext failed");
+        *err = pdi_strdup(e ? e : "duckdb_open_ext failed");
         if (e)
             A->free(e);
         *db = NULL;
@@ -211,7 +211,7 @@ static int open_once(const pdi_duck_api *A, const char *path, duck_database *db,
  * DuckDB's lock (a conflict we wait on). */
 static int open_in_dir(const pdi_duck_api *A, const char *path, duck_database *db, char **err)
 {
-    char *dir = pd_path_dirname(path);
+    char *dir = pdi_path_dirname(path);
     int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     free(dir);
     if (fd >= 0)
@@ -232,10 +232,10 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
         return rc;
     char *abs = NULL;
     if (path[0] == '/') {
-        abs = pd_strdup(path);
+        abs = pdi_strdup(path);
     } else {
         char cwd[4096];
-        abs = getcwd(cwd, sizeof cwd) ? pd_path_join(cwd, path) : pd_strdup(path);
+        abs = getcwd(cwd, sizeof cwd) ? pdi_path_join(cwd, path) : pdi_strdup(path);
     }
     if (!abs)
         return PD_ERR_NOMEM;
@@ -249,12 +249,12 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
             return PD_OK;
         }
     }
-    char *dir = pd_path_dirname(abs);
+    char *dir = pdi_path_dirname(abs);
     if (!dir) {
         rc = PD_ERR_NOMEM;
-    } else if (!pd_is_dir(dir)) {
+    } else if (!pdi_is_dir(dir)) {
         if (o->create_dirs)
-            rc = pd_mkdir_p(dir);
+            rc = pdi_mkdir_p(dir);
         else
             rc = pd_set_error(PD_ERR_NOT_FOUND,
                               "the directory %s of DuckDB file %s does not exist (set "
@@ -265,14 +265,14 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
     duck_database db = NULL;
     char *err = NULL;
     if (rc == PD_OK) {
-        double t0 = pd_now_seconds();
+        double t0 = pdi_now_seconds();
         bool told = false;
         for (;;) {
             free(err);
             rc = open_in_dir(A, abs, &db, &err);
             if (rc != PD_ERR_IO || !is_lock_conflict(err))
                 break;
-            double waited = pd_now_seconds() - t0;
+            double waited = pdi_now_seconds() - t0;
             char *who = pdi_duck_holder(abs, err);
             if (waited >= o->lock_wait_seconds) {
                 rc = pd_set_error(PD_ERR_LOCK,
@@ -284,10 +284,10 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
                 break;
             }
             if (!told) {
-                pd_log(PD_LOG_WARN,
-                       "DuckDB file %s is held by another process (%s); waiting up to %g s for "
-                       "it to be released",
-                       abs, who ? who : "holder unknown", o->lock_wait_seconds);
+                pdi_log(PD_LOG_WARN,
+                        "DuckDB file %s is held by another process (%s); waiting up to %g s for "
+                        "it to be released",
+                        abs, who ? who : "holder unknown", o->lock_wait_seconds);
                 told = true;
             }
             free(who);
@@ -302,7 +302,7 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
         free(abs);
         return rc;
     }
-    pdi_duck_db *d = pd_calloc(1, sizeof *d);
+    pdi_duck_db *d = pdi_calloc(1, sizeof *d);
     if (!d) {
         A->close(&db);
         pthread_mutex_unlock(&g_mu);

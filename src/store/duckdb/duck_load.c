@@ -27,7 +27,7 @@ static char *g_error; /* why loading failed (static for the process) */
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    return slash ? pd_strndup(path, (size_t)(slash - path)) : NULL;
+    return slash ? pdi_strndup(path, (size_t)(slash - path)) : NULL;
 }
 
 typedef struct sym_entry {
@@ -97,7 +97,8 @@ static int resolve(void *h, const char *path, pd_buf *why)
     for (size_t i = 0; i < sizeof g_syms / sizeof g_syms[0]; i++) {
         void *p = dlsym(h, g_syms[i].name);
         if (!p) {
-            pd_buf_printf(why, "%s lacks %s (DuckDB 1.3 or newer is needed)", path, g_syms[i].name);
+            pdi_buf_printf(why, "%s lacks %s (DuckDB 1.3 or newer is needed)", path,
+                           g_syms[i].name);
             return -1;
         }
         memcpy((char *)&g_api + g_syms[i].offset, &p, sizeof p);
@@ -109,25 +110,25 @@ static int resolve(void *h, const char *path, pd_buf *why)
 static bool try_path(const char *path, bool by_name, pd_buf *why)
 {
     if (!by_name && access(path, F_OK) != 0) {
-        pd_buf_printf(why, "%s%s (no such file)", why->len ? "; " : "", path);
+        pdi_buf_printf(why, "%s%s (no such file)", why->len ? "; " : "", path);
         return false;
     }
     void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
-        pd_buf_printf(why, "%s%s (%s)", why->len ? "; " : "",
-                      by_name ? "the library path (" DUCK_LIB_NAME ")" : path,
-                      e ? e : "dlopen failed");
+        pdi_buf_printf(why, "%s%s (%s)", why->len ? "; " : "",
+                       by_name ? "the library path (" DUCK_LIB_NAME ")" : path,
+                       e ? e : "dlopen failed");
         return false;
     }
     if (why->len)
-        pd_buf_puts(why, "; ");
+        pdi_buf_puts(why, "; ");
     if (resolve(h, path, why) != 0) {
         dlclose(h);
         return false;
     }
     g_api.handle = h;
-    g_api.path = pd_strdup(path);
+    g_api.path = pdi_strdup(path);
     g_api.version = g_api.library_version();
     return true;
 }
@@ -140,13 +141,13 @@ static void load_once(void)
         g_ok = try_path(env, false, &why);
         if (!g_ok) {
             /* An explicit choice that fails is not silently replaced. */
-            char *w = pd_buf_detach(&why);
-            g_error = pd_asprintf("DuckDB library not found (searched: PIPEDAG_DUCKDB_LIBRARY=%s)",
-                                  w ? w : "");
+            char *w = pdi_buf_detach(&why);
+            g_error = pdi_asprintf("DuckDB library not found (searched: PIPEDAG_DUCKDB_LIBRARY=%s)",
+                                   w ? w : "");
             free(w);
             return;
         }
-        pd_buf_free(&why);
+        pdi_buf_free(&why);
         return;
     }
     char exe[PATH_MAX];
@@ -159,11 +160,11 @@ static void load_once(void)
     Dl_info info;
     if (dladdr((void *)&load_once, &info) && info.dli_fname && info.dli_fname[0] == '/')
         lib_dir = dir_of(info.dli_fname);
-    const char *dirs[2] = {exe_dir, lib_dir && !pd_str_eq(lib_dir, exe_dir) ? lib_dir : NULL};
+    const char *dirs[2] = {exe_dir, lib_dir && !pdi_str_eq(lib_dir, exe_dir) ? lib_dir : NULL};
     for (size_t i = 0; i < 2 && !g_ok; i++) {
         if (!dirs[i])
             continue;
-        char *p = pd_path_join(dirs[i], DUCK_LIB_NAME);
+        char *p = pdi_path_join(dirs[i], DUCK_LIB_NAME);
         if (p)
             g_ok = try_path(p, false, &why);
         free(p);
@@ -173,14 +174,14 @@ static void load_once(void)
     free(exe_dir);
     free(lib_dir);
     if (!g_ok) {
-        char *w = pd_buf_detach(&why);
-        g_error = pd_asprintf("DuckDB library not found (searched: PIPEDAG_DUCKDB_LIBRARY unset; "
-                              "%s). Install it with scripts/install-deps.sh (npm package "
-                              "@duckdb/node-bindings-linux-x64) and set PIPEDAG_DUCKDB_LIBRARY",
-                              w ? w : "");
+        char *w = pdi_buf_detach(&why);
+        g_error = pdi_asprintf("DuckDB library not found (searched: PIPEDAG_DUCKDB_LIBRARY unset; "
+                               "%s). Install it with scripts/install-deps.sh (npm package "
+                               "@duckdb/node-bindings-linux-x64) and set PIPEDAG_DUCKDB_LIBRARY",
+                               w ? w : "");
         free(w);
     } else {
-        pd_buf_free(&why);
+        pdi_buf_free(&why);
     }
 }
 

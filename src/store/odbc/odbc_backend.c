@@ -58,7 +58,7 @@ static bool missing_database(const char *msg, const char *db)
 {
     if (!db)
         return false;
-    char *needle = pd_asprintf("database \"%s\" does not exist", db);
+    char *needle = pdi_asprintf("database \"%s\" does not exist", db);
     bool r = needle && strstr(msg, needle);
     free(needle);
     return r;
@@ -84,7 +84,7 @@ static int create_database(odb_db *db)
             return pd_set_error(PD_ERR_CONFIG, "%s: no database in the URL to create",
                                 db->base.desc);
         }
-        u = pd_asprintf("%.*s/postgres%s", (int)(slash - url), url, q ? q : "");
+        u = pdi_asprintf("%.*s/postgres%s", (int)(slash - url), url, q ? q : "");
     }
     int rc = u ? pdi_odbc_url_parse(u, &other) : PD_ERR_NOMEM;
     if (u) {
@@ -115,12 +115,12 @@ static int create_database(odb_db *db)
 static int ob_open(const pdi_open_args *a, pdi_db **out)
 {
     *out = NULL;
-    odb_db *db = pd_calloc(1, sizeof *db);
+    odb_db *db = pdi_calloc(1, sizeof *db);
     if (!db)
         return PD_ERR_NOMEM;
     db->sc = a->sc;
     db->d = a->d;
-    db->instance_id = pd_strdup(a->instance_id ? a->instance_id : "");
+    db->instance_id = pdi_strdup(a->instance_id ? a->instance_id : "");
     db->base.desc = a->desc;
     int rc = pdi_odbc_url_parse(a->sc->url, &db->t);
     if (rc) {
@@ -174,7 +174,7 @@ static int ob_connect(pdi_db *pdb, pdi_conn **out)
 {
     *out = NULL;
     odb_db *db = (odb_db *)pdb;
-    odb_conn *oc = pd_calloc(1, sizeof *oc);
+    odb_conn *oc = pdi_calloc(1, sizeof *oc);
     if (!oc)
         return PD_ERR_NOMEM;
     int rc = pdi_odbc_connect(&db->t, &oc->c);
@@ -238,7 +238,7 @@ static int ob_exec(pdi_conn *pc, const char *sql)
         used |= dialect_id(pc) == PDI_DIALECT_MSSQL && starts_with_use(pieces.items[i]);
         rc = pdi_odbc_exec(c, pieces.items[i]);
     }
-    pd_strv_free(&pieces);
+    pdi_strv_free(&pieces);
     /* a T-SQL script that switched databases: back to the configured one,
      * so the pooled session stays where the store expects it */
     if (used && db->t.database) {
@@ -287,7 +287,7 @@ static int ob_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream
         goto done;
     }
     for (;;) {
-        struct ArrowArray *nb = pd_grow(batches, &cap, n, sizeof *batches, 4);
+        struct ArrowArray *nb = pdi_grow(batches, &cap, n, sizeof *batches, 4);
         if (!nb) {
             rc = PD_ERR_NOMEM;
             goto done;
@@ -406,7 +406,7 @@ static int strv_row(void *user, int ncols, const char *const *names, const char 
     (void)names;
     if (ncols < 1 || !values[0])
         return PD_OK;
-    return pd_strv_push(user, values[0]) ? PD_ERR_NOMEM : PD_OK;
+    return pdi_strv_push(user, values[0]) ? PD_ERR_NOMEM : PD_OK;
 }
 
 static int query_names(pdi_conn *pc, char *sql, pd_strv *out)
@@ -426,7 +426,7 @@ static int ms_transfer_all(pdi_conn *pc, const char *from, const char *to)
     int rc = query_names(pc, pdi_sql_mssql_list_transferable(from), &objs);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++)
         rc = run(pc, pdi_sql_mssql_transfer(to, from, objs.items[i]));
-    pd_strv_free(&objs);
+    pdi_strv_free(&objs);
     return rc;
 }
 
@@ -448,8 +448,8 @@ static int publish_aliases(pdi_conn *pc, const pdi_stage_names *st)
         rc = run(pc,
                  ms ? pdi_sql_mssql_create_synonym(st->base, objs.items[i], st->tx, objs.items[i])
                     : pdi_sql_db2_create_alias(st->base, objs.items[i], st->tx, objs.items[i]));
-    pd_strv_free(&old);
-    pd_strv_free(&objs);
+    pdi_strv_free(&old);
+    pdi_strv_free(&objs);
     return rc;
 }
 
@@ -468,7 +468,7 @@ static int ms_publish(pdi_conn *pc, const pdi_stage_names *st)
                           "publishing stage '%s': the scratch schema [%s] is not empty (holds "
                           "[%s]%s); drop it and run again",
                           st->stage, st->swap, left.items[0], left.n > 1 ? " and more" : "");
-    pd_strv_free(&left);
+    pdi_strv_free(&left);
     if (rc == PD_OK)
         rc = ms_transfer_all(pc, st->base, st->swap);
     if (rc == PD_OK)
@@ -518,7 +518,7 @@ static int sf_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
     rc = query_names(pc, pdi_sql_snowflake_schema_mark(st->base), &mark);
     if (rc == PD_OK)
         *done = mark.n == 1 && strcmp(mark.items[0], k_mark_new) == 0;
-    pd_strv_free(&mark);
+    pdi_strv_free(&mark);
     ob_disconnect(pc);
     return rc;
 }

@@ -94,9 +94,9 @@ long pdi_odbc_utf8_to_16(const char *s, size_t len, SQLWCHAR *dst, size_t cap)
 SQLWCHAR *pdi_odbc_wide(const char *s, size_t len, size_t *units)
 {
     size_t cap;
-    if (!pd_add_size(len, 1, &cap))
+    if (!pdi_add_size(len, 1, &cap))
         return NULL;
-    SQLWCHAR *w = pd_calloc(cap, sizeof *w);
+    SQLWCHAR *w = pdi_calloc(cap, sizeof *w);
     if (!w)
         return NULL;
     long n = pdi_odbc_utf8_to_16(s, len, w, len);
@@ -113,7 +113,7 @@ SQLWCHAR *pdi_odbc_wide(const char *s, size_t len, size_t *units)
 
 int pdi_odbc_utf16_to_8(pd_buf *b, const SQLWCHAR *w, size_t n)
 {
-    if (pd_buf_reserve(b, n * 3 + 1))
+    if (pdi_buf_reserve(b, n * 3 + 1))
         return PD_ERR_NOMEM;
     unsigned char *o = (unsigned char *)b->data + b->len;
     for (size_t i = 0; i < n; i++) {
@@ -178,10 +178,10 @@ char *pdi_odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *secret)
         if (!pdi_odbc_ok(r))
             break;
         if (b.len)
-            pd_buf_puts(&b, "; ");
-        pd_buf_putc(&b, '[');
+            pdi_buf_puts(&b, "; ");
+        pdi_buf_putc(&b, '[');
         pdi_odbc_utf16_to_8(&b, state, 5);
-        pd_buf_puts(&b, "] ");
+        pdi_buf_puts(&b, "] ");
         size_t ml = pdi_odbc_wlen(msg);
         /* drop trailing newlines drivers like to add */
         while (ml > 0 && (msg[ml - 1] == '\n' || msg[ml - 1] == '\r' || msg[ml - 1] == ' ' ||
@@ -193,7 +193,7 @@ char *pdi_odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *secret)
         if (b.data && mark >= 9) {
             const char *rec = b.data + mark - 8; /* "[SSSSS] " */
             size_t rl = b.len - (mark - 8);
-            char *prev = pd_strndup(rec, rl);
+            char *prev = pdi_strndup(rec, rl);
             b.data[mark - 8] = '\0';
             bool dup = prev && strstr(b.data, prev) != NULL;
             b.data[mark - 8] = '[';
@@ -205,8 +205,8 @@ char *pdi_odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *secret)
         }
     }
     if (!b.data)
-        return pd_strdup("(no diagnostic record)");
-    char *s = pd_buf_detach(&b);
+        return pdi_strdup("(no diagnostic record)");
+    char *s = pdi_buf_detach(&b);
     for (char *p = s; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
@@ -274,13 +274,13 @@ char *pdi_odbc_describe_drivers(void)
             char p[4096] = "", n[4096] = "";
             const char *dir = fpath(p);
             const char *file = fname(n);
-            pd_buf_printf(&b, "The driver manager reads %s/%s", dir ? dir : "",
-                          file ? file : "odbcinst.ini");
+            pdi_buf_printf(&b, "The driver manager reads %s/%s", dir ? dir : "",
+                           file ? file : "odbcinst.ini");
         }
         dlclose(lib);
     }
     if (!b.len)
-        pd_buf_puts(&b, "The driver manager's odbcinst.ini (see odbcinst -j)");
+        pdi_buf_puts(&b, "The driver manager's odbcinst.ini (see odbcinst -j)");
     SQLHENV env = pdi_odbc_env();
     size_t n = 0;
     if (env) {
@@ -289,19 +289,19 @@ char *pdi_odbc_describe_drivers(void)
         SQLUSMALLINT dir = SQL_FETCH_FIRST;
         while (
             pdi_odbc_ok(SQLDrivers(env, dir, desc, sizeof desc, &dl, attrs, sizeof attrs, &al))) {
-            pd_buf_puts(&b, n == 0 ? ", which lists the drivers: " : ", ");
-            pd_buf_printf(&b, "\"%s\"", (const char *)desc);
+            pdi_buf_puts(&b, n == 0 ? ", which lists the drivers: " : ", ");
+            pdi_buf_printf(&b, "\"%s\"", (const char *)desc);
             n++;
             dir = SQL_FETCH_NEXT;
         }
     }
     if (n == 0)
-        pd_buf_puts(&b, ", which lists no drivers");
+        pdi_buf_puts(&b, ", which lists no drivers");
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return NULL;
     }
-    return pd_buf_detach(&b);
+    return pdi_buf_detach(&b);
 }
 
 static char *describe_dsns(void)
@@ -315,15 +315,15 @@ static char *describe_dsns(void)
         SQLUSMALLINT dir = SQL_FETCH_FIRST;
         while (
             pdi_odbc_ok(SQLDataSources(env, dir, name, sizeof name, &nl, desc, sizeof desc, &dl))) {
-            pd_buf_puts(&b, n == 0 ? "data sources defined: " : ", ");
-            pd_buf_printf(&b, "\"%s\"", (const char *)name);
+            pdi_buf_puts(&b, n == 0 ? "data sources defined: " : ", ");
+            pdi_buf_printf(&b, "\"%s\"", (const char *)name);
             n++;
             dir = SQL_FETCH_NEXT;
         }
     }
     if (n == 0)
-        pd_buf_puts(&b, "no data source is defined (odbc.ini, ~/.odbc.ini; see odbcinst -j)");
-    return b.oom ? (pd_buf_free(&b), NULL) : pd_buf_detach(&b);
+        pdi_buf_puts(&b, "no data source is defined (odbc.ini, ~/.odbc.ini; see odbcinst -j)");
+    return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }
 
 /* ----------------------------------------------------------- connecting */
@@ -332,17 +332,17 @@ static char *describe_server(const pdi_odbc_target *t)
 {
     pd_buf b = PD_BUF_INIT;
     if (t->dsn)
-        pd_buf_printf(&b, "%s via DSN \"%s\"", t->dialect, t->dsn);
+        pdi_buf_printf(&b, "%s via DSN \"%s\"", t->dialect, t->dsn);
     else
-        pd_buf_printf(&b, "%s via ODBC driver \"%s\"", t->dialect, t->driver ? t->driver : "?");
+        pdi_buf_printf(&b, "%s via ODBC driver \"%s\"", t->dialect, t->driver ? t->driver : "?");
     if (t->host || t->database) {
-        pd_buf_puts(&b, " at ");
+        pdi_buf_puts(&b, " at ");
         if (t->host)
-            pd_buf_printf(&b, "%s%s%s", t->host, t->port ? ":" : "", t->port ? t->port : "");
+            pdi_buf_printf(&b, "%s%s%s", t->host, t->port ? ":" : "", t->port ? t->port : "");
         if (t->database)
-            pd_buf_printf(&b, "/%s", t->database);
+            pdi_buf_printf(&b, "/%s", t->database);
     }
-    return b.oom ? (pd_buf_free(&b), NULL) : pd_buf_detach(&b);
+    return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }
 
 static void get_info_str(SQLHDBC dbc, SQLUSMALLINT what, char *out, size_t cap)
@@ -360,12 +360,12 @@ int pdi_odbc_connect(const pdi_odbc_target *t, pdi_odbc **out)
     if (!env)
         return pd_set_error(PD_ERR, "ODBC: the driver manager (unixODBC) could not allocate an "
                                     "environment handle");
-    pdi_odbc *c = pd_calloc(1, sizeof *c);
+    pdi_odbc *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     c->server = describe_server(t);
-    c->password = pd_strdup(t->password);
-    c->dialect = pd_strdup(t->dialect);
+    c->password = pdi_strdup(t->password);
+    c->dialect = pdi_strdup(t->dialect);
     if (!c->server || !c->dialect || (t->password && !c->password)) {
         pdi_odbc_close(c);
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
@@ -423,11 +423,11 @@ int pdi_odbc_connect(const pdi_odbc_target *t, pdi_odbc **out)
             free(drivers);
         } else {
             pd_buf m = PD_BUF_INIT;
-            pd_buf_printf(&m, "cannot connect to %s", c->server);
-            pd_buf_printf(&m, ": %s; connection string %s", diag, t->masked);
+            pdi_buf_printf(&m, "cannot connect to %s", c->server);
+            pdi_buf_printf(&m, ": %s; connection string %s", diag, t->masked);
             rc = pd_set_error(state_is_connection(st) ? PD_ERR_IO : PD_ERR_SQL, "%s",
                               m.data ? m.data : "cannot connect");
-            pd_buf_free(&m);
+            pdi_buf_free(&m);
         }
         free(diag);
         pdi_odbc_close(c);
@@ -513,7 +513,7 @@ void *pdi_odbc_raw_dbc(pdi_odbc *c)
 void pdi_odbc_log_sql(pdi_odbc *c, const char *sql)
 {
     if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
+        pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
 }
 
 int pdi_odbc_stmt_new(pdi_odbc *c, SQLHSTMT *out)
@@ -613,7 +613,7 @@ static int prepared(pdi_odbc *c, const char *sql, SQLHSTMT *out)
         SQLFreeHandle(SQL_HANDLE_STMT, st);
         return rc;
     }
-    char *copy = pd_strdup(sql);
+    char *copy = pdi_strdup(sql);
     if (!copy) {
         SQLFreeHandle(SQL_HANDLE_STMT, st);
         return PD_ERR_NOMEM;
@@ -665,7 +665,7 @@ static int get_text(pdi_odbc *c, SQLHSTMT st, SQLUSMALLINT col, pd_buf *b, bool 
         size_t got = (ind == SQL_NO_TOTAL || (size_t)ind / sizeof(SQLWCHAR) > maxu)
                          ? maxu
                          : (size_t)ind / sizeof(SQLWCHAR);
-        if (pd_buf_append(&wide, chunk, got * sizeof(SQLWCHAR))) {
+        if (pdi_buf_append(&wide, chunk, got * sizeof(SQLWCHAR))) {
             rc = PD_ERR_NOMEM;
             break;
         }
@@ -676,7 +676,7 @@ static int get_text(pdi_odbc *c, SQLHSTMT st, SQLUSMALLINT col, pd_buf *b, bool 
         pdi_odbc_utf16_to_8(b, (const SQLWCHAR *)(wide.data ? wide.data : ""),
                             wide.len / sizeof(SQLWCHAR)))
         rc = PD_ERR_NOMEM;
-    pd_buf_free(&wide);
+    pdi_buf_free(&wide);
     return rc;
 }
 
@@ -688,9 +688,9 @@ static int emit_rows(pdi_odbc *c, SQLHSTMT st, pdi_odbc_row_fn row, void *user)
     if (ncols <= 0 || !row)
         return PD_OK;
     int rc = PD_OK;
-    char **names = pd_calloc((size_t)ncols, sizeof *names);
-    const char **vals = pd_calloc((size_t)ncols, sizeof *vals);
-    pd_buf *bufs = pd_calloc((size_t)ncols, sizeof *bufs);
+    char **names = pdi_calloc((size_t)ncols, sizeof *names);
+    const char **vals = pdi_calloc((size_t)ncols, sizeof *vals);
+    pd_buf *bufs = pdi_calloc((size_t)ncols, sizeof *bufs);
     if (!names || !vals || !bufs) {
         rc = PD_ERR_NOMEM;
         goto done;
@@ -709,7 +709,7 @@ static int emit_rows(pdi_odbc *c, SQLHSTMT st, pdi_odbc_row_fn row, void *user)
             rc = PD_ERR_NOMEM;
             goto done;
         }
-        names[i] = pd_buf_detach(&nb);
+        names[i] = pdi_buf_detach(&nb);
     }
     for (;;) {
         SQLRETURN r = SQLFetch(st);
@@ -721,9 +721,9 @@ static int emit_rows(pdi_odbc *c, SQLHSTMT st, pdi_odbc_row_fn row, void *user)
         }
         for (SQLSMALLINT i = 0; i < ncols && !rc; i++) {
             bool isnull;
-            pd_buf_clear(&bufs[i]);
+            pdi_buf_clear(&bufs[i]);
             rc = get_text(c, st, (SQLUSMALLINT)(i + 1), &bufs[i], &isnull);
-            if (!rc && !isnull && !bufs[i].data && pd_buf_reserve(&bufs[i], 1))
+            if (!rc && !isnull && !bufs[i].data && pdi_buf_reserve(&bufs[i], 1))
                 rc = PD_ERR_NOMEM;
             vals[i] = isnull ? NULL : bufs[i].data;
             if (vals[i] && bufs[i].len == 0)
@@ -741,7 +741,7 @@ done:
             free(names[i]);
     if (bufs)
         for (SQLSMALLINT i = 0; i < ncols; i++)
-            pd_buf_free(&bufs[i]);
+            pdi_buf_free(&bufs[i]);
     free(names);
     free(vals);
     free(bufs);
@@ -784,8 +784,8 @@ int pdi_odbc_query(pdi_odbc *c,
     rc = prepared(c, sql, &st);
     if (rc)
         return rc;
-    SQLWCHAR **wv = pd_calloc(nparams, sizeof *wv);
-    SQLLEN *ind = pd_calloc(nparams, sizeof *ind);
+    SQLWCHAR **wv = pdi_calloc(nparams, sizeof *wv);
+    SQLLEN *ind = pdi_calloc(nparams, sizeof *ind);
     if (!wv || !ind) {
         free(wv);
         free(ind);
@@ -795,7 +795,7 @@ int pdi_odbc_query(pdi_odbc *c,
         size_t wl = 0;
         if (!params[i]) {
             ind[i] = SQL_NULL_DATA;
-            wv[i] = pd_calloc(1, sizeof(SQLWCHAR));
+            wv[i] = pdi_calloc(1, sizeof(SQLWCHAR));
         } else {
             wv[i] = pdi_odbc_wide(params[i], strlen(params[i]), &wl);
             ind[i] = (SQLLEN)(wl * sizeof(SQLWCHAR));
@@ -841,7 +841,7 @@ static int first_value(void *user, int ncols, const char *const *names, const ch
     (void)names;
     char **out = user;
     if (ncols > 0 && !*out && values[0]) {
-        *out = pd_strdup(values[0]);
+        *out = pdi_strdup(values[0]);
         if (!*out)
             return PD_ERR_NOMEM;
     }

@@ -268,14 +268,14 @@ static char *type_name(SQLHSTMT st, SQLUSMALLINT i)
     SQLWCHAR tn[128];
     SQLSMALLINT len = 0;
     if (!pdi_odbc_ok(SQLColAttributeW(st, i, SQL_DESC_TYPE_NAME, tn, sizeof tn, &len, NULL)))
-        return pd_strdup("");
+        return pdi_strdup("");
     pd_buf b = PD_BUF_INIT;
     size_t n = (size_t)len / sizeof(SQLWCHAR);
     if (n > 127)
         n = 127;
     pdi_odbc_utf16_to_8(&b, tn, n);
-    char *s = b.data ? pd_str_lower(b.data) : pd_strdup("");
-    pd_buf_free(&b);
+    char *s = b.data ? pdi_str_lower(b.data) : pdi_strdup("");
+    pdi_buf_free(&b);
     return s;
 }
 
@@ -298,7 +298,7 @@ static int setup_col(fstate *f, SQLUSMALLINT i, fcol *col)
     pd_buf b = PD_BUF_INIT;
     if (pdi_odbc_utf16_to_8(&b, nm, nl < 511 ? (size_t)nl : 511))
         return PD_ERR_NOMEM;
-    col->name = b.data ? pd_buf_detach(&b) : pd_strdup("");
+    col->name = b.data ? pdi_buf_detach(&b) : pdi_strdup("");
     if (!col->name)
         return PD_ERR_NOMEM;
     if (f->lower_upper_names) {
@@ -414,7 +414,7 @@ static void fcols_free_batch(fcol *col)
     free(col->values);
     free(col->validity);
     free(col->offsets);
-    pd_buf_free(&col->data);
+    pdi_buf_free(&col->data);
     col->values = NULL;
     col->validity = NULL;
     col->offsets = NULL;
@@ -436,8 +436,8 @@ static void fstate_free(fstate *f)
     }
     free(f->cols);
     free(f->row_status);
-    pd_buf_free(&f->tmp);
-    pd_buf_free(&f->raw);
+    pdi_buf_free(&f->tmp);
+    pdi_buf_free(&f->raw);
     free(f->error);
     free(f);
 }
@@ -450,18 +450,18 @@ static int batch_alloc(fstate *f)
     for (size_t i = 0; i < f->ncols; i++) {
         fcol *col = &f->cols[i];
         col->nulls = 0;
-        col->validity = pd_calloc((cap + 7) / 8 + 1, 1);
+        col->validity = pdi_calloc((cap + 7) / 8 + 1, 1);
         if (!col->validity)
             return PD_ERR_NOMEM;
         if (col->kind == FK_BOOL) {
-            col->values = pd_calloc((cap + 7) / 8 + 1, 1);
+            col->values = pdi_calloc((cap + 7) / 8 + 1, 1);
         } else if (col->kind == FK_TEXT || col->kind == FK_BIN) {
-            col->offsets = pd_calloc(cap + 1, sizeof(int32_t));
-            pd_buf_clear(&col->data);
-            if (!col->offsets || pd_buf_reserve(&col->data, 1))
+            col->offsets = pdi_calloc(cap + 1, sizeof(int32_t));
+            pdi_buf_clear(&col->data);
+            if (!col->offsets || pdi_buf_reserve(&col->data, 1))
                 return PD_ERR_NOMEM;
         } else {
-            col->values = pd_calloc(cap ? cap : 1, col->elem);
+            col->values = pdi_calloc(cap ? cap : 1, col->elem);
         }
         if ((col->kind != FK_TEXT && col->kind != FK_BIN) && !col->values)
             return PD_ERR_NOMEM;
@@ -504,7 +504,7 @@ static int append_bytes(fcol *col, int64_t row, const void *p, size_t n)
                             "ODBC: column \"%s\": more than 2 GiB of text in one batch (use a "
                             "smaller batch)",
                             col->name);
-    if (pd_buf_append(&col->data, p, n))
+    if (pdi_buf_append(&col->data, p, n))
         return PD_ERR_NOMEM;
     col->offsets[row + 1] = (int32_t)col->data.len;
     return PD_OK;
@@ -520,8 +520,8 @@ static int get_whole(fstate *f, size_t i, SQLSETPOSIROW r, bool *is_null)
                              "ODBC: positioning on row %lu to read the long value of column "
                              "\"%s\"",
                              (unsigned long)r, col->name);
-    pd_buf_clear(&f->tmp);
-    pd_buf_clear(&f->raw);
+    pdi_buf_clear(&f->tmp);
+    pdi_buf_clear(&f->raw);
     *is_null = false;
     uint8_t chunk[16384];
     for (;;) {
@@ -541,7 +541,7 @@ static int get_whole(fstate *f, size_t i, SQLSETPOSIROW r, bool *is_null)
                       : col->ctype == SQL_C_CHAR ? sizeof chunk - 1
                                                  : sizeof chunk;
         size_t got = (ind == SQL_NO_TOTAL || (size_t)ind > room) ? room : (size_t)ind;
-        if (pd_buf_append(&f->raw, chunk, got))
+        if (pdi_buf_append(&f->raw, chunk, got))
             return PD_ERR_NOMEM;
         if (rr == SQL_SUCCESS || (ind != SQL_NO_TOTAL && (size_t)ind <= room))
             break;
@@ -556,7 +556,7 @@ static int get_whole(fstate *f, size_t i, SQLSETPOSIROW r, bool *is_null)
         pd_buf t = f->tmp;
         f->tmp = f->raw;
         f->raw = t;
-        if (pd_buf_reserve(&f->tmp, 1))
+        if (pdi_buf_reserve(&f->tmp, 1))
             return PD_ERR_NOMEM;
     }
     return PD_OK;
@@ -750,7 +750,7 @@ static int fill_batch(fstate *f, int64_t *rows)
 static void fs_set_error(fstate *f)
 {
     free(f->error);
-    f->error = pd_strdup(pd_last_error());
+    f->error = pdi_strdup(pd_last_error());
 }
 
 static int fs_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
@@ -814,8 +814,8 @@ static int fs_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         if (var) {
             pd_arrow_array_set_buffer(ch, 1, col->offsets);
             col->offsets = NULL;
-            char *d = pd_buf_detach(&col->data);
-            pd_arrow_array_set_buffer(ch, 2, d ? d : pd_calloc(1, 1));
+            char *d = pdi_buf_detach(&col->data);
+            pd_arrow_array_set_buffer(ch, 2, d ? d : pdi_calloc(1, 1));
         } else {
             pd_arrow_array_set_buffer(ch, 1, col->values);
             col->values = NULL;
@@ -856,7 +856,7 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     if (opts)
         o = *opts;
     pdi_odbc_log_sql(c, sql);
-    fstate *f = pd_calloc(1, sizeof *f);
+    fstate *f = pdi_calloc(1, sizeof *f);
     if (!f)
         return PD_ERR_NOMEM;
     f->c = c;
@@ -889,7 +889,7 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
         goto fail;
     }
     f->ncols = (size_t)ncols;
-    f->cols = pd_calloc(f->ncols, sizeof *f->cols);
+    f->cols = pdi_calloc(f->ncols, sizeof *f->cols);
     if (!f->cols) {
         rc = PD_ERR_NOMEM;
         goto fail;
@@ -929,7 +929,7 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     }
     for (size_t i = 0; i < f->ncols; i++) {
         fcol *col = &f->cols[i];
-        col->ind = pd_calloc((size_t)f->rowset, sizeof(SQLLEN));
+        col->ind = pdi_calloc((size_t)f->rowset, sizeof(SQLLEN));
         if (!col->ind) {
             rc = PD_ERR_NOMEM;
             goto fail;
@@ -937,14 +937,14 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
         if (col->getdata && col->elem && !col->width)
             col->width = col->elem; /* SQLGetData into tmp, copied */
         if (!col->direct && !col->getdata) {
-            col->scratch = pd_calloc((size_t)f->rowset, col->width);
+            col->scratch = pdi_calloc((size_t)f->rowset, col->width);
             if (!col->scratch) {
                 rc = PD_ERR_NOMEM;
                 goto fail;
             }
         }
     }
-    f->row_status = pd_calloc((size_t)f->rowset, sizeof *f->row_status);
+    f->row_status = pdi_calloc((size_t)f->rowset, sizeof *f->row_status);
     if (!f->row_status) {
         rc = PD_ERR_NOMEM;
         goto fail;

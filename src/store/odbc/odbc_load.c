@@ -146,8 +146,8 @@ text_at(const lcol *col, const struct ArrowArray *a, int64_t i, size_t *len, pd_
     int n = pd_arrow_get_text(col->schema, a, i, NULL, 0);
     if (n < 0)
         return NULL;
-    pd_buf_clear(scratch);
-    if (pd_buf_reserve(scratch, (size_t)n + 1))
+    pdi_buf_clear(scratch);
+    if (pdi_buf_reserve(scratch, (size_t)n + 1))
         return NULL;
     pd_arrow_get_text(col->schema, a, i, scratch->data, (size_t)n + 1);
     *len = (size_t)n;
@@ -360,7 +360,7 @@ static int lstmt_prepare(pdi_odbc *c, const char *sql, size_t tuples, size_t max
 {
     memset(ls, 0, sizeof *ls);
     ls->tuples = tuples;
-    ls->status = pd_calloc(max_sets ? max_sets : 1, sizeof *ls->status);
+    ls->status = pdi_calloc(max_sets ? max_sets : 1, sizeof *ls->status);
     if (!ls->status)
         return PD_ERR_NOMEM;
     int rc = pdi_odbc_stmt_new(c, &ls->st);
@@ -479,7 +479,7 @@ int pdi_odbc_load_arrow(pdi_odbc *c,
     pdi_odbc_log_sql(c, multi_rows > 1 ? insert_multi : insert_one);
     int rc = PD_OK;
     size_t ncols = (size_t)schema.n_children;
-    lcol *cols = pd_calloc(ncols ? ncols : 1, sizeof *cols);
+    lcol *cols = pdi_calloc(ncols ? ncols : 1, sizeof *cols);
     lstmt one, multi;
     memset(&one, 0, sizeof one);
     memset(&multi, 0, sizeof multi);
@@ -525,7 +525,7 @@ int pdi_odbc_load_arrow(pdi_odbc *c,
             break;
         }
         /* a struct batch's children carry their own offsets; add the batch's */
-        struct ArrowArray *kids = pd_calloc(ncols ? ncols : 1, sizeof *kids);
+        struct ArrowArray *kids = pdi_calloc(ncols ? ncols : 1, sizeof *kids);
         if (!kids) {
             pd_arrow_array_release(&batch);
             rc = PD_ERR_NOMEM;
@@ -551,7 +551,7 @@ int pdi_odbc_load_arrow(pdi_odbc *c,
                 break;
             size_t need = (size_t)k * rowbytes;
             if (need > rows_cap) {
-                uint8_t *nb = pd_realloc(rows_buf, need);
+                uint8_t *nb = pdi_realloc(rows_buf, need);
                 if (!nb) {
                     rc = PD_ERR_NOMEM;
                     break;
@@ -592,7 +592,7 @@ done:
     lstmt_free(&multi);
     free(rows_buf);
     free(cols);
-    pd_buf_free(&scratch);
+    pdi_buf_free(&scratch);
     pd_arrow_schema_release(&schema);
     if (!rc && rows_out)
         *rows_out = total;

@@ -99,8 +99,8 @@ static int push_piece(pd_strv *out, const char *s, size_t n)
     }
     while (n > 0 && isspace((unsigned char)s[n - 1]))
         n--;
-    char *piece = pd_strndup(s, n);
-    if (!piece || pd_strv_push_owned(out, piece))
+    char *piece = pdi_strndup(s, n);
+    if (!piece || pdi_strv_push_owned(out, piece))
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     return PD_OK;
 }

@@ -27,7 +27,7 @@ static int hexval(int c)
 /* Percent-decode [s, s+n); plus_space: '+' is a space (query strings). */
 static char *decode(const char *s, size_t n, bool plus_space)
 {
-    char *out = pd_malloc(n + 1);
+    char *out = pdi_malloc(n + 1);
     if (!out)
         return NULL;
     size_t o = 0;
@@ -62,16 +62,16 @@ static bool needs_braces(const char *v)
 static void put_value(pd_buf *b, const char *v, bool force_braces)
 {
     if (!force_braces && !needs_braces(v)) {
-        pd_buf_puts(b, v);
+        pdi_buf_puts(b, v);
         return;
     }
-    pd_buf_putc(b, '{');
+    pdi_buf_putc(b, '{');
     for (const char *p = v; *p; p++) {
-        pd_buf_putc(b, *p);
+        pdi_buf_putc(b, *p);
         if (*p == '}')
-            pd_buf_putc(b, '}');
+            pdi_buf_putc(b, '}');
     }
-    pd_buf_putc(b, '}');
+    pdi_buf_putc(b, '}');
 }
 
 static void put_attr(pd_buf *b, const char *key, const char *v, bool braces)
@@ -79,15 +79,15 @@ static void put_attr(pd_buf *b, const char *key, const char *v, bool braces)
     if (!v)
         return;
     if (b->len > 0)
-        pd_buf_putc(b, ';');
-    pd_buf_puts(b, key);
-    pd_buf_putc(b, '=');
+        pdi_buf_putc(b, ';');
+    pdi_buf_puts(b, key);
+    pdi_buf_putc(b, '=');
     put_value(b, v, braces);
 }
 
 static bool key_is_password(const char *k)
 {
-    return pd_str_ieq(k, "pwd") || pd_str_ieq(k, "password");
+    return pdi_str_ieq(k, "pwd") || pdi_str_ieq(k, "password");
 }
 
 char *pdi_odbc_mask_connstr(const char *cs)
@@ -99,7 +99,7 @@ char *pdi_odbc_mask_connstr(const char *cs)
     while (*p) {
         const char *eq = strchr(p, '=');
         if (!eq) {
-            pd_buf_puts(&b, p);
+            pdi_buf_puts(&b, p);
             break;
         }
         size_t klen = (size_t)(eq - p);
@@ -132,20 +132,20 @@ char *pdi_odbc_mask_connstr(const char *cs)
         } else {
             end = v + strcspn(v, ";");
         }
-        pd_buf_append(&b, p, klen + 1);
+        pdi_buf_append(&b, p, klen + 1);
         if (key_is_password(key))
-            pd_buf_puts(&b, "***");
+            pdi_buf_puts(&b, "***");
         else
-            pd_buf_append(&b, v, (size_t)(end - v));
+            pdi_buf_append(&b, v, (size_t)(end - v));
         if (*end == ';') {
-            pd_buf_putc(&b, ';');
+            pdi_buf_putc(&b, ';');
             end++;
         }
         p = end;
     }
     if (!b.data)
-        return pd_strdup("");
-    return pd_buf_detach(&b);
+        return pdi_strdup("");
+    return pdi_buf_detach(&b);
 }
 
 /* ------------------------------------------------------------ dialects */
@@ -213,7 +213,7 @@ static const char *default_driver(const char *dialect)
 
 static bool is_freetds(const char *driver)
 {
-    char *l = pd_str_lower(driver ? driver : "");
+    char *l = pdi_str_lower(driver ? driver : "");
     bool r = l && (strstr(l, "freetds") || strstr(l, "tdsodbc"));
     free(l);
     return r;
@@ -221,7 +221,7 @@ static bool is_freetds(const char *driver)
 
 static bool is_psqlodbc(const char *driver)
 {
-    char *l = pd_str_lower(driver ? driver : "");
+    char *l = pdi_str_lower(driver ? driver : "");
     bool r = l && (strstr(l, "psqlodbc") || strstr(l, "postgresql"));
     free(l);
     return r;
@@ -275,13 +275,13 @@ build_connstr(const pdi_odbc_target *t, const qparam *q, size_t nq, const char *
     const char *pw = t->password ? (masked ? "***" : t->password) : NULL;
     if (raw) {
         /* odbc_connect=...: used as given, user/password of the URL added */
-        char *m = masked ? pdi_odbc_mask_connstr(raw) : pd_strdup(raw);
+        char *m = masked ? pdi_odbc_mask_connstr(raw) : pdi_strdup(raw);
         if (!m)
             return NULL;
         size_t l = strlen(m);
         while (l > 0 && m[l - 1] == ';')
             m[--l] = '\0';
-        pd_buf_puts(&b, m);
+        pdi_buf_puts(&b, m);
         free(m);
         put_attr(&b, "UID", t->user, false);
         put_attr(&b, "PWD", pw, !masked);
@@ -297,9 +297,9 @@ build_connstr(const pdi_odbc_target *t, const qparam *q, size_t nq, const char *
                 put_attr(&b, "SERVER", t->host, false);
                 put_attr(&b, "PORT", t->port, false);
             } else if (t->port) {
-                char *hp = pd_asprintf("%s,%s", t->host, t->port);
+                char *hp = pdi_asprintf("%s,%s", t->host, t->port);
                 if (!hp) {
-                    pd_buf_free(&b);
+                    pdi_buf_free(&b);
                     return NULL;
                 }
                 put_attr(&b, "SERVER", hp, false);
@@ -318,13 +318,13 @@ build_connstr(const pdi_odbc_target *t, const qparam *q, size_t nq, const char *
     } else if (strcmp(t->dialect, "snowflake") == 0) {
         if (t->host) {
             char *server = strstr(t->host, "snowflakecomputing")
-                               ? pd_strdup(t->host)
-                               : pd_asprintf("%s.snowflakecomputing.com", t->host);
-            char *account = pd_strndup(t->host, strcspn(t->host, "."));
+                               ? pdi_strdup(t->host)
+                               : pdi_asprintf("%s.snowflakecomputing.com", t->host);
+            char *account = pdi_strndup(t->host, strcspn(t->host, "."));
             if (!server || !account) {
                 free(server);
                 free(account);
-                pd_buf_free(&b);
+                pdi_buf_free(&b);
                 return NULL;
             }
             put_attr(&b, "SERVER", server, false);
@@ -335,9 +335,9 @@ build_connstr(const pdi_odbc_target *t, const qparam *q, size_t nq, const char *
         if (t->database) {
             const char *slash = strchr(t->database, '/');
             if (slash) {
-                char *db = pd_strndup(t->database, (size_t)(slash - t->database));
+                char *db = pdi_strndup(t->database, (size_t)(slash - t->database));
                 if (!db) {
-                    pd_buf_free(&b);
+                    pdi_buf_free(&b);
                     return NULL;
                 }
                 put_attr(&b, "DATABASE", db, false);
@@ -373,17 +373,17 @@ params:
         for (size_t k = 0; k < 3; k++) {
             bool given = false;
             for (size_t i = 0; i < nq; i++)
-                given |= pd_str_ieq(q[i].key, defs[k][0]);
+                given |= pdi_str_ieq(q[i].key, defs[k][0]);
             if (!given)
                 put_attr(&b, defs[k][0], defs[k][1], false);
         }
     }
     if (b.oom) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         pd_set_error(PD_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    return b.data ? pd_buf_detach(&b) : pd_strdup("");
+    return b.data ? pdi_buf_detach(&b) : pdi_strdup("");
 }
 
 int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
@@ -399,8 +399,8 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
     size_t nq = 0, capq = 0;
     char *raw = NULL;
     {
-        char *s = pd_strndup(url, (size_t)(sep - url));
-        out->scheme = s ? pd_str_lower(s) : NULL;
+        char *s = pdi_strndup(url, (size_t)(sep - url));
+        out->scheme = s ? pdi_str_lower(s) : NULL;
         free(s);
     }
     if (!out->scheme)
@@ -411,7 +411,7 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
              out->scheme);
     const char *kd = known_dialect(base);
     out->known = kd != NULL;
-    out->dialect = pd_strdup(kd ? kd : base);
+    out->dialect = pdi_strdup(kd ? kd : base);
     if (!out->dialect) {
         rc = PD_ERR_NOMEM;
         goto fail;
@@ -449,7 +449,7 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
                     pd_set_error(PD_ERR_CONFIG, "%s:// URL: unterminated [IPv6] host", out->scheme);
                 goto fail;
             }
-            out->host = pd_strndup(hostp + 1, (size_t)(rb - hostp - 1));
+            out->host = pdi_strndup(hostp + 1, (size_t)(rb - hostp - 1));
             if (rb[1] == ':')
                 port = rb + 2;
         } else {
@@ -461,7 +461,7 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
             out->host = decode(hostp, (size_t)(hend - hostp), false);
         }
         if (port && port < auth_end) {
-            out->port = pd_strndup(port, (size_t)(auth_end - port));
+            out->port = pdi_strndup(port, (size_t)(auth_end - port));
             for (const char *c = out->port; c && *c; c++)
                 if (!isdigit((unsigned char)*c)) {
                     rc = pd_set_error(PD_ERR_CONFIG, "%s:// URL: port \"%s\" is not a number",
@@ -494,33 +494,33 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
         const char *eq = memchr(query, '=', n);
         if (n > 0) {
             char *k = decode(query, eq ? (size_t)(eq - query) : n, true);
-            char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - query), true) : pd_strdup("");
+            char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - query), true) : pdi_strdup("");
             if (!k || !v) {
                 free(k);
                 free(v);
                 rc = PD_ERR_NOMEM;
                 goto fail;
             }
-            if (pd_str_ieq(k, "driver")) {
+            if (pdi_str_ieq(k, "driver")) {
                 free(out->driver);
                 out->driver = v;
                 free(k);
-            } else if (pd_str_ieq(k, "dsn")) {
+            } else if (pdi_str_ieq(k, "dsn")) {
                 free(out->dsn);
                 out->dsn = v;
                 free(k);
-            } else if (pd_str_ieq(k, "odbc_connect")) {
+            } else if (pdi_str_ieq(k, "odbc_connect")) {
                 free(raw);
                 raw = v;
                 free(k);
             } else if (key_is_password(k) && !out->password) {
                 out->password = v;
                 free(k);
-            } else if ((pd_str_ieq(k, "uid") || pd_str_ieq(k, "user")) && !out->user) {
+            } else if ((pdi_str_ieq(k, "uid") || pdi_str_ieq(k, "user")) && !out->user) {
                 out->user = v;
                 free(k);
             } else {
-                qparam *nqp = pd_grow(q, &capq, nq, sizeof *q, 8);
+                qparam *nqp = pdi_grow(q, &capq, nq, sizeof *q, 8);
                 if (!nqp) {
                     free(k);
                     free(v);
@@ -556,7 +556,7 @@ int pdi_odbc_url_parse(const char *url, pdi_odbc_target *out)
                               out->scheme);
             goto fail;
         }
-        out->driver = pd_strdup(dd);
+        out->driver = pdi_strdup(dd);
         if (!out->driver) {
             rc = PD_ERR_NOMEM;
             goto fail;
@@ -593,25 +593,25 @@ static pd_strv g_warned = PD_STRV_INIT;
 
 static void warned_free(void)
 {
-    pd_strv_free(&g_warned);
+    pdi_strv_free(&g_warned);
 }
 
 bool pdi_odbc_warn_unknown_dialect(const char *dialect)
 {
     bool first = false;
     pthread_mutex_lock(&g_warn_mu);
-    if (!pd_strv_contains(&g_warned, dialect)) {
+    if (!pdi_strv_contains(&g_warned, dialect)) {
         if (g_warned.n == 0)
             atexit(warned_free);
-        pd_strv_push(&g_warned, dialect);
+        pdi_strv_push(&g_warned, dialect);
         first = true;
     }
     pthread_mutex_unlock(&g_warn_mu);
     if (first)
-        pd_log(PD_LOG_WARN,
-               "dialect \"%s\" is unknown to pipedag-c: it runs through ODBC with the "
-               "Postgres-like dialect (issues are likely)",
-               dialect);
+        pdi_log(PD_LOG_WARN,
+                "dialect \"%s\" is unknown to pipedag-c: it runs through ODBC with the "
+                "Postgres-like dialect (issues are likely)",
+                dialect);
     return first;
 }
 
@@ -619,7 +619,7 @@ bool pdi_odbc_warn_unknown_dialect(const char *dialect)
 
 const char *pdi_odbc_install_hint(const char *driver)
 {
-    char *l = pd_str_lower(driver ? driver : "");
+    char *l = pdi_str_lower(driver ? driver : "");
     const char *h = "install the vendor's ODBC driver and register it in odbcinst.ini "
                     "(odbcinst -i -d -f FILE), or give the path of its shared library as "
                     "driver=/path/to/driver.so";

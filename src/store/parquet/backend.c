@@ -52,7 +52,7 @@ static int p_open(const pdi_open_args *a, pdi_db **out)
 {
     *out = NULL;
     const pd_store_config *sc = a->sc;
-    pq_be_db *db = pd_calloc(1, sizeof *db);
+    pq_be_db *db = pdi_calloc(1, sizeof *db);
     if (!db)
         return PD_ERR_NOMEM;
     pdi_open_args da = *a;
@@ -171,7 +171,7 @@ static int p_rollback(pdi_conn *c)
 static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
 {
     (void)names;
-    return ncols > 0 && vals[0] ? pd_strv_push(user, vals[0]) : PD_OK;
+    return ncols > 0 && vals[0] ? pdi_strv_push(user, vals[0]) : PD_OK;
 }
 
 typedef struct targets {
@@ -216,7 +216,7 @@ static int repoint_body(pdi_pq *P, pdi_conn *c, const char *base, const char *sl
         rc = q ? DUCK->query(c, q, 0, NULL, strv_row, &objs) : PD_ERR_NOMEM;
         free(q);
     }
-    pd_strv_sort(&objs);
+    pdi_strv_sort(&objs);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++) {
         char *sel = pdi_sql_select_all(d, slot, objs.items[i]);
         char *v = sel ? pdi_sql_create_view(d, base, objs.items[i], sel) : NULL;
@@ -229,8 +229,8 @@ static int repoint_body(pdi_pq *P, pdi_conn *c, const char *base, const char *sl
         for (size_t i = 0; i < objs.n && rc == PD_OK; i++)
             rc = pdi_pq_sync_record(P->sync, base, objs.items[i], slot, "schema");
     }
-    pd_strv_free(&old);
-    pd_strv_free(&objs);
+    pdi_strv_free(&old);
+    pdi_strv_free(&objs);
     return rc;
 }
 
@@ -251,7 +251,7 @@ static int repoint_tx(pdi_pq *P, pdi_conn *c, const char *base, const char *slot
 static char *other_slot(const pdi_stage_names *st)
 {
     const char *tl = st->tx_logical;
-    bool odd = pd_str_ends(tl, "__odd");
+    bool odd = pdi_str_ends(tl, "__odd");
     size_t stem = strlen(tl) - (odd ? strlen("__odd") : strlen("__even"));
     /* the physical name is prefix + logical + suffix: swap the suffix part
      * at the same place */
@@ -259,10 +259,10 @@ static char *other_slot(const pdi_stage_names *st)
     if (!at)
         return NULL;
     pd_buf b = {0};
-    pd_buf_append(&b, st->tx, (size_t)(at - st->tx) + stem);
-    pd_buf_puts(&b, odd ? "__even" : "__odd");
-    pd_buf_puts(&b, at + strlen(tl));
-    return pd_buf_detach(&b);
+    pdi_buf_append(&b, st->tx, (size_t)(at - st->tx) + stem);
+    pdi_buf_puts(&b, odd ? "__even" : "__odd");
+    pdi_buf_puts(&b, at + strlen(tl));
+    return pdi_buf_detach(&b);
 }
 
 static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
@@ -290,10 +290,10 @@ static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
         free(q);
     }
     if (rc == PD_OK && t.into_tx) {
-        pd_log(PD_LOG_WARN,
-               "stage '%s': the catalog's views read the slot %s that the metadata does not "
-               "show as committed (a commit was interrupted): re-pointing them to %s",
-               st->stage, st->tx, other);
+        pdi_log(PD_LOG_WARN,
+                "stage '%s': the catalog's views read the slot %s that the metadata does not "
+                "show as committed (a commit was interrupted): re-pointing them to %s",
+                st->stage, st->tx, other);
         rc = repoint_tx(P, c, st->base, other);
     }
     if (rc == PD_OK)

@@ -148,8 +148,8 @@ static int do_view(pdi_pq *P, pdi_duck_conn *c, const char *ph, void *arg)
     view_args *va = arg;
     const pd_table *t = va->t;
     size_t n = t->n_view_sources;
-    char **sch = pd_calloc(n ? n : 1, sizeof *sch);
-    char **tab = pd_calloc(n ? n : 1, sizeof *tab);
+    char **sch = pdi_calloc(n ? n : 1, sizeof *sch);
+    char **tab = pdi_calloc(n ? n : 1, sizeof *tab);
     int rc = sch && tab ? PD_OK : PD_ERR_NOMEM;
     for (size_t i = 0; i < n && rc == PD_OK; i++) {
         const char *src = t->view_sources[i];
@@ -158,9 +158,9 @@ static int do_view(pdi_pq *P, pdi_duck_conn *c, const char *ph, void *arg)
             rc = pd_set_error(PD_ERR_INVALID, "view source '%s' is not schema.table", src);
             break;
         }
-        char *lg = pd_strndup(src, (size_t)(dot - src));
+        char *lg = pdi_strndup(src, (size_t)(dot - src));
         sch[i] = lg ? pdi_phys(va->s, lg) : NULL;
-        tab[i] = pd_strdup(dot + 1);
+        tab[i] = pdi_strdup(dot + 1);
         free(lg);
         if (!sch[i] || !tab[i])
             rc = PD_ERR_NOMEM;
@@ -209,7 +209,7 @@ typedef struct sync_args {
     pd_strv *synced;
 } sync_args;
 
-int pd_store_sync_metadata(pd_store *s, pd_strv *synced)
+int pdi_store_sync_metadata(pd_store *s, pd_strv *synced)
 {
     if (s->be != &pdi_backend_parquet)
         return pd_set_error(PD_ERR_CONFIG,
@@ -227,7 +227,7 @@ int pd_store_sync_metadata(pd_store *s, pd_strv *synced)
     for (int pass = 0; pass < 2 && rc == PD_OK; pass++) {
         for (size_t i = 0; i < schemas.n && rc == PD_OK; i++) {
             const char *sc = schemas.items[i];
-            bool slot = pd_str_ends(sc, "__odd") || pd_str_ends(sc, "__even") ||
+            bool slot = pdi_str_ends(sc, "__odd") || pdi_str_ends(sc, "__even") ||
                         strstr(sc, "__odd") || strstr(sc, "__even");
             if (slot != (pass == 0))
                 continue;
@@ -238,9 +238,9 @@ int pd_store_sync_metadata(pd_store *s, pd_strv *synced)
                 pdi_pool_put(s, c);
             }
             if (rc == PD_OK && synced)
-                rc = pd_strv_push(synced, sc);
+                rc = pdi_strv_push(synced, sc);
         }
     }
-    pd_strv_free(&schemas);
+    pdi_strv_free(&schemas);
     return rc;
 }

@@ -22,7 +22,7 @@ static const pdi_dialect *duck(void)
 int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
 {
     *out = NULL;
-    pdi_pq *P = pd_calloc(1, sizeof *P);
+    pdi_pq *P = pdi_calloc(1, sizeof *P);
     if (!P)
         return PD_ERR_NOMEM;
     P->print_materialize = a->print_materialize;
@@ -32,7 +32,7 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
     if (!P->base)
         rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     if (rc == PD_OK) {
-        P->s3 = pd_fs_is_s3(P->base);
+        P->s3 = pdi_fs_is_s3(P->base);
         P->inst = pdi_pq_instance_prefix(P->base, a->instance_id);
         if (!P->inst)
             rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
@@ -44,17 +44,17 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
         fc.endpoint_url = a->s3_endpoint_url;
         fc.url_style = a->s3_url_style;
         fc.region = a->s3_region;
-        rc = pd_fs_open(&fc, &P->fs);
+        rc = pdi_fs_open(&fc, &P->fs);
     }
     if (rc == PD_OK)
-        rc = pd_fs_check_base(P->fs, P->base, true);
+        rc = pdi_fs_check_base(P->fs, P->base, true);
     if (rc == PD_OK && P->s3)
         rc = pdi_pq_cache_open(P->fs, &P->cache);
     if (rc == PD_OK && P->s3) {
         /* what a killed run left: incomplete multipart uploads */
-        if (pd_fs_cleanup_incomplete(P->fs, P->inst, NULL) != PD_OK) {
-            pd_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s", P->base,
-                   pd_last_error());
+        if (pdi_fs_cleanup_incomplete(P->fs, P->inst, NULL) != PD_OK) {
+            pdi_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s",
+                    P->base, pd_last_error());
             pd_clear_error();
         }
     }
@@ -73,8 +73,8 @@ void pdi_pq_close(pdi_pq *P)
         return;
     pdi_pq_sync_close(P->sync);
     pdi_pq_cache_close(P->cache);
-    pd_fs_close(P->fs);
-    pd_strv_free(&P->dirty);
+    pdi_fs_close(P->fs);
+    pdi_strv_free(&P->dirty);
     pthread_mutex_destroy(&P->mu);
     free(P->base);
     free(P->inst);
@@ -102,7 +102,7 @@ char *pdi_pq_file_url(pdi_pq *P, const char *slot, const char *table)
 int pdi_pq_slot_init(pdi_pq *P, const char *slot)
 {
     pthread_mutex_lock(&P->mu);
-    int rc = pd_strv_contains(&P->dirty, slot) ? PD_OK : pd_strv_push(&P->dirty, slot);
+    int rc = pdi_strv_contains(&P->dirty, slot) ? PD_OK : pdi_strv_push(&P->dirty, slot);
     pthread_mutex_unlock(&P->mu);
     return rc;
 }
@@ -114,22 +114,22 @@ static int clean_locked(pdi_pq *P, const char *slot)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     pd_fs_entry *e = NULL;
     size_t n = 0;
-    int rc = pd_fs_list(P->fs, sp, &e, &n);
+    int rc = pdi_fs_list(P->fs, sp, &e, &n);
     if (rc == PD_ERR_NOT_FOUND) {
         pd_clear_error();
         rc = PD_OK;
         n = 0;
     }
     if (rc == PD_OK && n > 0) {
-        rc = pd_fs_delete_prefix(P->fs, sp);
+        rc = pdi_fs_delete_prefix(P->fs, sp);
         if (rc == PD_OK)
             P->n_files_deleted += (int64_t)n;
     }
-    pd_fs_entries_free(e, n);
+    pdi_fs_entries_free(e, n);
     if (P->cache)
         pdi_pq_cache_forget_prefix(P->cache, sp);
     if (rc == PD_OK && !P->s3)
-        rc = pd_fs_check_base(P->fs, sp, true);
+        rc = pdi_fs_check_base(P->fs, sp, true);
     if (rc)
         pd_error_prefix("clearing the files of slot %s (%s)", slot, sp);
     free(sp);
@@ -171,8 +171,8 @@ static int create_file_view(pdi_pq *P,
     if (rc == PD_OK && P->sync) {
         pd_buf b = {0};
         for (size_t i = 0; i < n; i++)
-            pd_buf_printf(&b, "%s%s", i ? "\n" : "", files[i]);
-        char *target = pd_buf_detach(&b);
+            pdi_buf_printf(&b, "%s%s", i ? "\n" : "", files[i]);
+        char *target = pdi_buf_detach(&b);
         rc = target ? pdi_pq_sync_record(P->sync, slot, table, target, "parquet") : PD_ERR_NOMEM;
         free(target);
     }
@@ -182,7 +182,7 @@ static int create_file_view(pdi_pq *P,
 static void log_write(pdi_pq *P, const char *slot, const char *table, const char *url)
 {
     if (P->print_materialize)
-        pd_log(PD_LOG_INFO, "Writing table %s.%s to %s", slot, table, url);
+        pdi_log(PD_LOG_INFO, "Writing table %s.%s to %s", slot, table, url);
 }
 
 typedef struct huge_cols {
@@ -195,7 +195,7 @@ static int huge_row(void *user, int ncols, const char *const *names, const char 
     huge_cols *h = user;
     if (ncols >= 2 && vals[0] && vals[1] &&
         (!strcmp(vals[1], "HUGEINT") || !strcmp(vals[1], "UHUGEINT")))
-        return pd_strv_push(&h->cols, vals[0]);
+        return pdi_strv_push(&h->cols, vals[0]);
     return PD_OK;
 }
 
@@ -210,10 +210,10 @@ static int exact_select(pdi_duck_conn *c, const char *select, char **out)
     if (rc == PD_OK)
         *out = h.cols.n
                    ? pdi_sql_pq_exact_select(select, (const char *const *)h.cols.items, h.cols.n)
-                   : pd_strdup(select);
+                   : pdi_strdup(select);
     if (rc == PD_OK && !*out)
         rc = PD_ERR_NOMEM;
-    pd_strv_free(&h.cols);
+    pdi_strv_free(&h.cols);
     free(d);
     return rc;
 }
@@ -230,7 +230,7 @@ int pdi_pq_write_sql(
         free(url);
         return rc0;
     }
-    char *target = P->s3 ? pdi_pq_cache_staging(P->cache) : pd_strdup(url);
+    char *target = P->s3 ? pdi_pq_cache_staging(P->cache) : pdi_strdup(url);
     char *sel = NULL;
     int rc = target ? exact_select(c, select, &sel) : PD_ERR_NOMEM;
     char *copy = rc == PD_OK ? pdi_sql_pq_copy_to(sel, target) : NULL;
@@ -239,7 +239,7 @@ int pdi_pq_write_sql(
     free(sel);
     pdi_crash_point("parquet_after_copy");
     if (rc == PD_OK && P->s3) {
-        rc = pd_fs_upload(P->fs, target, url);
+        rc = pdi_fs_upload(P->fs, target, url);
         if (rc == PD_OK)
             rc = pdi_pq_cache_put(P->cache, url, target);
         else
@@ -300,7 +300,7 @@ static int one_text_row(void *user, int ncols, const char *const *names, const c
     one_text *o = user;
     o->n++;
     if (ncols >= 1 && vals[0] && !o->v) {
-        o->v = pd_strdup(vals[0]);
+        o->v = pdi_strdup(vals[0]);
         if (!o->v)
             return PD_ERR_NOMEM;
     }
@@ -315,7 +315,7 @@ int pdi_pq_files_of(
     char *q = pdi_sql_pq_view_sql();
     if (!q)
         return PD_ERR_NOMEM;
-    char *s = pd_strdup(schema), *t = pd_strdup(table);
+    char *s = pdi_strdup(schema), *t = pdi_strdup(table);
     int rc = s && t ? PD_OK : PD_ERR_NOMEM;
     /* base view -> slot view -> read_parquet(...); a few hops at most */
     for (int hop = 0; rc == PD_OK && hop < 8; hop++) {
@@ -365,12 +365,12 @@ int pdi_pq_read_arrow(pdi_pq *P,
     } else if (rc == PD_OK) {
         /* not a file view (raw SQL made it in the catalog): ask DuckDB */
         char *sel = pdi_sql_select_all(duck(), schema, table);
-        char *sql = sel && limit >= 0 ? pdi_sql_limit(duck(), sel, limit) : pd_strdup(sel);
+        char *sql = sel && limit >= 0 ? pdi_sql_limit(duck(), sel, limit) : pdi_strdup(sel);
         rc = sql ? pdi_duck_query_arrow(c, sql, out) : PD_ERR_NOMEM;
         free(sel);
         free(sql);
     }
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
     if (rc)
         pd_error_prefix("reading table %s.%s", schema, table);
     return rc;
@@ -400,7 +400,7 @@ int pdi_pq_write_view(pdi_pq *P,
         rc = create_file_view(P, c, slot, table, (const char *const *)files.items, files.n);
     if (rc)
         pd_error_prefix("creating view %s.%s", slot, table);
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
     return rc;
 }
 
@@ -422,7 +422,7 @@ int pdi_pq_copy(pdi_pq *P,
          * copied; a View over several files keeps pointing at them */
         if (files.n == 1) {
             dst = pdi_pq_file_url(P, to_schema, to_table);
-            rc = dst ? pd_fs_copy(P->fs, files.items[0], dst) : PD_ERR_NOMEM;
+            rc = dst ? pdi_fs_copy(P->fs, files.items[0], dst) : PD_ERR_NOMEM;
             if (rc == PD_OK) {
                 P->n_files_copied++;
                 if (P->cache)
@@ -444,6 +444,6 @@ int pdi_pq_copy(pdi_pq *P,
     if (rc)
         pd_error_prefix("copying %s.%s to %s.%s", from_schema, from_table, to_schema, to_table);
     free(dst);
-    pd_strv_free(&files);
+    pdi_strv_free(&files);
     return rc;
 }

@@ -35,11 +35,11 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
         rc = pd_set_error(PD_ERR_INVALID, "reading the Arrow schema: %s", m ? m : "stream error");
     }
     if (rc == PD_OK)
-        rc = pd_fs_writer_open(fs, url, &w);
+        rc = pdi_fs_writer_open(fs, url, &w);
     if (rc == PD_OK) {
         pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
         o.threads = pq_threads();
-        rc = pd_parquet_writer_open_callback(pd_fs_write_cb, w, &sch, &o, &pw);
+        rc = pd_parquet_writer_open_callback(pdi_fs_write_cb, w, &sch, &o, &pw);
     }
     int64_t n = 0;
     while (rc == PD_OK) {
@@ -61,11 +61,11 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
         pw = NULL;
     }
     if (rc == PD_OK) {
-        rc = pd_fs_writer_commit(w);
+        rc = pdi_fs_writer_commit(w);
         w = NULL;
     }
     pd_parquet_writer_abort(pw);
-    pd_fs_writer_abort(w);
+    pdi_fs_writer_abort(w);
     if (sch.release)
         sch.release(&sch);
     in->release(in);
@@ -98,14 +98,14 @@ static void close_current(pq_multi *m)
     memset(&m->cur, 0, sizeof m->cur);
     pd_parquet_close(m->reader);
     m->reader = NULL;
-    pd_fs_file_close(m->file);
+    pdi_fs_file_close(m->file);
     m->file = NULL;
 }
 
 static int set_err(pq_multi *m, int rc)
 {
     free(m->err);
-    m->err = pd_strdup(pd_last_error());
+    m->err = pdi_strdup(pd_last_error());
     return rc < 0 ? -rc : (rc ? rc : 5 /* EIO */);
 }
 
@@ -115,7 +115,8 @@ static bool same_fields(const struct ArrowSchema *a, const struct ArrowSchema *b
         return false;
     for (int64_t i = 0; i < a->n_children; i++) {
         const struct ArrowSchema *x = a->children[i], *y = b->children[i];
-        if (!pd_str_eq(x->name, y->name) || !pd_str_eq(x->format, y->format) || !same_fields(x, y))
+        if (!pdi_str_eq(x->name, y->name) || !pdi_str_eq(x->format, y->format) ||
+            !same_fields(x, y))
             return false;
     }
     return true;
@@ -125,9 +126,9 @@ static bool same_fields(const struct ArrowSchema *a, const struct ArrowSchema *b
 static int open_next(pq_multi *m, bool first)
 {
     const char *url = m->urls.items[m->next++];
-    int rc = pd_fs_file_open(m->fs, url, &m->file);
+    int rc = pdi_fs_file_open(m->fs, url, &m->file);
     if (rc == PD_OK)
-        rc = pd_parquet_open_callback(pd_fs_read_at_cb, m->file, pd_fs_file_size(m->file),
+        rc = pd_parquet_open_callback(pdi_fs_read_at_cb, m->file, pdi_fs_file_size(m->file),
                                       &m->reader);
     struct ArrowSchema s = {0};
     if (rc == PD_OK)
@@ -218,7 +219,7 @@ static void multi_release(struct ArrowArrayStream *st)
         close_current(m);
         if (m->schema.release)
             m->schema.release(&m->schema);
-        pd_strv_free(&m->urls);
+        pdi_strv_free(&m->urls);
         free(m->err);
         free(m);
     }
@@ -232,14 +233,14 @@ int pdi_pq_open_stream(
     memset(out, 0, sizeof *out);
     if (n == 0)
         return pd_set_error(PD_ERR_INVALID, "no Parquet file to read");
-    pq_multi *m = pd_calloc(1, sizeof *m);
+    pq_multi *m = pdi_calloc(1, sizeof *m);
     if (!m)
         return PD_ERR_NOMEM;
     m->fs = fs;
     m->remaining = limit < 0 ? -1 : limit;
     int rc = PD_OK;
     for (size_t i = 0; i < n && rc == PD_OK; i++)
-        rc = pd_strv_push(&m->urls, urls[i]);
+        rc = pdi_strv_push(&m->urls, urls[i]);
     if (rc == PD_OK) {
         m->first_url = m->urls.items[0];
         rc = open_next(m, true);

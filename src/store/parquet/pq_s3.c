@@ -43,11 +43,11 @@ struct pdi_pq_cache {
 int pdi_pq_cache_open(pd_fs *fs, pdi_pq_cache **out)
 {
     *out = NULL;
-    pdi_pq_cache *c = pd_calloc(1, sizeof *c);
+    pdi_pq_cache *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     const char *tmp = getenv("TMPDIR");
-    char *tmpl = pd_asprintf("%s/pipedag-s3-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *tmpl = pdi_asprintf("%s/pipedag-s3-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!tmpl || !mkdtemp(tmpl)) {
         int rc = tmpl ? pd_set_error(PD_ERR_IO,
                                      "cannot create a directory for local copies of "
@@ -74,7 +74,7 @@ void pdi_pq_cache_close(pdi_pq_cache *c)
         free(c->e[i].path);
     }
     free(c->e);
-    pd_rm_rf(c->dir);
+    pdi_rm_rf(c->dir);
     free(c->dir);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -106,7 +106,7 @@ static int add(pdi_pq_cache *c, const char *url, char *path)
     }
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 32;
-        pq_entry *e = pd_realloc(c->e, nc * sizeof *e);
+        pq_entry *e = pdi_realloc(c->e, nc * sizeof *e);
         if (!e) {
             free(path);
             return PD_ERR_NOMEM;
@@ -114,7 +114,7 @@ static int add(pdi_pq_cache *c, const char *url, char *path)
         c->e = e;
         c->cap = nc;
     }
-    c->e[c->n].url = pd_strdup(url);
+    c->e[c->n].url = pdi_strdup(url);
     c->e[c->n].path = path;
     if (!c->e[c->n].url) {
         free(path);
@@ -129,12 +129,12 @@ char *pdi_pq_cache_staging(pdi_pq_cache *c)
     pthread_mutex_lock(&c->mu);
     uint64_t k = ++c->seq;
     pthread_mutex_unlock(&c->mu);
-    return pd_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)k);
+    return pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)k);
 }
 
 int pdi_pq_cache_put(pdi_pq_cache *c, const char *url, const char *path)
 {
-    char *p = pd_strdup(path);
+    char *p = pdi_strdup(path);
     if (!p)
         return PD_ERR_NOMEM;
     pthread_mutex_lock(&c->mu);
@@ -150,7 +150,7 @@ int pdi_pq_cache_alias(pdi_pq_cache *c, const char *src, const char *dst)
     int rc = PD_OK;
     if (e) {
         /* a hard link keeps the copy valid when src's entry is forgotten */
-        char *p = pd_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
+        char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
         if (p && link(e->path, p) == 0)
             rc = add(c, dst, p);
         else
@@ -165,7 +165,7 @@ void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix)
     pthread_mutex_lock(&c->mu);
     size_t k = 0;
     for (size_t i = 0; i < c->n; i++) {
-        if (pd_str_starts(c->e[i].url, prefix)) {
+        if (pdi_str_starts(c->e[i].url, prefix)) {
             remove(c->e[i].path);
             free(c->e[i].url);
             free(c->e[i].path);
@@ -188,8 +188,8 @@ int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path)
         return PD_OK;
     }
     /* download under the lock: one copy per URL, however many threads ask */
-    char *p = pd_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
-    int rc = p ? pd_fs_download(c->fs, url, p) : PD_ERR_NOMEM;
+    char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
+    int rc = p ? pdi_fs_download(c->fs, url, p) : PD_ERR_NOMEM;
     if (rc == PD_OK) {
         c->downloads++;
         rc = add(c, url, p);
@@ -334,12 +334,12 @@ map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row,
 {
     uint32_t n;
     const char *s = str_of(in, &n);
-    char *url = pd_strndup(s, n);
+    char *url = pdi_strndup(s, n);
     if (!url) {
         g_sf.set_error(info, "pipedag_s3_local: out of memory");
         return -1;
     }
-    if (!pd_fs_is_s3(url)) {
+    if (!pdi_fs_is_s3(url)) {
         g_sf.assign_string(out, row, s, n);
         free(url);
         return 0;
@@ -347,7 +347,7 @@ map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row,
     const char *path = NULL;
     int rc = pdi_pq_cache_get(c, url, &path);
     if (rc) {
-        char *m = pd_asprintf("pipedag_s3_local: %s", pd_last_error());
+        char *m = pdi_asprintf("pipedag_s3_local: %s", pd_last_error());
         g_sf.set_error(info, m ? m : "pipedag_s3_local: download failed");
         free(m);
         free(url);

@@ -57,7 +57,7 @@ int pdi_pq_sync_open(const pd_store_config *msc,
                      pdi_pq_sync **out)
 {
     *out = NULL;
-    pdi_pq_sync *y = pd_calloc(1, sizeof *y);
+    pdi_pq_sync *y = pdi_calloc(1, sizeof *y);
     if (!y)
         return PD_ERR_NOMEM;
     pthread_mutex_init(&y->mu, NULL);
@@ -89,8 +89,8 @@ int pdi_pq_sync_open(const pd_store_config *msc,
     }
     if (rc == PD_OK && !y->user_id[0]) {
         char a[PD_HASH_LEN + 1], b[PD_HASH_LEN + 1];
-        pd_random_id(a);
-        pd_random_id(b);
+        pdi_random_id(a);
+        pdi_random_id(b);
         snprintf(y->user_id, sizeof y->user_id, "%s%s", a, b);
         char *s = pdi_sql_pq_user_id_set(dd, catalog_meta);
         const char *p[1] = {y->user_id};
@@ -169,17 +169,17 @@ static int rows_row(void *user, int ncols, const char *const *names, const char 
         return PD_OK;
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 16;
-        sync_row *r = pd_realloc(s->r, nc * sizeof *r);
+        sync_row *r = pdi_realloc(s->r, nc * sizeof *r);
         if (!r)
             return PD_ERR_NOMEM;
         s->r = r;
         s->cap = nc;
     }
     sync_row *r = &s->r[s->n++];
-    r->view = pd_strdup(v[0] ? v[0] : "");
-    r->user = pd_strdup(v[1] ? v[1] : "");
-    r->target = pd_strdup(v[2] ? v[2] : "");
-    r->type = pd_strdup(v[3] ? v[3] : "");
+    r->view = pdi_strdup(v[0] ? v[0] : "");
+    r->user = pdi_strdup(v[1] ? v[1] : "");
+    r->target = pdi_strdup(v[2] ? v[2] : "");
+    r->type = pdi_strdup(v[3] ? v[3] : "");
     r->obsolete = v[4] && strcmp(v[4], "0") != 0;
     return r->view && r->user && r->target && r->type ? PD_OK : PD_ERR_NOMEM;
 }
@@ -198,7 +198,7 @@ static void rows_free(sync_rows *s)
 static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
 {
     (void)names;
-    return ncols > 0 && vals[0] ? pd_strv_push(user, vals[0]) : PD_OK;
+    return ncols > 0 && vals[0] ? pdi_strv_push(user, vals[0]) : PD_OK;
 }
 
 static int cexec(pdi_duck_conn *c, char *sql)
@@ -220,9 +220,9 @@ static char *select_of(const sync_row *r, const char *view)
     const char *p = r->target;
     while (*p) {
         size_t n = strcspn(p, "\n");
-        char *one = pd_strndup(p, n);
-        if (!one || pd_strv_push_owned(&f, one)) {
-            pd_strv_free(&f);
+        char *one = pdi_strndup(p, n);
+        if (!one || pdi_strv_push_owned(&f, one)) {
+            pdi_strv_free(&f);
             return NULL;
         }
         p += n;
@@ -230,7 +230,7 @@ static char *select_of(const sync_row *r, const char *view)
             p++;
     }
     char *s = f.n ? pdi_sql_pq_read_select((const char *const *)f.items, f.n) : NULL;
-    pd_strv_free(&f);
+    pdi_strv_free(&f);
     return s;
 }
 
@@ -286,7 +286,7 @@ int pdi_pq_sync_schema(pdi_pq_sync *y, pdi_duck_conn *c, const char *schema, int
         if (rc == PD_OK && created)
             (*created)++;
     }
-    pd_strv_free(&local);
+    pdi_strv_free(&local);
     rows_free(&rows);
     if (rc)
         pd_error_prefix("syncing the views of schema %s from sync_views", schema);

@@ -23,14 +23,14 @@ static const char *literal(const char *p, pd_buf *out)
         if (*p == '\'') {
             if (p[1] == '\'') {
                 if (out)
-                    pd_buf_putc(out, '\'');
+                    pdi_buf_putc(out, '\'');
                 p += 2;
                 continue;
             }
             return p + 1;
         }
         if (out)
-            pd_buf_putc(out, *p);
+            pdi_buf_putc(out, *p);
         p++;
     }
 }
@@ -81,12 +81,12 @@ int pdi_pq_files_of_view_sql(const char *sql, pd_strv *files, bool *found)
         if (*p == '\'') {
             pd_buf b = {0};
             const char *e = literal(p, &b);
-            char *s = pd_buf_detach(&b);
+            char *s = pdi_buf_detach(&b);
             if (!e || !s) {
                 free(s);
                 return e ? PD_ERR_NOMEM : PD_OK;
             }
-            int rc = pd_strv_push_owned(files, s);
+            int rc = pdi_strv_push_owned(files, s);
             if (rc)
                 return rc;
             p = e;
@@ -111,22 +111,22 @@ static char *ident(const char **pp)
         p++;
         for (;;) {
             if (!*p) {
-                pd_buf_free(&b);
+                pdi_buf_free(&b);
                 return NULL;
             }
             if (*p == '"') {
                 if (p[1] == '"') {
-                    pd_buf_putc(&b, '"');
+                    pdi_buf_putc(&b, '"');
                     p += 2;
                     continue;
                 }
                 p++;
                 break;
             }
-            pd_buf_putc(&b, *p++);
+            pdi_buf_putc(&b, *p++);
         }
         *pp = p;
-        return pd_buf_detach(&b);
+        return pdi_buf_detach(&b);
     }
     const char *s = p;
     while (isalnum((unsigned char)*p) || *p == '_' || (unsigned char)*p >= 0x80)
@@ -134,7 +134,7 @@ static char *ident(const char **pp)
     if (p == s)
         return NULL;
     *pp = p;
-    return pd_strndup(s, (size_t)(p - s));
+    return pdi_strndup(s, (size_t)(p - s));
 }
 
 int pdi_pq_target_of_view_sql(const char *sql, char **schema, char **table, bool *found)

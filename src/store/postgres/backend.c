@@ -35,10 +35,10 @@ static pdi_pg *PG(pdi_conn *c)
 static int pg_open(const pdi_open_args *a, pdi_db **out)
 {
     *out = NULL;
-    pg_db *d = pd_calloc(1, sizeof *d);
+    pg_db *d = pdi_calloc(1, sizeof *d);
     if (!d)
         return PD_ERR_NOMEM;
-    d->url = pd_strdup(a->sc->url ? a->sc->url : "");
+    d->url = pdi_strdup(a->sc->url ? a->sc->url : "");
     d->create_db = a->sc->create_database_if_not_exists;
     if (!d->url) {
         free(d);
@@ -69,7 +69,7 @@ static int pg_connect(pdi_db *dbp, pdi_conn **out)
 {
     *out = NULL;
     pg_db *d = (pg_db *)dbp;
-    pg_conn *c = pd_calloc(1, sizeof *c);
+    pg_conn *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     int rc = pdi_pg_connect(d->url, d->create_db, &c->pg);

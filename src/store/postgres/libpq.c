@@ -31,7 +31,7 @@ static int hexval(int ch)
 /* Percent-decode s[0..n) into a new string. */
 static char *pct_decode(const char *s, size_t n)
 {
-    char *out = pd_malloc(n + 1);
+    char *out = pdi_malloc(n + 1);
     if (!out)
         return NULL;
     size_t o = 0;
@@ -72,11 +72,11 @@ void pdi_pg_url_clear(pdi_pg_url *u)
 
 static int add_opt(pdi_pg_url *u, char *k, char *v)
 {
-    char **nk = pd_realloc(u->opt_keys, (u->n_opts + 1) * sizeof *nk);
+    char **nk = pdi_realloc(u->opt_keys, (u->n_opts + 1) * sizeof *nk);
     if (!nk)
         goto fail;
     u->opt_keys = nk;
-    char **nv = pd_realloc(u->opt_values, (u->n_opts + 1) * sizeof *nv);
+    char **nv = pdi_realloc(u->opt_values, (u->n_opts + 1) * sizeof *nv);
     if (!nv)
         goto fail;
     u->opt_values = nv;
@@ -140,7 +140,7 @@ int pdi_pg_url_parse(const char *url, pdi_pg_url *out)
             rc = pd_set_error(PD_ERR_CONFIG, "postgres: URL has an unterminated [IPv6] host");
             goto fail;
         }
-        out->host = pd_strndup(p + 1, (size_t)(rb - p - 1));
+        out->host = pdi_strndup(p + 1, (size_t)(rb - p - 1));
         if (rb + 1 < auth_end && rb[1] == ':')
             portp = rb + 2;
     } else {
@@ -153,7 +153,7 @@ int pdi_pg_url_parse(const char *url, pdi_pg_url *out)
             out->host = pct_decode(p, (size_t)(hend - p));
     }
     if (portp && portp < auth_end) {
-        out->port = pd_strndup(portp, (size_t)(auth_end - portp));
+        out->port = pdi_strndup(portp, (size_t)(auth_end - portp));
         if (!out->port)
             goto fail;
         for (const char *q = out->port; *q; q++)
@@ -180,7 +180,7 @@ int pdi_pg_url_parse(const char *url, pdi_pg_url *out)
             const char *eq = memchr(p, '=', plen);
             if (plen) {
                 char *k = pct_decode(p, eq ? (size_t)(eq - p) : plen);
-                char *v = eq ? pct_decode(eq + 1, plen - (size_t)(eq - p) - 1) : pd_strdup("");
+                char *v = eq ? pct_decode(eq + 1, plen - (size_t)(eq - p) - 1) : pdi_strdup("");
                 if (!k || !v) {
                     free(k);
                     free(v);
@@ -210,9 +210,9 @@ static char *scrub(const pdi_pg *c, const char *msg)
 {
     char *m = NULL;
     if (c && c->password && c->password[0] && msg && strstr(msg, c->password))
-        m = pd_str_replace(msg, c->password, "***");
+        m = pdi_str_replace(msg, c->password, "***");
     else
-        m = pd_strdup(msg ? msg : "");
+        m = pdi_strdup(msg ? msg : "");
     if (m) {
         size_t n = strlen(m);
         while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
@@ -241,7 +241,7 @@ int pdi_pg_fail(pdi_pg *c, int code, const PGresult *res, const char *what)
 static void notice_quiet(void *arg, const char *msg)
 {
     (void)arg;
-    pd_log(PD_LOG_DEBUG, "postgres notice: %s", msg);
+    pdi_log(PD_LOG_DEBUG, "postgres notice: %s", msg);
 }
 
 static PGconn *connect_db(const pdi_pg_url *u, const char *dbname)
@@ -274,8 +274,8 @@ static char *make_server(const pdi_pg_url *u, const char *dbname)
 {
     const char *host = u->host ? u->host : "localhost";
     bool v6 = strchr(host, ':') != NULL;
-    return pd_asprintf("%s%s%s:%s/%s", v6 ? "[" : "", host, v6 ? "]" : "",
-                       u->port ? u->port : "5432", dbname ? dbname : (u->user ? u->user : ""));
+    return pdi_asprintf("%s%s%s:%s/%s", v6 ? "[" : "", host, v6 ? "]" : "",
+                        u->port ? u->port : "5432", dbname ? dbname : (u->user ? u->user : ""));
 }
 
 static int create_database(pdi_pg *c, const pdi_pg_url *u)
@@ -319,7 +319,7 @@ static int create_database(pdi_pg *c, const pdi_pg_url *u)
 int pdi_pg_connect(const char *url, bool create_db, pdi_pg **out)
 {
     *out = NULL;
-    pdi_pg *c = pd_calloc(1, sizeof *c);
+    pdi_pg *c = pdi_calloc(1, sizeof *c);
     if (!c)
         return PD_ERR_NOMEM;
     pdi_pg_url u;
@@ -328,7 +328,7 @@ int pdi_pg_connect(const char *url, bool create_db, pdi_pg **out)
         free(c);
         return rc;
     }
-    c->password = pd_strdup(u.password);
+    c->password = pdi_strdup(u.password);
     c->server = make_server(&u, u.dbname);
     if (!c->server) {
         rc = PD_ERR_NOMEM;
@@ -406,7 +406,7 @@ bool pdi_pg_alive(pdi_pg *c)
 int pdi_pg_exec(pdi_pg *c, const char *sql)
 {
     if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
+        pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
     PGresult *r = PQexec(c->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = PD_OK;
@@ -419,7 +419,7 @@ int pdi_pg_exec(pdi_pg *c, const char *sql)
 int pdi_pg_query(pdi_pg *c, const char *sql, pdi_pg_row_fn row, void *user)
 {
     if (c->print_sql)
-        pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
+        pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->server, sql);
     PGresult *r = PQexec(c->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -429,8 +429,8 @@ int pdi_pg_query(pdi_pg *c, const char *sql, pdi_pg_row_fn row, void *user)
     }
     int nf = PQnfields(r), nt = PQntuples(r);
     int rc = PD_OK;
-    const char **names = pd_calloc((size_t)nf + 1, sizeof *names);
-    const char **vals = pd_calloc((size_t)nf + 1, sizeof *vals);
+    const char **names = pdi_calloc((size_t)nf + 1, sizeof *names);
+    const char **vals = pdi_calloc((size_t)nf + 1, sizeof *vals);
     if (!names || !vals) {
         rc = PD_ERR_NOMEM;
         goto done;
@@ -456,7 +456,7 @@ static int first_value(void *user, int ncols, const char *const *names, const ch
     (void)names;
     char **out = user;
     if (!*out && ncols > 0 && values[0]) {
-        *out = pd_strdup(values[0]);
+        *out = pdi_strdup(values[0]);
         if (!*out)
             return PD_ERR_NOMEM;
     }
@@ -499,23 +499,23 @@ int pdi_pg_query_params(pdi_pg *p,
     int n = 0;
     for (const char *s = sql; *s; s++) {
         if (*s == '?')
-            pd_buf_printf(&b, "$%d", ++n);
+            pdi_buf_printf(&b, "$%d", ++n);
         else
-            pd_buf_putc(&b, *s);
+            pdi_buf_putc(&b, *s);
     }
     if (b.oom || !b.data) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return pd_set_error(PD_ERR_NOMEM, "out of memory");
     }
     if ((size_t)n != nparams) {
-        pd_buf_free(&b);
+        pdi_buf_free(&b);
         return pd_set_error(PD_ERR_INVALID, "postgres %s: %d placeholders but %zu parameters",
                             p->server, n, nparams);
     }
     if (p->print_sql)
-        pd_log(PD_LOG_INFO, "SQL (%s): %s", p->server, b.data);
+        pdi_log(PD_LOG_INFO, "SQL (%s): %s", p->server, b.data);
     PGresult *r = PQexecParams(p->conn, b.data, (int)nparams, NULL, params, NULL, NULL, 0);
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         int rc = pdi_pg_fail(p, PQstatus(p->conn) == CONNECTION_OK ? PD_ERR_SQL : PD_ERR_IO, r, "");
@@ -525,8 +525,8 @@ int pdi_pg_query_params(pdi_pg *p,
     int rc = PD_OK;
     int nf = PQnfields(r), nt = PQntuples(r);
     if (row && nt > 0) {
-        const char **names = pd_calloc((size_t)nf + 1, sizeof *names);
-        const char **vals = pd_calloc((size_t)nf + 1, sizeof *vals);
+        const char **names = pdi_calloc((size_t)nf + 1, sizeof *names);
+        const char **vals = pdi_calloc((size_t)nf + 1, sizeof *vals);
         if (!names || !vals) {
             rc = PD_ERR_NOMEM;
         } else {

@@ -401,7 +401,7 @@ int pdi_pg_load_arrow(pdi_pg *c,
                           qname);
         goto done;
     }
-    enc = pd_calloc((size_t)ncol + 1, sizeof *enc);
+    enc = pdi_calloc((size_t)ncol + 1, sizeof *enc);
     if (!enc) {
         rc = PD_ERR_NOMEM;
         goto done;
@@ -419,7 +419,7 @@ int pdi_pg_load_arrow(pdi_pg *c,
         goto done;
     {
         if (c->print_sql)
-            pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, copy_sql);
+            pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->server, copy_sql);
         PGresult *r = PQexec(c->conn, copy_sql);
         if (PQresultStatus(r) != PGRES_COPY_IN) {
             rc = pdi_pg_fail(c, PD_ERR_SQL, r, " (COPY FROM STDIN)");
@@ -497,9 +497,9 @@ int pdi_pg_load_arrow(pdi_pg *c,
         while ((r = PQgetResult(c->conn))) {
             if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
                 pd_buf w = PD_BUF_INIT;
-                pd_buf_printf(&w, " (COPY into %s)", qname);
+                pdi_buf_printf(&w, " (COPY into %s)", qname);
                 rc = pdi_pg_fail(c, PD_ERR_SQL, r, w.data ? w.data : "");
-                pd_buf_free(&w);
+                pdi_buf_free(&w);
             }
             PQclear(r);
         }
@@ -641,21 +641,21 @@ static int numeric_text(const uint8_t *p, int32_t len, char *out, size_t cap)
         return snprintf(out, cap, "NaN") >= (int)cap ? -1 : 0;
     pd_buf b = PD_BUF_INIT;
     if (sign == 0x4000)
-        pd_buf_putc(&b, '-');
+        pdi_buf_putc(&b, '-');
     if (weight < 0) {
-        pd_buf_putc(&b, '0');
+        pdi_buf_putc(&b, '0');
     } else {
         for (int i = 0; i <= weight; i++) {
             int v = i < nd ? rd16(p + 8 + 2 * i) : 0;
-            pd_buf_printf(&b, i ? "%04d" : "%d", v);
+            pdi_buf_printf(&b, i ? "%04d" : "%d", v);
         }
     }
     if (dscale > 0) {
-        pd_buf_putc(&b, '.');
+        pdi_buf_putc(&b, '.');
         size_t start = b.len;
         for (int g = weight + 1; (int)(b.len - start) < dscale; g++) {
             int v = (g >= 0 && g < nd) ? rd16(p + 8 + 2 * g) : 0;
-            pd_buf_printf(&b, "%04d", v);
+            pdi_buf_printf(&b, "%04d", v);
         }
         b.len = start + (size_t)dscale;
     }
@@ -664,7 +664,7 @@ static int numeric_text(const uint8_t *p, int32_t len, char *out, size_t cap)
         memcpy(out, b.data, b.len);
         out[b.len] = '\0';
     }
-    pd_buf_free(&b);
+    pdi_buf_free(&b);
     return rc;
 }
 
@@ -741,7 +741,7 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
                     select_sql[qlen - 1] == '\n' || select_sql[qlen - 1] == '\t' ||
                     select_sql[qlen - 1] == '\r'))
         qlen--;
-    char *sql = pd_strndup(select_sql, qlen);
+    char *sql = pdi_strndup(select_sql, qlen);
     char *wrapped = NULL;
     col_dec *dec = NULL;
     pd_arrow_builder *b = NULL;
@@ -766,7 +766,7 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
         goto done;
     }
     int nf = PQnfields(desc);
-    dec = pd_calloc((size_t)nf + 1, sizeof *dec);
+    dec = pdi_calloc((size_t)nf + 1, sizeof *dec);
     if (!dec || pd_arrow_builder_new(&b)) {
         rc = PD_ERR_NOMEM;
         goto done;
@@ -780,8 +780,8 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
         }
     if (need_cast) {
         /* columns without a binary decoder are read as their text form */
-        const char **names = pd_calloc((size_t)nf + 1, sizeof *names);
-        bool *cast = pd_calloc((size_t)nf + 1, sizeof *cast);
+        const char **names = pdi_calloc((size_t)nf + 1, sizeof *names);
+        bool *cast = pdi_calloc((size_t)nf + 1, sizeof *cast);
         for (int f = 0; names && cast && f < nf; f++) {
             col_dec tmpd;
             names[f] = PQfname(desc, f);
@@ -808,7 +808,7 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
             goto done;
         }
         if (c->print_sql)
-            pd_log(PD_LOG_INFO, "SQL (%s): %s", c->server, copy);
+            pdi_log(PD_LOG_INFO, "SQL (%s): %s", c->server, copy);
         r = PQexec(c->conn, copy);
         free(copy);
         if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -876,7 +876,7 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
             if (!rc && pd_arrow_builder_num_rows(b) >= BATCH_ROWS) {
                 if (nb == capb) {
                     capb = capb ? capb * 2 : 8;
-                    struct ArrowArray *nbp = pd_realloc(batches, capb * sizeof *nbp);
+                    struct ArrowArray *nbp = pdi_realloc(batches, capb * sizeof *nbp);
                     if (!nbp) {
                         rc = PD_ERR_NOMEM;
                         break;
@@ -911,7 +911,7 @@ int pdi_pg_read_arrow(pdi_pg *c, const char *select_sql, struct ArrowArrayStream
         goto done;
     if (nb == capb) {
         capb = capb + 1;
-        struct ArrowArray *nbp = pd_realloc(batches, capb * sizeof *nbp);
+        struct ArrowArray *nbp = pdi_realloc(batches, capb * sizeof *nbp);
         if (!nbp) {
             rc = PD_ERR_NOMEM;
             goto done;

@@ -73,9 +73,9 @@ static int url_dir(const char *url, char **dir_out)
 {
     *dir_out = NULL;
     const char *p = NULL;
-    if (pd_str_starts(url, "sqlite:///"))
+    if (pdi_str_starts(url, "sqlite:///"))
         p = url + strlen("sqlite:///");
-    else if (pd_str_starts(url, "sqlite://"))
+    else if (pdi_str_starts(url, "sqlite://"))
         p = url + strlen("sqlite://");
     else
         return pd_set_error(PD_ERR_CONFIG, "not a sqlite URL: %s", url ? url : "(null)");
@@ -85,13 +85,13 @@ static int url_dir(const char *url, char **dir_out)
         n--;
     if (n == 0)
         return pd_set_error(PD_ERR_CONFIG, "sqlite URL without a path: %s", url);
-    *dir_out = pd_strndup(p, n);
+    *dir_out = pdi_strndup(p, n);
     return *dir_out ? PD_OK : PD_ERR_NOMEM;
 }
 
 static char *schema_file(sq_conn *q, const char *schema)
 {
-    return pd_asprintf("%s/%s.sqlite", q->dir, schema);
+    return pdi_asprintf("%s/%s.sqlite", q->dir, schema);
 }
 
 static int att_find(sq_conn *q, const char *name)
@@ -143,7 +143,7 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
     char *file = schema_file(q, schema);
     if (!file)
         return PD_ERR_NOMEM;
-    if (!create && !pd_path_exists(file)) {
+    if (!create && !pdi_path_exists(file)) {
         free(file);
         return PD_ERR_NOT_FOUND;
     }
@@ -180,7 +180,7 @@ attach(sq_conn *q, const char *schema, bool create, const char *const *keep, siz
     free(file);
     if (rc != SQLITE_DONE)
         return sq_err(q, "attach", schema);
-    q->att[q->natt].name = pd_strdup(schema);
+    q->att[q->natt].name = pdi_strdup(schema);
     q->att[q->natt].last_use = ++q->tick;
     q->natt++;
     char *pr = pdi_sql_sqlite_file_pragmas(schema, strstr(schema, "pipedag_metadata") != NULL);
@@ -216,19 +216,19 @@ static int scan_schemas(const char *sql, pd_strv *out)
             while (*p) {
                 if (*p == close) {
                     if (close != ']' && p[1] == close) {
-                        pd_buf_putc(&b, close);
+                        pdi_buf_putc(&b, close);
                         p += 2;
                         continue;
                     }
                     break;
                 }
-                pd_buf_putc(&b, *p++);
+                pdi_buf_putc(&b, *p++);
             }
             if (*p)
                 p++;
-            char *id = pd_buf_detach(&b);
-            if (id && *p == '.' && !pd_strv_contains(out, id))
-                pd_strv_push_owned(out, id);
+            char *id = pdi_buf_detach(&b);
+            if (id && *p == '.' && !pdi_strv_contains(out, id))
+                pdi_strv_push_owned(out, id);
             else
                 free(id);
             continue;
@@ -238,9 +238,9 @@ static int scan_schemas(const char *sql, pd_strv *out)
             while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
                 p++;
             if (*p == '.' && (s == sql || s[-1] != '.')) {
-                char *id = pd_strndup(s, (size_t)(p - s));
-                if (id && !pd_strv_contains(out, id))
-                    pd_strv_push_owned(out, id);
+                char *id = pdi_strndup(s, (size_t)(p - s));
+                if (id && !pdi_strv_contains(out, id))
+                    pdi_strv_push_owned(out, id);
                 else
                     free(id);
             }
@@ -265,7 +265,7 @@ static int attach_for(sq_conn *q, const char *sql)
         if (r != PD_OK && r != PD_ERR_NOT_FOUND)
             rc = r;
     }
-    pd_strv_free(&names);
+    pdi_strv_free(&names);
     if (rc == PD_OK)
         pd_clear_error();
     return rc;
@@ -297,7 +297,7 @@ static int cached_prepare(sq_conn *q, const char *sql, sqlite3_stmt **out)
     if (q->cache[slot].st)
         sqlite3_finalize(q->cache[slot].st);
     free(q->cache[slot].sql);
-    q->cache[slot].sql = pd_strdup(sql);
+    q->cache[slot].sql = pdi_strdup(sql);
     q->cache[slot].st = st;
     q->cache[slot].last_use = ++q->tick;
     if (!q->cache[slot].sql) {
@@ -314,8 +314,8 @@ static int step_rows(sq_conn *q, sqlite3_stmt *st, const char *sql, pd_row_fn ro
     int ncol = sqlite3_column_count(st);
     const char *names[256];
     const char *vals[256];
-    const char **pn = ncol <= 256 ? names : pd_calloc((size_t)ncol, sizeof *pn);
-    const char **pv = ncol <= 256 ? vals : pd_calloc((size_t)ncol, sizeof *pv);
+    const char **pn = ncol <= 256 ? names : pdi_calloc((size_t)ncol, sizeof *pn);
+    const char **pv = ncol <= 256 ? vals : pdi_calloc((size_t)ncol, sizeof *pv);
     int rc = PD_OK;
     if (!pn || !pv) {
         rc = PD_ERR_NOMEM;
@@ -491,7 +491,7 @@ static int bind_value(sq_conn *q,
         if (n < 0)
             return SQLITE_MISMATCH;
         if ((size_t)n >= sizeof buf) {
-            char *big = pd_malloc((size_t)n + 1);
+            char *big = pdi_malloc((size_t)n + 1);
             if (!big)
                 return SQLITE_NOMEM;
             pd_arrow_get_text(cs, ca, row, big, (size_t)n + 1);
@@ -677,7 +677,7 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
     int rc = attach_for(q, sql);
     if (rc)
         return rc;
-    sq_stream *s = pd_calloc(1, sizeof *s);
+    sq_stream *s = pdi_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
     s->batch_rows = batch_rows > 0 ? batch_rows : 65536;
@@ -702,7 +702,7 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
     /* Columns without a usable declared type (expressions, NUM): the
      * storage classes of ALL rows decide, so one pass over the result
      * first (only when such columns exist). */
-    int *seen = pd_calloc(ncol > 0 ? (size_t)ncol : 1, sizeof *seen);
+    int *seen = pdi_calloc(ncol > 0 ? (size_t)ncol : 1, sizeof *seen);
     bool scan = false;
     for (int k = 0; k < ncol; k++) {
         const char *decl = sqlite3_column_decltype(s->st, k);
@@ -762,7 +762,7 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
         rc = sq_stream_fill(s, &a);
         if (rc || !a.release)
             break;
-        struct ArrowArray *nbv = pd_grow(batches, &cap, nb, sizeof *nbv, 4);
+        struct ArrowArray *nbv = pdi_grow(batches, &cap, nb, sizeof *nbv, 4);
         if (!nbv) {
             a.release(&a);
             rc = PD_ERR_NOMEM;
@@ -805,10 +805,10 @@ static int sq_connect(pdi_db *dbp, pdi_conn **out)
 {
     *out = NULL;
     sq_db *d = (sq_db *)dbp;
-    sq_conn *q = pd_calloc(1, sizeof *q);
+    sq_conn *q = pdi_calloc(1, sizeof *q);
     if (!q)
         return PD_ERR_NOMEM;
-    q->dir = pd_strdup(d->dir);
+    q->dir = pdi_strdup(d->dir);
     int rc = sqlite3_open_v2(
         ":memory:", &q->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
@@ -830,12 +830,12 @@ static int sq_connect(pdi_db *dbp, pdi_conn **out)
 static int sq_open(const pdi_open_args *a, pdi_db **out)
 {
     *out = NULL;
-    sq_db *d = pd_calloc(1, sizeof *d);
+    sq_db *d = pdi_calloc(1, sizeof *d);
     if (!d)
         return PD_ERR_NOMEM;
     int rc = url_dir(a->sc->url ? a->sc->url : "sqlite:///.pipedag", &d->dir);
     if (rc == PD_OK)
-        rc = pd_mkdir_p(d->dir);
+        rc = pdi_mkdir_p(d->dir);
     if (rc) {
         free(d->dir);
         free(d);
@@ -857,7 +857,7 @@ static void sq_close_db(pdi_db *dbp)
 static bool file_exists(sq_conn *q, const char *schema)
 {
     char *f = schema_file(q, schema);
-    bool ex = f && pd_path_exists(f);
+    bool ex = f && pdi_path_exists(f);
     free(f);
     return ex;
 }
@@ -885,7 +885,7 @@ static int sq_create_schema(pdi_conn *c, const char *schema)
 {
     sq_conn *q = SQ(c);
     char *f = schema_file(q, schema);
-    int rc = f ? (pd_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
+    int rc = f ? (pdi_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
     free(f);
     if (rc == PD_OK)
         rc = attach(q, schema, true, NULL, 0);
@@ -900,7 +900,7 @@ static int sq_drop_schema(pdi_conn *c, const char *schema)
     int rc = sq_forget(c, schema);
     static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
     for (size_t i = 0; i < 4 && rc == PD_OK; i++) {
-        char *f = pd_asprintf("%s/%s.sqlite%s", q->dir, schema, ext[i]);
+        char *f = pdi_asprintf("%s/%s.sqlite%s", q->dir, schema, ext[i]);
         if (!f)
             return PD_ERR_NOMEM;
         if (unlink(f) != 0 && errno != ENOENT)
@@ -922,8 +922,8 @@ static int sq_list_schemas(pdi_conn *c, pd_strv *out)
         size_t n = strlen(e->d_name);
         if (n <= 7 || strcmp(e->d_name + n - 7, ".sqlite") != 0)
             continue;
-        char *nm = pd_strndup(e->d_name, n - 7);
-        rc = nm ? pd_strv_push_owned(out, nm) : PD_ERR_NOMEM;
+        char *nm = pdi_strndup(e->d_name, n - 7);
+        rc = nm ? pdi_strv_push_owned(out, nm) : PD_ERR_NOMEM;
     }
     closedir(d);
     return rc;
@@ -934,7 +934,7 @@ static int strv_row(void *user, int ncols, const char *const *names, const char 
     (void)names;
     if (ncols < 1)
         return PD_OK;
-    return pd_strv_push(user, vals[0] ? vals[0] : "");
+    return pdi_strv_push(user, vals[0] ? vals[0] : "");
 }
 
 /* Run a catalog query of `schema` (attached first); nothing when the
@@ -969,7 +969,7 @@ static int sq_table_exists(pdi_conn *c, const char *schema, const char *name, bo
     int rc = catalog(SQ(c), schema, pdi_sql_table_exists(&pdi_dialect_sqlite, schema), 1, &name,
                      strv_row, &v);
     *exists = v.n > 0;
-    pd_strv_free(&v);
+    pdi_strv_free(&v);
     return rc;
 }
 
@@ -994,19 +994,19 @@ static int defs_row(void *user, int n, const char *const *names, const char *con
 {
     (void)names;
     defs *d = user;
-    int rc = pd_strv_push(&d->a, n > 0 && v[0] ? v[0] : "");
+    int rc = pdi_strv_push(&d->a, n > 0 && v[0] ? v[0] : "");
     if (rc == PD_OK)
-        rc = pd_strv_push(&d->b, n > 1 && v[1] ? v[1] : "");
+        rc = pdi_strv_push(&d->b, n > 1 && v[1] ? v[1] : "");
     if (rc == PD_OK && n > 2)
-        rc = pd_strv_push(&d->c, v[2] ? v[2] : "");
+        rc = pdi_strv_push(&d->c, v[2] ? v[2] : "");
     return rc;
 }
 
 static void defs_free(defs *d)
 {
-    pd_strv_free(&d->a);
-    pd_strv_free(&d->b);
-    pd_strv_free(&d->c);
+    pdi_strv_free(&d->a);
+    pdi_strv_free(&d->b);
+    pdi_strv_free(&d->c);
 }
 
 /* A table: its CREATE TABLE text re-targeted (declared types survive) +
@@ -1031,7 +1031,7 @@ static int sq_copy_table(pdi_conn *c,
     if (rc == PD_OK) {
         bool view = strcmp(df.a.items[0], "view") == 0;
         char *def =
-            view ? pdi_sql_strip_qualifier(df.b.items[0], from_schema) : pd_strdup(df.b.items[0]);
+            view ? pdi_sql_strip_qualifier(df.b.items[0], from_schema) : pdi_strdup(df.b.items[0]);
         ddl = def ? pdi_sql_retarget_create(d, def, to_schema, to_name) : NULL;
         free(def);
         rc = ddl ? sq_exec(c, ddl) : pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
@@ -1100,7 +1100,7 @@ static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
     char *fbase = schema_file(q, st->base);
     char *ftx = schema_file(q, st->tx);
     int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && !pd_path_exists(ftx))
+    if (rc == PD_OK && !pdi_path_exists(ftx))
         rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftx);
     if (rc == PD_OK)
         rc = fix_views(q, st->tx);
@@ -1114,7 +1114,7 @@ static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
     if (rc == PD_OK && rename(ftx, fbase) != 0)
         rc = pd_set_error(PD_ERR_IO, "cannot rename %s to %s", ftx, fbase);
     if (rc == PD_OK)
-        rc = pd_fsync_dir(q->dir);
+        rc = pdi_fsync_dir(q->dir);
     pdi_crash_point("commit_after_rename");
     free(fbase);
     free(ftx);
@@ -1124,10 +1124,10 @@ static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
 static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
 {
     sq_db *d = (sq_db *)dbp;
-    char *f = pd_asprintf("%s/%s.sqlite", d->dir, st->tx);
+    char *f = pdi_asprintf("%s/%s.sqlite", d->dir, st->tx);
     if (!f)
         return PD_ERR_NOMEM;
-    *done = !pd_path_exists(f);
+    *done = !pdi_path_exists(f);
     free(f);
     return PD_OK;
 }
