@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config git
       libsqlite3-dev sqlite3 libpq-dev postgresql postgresql-client
       libcurl4-openssl-dev libssl-dev libyaml-dev zlib1g-dev libzstd-dev
       libsnappy-dev liblz4-dev libbrotli-dev libbz2-dev liblzma-dev unixodbc-dev odbc-postgresql
-      libsqliteodbc libcmocka-dev clang-14 libclang-rt-14-dev graphviz
+      libsqliteodbc tdsodbc libcmocka-dev clang-14 libclang-rt-14-dev graphviz
       nodejs npm awscli)
 
 missing=()

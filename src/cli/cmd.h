@@ -50,6 +50,7 @@ int pdc_cmd_query(int argc, char **argv);
 int pdc_cmd_config(int argc, char **argv);
 int pdc_cmd_delete_schemas(int argc, char **argv);
 int pdc_cmd_clear_metadata(int argc, char **argv);
+int pdc_cmd_sync_metadata(int argc, char **argv);
 int pdc_cmd_visualize(int argc, char **argv);
 
 #endif

@@ -35,6 +35,8 @@ static const char usage_text[] =
     "  config              print the resolved configuration (secrets masked)\n"
     "  delete-schemas      drop every schema of the instance [--yes]\n"
     "  clear-metadata      drop the pipedag_metadata schema [--yes]\n"
+    "  sync-metadata       ParquetTableStore: bring this catalog's views in line\n"
+    "                      with the shared metadata store (no run)\n"
     "  parquet ...         Parquet file tools (pipedag parquet help)\n"
     "  help                this text\n"
     "\n"
@@ -239,6 +241,7 @@ int main(int argc, char **argv)
         {"config", pdc_cmd_config},
         {"delete-schemas", pdc_cmd_delete_schemas},
         {"clear-metadata", pdc_cmd_clear_metadata},
+        {"sync-metadata", pdc_cmd_sync_metadata},
         {"parquet", pd_cli_parquet},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {

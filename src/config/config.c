@@ -282,6 +282,90 @@ static int opt_bool(const pd_cfg_node *map, const char *key, bool *out)
     return PD_OK;
 }
 
+/* The options of one materialization_details label, per dialect
+ * (PIPEDAG_SEMANTICS.md §1.6 / §5.3; strict: anything else is an error):
+ * Postgres (and dialects treated like it) `unlogged`; MSSQL `columnstore`;
+ * DB2 `compression` (one or a list of COMPRESS YES [STATIC|ADAPTIVE],
+ * VALUE COMPRESSION, or "" for none) and `table_space_data`,
+ * `table_space_index`, `table_space_long`; SQLite, DuckDB, Snowflake none.
+ * Only `unlogged` has an effect in this build: the others are checked, and
+ * a warning says they are not applied. */
+static int detail_options(const pd_cfg_node *d, const char *label, const char *dialect)
+{
+    static const char *const pg[] = {"unlogged", NULL};
+    static const char *const ms[] = {"columnstore", NULL};
+    static const char *const db2[] = {"compression", "table_space_data", "table_space_index",
+                                      "table_space_long", NULL};
+    static const char *const none[] = {NULL};
+    const char *dn = dialect ? dialect : "";
+    const char *const *allowed =
+        strcmp(dn, "mssql") == 0 ? ms
+        : strcmp(dn, "db2") == 0 ? db2
+        : strcmp(dn, "sqlite") == 0 || strcmp(dn, "duckdb") == 0 || strcmp(dn, "snowflake") == 0
+            ? none
+            : pg;
+    for (size_t k = 0; k < d->n; k++) {
+        const char *key = d->keys[k];
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++) {
+            ok = strcmp(key, *a) == 0;
+        }
+        if (!ok) {
+            pd_buf opts = PD_BUF_INIT;
+            for (const char *const *a = allowed; *a; a++) {
+                pd_buf_printf(&opts, "%s%s", a == allowed ? "" : ", ", *a);
+            }
+            const pd_cfg_node *at = d->key_nodes && d->key_nodes[k] ? d->key_nodes[k] : d;
+            int rc = pdi_node_error(at,
+                                    "materialization_details.%s: '%s' is not an option of the "
+                                    "%s table store (%s%s)",
+                                    label, key, dn, opts.len ? "options: " : "it has none",
+                                    opts.len ? opts.data : "");
+            pd_buf_free(&opts);
+            return rc;
+        }
+        const pd_cfg_node *v = d->items[k];
+        if (strcmp(key, "unlogged") == 0 || strcmp(key, "columnstore") == 0) {
+            bool b = false;
+            int rc = opt_bool(d, key, &b);
+            if (rc) {
+                return rc;
+            }
+        } else if (strcmp(key, "compression") == 0) {
+            static const char *const kinds[] = {"COMPRESS YES",
+                                                "COMPRESS YES STATIC",
+                                                "COMPRESS YES ADAPTIVE",
+                                                "VALUE COMPRESSION",
+                                                "",
+                                                NULL};
+            size_t nv = v->type == PD_CFG_LIST ? v->n : 1;
+            for (size_t j = 0; j < nv; j++) {
+                const pd_cfg_node *e = v->type == PD_CFG_LIST ? v->items[j] : v;
+                bool known = false;
+                for (const char *const *c = kinds; *c && !known && e->type == PD_CFG_SCALAR; c++) {
+                    known = pd_str_ieq(e->scalar, *c);
+                }
+                if (!known) {
+                    return pdi_node_error(
+                        e,
+                        "materialization_details.%s.compression: expected COMPRESS "
+                        "YES [STATIC|ADAPTIVE], VALUE COMPRESSION or \"\"",
+                        label);
+                }
+            }
+        } else if (v->type != PD_CFG_SCALAR) {
+            return pdi_node_error(v, "materialization_details.%s.%s must be a string", label, key);
+        }
+        if (strcmp(key, "unlogged") != 0) {
+            pd_log(PD_LOG_WARN,
+                   "materialization_details.%s.%s is accepted for %s but not applied by this "
+                   "build",
+                   label, key, dn);
+        }
+    }
+    return PD_OK;
+}
+
 /* materialization_details: {label: {unlogged: bool}, __any__: {...}}; the
  * effective details are __any__ overridden by default_materialization_details.
  * Only Postgres' `unlogged` has an effect (other labels' keys are checked). */
@@ -310,8 +394,7 @@ static int materialization_details(const pd_cfg_node *args, pd_store_config *sc)
         if (d->type != PD_CFG_MAP) {
             return pdi_node_error(d, "materialization_details.%s must be a mapping", md->keys[i]);
         }
-        bool unlogged = false;
-        int rc = opt_bool(d, "unlogged", &unlogged);
+        int rc = detail_options(d, md->keys[i], sc->dialect);
         if (rc) {
             return rc;
         }
@@ -1238,6 +1321,25 @@ static int load_doc(pd_config *cfg, pdi_arena *a, const pd_cfg_node *doc, const 
     }
     if ((rc = load_store(a, cfg->path, tsec, &cfg->table_store, false)) != PD_OK) {
         return rc;
+    }
+    /* ParquetTableStore: the catalog is a DuckDB file, and the stage
+     * transaction is READ_VIEWS only (files never move). */
+    if (cfg->table_store.klass == PD_STORE_PARQUET) {
+        const pd_cfg_node *u = pd_cfg_get(cfg->table_store.args, "url");
+        if (!pd_str_eq(cfg->table_store.dialect, "duckdb")) {
+            return pdi_node_error(u ? u : tsec,
+                                  "ParquetTableStore: 'url' must name the DuckDB catalog file "
+                                  "(duckdb:////abs/path/{instance_id}.duckdb), not '%s'",
+                                  cfg->table_store.url);
+        }
+        if (sct && sct->type == PD_CFG_SCALAR &&
+            cfg->stage_commit_technique == PD_COMMIT_SCHEMA_SWAP) {
+            return pdi_node_error(sct, "stage_commit_technique SCHEMA_SWAP is not possible with "
+                                       "ParquetTableStore: it supports only READ_VIEWS (tables "
+                                       "are files that are never moved, and its DuckDB catalog "
+                                       "cannot rename schemas)");
+        }
+        cfg->stage_commit_technique = PD_COMMIT_READ_VIEWS;
     }
     /* DuckDB has no ALTER SCHEMA .. RENAME: its stores commit by READ_VIEWS,
      * which is also their default. */

@@ -132,6 +132,9 @@ enum {
     /* lock() is implemented: the `database` lock manager may use this
      * backend (DatabaseLockManager). */
     PDI_CAP_LOCKS = 1u << 4,
+    /* Tables are files behind views (the Parquet store): primary keys and
+     * indexes are not created (nor checked), on fresh and copied tables. */
+    PDI_CAP_NO_KEYS = 1u << 5,
 };
 
 /* ============================================================ the table */
@@ -362,6 +365,10 @@ void pdi_log_sql(const pdi_conn *c, const char *sql);
 extern const pdi_backend pdi_backend_sqlite;   /* src/store/sqlite/ */
 extern const pdi_backend pdi_backend_postgres; /* src/store/postgres/ */
 extern const pdi_backend pdi_backend_duckdb;   /* src/store/duckdb/ */
-extern const pdi_backend pdi_backend_odbc;     /* src/store/odbc/ */
+extern const pdi_backend pdi_backend_odbc;     /* src/store/odbc/: <dialect>+odbc://, odbc:// */
+extern const pdi_backend pdi_backend_odbc_mssql;     /* src/store/odbc/: mssql:// */
+extern const pdi_backend pdi_backend_odbc_db2;       /* src/store/odbc/: db2://, ibm_db_sa:// */
+extern const pdi_backend pdi_backend_odbc_snowflake; /* src/store/odbc/: snowflake:// */
+extern const pdi_backend pdi_backend_parquet; /* src/store/parquet/ (class ParquetTableStore) */
 
 #endif

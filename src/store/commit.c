@@ -250,6 +250,10 @@ static int commit_transactional(pd_store *s, pd_stage_tx *tx, const pdi_stage_na
     } else {
         if (c)
             pdi_pool_put(s, c);
+        /* tables published, metadata not yet: the next init must see the
+         * old version (a Parquet catalog re-points its views there) */
+        if (rc == PD_OK)
+            pdi_crash_point("commit_before_promote");
         if (rc == PD_OK)
             rc = pdi_meta_promote(s, tx->stage, slot, false);
     }
@@ -271,9 +275,13 @@ static int commit_journaled(pd_store *s, pd_stage_tx *tx, const pdi_stage_names 
     if (rc == PD_OK)
         rc = pdi_pool_get(s, &c);
     if (rc == PD_OK) {
-        rc = publish(s->be, c, st);
+        /* atomic where the database allows */
+        rc = (s->be->caps & PDI_CAP_TRANSACTIONAL_DDL) ? pdi_commit_tx(s->be, c, st, NULL, 0)
+                                                       : publish(s->be, c, st);
         pdi_pool_put(s, c);
     }
+    if (rc == PD_OK)
+        pdi_crash_point("commit_before_promote");
     if (rc == PD_OK)
         rc = pdi_meta_promote(s, tx->stage, slot, true);
     pdi_crash_point("commit_after_promote");
@@ -289,7 +297,10 @@ int pd_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
         pdi_stage_names st;
         rc = pdi_stage_names_make(s, tx, &st);
         if (rc == PD_OK) {
-            if (s->be->caps & PDI_CAP_TRANSACTIONAL_DDL)
+            /* tables and metadata in two databases: journaled whenever the
+             * backend can tell afterwards whether publish completed */
+            if ((s->be->caps & PDI_CAP_TRANSACTIONAL_DDL) &&
+                !(s->separate_meta && s->be->published))
                 rc = commit_transactional(s, tx, &st);
             else
                 rc = commit_journaled(s, tx, &st);

@@ -437,9 +437,22 @@ int pdi_meta_recover(pd_store *s, const char *stage)
     for (size_t i = 0; rc == PD_OK && i + 1 < rows.n; i += 2) {
         const char *st = rows.items[i];
         bool forward = false;
+        pd_stage_tx tx = {.stage = st, .technique = PD_COMMIT_SCHEMA_SWAP};
+        snprintf(tx.transaction_name, sizeof tx.transaction_name, "%s__tmp", st);
+        if (s->be->published && !(s->be->caps & PDI_CAP_SCHEMA_SWAP)) {
+            /* READ_VIEWS: the interrupted commit published into the slot
+             * after the one the stages row still names */
+            pd_strv v = {0};
+            rc = mq(s, s->msql[PDI_MQ_STAGE_GET], 1, &st, first_col_row, &v);
+            const char *cur = rc == PD_OK && v.n ? v.items[v.n - 1] : "";
+            tx.technique = PD_COMMIT_READ_VIEWS;
+            snprintf(tx.transaction_name, sizeof tx.transaction_name, "%s%s", st,
+                     pd_str_ends(cur, "__odd") ? "__even" : "__odd");
+            pd_strv_free(&v);
+            if (rc)
+                break;
+        }
         if (s->be->published) {
-            pd_stage_tx tx = {.stage = st, .technique = PD_COMMIT_SCHEMA_SWAP};
-            snprintf(tx.transaction_name, sizeof tx.transaction_name, "%s__tmp", st);
             pdi_stage_names n;
             rc = pdi_stage_names_make(s, &tx, &n);
             if (rc == PD_OK)
@@ -451,7 +464,8 @@ int pdi_meta_recover(pd_store *s, const char *stage)
         if (forward) {
             pd_log(PD_LOG_WARN, "stage '%s': completing the commit of run %s interrupted earlier",
                    st, rows.items[i + 1]);
-            promote_args a = {st, NULL, true};
+            promote_args a = {st, tx.technique == PD_COMMIT_READ_VIEWS ? tx.transaction_name : NULL,
+                              true};
             rc = in_tx(s, promote_body, &a);
         } else {
             pd_log(PD_LOG_WARN, "stage '%s': rolling back the commit of run %s interrupted earlier",

@@ -6,19 +6,38 @@
  * Adding a backend: one line in g_backends below.
  */
 #include "store/store_int.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const pdi_backend *const g_backends[] = {
-    &pdi_backend_sqlite,
-    &pdi_backend_postgres,
-    &pdi_backend_duckdb,
+    &pdi_backend_sqlite,     &pdi_backend_postgres, &pdi_backend_duckdb,
+    &pdi_backend_odbc_mssql, &pdi_backend_odbc_db2, &pdi_backend_odbc_snowflake,
+    &pdi_backend_parquet, /* no URL scheme: chosen by class ParquetTableStore */
 };
+
+/* "odbc" or "<dialect>+odbc": a URL that asks for the ODBC backend. */
+static bool odbc_scheme(const char *n)
+{
+    return pd_str_ieq(n, "odbc") || (strlen(n) > 5 && pd_str_ieq(n + strlen(n) - 5, "+odbc"));
+}
 
 const pdi_backend *pdi_backend_find(const char *name)
 {
     const char *n = name && *name ? name : "postgresql";
+    if (odbc_scheme(n)) {
+        /* <dialect>+odbc://: the dialect's own ODBC table where it has one
+         * (mssql, db2, snowflake), the generic ODBC backend otherwise */
+        const pdi_dialect *d = pdi_dialect_get(n);
+        if (d->id == PDI_DIALECT_MSSQL)
+            return &pdi_backend_odbc_mssql;
+        if (d->id == PDI_DIALECT_DB2)
+            return &pdi_backend_odbc_db2;
+        if (d->id == PDI_DIALECT_SNOWFLAKE)
+            return &pdi_backend_odbc_snowflake;
+        return &pdi_backend_odbc;
+    }
     for (size_t i = 0; i < sizeof g_backends / sizeof g_backends[0]; i++) {
         const pdi_backend *be = g_backends[i];
         if (be->version != PDI_BACKEND_VERSION)
@@ -36,6 +55,18 @@ const pdi_backend *pdi_backend_find(const char *name)
 
 const char *pdi_backend_dialect_of(const pd_store_config *sc, char *buf, size_t cap)
 {
+    /* <x>+odbc:// and odbc://: the whole scheme, which routes to the ODBC
+     * backend (pdi_dialect_get still finds the dialect before the '+') */
+    const char *u = sc->url ? sc->url : "";
+    size_t sl = strcspn(u, ":");
+    if (u[sl] == ':' && sl < cap && sl > 0) {
+        memcpy(buf, u, sl);
+        buf[sl] = 0;
+        for (char *p = buf; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (odbc_scheme(buf))
+            return buf;
+    }
     if (sc->dialect && *sc->dialect)
         return sc->dialect;
     const char *url = sc->url ? sc->url : "";

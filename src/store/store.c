@@ -6,6 +6,7 @@
  * asks which database it talks to. Stage transactions are in commit.c,
  * metadata in meta.c, the default hooks in hooks.c.
  */
+#include "store/parquet/parquet_store.h"
 #include "store/store_int.h"
 #include <stdlib.h>
 #include <string.h>
@@ -307,7 +308,9 @@ static int open_backend(const pd_store_config *sc,
 {
     char dn[64];
     const char *dialect = dialect_of(sc, dn, sizeof dn);
-    const pdi_backend *be = pdi_backend_find(dialect);
+    /* ParquetTableStore: its own backend (the catalog is DuckDB) */
+    const pdi_backend *be =
+        sc->klass == PD_STORE_PARQUET ? &pdi_backend_parquet : pdi_backend_find(dialect);
     if (!be)
         return pd_last_error_code();
     pdi_open_args a = {
@@ -373,9 +376,9 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
 {
     *out = NULL;
     const pd_store_config *sc = &cfg->table_store;
-    if (sc->klass != PD_STORE_SQL)
+    if (sc->klass != PD_STORE_SQL && sc->klass != PD_STORE_PARQUET)
         return pd_set_error(PD_ERR_UNSUPPORTED, "%s is not available in this build",
-                            sc->class_name ? sc->class_name : "ParquetTableStore");
+                            sc->class_name ? sc->class_name : "?");
     pd_store *s = pd_calloc(1, sizeof *s);
     if (!s)
         return PD_ERR_NOMEM;
@@ -411,6 +414,11 @@ int pd_store_open(const pd_config *cfg, pd_store **out)
     const pd_table_hook *const *hooks = default_hooks(&nh);
     for (size_t i = 0; i < nh; i++)
         pd_store_register_hook(s, hooks[i]);
+    if (s->be == &pdi_backend_parquet) { /* Parquet files: its hooks win */
+        hooks = pdi_parquet_hooks(&nh);
+        for (size_t i = 0; i < nh; i++)
+            pd_store_register_hook(s, hooks[i]);
+    }
     *out = s;
     return PD_OK;
 fail:
@@ -632,6 +640,14 @@ static size_t ncols_of(const char *const *cols)
 
 int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *t)
 {
+    if (s->be->caps & PDI_CAP_NO_KEYS) {
+        if ((t->primary_key && t->n_primary_key) || t->n_indexes)
+            pd_log(PD_LOG_WARN,
+                   "task '%s': the %s table store has no primary keys or indexes; those of "
+                   "table '%s' are not created (nor checked)",
+                   t->task_name ? t->task_name : "?", s->be->name, name);
+        return PD_OK;
+    }
     bool pk = t->primary_key && t->n_primary_key;
     if (!pk && !t->n_indexes)
         return PD_OK;
@@ -687,7 +703,8 @@ static bool truthy(const char *v)
 int pdi_copy_keys(
     pd_store *s, const char *from_ph, const char *from, const char *to_ph, const char *to)
 {
-    if (!pdi_sql_has_indexes(s->d) && !s->d->pk_as_unique_index)
+    if ((s->be->caps & PDI_CAP_NO_KEYS) ||
+        (!pdi_sql_has_indexes(s->d) && !s->d->pk_as_unique_index))
         return PD_OK;
     pdi_conn *c;
     int rc = pdi_pool_get(s, &c);

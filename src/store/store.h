@@ -211,6 +211,10 @@ int pd_meta_find_raw_sql(pd_store *s,
                          const char *task_hash,
                          pd_raw_sql_meta *out,
                          int *count);
+/* ParquetTableStore with a metadata_table_store: bring this catalog's
+ * views in line with sync_views without running (`sync-metadata`);
+ * *synced (may be NULL) gets the schemas synced. Other stores: an error. */
+int pd_store_sync_metadata(pd_store *s, pd_strv *synced);
 /* Drop schema pipedag_metadata (`clear-metadata`). */
 int pd_store_clear_metadata(pd_store *s);
 /* Drop every schema with the configured prefix/suffix (`delete-schemas`). */

@@ -15,6 +15,7 @@ cd "$WORK" || exit 1
 store_config "$WORK" bad # PD_CRASH_STORE=duckdb: the same on a DuckDB file
 SYNTAX='near "FRM": syntax error'
 [ "${PD_CRASH_STORE:-}" = duckdb ] && SYNTAX='syntax error at or near "FRM"'
+[ "${PD_CRASH_STORE:-}" = parquet ] && SYNTAX='syntax error at or near "FRM"'
 
 # flow STAGE1_K: s1 = load + two SQL tasks; s2 depends on s1
 flow() {
@@ -105,6 +106,8 @@ for csv in 'id,v\n1,a\n2,"b\n3,c\n|unterminated quoted field' \
     i=$((i + 1))
     printf "${csv%|*}" >d.csv
     msg=${csv##*|}
+    # the Parquet store has no keys (a warning says so): no duplicate check
+    [ "${PD_CRASH_STORE:-}" = parquet ] && [ "$msg" = UNIQUE ] && continue
     "$PD" run flow.yaml --json >json 2>err
     rc=$?
     [ $rc = 1 ] || fail "corrupt CSV $i: exit status $rc, expected 1 ($(cat err))"

@@ -4,7 +4,10 @@
 #
 # MODE: sqlite (embedded store), schema_swap or read_views (Postgres; the URL
 # of the private test cluster is read from $PD_TEST_PG_STATE/url), duckdb (a
-# DuckDB file store, READ_VIEWS, one transaction per stage commit).
+# DuckDB file store, READ_VIEWS, one transaction per stage commit), parquet
+# (ParquetTableStore on local files, metadata in its DuckDB catalog),
+# parquet_s3 (the same on S3: run under tests/fs/with-s3.sh), parquet_pg
+# (local files, metadata store on the Postgres test cluster).
 # A 3-stage flow (lib.sh) is committed as version A; then the changed flow
 # (version B, then A again, alternating) is run and stopped with every
 # PD_TEST_CRASH_AT point at every stage commit, and with SIGKILL after a
@@ -38,12 +41,33 @@ schema_swap | read_views)
         fail "PD_TEST_PG_STATE does not name a running test cluster"
     PGURL=$(cat "$PD_TEST_PG_STATE/url")
     PGBASE=${PGURL%/*}
+    # $PD_CRASH_URL_SCHEME (e.g. postgresql+odbc): the runs' store URL takes
+    # this scheme - the ODBC backend, drivers from tests/odbc/with-odbc.sh;
+    # psql keeps the plain URL
+    STOREBASE=$PGBASE
+    [ -z "${PD_CRASH_URL_SCHEME:-}" ] || STOREBASE="$PD_CRASH_URL_SCHEME://${PGBASE#*://}"
     POINTS="pg_commit_before_commit" # the SQLite points are not on this path
     ;;
 duckdb)
     N=4000 # DuckDB runs a recursive CTE one iteration at a time: slow for large N
     NDELAYS=8
     POINTS="pg_commit_before_commit" # the commit transaction, just before COMMIT
+    ;;
+parquet | parquet_s3 | parquet_pg)
+    N=10000
+    NDELAYS=8
+    POINTS="parquet_after_copy pg_commit_before_commit parquet_mid_repoint"
+    [ "$MODE" = parquet_s3 ] && POINTS="$POINTS parquet_after_upload"
+    if [ "$MODE" = parquet_pg ]; then
+        [ -n "${PD_TEST_PG_STATE:-}" ] && [ -f "$PD_TEST_PG_STATE/url" ] ||
+            fail "PD_TEST_PG_STATE does not name a running test cluster"
+        PGURL=$(cat "$PD_TEST_PG_STATE/url")
+        PGBASE=${PGURL%/*}
+        POINTS="$POINTS commit_after_journal commit_before_promote"
+    fi
+    if [ "$MODE" = parquet_s3 ]; then
+        [ -n "${PD_TEST_S3_ENDPOINT:-}" ] || fail "parquet_s3: run under tests/fs/with-s3.sh"
+    fi
     ;;
 *) fail "unknown mode $MODE" ;;
 esac
@@ -53,6 +77,46 @@ NDELAYS=${PD_CRASH_DELAYS:-$NDELAYS}
 setup_dir() {
     mkdir -p "$1"
     [ "$MODE" = sqlite ] && return 0
+    case $MODE in parquet*)
+        _base="./parquet"
+        _s3=""
+        _meta=""
+        if [ "$MODE" = parquet_s3 ]; then
+            _base="s3://$PD_TEST_S3_BUCKET/crash/$2/"
+            _s3="        s3_endpoint_url: \"$PD_TEST_S3_ENDPOINT\"
+        s3_url_style: path"
+        fi
+        if [ "$MODE" = parquet_pg ]; then
+            _db="pd_crash_${MODE}_$2"
+            PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PGURL" -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null ||
+                fail "cannot drop database $_db"
+            _meta="      metadata_table_store:
+        class: SQLTableStore
+        args:
+          url: \"$PGBASE/$_db\"
+          create_database_if_not_exists: true"
+        fi
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: crash
+    stage_commit_technique: READ_VIEWS
+    table_store:
+      class: ParquetTableStore
+      args:
+        parquet_base_path: "$_base"
+$_s3
+        url: "duckdb:///catalog/{instance_id}.duckdb"
+        create_database_if_not_exists: true
+$_meta
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: ./locks
+YAML
+        return 0
+        ;;
+    esac
     if [ "$MODE" = duckdb ]; then
         cat >"$1/pipedag.yaml" <<YAML
 instances:
@@ -83,7 +147,7 @@ instances:
     table_store:
       class: SQLTableStore
       args:
-        url: "$PGBASE/$_db"
+        url: "$STOREBASE/$_db"
         create_database_if_not_exists: true
     lock_manager:
       class: FileLockManager

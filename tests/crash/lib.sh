@@ -111,6 +111,29 @@ stage_digest() {
 # 120 s for a file another run holds); otherwise nothing (the built-in
 # SQLite default applies).
 store_config() {
+    if [ "${PD_CRASH_STORE:-}" = parquet ]; then
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: $2
+    table_store:
+      class: ParquetTableStore
+      args:
+        parquet_base_path: ".pipedag/parquet"
+        url: "duckdb:///.pipedag/{instance_id}.duckdb"
+        create_database_if_not_exists: true
+        lock_wait_seconds: 120
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: .pipedag/locks
+    blob_store:
+      class: FileBlobStore
+      args:
+        base_path: .pipedag/blobs
+YAML
+        return 0
+    fi
     [ "${PD_CRASH_STORE:-}" = duckdb ] || return 0
     cat >"$1/pipedag.yaml" <<YAML
 instances:

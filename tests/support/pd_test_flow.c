@@ -50,6 +50,35 @@ int pdt_write_default_config(const char *name)
         free(d);
         y = t;
     }
+    if (y && store && strcmp(store, "parquet") == 0) {
+        /* ParquetTableStore: Parquet files under .pipedag/parquet (or the
+         * S3 location in PD_TEST_PARQUET_BASE, with PD_TEST_S3_ENDPOINT),
+         * a DuckDB catalog .pipedag/<instance_id>.duckdb */
+        const char *base = getenv("PD_TEST_PARQUET_BASE");
+        const char *ep = getenv("PD_TEST_S3_ENDPOINT");
+        char *args =
+            pd_asprintf("class: ParquetTableStore\n"
+                        "      args:\n"
+                        "        parquet_base_path: \"%s\"\n"
+                        "%s%s%s"
+                        "        url: \"duckdb:///.pipedag/{instance_id}.duckdb\"\n",
+                        base && *base ? base : ".pipedag/parquet",
+                        ep && *ep ? "        s3_endpoint_url: \"" : "", ep && *ep ? ep : "",
+                        ep && *ep ? "\"\n        s3_url_style: path\n" : "");
+        char *d = args ? pd_str_replace(y,
+                                        "class: SQLTableStore\n"
+                                        "      args:\n"
+                                        "        url: \"sqlite:///.pipedag/{instance_id}\"\n",
+                                        args)
+                       : NULL;
+        char *t = d ? pd_str_replace(d, "stage_commit_technique: SCHEMA_SWAP",
+                                     "stage_commit_technique: READ_VIEWS")
+                    : NULL;
+        free(args);
+        free(y);
+        free(d);
+        y = t;
+    }
     int rc = y ? pd_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR_NOMEM;
     free(y);
     return rc == PD_OK ? 0 : -1;

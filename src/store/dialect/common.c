@@ -20,6 +20,14 @@ const pdi_dialect *pdi_dialect_get(const char *name)
                                              &pdi_dialect_db2,      &pdi_dialect_snowflake};
     if (!name)
         return &pdi_dialect_postgres;
+    /* "mssql+pyodbc", "postgresql+odbc": the dialect is before the '+' */
+    char base[64];
+    size_t bl = strcspn(name, "+");
+    if (name[bl] == '+' && bl < sizeof base) {
+        memcpy(base, name, bl);
+        base[bl] = 0;
+        name = base;
+    }
     if (pd_str_ieq(name, "postgres"))
         return &pdi_dialect_postgres;
     if (pd_str_ieq(name, "ibm_db_sa") || pd_str_ieq(name, "ibm_db"))
@@ -560,6 +568,22 @@ pdi_sql_insert_values(const pdi_dialect *d, const char *schema, const char *tabl
     for (size_t i = 0; i < ncols; i++)
         pd_buf_puts(&b, i ? ", ?" : "?");
     pd_buf_putc(&b, ')');
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_insert_values_rows(
+    const pdi_dialect *d, const char *schema, const char *table, size_t ncols, size_t rows)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "INSERT INTO ");
+    pdi_dl_qualified(&b, d, schema, table);
+    pd_buf_puts(&b, " VALUES ");
+    for (size_t r = 0; r < rows; r++) {
+        pd_buf_puts(&b, r ? ", (" : "(");
+        for (size_t i = 0; i < ncols; i++)
+            pd_buf_puts(&b, i ? ", ?" : "?");
+        pd_buf_putc(&b, ')');
+    }
     return pdi_dl_finish(&b);
 }
 

@@ -5,6 +5,7 @@
  * indexes in the table's schema, no IF [NOT] EXISTS.
  */
 #include "store/dialect/dialect_int.h"
+#include <stdlib.h>
 #include <string.h>
 
 static char *db2_create_schema(const pdi_dialect *d, const char *schema)
@@ -24,19 +25,6 @@ static char *db2_drop_schema(const pdi_dialect *d, const char *schema)
                     "EXECUTE IMMEDIATE 'DROP SCHEMA ");
     pdi_dl_quoted(&b, d, schema);
     pd_buf_puts(&b, " RESTRICT'; END");
-    return pdi_dl_finish(&b);
-}
-
-static char *db2_ctas(
-    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged)
-{
-    (void)unlogged;
-    pd_buf b = {0};
-    pd_buf_puts(&b, "CREATE TABLE ");
-    pdi_dl_qualified(&b, d, schema, table);
-    pd_buf_puts(&b, " AS (");
-    pd_buf_append(&b, select, pdi_dl_trimmed_len(select));
-    pd_buf_puts(&b, ") WITH DATA");
     return pdi_dl_finish(&b);
 }
 
@@ -106,6 +94,99 @@ static const char *db2_type(const pdi_dialect *d, const char *f, char *buf, size
     return NULL;
 }
 
+/* CREATE TABLE .. AS (..) DEFINITION ONLY, then the rows with ADMIN_CMD
+ * LOAD FROM (<select>) OF CURSOR (statistics collected by the load). */
+static char *db2_ctas(
+    const pdi_dialect *d, const char *schema, const char *table, const char *select, bool unlogged)
+{
+    (void)unlogged;
+    size_t n = pdi_dl_trimmed_len(select);
+    pd_buf b = {0};
+    pd_buf_puts(&b, "CREATE TABLE ");
+    pdi_dl_qualified(&b, d, schema, table);
+    pd_buf_puts(&b, " AS (");
+    pd_buf_append(&b, select, n);
+    pd_buf_puts(&b, ") DEFINITION ONLY;\nCALL SYSPROC.ADMIN_CMD('LOAD FROM (");
+    for (size_t i = 0; i < n; i++) {
+        pd_buf_putc(&b, select[i]);
+        if (select[i] == '\'')
+            pd_buf_putc(&b, '\'');
+    }
+    pd_buf_puts(&b, ") OF CURSOR REPLACE RESETDICTIONARY INTO ");
+    pd_buf q = {0};
+    pdi_dl_qualified(&q, d, schema, table);
+    char *qs = pd_buf_detach(&q);
+    pd_buf_puts(&b, qs ? qs : "");
+    free(qs);
+    pd_buf_puts(&b, " STATISTICS YES NONRECOVERABLE')");
+    return pdi_dl_finish(&b);
+}
+
+/* DB2 LUW cannot rename a schema: SCHEMA_SWAP is refused by the backend's
+ * caps; this text is never run, asking for it is an error. */
+static char *db2_rename_schema(const pdi_dialect *d, const char *from, const char *to)
+{
+    (void)d;
+    pd_set_error(PD_ERR_UNSUPPORTED, "DB2 cannot rename schema \"%s\" to \"%s\" (use READ_VIEWS)",
+                 from, to);
+    return NULL;
+}
+
+/* DB2 has no advisory locks: one lock per instance, an exclusive table lock
+ * held by the lock session's open transaction (created when missing);
+ * releasing ends that transaction. */
+static char *db2_lock(const pdi_dialect *d, int64_t id, int op)
+{
+    (void)d;
+    (void)id;
+    if (op != 0)
+        return pd_strdup("ROLLBACK");
+    return pd_strdup("BEGIN DECLARE CONTINUE HANDLER FOR SQLSTATE '42710' BEGIN END; "
+                     "EXECUTE IMMEDIATE 'CREATE TABLE PIPEDAG_LOCK (ID INTEGER)'; END;\n"
+                     "LOCK TABLE PIPEDAG_LOCK IN EXCLUSIVE MODE");
+}
+
+char *pdi_sql_db2_create_alias(const char *schema,
+                               const char *name,
+                               const char *target_schema,
+                               const char *target)
+{
+    const pdi_dialect *d = &pdi_dialect_db2;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "CREATE ALIAS ");
+    pdi_dl_qualified(&b, d, schema, name);
+    pd_buf_puts(&b, " FOR TABLE ");
+    pdi_dl_qualified(&b, d, target_schema, target);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_db2_drop_alias(const char *schema, const char *name)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "DROP ALIAS ");
+    pdi_dl_qualified(&b, &pdi_dialect_db2, schema, name);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_db2_runstats(const char *schema, const char *table)
+{
+    pd_buf q = {0};
+    pdi_dl_qualified(&q, &pdi_dialect_db2, schema, table);
+    char *qs = pd_buf_detach(&q);
+    if (!qs)
+        return NULL;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "CALL SYSPROC.ADMIN_CMD('RUNSTATS ON TABLE ");
+    for (const char *p = qs; *p; p++) {
+        pd_buf_putc(&b, *p);
+        if (*p == '\'')
+            pd_buf_putc(&b, '\'');
+    }
+    pd_buf_puts(&b, " WITH DISTRIBUTION AND DETAILED INDEXES ALL')");
+    free(qs);
+    return pdi_dl_finish(&b);
+}
+
 const pdi_dialect pdi_dialect_db2 = {
     .id = PDI_DIALECT_DB2,
     .name = "db2",
@@ -121,9 +202,11 @@ const pdi_dialect pdi_dialect_db2 = {
     .create_schema = db2_create_schema,
     .drop_schema = db2_drop_schema,
     .ctas = db2_ctas,
+    .rename_schema = db2_rename_schema,
     .rename_table = db2_rename_table,
     .list_objects = db2_list_objects,
     .list_relations = db2_list_relations,
     .limit = db2_limit,
     .type_for_arrow = db2_type,
+    .lock = db2_lock,
 };

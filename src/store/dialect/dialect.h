@@ -228,6 +228,10 @@ const char *pdi_sql_rollback(const pdi_dialect *d);
 char *
 pdi_sql_insert_values(const pdi_dialect *d, const char *schema, const char *table, size_t ncols);
 
+/* The same with the tuple repeated `rows` times (multi-row VALUES). */
+char *pdi_sql_insert_values_rows(
+    const pdi_dialect *d, const char *schema, const char *table, size_t ncols, size_t rows);
+
 /* ------------------------------------------------------ session, locks */
 
 /* Statements run once per new session (deterministic text output: UTC,
@@ -311,6 +315,46 @@ char *pdi_sql_pg_copy_out(const char *select);
 /* SELECT pd_q."c1", pd_q."c2"::text ... FROM (<select>) AS pd_q: columns
  * with cast[i] read as their text form. */
 char *pdi_sql_pg_text_cast(const char *select, const char *const *cols, const bool *cast, size_t n);
+
+/* MSSQL (dialect/mssql.c), for the ODBC backend. */
+/* ALTER SCHEMA [to] TRANSFER [from].[name] (SCHEMA_SWAP without a rename). */
+char *pdi_sql_mssql_transfer(const char *to_schema, const char *from_schema, const char *name);
+/* Query: the names of the objects of `schema` a transfer moves (tables,
+ * views, synonyms, procedures, functions; not their constraints). */
+char *pdi_sql_mssql_list_transferable(const char *schema);
+/* USE [database] (back to the configured database after a T-SQL script). */
+char *pdi_sql_mssql_use(const char *database);
+/* CREATE SYNONYM [s].[n] FOR [ts].[t] / DROP SYNONYM IF EXISTS [s].[n]
+ * (the alias objects of READ_VIEWS). */
+char *pdi_sql_mssql_create_synonym(const char *schema,
+                                   const char *name,
+                                   const char *target_schema,
+                                   const char *target);
+char *pdi_sql_mssql_drop_synonym(const char *schema, const char *name);
+/* CREATE CLUSTERED COLUMNSTORE INDEX ccidx ON [s].[t] (materialization
+ * detail `columnstore`). */
+char *pdi_sql_mssql_columnstore(const char *schema, const char *table);
+
+/* DB2 (dialect/db2.c), for the ODBC backend. */
+/* CREATE ALIAS "s"."n" FOR TABLE "ts"."t" / DROP ALIAS "s"."n" (aliases
+ * cannot be renamed: dropped and made anew). */
+char *pdi_sql_db2_create_alias(const char *schema,
+                               const char *name,
+                               const char *target_schema,
+                               const char *target);
+char *pdi_sql_db2_drop_alias(const char *schema, const char *name);
+/* CALL SYSPROC.ADMIN_CMD('RUNSTATS ON TABLE "s"."t" ...') after a load. */
+char *pdi_sql_db2_runstats(const char *schema, const char *table);
+
+/* Snowflake (dialect/snowflake.c), for the ODBC backend. */
+/* ALTER SCHEMA "a" SWAP WITH "b" (atomic). */
+char *pdi_sql_snowflake_swap(const char *a, const char *b);
+/* ALTER SESSION SET QUERY_TAG = 'pipedag|<instance_id>|<user>|<pid>' */
+char *pdi_sql_snowflake_query_tag(const char *instance_id, const char *user, long pid);
+/* COMMENT ON SCHEMA "s" IS '<mark>' / query: that comment (which side of a
+ * swap a crash left the stage on). */
+char *pdi_sql_snowflake_mark_schema(const char *schema, const char *mark);
+char *pdi_sql_snowflake_schema_mark(const char *schema);
 
 /* ------------------------------------------------------- text scanning */
 

@@ -61,14 +61,15 @@ ms_rename_table(const pdi_dialect *d, const char *schema, const char *from, cons
 
 static char *ms_rename_schema(const pdi_dialect *d, const char *from, const char *to)
 {
-    /* no native rename: object transfer is the backend's (ALTER SCHEMA .. TRANSFER) */
-    pd_buf b = {0};
-    pd_buf_puts(&b, "-- rename schema ");
-    pdi_dl_quoted(&b, d, from);
-    pd_buf_puts(&b, " to ");
-    pdi_dl_quoted(&b, d, to);
-    pd_buf_puts(&b, " is emulated by the backend");
-    return pdi_dl_finish(&b);
+    /* SQL Server cannot rename a schema: the ODBC backend's publish moves
+     * the objects (pdi_sql_mssql_transfer). Asking for a rename is an error,
+     * never a statement that silently does nothing. */
+    (void)d;
+    pd_set_error(PD_ERR_UNSUPPORTED,
+                 "SQL Server cannot rename schema [%s] to [%s]: objects are transferred "
+                 "(ALTER SCHEMA .. TRANSFER) by the ODBC backend",
+                 from, to);
+    return NULL;
 }
 
 static char *ms_list_objects(const pdi_dialect *d, const char *schema)
@@ -129,6 +130,83 @@ static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_
     return NULL;
 }
 
+/* ------------------------------------------- statements of the ODBC backend */
+
+static char *ms_lock(const pdi_dialect *d, int64_t id, int op)
+{
+    (void)d;
+    if (op == 2) /* session app locks end with the session; nothing else holds one */
+        return pd_strdup("SELECT 1");
+    if (op == 1)
+        return pd_asprintf("EXEC sp_releaseapplock @Resource = N'pipedag_%lld', "
+                           "@LockOwner = 'Session'",
+                           (long long)id);
+    return pd_asprintf("DECLARE @pd_rc INT; EXEC @pd_rc = sp_getapplock @Resource = "
+                       "N'pipedag_%lld', @LockMode = 'Exclusive', @LockOwner = 'Session', "
+                       "@LockTimeout = -1; IF @pd_rc < 0 RAISERROR('sp_getapplock pipedag_%lld "
+                       "failed: %%d', 16, 1, @pd_rc)",
+                       (long long)id, (long long)id);
+}
+
+char *pdi_sql_mssql_transfer(const char *to_schema, const char *from_schema, const char *name)
+{
+    const pdi_dialect *d = &pdi_dialect_mssql;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "ALTER SCHEMA ");
+    pdi_dl_quoted(&b, d, to_schema);
+    pd_buf_puts(&b, " TRANSFER ");
+    pdi_dl_qualified(&b, d, from_schema, name);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_mssql_list_transferable(const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT o.name FROM sys.objects o JOIN sys.schemas s ON o.schema_id = "
+                    "s.schema_id WHERE s.name = ");
+    pdi_dl_literal(&b, schema);
+    pd_buf_puts(&b, " AND o.parent_object_id = 0 AND o.is_ms_shipped = 0 ORDER BY o.name");
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_mssql_use(const char *database)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "USE ");
+    pdi_dl_quoted(&b, &pdi_dialect_mssql, database);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_mssql_create_synonym(const char *schema,
+                                   const char *name,
+                                   const char *target_schema,
+                                   const char *target)
+{
+    const pdi_dialect *d = &pdi_dialect_mssql;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "CREATE SYNONYM ");
+    pdi_dl_qualified(&b, d, schema, name);
+    pd_buf_puts(&b, " FOR ");
+    pdi_dl_qualified(&b, d, target_schema, target);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_mssql_drop_synonym(const char *schema, const char *name)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "DROP SYNONYM IF EXISTS ");
+    pdi_dl_qualified(&b, &pdi_dialect_mssql, schema, name);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_mssql_columnstore(const char *schema, const char *table)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "CREATE CLUSTERED COLUMNSTORE INDEX ccidx ON ");
+    pdi_dl_qualified(&b, &pdi_dialect_mssql, schema, table);
+    return pdi_dl_finish(&b);
+}
+
 const pdi_dialect pdi_dialect_mssql = {
     .id = PDI_DIALECT_MSSQL,
     .name = "mssql",
@@ -151,4 +229,5 @@ const pdi_dialect pdi_dialect_mssql = {
     .list_objects = ms_list_objects,
     .limit = ms_limit,
     .type_for_arrow = ms_type,
+    .lock = ms_lock,
 };

@@ -4,6 +4,7 @@
  * Snowflake column types.
  */
 #include "store/dialect/dialect_int.h"
+#include <stdlib.h>
 #include <string.h>
 
 static char *
@@ -42,6 +43,48 @@ static const char *sf_type(const pdi_dialect *d, const char *f, char *buf, size_
         return buf;
     }
     return NULL;
+}
+
+char *pdi_sql_snowflake_swap(const char *a, const char *b_schema)
+{
+    const pdi_dialect *d = &pdi_dialect_snowflake;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "ALTER SCHEMA ");
+    pdi_dl_quoted(&b, d, a);
+    pd_buf_puts(&b, " SWAP WITH ");
+    pdi_dl_quoted(&b, d, b_schema);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_snowflake_query_tag(const char *instance_id, const char *user, long pid)
+{
+    char *tag =
+        pd_asprintf("pipedag|%s|%s|%ld", instance_id ? instance_id : "", user ? user : "", pid);
+    if (!tag)
+        return NULL;
+    pd_buf b = {0};
+    pd_buf_puts(&b, "ALTER SESSION SET QUERY_TAG = ");
+    pdi_dl_literal(&b, tag);
+    free(tag);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_snowflake_mark_schema(const char *schema, const char *mark)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "COMMENT ON SCHEMA ");
+    pdi_dl_quoted(&b, &pdi_dialect_snowflake, schema);
+    pd_buf_puts(&b, " IS ");
+    pdi_dl_literal(&b, mark);
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_snowflake_schema_mark(const char *schema)
+{
+    pd_buf b = {0};
+    pd_buf_puts(&b, "SELECT COMMENT FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = ");
+    pdi_dl_literal(&b, schema);
+    return pdi_dl_finish(&b);
 }
 
 const pdi_dialect pdi_dialect_snowflake = {

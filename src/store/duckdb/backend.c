@@ -38,6 +38,13 @@ static pdi_duck_conn *DC(pdi_conn *c)
     return C(c)->dc;
 }
 
+/* The DuckDB session behind a session of this backend (the Parquet store,
+ * built on this backend, drives its catalog through it). */
+pdi_duck_conn *pdi_duckdb_conn(pdi_conn *c)
+{
+    return DC(c);
+}
+
 /* lock_wait_seconds of the store args (validated by the config loader). */
 static double lock_wait(const pd_store_config *sc)
 {

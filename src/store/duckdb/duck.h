@@ -101,6 +101,11 @@ int pdi_duck_append_batch(pdi_duck_conn *c,
                           const struct ArrowSchema *sch,
                           const struct ArrowArray *batch);
 
+/* The DuckDB session behind a session of the DuckDB backend
+ * (store/backend.h). */
+struct pdi_conn;
+pdi_duck_conn *pdi_duckdb_conn(struct pdi_conn *c);
+
 int pdi_duck_begin(pdi_duck_conn *c);
 int pdi_duck_commit(pdi_duck_conn *c);
 int pdi_duck_rollback(pdi_duck_conn *c);
