@@ -140,9 +140,8 @@ int main(int argc, char **argv)
         if (t < cached)
             cached = t;
     }
-    if (reps > 1)
-        printf("fully cached re-run best of %d: %.3f s  %.1f us/task\n", reps, cached,
-               cached * 1e6 / (double)n);
+    printf("fully cached re-run best of %d: %.3f s  %.1f us/task\n", reps > 1 ? reps : 1, cached,
+           cached * 1e6 / (double)n);
     pd_flow_free(f);
     f = build(ns, nt, ns / 2);
     run(f, cfg, jobs, "re-run, 1 task changed", n);
