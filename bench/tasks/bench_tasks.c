@@ -124,9 +124,24 @@ int main(int argc, char **argv)
     size_t n = (size_t)ns * (size_t)nt;
     printf("bench_tasks: %d stages x %d SQL tasks = %zu tasks, jobs=%d, %s store\n", ns, nt, n,
            jobs, cfg->table_store.dialect ? cfg->table_store.dialect : "?");
+    /* PD_BENCH_LOG=info: log at info level (with print_sql: every
+     * statement); PD_BENCH_CACHED_RUNS=N: repeat the cached re-run N times
+     * and keep the fastest (a loaded machine). */
+    const char *lv = getenv("PD_BENCH_LOG");
+    if (lv && pdi_str_eq(lv, "info"))
+        pdi_log_set_level(PD_LOG_INFO);
+    const char *rep = getenv("PD_BENCH_CACHED_RUNS");
+    int reps = rep ? atoi(rep) : 1;
     pd_flow *f = build(ns, nt, -1);
     run(f, cfg, jobs, "first run", n);
     double cached = run(f, cfg, jobs, "fully cached re-run", n);
+    for (int i = 1; i < reps; i++) {
+        double t = run(f, cfg, jobs, "fully cached re-run", n);
+        if (t < cached)
+            cached = t;
+    }
+    printf("fully cached re-run best of %d: %.3f s  %.1f us/task\n", reps > 1 ? reps : 1, cached,
+           cached * 1e6 / (double)n);
     pd_flow_free(f);
     f = build(ns, nt, ns / 2);
     run(f, cfg, jobs, "re-run, 1 task changed", n);

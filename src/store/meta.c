@@ -98,16 +98,16 @@ static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
     return rc;
 }
 
-static int flush_locked(pd_store *s)
+/* INSERT the queued rows inside the caller's transaction (caller holds
+ * meta_mu). Rows of one table go out as multi-row INSERTs (one round trip
+ * per PDI_INSERT_BATCH rows on a server), in queue order within a table.
+ * The queue is left as it is: the caller clears it. */
+static int insert_pending(pd_store *s)
 {
     if (s->npending == 0)
         return PD_OK;
-    int rc = s->mbe->begin(s->meta);
-    /* Rows of one table go out as multi-row INSERTs (one round trip per
-     * PDI_INSERT_BATCH rows on a server), in queue order within a table. */
-    pdi_pending_row *batch = rc == PD_OK ? pdi_calloc(PDI_INSERT_BATCH, sizeof *batch) : NULL;
-    if (rc == PD_OK && !batch)
-        rc = PD_ERR_NOMEM;
+    pdi_pending_row *batch = pdi_calloc(PDI_INSERT_BATCH, sizeof *batch);
+    int rc = batch ? PD_OK : PD_ERR_NOMEM;
     for (int kind = 0; rc == PD_OK && kind < 3; kind++) {
         size_t k = 0;
         for (size_t i = 0; rc == PD_OK && i <= s->npending; i++) {
@@ -120,12 +120,24 @@ static int flush_locked(pd_store *s)
         }
     }
     free(batch);
+    if (rc)
+        pd_error_prefix("writing metadata rows");
+    return rc;
+}
+
+static int flush_locked(pd_store *s)
+{
+    if (s->npending == 0)
+        return PD_OK;
+    int rc = s->mbe->begin(s->meta);
+    if (rc == PD_OK)
+        rc = insert_pending(s);
     if (rc == PD_OK)
         rc = s->mbe->commit(s->meta);
     if (rc) {
         char *saved = pdi_strdup(pd_last_error());
         s->mbe->rollback(s->meta);
-        pd_set_error(rc, "writing metadata rows: %s", saved ? saved : "");
+        pd_set_error(rc, "%s", saved ? saved : "writing metadata rows failed");
         free(saved);
     }
     pending_clear(s);
@@ -311,7 +323,9 @@ typedef struct promote_args {
 static int promote_body(pd_store *s, void *u)
 {
     promote_args *a = u;
-    int rc = PD_OK;
+    /* the rows queued for this stage go in the promoting transaction: one
+     * commit (one log flush) per stage instead of two */
+    int rc = insert_pending(s);
     for (int i = 0; i < 3 && rc == PD_OK; i++) {
         rc = mq(s, s->msql[PDI_MQ_DEL_COMMITTED_TASKS + i], 1, &a->stage, NULL, NULL);
         if (rc == PD_OK)
@@ -330,11 +344,13 @@ static int promote_body(pd_store *s, void *u)
 
 int pdi_meta_promote(pd_store *s, const char *stage, const char *slot, bool clear_journal)
 {
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
+    lazy_cache_drop(s);
     promote_args a = {stage, slot, clear_journal};
     rc = in_tx(s, promote_body, &a);
+    pending_clear(s); /* inserted and promoted, or rolled back with the promotion */
     unlock_meta(s);
     return rc;
 }

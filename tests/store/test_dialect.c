@@ -359,6 +359,8 @@ static void test_backend_statements(void **st)
     assert_null(pdi_sql_lock(pdi_dialect_get("sqlite"), 1));
     CHECK_SQL(pdi_sql_session_setup(pg), "SET TIME ZONE 'UTC'; SET extra_float_digits = 3");
     CHECK_SQL(pdi_sql_session_setup(pdi_dialect_get("sqlite")), "");
+    CHECK_SQL(pdi_sql_session_setup(pdi_dialect_get("duckdb")),
+              "SET TimeZone = 'UTC'; PRAGMA disable_checkpoint_on_shutdown");
     assert_string_equal(pdi_sql_begin(pdi_dialect_get("sqlite")), "BEGIN IMMEDIATE");
     assert_string_equal(pdi_sql_begin(pg), "BEGIN");
     CHECK_SQL(pdi_sql_sqlite_file_pragmas("s", false),

@@ -119,10 +119,16 @@ static char *dk_list_indexes(const pdi_dialect *d, const char *schema, const cha
     return pdi_dl_finish(&b);
 }
 
+/* Session setup. disable_checkpoint_on_shutdown (database-wide, repeated
+ * per session harmlessly): closing the file does not rewrite DuckDB's
+ * whole catalog (0.3-1 s with ~3,000 tables and views); committed work is
+ * already durable in the fsync'd WAL, which the next open replays. The
+ * connector still checkpoints at close when the WAL has grown large
+ * (store/duckdb/duck_db.c), and DuckDB itself at checkpoint_threshold. */
 static char *dk_session(const pdi_dialect *d)
 {
     (void)d;
-    return pdi_strdup("SET TimeZone = 'UTC'");
+    return pdi_strdup("SET TimeZone = 'UTC'; PRAGMA disable_checkpoint_on_shutdown");
 }
 
 const pdi_dialect pdi_dialect_duckdb = {

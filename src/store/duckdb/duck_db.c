@@ -319,6 +319,29 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
     return PD_OK;
 }
 
+/* Sessions disable DuckDB's checkpoint at close (the dialect's session
+ * setup): a cached re-run then ends without rewriting the catalog. So that
+ * the next open does not replay a long WAL, the file is still checkpointed
+ * at close when its WAL has grown past PDI_DUCK_WAL_CHECKPOINT bytes. A
+ * failed checkpoint is harmless (the WAL stays and is replayed). */
+#define PDI_DUCK_WAL_CHECKPOINT (1 << 20)
+
+static void checkpoint_if_large(const pdi_duck_api *A, pdi_duck_db *db)
+{
+    char *wal = pdi_asprintf("%s.wal", db->path);
+    struct stat sb;
+    bool large = wal && stat(wal, &sb) == 0 && sb.st_size > PDI_DUCK_WAL_CHECKPOINT;
+    free(wal);
+    duck_connection c = NULL;
+    if (!large || A->connect(db->db, &c) != 0)
+        return;
+    duck_result r;
+    memset(&r, 0, sizeof r);
+    A->query(c, "CHECKPOINT", &r);
+    A->destroy_result(&r);
+    A->disconnect(&c);
+}
+
 void pdi_duck_db_release(pdi_duck_db *db)
 {
     if (!db)
@@ -337,6 +360,7 @@ void pdi_duck_db_release(pdi_duck_db *db)
             break;
         }
     }
+    checkpoint_if_large(A, db);
     A->close(&db->db);
     pthread_mutex_unlock(&g_mu);
     free(db->path);
