@@ -78,8 +78,9 @@ void pdi_stable_hash(const char *const *args, size_t n, char out[PD_HASH_LEN + 1
     pd_sha256_ctx c = {NULL}; /* gcc -O2 -Wmaybe-uninitialized cannot see through pd_set_error */
     uint8_t dig[PD_SHA256_LEN];
     if (pdi_sha256_init(&c) != PD_OK) {
-        memset(out, 'x', PD_HASH_LEN);
-        out[PD_HASH_LEN] = '\0';
+        /* out of memory: a key no stored run can have (a cache miss, never
+         * a hit shared by every key that failed alike) */
+        pdi_random_id(out);
         return;
     }
     pdi_sha256_update(&c, "PYDIVERSE", 9);
