@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int pdi_bench_table_generate(int64_t rows, int64_t batch, struct ArrowArrayStream *out)
+int pdi_bench_table_builder(pd_arrow_builder **out)
 {
     pd_arrow_builder *b = NULL;
-    if (batch < 1 || pd_arrow_builder_new(&b))
+    if (pd_arrow_builder_new(&b))
         return -1;
     pd_arrow_builder_add_column(b, "id", "l", 0);
     pd_arrow_builder_add_column(b, "a", "i", 0);
@@ -22,6 +22,15 @@ int pdi_bench_table_generate(int64_t rows, int64_t batch, struct ArrowArrayStrea
     pd_arrow_builder_add_column(b, "s", "u", 0);
     pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
     pd_arrow_builder_add_column(b, "n", "l", 1);
+    *out = b;
+    return 0;
+}
+
+int pdi_bench_table_generate(int64_t rows, int64_t batch, struct ArrowArrayStream *out)
+{
+    pd_arrow_builder *b = NULL;
+    if (batch < 1 || pdi_bench_table_builder(&b))
+        return -1;
     size_t nb = (size_t)((rows + batch - 1) / batch);
     struct ArrowArray *batches = calloc(nb ? nb : 1, sizeof *batches);
     struct ArrowSchema schema;

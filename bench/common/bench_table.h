@@ -15,6 +15,7 @@
 #include <time.h>
 
 struct ArrowArrayStream;
+typedef struct pd_arrow_builder pd_arrow_builder;
 
 /* splitmix64 of x: row i's value of column c is derived from
  * pdi_bench_sm64(8 * i + c). */
@@ -38,6 +39,10 @@ static inline double pdi_bench_now(void)
 #define PDI_BENCH_TABLE_PG_DDL                                               \
     "(id bigint NOT NULL, a integer NOT NULL, x double precision NOT NULL, " \
     "cat text NOT NULL, s text NOT NULL, ts timestamp NOT NULL, n bigint)"
+
+/* A new Arrow builder with the §18 table's columns (id, a, x, cat, s, ts,
+ * n). 0 on success; -1 with pd_last_error() set. */
+int pdi_bench_table_builder(pd_arrow_builder **out);
 
 /* Generates `rows` rows of the §18 table (id, a, x, cat, s, ts, n) as an
  * Arrow stream of batches of at most `batch` rows. 0 on success; -1 with

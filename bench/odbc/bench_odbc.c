@@ -137,14 +137,8 @@ static int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
         !SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS)))
         die("peer select");
     pd_arrow_builder *b = NULL;
-    pd_arrow_builder_new(&b);
-    pd_arrow_builder_add_column(b, "id", "l", 0);
-    pd_arrow_builder_add_column(b, "a", "i", 0);
-    pd_arrow_builder_add_column(b, "x", "g", 0);
-    pd_arrow_builder_add_column(b, "cat", "u", 0);
-    pd_arrow_builder_add_column(b, "s", "u", 0);
-    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
-    pd_arrow_builder_add_column(b, "n", "l", 1);
+    if (pdi_bench_table_builder(&b))
+        die("builder");
     int64_t rows = 0;
     while (SQL_SUCCEEDED(SQLFetch(st))) {
         SQLBIGINT id = 0, n = 0;
