@@ -12,6 +12,7 @@
  * The generated file has six columns (int, text, float, text, int, text),
  * about 46 bytes a row.
  */
+#include "bench_table.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,21 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static uint64_t sm64(uint64_t x)
-{
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what)
 {
@@ -58,7 +44,7 @@ static void generate(const char *path, const char *gz_path, long rows)
     fwrite(line, 1, (size_t)n, f);
     gzwrite(g, line, (unsigned)n);
     for (long i = 0; i < rows; i++) {
-        uint64_t r = sm64((uint64_t)i);
+        uint64_t r = pdi_bench_sm64((uint64_t)i);
         n = snprintf(line, sizeof line, "%ld,name_%06u,%u.%06u,%s,%u,%s\n", i,
                      (unsigned)(r % 1000000), (unsigned)(r >> 20) % 1000,
                      (unsigned)(r >> 30) % 1000000, cities[(r >> 40) % 6],
@@ -81,7 +67,7 @@ static void write_text(const char *path, const char *text)
  * of the command (wait4 reports the child and the descendants it waited for). */
 static double run(const char *dir, const char *cmd, long *rss_kb)
 {
-    double t0 = now();
+    double t0 = pdi_bench_now();
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
@@ -95,7 +81,7 @@ static double run(const char *dir, const char *cmd, long *rss_kb)
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) < 0)
         die("wait4");
-    double t = now() - t0;
+    double t = pdi_bench_now() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "bench_csv: command failed (%d): %s\n", WEXITSTATUS(st), cmd);
         exit(1);

@@ -14,6 +14,7 @@
  * libduckdb.so: PIPEDAG_DUCKDB_LIBRARY, next to the binary, or the library
  * path (scripts/bench-duckdb.sh sets it).
  */
+#include "bench_table.h"
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
 #include "store/duckdb/duck.h"
@@ -27,21 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t sm64(uint64_t x)
-{
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "bench_duckdb_arrow: %s: %s\n", what, pd_last_error());
@@ -52,47 +38,8 @@ static void die(const char *what)
 
 static void generate(int64_t rows, struct ArrowArrayStream *out)
 {
-    pd_arrow_builder *b = NULL;
-    if (pd_arrow_builder_new(&b))
-        die("builder");
-    pd_arrow_builder_add_column(b, "id", "l", 0);
-    pd_arrow_builder_add_column(b, "a", "i", 0);
-    pd_arrow_builder_add_column(b, "x", "g", 0);
-    pd_arrow_builder_add_column(b, "cat", "u", 0);
-    pd_arrow_builder_add_column(b, "s", "u", 0);
-    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
-    pd_arrow_builder_add_column(b, "n", "l", 1);
-    size_t nb = (size_t)((rows + BATCH - 1) / BATCH);
-    struct ArrowArray *batches = calloc(nb ? nb : 1, sizeof *batches);
-    struct ArrowSchema schema;
-    size_t k = 0;
-    for (int64_t i = 0; i < rows; i++) {
-        uint64_t u = (uint64_t)i;
-        char buf[32];
-        pd_arrow_builder_append_int(b, 0, i);
-        pd_arrow_builder_append_int(b, 1,
-                                    (int32_t)((int64_t)(sm64(8 * u + 1) >> 32) - 2147483648LL));
-        pd_arrow_builder_append_double(b, 2, (double)(sm64(8 * u + 2) >> 11) * 0x1p-53);
-        int n = snprintf(buf, sizeof buf, "cat_%02d", (int)(sm64(8 * u + 3) % 100));
-        pd_arrow_builder_append_bytes(b, 3, buf, (size_t)n);
-        n = snprintf(buf, sizeof buf, "%012" PRIx64, sm64(8 * u + 4) >> 16);
-        pd_arrow_builder_append_bytes(b, 4, buf, (size_t)n);
-        pd_arrow_builder_append_int(
-            b, 5, 1704067200000000LL + i * 1000000 + (int64_t)(sm64(8 * u + 5) % 1000000));
-        if (sm64(8 * u + 6) % 10 == 0)
-            pd_arrow_builder_append_null(b, 6);
-        else
-            pd_arrow_builder_append_int(b, 6, (int64_t)(sm64(8 * u + 7) % 1000000000));
-        if (pd_arrow_builder_num_rows(b) == BATCH || i == rows - 1) {
-            if (pd_arrow_builder_finish(b, k == nb - 1 ? &schema : NULL, &batches[k]))
-                die("finish");
-            k++;
-        }
-    }
-    pd_arrow_builder_free(b);
-    if (pd_arrow_stream_from_batches(&schema, batches, nb, out))
-        die("stream");
-    free(batches);
+    if (pdi_bench_table_generate(rows, BATCH, out))
+        die("generating the table");
 }
 
 static void exec(pdi_duck_conn *c, const char *sql)
@@ -126,7 +73,7 @@ static double load_ours(pdi_duck_conn *c, int64_t rows)
     struct ArrowArrayStream st;
     generate(rows, &st);
     exec(c, "DROP TABLE IF EXISTS ours");
-    double t0 = now();
+    double t0 = pdi_bench_now();
     exec(c, "BEGIN TRANSACTION");
     exec(c, "CREATE TABLE ours (id BIGINT NOT NULL, a INTEGER NOT NULL, x DOUBLE NOT NULL, "
             "cat VARCHAR NOT NULL, s VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, n BIGINT)");
@@ -135,7 +82,7 @@ static double load_ours(pdi_duck_conn *c, int64_t rows)
         die("load");
     exec(c, "COMMIT");
     exec(c, "CHECKPOINT");
-    double t = now() - t0;
+    double t = pdi_bench_now() - t0;
     st.release(&st);
     return t;
 }
@@ -143,7 +90,7 @@ static double load_ours(pdi_duck_conn *c, int64_t rows)
 /* ours: SELECT * as Arrow batches, every batch consumed */
 static double read_ours(pdi_duck_conn *c, int64_t rows)
 {
-    double t0 = now();
+    double t0 = pdi_bench_now();
     struct ArrowArrayStream st;
     if (pdi_duck_query_arrow(c, "SELECT * FROM ours", &st))
         die("read");
@@ -164,7 +111,7 @@ static double read_ours(pdi_duck_conn *c, int64_t rows)
         seen += a.length;
         a.release(&a);
     }
-    double t = now() - t0;
+    double t = pdi_bench_now() - t0;
     sch.release(&sch);
     st.release(&st);
     if (seen != rows || sum < 0) {
@@ -177,9 +124,9 @@ static double read_ours(pdi_duck_conn *c, int64_t rows)
 
 static double timed(pdi_duck_conn *c, const char *sql)
 {
-    double t0 = now();
+    double t0 = pdi_bench_now();
     exec(c, sql);
-    return now() - t0;
+    return pdi_bench_now() - t0;
 }
 
 int main(int argc, char **argv)

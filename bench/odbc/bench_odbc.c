@@ -19,6 +19,7 @@
  *
  *   bench_odbc PG_URL PSQLODBC_SO [ROWS] [PEER_ROWS]   (defaults 2000000, 200000)
  */
+#include "bench_table.h"
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
 #include "store/dialect/dialect.h"
@@ -34,21 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t sm64(uint64_t x)
-{
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "bench_odbc: %s: %s\n", what, pd_last_error());
@@ -59,51 +45,11 @@ static void die(const char *what)
 
 static void generate(int64_t rows, struct ArrowArrayStream *out)
 {
-    pd_arrow_builder *b = NULL;
-    if (pd_arrow_builder_new(&b))
-        die("builder");
-    pd_arrow_builder_add_column(b, "id", "l", 0);
-    pd_arrow_builder_add_column(b, "a", "i", 0);
-    pd_arrow_builder_add_column(b, "x", "g", 0);
-    pd_arrow_builder_add_column(b, "cat", "u", 0);
-    pd_arrow_builder_add_column(b, "s", "u", 0);
-    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
-    pd_arrow_builder_add_column(b, "n", "l", 1);
-    size_t nb = (size_t)((rows + BATCH - 1) / BATCH);
-    struct ArrowArray *batches = calloc(nb ? nb : 1, sizeof *batches);
-    struct ArrowSchema schema;
-    size_t k = 0;
-    for (int64_t i = 0; i < rows; i++) {
-        uint64_t u = (uint64_t)i;
-        char buf[32];
-        pd_arrow_builder_append_int(b, 0, i);
-        pd_arrow_builder_append_int(b, 1,
-                                    (int32_t)((int64_t)(sm64(8 * u + 1) >> 32) - 2147483648LL));
-        pd_arrow_builder_append_double(b, 2, (double)(sm64(8 * u + 2) >> 11) * 0x1p-53);
-        int n = snprintf(buf, sizeof buf, "cat_%02d", (int)(sm64(8 * u + 3) % 100));
-        pd_arrow_builder_append_bytes(b, 3, buf, (size_t)n);
-        n = snprintf(buf, sizeof buf, "%012" PRIx64, sm64(8 * u + 4) >> 16);
-        pd_arrow_builder_append_bytes(b, 4, buf, (size_t)n);
-        pd_arrow_builder_append_int(
-            b, 5, 1704067200000000LL + i * 1000000 + (int64_t)(sm64(8 * u + 5) % 1000000));
-        if (sm64(8 * u + 6) % 10 == 0)
-            pd_arrow_builder_append_null(b, 6);
-        else
-            pd_arrow_builder_append_int(b, 6, (int64_t)(sm64(8 * u + 7) % 1000000000));
-        if (pd_arrow_builder_num_rows(b) == BATCH || i == rows - 1) {
-            if (pd_arrow_builder_finish(b, k == nb - 1 ? &schema : NULL, &batches[k]))
-                die("finish");
-            k++;
-        }
-    }
-    pd_arrow_builder_free(b);
-    if (pd_arrow_stream_from_batches(&schema, batches, nb, out))
-        die("stream");
-    free(batches);
+    if (pdi_bench_table_generate(rows, BATCH, out))
+        die("generating the table");
 }
 
-static const char *DDL = "(id bigint NOT NULL, a integer NOT NULL, x double precision NOT NULL, "
-                         "cat text NOT NULL, s text NOT NULL, ts timestamp NOT NULL, n bigint)";
+static const char *DDL = PDI_BENCH_TABLE_PG_DDL;
 #define INS "INSERT INTO %s (id, a, x, cat, s, ts, n) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 static int64_t count(pdi_odbc *c, const char *table)
@@ -146,11 +92,12 @@ static void load_row_at_a_time(pdi_odbc *c, const char *table, int64_t rows)
     for (int64_t i = 0; i < rows; i++) {
         uint64_t u = (uint64_t)i;
         id = i;
-        a = (SQLINTEGER)((int64_t)(sm64(8 * u + 1) >> 32) - 2147483648LL);
-        x = (double)(sm64(8 * u + 2) >> 11) * 0x1p-53;
-        snprintf(cat, sizeof cat, "cat_%02d", (int)(sm64(8 * u + 3) % 100));
-        snprintf(s, sizeof s, "%012" PRIx64, sm64(8 * u + 4) >> 16);
-        int64_t us = 1704067200000000LL + i * 1000000 + (int64_t)(sm64(8 * u + 5) % 1000000);
+        a = (SQLINTEGER)((int64_t)(pdi_bench_sm64(8 * u + 1) >> 32) - 2147483648LL);
+        x = (double)(pdi_bench_sm64(8 * u + 2) >> 11) * 0x1p-53;
+        snprintf(cat, sizeof cat, "cat_%02d", (int)(pdi_bench_sm64(8 * u + 3) % 100));
+        snprintf(s, sizeof s, "%012" PRIx64, pdi_bench_sm64(8 * u + 4) >> 16);
+        int64_t us =
+            1704067200000000LL + i * 1000000 + (int64_t)(pdi_bench_sm64(8 * u + 5) % 1000000);
         int64_t secs = us / 1000000, days = secs / 86400, sod = secs % 86400;
         /* civil date of `days` (>= 2024, positive) */
         int64_t z = days + 719468, era = z / 146097;
@@ -165,11 +112,11 @@ static void load_row_at_a_time(pdi_odbc *c, const char *table, int64_t rows)
         ts.minute = (SQLUSMALLINT)(sod / 60 % 60);
         ts.second = (SQLUSMALLINT)(sod % 60);
         ts.fraction = (SQLUINTEGER)(us % 1000000 * 1000);
-        if (sm64(8 * u + 6) % 10 == 0) {
+        if (pdi_bench_sm64(8 * u + 6) % 10 == 0) {
             ind[6] = SQL_NULL_DATA;
         } else {
             ind[6] = 0;
-            n = (SQLBIGINT)(sm64(8 * u + 7) % 1000000000);
+            n = (SQLBIGINT)(pdi_bench_sm64(8 * u + 7) % 1000000000);
         }
         if (!SQL_SUCCEEDED(SQLExecute(st))) {
             pd_set_error(PD_ERR_SQL, "row %lld", (long long)i);
@@ -190,14 +137,8 @@ static int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
         !SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS)))
         die("peer select");
     pd_arrow_builder *b = NULL;
-    pd_arrow_builder_new(&b);
-    pd_arrow_builder_add_column(b, "id", "l", 0);
-    pd_arrow_builder_add_column(b, "a", "i", 0);
-    pd_arrow_builder_add_column(b, "x", "g", 0);
-    pd_arrow_builder_add_column(b, "cat", "u", 0);
-    pd_arrow_builder_add_column(b, "s", "u", 0);
-    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
-    pd_arrow_builder_add_column(b, "n", "l", 1);
+    if (pdi_bench_table_builder(&b))
+        die("builder");
     int64_t rows = 0;
     while (SQL_SUCCEEDED(SQLFetch(st))) {
         SQLBIGINT id = 0, n = 0;
@@ -293,10 +234,10 @@ int main(int argc, char **argv)
     }
     printf("rows: %lld (row-at-a-time load peer: %lld rows)\n", (long long)rows,
            (long long)peer_rows);
-    double t0 = now();
+    double t0 = pdi_bench_now();
     struct ArrowArrayStream in;
     generate(rows, &in);
-    printf("generate Arrow batches in C: %.2f s (not timed)\n", now() - t0);
+    printf("generate Arrow batches in C: %.2f s (not timed)\n", pdi_bench_now() - t0);
 
     /* ---- load ---- */
     char ins[256];
@@ -307,25 +248,25 @@ int main(int argc, char **argv)
     for (int i = 1; i < 64; i++)
         pdi_buf_puts(&mb, ", (?, ?, ?, ?, ?, ?, ?)");
     pdi_odbc_exec(c, "CHECKPOINT");
-    t0 = now();
+    t0 = pdi_bench_now();
     int64_t loaded = 0;
     if (pdi_odbc_load_arrow(c, ins, mb.data, 64, &in, 0, &loaded))
         die("array load");
-    double t_arrays = now() - t0;
+    double t_arrays = pdi_bench_now() - t0;
     in.release(&in);
     if (count(c, "pdbo.arrays") != rows)
         die("array load count");
 
     pdi_odbc_exec(c, "CHECKPOINT");
-    t0 = now();
+    t0 = pdi_bench_now();
     load_row_at_a_time(c, "pdbo.rows", peer_rows);
-    double t_rows = now() - t0;
+    double t_rows = pdi_bench_now() - t0;
     if (count(c, "pdbo.rows") != peer_rows)
         die("row load count");
 
     generate(rows, &in);
     pdi_odbc_exec(c, "CHECKPOINT");
-    t0 = now();
+    t0 = pdi_bench_now();
     struct ArrowSchema cs;
     if (in.get_schema(&in, &cs))
         die("schema");
@@ -334,7 +275,7 @@ int main(int argc, char **argv)
     if (!copy_sql || pdi_pg_load_arrow(pg, copy_sql, "pdbo.copy", &in, &loaded))
         die("libpq load");
     free(copy_sql);
-    double t_copy = now() - t0;
+    double t_copy = pdi_bench_now() - t0;
     in.release(&in);
 
     double r_arrays = (double)rows / t_arrays, r_rows = (double)peer_rows / t_rows,
@@ -350,23 +291,23 @@ int main(int argc, char **argv)
     /* ---- fetch ---- */
     const char *sel = "SELECT id, a, x, cat, s, ts, n FROM pdbo.arrays";
     struct ArrowArrayStream out;
-    t0 = now();
+    t0 = pdi_bench_now();
     if (pdi_odbc_read_arrow(c, sel, NULL, &out))
         die("block read");
     int64_t got = drain(&out);
-    double t_block = now() - t0;
+    double t_block = pdi_bench_now() - t0;
     if (got != rows)
         die("block read count");
-    t0 = now();
+    t0 = pdi_bench_now();
     got = fetch_row_at_a_time(c, sel);
-    double t_rowf = now() - t0;
+    double t_rowf = pdi_bench_now() - t0;
     if (got != rows)
         die("row fetch count");
-    t0 = now();
+    t0 = pdi_bench_now();
     if (pdi_pg_read_arrow(pg, sel, &out))
         die("libpq read");
     got = drain(&out);
-    double t_copyout = now() - t0;
+    double t_copyout = pdi_bench_now() - t0;
     printf("\nfetch into Arrow\n");
     printf("  ODBC block cursor         %8.2f s  %10.0f rows/s\n", t_block, rows / t_block);
     printf("  ODBC SQLFetch row loop    %8.2f s  %10.0f rows/s\n", t_rowf, rows / t_rowf);

@@ -3,7 +3,7 @@
  *
  * Generates the table of PARQUET.md section 18 in memory as Arrow batches,
  * writes it with our writer and DuckDB's COPY (libduckdb via dlopen, same
- * rows from bench/parquet/dataset.sql) for SNAPPY, ZSTD and uncompressed
+ * rows from bench/dataset.sql) for SNAPPY, ZSTD and uncompressed
  * with 1 and 2 threads, reads every file back fully (our reader when linked,
  * and DuckDB), and prints MB/s, sizes and ours/DuckDB ratios. Not a test:
  * scripts/bench-parquet.sh builds it in Release and runs it.

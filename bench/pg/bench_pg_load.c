@@ -7,6 +7,7 @@
  *
  *   bench_pg_load URL [ROWS] [WORKDIR]   (defaults 10000000, /tmp)
  */
+#include "bench_table.h"
 #include "pipedag/arrow.h"
 #include "pipedag/common.h"
 #include "store/dialect/dialect.h"
@@ -21,21 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t sm64(uint64_t x)
-{
-    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "bench_pg_load: %s: %s\n", what, pd_last_error());
@@ -46,51 +32,11 @@ static void die(const char *what)
 
 static void generate(int64_t rows, struct ArrowArrayStream *out)
 {
-    pd_arrow_builder *b = NULL;
-    if (pd_arrow_builder_new(&b))
-        die("builder");
-    pd_arrow_builder_add_column(b, "id", "l", 0);
-    pd_arrow_builder_add_column(b, "a", "i", 0);
-    pd_arrow_builder_add_column(b, "x", "g", 0);
-    pd_arrow_builder_add_column(b, "cat", "u", 0);
-    pd_arrow_builder_add_column(b, "s", "u", 0);
-    pd_arrow_builder_add_column(b, "ts", "tsu:", 0);
-    pd_arrow_builder_add_column(b, "n", "l", 1);
-    size_t nb = (size_t)((rows + BATCH - 1) / BATCH);
-    struct ArrowArray *batches = calloc(nb ? nb : 1, sizeof *batches);
-    struct ArrowSchema schema;
-    size_t k = 0;
-    for (int64_t i = 0; i < rows; i++) {
-        uint64_t u = (uint64_t)i;
-        char buf[32];
-        pd_arrow_builder_append_int(b, 0, i);
-        pd_arrow_builder_append_int(b, 1,
-                                    (int32_t)((int64_t)(sm64(8 * u + 1) >> 32) - 2147483648LL));
-        pd_arrow_builder_append_double(b, 2, (double)(sm64(8 * u + 2) >> 11) * 0x1p-53);
-        int n = snprintf(buf, sizeof buf, "cat_%02d", (int)(sm64(8 * u + 3) % 100));
-        pd_arrow_builder_append_bytes(b, 3, buf, (size_t)n);
-        n = snprintf(buf, sizeof buf, "%012" PRIx64, sm64(8 * u + 4) >> 16);
-        pd_arrow_builder_append_bytes(b, 4, buf, (size_t)n);
-        pd_arrow_builder_append_int(
-            b, 5, 1704067200000000LL + i * 1000000 + (int64_t)(sm64(8 * u + 5) % 1000000));
-        if (sm64(8 * u + 6) % 10 == 0)
-            pd_arrow_builder_append_null(b, 6);
-        else
-            pd_arrow_builder_append_int(b, 6, (int64_t)(sm64(8 * u + 7) % 1000000000));
-        if (pd_arrow_builder_num_rows(b) == BATCH || i == rows - 1) {
-            if (pd_arrow_builder_finish(b, k == nb - 1 ? &schema : NULL, &batches[k]))
-                die("finish");
-            k++;
-        }
-    }
-    pd_arrow_builder_free(b);
-    if (pd_arrow_stream_from_batches(&schema, batches, nb, out))
-        die("stream");
-    free(batches);
+    if (pdi_bench_table_generate(rows, BATCH, out))
+        die("generating the table");
 }
 
-static const char *DDL = "(id bigint NOT NULL, a integer NOT NULL, x double precision NOT NULL, "
-                         "cat text NOT NULL, s text NOT NULL, ts timestamp NOT NULL, n bigint)";
+static const char *DDL = PDI_BENCH_TABLE_PG_DDL;
 
 static double psql_copy(const char *url, const char *table, const char *file, const char *fmt)
 {
@@ -98,12 +44,12 @@ static double psql_copy(const char *url, const char *table, const char *file, co
     snprintf(cmd, sizeof cmd,
              "psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"\\copy %s FROM '%s' (FORMAT %s)\"", url,
              table, file, fmt);
-    double t0 = now();
+    double t0 = pdi_bench_now();
     if (system(cmd) != 0) {
         fprintf(stderr, "bench_pg_load: psql failed: %s\n", fmt);
         exit(1);
     }
-    return now() - t0;
+    return pdi_bench_now() - t0;
 }
 
 static void check_count(pdi_pg *c, const char *table, int64_t rows)
@@ -163,18 +109,18 @@ int main(int argc, char **argv)
         die("schema");
 
     printf("rows: %lld\n", (long long)rows);
-    double t0 = now();
+    double t0 = pdi_bench_now();
     struct ArrowArrayStream st;
     generate(rows, &st);
-    printf("generate Arrow batches in C: %.2f s (not timed below)\n", now() - t0);
+    printf("generate Arrow batches in C: %.2f s (not timed below)\n", pdi_bench_now() - t0);
 
     /* 1. our connector: CREATE TABLE + binary COPY from Arrow, one transaction */
     pdi_pg_exec(c, "CHECKPOINT");
-    t0 = now();
+    t0 = pdi_bench_now();
     int64_t loaded = 0;
     if (load_ours(c, &st, &loaded))
         die("load");
-    double t_ours = now() - t0;
+    double t_ours = pdi_bench_now() - t0;
     st.release(&st);
     check_count(c, "pdbench.ours", rows);
 
@@ -212,10 +158,10 @@ int main(int argc, char **argv)
             die("reset");
         generate(rows, &st);
         pdi_pg_exec(c, "CHECKPOINT");
-        t0 = now();
+        t0 = pdi_bench_now();
         if (load_ours(c, &st, &loaded))
             die("load");
-        double t = now() - t0;
+        double t = pdi_bench_now() - t0;
         st.release(&st);
         t_ours = t < t_ours ? t : t_ours;
         pdi_pg_exec(c, "CHECKPOINT");
@@ -230,7 +176,7 @@ int main(int argc, char **argv)
     printf("best of %d rounds (loaders alternating)\n", reps);
 
     /* 2. read back as Arrow (binary COPY out) */
-    t0 = now();
+    t0 = pdi_bench_now();
     struct ArrowArrayStream out;
     if (pdi_pg_read_arrow(c, "SELECT * FROM pdbench.ours", &out))
         die("read");
@@ -241,7 +187,7 @@ int main(int argc, char **argv)
         a.release(&a);
     }
     out.release(&out);
-    double t_read = now() - t0;
+    double t_read = pdi_bench_now() - t0;
 
     printf("CSV size %.1f MB, binary COPY size %.1f MB\n", csv_mb, bin_mb);
     printf("%-38s %8.2f s %10.0f rows/s %7.1f MB/s(csv-equiv)\n",

@@ -1,6 +1,8 @@
 /*
  * examples/three_stage/tasks.c - the computed (C) tasks of the three-stage
- * example, loaded by `pipedag run` from libthree_stage_tasks.so:
+ * example, loaded by `pipedag run` from libthree_stage_tasks.so (and, the
+ * same source, from libparquet_example_tasks.so by examples/parquet_local and
+ * examples/parquet_s3):
  * eager_inputs returns two in-memory tables (dfa, dfb) as Arrow streams;
  * eager_task reads lazy_1 and dfb and joins them on x in C.
  */

@@ -5,30 +5,13 @@
 # failing task, cache-valid second run), query CSV quoting, show/explain,
 # visualize DOT/SVG, and the confirmation guard of destructive commands.
 set -u
+. "$(dirname "$0")/../support/checks.sh"
 bin=$1
 seed=$2
 work=$(mktemp -d /tmp/pipedag-cli-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 unset PIPEDAG_CONFIG || true
-failures=0
-pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
-
-# expect_exit CODE NAME CMD...   (stdout -> out.txt, stderr -> err.txt)
-expect_exit() {
-    want=$1; name=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        bad "$name: exit $got, expected $want"; sed 's/^/    /' err.txt >&2; fi
-}
-contains() { # FILE TEXT NAME
-    if grep -q -- "$2" "$1"; then pass "$3"; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" >&2; fi
-}
-lacks() {
-    if grep -q -- "$2" "$1"; then bad "$3: '$2' found in $1"; else pass "$3"; fi
-}
 
 # ---- usage and version
 expect_exit 0 "--version" "$bin" --version

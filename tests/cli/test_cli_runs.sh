@@ -6,28 +6,12 @@
 # files, two statements in one `sql:` body, raw SQL creating objects outside
 # {{ this_stage }}, and reserved / colliding names refused with file:line.
 set -u
+. "$(dirname "$0")/../support/checks.sh"
 bin=$1
 work=$(mktemp -d /tmp/pipedag-cli-runs-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 unset PIPEDAG_CONFIG || true
-failures=0
-pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
-# expect_exit CODE NAME CMD...   (stdout -> out.txt, stderr -> err.txt)
-expect_exit() {
-    want=$1; name=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        bad "$name: exit $got, expected $want"; sed 's/^/    /' err.txt >&2; fi
-}
-contains() { # FILE TEXT NAME
-    if grep -q -- "$2" "$1"; then pass "$3"; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" >&2; fi
-}
-lacks() {
-    if grep -q -- "$2" "$1"; then bad "$3: '$2' found in $1"; sed 's/^/    /' "$1" >&2; else pass "$3"; fi
-}
 
 cat > pipedag.yaml <<'YAML'
 instances:

@@ -6,6 +6,7 @@
 # with `SELECT id`, Latin-1, options errors with file:line:column, a
 # truncated gzip file and a bad row failing the task with the file named.
 set -u
+. "$(dirname "$0")/../support/checks.sh"
 bin=$1
 data=$2
 pqdata=$3
@@ -13,22 +14,6 @@ work=$(mktemp -d /tmp/pipedag-load-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 unset PIPEDAG_CONFIG || true
-failures=0
-pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
-expect_exit() {
-    want=$1; name=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        bad "$name: exit $got, expected $want"; sed 's/^/    /' err.txt out.txt >&2; fi
-}
-contains() { # FILE TEXT NAME
-    if grep -q -- "$2" "$1"; then pass "$3"; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" >&2; fi
-}
-same() { # GOT WANT NAME
-    if [ "$1" = "$2" ]; then pass "$3"; else bad "$3: got '$1', want '$2'"; fi
-}
 q() { sqlite3 ".pipedag/default/$1.sqlite" "$2"; }
 
 mkdir data

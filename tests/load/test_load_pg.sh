@@ -5,6 +5,7 @@
 # column stored exactly as numeric, a BOM file read with `SELECT id`, and a
 # second run that is all cache-valid. Its own database, dropped at the end.
 set -u
+. "$(dirname "$0")/../support/checks.sh"
 bin=$1
 data=$2
 state=${PD_TEST_PG_STATE:-/tmp/pipedag-pg-test}
@@ -19,19 +20,6 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 unset PIPEDAG_CONFIG || true
-failures=0
-pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
-expect_exit() {
-    want=$1; name=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" -eq "$want" ]; then pass "$name"; else
-        bad "$name: exit $got, expected $want"; sed 's/^/    /' err.txt out.txt >&2; fi
-}
-same() { # GOT WANT NAME
-    if [ "$1" = "$2" ]; then pass "$3"; else bad "$3: got '$1', want '$2'"; fi
-}
 q() { "$bin" query "$1" 2>/dev/null | tail -n +2 | tr '\n' ' ' | sed 's/ $//'; }
 
 cat > pipedag.yaml <<EOF

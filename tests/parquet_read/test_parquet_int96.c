@@ -21,6 +21,8 @@
 #include "pipedag/parquet.h"
 #include "util/util.h"
 
+#include "pq_test_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,18 +315,6 @@ static int teardown(void **state)
 }
 
 /* ------------------------------------------------------------------ helpers */
-static bool valid_at(const struct ArrowArray *a, int64_t i)
-{
-    const uint8_t *bm = a->buffers[0];
-    int64_t j = a->offset + i;
-    return !bm || ((bm[j >> 3] >> (j & 7)) & 1);
-}
-
-static int64_t i64_at(const struct ArrowArray *a, int64_t i)
-{
-    return ((const int64_t *)a->buffers[1])[a->offset + i];
-}
-
 /* Read row group `rg` of column `col` at `unit`: PD_OK with the array, or the
  * error code. */
 static int
@@ -339,21 +329,6 @@ read_col(const char *path, int col, int rg, int unit, struct ArrowSchema *s, str
     int rc = pd_parquet_read_row_group(r, rg, &o, s, a);
     pd_parquet_close(r);
     return rc;
-}
-
-static char *run_cli(const char *args)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1; echo \"exit=$?\"", PQ_CLI_DRIVER, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    pd_buf b = PD_BUF_INIT;
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-        pdi_buf_append(&b, tmp, n);
-    pclose(p);
-    return b.data ? pdi_buf_detach(&b) : pdi_strdup("");
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -518,34 +493,34 @@ static void t_cli(void **state)
     (void)state;
     char args[256];
     snprintf(args, sizeof args, "cat %s", g_path);
-    char *o = run_cli(args);
+    char *o = pq_run_cli(args, true);
     assert_non_null(strstr(o, "\"ts\":\"9999-12-31T23:59:59.999999\""));
     assert_non_null(strstr(o, "\"ts\":\"1969-12-31T23:59:59.999999\""));
     assert_non_null(strstr(o, "exit=0"));
     free(o);
     snprintf(args, sizeof args, "cat %s", g_far);
-    o = run_cli(args);
+    o = pq_run_cli(args, true);
     assert_non_null(strstr(o, "column 'far', row 3 (row group 0)"));
     assert_non_null(strstr(o, "exit=1"));
     free(o);
     snprintf(args, sizeof args, "head -n 4 --int96-unit ns %s", g_path);
-    o = run_cli(args);
+    o = pq_run_cli(args, true);
     assert_non_null(strstr(o, "\"ts\":\"1969-12-31T23:59:59.999999999\""));
     assert_non_null(strstr(o, "exit=0"));
     free(o);
     snprintf(args, sizeof args, "cat --int96-unit ns %s", g_path);
-    o = run_cli(args);
+    o = pq_run_cli(args, true);
     assert_non_null(strstr(o, "column 'ts', row 5 (row group 1)"));
     assert_null(strstr(o, "1816-"));
     assert_non_null(strstr(o, "exit=1"));
     free(o);
-    o = run_cli("head -n 1 --int96-unit us " DATA "alltypes_plain.parquet");
+    o = pq_run_cli("head -n 1 --int96-unit us " DATA "alltypes_plain.parquet", true);
     assert_non_null(strstr(o, "\"timestamp_col\":\"2009-03-01T00:00:00.000000\""));
     free(o);
-    o = run_cli("head -n 1 --int96-unit ns " DATA "alltypes_plain.parquet");
+    o = pq_run_cli("head -n 1 --int96-unit ns " DATA "alltypes_plain.parquet", true);
     assert_non_null(strstr(o, "\"timestamp_col\":\"2009-03-01T00:00:00.000000000\""));
     free(o);
-    o = run_cli("head -n 1 --int96-unit ms " DATA "alltypes_plain.parquet");
+    o = pq_run_cli("head -n 1 --int96-unit ms " DATA "alltypes_plain.parquet", true);
     assert_non_null(strstr(o, "usage"));
     assert_non_null(strstr(o, "exit=2"));
     free(o);

@@ -18,6 +18,8 @@
 #include "pipedag/parquet.h"
 #include "util/util.h"
 
+#include "pq_test_util.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -65,15 +67,6 @@ static int col_index(const table *t, const char *name)
     return -1;
 }
 
-static bool valid_at(const struct ArrowArray *a, int64_t i)
-{
-    if (a->n_buffers == 0)
-        return false;
-    const uint8_t *bm = a->buffers[0];
-    int64_t j = a->offset + i;
-    return !bm || ((bm[j >> 3] >> (j & 7)) & 1);
-}
-
 /* Text of a flat cell (ints, strings, binary), or NULL for null. */
 static char *cell(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i)
 {
@@ -98,11 +91,6 @@ static char *cell(const struct ArrowSchema *s, const struct ArrowArray *a, int64
     default: fail_msg("cell: format %s", f);
     }
     return pdi_strdup(tmp);
-}
-
-static int64_t i64_at(const struct ArrowArray *a, int64_t i)
-{
-    return ((const int64_t *)a->buffers[1])[a->offset + i];
 }
 
 static int32_t i32_at(const struct ArrowArray *a, int64_t i)
@@ -812,50 +800,35 @@ static void t_mutations(void **state)
 }
 
 /* ------------------------------------------------------------------ CLI */
-static char *run_cli(const char *args)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", PQ_CLI_DRIVER, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    pd_buf b = PD_BUF_INIT;
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, p)) > 0)
-        pdi_buf_append(&b, tmp, n);
-    pclose(p);
-    return b.data ? pdi_buf_detach(&b) : pdi_strdup("");
-}
-
 static void t_cli(void **state)
 {
     (void)state;
-    char *o = run_cli("cat " DATA "list_columns.parquet");
+    char *o = pq_run_cli("cat " DATA "list_columns.parquet", false);
     assert_string_equal(o, "{\"int64_list\":[1,2,3],\"utf8_list\":[\"abc\",\"efg\",\"hij\"]}\n"
                            "{\"int64_list\":[null,1],\"utf8_list\":null}\n"
                            "{\"int64_list\":[4],\"utf8_list\":[\"efg\",null,\"hij\",\"xyz\"]}\n");
     free(o);
-    o = run_cli("head -n 1 " DATA "alltypes_plain.parquet");
+    o = pq_run_cli("head -n 1 " DATA "alltypes_plain.parquet", false);
     assert_non_null(strstr(o, "\"timestamp_col\":\"2009-03-01T00:00:00.000000\""));
     assert_non_null(strstr(o, "\"float_col\":0.0"));
     free(o);
-    o = run_cli("cat --format csv " DATA "int32_decimal.parquet");
+    o = pq_run_cli("cat --format csv " DATA "int32_decimal.parquet", false);
     assert_true(pdi_str_starts(o, "value\n1.00\n2.00\n"));
     free(o);
-    o = run_cli("cat " DATA "nested_lists.snappy.parquet");
+    o = pq_run_cli("cat " DATA "nested_lists.snappy.parquet", false);
     assert_true(pdi_str_starts(o, "{\"a\":[[[\"a\",\"b\"],[\"c\"]],[null,[\"d\"]]],\"b\":1}\n"));
     free(o);
-    o = run_cli("cat " DATA "float16_zeros_and_nans.parquet");
+    o = pq_run_cli("cat " DATA "float16_zeros_and_nans.parquet", false);
     assert_string_equal(o, "{\"x\":null}\n{\"x\":0.0}\n{\"x\":\"NaN\"}\n");
     free(o);
-    o = run_cli("schema " DATA "nested_maps.snappy.parquet");
+    o = pq_run_cli("schema " DATA "nested_maps.snappy.parquet", false);
     assert_non_null(strstr(o, "a: map<string, map<int32, bool"));
     free(o);
-    o = run_cli("meta " DATA "sort_columns.parquet");
+    o = pq_run_cli("meta " DATA "sort_columns.parquet", false);
     assert_non_null(strstr(o, "row groups: 2"));
     assert_non_null(strstr(o, "sorting columns"));
     free(o);
-    o = run_cli("cat " BAD "PARQUET-1481.parquet");
+    o = pq_run_cli("cat " BAD "PARQUET-1481.parquet", false);
     assert_non_null(strstr(o, "invalid physical type"));
     free(o);
 }
@@ -902,7 +875,7 @@ static void t_decoders(void **state)
 static void t_duckdb_files(void **state)
 {
     (void)state;
-    char *o = run_cli("cat " LOCAL_DATA "types.parquet");
+    char *o = pq_run_cli("cat " LOCAL_DATA "types.parquet", false);
     assert_string_equal(
         o, "{\"i8\":-5,\"u8\":200,\"i16\":-300,\"u16\":60000,\"u32\":4000000000,"
            "\"u64\":18446744073709551615,\"dt\":\"1969-12-31\",\"tm\":\"12:34:56.789012\","
@@ -913,7 +886,7 @@ static void t_duckdb_files(void **state)
            "\"uid\":\"f47ac10b-58cc-4372-a567-0e02b2c3d479\",\"bl\":\"aGk=\",\"f\":1.5,"
            "\"nan\":\"NaN\",\"ninf\":\"-Infinity\",\"b\":true,\"s\":\"a\\\"b,c\"}\n");
     free(o);
-    o = run_cli("schema " LOCAL_DATA "types.parquet");
+    o = pq_run_cli("schema " LOCAL_DATA "types.parquet", false);
     assert_non_null(strstr(o, "tstz: timestamp[us, tz=UTC]"));
     assert_non_null(strstr(o, "tsns: timestamp[ns]"));
     assert_non_null(strstr(o, "uid: fixed_size_binary[16]"));
@@ -925,10 +898,10 @@ static void t_duckdb_files(void **state)
         "{\"id\":3,\"l\":[],\"s\":{\"a\":null,\"b\":[]},\"m\":{},\"ll\":[]}\n"
         "{\"id\":4,\"l\":[null],\"s\":{\"a\":4,\"b\":null},\"m\":{\"z\":[]},"
         "\"ll\":[[null,5]]}\n";
-    o = run_cli("cat " LOCAL_DATA "nested.parquet");
+    o = pq_run_cli("cat " LOCAL_DATA "nested.parquet", false);
     assert_string_equal(o, want);
     free(o);
-    o = run_cli("cat " LOCAL_DATA "nested_v2.parquet"); /* v2 pages, 2 row groups */
+    o = pq_run_cli("cat " LOCAL_DATA "nested_v2.parquet", false); /* v2 pages, 2 row groups */
     assert_string_equal(o, want);
     free(o);
     /* convert (needs the writer) and read back */
@@ -936,12 +909,12 @@ static void t_duckdb_files(void **state)
     snprintf(out, sizeof out, "/tmp/pq_read_test_%d.parquet", (int)getpid());
     snprintf(args, sizeof args, "convert %s %s --codec zstd --page-version 2",
              LOCAL_DATA "nested.parquet", out);
-    o = run_cli(args);
+    o = pq_run_cli(args, false);
     if (strstr(o, "writer is not available") == NULL) {
         assert_string_equal(o, "");
         free(o);
         snprintf(args, sizeof args, "cat %s", out);
-        o = run_cli(args);
+        o = pq_run_cli(args, false);
         assert_string_equal(o, want);
     }
     free(o);

@@ -10,13 +10,11 @@
 #      value named, and the published aa and evaluation stay as they were
 # and, with more than one store, the evaluation tables are equal.
 set -u
+. "$(dirname "$0")/../support/checks.sh"
 bin=$1
 lib=$2
 example=$3
 shift 3
-failures=0
-pass() { echo "ok   $1"; }
-bad() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
 root=$(mktemp -d /tmp/pipedag-realistic-XXXXXX)
 dbs=""
 cleanup() {

@@ -24,30 +24,11 @@ static const char *g_pg; /* cluster URL, or NULL: SQLite */
 static int setup(void **st)
 {
     (void)st;
-    static int counter;
     if (pdt_enter_temp_dir("pd_checks"))
         return -1;
     if (!g_pg)
         return pdt_write_default_config("checks");
-    const char *slash = strrchr(g_pg, '/');
-    char rnd[PD_HASH_LEN + 1];
-    pdi_random_id(rnd);
-    char *y = slash ? pdi_asprintf("name: checks\n"
-                                   "instances:\n"
-                                   "  default:\n"
-                                   "    instance_id: checks\n"
-                                   "    table_store:\n"
-                                   "      class: SQLTableStore\n"
-                                   "      args:\n"
-                                   "        url: \"%.*s/pd_chk_%d_%.8s\"\n"
-                                   "        create_database_if_not_exists: true\n"
-                                   "    lock_manager:\n"
-                                   "      class: DatabaseLockManager\n",
-                                   (int)(slash - g_pg), g_pg, counter++, rnd)
-                    : NULL;
-    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
-    free(y);
-    return rc == PD_OK ? 0 : -1;
+    return pdt_write_pg_config(g_pg, "checks", "pd_chk", NULL);
 }
 
 static int teardown(void **st)

@@ -28,37 +28,20 @@ static const char *g_pg; /* cluster URL, or NULL: SQLite */
 static int setup(void **st)
 {
     (void)st;
-    static int counter;
     if (pdt_enter_temp_dir("pd_store_runs"))
         return -1;
     if (!g_pg)
         return pdt_write_default_config("store_runs");
-    const char *slash = strrchr(g_pg, '/');
     const char *tech = getenv("PD_ACC_TECHNIQUE");
-    char rnd[PD_HASH_LEN + 1];
-    pdi_random_id(rnd);
-    char *y = slash ? pdi_asprintf("name: store_runs\n"
-                                   "instances:\n"
-                                   "  default:\n"
-                                   "    instance_id: store_runs\n"
-                                   "    table_store:\n"
-                                   "      class: SQLTableStore\n"
-                                   "      args:\n"
-                                   "        url: \"%.*s/pd_sr_%d_%.8s\"\n"
-                                   "        create_database_if_not_exists: true\n"
-                                   "    stage_commit_technique: %s\n"
-                                   "    lock_manager:\n"
-                                   "      class: DatabaseLockManager\n"
-                                   "    blob_store:\n"
-                                   "      class: FileBlobStore\n"
-                                   "      args:\n"
-                                   "        base_path: .pipedag/blobs\n",
-                                   (int)(slash - g_pg), g_pg, counter++, rnd,
-                                   tech && *tech ? tech : "SCHEMA_SWAP")
-                    : NULL;
-    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
-    free(y);
-    return rc == PD_OK ? 0 : -1;
+    char *extra = pdi_asprintf("    stage_commit_technique: %s\n"
+                               "    blob_store:\n"
+                               "      class: FileBlobStore\n"
+                               "      args:\n"
+                               "        base_path: .pipedag/blobs\n",
+                               tech && *tech ? tech : "SCHEMA_SWAP");
+    int rc = extra ? pdt_write_pg_config(g_pg, "store_runs", "pd_sr", extra) : -1;
+    free(extra);
+    return rc;
 }
 
 static int teardown(void **st)

@@ -84,6 +84,35 @@ int pdt_write_default_config(const char *name)
     return rc == PD_OK ? 0 : -1;
 }
 
+int pdt_write_pg_config(const char *server_url,
+                        const char *name,
+                        const char *db_prefix,
+                        const char *extra_yaml)
+{
+    static int counter;
+    const char *slash = strrchr(server_url, '/');
+    char rnd[PD_HASH_LEN + 1];
+    pdi_random_id(rnd);
+    char *y = slash ? pdi_asprintf("name: %s\n"
+                                   "instances:\n"
+                                   "  default:\n"
+                                   "    instance_id: %s\n"
+                                   "    table_store:\n"
+                                   "      class: SQLTableStore\n"
+                                   "      args:\n"
+                                   "        url: \"%.*s/%s_%d_%.8s\"\n"
+                                   "        create_database_if_not_exists: true\n"
+                                   "    lock_manager:\n"
+                                   "      class: DatabaseLockManager\n"
+                                   "%s",
+                                   name, name, (int)(slash - server_url), server_url, db_prefix,
+                                   counter++, rnd, extra_yaml ? extra_yaml : "")
+                    : NULL;
+    int rc = y ? pdi_file_write_atomic("pipedag.yaml", y, strlen(y)) : PD_ERR;
+    free(y);
+    return rc == PD_OK ? 0 : -1;
+}
+
 pd_config *pdt_load_cfg(void)
 {
     pd_config *cfg = NULL;

@@ -29,6 +29,16 @@ int pdt_leave_temp_dir(void);
  * under ./.pipedag/) with project name and instance_id `name`. 0 or -1. */
 int pdt_write_default_config(const char *name);
 
+/* Write pipedag.yaml for a Postgres store: project name and instance_id
+ * `name`, a fresh database <db_prefix>_<n>_<random> on the server of
+ * `server_url` (its last path part is replaced), created if missing, the
+ * DatabaseLockManager, then `extra_yaml` (NULL: none; more keys of the
+ * instance, indented by four spaces). 0 or -1 (a cmocka setup result). */
+int pdt_write_pg_config(const char *server_url,
+                        const char *name,
+                        const char *db_prefix,
+                        const char *extra_yaml);
+
 /* pd_config_load("pipedag.yaml"), asserting success. */
 pd_config *pdt_load_cfg(void);
 
