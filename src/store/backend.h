@@ -133,7 +133,7 @@ enum {
      * backend (DatabaseLockManager). */
     PDI_CAP_LOCKS = 1u << 4,
     /* Tables are files behind views (the Parquet store): primary keys and
-     * indexes are not created (nor checked), on fresh and copied tables. */
+     * indexes are not created on fresh and copied tables (checks still run). */
     PDI_CAP_NO_KEYS = 1u << 5,
 };
 

@@ -301,8 +301,10 @@ int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
         rc = run_scan_checks(s, ph, t);
     /* the primary key's uniqueness: where the database enforces it, creating
      * the key checks it (pdi_pk_failure names the duplicates when that
-     * fails); elsewhere (keys not enforced: snowflake) a query here */
-    if (rc == PD_OK && t->primary_key && t->n_primary_key && !pdi_sql_has_indexes(s->d))
+     * fails); elsewhere (keys not enforced: snowflake; no keys at all: the
+     * Parquet store) a query here */
+    if (rc == PD_OK && t->primary_key && t->n_primary_key &&
+        (!pdi_sql_has_indexes(s->d) || (s->be->caps & PDI_CAP_NO_KEYS)))
         rc = run_pk_unique(s, ph, t);
     for (size_t i = 0; i < t->n_checks && rc == PD_OK; i++)
         if (!is_scan(t->checks[i].kind))

@@ -655,7 +655,7 @@ int pdi_add_keys(pd_store *s, const char *ph, const char *name, const pd_table *
         if ((t->primary_key && t->n_primary_key) || t->n_indexes)
             pdi_log(PD_LOG_WARN,
                     "task '%s': the %s table store has no primary keys or indexes; those of "
-                    "table '%s' are not created (nor checked)",
+                    "table '%s' are not created (the key is checked: unique, not null)",
                     t->task_name ? t->task_name : "?", s->be->name, name);
         return PD_OK;
     }
