@@ -102,6 +102,73 @@ static int run_one(pd_store *s,
     return rc;
 }
 
+static int any_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)ncols;
+    (void)names;
+    (void)v;
+    *(bool *)user = true;
+    return PD_OK;
+}
+
+static int name_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    return ncols > 0 && v[0] ? pdi_strv_push(user, v[0]) : PD_OK;
+}
+
+/* May the unique probe compare `column` bytewise (COLLATE "C")? Only on
+ * the Postgres backend (the dialect of unknown ODBC databases is the
+ * Postgres one, without its catalog) and for a column of a deterministic
+ * collation, where equal means byte-equal: then the sort compares bytes
+ * instead of calling strcoll, and counts exactly the same duplicates. */
+static int bytewise(pd_store *s, const char *ph, const pd_table *t, const char *column, bool *out)
+{
+    *out = false;
+    if (s->be != &pdi_backend_postgres)
+        return PD_OK;
+    char *q = pdi_sql_check_bytewise_columns(s->d, ph, t->name);
+    if (!q)
+        return pd_last_error_code() ? pd_last_error_code() : PD_OK;
+    pd_strv cols = PD_STRV_INIT;
+    int rc = pdi_query(s, q, 0, NULL, name_row, &cols);
+    free(q);
+    *out = rc == PD_OK && pdi_strv_contains(&cols, column);
+    pdi_strv_free(&cols);
+    return rc;
+}
+
+/* unique on one column: where the dialect has an exact probe cheaper than
+ * the GROUP BY (a count of distinct values: one sort), the probe first and
+ * the GROUP BY naming the duplicates only when it finds one. */
+static int
+run_unique(pd_store *s, const char *ph, const pd_table *t, const char *column, const char *what)
+{
+    const char *col[] = {column};
+    bool dup = true, by_count = pdi_sql_check_unique_by_count(s->d), bw = false;
+    int rc = by_count ? bytewise(s, ph, t, column, &bw) : PD_OK;
+    if (rc == PD_OK && by_count) {
+        dup = false;
+        char *q = pdi_sql_check_unique_any(s->d, ph, t->name, column, bw);
+        rc = q ? pdi_query(s, q, 0, NULL, any_row, &dup) : PD_ERR_NOMEM;
+        free(q);
+    }
+    if (rc) {
+        pd_error_prefix("running %s on column '%s' of table '%s'", what, column, t->name);
+        return rc;
+    }
+    if (!dup)
+        return PD_OK;
+    rc = run_one(s, t, pdi_sql_check_unique(s->d, ph, t->name, col, 1, PDI_CHECK_SHOW + 1), what,
+                 column, true, false);
+    if (rc == PD_OK && by_count) /* the count said otherwise: never pass silently */
+        rc = pd_set_error(PD_ERR_CHECK,
+                          "%s failed on column '%s' of table '%s': a value occurs twice, but the "
+                          "query naming it found none",
+                          what, column, t->name);
+    return rc;
+}
+
 static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_table_check *c)
 {
     pd_buf w = PD_BUF_INIT;
@@ -119,10 +186,7 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
         rc = run_one(s, t, pdi_sql_check_not_null(s->d, ph, t->name, col, 1), what, c->column,
                      false, true);
         break;
-    case PD_CHECK_UNIQUE:
-        rc = run_one(s, t, pdi_sql_check_unique(s->d, ph, t->name, col, 1, PDI_CHECK_SHOW + 1),
-                     what, c->column, true, false);
-        break;
+    case PD_CHECK_UNIQUE: rc = run_unique(s, ph, t, c->column, what); break;
     case PD_CHECK_MIN:
     case PD_CHECK_MAX:
         if (c->n_values != 1) {
@@ -159,15 +223,6 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
     }
     pdi_buf_free(&w);
     return rc;
-}
-
-static int any_row(void *user, int ncols, const char *const *names, const char *const *v)
-{
-    (void)ncols;
-    (void)names;
-    (void)v;
-    *(bool *)user = true;
-    return PD_OK;
 }
 
 static bool is_scan(pd_check_kind k)
@@ -252,6 +307,8 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
 /* The primary key's uniqueness as a check query (offending values named). */
 static int run_pk_unique(pd_store *s, const char *ph, const pd_table *t)
 {
+    if (t->n_primary_key == 1)
+        return run_unique(s, ph, t, t->primary_key[0], "primary key check unique");
     char *cols = col_list(t->primary_key, t->n_primary_key);
     int rc = run_one(s, t,
                      pdi_sql_check_unique(s->d, ph, t->name, t->primary_key, t->n_primary_key,

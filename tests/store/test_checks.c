@@ -182,6 +182,40 @@ static void test_unique(void **st)
                    n, 2);
 }
 
+/* unique on a text column (on Postgres: the count probe, bytewise under a
+ * deterministic collation, then the naming GROUP BY): NULLs are not
+ * compared, 'x' and 'X' differ, a repeated value is named. */
+static pd_flow *text_flow(const char *sql)
+{
+    pd_flow *f = pd_flow_new("checks_text");
+    pd_task *t = pd_stage_add_sql(pd_flow_add_stage(f, "txt"), "words", sql);
+    assert_non_null(t);
+    assert_int_equal(pd_task_add_check(t, "w", PD_CHECK_UNIQUE, NULL, 0), PD_OK);
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+static void test_unique_text(void **st)
+{
+    (void)st;
+    pd_flow *f = text_flow("SELECT 'x' AS w UNION ALL SELECT 'X' UNION ALL SELECT 'x ' UNION ALL "
+                           "SELECT NULL UNION ALL SELECT NULL");
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    pd_result_free(r);
+    pd_flow_free(f);
+    f = text_flow("SELECT 'x' AS w UNION ALL SELECT 'X' UNION ALL SELECT 'x' UNION ALL "
+                  "SELECT NULL");
+    r = pdt_run_flow(f, NULL, PD_ERR_TASK);
+    PDT_ASSERT_STATE(r, "txt", "words", PD_STATE_FAILED);
+    const char *err = error_of(r, "words");
+    assert_non_null(err);
+    if (!strstr(err, "check unique failed on column 'w' of table 'words': offending value x (2 "
+                     "rows)"))
+        fail_msg("message: %s", err);
+    pd_result_free(r);
+    pd_flow_free(f);
+}
+
 static void test_min_lists_five(void **st)
 {
     (void)st;
@@ -278,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_pass_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_lists_five, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepted_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_references, setup, teardown),

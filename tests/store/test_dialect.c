@@ -176,6 +176,22 @@ static void test_checks(void **st)
     CHECK_SQL(pdi_sql_check_unique(sq, "s", "t", cols, 1, 0),
               "SELECT \"pk\", COUNT(*) AS pd_rows FROM \"s\".\"t\" WHERE \"pk\" IS NOT NULL GROUP "
               "BY \"pk\" HAVING COUNT(*) > 1");
+    /* the exact probe of unique (postgres: one sort of the column, bytewise
+     * where the collation is deterministic), then the naming GROUP BY */
+    assert_true(pdi_sql_check_unique_by_count(pg));
+    assert_false(pdi_sql_check_unique_by_count(sq));
+    CHECK_SQL(pdi_sql_check_unique_any(pg, "s", "t", "label", true),
+              "SELECT 1 AS pd_dup FROM (SELECT COUNT(\"label\") AS pd_n, COUNT(DISTINCT "
+              "\"label\" COLLATE \"C\") AS pd_d FROM \"s\".\"t\") AS pd_u WHERE pd_n > pd_d");
+    CHECK_SQL(pdi_sql_check_unique_any(pg, "s", "t", "id", false),
+              "SELECT 1 AS pd_dup FROM (SELECT COUNT(\"id\") AS pd_n, COUNT(DISTINCT \"id\") AS "
+              "pd_d FROM \"s\".\"t\") AS pd_u WHERE pd_n > pd_d");
+    char *bw = pdi_sql_check_bytewise_columns(pg, "s'x", "t");
+    assert_non_null(bw);
+    assert_non_null(strstr(bw, "n.nspname = 's''x' AND t.relname = 't'"));
+    assert_non_null(strstr(bw, "co.collisdeterministic"));
+    free(bw);
+    assert_null(pdi_sql_check_bytewise_columns(sq, "s", "t"));
     CHECK_SQL(pdi_sql_check_min(pg, "s", "t", "age", "0", 0),
               "SELECT DISTINCT \"age\" FROM \"s\".\"t\" WHERE \"age\" < 0");
     CHECK_SQL(pdi_sql_check_max(sq, "s", "t", "age", "1.5e2", 0),

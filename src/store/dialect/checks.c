@@ -271,3 +271,32 @@ char *pdi_sql_check_references(const pdi_dialect *d,
     pdi_buf_puts(&b, ")");
     return limited(d, &b, limit);
 }
+
+bool pdi_sql_check_unique_by_count(const pdi_dialect *d)
+{
+    return d->unique_by_count;
+}
+
+/* SELECT 1 AS pd_dup FROM (SELECT COUNT(c) AS pd_n, COUNT(DISTINCT c
+ * [COLLATE "C"]) AS pd_d FROM s.t) AS pd_u WHERE pd_n > pd_d: a single
+ * sort of the column (no GROUP BY of every value, no gather of groups). */
+char *pdi_sql_check_unique_any(
+    const pdi_dialect *d, const char *schema, const char *table, const char *column, bool bytewise)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT 1 AS pd_dup FROM (SELECT COUNT(");
+    pdi_dl_quoted(&b, d, column);
+    pdi_buf_puts(&b, ") AS pd_n, COUNT(DISTINCT ");
+    pdi_dl_quoted(&b, d, column);
+    if (bytewise)
+        pdi_buf_puts(&b, " COLLATE \"C\"");
+    pdi_buf_puts(&b, ") AS pd_d FROM ");
+    pdi_dl_qualified(&b, d, schema, table);
+    pdi_buf_puts(&b, ") AS pd_u WHERE pd_n > pd_d");
+    return pdi_dl_finish(&b);
+}
+
+char *pdi_sql_check_bytewise_columns(const pdi_dialect *d, const char *schema, const char *table)
+{
+    return d->bytewise_columns ? d->bytewise_columns(d, schema, table) : NULL;
+}

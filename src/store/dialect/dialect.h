@@ -62,6 +62,9 @@ struct pdi_dialect {
     const char *meta_id_col;      /* metadata id column; NULL: sequence-backed (duckdb) */
     const char *insert_hint;      /* after INSERT INTO s.t ("" or " WITH(TABLOCKX)") */
     size_t max_ident_len;         /* 63 for pk_/idx_ names (all dialects, §1.6) */
+    bool unique_by_count;         /* unique check: COUNT(c) > COUNT(DISTINCT c) first
+                                     (one sort), the naming GROUP BY only when it
+                                     fails (postgres; bench/checks) */
 
     /* hooks (NULL = common text) */
     char *(*create_schema)(const pdi_dialect *d, const char *schema);
@@ -88,6 +91,10 @@ struct pdi_dialect {
     /* Column type for one Arrow field format; NULL = not storable. `buf`
      * (cap >= 64) holds parametrised types (DECIMAL(p,s)). REQUIRED. */
     const char *(*type_for_arrow)(const pdi_dialect *d, const char *format, char *buf, size_t cap);
+    /* Query, one text column: the columns of schema.table whose equality
+     * is bytewise (a deterministic collation), so that the unique check may
+     * compare them COLLATE "C" (NULL = none: no COLLATE is written). */
+    char *(*bytewise_columns)(const pdi_dialect *d, const char *schema, const char *table);
     /* Inverse (NULL = common best effort). */
     const char *(*arrow_for_type)(const pdi_dialect *d, const char *type, char *buf, size_t cap);
 };
@@ -254,6 +261,18 @@ char *pdi_sql_check_references(const pdi_dialect *d,
                                const char *ref_table,
                                const char *ref_column,
                                int64_t limit);
+/* The exact probe of a unique check on one column, where the dialect has
+ * one cheaper than pdi_sql_check_unique (pdi_sql_check_unique_by_count):
+ * one row when a non-NULL value occurs twice, none otherwise. `bytewise`:
+ * compare COLLATE "C" (only for a column pdi_sql_check_bytewise_columns
+ * listed: equal under its collation means equal bytes). */
+bool pdi_sql_check_unique_by_count(const pdi_dialect *d);
+char *pdi_sql_check_unique_any(
+    const pdi_dialect *d, const char *schema, const char *table, const char *column, bool bytewise);
+/* Query, one text column: the columns of schema.table that the unique
+ * probe may compare bytewise; NULL without an error when the dialect has
+ * no such query (then none is). */
+char *pdi_sql_check_bytewise_columns(const pdi_dialect *d, const char *schema, const char *table);
 /* The row predicate of a scan check (not_null over cols, min, max,
  * accepted_values over cols[0]): true for an offending row. */
 char *pdi_sql_check_predicate(const pdi_dialect *d,
