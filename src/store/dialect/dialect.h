@@ -19,6 +19,7 @@
 
 #include "pipedag/arrow.h"
 #include "pipedag/pipedag.h"
+#include "util/util.h" /* pd_strv */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -373,6 +374,10 @@ char *pdi_sql_sqlite_view_defs(const char *schema);
 char *pdi_sql_sqlite_set_definition(const char *schema);
 /* PRAGMA "schema".writable_schema = ON|OFF */
 char *pdi_sql_sqlite_writable_schema(const char *schema, bool on);
+/* The schemas `sql` names: identifiers X of `X.` / `"X".` outside
+ * literals and comments, each once, appended to `out` (the files a SQLite
+ * backend attaches before running the statement). */
+int pdi_sql_sqlite_schema_refs(const char *sql, pd_strv *out);
 
 /* PostgreSQL (dialect/postgres.c). */
 /* CREATE DATABASE "name" */

@@ -638,6 +638,13 @@ static void forget_prepared(pdi_odbc *c, SQLHSTMT st)
         }
 }
 
+void pdi_odbc_forget_statements(pdi_odbc *c)
+{
+    for (size_t i = 0; i < PDI_ODBC_STMT_CACHE; i++)
+        if (c->cache[i].stmt)
+            forget_prepared(c, c->cache[i].stmt);
+}
+
 /* Column value of the current row as UTF-8 text appended to b; *is_null.
  * The pieces of a long value are joined as UTF-16 first, so a surrogate
  * pair split between two pieces stays whole. */
@@ -857,10 +864,22 @@ int pdi_odbc_query_value(pdi_odbc *c, const char *sql, char **out)
 
 /* ---------------------------------------------------------- transactions */
 
+void pdi_odbc_set_tx_sql(pdi_odbc *c, const char *begin, const char *commit, const char *rollback)
+{
+    c->tx_begin = begin;
+    c->tx_commit = commit;
+    c->tx_rollback = rollback;
+}
+
 int pdi_odbc_begin(pdi_odbc *c)
 {
     if (c->in_tx)
         return pd_set_error(PD_ERR_INVALID, "ODBC (%s): a transaction is already open", c->server);
+    if (c->tx_begin) {
+        int rc = pdi_odbc_exec(c, c->tx_begin);
+        c->in_tx = rc == PD_OK;
+        return rc;
+    }
     if (!pdi_odbc_ok(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
                                        (SQLPOINTER)(uintptr_t)SQL_AUTOCOMMIT_OFF, 0)))
         return pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_DBC, c->dbc, "ODBC: BEGIN failed");
@@ -872,6 +891,10 @@ static int end_tx(pdi_odbc *c, SQLSMALLINT how)
 {
     if (!c->in_tx)
         return PD_OK;
+    if (c->tx_begin) {
+        c->in_tx = false;
+        return pdi_odbc_exec(c, how == SQL_COMMIT ? c->tx_commit : c->tx_rollback);
+    }
     SQLRETURN r = SQLEndTran(SQL_HANDLE_DBC, c->dbc, how);
     int rc = PD_OK;
     if (!pdi_odbc_ok(r))
