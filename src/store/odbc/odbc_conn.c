@@ -340,7 +340,7 @@ static char *describe_server(const pdi_odbc_target *t)
         if (t->host)
             pdi_buf_printf(&b, "%s%s%s", t->host, t->port ? ":" : "", t->port ? t->port : "");
         if (t->database)
-            pdi_buf_printf(&b, "/%s", t->database);
+            pdi_buf_printf(&b, t->host ? "/%s" : "%s", t->database);
     }
     return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }

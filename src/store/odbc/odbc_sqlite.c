@@ -517,6 +517,13 @@ static int osq_open(const pdi_open_args *a, pdi_db **out)
     }
     pdi_odbc_target_clear(&given);
     if (rc == PD_OK) {
+        /* messages name the store directory, not the main database */
+        free(db->t.database);
+        db->t.database = pdi_strdup(db->dir);
+        if (!db->t.database)
+            rc = PD_ERR_NOMEM;
+    }
+    if (rc == PD_OK) {
         /* the driver is there and loads */
         pdi_odbc *c = NULL;
         rc = pdi_odbc_connect(&db->t, &c);
