@@ -129,7 +129,7 @@ static void load_row_at_a_time(pdi_odbc *c, const char *table, int64_t rows)
 }
 
 /* The peer fetch: SQLFetch + SQLGetData per row and column into Arrow. */
-static int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
+static __attribute__((noinline)) int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
 {
     SQLHDBC dbc = pdi_odbc_raw_dbc(c);
     SQLHSTMT st = SQL_NULL_HSTMT;
@@ -200,46 +200,30 @@ static int64_t drain(struct ArrowArrayStream *st)
     return rows;
 }
 
-int main(int argc, char **argv)
+/* Ours: block cursors into Arrow (a function of its own for profiles). */
+static __attribute__((noinline)) int64_t fetch_block(pdi_odbc *c, const char *sql)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_odbc PG_URL PSQLODBC_SO [ROWS] [PEER_ROWS]\n");
-        return 2;
-    }
-    const char *url = argv[1];
-    const char *driver = argv[2];
-    int64_t rows = argc > 3 ? atoll(argv[3]) : 2000000;
-    int64_t peer_rows = argc > 4 ? atoll(argv[4]) : 200000;
-    if (peer_rows > rows)
-        peer_rows = rows;
-    const char *rest = strstr(url, "://");
-    if (!rest)
-        return 2;
-    char *ourl = pdi_asprintf("postgresql+odbc://%s?driver=%s", rest + 3, driver);
-    pdi_odbc *c = NULL;
-    if (pdi_odbc_connect_url(ourl, &c))
-        die("odbc connect");
-    pdi_pg *pg = NULL;
-    if (pdi_pg_connect(url, false, &pg))
-        die("libpq connect");
-    if (pdi_odbc_exec(c, "DROP SCHEMA IF EXISTS pdbo CASCADE") ||
-        pdi_odbc_exec(c, "CREATE SCHEMA pdbo"))
-        die("schema");
-    char ddl[512];
-    const char *tables[] = {"pdbo.arrays", "pdbo.rows", "pdbo.copy"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(ddl, sizeof ddl, "CREATE TABLE %s %s", tables[i], DDL);
-        if (pdi_odbc_exec(c, ddl))
-            die("ddl");
-    }
-    printf("rows: %lld (row-at-a-time load peer: %lld rows)\n", (long long)rows,
-           (long long)peer_rows);
-    double t0 = pdi_bench_now();
-    struct ArrowArrayStream in;
-    generate(rows, &in);
-    printf("generate Arrow batches in C: %.2f s (not timed)\n", pdi_bench_now() - t0);
+    struct ArrowArrayStream out;
+    if (pdi_odbc_read_arrow(c, sql, NULL, &out))
+        die("block read");
+    return drain(&out);
+}
 
-    /* ---- load ---- */
+/* The native backend's read: binary COPY out through libpq. */
+static __attribute__((noinline)) int64_t fetch_libpq(pdi_pg *pg, const char *sql)
+{
+    struct ArrowArrayStream out;
+    if (pdi_pg_read_arrow(pg, sql, &out))
+        die("libpq read");
+    return drain(&out);
+}
+
+/* The three loads, timed, and their ratios. Consumes `in`. */
+static void
+load_all(pdi_odbc *c, pdi_pg *pg, struct ArrowArrayStream *in0, int64_t rows, int64_t peer_rows)
+{
+    struct ArrowArrayStream in = *in0;
+    double t0;
     char ins[256];
     snprintf(ins, sizeof ins, INS, "pdbo.arrays");
     /* the multi-row form the dialect gives the backend: 64 tuples */
@@ -287,14 +271,73 @@ int main(int argc, char **argv)
     printf("  libpq binary COPY         %8.2f s  %10.0f rows/s\n", t_copy, r_copy);
     printf("  ratio arrays / row-at-a-time: %.1fx   arrays / libpq COPY: %.2fx\n",
            r_arrays / r_rows, r_arrays / r_copy);
+    pdi_buf_free(&mb);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_odbc PG_URL PSQLODBC_SO [ROWS] [PEER_ROWS]\n");
+        return 2;
+    }
+    const char *url = argv[1];
+    const char *driver = argv[2];
+    int64_t rows = argc > 3 ? atoll(argv[3]) : 2000000;
+    int64_t peer_rows = argc > 4 ? atoll(argv[4]) : 200000;
+    if (peer_rows > rows)
+        peer_rows = rows;
+    const char *rest = strstr(url, "://");
+    if (!rest)
+        return 2;
+    /* $PD_BENCH_ODBC_ATTRS: more connection attributes for both ODBC
+     * paths (e.g. UseDeclareFetch=1&Fetch=10000) */
+    const char *attrs = getenv("PD_BENCH_ODBC_ATTRS");
+    char *ourl = pdi_asprintf("postgresql+odbc://%s?driver=%s%s%s", rest + 3, driver,
+                              attrs && *attrs ? "&" : "", attrs ? attrs : "");
+    pdi_odbc *c = NULL;
+    if (pdi_odbc_connect_url(ourl, &c))
+        die("odbc connect");
+    pdi_pg *pg = NULL;
+    if (pdi_pg_connect(url, false, &pg))
+        die("libpq connect");
+    if (pdi_odbc_exec(c, "DROP SCHEMA IF EXISTS pdbo CASCADE") ||
+        pdi_odbc_exec(c, "CREATE SCHEMA pdbo"))
+        die("schema");
+    char ddl[512];
+    const char *tables[] = {"pdbo.arrays", "pdbo.rows", "pdbo.copy"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(ddl, sizeof ddl, "CREATE TABLE %s %s", tables[i], DDL);
+        if (pdi_odbc_exec(c, ddl))
+            die("ddl");
+    }
+    printf("rows: %lld (row-at-a-time load peer: %lld rows)\n", (long long)rows,
+           (long long)peer_rows);
+    double t0 = pdi_bench_now();
+    struct ArrowArrayStream in;
+    generate(rows, &in);
+    printf("generate Arrow batches in C: %.2f s (not timed)\n", pdi_bench_now() - t0);
+
+    const char *fo = getenv("PD_BENCH_FETCH_ONLY");
+    if (fo && *fo && strcmp(fo, "0") != 0) {
+        /* profiling the fetch (valgrind): the table loaded by libpq COPY */
+        struct ArrowSchema cs;
+        if (in.get_schema(&in, &cs))
+            die("schema");
+        char *copy_sql = pdi_sql_pg_copy_in("pdbo", "arrays", &cs);
+        cs.release(&cs);
+        int64_t loaded = 0;
+        if (!copy_sql || pdi_pg_load_arrow(pg, copy_sql, "pdbo.arrays", &in, &loaded))
+            die("libpq load");
+        free(copy_sql);
+        in.release(&in);
+    } else {
+        load_all(c, pg, &in, rows, peer_rows);
+    }
 
     /* ---- fetch ---- */
     const char *sel = "SELECT id, a, x, cat, s, ts, n FROM pdbo.arrays";
-    struct ArrowArrayStream out;
     t0 = pdi_bench_now();
-    if (pdi_odbc_read_arrow(c, sel, NULL, &out))
-        die("block read");
-    int64_t got = drain(&out);
+    int64_t got = fetch_block(c, sel);
     double t_block = pdi_bench_now() - t0;
     if (got != rows)
         die("block read count");
@@ -304,9 +347,7 @@ int main(int argc, char **argv)
     if (got != rows)
         die("row fetch count");
     t0 = pdi_bench_now();
-    if (pdi_pg_read_arrow(pg, sel, &out))
-        die("libpq read");
-    got = drain(&out);
+    got = fetch_libpq(pg, sel);
     double t_copyout = pdi_bench_now() - t0;
     printf("\nfetch into Arrow\n");
     printf("  ODBC block cursor         %8.2f s  %10.0f rows/s\n", t_block, rows / t_block);

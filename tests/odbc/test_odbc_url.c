@@ -129,10 +129,10 @@ static void odbc_forms(void **st)
 
     parse_ok("sqlite+odbc:////tmp/x/db.sqlite", &t);
     assert_string_equal(t.connstr,
-                        "DRIVER={SQLite3};DATABASE=/tmp/x/db.sqlite;BigInt=1;Timeout=60000");
+                        "DRIVER={SQLite3};DATABASE=/tmp/x/db.sqlite;BigInt=1;Timeout=60000;StepAPI=1");
     pdi_odbc_target_clear(&t);
     parse_ok("sqlite+odbc:///rel/db.sqlite?driver=SQLite3&Timeout=5000", &t);
-    assert_string_equal(t.connstr, "DRIVER={SQLite3};DATABASE=rel/db.sqlite;Timeout=5000;BigInt=1");
+    assert_string_equal(t.connstr, "DRIVER={SQLite3};DATABASE=rel/db.sqlite;Timeout=5000;BigInt=1;StepAPI=1");
     pdi_odbc_target_clear(&t);
 
     /* a raw connection string, password added masked */

@@ -264,6 +264,22 @@ int pdi_sql_sqlite_schema_refs(const char *sql, pd_strv *out)
     return PD_OK;
 }
 
+char *pdi_sql_sqlite_storage_classes(const char *select, size_t ncols, const size_t *cols, size_t n)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "WITH pd_q(");
+    for (size_t i = 0; i < ncols; i++)
+        pdi_buf_printf(&b, "%spd_c%zu", i ? ", " : "", i + 1);
+    pdi_buf_printf(&b, ") AS (%.*s) SELECT ", (int)pdi_dl_trimmed_len(select), select);
+    static const char *const cls[] = {"integer", "real", "text", "blob"};
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < 4; j++)
+            pdi_buf_printf(&b, "%smax(typeof(pd_c%zu) = '%s')", k || j ? ", " : "", cols[k] + 1,
+                           cls[j]);
+    pdi_buf_puts(&b, " FROM pd_q");
+    return pdi_dl_finish(&b);
+}
+
 const pdi_dialect pdi_dialect_sqlite = {
     .id = PDI_DIALECT_SQLITE,
     .name = "sqlite",

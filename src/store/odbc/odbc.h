@@ -124,6 +124,9 @@ int pdi_odbc_query(pdi_odbc *c,
                    const char *const *params,
                    pdi_odbc_row_fn row,
                    void *user);
+/* The result columns of `sql` without running it (prepared only): their
+ * names and the type names the driver reports (SQL_DESC_TYPE_NAME). */
+int pdi_odbc_describe(pdi_odbc *c, const char *sql, pd_strv *names, pd_strv *type_names);
 /* First column of the first row (NULL if no row or SQL NULL). */
 int pdi_odbc_query_value(pdi_odbc *c, const char *sql, char **out);
 
@@ -160,10 +163,14 @@ typedef struct pdi_odbc_read_opts {
      * one that holds every value (int8 -> int16, uint32 -> int64, large
      * utf8/binary -> utf8/binary, date64 -> date32). */
     const char *(*type_by_name)(const char *type_name, char *buf, size_t cap);
+    /* The Arrow format of result column i where formats[i] is not NULL
+     * (i < nformats), read as type_by_name describes; before type_by_name. */
+    const char *const *formats;
+    size_t nformats;
 } pdi_odbc_read_opts;
-#define PDI_ODBC_READ_OPTS_INIT \
-    {                           \
-        0, 0, -1, false, NULL   \
+#define PDI_ODBC_READ_OPTS_INIT        \
+    {                                  \
+        0, 0, -1, false, NULL, NULL, 0 \
     }
 
 /* Run a SELECT; its rows as an Arrow stream (one batch at a time, fetched

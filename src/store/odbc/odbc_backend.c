@@ -266,12 +266,23 @@ static const char *sqlite_type_by_name(const char *name, char *buf, size_t cap)
 
 int pdi_odbc_be_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream *out)
 {
+    return pdi_odbc_be_query_arrow_as(pc, sql, NULL, 0, out);
+}
+
+int pdi_odbc_be_query_arrow_as(pdi_conn *pc,
+                               const char *sql,
+                               const char *const *formats,
+                               size_t nformats,
+                               struct ArrowArrayStream *out)
+{
     /* materialised: the stream must outlive the session's checkout */
     struct ArrowArrayStream st;
     pdi_odbc_read_opts o = PDI_ODBC_READ_OPTS_INIT;
     o.lower_upper_names = dialect_id(pc) == PDI_DIALECT_DB2;
     if (dialect_id(pc) == PDI_DIALECT_SQLITE)
         o.type_by_name = sqlite_type_by_name;
+    o.formats = formats;
+    o.nformats = nformats;
     int rc = pdi_odbc_read_arrow(pdi_odbc_be_handle(pc), sql, &o, &st);
     if (rc)
         return rc;

@@ -56,6 +56,13 @@ int pdi_odbc_be_query(pdi_conn *pc,
                       pd_row_fn row,
                       void *user);
 int pdi_odbc_be_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream *out);
+/* The same with the Arrow formats of some columns given (formats[i] for
+ * result column i, NULL: from the driver's report). */
+int pdi_odbc_be_query_arrow_as(pdi_conn *pc,
+                               const char *sql,
+                               const char *const *formats,
+                               size_t nformats,
+                               struct ArrowArrayStream *out);
 int pdi_odbc_be_load_arrow(pdi_conn *pc,
                            const char *schema,
                            const char *table,

@@ -80,6 +80,8 @@ typedef struct fstate {
     bool done;
     bool lower_upper_names;
     const char *(*type_by_name)(const char *, char *, size_t);
+    const char *const *formats;
+    size_t nformats;
     SQLULEN fetched;
     SQLUSMALLINT *row_status;
     pd_buf tmp; /* a whole value read with SQLGetData (UTF-8 for text) */
@@ -288,6 +290,9 @@ static size_t text_units(SQLULEN size)
     return (size_t)size * 2;
 }
 
+static int
+apply_format(const char *fmt, SQLSMALLINT *type, SQLULEN *size, SQLSMALLINT *dd, bool *tz);
+
 /* The SQL type that reads as the Arrow format the driver's type name
  * stands for (opts.type_by_name); the reported type stays when the name
  * gives no format. */
@@ -299,7 +304,13 @@ static int type_from_name(
         snprintf(name, sizeof name, "%s(%lu,%d)", tn, (unsigned long)*size, (int)*dd);
     else
         snprintf(name, sizeof name, "%s", tn);
-    const char *fmt = f->type_by_name(name, buf, sizeof buf);
+    return apply_format(f->type_by_name(name, buf, sizeof buf), type, size, dd, tz);
+}
+
+/* The SQL type that reads as Arrow format `fmt` (NULL or "": unchanged). */
+static int
+apply_format(const char *fmt, SQLSMALLINT *type, SQLULEN *size, SQLSMALLINT *dd, bool *tz)
+{
     if (!fmt || !*fmt)
         return PD_OK;
     static const struct {
@@ -374,7 +385,14 @@ static int setup_col(fstate *f, SQLUSMALLINT i, fcol *col)
     bool tz = strstr(tn, "timestamptz") || strstr(tn, "with time zone") ||
               strstr(tn, "datetimeoffset") || strstr(tn, "timestamp_tz") ||
               strstr(tn, "timestamp_ltz");
-    if (f->type_by_name && *tn) {
+    const char *given = (size_t)(i - 1) < f->nformats ? f->formats[i - 1] : NULL;
+    if (given) {
+        int rc = apply_format(given, &type, &size, &dd, &tz);
+        if (rc) {
+            free(tn);
+            return rc;
+        }
+    } else if (f->type_by_name && *tn) {
         int rc = type_from_name(f, tn, &type, &size, &dd, &tz);
         if (rc) {
             free(tn);
@@ -928,6 +946,8 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     f->limit = o.limit;
     f->lower_upper_names = o.lower_upper_names;
     f->type_by_name = o.type_by_name;
+    f->formats = o.formats;
+    f->nformats = o.formats ? o.nformats : 0;
     int rc = pdi_odbc_stmt_new(c, &f->st);
     if (rc)
         goto fail;

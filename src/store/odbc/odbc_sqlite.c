@@ -186,10 +186,74 @@ static int osq_query(
     return rc ? rc : pdi_odbc_be_query(c, sql, np, params, row, user);
 }
 
+typedef struct classes {
+    size_t n;
+    char *seen; /* 4 per scanned column: integer, real, text, blob */
+} classes;
+
+static int classes_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    classes *cl = user;
+    for (size_t i = 0; i < cl->n * 4 && i < (size_t)ncols; i++)
+        cl->seen[i] = v[i] && strcmp(v[i], "1") == 0;
+    return PD_OK;
+}
+
+/* A column without a declared type (the driver says "varchar" in
+ * lower case) or of NUMERIC affinity ("NUM") is typed like the native
+ * backend does: by the storage classes of all its values. */
+static bool undeclared(const char *type_name)
+{
+    return !*type_name || strcmp(type_name, "varchar") == 0 || strcasecmp(type_name, "num") == 0;
+}
+
+static const char *format_of_classes(const char *s)
+{
+    bool i = s[0], r = s[1], t = s[2], b = s[3];
+    if (t || (b && (i || r)))
+        return "u";
+    if (b)
+        return "z";
+    if (r)
+        return "g";
+    return i ? "l" : "u";
+}
+
 static int osq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream *out)
 {
     int rc = attach_for(Q(c), sql);
-    return rc ? rc : pdi_odbc_be_query_arrow(c, sql, out);
+    if (rc)
+        return rc;
+    pdi_odbc *h = pdi_odbc_be_handle(c);
+    pd_strv names = PD_STRV_INIT, types = PD_STRV_INIT;
+    rc = pdi_odbc_describe(h, sql, &names, &types);
+    size_t n = types.n, ns = 0;
+    size_t *scan = rc == PD_OK ? pdi_calloc(n ? n : 1, sizeof *scan) : NULL;
+    const char **fmts = rc == PD_OK ? pdi_calloc(n ? n : 1, sizeof *fmts) : NULL;
+    classes cl = {0, NULL};
+    if (rc == PD_OK && (!scan || !fmts))
+        rc = PD_ERR_NOMEM;
+    for (size_t i = 0; rc == PD_OK && i < n; i++)
+        if (undeclared(types.items[i]))
+            scan[ns++] = i;
+    if (rc == PD_OK && ns > 0) {
+        char *q = pdi_sql_sqlite_storage_classes(sql, n, scan, ns);
+        cl.n = ns;
+        cl.seen = pdi_calloc(ns * 4, 1);
+        rc = q && cl.seen ? pdi_odbc_query(h, q, 0, NULL, classes_row, &cl) : PD_ERR_NOMEM;
+        free(q);
+        for (size_t k = 0; rc == PD_OK && k < ns; k++)
+            fmts[scan[k]] = format_of_classes(cl.seen + 4 * k);
+    }
+    if (rc == PD_OK)
+        rc = pdi_odbc_be_query_arrow_as(c, sql, ns ? fmts : NULL, n, out);
+    free(cl.seen);
+    free(scan);
+    free(fmts);
+    pdi_strv_free(&names);
+    pdi_strv_free(&types);
+    return rc;
 }
 
 static int osq_load_arrow(
@@ -561,7 +625,7 @@ static const char *const k_sqlite_odbc[] = {"sqlite+odbc", NULL};
 
 const pdi_backend pdi_backend_odbc_sqlite = {
     .version = PDI_BACKEND_VERSION,
-    .name = "sqlite (odbc)",
+    .name = "SQLite (ODBC)",
     .dialects = k_sqlite_odbc,
     .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
     .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "

@@ -370,10 +370,13 @@ params:
     static const char *const psql_defs[][2] = {
         {"BoolsAsChar", "0"}, {"ByteaAsLongVarBinary", "1"}, {"BatchSize", "1"}, {NULL, NULL}};
     /* libsqliteodbc: INTEGER columns as BIGINT (SQLite integers are 64-bit;
-     * the driver's default SQL_INTEGER would cut them to 32 bits), and the
-     * busy timeout of the native backend (60 s) */
+     * the driver's default SQL_INTEGER would cut them to 32 bits), the busy
+     * timeout of the native backend (60 s), and results stepped through
+     * (StepAPI: not first held whole as text, and a column without a
+     * declared type reported as such - 'varchar' - instead of a type
+     * guessed from its first value) */
     static const char *const sqlite_defs[][2] = {
-        {"BigInt", "1"}, {"Timeout", "60000"}, {NULL, NULL}};
+        {"BigInt", "1"}, {"Timeout", "60000"}, {"StepAPI", "1"}, {NULL, NULL}};
     const char *const(*defs)[2] = NULL;
     if (!raw && is_psqlodbc(t->driver))
         defs = psql_defs;
