@@ -128,7 +128,38 @@ static void load_row_at_a_time(pdi_odbc *c, const char *table, int64_t rows)
     SQLFreeHandle(SQL_HANDLE_STMT, st);
 }
 
-/* The peer fetch: SQLFetch + SQLGetData per row and column into Arrow. */
+static char *digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff" (years 0..9999): the text the Arrow
+ * builder takes for a timestamp, written without snprintf (which cost the
+ * peer 13% of its instructions in the first profile). */
+static size_t format_ts(char *out, const SQL_TIMESTAMP_STRUCT *t)
+{
+    char *p = digits(out, (unsigned)t->year, 4);
+    *p++ = '-';
+    p = digits(p, t->month, 2);
+    *p++ = '-';
+    p = digits(p, t->day, 2);
+    *p++ = ' ';
+    p = digits(p, t->hour, 2);
+    *p++ = ':';
+    p = digits(p, t->minute, 2);
+    *p++ = ':';
+    p = digits(p, t->second, 2);
+    *p++ = '.';
+    p = digits(p, t->fraction / 1000, 6);
+    return (size_t)(p - out);
+}
+
+/* The peer fetch, the standard row-at-a-time pattern of an ODBC
+ * application: SQLFetch per row, SQLGetData per column with the natural C
+ * type (SQL_C_SBIGINT, SQL_C_SLONG, SQL_C_DOUBLE, SQL_C_CHAR,
+ * SQL_C_TYPE_TIMESTAMP), each value appended to an Arrow builder. */
 static __attribute__((noinline)) int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
 {
     SQLHDBC dbc = pdi_odbc_raw_dbc(c);
@@ -158,10 +189,8 @@ static __attribute__((noinline)) int64_t fetch_row_at_a_time(pdi_odbc *c, const 
         SQLGetData(st, 5, SQL_C_CHAR, s, sizeof s, &ind);
         pd_arrow_builder_append_bytes(b, 4, s, (size_t)ind);
         SQLGetData(st, 6, SQL_C_TYPE_TIMESTAMP, &ts, 0, &ind);
-        char tb[40];
-        int tl = snprintf(tb, sizeof tb, "%04d-%02u-%02u %02u:%02u:%02u.%06u", ts.year, ts.month,
-                          ts.day, ts.hour, ts.minute, ts.second, ts.fraction / 1000);
-        pd_arrow_builder_append_bytes(b, 5, tb, (size_t)tl);
+        char tb[32];
+        pd_arrow_builder_append_bytes(b, 5, tb, format_ts(tb, &ts));
         SQLGetData(st, 7, SQL_C_SBIGINT, &n, 0, &ind);
         if (ind == SQL_NULL_DATA)
             pd_arrow_builder_append_null(b, 6);
