@@ -11,8 +11,13 @@
  *          SQLFetch + SQLGetData per row and column into Arrow       peer
  *          binary COPY out through libpq                             reference
  *
- * Both ODBC peers run in one transaction over the same driver and
- * connection settings. The row-at-a-time load is measured on the first
+ * The fetch peer is the standard row-at-a-time pattern of an ODBC
+ * application (SQLGetData per column with the natural C type). Both ODBC
+ * peers run over the same driver and connection settings
+ * ($PD_BENCH_ODBC_ATTRS adds attributes to both); $PD_BENCH_FETCH_ONLY=1
+ * loads the table by COPY and runs only the fetches (profiling: the
+ * callgrind figures and why psqlODBC bounds the fetch ratio are in
+ * docs/odbc.md). The row-at-a-time load is measured on the first
  * PEER_ROWS rows (default 200000: at one round trip per row a full run
  * would take minutes) and compared as rows/s; everything else uses all
  * rows. Prints rows/s and the ratios.
