@@ -11,8 +11,13 @@
  *          SQLFetch + SQLGetData per row and column into Arrow       peer
  *          binary COPY out through libpq                             reference
  *
- * Both ODBC peers run in one transaction over the same driver and
- * connection settings. The row-at-a-time load is measured on the first
+ * The fetch peer is the standard row-at-a-time pattern of an ODBC
+ * application (SQLGetData per column with the natural C type). Both ODBC
+ * peers run over the same driver and connection settings
+ * ($PD_BENCH_ODBC_ATTRS adds attributes to both); $PD_BENCH_FETCH_ONLY=1
+ * loads the table by COPY and runs only the fetches (profiling: the
+ * callgrind figures and why psqlODBC bounds the fetch ratio are in
+ * docs/odbc.md). The row-at-a-time load is measured on the first
  * PEER_ROWS rows (default 200000: at one round trip per row a full run
  * would take minutes) and compared as rows/s; everything else uses all
  * rows. Prints rows/s and the ratios.
@@ -128,8 +133,39 @@ static void load_row_at_a_time(pdi_odbc *c, const char *table, int64_t rows)
     SQLFreeHandle(SQL_HANDLE_STMT, st);
 }
 
-/* The peer fetch: SQLFetch + SQLGetData per row and column into Arrow. */
-static int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
+static char *digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff" (years 0..9999): the text the Arrow
+ * builder takes for a timestamp, written without snprintf (which cost the
+ * peer 13% of its instructions in the first profile). */
+static size_t format_ts(char *out, const SQL_TIMESTAMP_STRUCT *t)
+{
+    char *p = digits(out, (unsigned)t->year, 4);
+    *p++ = '-';
+    p = digits(p, t->month, 2);
+    *p++ = '-';
+    p = digits(p, t->day, 2);
+    *p++ = ' ';
+    p = digits(p, t->hour, 2);
+    *p++ = ':';
+    p = digits(p, t->minute, 2);
+    *p++ = ':';
+    p = digits(p, t->second, 2);
+    *p++ = '.';
+    p = digits(p, t->fraction / 1000, 6);
+    return (size_t)(p - out);
+}
+
+/* The peer fetch, the standard row-at-a-time pattern of an ODBC
+ * application: SQLFetch per row, SQLGetData per column with the natural C
+ * type (SQL_C_SBIGINT, SQL_C_SLONG, SQL_C_DOUBLE, SQL_C_CHAR,
+ * SQL_C_TYPE_TIMESTAMP), each value appended to an Arrow builder. */
+static __attribute__((noinline)) int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
 {
     SQLHDBC dbc = pdi_odbc_raw_dbc(c);
     SQLHSTMT st = SQL_NULL_HSTMT;
@@ -158,10 +194,8 @@ static int64_t fetch_row_at_a_time(pdi_odbc *c, const char *sql)
         SQLGetData(st, 5, SQL_C_CHAR, s, sizeof s, &ind);
         pd_arrow_builder_append_bytes(b, 4, s, (size_t)ind);
         SQLGetData(st, 6, SQL_C_TYPE_TIMESTAMP, &ts, 0, &ind);
-        char tb[40];
-        int tl = snprintf(tb, sizeof tb, "%04d-%02u-%02u %02u:%02u:%02u.%06u", ts.year, ts.month,
-                          ts.day, ts.hour, ts.minute, ts.second, ts.fraction / 1000);
-        pd_arrow_builder_append_bytes(b, 5, tb, (size_t)tl);
+        char tb[32];
+        pd_arrow_builder_append_bytes(b, 5, tb, format_ts(tb, &ts));
         SQLGetData(st, 7, SQL_C_SBIGINT, &n, 0, &ind);
         if (ind == SQL_NULL_DATA)
             pd_arrow_builder_append_null(b, 6);
@@ -200,46 +234,30 @@ static int64_t drain(struct ArrowArrayStream *st)
     return rows;
 }
 
-int main(int argc, char **argv)
+/* Ours: block cursors into Arrow (a function of its own for profiles). */
+static __attribute__((noinline)) int64_t fetch_block(pdi_odbc *c, const char *sql)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_odbc PG_URL PSQLODBC_SO [ROWS] [PEER_ROWS]\n");
-        return 2;
-    }
-    const char *url = argv[1];
-    const char *driver = argv[2];
-    int64_t rows = argc > 3 ? atoll(argv[3]) : 2000000;
-    int64_t peer_rows = argc > 4 ? atoll(argv[4]) : 200000;
-    if (peer_rows > rows)
-        peer_rows = rows;
-    const char *rest = strstr(url, "://");
-    if (!rest)
-        return 2;
-    char *ourl = pdi_asprintf("postgresql+odbc://%s?driver=%s", rest + 3, driver);
-    pdi_odbc *c = NULL;
-    if (pdi_odbc_connect_url(ourl, &c))
-        die("odbc connect");
-    pdi_pg *pg = NULL;
-    if (pdi_pg_connect(url, false, &pg))
-        die("libpq connect");
-    if (pdi_odbc_exec(c, "DROP SCHEMA IF EXISTS pdbo CASCADE") ||
-        pdi_odbc_exec(c, "CREATE SCHEMA pdbo"))
-        die("schema");
-    char ddl[512];
-    const char *tables[] = {"pdbo.arrays", "pdbo.rows", "pdbo.copy"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(ddl, sizeof ddl, "CREATE TABLE %s %s", tables[i], DDL);
-        if (pdi_odbc_exec(c, ddl))
-            die("ddl");
-    }
-    printf("rows: %lld (row-at-a-time load peer: %lld rows)\n", (long long)rows,
-           (long long)peer_rows);
-    double t0 = pdi_bench_now();
-    struct ArrowArrayStream in;
-    generate(rows, &in);
-    printf("generate Arrow batches in C: %.2f s (not timed)\n", pdi_bench_now() - t0);
+    struct ArrowArrayStream out;
+    if (pdi_odbc_read_arrow(c, sql, NULL, &out))
+        die("block read");
+    return drain(&out);
+}
 
-    /* ---- load ---- */
+/* The native backend's read: binary COPY out through libpq. */
+static __attribute__((noinline)) int64_t fetch_libpq(pdi_pg *pg, const char *sql)
+{
+    struct ArrowArrayStream out;
+    if (pdi_pg_read_arrow(pg, sql, &out))
+        die("libpq read");
+    return drain(&out);
+}
+
+/* The three loads, timed, and their ratios. Consumes `in`. */
+static void
+load_all(pdi_odbc *c, pdi_pg *pg, struct ArrowArrayStream *in0, int64_t rows, int64_t peer_rows)
+{
+    struct ArrowArrayStream in = *in0;
+    double t0;
     char ins[256];
     snprintf(ins, sizeof ins, INS, "pdbo.arrays");
     /* the multi-row form the dialect gives the backend: 64 tuples */
@@ -287,14 +305,73 @@ int main(int argc, char **argv)
     printf("  libpq binary COPY         %8.2f s  %10.0f rows/s\n", t_copy, r_copy);
     printf("  ratio arrays / row-at-a-time: %.1fx   arrays / libpq COPY: %.2fx\n",
            r_arrays / r_rows, r_arrays / r_copy);
+    pdi_buf_free(&mb);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_odbc PG_URL PSQLODBC_SO [ROWS] [PEER_ROWS]\n");
+        return 2;
+    }
+    const char *url = argv[1];
+    const char *driver = argv[2];
+    int64_t rows = argc > 3 ? atoll(argv[3]) : 2000000;
+    int64_t peer_rows = argc > 4 ? atoll(argv[4]) : 200000;
+    if (peer_rows > rows)
+        peer_rows = rows;
+    const char *rest = strstr(url, "://");
+    if (!rest)
+        return 2;
+    /* $PD_BENCH_ODBC_ATTRS: more connection attributes for both ODBC
+     * paths (e.g. UseDeclareFetch=1&Fetch=10000) */
+    const char *attrs = getenv("PD_BENCH_ODBC_ATTRS");
+    char *ourl = pdi_asprintf("postgresql+odbc://%s?driver=%s%s%s", rest + 3, driver,
+                              attrs && *attrs ? "&" : "", attrs ? attrs : "");
+    pdi_odbc *c = NULL;
+    if (pdi_odbc_connect_url(ourl, &c))
+        die("odbc connect");
+    pdi_pg *pg = NULL;
+    if (pdi_pg_connect(url, false, &pg))
+        die("libpq connect");
+    if (pdi_odbc_exec(c, "DROP SCHEMA IF EXISTS pdbo CASCADE") ||
+        pdi_odbc_exec(c, "CREATE SCHEMA pdbo"))
+        die("schema");
+    char ddl[512];
+    const char *tables[] = {"pdbo.arrays", "pdbo.rows", "pdbo.copy"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(ddl, sizeof ddl, "CREATE TABLE %s %s", tables[i], DDL);
+        if (pdi_odbc_exec(c, ddl))
+            die("ddl");
+    }
+    printf("rows: %lld (row-at-a-time load peer: %lld rows)\n", (long long)rows,
+           (long long)peer_rows);
+    double t0 = pdi_bench_now();
+    struct ArrowArrayStream in;
+    generate(rows, &in);
+    printf("generate Arrow batches in C: %.2f s (not timed)\n", pdi_bench_now() - t0);
+
+    const char *fo = getenv("PD_BENCH_FETCH_ONLY");
+    if (fo && *fo && strcmp(fo, "0") != 0) {
+        /* profiling the fetch (valgrind): the table loaded by libpq COPY */
+        struct ArrowSchema cs;
+        if (in.get_schema(&in, &cs))
+            die("schema");
+        char *copy_sql = pdi_sql_pg_copy_in("pdbo", "arrays", &cs);
+        cs.release(&cs);
+        int64_t loaded = 0;
+        if (!copy_sql || pdi_pg_load_arrow(pg, copy_sql, "pdbo.arrays", &in, &loaded))
+            die("libpq load");
+        free(copy_sql);
+        in.release(&in);
+    } else {
+        load_all(c, pg, &in, rows, peer_rows);
+    }
 
     /* ---- fetch ---- */
     const char *sel = "SELECT id, a, x, cat, s, ts, n FROM pdbo.arrays";
-    struct ArrowArrayStream out;
     t0 = pdi_bench_now();
-    if (pdi_odbc_read_arrow(c, sel, NULL, &out))
-        die("block read");
-    int64_t got = drain(&out);
+    int64_t got = fetch_block(c, sel);
     double t_block = pdi_bench_now() - t0;
     if (got != rows)
         die("block read count");
@@ -304,9 +381,7 @@ int main(int argc, char **argv)
     if (got != rows)
         die("row fetch count");
     t0 = pdi_bench_now();
-    if (pdi_pg_read_arrow(pg, sel, &out))
-        die("libpq read");
-    got = drain(&out);
+    got = fetch_libpq(pg, sel);
     double t_copyout = pdi_bench_now() - t0;
     printf("\nfetch into Arrow\n");
     printf("  ODBC block cursor         %8.2f s  %10.0f rows/s\n", t_block, rows / t_block);

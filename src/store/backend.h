@@ -369,6 +369,7 @@ extern const pdi_backend pdi_backend_odbc;       /* src/store/odbc/: <dialect>+o
 extern const pdi_backend pdi_backend_odbc_mssql; /* src/store/odbc/: mssql:// */
 extern const pdi_backend pdi_backend_odbc_db2;   /* src/store/odbc/: db2://, ibm_db_sa:// */
 extern const pdi_backend pdi_backend_odbc_snowflake; /* src/store/odbc/: snowflake:// */
+extern const pdi_backend pdi_backend_odbc_sqlite;    /* src/store/odbc/: sqlite+odbc:// (files) */
 extern const pdi_backend pdi_backend_parquet; /* src/store/parquet/ (class ParquetTableStore) */
 
 #endif

@@ -36,6 +36,8 @@ const pdi_backend *pdi_backend_find(const char *name)
             return &pdi_backend_odbc_db2;
         if (d->id == PDI_DIALECT_SNOWFLAKE)
             return &pdi_backend_odbc_snowflake;
+        if (d->id == PDI_DIALECT_SQLITE)
+            return &pdi_backend_odbc_sqlite;
         return &pdi_backend_odbc;
     }
     for (size_t i = 0; i < sizeof g_backends / sizeof g_backends[0]; i++) {

@@ -7,7 +7,11 @@
 # consistently run 2's. NoLockManager: run 2 enters s1 while run 1 is held
 # (the overlap the lock prevents); only that and termination are asserted.
 # Nothing here depends on timing for passing: the only sleep gives a broken
-# lock the chance to show. PD_CRASH_STORE=duckdb: the same on a DuckDB file
+# lock the chance to show. PD_CRASH_STORE=sqlite_odbc: the SQLite store
+# through the ODBC backend (libsqliteodbc). PD_CRASH_STORE=odbc_pg: Postgres
+# through the ODBC backend with the DatabaseLockManager instead of the
+# FileLockManager (run under tests/odbc/with-odbc.sh); the NoLockManager case
+# is left out there. PD_CRASH_STORE=duckdb: the same on a DuckDB file
 # store, where run 2 waits for the file run 1 holds (lock_wait_seconds)
 # before it can reach the stage lock; the NoLockManager case is left out
 # there (the file itself keeps the runs apart).
@@ -62,18 +66,20 @@ start_both() {
     export PD_GATE_DIR="$1"
     PD_GATE_TAG=p1 PD_GATE_HOLD=1 "$PD" run flow1.yaml >run1.out 2>&1 &
     P1=$!
-    wait_file "$1/p1.begin" 60 $P1 || fail "$1: run 1 never reached its gate: $(cat run1.out)"
+    wait_file "$1/p1.begin" 120 $P1 || fail "$1: run 1 never reached its gate: $(cat run1.out)"
     PD_GATE_TAG=p2 "$PD" run flow2.yaml >run2.out 2>&1 &
     P2=$!
 }
 
-# 1. FileLockManager (the default configuration)
+# 1. FileLockManager (the default configuration; odbc_pg: DatabaseLockManager)
+LM=FileLockManager
+[ "${PD_CRASH_STORE:-}" = odbc_pg ] && LM=DatabaseLockManager
 L=$WORK/filelock
 mkdir -p "$L"
 start_both "$L"
 sleep 1
-[ -e "$L/p2.begin" ] && fail "FileLockManager: run 2 entered stage s1 while run 1 holds it"
-kill -0 $P2 2>/dev/null || fail "FileLockManager: run 2 ended while run 1 holds s1: $(cat "$L/run2.out")"
+[ -e "$L/p2.begin" ] && fail "$LM: run 2 entered stage s1 while run 1 holds it"
+kill -0 $P2 2>/dev/null || fail "$LM: run 2 ended while run 1 holds s1: $(cat "$L/run2.out")"
 [ -e "$L/p1.end" ] && fail "run 1 left its gate before it was released"
 touch "$L/p1.go"
 wait $P1
@@ -82,15 +88,15 @@ wait $P2
 rc2=$?
 P1=
 P2=
-[ $rc1 = 0 ] || fail "FileLockManager: run 1 failed ($rc1): $(cat "$L/run1.out")"
-[ $rc2 = 0 ] || fail "FileLockManager: run 2 failed ($rc2): $(cat "$L/run2.out")"
-[ -e "$L/p2.begin" ] || fail "FileLockManager: run 2 did not run its gate"
+[ $rc1 = 0 ] || fail "$LM: run 1 failed ($rc1): $(cat "$L/run1.out")"
+[ $rc2 = 0 ] || fail "$LM: run 2 failed ($rc2): $(cat "$L/run2.out")"
+[ -e "$L/p2.begin" ] || fail "$LM: run 2 did not run its gate"
 e1=$(cat "$L/p1.end")
 b2=$(cat "$L/p2.begin")
-[ "$b2" -ge "$e1" ] || fail "FileLockManager: runs overlapped in s1 (run 2 began $b2 < run 1 ended $e1)"
+[ "$b2" -ge "$e1" ] || fail "$LM: runs overlapped in s1 (run 2 began $b2 < run 1 ended $e1)"
 got=$("$PD" query "SELECT a.tag, a.v, d.tag AS dtag, d.v AS dv FROM s1.after a, s2.down d" | tr '\n' ' ')
-[ "$got" = "tag,v,dtag,dv p2,2,p2,2 " ] || fail "FileLockManager: final tables not run 2's: $got"
-note "FileLockManager: run 2 entered s1 $(((b2 - e1) / 1000000)) ms after run 1 left it"
+[ "$got" = "tag,v,dtag,dv p2,2,p2,2 " ] || fail "$LM: final tables not run 2's: $got"
+note "$LM: run 2 entered s1 $(((b2 - e1) / 1000000)) ms after run 1 left it"
 
 # 1b. FileLockManager, both runs started at once (no hold), 3 rounds: both
 # succeed, their gates never overlap, each stage holds one run's tables
@@ -124,24 +130,27 @@ while [ $r -lt 3 ]; do
     *) fail "simultaneous round $r: inconsistent tables: $got" ;;
     esac
 done
-note "FileLockManager: 3 rounds of simultaneous runs ok"
+note "$LM: 3 rounds of simultaneous runs ok"
 
-if [ "${PD_CRASH_STORE:-}" = duckdb ] || [ "${PD_CRASH_STORE:-}" = parquet ]; then
+case "${PD_CRASH_STORE:-}" in duckdb | parquet | odbc_pg)
     echo ok
     exit 0
-fi
+    ;;
+esac
+URL="sqlite:///.pipedag/{instance_id}"
+[ "${PD_CRASH_STORE:-}" = sqlite_odbc ] && URL="sqlite+odbc:///.pipedag/{instance_id}?driver=$PD_TEST_SQLITEODBC"
 
 # 2. NoLockManager: run 2 enters s1 while run 1 is held there
 N=$WORK/nolock
 mkdir -p "$N"
-cat >"$N/pipedag.yaml" <<'YAML'
+cat >"$N/pipedag.yaml" <<YAML
 instances:
   default:
     instance_id: conc
     table_store:
       class: SQLTableStore
       args:
-        url: "sqlite:///.pipedag/{instance_id}"
+        url: "$URL"
     lock_manager:
       class: NoLockManager
 YAML

@@ -2,7 +2,9 @@
 # crash_kill.sh PIPEDAG MODE - kill `pipedag run` at many moments and check
 # that every stage is published either completely old or completely new.
 #
-# MODE: sqlite (embedded store), schema_swap or read_views (Postgres; the URL
+# MODE: sqlite (embedded store), sqlite_odbc (the same store directory
+# through the ODBC backend and libsqliteodbc, the driver's library path in
+# $PD_TEST_SQLITEODBC), schema_swap or read_views (Postgres; the URL
 # of the private test cluster is read from $PD_TEST_PG_STATE/url), duckdb (a
 # DuckDB file store, READ_VIEWS, one transaction per stage commit), parquet
 # (ParquetTableStore on local files, metadata in its DuckDB catalog),
@@ -30,7 +32,7 @@ STAGES="s1 s2 s3"
 POINTS="commit_begin commit_after_journal commit_before_rename commit_after_rename commit_after_promote"
 
 case $MODE in
-sqlite)
+sqlite | sqlite_odbc)
     N=60000
     NDELAYS=10
     ;;
@@ -77,6 +79,10 @@ NDELAYS=${PD_CRASH_DELAYS:-$NDELAYS}
 setup_dir() {
     mkdir -p "$1"
     [ "$MODE" = sqlite ] && return 0
+    if [ "$MODE" = sqlite_odbc ]; then
+        PD_CRASH_STORE=sqlite_odbc store_config "$1" default
+        return 0
+    fi
     case $MODE in parquet*)
         _base="./parquet"
         _s3=""
@@ -190,7 +196,7 @@ note "$MODE: clean run takes ${RUNMS} ms"
 
 M=$WORK/main
 IID=default
-[ "$MODE" = sqlite ] || IID=crash
+[ "$MODE" = sqlite ] || [ "$MODE" = sqlite_odbc ] || IID=crash
 BLOB=$M/.pipedag/blobs/$IID/s1/tagblob.blob
 setup_dir "$M" main
 gen_flow "$M" A 3 $N "$LIB"
@@ -244,7 +250,7 @@ check_state() {
             BLOB_LAG=yes
         fi
     fi
-    if [ "$MODE" = sqlite ]; then
+    if [ "$MODE" = sqlite ] || [ "$MODE" = sqlite_odbc ]; then
         for _s in $STAGES; do
             _f=$M/.pipedag/default/$_s.sqlite
             _r=$(sqlite3 -readonly "$_f" "PRAGMA integrity_check" 2>&1)

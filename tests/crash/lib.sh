@@ -106,11 +106,53 @@ stage_digest() {
     grep "^$2\\." "$1" | tr '\n' ' '
 }
 
-# store_config DIR INSTANCE: with PD_CRASH_STORE=duckdb, DIR/pipedag.yaml
-# for a DuckDB file store (READ_VIEWS, FileLockManager; a run waits up to
+# store_config DIR INSTANCE: with PD_CRASH_STORE=sqlite_odbc or odbc_pg,
+# DIR/pipedag.yaml for the ODBC backend (SQLite files through libsqliteodbc
+# with FileLockManager; Postgres through psqlODBC with DatabaseLockManager);
+# with PD_CRASH_STORE=duckdb, DIR/pipedag.yaml for a DuckDB file store (READ_VIEWS, FileLockManager; a run waits up to
 # 120 s for a file another run holds); otherwise nothing (the built-in
 # SQLite default applies).
 store_config() {
+    if [ "${PD_CRASH_STORE:-}" = sqlite_odbc ]; then
+        # the SQLite store directory through the ODBC backend (libsqliteodbc)
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: $2
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "sqlite+odbc:///.pipedag/{instance_id}?driver=${PD_TEST_SQLITEODBC:?PD_TEST_SQLITEODBC is not set}"
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: .pipedag/locks
+    blob_store:
+      class: FileBlobStore
+      args:
+        base_path: .pipedag/blobs
+YAML
+        return 0
+    fi
+    if [ "${PD_CRASH_STORE:-}" = odbc_pg ]; then
+        # Postgres through the ODBC backend (psqlODBC; run under
+        # tests/odbc/with-odbc.sh), a fresh database per directory, the
+        # DatabaseLockManager (advisory locks through the driver)
+        [ -n "${PD_TEST_ODBC_PG_URL:-}" ] || fail "PD_TEST_ODBC_PG_URL is not set (run under tests/odbc/with-odbc.sh)"
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: $2
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "${PD_TEST_ODBC_PG_URL%/*}/pd_conc_$$_$(basename "$1")"
+        create_database_if_not_exists: true
+    lock_manager:
+      class: DatabaseLockManager
+YAML
+        return 0
+    fi
     if [ "${PD_CRASH_STORE:-}" = parquet ]; then
         cat >"$1/pipedag.yaml" <<YAML
 instances:

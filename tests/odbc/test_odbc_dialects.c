@@ -366,6 +366,31 @@ static void routing(void **st)
     assert_ptr_equal(route("snowflake://u@acc/db", dn, sizeof dn), &pdi_backend_odbc_snowflake);
     assert_ptr_equal(route("postgresql://u@h/db", dn, sizeof dn), &pdi_backend_postgres);
     assert_ptr_equal(route("sqlite:///x", dn, sizeof dn), &pdi_backend_sqlite);
+    assert_ptr_equal(route("sqlite+odbc:///x?driver=SQLite3", dn, sizeof dn),
+                     &pdi_backend_odbc_sqlite);
+    assert_int_equal(pdi_dialect_get(dn)->id, PDI_DIALECT_SQLITE);
+    assert_true(pdi_backend_odbc_sqlite.caps & PDI_CAP_SCHEMA_SWAP);
+    assert_false(pdi_backend_odbc_sqlite.caps & PDI_CAP_READ_VIEWS);
+    assert_false(pdi_backend_odbc_sqlite.caps & PDI_CAP_LOCKS);
+
+    /* SQLite through ODBC: how columns without a declared type are typed */
+    size_t cols[2] = {0, 2};
+    golden("sqlite storage classes",
+           pdi_sql_sqlite_storage_classes("SELECT 1 AS a, 2 AS b, 'x' AS c;", 3, cols, 2),
+           "WITH pd_q(pd_c1, pd_c2, pd_c3) AS (SELECT 1 AS a, 2 AS b, 'x' AS c) SELECT "
+           "max(typeof(pd_c1) = 'integer'), max(typeof(pd_c1) = 'real'), max(typeof(pd_c1) = "
+           "'text'), max(typeof(pd_c1) = 'blob'), max(typeof(pd_c3) = 'integer'), "
+           "max(typeof(pd_c3) = 'real'), max(typeof(pd_c3) = 'text'), max(typeof(pd_c3) = "
+           "'blob') FROM pd_q");
+    pd_strv refs = PD_STRV_INIT;
+    assert_int_equal(pdi_sql_sqlite_schema_refs("SELECT a.x, \"b c\".y FROM a.t, \"b c\".u "
+                                                "WHERE s = 'q.r' -- z.w\n",
+                                                &refs),
+                     PD_OK);
+    assert_int_equal(refs.n, 2);
+    assert_string_equal(refs.items[0], "a");
+    assert_string_equal(refs.items[1], "b c");
+    pdi_strv_free(&refs);
 
     assert_false(pdi_backend_odbc_db2.caps & PDI_CAP_SCHEMA_SWAP);
     assert_true(pdi_backend_odbc_db2.caps & PDI_CAP_READ_VIEWS);

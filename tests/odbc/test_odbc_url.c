@@ -128,10 +128,11 @@ static void odbc_forms(void **st)
     pdi_odbc_target_clear(&t);
 
     parse_ok("sqlite+odbc:////tmp/x/db.sqlite", &t);
-    assert_string_equal(t.connstr, "DRIVER={SQLite3};DATABASE=/tmp/x/db.sqlite");
+    assert_string_equal(t.connstr,
+                        "DRIVER={SQLite3};DATABASE=/tmp/x/db.sqlite;BigInt=1;Timeout=60000;StepAPI=1");
     pdi_odbc_target_clear(&t);
     parse_ok("sqlite+odbc:///rel/db.sqlite?driver=SQLite3&Timeout=5000", &t);
-    assert_string_equal(t.connstr, "DRIVER={SQLite3};DATABASE=rel/db.sqlite;Timeout=5000");
+    assert_string_equal(t.connstr, "DRIVER={SQLite3};DATABASE=rel/db.sqlite;Timeout=5000;BigInt=1;StepAPI=1");
     pdi_odbc_target_clear(&t);
 
     /* a raw connection string, password added masked */

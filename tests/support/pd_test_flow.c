@@ -50,6 +50,17 @@ int pdt_write_default_config(const char *name)
         free(d);
         y = t;
     }
+    if (y && store && strcmp(store, "sqlite_odbc") == 0) {
+        /* the same store directory through the SQLite ODBC driver
+         * (libsqliteodbc, named by the path in PD_TEST_SQLITEODBC) */
+        const char *drv = getenv("PD_TEST_SQLITEODBC");
+        char *url = pdi_asprintf("sqlite+odbc:///.pipedag/{instance_id}?driver=%s",
+                                 drv && *drv ? drv : "SQLite3");
+        char *d = url ? pdi_str_replace(y, "sqlite:///.pipedag/{instance_id}", url) : NULL;
+        free(url);
+        free(y);
+        y = d;
+    }
     if (y && store && strcmp(store, "parquet") == 0) {
         /* ParquetTableStore: Parquet files under .pipedag/parquet (or the
          * S3 location in PD_TEST_PARQUET_BASE, with PD_TEST_S3_ENDPOINT),

@@ -19,6 +19,7 @@
 
 #include "pipedag/arrow.h"
 #include "pipedag/pipedag.h"
+#include "util/util.h" /* pd_strv */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -392,6 +393,16 @@ char *pdi_sql_sqlite_view_defs(const char *schema);
 char *pdi_sql_sqlite_set_definition(const char *schema);
 /* PRAGMA "schema".writable_schema = ON|OFF */
 char *pdi_sql_sqlite_writable_schema(const char *schema, bool on);
+/* The schemas `sql` names: identifiers X of `X.` / `"X".` outside
+ * literals and comments, each once, appended to `out` (the files a SQLite
+ * backend attaches before running the statement). */
+int pdi_sql_sqlite_schema_refs(const char *sql, pd_strv *out);
+/* One row telling which storage classes the result columns cols[0..n) (0-based
+ * positions among the `ncols` of `select`) hold: for each, four 0/1 values
+ * (any integer, real, text, blob; NULL when there are no rows) - how a
+ * column without a declared type is typed. */
+char *
+pdi_sql_sqlite_storage_classes(const char *select, size_t ncols, const size_t *cols, size_t n);
 
 /* PostgreSQL (dialect/postgres.c). */
 /* CREATE DATABASE "name" */

@@ -7,6 +7,7 @@
  * TIMESTAMPTZ...).
  */
 #include "store/dialect/dialect_int.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -208,6 +209,74 @@ char *pdi_sql_sqlite_writable_schema(const char *schema, bool on)
     pdi_buf_puts(&b, "PRAGMA ");
     pdi_dl_quoted(&b, &pdi_dialect_sqlite, schema);
     pdi_buf_puts(&b, on ? ".writable_schema = ON" : ".writable_schema = OFF");
+    return pdi_dl_finish(&b);
+}
+
+int pdi_sql_sqlite_schema_refs(const char *sql, pd_strv *out)
+{
+    const char *p = sql;
+    while (*p) {
+        char c = *p;
+        const char *skip = c == '\'' ? pdi_sql_skip_quoted(p) : pdi_sql_skip_comment(p);
+        if (skip) {
+            p = skip;
+            continue;
+        }
+        if (c == '"' || c == '`' || c == '[') {
+            char close = c == '[' ? ']' : c;
+            pd_buf b = {0};
+            p++;
+            while (*p) {
+                if (*p == close) {
+                    if (close != ']' && p[1] == close) {
+                        pdi_buf_putc(&b, close);
+                        p += 2;
+                        continue;
+                    }
+                    break;
+                }
+                pdi_buf_putc(&b, *p++);
+            }
+            if (*p)
+                p++;
+            char *id = pdi_buf_detach(&b);
+            if (id && *p == '.' && !pdi_strv_contains(out, id))
+                pdi_strv_push_owned(out, id);
+            else
+                free(id);
+            continue;
+        }
+        if (isalpha((unsigned char)c) || c == '_') {
+            const char *s = p;
+            while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
+                p++;
+            if (*p == '.' && (s == sql || s[-1] != '.')) {
+                char *id = pdi_strndup(s, (size_t)(p - s));
+                if (id && !pdi_strv_contains(out, id))
+                    pdi_strv_push_owned(out, id);
+                else
+                    free(id);
+            }
+            continue;
+        }
+        p++;
+    }
+    return PD_OK;
+}
+
+char *pdi_sql_sqlite_storage_classes(const char *select, size_t ncols, const size_t *cols, size_t n)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "WITH pd_q(");
+    for (size_t i = 0; i < ncols; i++)
+        pdi_buf_printf(&b, "%spd_c%zu", i ? ", " : "", i + 1);
+    pdi_buf_printf(&b, ") AS (%.*s) SELECT ", (int)pdi_dl_trimmed_len(select), select);
+    static const char *const cls[] = {"integer", "real", "text", "blob"};
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < 4; j++)
+            pdi_buf_printf(&b, "%smax(typeof(pd_c%zu) = '%s')", k || j ? ", " : "", cols[k] + 1,
+                           cls[j]);
+    pdi_buf_puts(&b, " FROM pd_q");
     return pdi_dl_finish(&b);
 }
 

@@ -124,8 +124,20 @@ int pdi_odbc_query(pdi_odbc *c,
                    const char *const *params,
                    pdi_odbc_row_fn row,
                    void *user);
+/* The result columns of `sql` without running it (prepared only): their
+ * names and the type names the driver reports (SQL_DESC_TYPE_NAME). */
+int pdi_odbc_describe(pdi_odbc *c, const char *sql, pd_strv *names, pd_strv *type_names);
 /* First column of the first row (NULL if no row or SQL NULL). */
 int pdi_odbc_query_value(pdi_odbc *c, const char *sql, char **out);
+
+/* Drop every cached prepared statement (before a schema they may name goes
+ * away: SQLite's DETACH). */
+void pdi_odbc_forget_statements(pdi_odbc *c);
+/* Run transactions as these SQL statements on an autocommit session instead
+ * of switching autocommit off (SQLite through libsqliteodbc: its own
+ * deferred BEGIN cannot be BEGIN IMMEDIATE, and ATTACH must run outside a
+ * transaction). Static strings; NULL restores the default. */
+void pdi_odbc_set_tx_sql(pdi_odbc *c, const char *begin, const char *commit, const char *rollback);
 
 /* Transactions: autocommit is on outside begin/commit. */
 int pdi_odbc_begin(pdi_odbc *c);
@@ -143,10 +155,22 @@ typedef struct pdi_odbc_read_opts {
     /* DB2 reports unquoted names upper-cased: column names without a
      * lower-case letter are lower-cased (pipedag's normalisation). */
     bool lower_upper_names;
+    /* Drivers that report declared column types only by name (SQLite
+     * through libsqliteodbc: DECIMAL, UBIGINT, LARGEBLOB come as VARCHAR):
+     * the Arrow format for a type name ("decimal(10,2)" with the reported
+     * precision and scale appended), NULL or "" to keep the SQL type's
+     * mapping. Formats the reader does not produce are read as the nearest
+     * one that holds every value (int8 -> int16, uint32 -> int64, large
+     * utf8/binary -> utf8/binary, date64 -> date32). */
+    const char *(*type_by_name)(const char *type_name, char *buf, size_t cap);
+    /* The Arrow format of result column i where formats[i] is not NULL
+     * (i < nformats), read as type_by_name describes; before type_by_name. */
+    const char *const *formats;
+    size_t nformats;
 } pdi_odbc_read_opts;
-#define PDI_ODBC_READ_OPTS_INIT \
-    {                           \
-        0, 0, -1, false         \
+#define PDI_ODBC_READ_OPTS_INIT        \
+    {                                  \
+        0, 0, -1, false, NULL, NULL, 0 \
     }
 
 /* Run a SELECT; its rows as an Arrow stream (one batch at a time, fetched

@@ -13,38 +13,21 @@
  *                               itself: journaled stage commits, no
  *                               DatabaseLockManager - use FileLockManager)
  */
-#include "store/backend.h"
-#include "store/odbc/odbc.h"
+#include "store/odbc/odbc_be.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef struct odb_db {
-    pdi_db base;
-    pdi_odbc_target t;
-    const pd_store_config *sc;
-    const pdi_dialect *d;
-    char *instance_id;
-} odb_db;
-
-typedef struct odb_conn {
-    pdi_conn base;
-    pdi_odbc *c;
-    bool whole_scripts; /* the driver runs several statements at once */
-    int db2_locks;      /* DB2: stage locks held by the open lock transaction */
-} odb_conn;
+typedef pdi_odbc_db odb_db;
+typedef pdi_odbc_conn odb_conn;
 
 static pdi_dialect_id dialect_id(pdi_conn *pc)
 {
     return pc->db->d->id;
 }
 
-/* Run a statement made by a dialect function (NULL: out of memory / error
- * set; "": nothing to do), and free it. */
-static int run(pdi_conn *pc, char *sql);
-
-static pdi_odbc *odbc_of(pdi_conn *pc)
+pdi_odbc *pdi_odbc_be_handle(pdi_conn *pc)
 {
     odb_conn *oc = (odb_conn *)pc;
     pdi_odbc_set_print_sql(oc->c, pc->print_sql);
@@ -128,11 +111,11 @@ static int ob_open(const pdi_open_args *a, pdi_db **out)
         free(db);
         return rc;
     }
-    if (a->d->id == PDI_DIALECT_SQLITE || a->d->id == PDI_DIALECT_DUCKDB) {
+    if (a->d->id == PDI_DIALECT_DUCKDB) {
         rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                          "%s: %s through ODBC cannot be a table store - its schemas are "
-                          "files that only the %s backend manages; use %s:///<path>",
-                          a->desc, a->d->name, a->d->name, a->d->name);
+                          "%s: duckdb through ODBC cannot be a table store - use "
+                          "duckdb:///<path> (the DuckDB backend)",
+                          a->desc);
         pdi_odbc_target_clear(&db->t);
         free(db->instance_id);
         free(db);
@@ -160,17 +143,18 @@ static int ob_open(const pdi_open_args *a, pdi_db **out)
     return PD_OK;
 }
 
-static void ob_close(pdi_db *pdb)
+void pdi_odbc_be_close(pdi_db *pdb)
 {
     odb_db *db = (odb_db *)pdb;
     if (!db)
         return;
     pdi_odbc_target_clear(&db->t);
     free(db->instance_id);
+    free(db->dir);
     free(db);
 }
 
-static int ob_connect(pdi_db *pdb, pdi_conn **out)
+int pdi_odbc_be_connect(pdi_db *pdb, pdi_conn **out)
 {
     *out = NULL;
     odb_db *db = (odb_db *)pdb;
@@ -189,6 +173,11 @@ static int ob_connect(pdi_db *pdb, pdi_conn **out)
     else if (*setup)
         rc = pdi_odbc_exec(oc->c, setup);
     free(setup);
+    if (rc == PD_OK && db->d->id == PDI_DIALECT_SQLITE)
+        /* BEGIN IMMEDIATE as SQL text (libsqliteodbc's own transactions
+         * begin deferred, and ATTACH cannot run inside them) */
+        pdi_odbc_set_tx_sql(oc->c, pdi_sql_begin(db->d), pdi_sql_commit(db->d),
+                            pdi_sql_rollback(db->d));
     if (rc == PD_OK && db->d->id == PDI_DIALECT_SNOWFLAKE) {
         /* session query tag: pipedag|<instance_id>|<user>|<pid> */
         const char *user = getenv("USER");
@@ -205,7 +194,7 @@ static int ob_connect(pdi_db *pdb, pdi_conn **out)
     return PD_OK;
 }
 
-static void ob_disconnect(pdi_conn *pc)
+void pdi_odbc_be_disconnect(pdi_conn *pc)
 {
     odb_conn *oc = (odb_conn *)pc;
     if (!oc)
@@ -226,11 +215,11 @@ static bool starts_with_use(const char *s)
            (s[3] == ' ' || s[3] == '\t' || s[3] == '\n' || s[3] == '[');
 }
 
-static int ob_exec(pdi_conn *pc, const char *sql)
+int pdi_odbc_be_exec(pdi_conn *pc, const char *sql)
 {
     odb_conn *oc = (odb_conn *)pc;
     odb_db *db = (odb_db *)pc->db;
-    pdi_odbc *c = odbc_of(pc);
+    pdi_odbc *c = pdi_odbc_be_handle(pc);
     pd_strv pieces = PD_STRV_INIT;
     int rc = pdi_odbc_split_script(pc->db->d->name, oc->whole_scripts, sql, &pieces);
     bool used = false;
@@ -242,39 +231,59 @@ static int ob_exec(pdi_conn *pc, const char *sql)
     /* a T-SQL script that switched databases: back to the configured one,
      * so the pooled session stays where the store expects it */
     if (used && db->t.database) {
-        int rc2 = run(pc, pdi_sql_mssql_use(db->t.database));
+        int rc2 = pdi_odbc_be_run(pc, pdi_sql_mssql_use(db->t.database));
         if (rc == PD_OK)
             rc = rc2;
     }
     return rc;
 }
 
-static int run(pdi_conn *pc, char *sql)
+int pdi_odbc_be_run(pdi_conn *pc, char *sql)
 {
     if (!sql)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
-    int rc = *sql ? ob_exec(pc, sql) : PD_OK;
+    int rc = *sql ? pdi_odbc_be_exec(pc, sql) : PD_OK;
     free(sql);
     return rc;
 }
 
-static int ob_query(pdi_conn *pc,
-                    const char *sql,
-                    size_t nparams,
-                    const char *const *params,
-                    pd_row_fn row,
-                    void *user)
+int pdi_odbc_be_query(pdi_conn *pc,
+                      const char *sql,
+                      size_t nparams,
+                      const char *const *params,
+                      pd_row_fn row,
+                      void *user)
 {
-    return pdi_odbc_query(odbc_of(pc), sql, nparams, params, row, user);
+    return pdi_odbc_query(pdi_odbc_be_handle(pc), sql, nparams, params, row, user);
 }
 
-static int ob_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream *out)
+/* SQLite's declared types (the driver reports the name): the Arrow types
+ * the SQLite dialect declares them for. */
+static const char *sqlite_type_by_name(const char *name, char *buf, size_t cap)
+{
+    return pdi_sql_arrow_for_type(&pdi_dialect_sqlite, name, buf, cap);
+}
+
+int pdi_odbc_be_query_arrow(pdi_conn *pc, const char *sql, struct ArrowArrayStream *out)
+{
+    return pdi_odbc_be_query_arrow_as(pc, sql, NULL, 0, out);
+}
+
+int pdi_odbc_be_query_arrow_as(pdi_conn *pc,
+                               const char *sql,
+                               const char *const *formats,
+                               size_t nformats,
+                               struct ArrowArrayStream *out)
 {
     /* materialised: the stream must outlive the session's checkout */
     struct ArrowArrayStream st;
     pdi_odbc_read_opts o = PDI_ODBC_READ_OPTS_INIT;
     o.lower_upper_names = dialect_id(pc) == PDI_DIALECT_DB2;
-    int rc = pdi_odbc_read_arrow(odbc_of(pc), sql, &o, &st);
+    if (dialect_id(pc) == PDI_DIALECT_SQLITE)
+        o.type_by_name = sqlite_type_by_name;
+    o.formats = formats;
+    o.nformats = nformats;
+    int rc = pdi_odbc_read_arrow(pdi_odbc_be_handle(pc), sql, &o, &st);
     if (rc)
         return rc;
     struct ArrowSchema schema;
@@ -314,7 +323,7 @@ done:
     return rc;
 }
 
-static int ob_load_arrow(
+int pdi_odbc_be_load_arrow(
     pdi_conn *pc, const char *schema, const char *table, struct ArrowArrayStream *in, int64_t *rows)
 {
     struct ArrowSchema s;
@@ -338,27 +347,27 @@ static int ob_load_arrow(
         free(ins);
         return PD_ERR_NOMEM;
     }
-    int rc = pdi_odbc_load_arrow(odbc_of(pc), ins, multi, tuples, in, 0, rows);
+    int rc = pdi_odbc_load_arrow(pdi_odbc_be_handle(pc), ins, multi, tuples, in, 0, rows);
     free(ins);
     free(multi);
     if (rc == PD_OK && dialect_id(pc) == PDI_DIALECT_DB2)
-        rc = run(pc, pdi_sql_db2_runstats(schema, table));
+        rc = pdi_odbc_be_run(pc, pdi_sql_db2_runstats(schema, table));
     return rc;
 }
 
-static int ob_begin(pdi_conn *pc)
+int pdi_odbc_be_begin(pdi_conn *pc)
 {
-    return pdi_odbc_begin(odbc_of(pc));
+    return pdi_odbc_begin(pdi_odbc_be_handle(pc));
 }
 
-static int ob_commit(pdi_conn *pc)
+int pdi_odbc_be_commit(pdi_conn *pc)
 {
-    return pdi_odbc_commit(odbc_of(pc));
+    return pdi_odbc_commit(pdi_odbc_be_handle(pc));
 }
 
-static int ob_rollback(pdi_conn *pc)
+int pdi_odbc_be_rollback(pdi_conn *pc)
 {
-    return pdi_odbc_rollback(odbc_of(pc));
+    return pdi_odbc_rollback(pdi_odbc_be_handle(pc));
 }
 
 /* ---------------------------------------------------------------- locks */
@@ -373,11 +382,11 @@ static int ob_lock(pdi_conn *pc, int64_t id, pdi_lock_op op)
         if (op == PDI_LOCK_ACQUIRE) {
             if (oc->db2_locks++ > 0)
                 return PD_OK;
-            int rc = pdi_odbc_begin(odbc_of(pc));
+            int rc = pdi_odbc_begin(pdi_odbc_be_handle(pc));
             if (rc == PD_OK)
-                rc = run(pc, pdi_sql_lock(d, id));
+                rc = pdi_odbc_be_run(pc, pdi_sql_lock(d, id));
             if (rc) {
-                pdi_odbc_rollback(odbc_of(pc));
+                pdi_odbc_rollback(pdi_odbc_be_handle(pc));
                 oc->db2_locks = 0;
             }
             return rc;
@@ -387,14 +396,14 @@ static int ob_lock(pdi_conn *pc, int64_t id, pdi_lock_op op)
             return PD_OK;
         }
         oc->db2_locks = 0;
-        return pdi_odbc_rollback(odbc_of(pc));
+        return pdi_odbc_rollback(pdi_odbc_be_handle(pc));
     }
     char *sql = op == PDI_LOCK_ACQUIRE   ? pdi_sql_lock(d, id)
                 : op == PDI_LOCK_RELEASE ? pdi_sql_unlock(d, id)
                                          : pdi_sql_unlock_all(d);
     if (!sql)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
-    int rc = pdi_odbc_query(odbc_of(pc), sql, 0, NULL, NULL, NULL);
+    int rc = pdi_odbc_query(pdi_odbc_be_handle(pc), sql, 0, NULL, NULL, NULL);
     free(sql);
     return rc;
 }
@@ -413,7 +422,7 @@ static int query_names(pdi_conn *pc, char *sql, pd_strv *out)
 {
     if (!sql)
         return PD_ERR_NOMEM;
-    int rc = pdi_odbc_query(odbc_of(pc), sql, 0, NULL, strv_row, out);
+    int rc = pdi_odbc_query(pdi_odbc_be_handle(pc), sql, 0, NULL, strv_row, out);
     free(sql);
     return rc;
 }
@@ -425,7 +434,7 @@ static int ms_transfer_all(pdi_conn *pc, const char *from, const char *to)
     pd_strv objs = PD_STRV_INIT;
     int rc = query_names(pc, pdi_sql_mssql_list_transferable(from), &objs);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++)
-        rc = run(pc, pdi_sql_mssql_transfer(to, from, objs.items[i]));
+        rc = pdi_odbc_be_run(pc, pdi_sql_mssql_transfer(to, from, objs.items[i]));
     pdi_strv_free(&objs);
     return rc;
 }
@@ -440,14 +449,14 @@ static int publish_aliases(pdi_conn *pc, const pdi_stage_names *st)
     pd_strv old = PD_STRV_INIT, objs = PD_STRV_INIT;
     int rc = query_names(pc, pdi_sql_list_objects(d, st->base), &old);
     for (size_t i = 0; i < old.n && rc == PD_OK; i++)
-        rc = run(pc, ms ? pdi_sql_mssql_drop_synonym(st->base, old.items[i])
-                        : pdi_sql_db2_drop_alias(st->base, old.items[i]));
+        rc = pdi_odbc_be_run(pc, ms ? pdi_sql_mssql_drop_synonym(st->base, old.items[i])
+                                    : pdi_sql_db2_drop_alias(st->base, old.items[i]));
     if (rc == PD_OK)
         rc = query_names(pc, pdi_sql_list_objects(d, st->tx), &objs);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++)
-        rc = run(pc,
-                 ms ? pdi_sql_mssql_create_synonym(st->base, objs.items[i], st->tx, objs.items[i])
-                    : pdi_sql_db2_create_alias(st->base, objs.items[i], st->tx, objs.items[i]));
+        rc = pdi_odbc_be_run(
+            pc, ms ? pdi_sql_mssql_create_synonym(st->base, objs.items[i], st->tx, objs.items[i])
+                   : pdi_sql_db2_create_alias(st->base, objs.items[i], st->tx, objs.items[i]));
     pdi_strv_free(&old);
     pdi_strv_free(&objs);
     return rc;
@@ -459,7 +468,7 @@ static int ms_publish(pdi_conn *pc, const pdi_stage_names *st)
         return publish_aliases(pc, st);
     /* SCHEMA_SWAP without a schema rename: three object transfers through
      * an empty scratch schema, inside the store's transaction */
-    int rc = run(pc, pdi_sql_create_schema(pc->db->d, st->swap));
+    int rc = pdi_odbc_be_run(pc, pdi_sql_create_schema(pc->db->d, st->swap));
     pd_strv left = PD_STRV_INIT;
     if (rc == PD_OK)
         rc = query_names(pc, pdi_sql_mssql_list_transferable(st->swap), &left);
@@ -476,7 +485,7 @@ static int ms_publish(pdi_conn *pc, const pdi_stage_names *st)
     if (rc == PD_OK)
         rc = ms_transfer_all(pc, st->swap, st->tx);
     if (rc == PD_OK)
-        rc = run(pc, pdi_sql_drop_schema(pc->db->d, st->swap));
+        rc = pdi_odbc_be_run(pc, pdi_sql_drop_schema(pc->db->d, st->swap));
     return rc;
 }
 
@@ -495,22 +504,22 @@ static const char k_mark_published[] = "pipedag:published";
 
 static int sf_init_stage(pdi_conn *pc, const pdi_stage_names *st)
 {
-    int rc = run(pc, pdi_sql_snowflake_mark_schema(st->base, k_mark_published));
+    int rc = pdi_odbc_be_run(pc, pdi_sql_snowflake_mark_schema(st->base, k_mark_published));
     if (rc == PD_OK)
-        rc = run(pc, pdi_sql_snowflake_mark_schema(st->tx, k_mark_new));
+        rc = pdi_odbc_be_run(pc, pdi_sql_snowflake_mark_schema(st->tx, k_mark_new));
     return rc;
 }
 
 static int sf_publish(pdi_conn *pc, const pdi_stage_names *st)
 {
-    return run(pc, pdi_sql_snowflake_swap(st->base, st->tx));
+    return pdi_odbc_be_run(pc, pdi_sql_snowflake_swap(st->base, st->tx));
 }
 
 static int sf_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
 {
     *done = false;
     pdi_conn *pc = NULL;
-    int rc = ob_connect(pdb, &pc);
+    int rc = pdi_odbc_be_connect(pdb, &pc);
     if (rc)
         return rc;
     pc->db = pdb;
@@ -519,7 +528,7 @@ static int sf_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
     if (rc == PD_OK)
         *done = mark.n == 1 && strcmp(mark.items[0], k_mark_new) == 0;
     pdi_strv_free(&mark);
-    ob_disconnect(pc);
+    pdi_odbc_be_disconnect(pc);
     return rc;
 }
 
@@ -530,10 +539,11 @@ static const char *const k_mssql[] = {"mssql", NULL};
 static const char *const k_db2[] = {"db2", "ibm_db_sa", NULL};
 static const char *const k_snowflake[] = {"snowflake", NULL};
 
-#define ODBC_OPS                                                                            \
-    .open = ob_open, .close = ob_close, .connect = ob_connect, .disconnect = ob_disconnect, \
-    .exec = ob_exec, .query = ob_query, .query_arrow = ob_query_arrow,                      \
-    .load_arrow = ob_load_arrow, .begin = ob_begin, .commit = ob_commit, .rollback = ob_rollback
+#define ODBC_OPS                                                                                \
+    .open = ob_open, .close = pdi_odbc_be_close, .connect = pdi_odbc_be_connect,                \
+    .disconnect = pdi_odbc_be_disconnect, .exec = pdi_odbc_be_exec, .query = pdi_odbc_be_query, \
+    .query_arrow = pdi_odbc_be_query_arrow, .load_arrow = pdi_odbc_be_load_arrow,               \
+    .begin = pdi_odbc_be_begin, .commit = pdi_odbc_be_commit, .rollback = pdi_odbc_be_rollback
 
 const pdi_backend pdi_backend_odbc = {
     .version = PDI_BACKEND_VERSION,

@@ -261,6 +261,39 @@ int pdi_odbc_fail(pdi_odbc *c, int code, SQLSMALLINT htype, SQLHANDLE h, const c
 
 typedef char *(*file_fn)(char *);
 
+/* The two catalog functions of the driver manager, SQLDrivers and
+ * SQLDataSources, have one shape: a name, a second string, and a
+ * direction. */
+typedef SQLRETURN (*catalog_fn)(SQLHENV,
+                                SQLUSMALLINT,
+                                SQLCHAR *,
+                                SQLSMALLINT,
+                                SQLSMALLINT *,
+                                SQLCHAR *,
+                                SQLSMALLINT,
+                                SQLSMALLINT *);
+
+/* Append `first` and then every name the catalog function lists, quoted
+ * and comma-separated, or `none` when it lists nothing. */
+static void list_catalog(pd_buf *b, catalog_fn fn, const char *first, const char *none)
+{
+    SQLHENV env = pdi_odbc_env();
+    size_t n = 0;
+    if (env) {
+        SQLCHAR name[512], more[2048];
+        SQLSMALLINT nl = 0, ml = 0;
+        SQLUSMALLINT dir = SQL_FETCH_FIRST;
+        while (pdi_odbc_ok(fn(env, dir, name, sizeof name, &nl, more, sizeof more, &ml))) {
+            pdi_buf_puts(b, n == 0 ? first : ", ");
+            pdi_buf_printf(b, "\"%s\"", (const char *)name);
+            n++;
+            dir = SQL_FETCH_NEXT;
+        }
+    }
+    if (n == 0)
+        pdi_buf_puts(b, none);
+}
+
 char *pdi_odbc_describe_drivers(void)
 {
     pd_buf b = PD_BUF_INIT;
@@ -281,48 +314,15 @@ char *pdi_odbc_describe_drivers(void)
     }
     if (!b.len)
         pdi_buf_puts(&b, "The driver manager's odbcinst.ini (see odbcinst -j)");
-    SQLHENV env = pdi_odbc_env();
-    size_t n = 0;
-    if (env) {
-        SQLCHAR desc[512], attrs[2048];
-        SQLSMALLINT dl = 0, al = 0;
-        SQLUSMALLINT dir = SQL_FETCH_FIRST;
-        while (
-            pdi_odbc_ok(SQLDrivers(env, dir, desc, sizeof desc, &dl, attrs, sizeof attrs, &al))) {
-            pdi_buf_puts(&b, n == 0 ? ", which lists the drivers: " : ", ");
-            pdi_buf_printf(&b, "\"%s\"", (const char *)desc);
-            n++;
-            dir = SQL_FETCH_NEXT;
-        }
-    }
-    if (n == 0)
-        pdi_buf_puts(&b, ", which lists no drivers");
-    if (b.oom) {
-        pdi_buf_free(&b);
-        return NULL;
-    }
-    return pdi_buf_detach(&b);
+    list_catalog(&b, SQLDrivers, ", which lists the drivers: ", ", which lists no drivers");
+    return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }
 
 static char *describe_dsns(void)
 {
     pd_buf b = PD_BUF_INIT;
-    SQLHENV env = pdi_odbc_env();
-    size_t n = 0;
-    if (env) {
-        SQLCHAR name[512], desc[512];
-        SQLSMALLINT nl = 0, dl = 0;
-        SQLUSMALLINT dir = SQL_FETCH_FIRST;
-        while (
-            pdi_odbc_ok(SQLDataSources(env, dir, name, sizeof name, &nl, desc, sizeof desc, &dl))) {
-            pdi_buf_puts(&b, n == 0 ? "data sources defined: " : ", ");
-            pdi_buf_printf(&b, "\"%s\"", (const char *)name);
-            n++;
-            dir = SQL_FETCH_NEXT;
-        }
-    }
-    if (n == 0)
-        pdi_buf_puts(&b, "no data source is defined (odbc.ini, ~/.odbc.ini; see odbcinst -j)");
+    list_catalog(&b, SQLDataSources, "data sources defined: ",
+                 "no data source is defined (odbc.ini, ~/.odbc.ini; see odbcinst -j)");
     return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }
 
@@ -340,7 +340,7 @@ static char *describe_server(const pdi_odbc_target *t)
         if (t->host)
             pdi_buf_printf(&b, "%s%s%s", t->host, t->port ? ":" : "", t->port ? t->port : "");
         if (t->database)
-            pdi_buf_printf(&b, "/%s", t->database);
+            pdi_buf_printf(&b, t->host ? "/%s" : "%s", t->database);
     }
     return b.oom ? (pdi_buf_free(&b), NULL) : pdi_buf_detach(&b);
 }
@@ -638,6 +638,13 @@ static void forget_prepared(pdi_odbc *c, SQLHSTMT st)
         }
 }
 
+void pdi_odbc_forget_statements(pdi_odbc *c)
+{
+    for (size_t i = 0; i < PDI_ODBC_STMT_CACHE; i++)
+        if (c->cache[i].stmt)
+            forget_prepared(c, c->cache[i].stmt);
+}
+
 /* Column value of the current row as UTF-8 text appended to b; *is_null.
  * The pieces of a long value are joined as UTF-16 first, so a surrogate
  * pair split between two pieces stays whole. */
@@ -836,6 +843,53 @@ int pdi_odbc_query(pdi_odbc *c,
     return rc;
 }
 
+static int wide_attr(pd_buf *b, const SQLWCHAR *w, size_t units)
+{
+    return pdi_odbc_utf16_to_8(b, w, units > 255 ? 255 : units);
+}
+
+int pdi_odbc_describe(pdi_odbc *c, const char *sql, pd_strv *names, pd_strv *type_names)
+{
+    SQLHSTMT st = SQL_NULL_HSTMT;
+    int rc = pdi_odbc_stmt_new(c, &st);
+    if (rc)
+        return rc;
+    size_t wl = 0;
+    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
+    SQLSMALLINT ncols = 0;
+    if (!w)
+        rc = pd_error_prefix("SQL (%s)", c->server);
+    else if (!pdi_odbc_ok(SQLPrepareW(st, w, (SQLINTEGER)wl)) ||
+             !pdi_odbc_ok(SQLNumResultCols(st, &ncols))) {
+        char s[200];
+        short_sql(sql, s, sizeof s);
+        rc = pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_STMT, st, "SQL prepare failed: %s", s);
+    }
+    free(w);
+    for (SQLSMALLINT i = 1; i <= ncols && rc == PD_OK; i++) {
+        SQLWCHAR nm[256], tn[256];
+        SQLSMALLINT nl = 0, tl = 0, type = 0, dd = 0, nul = 0;
+        SQLULEN size = 0;
+        pd_buf bn = PD_BUF_INIT, bt = PD_BUF_INIT;
+        if (!pdi_odbc_ok(
+                SQLDescribeColW(st, (SQLUSMALLINT)i, nm, 256, &nl, &type, &size, &dd, &nul)))
+            rc = pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_STMT, st,
+                               "ODBC: describing result column %d", (int)i);
+        if (rc == PD_OK && !pdi_odbc_ok(SQLColAttributeW(st, (SQLUSMALLINT)i, SQL_DESC_TYPE_NAME,
+                                                         tn, sizeof tn, &tl, NULL)))
+            tl = 0;
+        if (rc == PD_OK && (wide_attr(&bn, nm, nl > 0 ? (size_t)nl : 0) ||
+                            wide_attr(&bt, tn, tl > 0 ? (size_t)tl / sizeof(SQLWCHAR) : 0) ||
+                            pdi_strv_push(names, bn.data ? bn.data : "") ||
+                            pdi_strv_push(type_names, bt.data ? bt.data : "")))
+            rc = PD_ERR_NOMEM;
+        pdi_buf_free(&bn);
+        pdi_buf_free(&bt);
+    }
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    return rc;
+}
+
 static int first_value(void *user, int ncols, const char *const *names, const char *const *values)
 {
     (void)names;
@@ -857,10 +911,22 @@ int pdi_odbc_query_value(pdi_odbc *c, const char *sql, char **out)
 
 /* ---------------------------------------------------------- transactions */
 
+void pdi_odbc_set_tx_sql(pdi_odbc *c, const char *begin, const char *commit, const char *rollback)
+{
+    c->tx_begin = begin;
+    c->tx_commit = commit;
+    c->tx_rollback = rollback;
+}
+
 int pdi_odbc_begin(pdi_odbc *c)
 {
     if (c->in_tx)
         return pd_set_error(PD_ERR_INVALID, "ODBC (%s): a transaction is already open", c->server);
+    if (c->tx_begin) {
+        int rc = pdi_odbc_exec(c, c->tx_begin);
+        c->in_tx = rc == PD_OK;
+        return rc;
+    }
     if (!pdi_odbc_ok(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
                                        (SQLPOINTER)(uintptr_t)SQL_AUTOCOMMIT_OFF, 0)))
         return pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_DBC, c->dbc, "ODBC: BEGIN failed");
@@ -872,6 +938,10 @@ static int end_tx(pdi_odbc *c, SQLSMALLINT how)
 {
     if (!c->in_tx)
         return PD_OK;
+    if (c->tx_begin) {
+        c->in_tx = false;
+        return pdi_odbc_exec(c, how == SQL_COMMIT ? c->tx_commit : c->tx_rollback);
+    }
     SQLRETURN r = SQLEndTran(SQL_HANDLE_DBC, c->dbc, how);
     int rc = PD_OK;
     if (!pdi_odbc_ok(r))

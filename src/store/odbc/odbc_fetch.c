@@ -79,6 +79,9 @@ typedef struct fstate {
     bool row_mode;
     bool done;
     bool lower_upper_names;
+    const char *(*type_by_name)(const char *, char *, size_t);
+    const char *const *formats;
+    size_t nformats;
     SQLULEN fetched;
     SQLUSMALLINT *row_status;
     pd_buf tmp; /* a whole value read with SQLGetData (UTF-8 for text) */
@@ -287,6 +290,71 @@ static size_t text_units(SQLULEN size)
     return (size_t)size * 2;
 }
 
+static int
+apply_format(const char *fmt, SQLSMALLINT *type, SQLULEN *size, SQLSMALLINT *dd, bool *tz);
+
+/* The SQL type that reads as the Arrow format the driver's type name
+ * stands for (opts.type_by_name); the reported type stays when the name
+ * gives no format. */
+static int type_from_name(
+    fstate *f, const char *tn, SQLSMALLINT *type, SQLULEN *size, SQLSMALLINT *dd, bool *tz)
+{
+    char name[160], buf[64];
+    if (strncmp(tn, "decimal", 7) == 0 && *size > 0)
+        snprintf(name, sizeof name, "%s(%lu,%d)", tn, (unsigned long)*size, (int)*dd);
+    else
+        snprintf(name, sizeof name, "%s", tn);
+    return apply_format(f->type_by_name(name, buf, sizeof buf), type, size, dd, tz);
+}
+
+/* The SQL type that reads as Arrow format `fmt` (NULL or "": unchanged). */
+static int
+apply_format(const char *fmt, SQLSMALLINT *type, SQLULEN *size, SQLSMALLINT *dd, bool *tz)
+{
+    if (!fmt || !*fmt)
+        return PD_OK;
+    static const struct {
+        const char *fmt;
+        SQLSMALLINT type;
+    } map[] = {
+        {"b", SQL_BIT},
+        {"c", SQL_SMALLINT},
+        {"C", SQL_SMALLINT},
+        {"s", SQL_SMALLINT},
+        {"S", SQL_INTEGER},
+        {"i", SQL_INTEGER},
+        {"I", SQL_BIGINT},
+        {"l", SQL_BIGINT},
+        {"f", SQL_REAL},
+        {"g", SQL_DOUBLE},
+        {"u", SQL_WLONGVARCHAR},
+        {"U", SQL_WLONGVARCHAR},
+        {"z", SQL_LONGVARBINARY},
+        {"Z", SQL_LONGVARBINARY},
+        {"tdD", SQL_TYPE_DATE},
+        {"tdm", SQL_TYPE_DATE},
+        {"ttu", SQL_TYPE_TIME},
+        {"tsu:", SQL_TYPE_TIMESTAMP},
+        {"tsu:UTC", SQL_TYPE_TIMESTAMP},
+    };
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+        if (strcmp(fmt, map[k].fmt) == 0) {
+            *type = map[k].type;
+            if (*type == SQL_WLONGVARCHAR || *type == SQL_LONGVARBINARY)
+                *size = 0;
+            *tz = strcmp(fmt, "tsu:UTC") == 0;
+            return PD_OK;
+        }
+    int p = 0, s = 0;
+    if (sscanf(fmt, "d:%d,%d", &p, &s) == 2 && p >= 1 && p <= 38 && s >= 0 && s <= p) {
+        *type = SQL_DECIMAL;
+        *size = (SQLULEN)p;
+        *dd = (SQLSMALLINT)s;
+    }
+    /* anything else (uint64): the reported type's mapping */
+    return PD_OK;
+}
+
 static int setup_col(fstate *f, SQLUSMALLINT i, fcol *col)
 {
     SQLWCHAR nm[512];
@@ -317,6 +385,20 @@ static int setup_col(fstate *f, SQLUSMALLINT i, fcol *col)
     bool tz = strstr(tn, "timestamptz") || strstr(tn, "with time zone") ||
               strstr(tn, "datetimeoffset") || strstr(tn, "timestamp_tz") ||
               strstr(tn, "timestamp_ltz");
+    const char *given = (size_t)(i - 1) < f->nformats ? f->formats[i - 1] : NULL;
+    if (given) {
+        int rc = apply_format(given, &type, &size, &dd, &tz);
+        if (rc) {
+            free(tn);
+            return rc;
+        }
+    } else if (f->type_by_name && *tn) {
+        int rc = type_from_name(f, tn, &type, &size, &dd, &tz);
+        if (rc) {
+            free(tn);
+            return rc;
+        }
+    }
     free(tn);
     switch (type) {
     case SQL_BIT:
@@ -863,6 +945,9 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     f->batch_cap = o.batch_rows > 0 ? o.batch_rows : 65536;
     f->limit = o.limit;
     f->lower_upper_names = o.lower_upper_names;
+    f->type_by_name = o.type_by_name;
+    f->formats = o.formats;
+    f->nformats = o.formats ? o.nformats : 0;
     int rc = pdi_odbc_stmt_new(c, &f->st);
     if (rc)
         goto fail;

@@ -32,6 +32,9 @@ struct pdi_odbc {
     bool print_sql;
     bool in_tx;
     const char *task;
+    /* transactions as SQL text (NULL: the driver's autocommit switch and
+     * SQLEndTran); static strings from the dialect */
+    const char *tx_begin, *tx_commit, *tx_rollback;
     pdi_odbc_cached cache[PDI_ODBC_STMT_CACHE];
     uint64_t tick;
 };

@@ -367,16 +367,27 @@ params:
      * statement (BatchSize=1) instead of being inlined as literals into
      * multi-statement text, which the server then has to parse (measured
      * 1.7x faster for the multi-row INSERTs of a load) */
-    if (!raw && is_psqlodbc(t->driver)) {
-        static const char *const defs[][2] = {
-            {"BoolsAsChar", "0"}, {"ByteaAsLongVarBinary", "1"}, {"BatchSize", "1"}};
-        for (size_t k = 0; k < 3; k++) {
-            bool given = false;
-            for (size_t i = 0; i < nq; i++)
-                given |= pdi_str_ieq(q[i].key, defs[k][0]);
-            if (!given)
-                put_attr(&b, defs[k][0], defs[k][1], false);
-        }
+    static const char *const psql_defs[][2] = {
+        {"BoolsAsChar", "0"}, {"ByteaAsLongVarBinary", "1"}, {"BatchSize", "1"}, {NULL, NULL}};
+    /* libsqliteodbc: INTEGER columns as BIGINT (SQLite integers are 64-bit;
+     * the driver's default SQL_INTEGER would cut them to 32 bits), the busy
+     * timeout of the native backend (60 s), and results stepped through
+     * (StepAPI: not first held whole as text, and a column without a
+     * declared type reported as such - 'varchar' - instead of a type
+     * guessed from its first value) */
+    static const char *const sqlite_defs[][2] = {
+        {"BigInt", "1"}, {"Timeout", "60000"}, {"StepAPI", "1"}, {NULL, NULL}};
+    const char *const(*defs)[2] = NULL;
+    if (!raw && is_psqlodbc(t->driver))
+        defs = psql_defs;
+    else if (!raw && strcmp(t->dialect, "sqlite") == 0)
+        defs = sqlite_defs;
+    for (size_t k = 0; defs && defs[k][0]; k++) {
+        bool given = false;
+        for (size_t i = 0; i < nq; i++)
+            given |= pdi_str_ieq(q[i].key, defs[k][0]);
+        if (!given)
+            put_attr(&b, defs[k][0], defs[k][1], false);
     }
     if (b.oom) {
         pdi_buf_free(&b);

@@ -13,7 +13,6 @@
  */
 #include "store/backend.h"
 #include "util/util.h"
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -198,64 +197,11 @@ static int sq_forget(pdi_conn *c, const char *schema)
     return i < 0 ? PD_OK : detach_idx(q, i);
 }
 
-/* Collect identifiers X of `X.` / `"X".` outside literals and comments. */
-static int scan_schemas(const char *sql, pd_strv *out)
-{
-    const char *p = sql;
-    while (*p) {
-        char c = *p;
-        const char *skip = c == '\'' ? pdi_sql_skip_quoted(p) : pdi_sql_skip_comment(p);
-        if (skip) {
-            p = skip;
-            continue;
-        }
-        if (c == '"' || c == '`' || c == '[') {
-            char close = c == '[' ? ']' : c;
-            pd_buf b = {0};
-            p++;
-            while (*p) {
-                if (*p == close) {
-                    if (close != ']' && p[1] == close) {
-                        pdi_buf_putc(&b, close);
-                        p += 2;
-                        continue;
-                    }
-                    break;
-                }
-                pdi_buf_putc(&b, *p++);
-            }
-            if (*p)
-                p++;
-            char *id = pdi_buf_detach(&b);
-            if (id && *p == '.' && !pdi_strv_contains(out, id))
-                pdi_strv_push_owned(out, id);
-            else
-                free(id);
-            continue;
-        }
-        if (isalpha((unsigned char)c) || c == '_') {
-            const char *s = p;
-            while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
-                p++;
-            if (*p == '.' && (s == sql || s[-1] != '.')) {
-                char *id = pdi_strndup(s, (size_t)(p - s));
-                if (id && !pdi_strv_contains(out, id))
-                    pdi_strv_push_owned(out, id);
-                else
-                    free(id);
-            }
-            continue;
-        }
-        p++;
-    }
-    return PD_OK;
-}
-
 /* Attach every existing schema file `sql` references. */
 static int attach_for(sq_conn *q, const char *sql)
 {
     pd_strv names = {0};
-    scan_schemas(sql, &names);
+    pdi_sql_sqlite_schema_refs(sql, &names);
     int rc = PD_OK;
     for (size_t i = 0; i < names.n && rc == PD_OK; i++) {
         const char *n = names.items[i];
