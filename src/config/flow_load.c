@@ -325,7 +325,6 @@ static int apply_checks(pd_task *task, const pd_cfg_node *v)
 static const char *const body_keys[] = {
     "sql", "sql_file", "raw_sql", "raw_sql_file", "load", "view", "external", "c", NULL};
 
-
 /* A YAML node as JSON (scalars as strings; the view shape parser reads
  * numbers and booleans from strings too). */
 static void node_json(pd_json *j, const pd_cfg_node *n)

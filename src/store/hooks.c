@@ -296,9 +296,8 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
         rc = PD_ERR_NOMEM;
     if (rc == PD_OK && shape && as_view) {
         /* one source: its name; several: the parenthesised union */
-        char *from = t->n_view_sources == 1
-                         ? pdi_sql_qualified(s->d, src_ph[0], src_name[0])
-                         : pdi_asprintf("(%s) AS pd_view_src", sel_s);
+        char *from = t->n_view_sources == 1 ? pdi_sql_qualified(s->d, src_ph[0], src_name[0])
+                                            : pdi_asprintf("(%s) AS pd_view_src", sel_s);
         char *q = from ? shaped(s, t, from) : NULL;
         free(from);
         free(sel_s);

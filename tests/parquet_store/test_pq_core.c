@@ -265,7 +265,7 @@ static void test_store_ops(void **st)
     assert_int_equal(pdi_pq_read_arrow(P, c, "st__odd", "joined", 7, &s), PD_OK);
     assert_int_equal(count_rows(&s), 7);
     const char *ss[2] = {"st", "st__odd"}, *tt[2] = {"dfa", "joined"};
-    rc = pdi_pq_write_view(P, c, "st__odd", "both", ss, tt, 2);
+    rc = pdi_pq_write_view(P, c, "st__odd", "both", ss, tt, 2, NULL);
     if (rc)
         fail_msg("write_view: %s", pd_last_error());
     assert_int_equal(pdi_pq_read_arrow(P, c, "st__odd", "both", -1, &s), PD_OK);

@@ -127,14 +127,16 @@ int pdi_pq_write_sql(
 int pdi_pq_write_arrow(
     pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, struct ArrowArrayStream *in);
 /* View task: the files of the sources (each schema.table, physical) as one
- * read_parquet([...]) view. */
+ * read_parquet([...]) view; with shape_json (canonical, or NULL) a shaped
+ * view (pq_shape.c). A source that is itself a shaped View is refused. */
 int pdi_pq_write_view(pdi_pq *P,
                       pdi_duck_conn *c,
                       const char *slot,
                       const char *table,
                       const char *const *src_schemas,
                       const char *const *src_tables,
-                      size_t n);
+                      size_t n,
+                      const char *shape_json);
 /* The Parquet files behind schema.table, following base views to slot
  * views. *found = false for an object that is not such a view (a table
  * made by raw SQL in the catalog). */
@@ -161,6 +163,50 @@ int pdi_pq_copy(pdi_pq *P,
                 const char *from_table,
                 const char *to_schema,
                 const char *to_table);
+
+/* ------------------------------------------- shaped Views (pq_shape.c) */
+
+struct pd_view_shape;
+/* SELECT <columns> FROM read_parquet([...]) ORDER BY ... LIMIT n. */
+char *pdi_pq_shaped_select(const char *const *files, size_t n, const struct pd_view_shape *v);
+/* CREATE VIEW slot.table AS <shaped select> and the comment carrying
+ * shape_json (canonical), in one DuckDB transaction. */
+int pdi_pq_create_shaped(pdi_duck_conn *c,
+                         const char *slot,
+                         const char *table,
+                         const char *const *files,
+                         size_t n,
+                         const char *shape_json);
+/* pdi_pq_create_shaped, recorded in sync_views (type parquet_view, target
+ * = the files and the shape JSON, one a line) with team sharing. */
+int pdi_pq_record_shaped(pdi_pq *P,
+                         pdi_duck_conn *c,
+                         const char *slot,
+                         const char *table,
+                         const char *const *files,
+                         size_t n,
+                         const char *shape_json);
+/* Files under from_slot's directory now named under to_slot's (the
+ * cache-valid copies of a changed stage); others unchanged. */
+int pdi_pq_remap_slot(pdi_pq *P, pd_strv *files, const char *from_slot, const char *to_slot);
+/* As pdi_pq_files_of, plus the shape of a shaped View (*shape_json, NULL
+ * for a plain file view) and the schema of the view that reads the files
+ * (*slot, may be NULL). */
+int pdi_pq_view_of(pdi_duck_conn *c,
+                   const char *schema,
+                   const char *table,
+                   pd_strv *files,
+                   char **shape_json,
+                   char **slot,
+                   bool *found);
+/* The shape applied to a stream over the view's files (consumed): columns
+ * selected and renamed per batch, a limit by slicing, a sort (stable) by
+ * gathering every row first. Unsupported column types for a sort are an
+ * error naming `what` and the column. */
+int pdi_pq_shape_stream(struct ArrowArrayStream *in,
+                        const struct pd_view_shape *v,
+                        const char *what,
+                        struct ArrowArrayStream *out);
 
 /* ---------------------------------------------- team sharing (pq_sync.c) */
 
