@@ -166,7 +166,14 @@ static int create_file_view(pdi_pq *P,
 {
     char *sel = pdi_sql_pq_read_select(files, n);
     char *sql = sel ? pdi_sql_create_view(duck(), slot, table, sel) : NULL;
-    int rc = sql ? pdi_duck_exec(c, sql) : PD_ERR_NOMEM;
+    int rc = sql ? pdi_pq_bind_views(P, c, true) : PD_ERR_NOMEM;
+    if (rc == PD_OK) {
+        /* binding needs the files' footers only (S3: no download) */
+        rc = pdi_duck_exec(c, sql);
+        int r2 = pdi_pq_bind_views(P, c, false);
+        if (rc == PD_OK)
+            rc = r2;
+    }
     free(sel);
     free(sql);
     if (rc == PD_OK && P->sync) {

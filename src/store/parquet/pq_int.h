@@ -105,6 +105,11 @@ void pdi_pq_close(pdi_pq *P);
 /* Per catalog connection: on S3, the host function and the read_parquet
  * macro (docs/parquet_store.md, "S3 without DuckDB's httpfs"). */
 int pdi_pq_conn_setup(pdi_pq *P, pdi_duck_conn *c);
+/* Around statements that only create views (binding needs each file's
+ * schema, not its data): on S3, read_parquet binds against footer-only
+ * local files, so no object is downloaded; locally nothing. Pair every
+ * on with an off (also after an error). */
+int pdi_pq_bind_views(pdi_pq *P, pdi_duck_conn *c, bool on);
 
 /* Location of a slot's directory / a table's file (caller frees). */
 char *pdi_pq_slot_url(pdi_pq *P, const char *slot);
@@ -253,5 +258,13 @@ void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix);
 int pdi_pq_s3_register(pdi_pq_cache *cache, pdi_duck_conn *c);
 /* Downloads done so far (tests). */
 int64_t pdi_pq_cache_downloads(pdi_pq_cache *c);
+/* A local file for binding `url` in DuckDB: a full copy if the cache has
+ * one, else a sparse file holding only the object's footer (one HEAD and a
+ * ranged GET of the tail; never handed out by pdi_pq_cache_get). */
+int pdi_pq_cache_footer(pdi_pq_cache *c, const char *url, const char **path);
+int64_t pdi_pq_cache_footers(pdi_pq_cache *c);
+/* Switch the connection's read_parquet macro between reading data (off)
+ * and binding views (on: footers only) - see pdi_pq_bind_views. */
+int pdi_pq_s3_bind_only(pdi_duck_conn *c, bool on);
 
 #endif

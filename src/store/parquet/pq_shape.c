@@ -89,7 +89,13 @@ int pdi_pq_record_shaped(pdi_pq *P,
                          size_t n,
                          const char *shape_json)
 {
-    int rc = pdi_pq_create_shaped(c, slot, table, files, n, shape_json);
+    int rc = pdi_pq_bind_views(P, c, true);
+    if (rc == PD_OK) {
+        rc = pdi_pq_create_shaped(c, slot, table, files, n, shape_json);
+        int r2 = pdi_pq_bind_views(P, c, false);
+        if (rc == PD_OK)
+            rc = r2;
+    }
     if (rc == PD_OK && P->sync) {
         pd_buf b = {0};
         for (size_t i = 0; i < n; i++)
