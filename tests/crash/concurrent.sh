@@ -126,7 +126,8 @@ while [ $r -lt 3 ]; do
 done
 note "FileLockManager: 3 rounds of simultaneous runs ok"
 
-if [ "${PD_CRASH_STORE:-}" = duckdb ] || [ "${PD_CRASH_STORE:-}" = parquet ]; then
+if [ "${PD_CRASH_STORE:-}" = duckdb ] || [ "${PD_CRASH_STORE:-}" = parquet ] ||
+    [ "${PD_CRASH_STORE:-}" = parquet_s3_pg ]; then
     echo ok
     exit 0
 fi
