@@ -166,9 +166,9 @@ static int do_view(pdi_pq *P, pdi_duck_conn *c, const char *ph, void *arg)
             rc = PD_ERR_NOMEM;
     }
     if (rc == PD_OK)
-        rc = pdi_pq_write_view(P, c, ph, t->name, (const char *const *)sch,
-                               (const char *const *)tab, n,
-                               pdi_view_shape_active(t->view_shape) ? t->view_shape_json : NULL);
+        rc =
+            pdi_pq_write_view(P, c, ph, t->name, (const char *const *)sch, (const char *const *)tab,
+                              n, pdi_view_shape_active(t->view_shape) ? t->view_shape_json : NULL);
     for (size_t i = 0; sch && tab && i < n; i++) {
         free(sch[i]);
         free(tab[i]);

@@ -259,6 +259,12 @@ int pdi_pq_write_sql(
         const char *f[1] = {url};
         rc = create_file_view(P, c, slot, table, f, 1);
     }
+    if (rc && P->cache) { /* DuckDB names local copies: name their objects */
+        char *m = pdi_pq_cache_name_urls(P->cache, pd_last_error());
+        if (m)
+            pd_set_error(rc, "%s", m);
+        free(m);
+    }
     if (rc)
         pd_error_prefix("writing table %s.%s", slot, table);
     free(copy);

@@ -263,6 +263,9 @@ int64_t pdi_pq_cache_downloads(pdi_pq_cache *c);
  * ranged GET of the tail; never handed out by pdi_pq_cache_get). */
 int pdi_pq_cache_footer(pdi_pq_cache *c, const char *url, const char **path);
 int64_t pdi_pq_cache_footers(pdi_pq_cache *c);
+/* `msg` with every local copy's path named by its URL (for errors DuckDB
+ * raises about a copy); new string. */
+char *pdi_pq_cache_name_urls(pdi_pq_cache *c, const char *msg);
 /* Switch the connection's read_parquet macro between reading data (off)
  * and binding views (on: footers only) - see pdi_pq_bind_views. */
 int pdi_pq_s3_bind_only(pdi_duck_conn *c, bool on);

@@ -191,6 +191,55 @@ void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* A downloaded copy starts and ends with PAR1 (else DuckDB would name only
+ * the local copy). */
+static int check_magic(const char *url, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pd_set_error(PD_ERR_IO, "cannot open the local copy of %s", url);
+    char head[4] = {0}, tail[4] = {0};
+    bool ok = fread(head, 1, 4, f) == 4 && fseeko(f, -4, SEEK_END) == 0 &&
+              fread(tail, 1, 4, f) == 4 && ftello(f) >= 12 && !memcmp(head, "PAR1", 4) &&
+              !memcmp(tail, "PAR1", 4);
+    fclose(f);
+    return ok ? PD_OK
+              : pd_set_error(PD_ERR_CORRUPT,
+                             "%s is not a Parquet file (no PAR1 magic at its start and end)", url);
+}
+
+char *pdi_pq_cache_name_urls(pdi_pq_cache *c, const char *msg)
+{
+    pd_buf b = {0};
+    pthread_mutex_lock(&c->mu);
+    size_t dl = strlen(c->dir);
+    const char *p = msg;
+    while (*p) {
+        const char *q = strstr(p, c->dir);
+        if (!q) {
+            pdi_buf_puts(&b, p);
+            break;
+        }
+        pdi_buf_append(&b, p, (size_t)(q - p));
+        /* the longest entry path at q */
+        const pq_entry *best = NULL;
+        for (size_t i = 0; i < c->n; i++) {
+            size_t n = strlen(c->e[i].path);
+            if (!strncmp(q, c->e[i].path, n) && (!best || n > strlen(best->path)))
+                best = &c->e[i];
+        }
+        if (best) {
+            pdi_buf_printf(&b, "%s (local copy %s)", best->url, best->path);
+            p = q + strlen(best->path);
+        } else {
+            pdi_buf_append(&b, q, dl);
+            p = q + dl;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return pdi_buf_detach(&b);
+}
+
 int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path)
 {
     *path = NULL;
@@ -204,6 +253,8 @@ int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path)
     /* download under the lock: one copy per URL, however many threads ask */
     char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
     int rc = p ? pdi_fs_download(c->fs, url, p) : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = check_magic(url, p);
     if (rc == PD_OK) {
         c->downloads++;
         rc = add(c, url, p);
@@ -249,8 +300,7 @@ static int fetch_footer(pd_fs *fs, const char *url, const char *local)
     uint64_t flen = 0;
     if (rc == PD_OK) {
         if (memcmp(buf + n - 4, "PAR1", 4) != 0)
-            rc = pd_set_error(PD_ERR_CORRUPT, "%s is not a Parquet file (no PAR1 at its end)",
-                              url);
+            rc = pd_set_error(PD_ERR_CORRUPT, "%s is not a Parquet file (no PAR1 at its end)", url);
         flen = (uint64_t)buf[n - 8] | (uint64_t)buf[n - 7] << 8 | (uint64_t)buf[n - 6] << 16 |
                (uint64_t)buf[n - 5] << 24;
         if (rc == PD_OK && flen + 12 > size)
