@@ -311,9 +311,11 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
         /* views cannot read other schemas here: a table with the first
          * source's columns and types, then the rows of the others */
         pdi_conn *c;
+        bool made = false; /* the helper table is ours to drop */
         rc = pdi_pool_get(s, &c);
         if (rc == PD_OK) {
             rc = pdi_be_copy_table(s, c, src_ph[0], src_name[0], ph, target);
+            made = rc == PD_OK;
             pdi_pool_put(s, c);
         }
         for (size_t i = 1; i < t->n_view_sources && rc == PD_OK; i++) {
@@ -323,7 +325,7 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
         }
         if (rc == PD_OK && tmp)
             rc = shape_into_table(s, t, schema, ph, tmp);
-        if (tmp) {
+        if (tmp && made) {
             int r2 = pdi_exec_free(s, pdi_sql_drop_table(s->d, ph, tmp));
             if (rc == PD_OK)
                 rc = r2;

@@ -3,7 +3,8 @@
 # renaming, sort and limit (PIPEDAG_SEMANTICS.md §1.3), consumed by a SQL
 # task and by a C task (view_tasks.c), results checked with SQL.
 # MODE: parquet (ParquetTableStore, local), parquet_s3 (the same on S3: run
-# under tests/fs/with-s3.sh), sqlite (the default store), duckdb.
+# under tests/fs/with-s3.sh), sqlite (the default store), duckdb, postgres
+# (the test cluster of tests/pg, $PD_TEST_PG_STATE).
 # Runs: fresh; fully cache-valid; twice with a changed sibling task in the
 # views' stage (cache-valid views copied into the new slot, whose old
 # files are deleted in between) - the results must stay the same.
@@ -55,6 +56,22 @@ instances:
         create_database_if_not_exists: true
 YAML
     ;;
+postgres)
+    [ -f "${PD_TEST_PG_STATE:-}/url" ] || fail "PD_TEST_PG_STATE does not name a running test cluster"
+    pgurl=$(cat "$PD_TEST_PG_STATE/url")
+    db=pd_views_$$
+    PGOPTIONS="-c client_min_messages=warning" psql -q -X "$pgurl" -c "DROP DATABASE IF EXISTS $db" >/dev/null
+    cat >pipedag.yaml <<YAML
+instances:
+  default:
+    instance_id: views
+    table_store:
+      class: SQLTableStore
+      args:
+        url: "${pgurl%/*}/$db"
+        create_database_if_not_exists: true
+YAML
+    ;;
 sqlite) ;; # the built-in default store
 *) fail "unknown mode $MODE" ;;
 esac
@@ -99,8 +116,8 @@ expect() {
     [ "$got" = "$2" ] || { printf 'query: %s\nexpected:\n%s\ngot:\n%s\n' "$1" "$2" "$got" >&2; fail "query"; }
 }
 check() { # the results, whatever run made them
-    expect "SELECT k10, label, score FROM stage_2.by_sql ORDER BY k10" \
-        "$(printf 'k10,label,score\n10,a,10.5\n30,,7.0\n40,d,7.0\n50,e,12.0')"
+    expect "SELECT k10, label, CAST(score * 10 AS INTEGER) AS s10 FROM stage_2.by_sql ORDER BY k10" \
+        "$(printf 'k10,label,s10\n10,a,105\n30,,70\n40,d,70\n50,e,120')"
     # the C task saw the rows renamed, sorted (score desc, nulls last, then id), limited
     expect "SELECT pos, row FROM stage_2.c_rows ORDER BY pos" "$(printf '%s\n' 'pos,row' \
         '0,"{""key"":5,""label"":""e"",""score"":12}"' \
@@ -127,5 +144,23 @@ for k in 2 3; do
     grep -q "^1 ran, " err || { cat err >&2; fail "run with sibling $k: only the sibling should run"; }
     check
 done
-# a View over a shaped View is refused on the Parquet store; elsewhere it is a view
+# a View over a shaped View: refused on the Parquet store (its C path reads
+# files); a view of the view on SQL stores
+cat >>flow.yaml <<YAML
+  - name: stage_3
+    tasks:
+      - name: vv
+        view: [stage_1.v]
+YAML
+case $MODE in
+parquet*)
+    "$PD" run flow.yaml >out 2>err && fail "a View over a shaped View was accepted"
+    grep -q "source stage_1.v is a View with columns, sort or limit" err || { cat err >&2; fail "view of a view: message"; }
+    check
+    ;;
+*)
+    "$PD" run flow.yaml >out 2>err || { cat err >&2; fail "view of a view"; }
+    expect "SELECT COUNT(*) AS n, MAX(key) AS hi FROM stage_3.vv" "$(printf 'n,hi\n4,5')"
+    ;;
+esac
 echo "views($MODE): OK"

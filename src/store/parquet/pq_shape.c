@@ -840,6 +840,48 @@ static void sh_release(struct ArrowArrayStream *st)
     st->release = NULL;
 }
 
+/* A deep copy of field `src` named `name` (children, dictionary and
+ * metadata kept). */
+static int renamed_copy(const struct ArrowSchema *src, const char *name, struct ArrowSchema *dst)
+{
+    int rc = pd_arrow_schema_init(dst, src->format, name, src->flags, src->n_children);
+    for (int64_t k = 0; k < src->n_children && rc == PD_OK; k++)
+        rc = pd_arrow_schema_copy(src->children[k], dst->children[k]);
+    if (rc == PD_OK && src->dictionary) {
+        struct ArrowSchema *d = pd_arrow_schema_alloc_dictionary(dst);
+        rc = d ? pd_arrow_schema_copy(src->dictionary, d) : PD_ERR_NOMEM;
+    }
+    int64_t n = rc == PD_OK && src->metadata ? pd_arrow_metadata_count(src->metadata) : 0;
+    if (n > 0) {
+        /* binary map: int32 count, then (int32 length, bytes) key and value */
+        char **kv = pdi_calloc((size_t)n * 2, sizeof *kv);
+        const char *p = src->metadata + 4;
+        for (int64_t j = 0; kv && j < n * 2; j++) {
+            int32_t len;
+            memcpy(&len, p, 4);
+            kv[j] = pdi_strndup(p + 4, (size_t)len);
+            p += 4 + len;
+        }
+        bool ok = kv != NULL;
+        for (int64_t j = 0; ok && j < n * 2; j++)
+            ok = kv[j] != NULL;
+        const char **keys = pdi_calloc((size_t)n, sizeof *keys);
+        const char **vals = pdi_calloc((size_t)n, sizeof *vals);
+        for (int64_t j = 0; ok && keys && vals && j < n; j++) {
+            keys[j] = kv[2 * j];
+            vals[j] = kv[2 * j + 1];
+        }
+        rc = ok && keys && vals ? pd_arrow_schema_set_metadata(dst, keys, vals, (size_t)n)
+                                : PD_ERR_NOMEM;
+        for (int64_t j = 0; kv && j < n * 2; j++)
+            free(kv[j]);
+        free(kv);
+        free(keys);
+        free(vals);
+    }
+    return rc;
+}
+
 int pdi_pq_shape_stream(struct ArrowArrayStream *in,
                         const pd_view_shape *v,
                         const char *what,
@@ -879,20 +921,7 @@ int pdi_pq_shape_stream(struct ArrowArrayStream *in,
     for (int64_t i = 0; i < s->n_out && rc == PD_OK; i++) {
         const struct ArrowSchema *src = s->in_schema.children[s->proj[i]];
         struct ArrowSchema *dst = s->out_schema.children[i];
-        rc = pd_arrow_schema_copy(src, dst);
-        if (rc == PD_OK && v->n_cols) {
-            /* renamed: a node of its own with the new name, the copy's
-             * children, dictionary and metadata moved under it */
-            struct ArrowSchema tmp;
-            pd_arrow_schema_move(dst, &tmp);
-            rc = pd_arrow_schema_init(dst, tmp.format, v->cols[i].name, tmp.flags, 0);
-            if (rc == PD_OK && (tmp.n_children || tmp.dictionary || tmp.metadata))
-                rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                                  "%s: renaming the nested or annotated column '%s' is not "
-                                  "supported on the Parquet store's C path",
-                                  what, v->cols[i].source);
-            pd_arrow_schema_release(&tmp);
-        }
+        rc = v->n_cols ? renamed_copy(src, v->cols[i].name, dst) : pd_arrow_schema_copy(src, dst);
     }
     sort_key *keys = pdi_calloc(v->n_sort + 1, sizeof *keys);
     if (rc == PD_OK && !keys)
