@@ -70,8 +70,8 @@ check() { # check USER VERSION: tables, view counts, one slot per stage
     [ "$(q "$1" "SELECT v FROM s2.copy_a")" = "$2" ] || fail "$1 sees s2.copy_a of another version"
     [ "$(q "$1" "SELECT count(*) FROM duckdb_views() WHERE schema_name = 's1'")" = 4 ] || fail "$1: s1 does not hold exactly 4 views"
     # the shaped View (synced as parquet_view: its comment carries the shape)
-    [ "$(q "$1" "SELECT vv FROM s1.top")" = "$(($2 * 10))" ] || fail "$1 sees s1.top $(q "$1" "SELECT vv FROM s1.top") (v$2)"
-    [ "$(q "$1" "SELECT bool_and(comment LIKE 'pipedag-view-shape:%') FROM duckdb_views() WHERE view_name = 'top' AND schema_name LIKE 's1__%'")" = true ] || fail "$1: a slot view s1.top has no shape comment"
+    top=$(q "$1" "SELECT (SELECT vv FROM s1.top) AS vv, (SELECT bool_and(comment LIKE 'pipedag-view-shape:%') FROM duckdb_views() WHERE view_name = 'top' AND schema_name LIKE 's1__%') AS shaped")
+    [ "$top" = "$(($2 * 10)),true" ] || fail "$1 sees s1.top / its shape comment as '$top' (v$2)"
     [ "$(q "$1" "SELECT count(*) FROM duckdb_views() WHERE schema_name = 's2'")" = 2 ] || fail "$1: s2 does not hold exactly 2 views"
     n=$(q "$1" "SELECT count(DISTINCT regexp_extract(sql, 'FROM (s1__[a-z]+)', 1)) FROM duckdb_views() WHERE schema_name = 's1'")
     [ "$n" = 1 ] || fail "$1: the views of s1 point into $n slots"
