@@ -89,6 +89,16 @@ PD_API int pd_task_set_load_options(pd_task *task, const char *json);
 /* View: union (ALL) of the listed sources ("t" or "stage.t"). */
 PD_API pd_task *
 pd_stage_add_view(pd_stage *stage, const char *name, const char *const *sources, size_t n_sources);
+/* Shape of a view (PIPEDAG_SEMANTICS.md §1.3) as a JSON object, applied to
+ * the union of its sources; part of the view's cache key:
+ *   {"columns": ["a", {"new_name": "source_col"}]  (or a mapping, or one name),
+ *    "sort_by": ["a", {"column": "b", "order": "desc", "nulls_first": true}],
+ *    "limit": 10}
+ * Sort columns name source columns; nulls sort last unless nulls_first.
+ * Rows that tie on every sort column keep no defined order between them
+ * (as in SQL): sort on a key when a limit must pick the same rows
+ * everywhere. Checked now (PD_ERR_INVALID naming the task). */
+PD_API int pd_task_set_view_options(pd_task *task, const char *json);
 /* External table: schema.table that exists in the store, not made by pipedag. */
 PD_API pd_task *
 pd_stage_add_external(pd_stage *stage, const char *name, const char *schema, const char *table);

@@ -30,6 +30,7 @@ typedef struct tspec {
     int mark;        /* DFS state */
     char *load_path; /* load: the file or glob (absolute) */
     char *load_opts; /* load: options JSON or NULL */
+    char *view_opts; /* view: columns / sort_by / limit as JSON, or NULL */
 } tspec;
 
 typedef struct sspec {
@@ -75,6 +76,7 @@ static void fspec_free(fspec *f)
             pdi_strv_free(&s->tasks[k].outputs);
             free(s->tasks[k].load_path);
             free(s->tasks[k].load_opts);
+            free(s->tasks[k].view_opts);
         }
         free(s->tasks);
         free(s->norm);
@@ -323,6 +325,55 @@ static int apply_checks(pd_task *task, const pd_cfg_node *v)
 static const char *const body_keys[] = {
     "sql", "sql_file", "raw_sql", "raw_sql_file", "load", "view", "external", "c", NULL};
 
+/* A YAML node as JSON (scalars as strings; the view shape parser reads
+ * numbers and booleans from strings too). */
+static void node_json(pd_json *j, const pd_cfg_node *n)
+{
+    if (n->type == PD_CFG_MAP) {
+        pdi_json_obj_begin(j);
+        for (size_t i = 0; i < n->n; i++) {
+            pdi_json_key(j, n->keys[i]);
+            node_json(j, n->items[i]);
+        }
+        pdi_json_obj_end(j);
+    } else if (n->type == PD_CFG_LIST) {
+        pdi_json_arr_begin(j);
+        for (size_t i = 0; i < n->n; i++)
+            node_json(j, n->items[i]);
+        pdi_json_arr_end(j);
+    } else {
+        pdi_json_str(j, n->scalar ? n->scalar : "");
+    }
+}
+
+/* view: {sources, columns, sort_by, limit}: the shape as JSON. */
+static int view_opts_json(const pd_cfg_node *b, tspec *t)
+{
+    static const char *const keys[] = {"columns", "sort_by", "limit"};
+    pd_json j;
+    pdi_json_init(&j);
+    pdi_json_obj_begin(&j);
+    bool any = false;
+    for (size_t i = 0; i < 3; i++) {
+        const pd_cfg_node *n = pd_cfg_get(b, keys[i]);
+        if (!n)
+            continue;
+        any = true;
+        pdi_json_key(&j, keys[i]);
+        node_json(&j, n);
+    }
+    pdi_json_obj_end(&j);
+    char *js = pdi_json_finish(&j);
+    if (!js)
+        return PD_ERR_NOMEM;
+    if (!any) {
+        free(js);
+        return PD_OK;
+    }
+    t->view_opts = js; /* checked by pd_task_set_view_options */
+    return PD_OK;
+}
+
 static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
 {
     static const char *const keys[] = {
@@ -421,13 +472,16 @@ static int parse_task(fspec *f, sspec *s, tspec *t, const pd_cfg_node *n)
     if (!strcmp(t->body, "view")) {
         const pd_cfg_node *src = b;
         if (b->type == PD_CFG_MAP) {
-            static const char *const vkeys[] = {"sources", NULL};
+            static const char *const vkeys[] = {"sources", "columns", "sort_by", "limit", NULL};
             if ((rc = pdi_check_keys(b, "view", vkeys)) != PD_OK) {
                 return rc;
             }
             src = pd_cfg_get(b, "sources");
             if (!src) {
                 return pdi_node_error(b, "task '%s': view needs 'sources'", t->name);
+            }
+            if ((rc = view_opts_json(b, t)) != PD_OK) {
+                return rc;
             }
         }
         pd_strv raw = PD_STRV_INIT;
@@ -753,6 +807,9 @@ static int build_task(fspec *f, pd_stage *stage, tspec *t, pd_task **out)
         }
         task = pd_stage_add_view(stage, t->name, srcs, t->refs.n);
         free(srcs);
+        if (task && t->view_opts && pd_task_set_view_options(task, t->view_opts) != PD_OK) {
+            return pdi_node_error(t->body_node ? t->body_node : t->node, "%s", pd_last_error());
+        }
     } else if (!strcmp(body, "external")) {
         task = pd_stage_add_external(stage, t->name, pd_cfg_get(b, "schema")->scalar,
                                      pd_cfg_get(b, "table")->scalar);

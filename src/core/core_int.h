@@ -42,6 +42,7 @@ struct pd_task {
     char *csv_path;
     char *load_opts;
     pd_strv view_sources;
+    char *view_opts; /* view: canonical shape JSON (store/store.h pd_view_shape) or NULL */
     char *ext_schema, *ext_table;
     pd_task_fn fn;
     void *user;

@@ -162,6 +162,7 @@ static void task_free(pd_task *t)
     free(t->csv_path);
     free(t->load_opts);
     pdi_strv_free(&t->view_sources);
+    free(t->view_opts);
     free(t->ext_schema);
     free(t->ext_table);
     free(t->library);
@@ -585,6 +586,25 @@ pd_task *pd_stage_add_view(pd_stage *s, const char *name, const char *const *sou
             return NULL;
     }
     return t;
+}
+
+int pd_task_set_view_options(pd_task *t, const char *json)
+{
+    if (!t || t->kind != PD_TASK_VIEW)
+        return pd_set_error(PD_ERR_INVALID, "pd_task_set_view_options: not a view task");
+    if (t->stage->flow->finalized)
+        return pd_set_error(PD_ERR_INVALID, "flow is finalized");
+    pd_view_shape v;
+    char *canon = NULL;
+    char *what = pdi_asprintf("view task %s", t->name);
+    int rc = what ? pdi_view_shape_parse(json, what, &v, &canon) : PD_ERR_NOMEM;
+    free(what);
+    if (rc)
+        return task_error(t, rc, "%s", pd_last_error());
+    pdi_view_shape_free(&v);
+    free(t->view_opts);
+    t->view_opts = canon;
+    return PD_OK;
 }
 
 pd_task *pd_stage_add_external(pd_stage *s, const char *name, const char *schema, const char *table)

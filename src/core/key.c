@@ -26,7 +26,10 @@ int pdi_lazy_query_string(pdi_run *r, const pd_table *tbl, char **out)
         pdi_buf_puts(&b, "View(src=[");
         for (size_t i = 0; i < tbl->n_view_sources; i++)
             pdi_buf_printf(&b, "%s%s", i ? "," : "", tbl->view_sources[i]);
-        pdi_buf_puts(&b, "])");
+        pdi_buf_puts(&b, "]");
+        if (tbl->view_shape_json)
+            pdi_buf_printf(&b, ", shape=%s", tbl->view_shape_json);
+        pdi_buf_puts(&b, ")");
         *out = pdi_buf_detach(&b);
         break;
     }

@@ -293,6 +293,8 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
     tbl.name = t->table;
     int rc = PD_OK;
     pd_strv srcs = PD_STRV_INIT;
+    pd_view_shape shape;
+    memset(&shape, 0, sizeof shape);
     if (t->kind == PD_TASK_EXTERNAL) {
         tbl.kind = PD_OBJ_EXTERNAL;
         tbl.ext_schema = t->ext_schema;
@@ -313,9 +315,15 @@ static int run_view_or_external(pdi_run *r, pd_task *t)
         }
         tbl.view_sources = (const char *const *)srcs.items;
         tbl.n_view_sources = srcs.n;
+        if (!rc && t->view_opts) {
+            rc = pdi_view_shape_parse(t->view_opts, t->name, &shape, NULL);
+            tbl.view_shape = &shape;
+            tbl.view_shape_json = t->view_opts;
+        }
     }
     if (!rc)
         rc = pdi_store_table(r, t, &tbl);
+    pdi_view_shape_free(&shape);
     pdi_strv_free(&srcs);
     return rc;
 }

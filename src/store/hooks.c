@@ -208,6 +208,63 @@ static int split_src(pd_store *s, const char *src, char **ph, char **name)
     return *ph && *name ? PD_OK : PD_ERR_NOMEM;
 }
 
+/* The shape's select over a FROM item (dialect text). */
+static char *shaped(pd_store *s, const pd_table *t, const char *from_item)
+{
+    const pd_view_shape *v = t->view_shape;
+    size_t nc = v->n_cols, ns = v->n_sort;
+    const char **names = pdi_calloc(nc ? nc : 1, sizeof *names);
+    const char **srcs = pdi_calloc(nc ? nc : 1, sizeof *srcs);
+    pdi_sql_sort *so = pdi_calloc(ns ? ns : 1, sizeof *so);
+    char *q = NULL;
+    if (names && srcs && so) {
+        for (size_t i = 0; i < nc; i++) {
+            names[i] = v->cols[i].name;
+            srcs[i] = v->cols[i].source;
+        }
+        for (size_t i = 0; i < ns; i++)
+            so[i] = (pdi_sql_sort){v->sort[i].column, v->sort[i].desc, v->sort[i].nulls_first};
+        q = pdi_sql_shaped_select(s->d, from_item, names, srcs, nc, so, ns, v->limit);
+    }
+    free(names);
+    free(srcs);
+    free(so);
+    return q;
+}
+
+/* SQLite (no cross-file views): the union is built as a table under a
+ * helper name, the shape read from it as Arrow (declared types travel with
+ * the columns) and written as the view's table, the helper dropped. */
+static int shape_into_table(
+    pd_store *s, const pd_table *t, const char *schema, const char *ph, const char *tmp)
+{
+    char *from = pdi_sql_qualified(s->d, ph, tmp);
+    char *sel = from ? shaped(s, t, from) : NULL;
+    free(from);
+    if (!sel)
+        return PD_ERR_NOMEM;
+    pdi_conn *c = NULL;
+    int rc = pdi_pool_get(s, &c);
+    struct ArrowArrayStream st = {0};
+    if (rc == PD_OK) {
+        rc = s->be->query_arrow(c, sel, &st);
+        pdi_pool_put(s, c);
+    }
+    free(sel);
+    if (rc == PD_OK) {
+        pd_table a;
+        memset(&a, 0, sizeof a);
+        a.name = t->name;
+        a.kind = PD_OBJ_ARROW;
+        a.stream = &st;
+        a.task_name = t->task_name;
+        rc = g_arrow_hook.materialize(s, &a, schema);
+    }
+    if (st.release)
+        st.release(&st);
+    return rc;
+}
+
 static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
 {
     if (t->n_view_sources == 0)
@@ -215,8 +272,13 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
     char *ph = pdi_phys(s, schema);
     if (!ph)
         return PD_ERR_NOMEM;
+    bool shape = pdi_view_shape_active(t->view_shape);
+    bool as_view = (s->be->caps & PDI_CAP_READ_VIEWS) != 0;
+    /* SQLite with a shape: the union goes to a helper table first */
+    char *tmp = shape && !as_view ? pdi_asprintf("%s__pd_union", t->name) : NULL;
+    const char *target = tmp ? tmp : t->name;
     pd_buf sel = {0};
-    int rc = PD_OK;
+    int rc = shape && !as_view && !tmp ? PD_ERR_NOMEM : PD_OK;
     char **src_ph = pdi_calloc(t->n_view_sources, sizeof *src_ph);
     char **src_name = pdi_calloc(t->n_view_sources, sizeof *src_name);
     if (!src_ph || !src_name)
@@ -232,21 +294,41 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
     char *sel_s = pdi_buf_detach(&sel);
     if (rc == PD_OK && !sel_s)
         rc = PD_ERR_NOMEM;
-    if (rc == PD_OK && (s->be->caps & PDI_CAP_READ_VIEWS)) {
+    if (rc == PD_OK && shape && as_view) {
+        /* one source: its name; several: the parenthesised union */
+        char *from = t->n_view_sources == 1 ? pdi_sql_qualified(s->d, src_ph[0], src_name[0])
+                                            : pdi_asprintf("(%s) AS pd_view_src", sel_s);
+        char *q = from ? shaped(s, t, from) : NULL;
+        free(from);
+        free(sel_s);
+        sel_s = q;
+        if (!q)
+            rc = PD_ERR_NOMEM;
+    }
+    if (rc == PD_OK && as_view) {
         rc = pdi_exec_free(s, pdi_sql_create_view(s->d, ph, t->name, sel_s));
     } else if (rc == PD_OK) {
         /* views cannot read other schemas here: a table with the first
          * source's columns and types, then the rows of the others */
         pdi_conn *c;
+        bool made = false; /* the helper table is ours to drop */
         rc = pdi_pool_get(s, &c);
         if (rc == PD_OK) {
-            rc = pdi_be_copy_table(s, c, src_ph[0], src_name[0], ph, t->name);
+            rc = pdi_be_copy_table(s, c, src_ph[0], src_name[0], ph, target);
+            made = rc == PD_OK;
             pdi_pool_put(s, c);
         }
         for (size_t i = 1; i < t->n_view_sources && rc == PD_OK; i++) {
             char *q = pdi_sql_select_all(s->d, src_ph[i], src_name[i]);
-            rc = q ? pdi_exec_free(s, pdi_sql_insert_select(s->d, ph, t->name, q)) : PD_ERR_NOMEM;
+            rc = q ? pdi_exec_free(s, pdi_sql_insert_select(s->d, ph, target, q)) : PD_ERR_NOMEM;
             free(q);
+        }
+        if (rc == PD_OK && tmp)
+            rc = shape_into_table(s, t, schema, ph, tmp);
+        if (tmp && made) {
+            int r2 = pdi_exec_free(s, pdi_sql_drop_table(s->d, ph, tmp));
+            if (rc == PD_OK)
+                rc = r2;
         }
     }
     for (size_t i = 0; i < t->n_view_sources && src_ph && src_name; i++) {
@@ -256,7 +338,10 @@ static int view_materialize(pd_store *s, const pd_table *t, const char *schema)
     free(src_ph);
     free(src_name);
     free(sel_s);
+    free(tmp);
     free(ph);
+    if (rc)
+        pd_error_prefix("view %s", t->name);
     return rc;
 }
 
@@ -267,6 +352,8 @@ static int view_lazy_str(pd_store *s, const pd_table *t, char **out)
     pdi_buf_puts(&b, "view:");
     for (size_t i = 0; i < t->n_view_sources; i++)
         pdi_buf_printf(&b, "%s%s", i ? "," : "", t->view_sources[i]);
+    if (t->view_shape_json) /* plain views keep their keys */
+        pdi_buf_printf(&b, ";shape:%s", t->view_shape_json);
     *out = pdi_buf_detach(&b);
     return *out ? PD_OK : PD_ERR_NOMEM;
 }

@@ -62,6 +62,41 @@ typedef struct pd_table_check {
     const char *ref_schema, *ref_table, *ref_column;
 } pd_table_check;
 
+/* The shape of a View task (PIPEDAG_SEMANTICS.md §1.3): column selection
+ * and renaming, sort and limit applied to the union of its sources. Sort
+ * columns name SOURCE columns (before renaming). NULL / empty = a plain
+ * union. Parsed from the task's options JSON (pdi_view_shape_parse). */
+typedef struct pd_view_col {
+    char *name;   /* output column */
+    char *source; /* source column */
+} pd_view_col;
+typedef struct pd_view_sort {
+    char *column;
+    bool desc;
+    bool nulls_first; /* default: nulls last, ascending or descending */
+} pd_view_sort;
+typedef struct pd_view_shape {
+    pd_view_col *cols; /* n_cols == 0: every column */
+    size_t n_cols;
+    pd_view_sort *sort;
+    size_t n_sort;
+    int64_t limit; /* < 0: none */
+} pd_view_shape;
+/* Accepted JSON (docs/config.md, view tasks):
+ *   {"columns": "a" | ["a", {"new": "src"}, ...] | {"new": "src", ...},
+ *    "sort_by": "a" | ["a", {"column": "b", "order": "desc",
+ *                             "nulls_first": true}, ...],
+ *    "limit": 10}
+ * (limit and nulls_first may also be strings, as YAML scalars are). An
+ * unknown key, an empty or duplicate output name, a negative limit is
+ * PD_ERR_INVALID naming `what`. *canon (may be NULL) = the canonical JSON
+ * (part of the cache key): {"columns":[["new","src"],..],"sort_by":
+ * [["col","asc|desc","nulls_first|nulls_last"],..],"limit":n}. */
+int pdi_view_shape_parse(const char *json, const char *what, pd_view_shape *out, char **canon);
+void pdi_view_shape_free(pd_view_shape *v);
+/* Is there anything to apply? */
+bool pdi_view_shape_active(const pd_view_shape *v);
+
 /* A table as the store sees it. Schema arguments are *logical* schema names
  * ("stage", "stage__tmp", "stage__odd", "pipedag_metadata"); the store adds
  * schema_prefix/schema_suffix and quoting. */
@@ -73,6 +108,8 @@ typedef struct pd_table {
     const char *ext_schema, *ext_name; /* PD_OBJ_EXTERNAL */
     const char *const *view_sources;   /* PD_OBJ_VIEW: "schema.table" logical pairs */
     size_t n_view_sources;
+    const pd_view_shape *view_shape;   /* PD_OBJ_VIEW: NULL = plain union */
+    const char *view_shape_json;       /* its canonical JSON (cache key), or NULL */
     const char *const *primary_key; /* may be NULL */
     size_t n_primary_key;
     const char *const *const *indexes; /* each a NULL-terminated column list */

@@ -16,6 +16,7 @@ store_config "$WORK" bad # PD_CRASH_STORE=duckdb: the same on a DuckDB file
 SYNTAX='near "FRM": syntax error'
 [ "${PD_CRASH_STORE:-}" = duckdb ] && SYNTAX='syntax error at or near "FRM"'
 [ "${PD_CRASH_STORE:-}" = parquet ] && SYNTAX='syntax error at or near "FRM"'
+[ "${PD_CRASH_STORE:-}" = parquet_s3_pg ] && SYNTAX='syntax error at or near "FRM"'
 
 # flow STAGE1_K: s1 = load + two SQL tasks; s2 depends on s1
 flow() {

@@ -73,7 +73,7 @@ start_both() {
 
 # 1. FileLockManager (the default configuration; odbc_pg: DatabaseLockManager)
 LM=FileLockManager
-[ "${PD_CRASH_STORE:-}" = odbc_pg ] && LM=DatabaseLockManager
+case "${PD_CRASH_STORE:-}" in odbc_pg | parquet_s3_pg) LM=DatabaseLockManager ;; esac
 L=$WORK/filelock
 mkdir -p "$L"
 start_both "$L"
@@ -132,7 +132,7 @@ while [ $r -lt 3 ]; do
 done
 note "$LM: 3 rounds of simultaneous runs ok"
 
-case "${PD_CRASH_STORE:-}" in duckdb | parquet | odbc_pg)
+case "${PD_CRASH_STORE:-}" in duckdb | parquet | parquet_s3_pg | odbc_pg)
     echo ok
     exit 0
     ;;

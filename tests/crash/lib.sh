@@ -109,9 +109,11 @@ stage_digest() {
 # store_config DIR INSTANCE: with PD_CRASH_STORE=sqlite_odbc or odbc_pg,
 # DIR/pipedag.yaml for the ODBC backend (SQLite files through libsqliteodbc
 # with FileLockManager; Postgres through psqlODBC with DatabaseLockManager);
-# with PD_CRASH_STORE=duckdb, DIR/pipedag.yaml for a DuckDB file store (READ_VIEWS, FileLockManager; a run waits up to
-# 120 s for a file another run holds); otherwise nothing (the built-in
-# SQLite default applies).
+# with parquet_s3_pg, a ParquetTableStore on S3 with a Postgres metadata
+# store; with parquet, a local ParquetTableStore; with duckdb, a DuckDB file
+# store (READ_VIEWS, FileLockManager; a run waits up to 120 s for a file
+# another run holds); otherwise nothing (the built-in SQLite default
+# applies).
 store_config() {
     if [ "${PD_CRASH_STORE:-}" = sqlite_odbc ]; then
         # the SQLite store directory through the ODBC backend (libsqliteodbc)
@@ -150,6 +152,45 @@ instances:
         create_database_if_not_exists: true
     lock_manager:
       class: DatabaseLockManager
+YAML
+        return 0
+    fi
+    if [ "${PD_CRASH_STORE:-}" = parquet_s3_pg ]; then
+        # ParquetTableStore on S3 (run under tests/fs/with-s3.sh), metadata
+        # and DatabaseLockManager locks in the Postgres test cluster; one S3
+        # prefix and one database per directory
+        [ -n "${PD_TEST_S3_ENDPOINT:-}" ] || fail "parquet_s3_pg: run under tests/fs/with-s3.sh"
+        [ -f "${PD_TEST_PG_STATE:-}/url" ] || fail "parquet_s3_pg: PD_TEST_PG_STATE names no cluster"
+        _pgurl=$(cat "$PD_TEST_PG_STATE/url")
+        _tag=$(basename "$1" | tr -c 'a-zA-Z0-9_\n' '_')
+        _db="pd_${2}_${_tag}_$$"
+        PGOPTIONS="-c client_min_messages=warning" psql -q -X "$_pgurl" \
+            -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null || fail "cannot drop $_db"
+        cat >"$1/pipedag.yaml" <<YAML
+instances:
+  default:
+    instance_id: $2
+    stage_commit_technique: READ_VIEWS
+    table_store:
+      class: ParquetTableStore
+      args:
+        parquet_base_path: "s3://$PD_TEST_S3_BUCKET/$2/$_tag/"
+        s3_endpoint_url: "${PD_TEST_S3_STORE_ENDPOINT:-$PD_TEST_S3_ENDPOINT}"
+        s3_url_style: path
+        url: "duckdb:///.pipedag/{instance_id}.duckdb"
+        create_database_if_not_exists: true
+        lock_wait_seconds: 120
+      metadata_table_store:
+        class: SQLTableStore
+        args:
+          url: "${_pgurl%/*}/$_db"
+          create_database_if_not_exists: true
+    lock_manager:
+      class: DatabaseLockManager
+    blob_store:
+      class: FileBlobStore
+      args:
+        base_path: .pipedag/blobs
 YAML
         return 0
     fi

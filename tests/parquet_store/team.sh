@@ -50,6 +50,8 @@ stages:
         sql: SELECT $2 * 10 AS v, 'b' AS t
       - name: ab
         view: [a, b]
+      - name: top
+        view: {sources: [a, b], columns: {vv: v}, sort_by: [{column: v, order: desc}], limit: 1}
   - name: s2
     tasks:
       - name: total
@@ -66,7 +68,10 @@ run() { # run USER VERSION -> stderr summary in $work/USER/err
 check() { # check USER VERSION: tables, view counts, one slot per stage
     [ "$(q "$1" "SELECT s FROM s2.total")" = "$(($2 * 11))" ] || fail "$1 sees s2.total $(q "$1" "SELECT s FROM s2.total"), expected $(($2 * 11)) (v$2)"
     [ "$(q "$1" "SELECT v FROM s2.copy_a")" = "$2" ] || fail "$1 sees s2.copy_a of another version"
-    [ "$(q "$1" "SELECT count(*) FROM duckdb_views() WHERE schema_name = 's1'")" = 3 ] || fail "$1: s1 does not hold exactly 3 views"
+    [ "$(q "$1" "SELECT count(*) FROM duckdb_views() WHERE schema_name = 's1'")" = 4 ] || fail "$1: s1 does not hold exactly 4 views"
+    # the shaped View (synced as parquet_view: its comment carries the shape)
+    top=$(q "$1" "SELECT (SELECT vv FROM s1.top) AS vv, (SELECT bool_and(comment LIKE 'pipedag-view-shape:%') FROM duckdb_views() WHERE view_name = 'top' AND schema_name LIKE 's1__%') AS shaped")
+    [ "$top" = "$(($2 * 10)),true" ] || fail "$1 sees s1.top / its shape comment as '$top' (v$2)"
     [ "$(q "$1" "SELECT count(*) FROM duckdb_views() WHERE schema_name = 's2'")" = 2 ] || fail "$1: s2 does not hold exactly 2 views"
     n=$(q "$1" "SELECT count(DISTINCT regexp_extract(sql, 'FROM (s1__[a-z]+)', 1)) FROM duckdb_views() WHERE schema_name = 's1'")
     [ "$n" = 1 ] || fail "$1: the views of s1 point into $n slots"
@@ -80,7 +85,7 @@ s_a=$(check alice 1)
 [ "$(check bob 1)" = "$s_a" ] || fail "bob's catalog after sync-metadata shows another slot"
 # bob runs the same version: fully cache-valid (shared metadata), same slot
 run bob 1
-grep -q "^0 ran, 5 cache-valid, 0 failed" "$work/bob/err" || { cat "$work/bob/err" >&2; fail "bob's run of v1 was not fully cache-valid"; }
+grep -q "^0 ran, 6 cache-valid, 0 failed" "$work/bob/err" || { cat "$work/bob/err" >&2; fail "bob's run of v1 was not fully cache-valid"; }
 [ "$(check bob 1)" = "$s_a" ] || fail "a cache-valid run moved the slot"
 # they alternate new versions; each sees the other's committed stages
 prev=$s_a
@@ -96,6 +101,6 @@ done
 # a run after the other's commit syncs at stage init (no sync-metadata)
 run alice 5
 run bob 5
-grep -q "^0 ran, 5 cache-valid, 0 failed" "$work/bob/err" || { cat "$work/bob/err" >&2; fail "bob's run of alice's v5 was not cache-valid"; }
+grep -q "^0 ran, 6 cache-valid, 0 failed" "$work/bob/err" || { cat "$work/bob/err" >&2; fail "bob's run of alice's v5 was not cache-valid"; }
 check bob 5 >/dev/null
 echo "team: OK"

@@ -265,7 +265,7 @@ static void test_store_ops(void **st)
     assert_int_equal(pdi_pq_read_arrow(P, c, "st__odd", "joined", 7, &s), PD_OK);
     assert_int_equal(count_rows(&s), 7);
     const char *ss[2] = {"st", "st__odd"}, *tt[2] = {"dfa", "joined"};
-    rc = pdi_pq_write_view(P, c, "st__odd", "both", ss, tt, 2);
+    rc = pdi_pq_write_view(P, c, "st__odd", "both", ss, tt, 2, NULL);
     if (rc)
         fail_msg("write_view: %s", pd_last_error());
     assert_int_equal(pdi_pq_read_arrow(P, c, "st__odd", "both", -1, &s), PD_OK);
@@ -283,8 +283,26 @@ static void test_store_ops(void **st)
     if (rc)
         fail_msg("copy: %s", pd_last_error());
     assert_int_equal(P->n_files_copied, 1);
-    assert_int_equal(pdi_pq_copy(P, c, "st__odd", "both", "st__even", "both"), PD_OK);
-    assert_int_equal(P->n_files_copied, 1); /* a multi-file view is not copied */
+    /* a View of several files is not copied: it reads its sources' copies
+     * in the new slot (cache-valid sources of its stage are copied first) */
+    assert_int_equal(pdi_pq_copy(P, c, "st", "dfa", "st__even", "dfa"), PD_OK);
+    assert_int_equal(pdi_pq_copy(P, c, "st__odd", "joined", "st__even", "joined"), PD_OK);
+    assert_int_equal(P->n_files_copied, 3);
+    rc = pdi_pq_copy(P, c, "st__odd", "both", "st__even", "both");
+    if (rc)
+        fail_msg("copy of a view: %s", pd_last_error());
+    assert_int_equal(P->n_files_copied, 3);
+    {
+        pd_strv vf = {0};
+        bool vfound = false;
+        assert_int_equal(pdi_pq_files_of(P, c, "st__even", "both", &vf, &vfound), PD_OK);
+        assert_true(vfound);
+        assert_int_equal(vf.n, 2);
+        char *w0 = pdi_pq_file_url(P, "st__even", "dfa");
+        assert_string_equal(vf.items[0], w0);
+        free(w0);
+        pdi_strv_free(&vf);
+    }
     q1(c, "SELECT sum(a) FROM st__even.dfa_renamed", "1498500");
     q1(c, "SELECT count(*) FROM st__even.both", "1500");
 

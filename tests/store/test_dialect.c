@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store/dialect/dialect.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #define CHECK_SQL(expr, expected)          \
@@ -119,6 +120,78 @@ static void test_tables(void **st)
     CHECK_SQL(pdi_sql_list_objects(pg, "s"),
               "SELECT table_name FROM information_schema.tables WHERE table_schema = 's' ORDER "
               "BY table_name");
+}
+
+/* View shapes: the select text per dialect, and the shape's JSON forms. */
+static void test_view_shape(void **st)
+{
+    (void)st;
+    const char *names[2] = {"key", "b"}, *srcs[2] = {"id", "b"};
+    pdi_sql_sort so[2] = {{"score", true, false}, {"id", false, true}};
+    CHECK_SQL(pdi_sql_shaped_select(pdi_dialect_get("postgresql"), "\"s\".\"t\"", names, srcs, 2,
+                                    so, 2, 4),
+              "SELECT \"id\" AS \"key\", \"b\" AS \"b\" FROM \"s\".\"t\" ORDER BY \"score\" DESC "
+              "NULLS LAST, \"id\" ASC NULLS FIRST LIMIT 4");
+    CHECK_SQL(pdi_sql_shaped_select(pdi_dialect_get("sqlite"), "x", NULL, NULL, 0, NULL, 0, 2),
+              "SELECT * FROM x LIMIT 2");
+    CHECK_SQL(pdi_sql_shaped_select(pdi_dialect_get("db2"), "x", NULL, NULL, 0, so, 1, 3),
+              "SELECT * FROM x ORDER BY \"score\" DESC NULLS LAST FETCH FIRST 3 ROWS ONLY");
+    CHECK_SQL(pdi_sql_shaped_select(pdi_dialect_get("mssql"), "x", names, srcs, 1, so, 2, 3),
+              "SELECT TOP 3 [id] AS [key] FROM x ORDER BY CASE WHEN [score] IS NULL THEN 1 ELSE 0 "
+              "END, [score] DESC, CASE WHEN [id] IS NULL THEN 0 ELSE 1 END, [id] ASC");
+    CHECK_SQL(pdi_sql_shaped_select(pdi_dialect_get("mssql"), "x", NULL, NULL, 0, so, 1, -1),
+              "SELECT * FROM x ORDER BY CASE WHEN [score] IS NULL THEN 1 ELSE 0 END, [score] DESC "
+              "OFFSET 0 ROWS");
+
+    pd_view_shape v;
+    char *canon = NULL;
+    assert_int_equal(pdi_view_shape_parse("{\"columns\": [\"a\", {\"x\": \"b\"}], \"sort_by\": "
+                                          "[{\"column\": \"b\", \"order\": \"desc\", "
+                                          "\"nulls_first\": \"true\"}, \"a\"], \"limit\": \"5\"}",
+                                          "t", &v, &canon),
+                     PD_OK);
+    assert_int_equal(v.n_cols, 2);
+    assert_string_equal(v.cols[1].name, "x");
+    assert_string_equal(v.cols[1].source, "b");
+    assert_int_equal(v.n_sort, 2);
+    assert_true(v.sort[0].desc && v.sort[0].nulls_first);
+    assert_false(v.sort[1].desc || v.sort[1].nulls_first);
+    assert_int_equal(v.limit, 5);
+    assert_string_equal(canon,
+                        "{\"columns\":[[\"a\",\"a\"],[\"x\",\"b\"]],\"sort_by\":[[\"b\","
+                        "\"desc\",\"nulls_first\"],[\"a\",\"asc\",\"nulls_last\"]],\"limit\":5}");
+    pdi_view_shape_free(&v);
+    /* the canonical form parses to the same canonical form */
+    char *again = NULL;
+    assert_int_equal(pdi_view_shape_parse(canon, "t", &v, &again), PD_OK);
+    assert_string_equal(again, canon);
+    pdi_view_shape_free(&v);
+    free(again);
+    free(canon);
+    /* a mapping keeps its order; one name; empty = nothing to apply */
+    assert_int_equal(
+        pdi_view_shape_parse("{\"columns\": {\"z\": \"a\", \"y\": \"b\"}}", "t", &v, &canon),
+        PD_OK);
+    assert_string_equal(canon, "{\"columns\":[[\"z\",\"a\"],[\"y\",\"b\"]]}");
+    pdi_view_shape_free(&v);
+    free(canon);
+    assert_int_equal(pdi_view_shape_parse("{}", "t", &v, &canon), PD_OK);
+    assert_false(pdi_view_shape_active(&v));
+    assert_null(canon);
+    /* refused, naming the task */
+    const char *bad[] = {"{\"limit\": -1}",
+                         "{\"limit\": \"ten\"}",
+                         "{\"columns\": [\"a\", {\"a\": \"b\"}]}",
+                         "{\"columns\": []}",
+                         "{\"sort_by\": [{\"column\": \"a\", \"order\": \"up\"}]}",
+                         "{\"sort_by\": [{\"col\": \"a\"}]}",
+                         "{\"where\": \"a > 1\"}",
+                         "[1]",
+                         "{"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_not_equal(pdi_view_shape_parse(bad[i], "task v9", &v, &canon), PD_OK);
+        assert_non_null(strstr(pd_last_error(), "task v9"));
+    }
 }
 
 static void test_keys(void **st)
@@ -459,13 +532,21 @@ static void test_skip(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup),       cmocka_unit_test(test_quote),
-        cmocka_unit_test(test_schema_ddl),   cmocka_unit_test(test_ctas),
-        cmocka_unit_test(test_tables),       cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_metadata_ddl), cmocka_unit_test(test_types),
-        cmocka_unit_test(test_arrow_ddl),    cmocka_unit_test(test_backend_statements),
-        cmocka_unit_test(test_rewrites),     cmocka_unit_test(test_idents),
-        cmocka_unit_test(test_skip),         cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_schema_ddl),
+        cmocka_unit_test(test_ctas),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_view_shape),
+        cmocka_unit_test(test_metadata_ddl),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_arrow_ddl),
+        cmocka_unit_test(test_backend_statements),
+        cmocka_unit_test(test_rewrites),
+        cmocka_unit_test(test_idents),
+        cmocka_unit_test(test_skip),
+        cmocka_unit_test(test_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

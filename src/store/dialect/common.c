@@ -1021,3 +1021,44 @@ pdi_sql_retarget_create(const pdi_dialect *d, const char *ddl, const char *schem
     pdi_buf_puts(&b, p);
     return pdi_dl_finish(&b);
 }
+
+/* ------------------------------------------------------- View shapes */
+
+char *pdi_sql_shaped_select(const pdi_dialect *d,
+                            const char *from_item,
+                            const char *const *names,
+                            const char *const *sources,
+                            size_t n_cols,
+                            const pdi_sql_sort *sort,
+                            size_t n_sort,
+                            int64_t limit)
+{
+    if (d->shaped_select)
+        return d->shaped_select(d, from_item, names, sources, n_cols, sort, n_sort, limit);
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT ");
+    if (!n_cols)
+        pdi_buf_putc(&b, '*');
+    for (size_t i = 0; i < n_cols; i++) {
+        if (i)
+            pdi_buf_puts(&b, ", ");
+        pdi_dl_quoted(&b, d, sources[i]);
+        pdi_buf_puts(&b, " AS ");
+        pdi_dl_quoted(&b, d, names[i]);
+    }
+    pdi_buf_puts(&b, " FROM ");
+    pdi_buf_puts(&b, from_item);
+    for (size_t i = 0; i < n_sort; i++) {
+        pdi_buf_puts(&b, i ? ", " : " ORDER BY ");
+        pdi_dl_quoted(&b, d, sort[i].column);
+        pdi_buf_puts(&b, sort[i].desc ? " DESC" : " ASC");
+        pdi_buf_puts(&b, sort[i].nulls_first ? " NULLS FIRST" : " NULLS LAST");
+    }
+    if (limit >= 0) {
+        if (d->id == PDI_DIALECT_DB2)
+            pdi_buf_printf(&b, " FETCH FIRST %lld ROWS ONLY", (long long)limit);
+        else
+            pdi_buf_printf(&b, " LIMIT %lld", (long long)limit);
+    }
+    return pdi_dl_finish(&b);
+}

@@ -35,6 +35,13 @@ typedef enum pdi_dialect_id {
 
 typedef struct pdi_dialect pdi_dialect;
 
+/* One sort key of a shaped select (View tasks). */
+typedef struct pdi_sql_sort {
+    const char *column;
+    bool desc;
+    bool nulls_first;
+} pdi_sql_sort;
+
 /* A dialect: data, plus hooks a dialect file sets where its text differs
  * from the common text (NULL = common). Callers use the pdi_sql_*
  * functions below, never the fields. */
@@ -87,6 +94,14 @@ struct pdi_dialect {
     char *(*list_columns)(const pdi_dialect *d, const char *schema, const char *table);
     char *(*list_indexes)(const pdi_dialect *d, const char *schema, const char *table);
     char *(*limit)(const pdi_dialect *d, const char *select, int64_t n);
+    char *(*shaped_select)(const pdi_dialect *d,
+                           const char *from_item,
+                           const char *const *names,
+                           const char *const *sources,
+                           size_t n_cols,
+                           const pdi_sql_sort *sort,
+                           size_t n_sort,
+                           int64_t limit);
     char *(*session_setup)(const pdi_dialect *d);
     char *(*lock)(const pdi_dialect *d, int64_t id, int op); /* op: 0 lock, 1 unlock, 2 all */
     /* Column type for one Arrow field format; NULL = not storable. `buf`
@@ -184,6 +199,21 @@ char *pdi_sql_insert_select(const pdi_dialect *d,
 /* SELECT * FROM (<select>) AS pd_limit_sub LIMIT n (MSSQL: TOP n; DB2:
  * FETCH FIRST); trailing `;` and blanks of select are dropped. */
 char *pdi_sql_limit(const pdi_dialect *d, const char *select, int64_t n);
+
+/* SELECT "src1" AS "name1", ... FROM <from_item> ORDER BY "c" ASC|DESC
+ * NULLS FIRST|LAST, ... LIMIT n: the shape of a View task over its source
+ * (n_cols == 0: *; limit < 0: none). from_item is a FROM item as is (a
+ * qualified name, a parenthesised union with an alias, read_parquet(...)).
+ * MSSQL: TOP n, NULL order by CASE, OFFSET 0 ROWS for an ORDER BY without
+ * TOP; DB2: FETCH FIRST n ROWS ONLY. */
+char *pdi_sql_shaped_select(const pdi_dialect *d,
+                            const char *from_item,
+                            const char *const *names,
+                            const char *const *sources,
+                            size_t n_cols,
+                            const pdi_sql_sort *sort,
+                            size_t n_sort,
+                            int64_t limit);
 
 /* ------------------------------------------------------ keys, indexes */
 

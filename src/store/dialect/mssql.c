@@ -90,6 +90,46 @@ static char *ms_limit(const pdi_dialect *d, const char *select, int64_t n)
                         (int)pdi_dl_trimmed_len(select), select);
 }
 
+/* TOP n instead of LIMIT; NULL placement by a CASE key (T-SQL has no
+ * NULLS FIRST/LAST); an ORDER BY without TOP needs OFFSET 0 ROWS in a
+ * view. */
+static char *ms_shaped_select(const pdi_dialect *d,
+                              const char *from_item,
+                              const char *const *names,
+                              const char *const *sources,
+                              size_t n_cols,
+                              const pdi_sql_sort *sort,
+                              size_t n_sort,
+                              int64_t limit)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT ");
+    if (limit >= 0)
+        pdi_buf_printf(&b, "TOP %lld ", (long long)limit);
+    if (!n_cols)
+        pdi_buf_putc(&b, '*');
+    for (size_t i = 0; i < n_cols; i++) {
+        if (i)
+            pdi_buf_puts(&b, ", ");
+        pdi_dl_quoted(&b, d, sources[i]);
+        pdi_buf_puts(&b, " AS ");
+        pdi_dl_quoted(&b, d, names[i]);
+    }
+    pdi_buf_puts(&b, " FROM ");
+    pdi_buf_puts(&b, from_item);
+    for (size_t i = 0; i < n_sort; i++) {
+        pdi_buf_puts(&b, i ? ", CASE WHEN " : " ORDER BY CASE WHEN ");
+        pdi_dl_quoted(&b, d, sort[i].column);
+        pdi_buf_printf(&b, " IS NULL THEN %d ELSE %d END, ", sort[i].nulls_first ? 0 : 1,
+                       sort[i].nulls_first ? 1 : 0);
+        pdi_dl_quoted(&b, d, sort[i].column);
+        pdi_buf_puts(&b, sort[i].desc ? " DESC" : " ASC");
+    }
+    if (n_sort && limit < 0)
+        pdi_buf_puts(&b, " OFFSET 0 ROWS");
+    return pdi_dl_finish(&b);
+}
+
 static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
 {
     (void)d;
@@ -228,6 +268,7 @@ const pdi_dialect pdi_dialect_mssql = {
     .rename_table = ms_rename_table,
     .list_objects = ms_list_objects,
     .limit = ms_limit,
+    .shaped_select = ms_shaped_select,
     .type_for_arrow = ms_type,
     .lock = ms_lock,
 };

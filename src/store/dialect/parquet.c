@@ -90,6 +90,50 @@ char *pdi_sql_pq_read_select(const char *const *files, size_t n)
     return pdi_buf_detach(&b);
 }
 
+char *pdi_sql_pq_read_from(const char *const *files, size_t n)
+{
+    char *sel = pdi_sql_pq_read_select(files, n);
+    static const char head[] = "SELECT * FROM ";
+    if (!sel)
+        return NULL;
+    memmove(sel, sel + sizeof head - 1, strlen(sel) - (sizeof head - 1) + 1);
+    return sel;
+}
+
+const char *pdi_sql_pq_shape_tag(void)
+{
+    return "pipedag-view-shape:";
+}
+
+char *pdi_sql_pq_comment_view(const char *schema, const char *view, const char *text)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "COMMENT ON VIEW ");
+    char *q = pdi_sql_qualified(&pdi_dialect_duckdb, schema, view);
+    pdi_buf_puts(&b, q ? q : "");
+    free(q);
+    pdi_buf_puts(&b, " IS ");
+    put_literal(&b, text);
+    return pdi_buf_detach(&b);
+}
+
+char *pdi_sql_pq_view_sql_comment(void)
+{
+    return pdi_strdup("SELECT sql, comment FROM duckdb_views() WHERE database_name = "
+                      "current_database() AND schema_name = ? AND view_name = ?");
+}
+
+const char *pdi_sql_pq_s3_bind_function(void)
+{
+    return "pipedag_s3_footer";
+}
+
+char *pdi_sql_pq_s3_bind_macro(void)
+{
+    return pdi_strdup("CREATE OR REPLACE TEMP MACRO read_parquet(f) AS TABLE "
+                      "SELECT * FROM parquet_scan(pipedag_s3_footer(f))");
+}
+
 const char *pdi_sql_pq_s3_function(void)
 {
     return "pipedag_s3_local";

@@ -23,6 +23,23 @@ char *pdi_sql_pq_exact_select(const char *select, const char *const *cols, size_
 /* SELECT * FROM read_parquet('<f>') for one file, read_parquet(['f1',
  * 'f2', ...]) for several: the text of a slot view. */
 char *pdi_sql_pq_read_select(const char *const *files, size_t n);
+/* read_parquet('<f>') / read_parquet(['f1', ...]): the FROM item of a
+ * shaped View (pdi_sql_shaped_select with the duckdb dialect). */
+char *pdi_sql_pq_read_from(const char *const *files, size_t n);
+/* Prefix of the comment that carries a View's shape (canonical JSON) on
+ * its catalog view. Static. */
+const char *pdi_sql_pq_shape_tag(void);
+/* COMMENT ON VIEW "schema"."view" IS '<text>' */
+char *pdi_sql_pq_comment_view(const char *schema, const char *view, const char *text);
+/* Query, parameters (schema, view): one row: the view's stored SQL and
+ * its comment. */
+char *pdi_sql_pq_view_sql_comment(void);
+/* The bind-only variant of the S3 macro, active while the store creates
+ * views (binding needs each file's schema, not its data): read_parquet(f)
+ * = parquet_scan(pipedag_s3_footer(f)), a host function handing out local
+ * files that hold only the object's footer (docs/parquet_store.md). */
+char *pdi_sql_pq_s3_bind_macro(void);
+const char *pdi_sql_pq_s3_bind_function(void);
 /* The connection-local shadow of read_parquet on an S3 store: binds
  * read_parquet('s3://...') views against local copies handed out by the
  * host function `pipedag_s3_local` (the built-in stays parquet_scan). */

@@ -217,12 +217,21 @@ static int repoint_body(pdi_pq *P, pdi_conn *c, const char *base, const char *sl
         free(q);
     }
     pdi_strv_sort(&objs);
+    /* binding the base views needs the slot files' footers only */
+    bool bind = rc == PD_OK && objs.n;
+    if (bind)
+        rc = pdi_pq_bind_views(P, pdi_duckdb_conn(c), true);
     for (size_t i = 0; i < objs.n && rc == PD_OK; i++) {
         char *sel = pdi_sql_select_all(d, slot, objs.items[i]);
         char *v = sel ? pdi_sql_create_view(d, base, objs.items[i], sel) : NULL;
         rc = v ? DUCK->exec(c, v) : PD_ERR_NOMEM;
         free(sel);
         free(v);
+    }
+    if (bind) {
+        int r2 = pdi_pq_bind_views(P, pdi_duckdb_conn(c), false);
+        if (rc == PD_OK)
+            rc = r2;
     }
     if (rc == PD_OK && P->sync) {
         rc = pdi_pq_sync_clear_schema(P->sync, base);
@@ -275,10 +284,17 @@ static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
      * base come from whoever committed last */
     if (rc == PD_OK && P->sync)
         rc = pdi_pq_sync_clear_schema(P->sync, st->tx);
-    if (rc == PD_OK && P->sync)
-        rc = pdi_pq_sync_schema(P->sync, dc, other, NULL);
-    if (rc == PD_OK && P->sync)
-        rc = pdi_pq_sync_schema(P->sync, dc, st->base, NULL);
+    if (rc == PD_OK && P->sync) {
+        /* views of other users: bound on footers only */
+        rc = pdi_pq_bind_views(P, dc, true);
+        if (rc == PD_OK)
+            rc = pdi_pq_sync_schema(P->sync, dc, other, NULL);
+        if (rc == PD_OK)
+            rc = pdi_pq_sync_schema(P->sync, dc, st->base, NULL);
+        int r2 = pdi_pq_bind_views(P, dc, false);
+        if (rc == PD_OK)
+            rc = r2;
+    }
     /* base views must not read from the slot about to be cleared (a kill
      * between the catalog and a separate metadata store): back to the
      * other (committed) slot */

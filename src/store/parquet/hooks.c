@@ -166,8 +166,9 @@ static int do_view(pdi_pq *P, pdi_duck_conn *c, const char *ph, void *arg)
             rc = PD_ERR_NOMEM;
     }
     if (rc == PD_OK)
-        rc = pdi_pq_write_view(P, c, ph, t->name, (const char *const *)sch,
-                               (const char *const *)tab, n);
+        rc =
+            pdi_pq_write_view(P, c, ph, t->name, (const char *const *)sch, (const char *const *)tab,
+                              n, pdi_view_shape_active(t->view_shape) ? t->view_shape_json : NULL);
     for (size_t i = 0; sch && tab && i < n; i++) {
         free(sch[i]);
         free(tab[i]);
@@ -234,7 +235,13 @@ int pdi_store_sync_metadata(pd_store *s, pd_strv *synced)
             pdi_conn *c = NULL;
             rc = pdi_pool_get(s, &c);
             if (rc == PD_OK) {
-                rc = pdi_pq_sync_schema(P->sync, pdi_duckdb_conn(c), sc, NULL);
+                pdi_duck_conn *dc = pdi_duckdb_conn(c);
+                rc = pdi_pq_bind_views(P, dc, true);
+                if (rc == PD_OK)
+                    rc = pdi_pq_sync_schema(P->sync, dc, sc, NULL);
+                int r2 = pdi_pq_bind_views(P, dc, false);
+                if (rc == PD_OK)
+                    rc = r2;
                 pdi_pool_put(s, c);
             }
             if (rc == PD_OK && synced)

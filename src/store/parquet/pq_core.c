@@ -11,6 +11,7 @@
 #include "store/dialect/parquet.h"
 #include "store/duckdb/duck.h"
 #include "store/parquet/pq_int.h"
+#include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,7 +166,14 @@ static int create_file_view(pdi_pq *P,
 {
     char *sel = pdi_sql_pq_read_select(files, n);
     char *sql = sel ? pdi_sql_create_view(duck(), slot, table, sel) : NULL;
-    int rc = sql ? pdi_duck_exec(c, sql) : PD_ERR_NOMEM;
+    int rc = sql ? pdi_pq_bind_views(P, c, true) : PD_ERR_NOMEM;
+    if (rc == PD_OK) {
+        /* binding needs the files' footers only (S3: no download) */
+        rc = pdi_duck_exec(c, sql);
+        int r2 = pdi_pq_bind_views(P, c, false);
+        if (rc == PD_OK)
+            rc = r2;
+    }
     free(sel);
     free(sql);
     if (rc == PD_OK && P->sync) {
@@ -250,6 +258,12 @@ int pdi_pq_write_sql(
         P->n_files_written++;
         const char *f[1] = {url};
         rc = create_file_view(P, c, slot, table, f, 1);
+    }
+    if (rc && P->cache) { /* DuckDB names local copies: name their objects */
+        char *m = pdi_pq_cache_name_urls(P->cache, pd_last_error());
+        if (m)
+            pd_set_error(rc, "%s", m);
+        free(m);
     }
     if (rc)
         pd_error_prefix("writing table %s.%s", slot, table);
@@ -359,8 +373,24 @@ int pdi_pq_read_arrow(pdi_pq *P,
 {
     pd_strv files = {0};
     bool found = false;
-    int rc = pdi_pq_files_of(P, c, schema, table, &files, &found);
-    if (rc == PD_OK && found) {
+    char *shape = NULL;
+    int rc = pdi_pq_view_of(c, schema, table, &files, &shape, NULL, &found);
+    if (rc == PD_OK && found && shape) {
+        /* a shaped View: the same files, the shape applied here */
+        pd_view_shape v;
+        rc = pdi_view_shape_parse(shape, table, &v, NULL);
+        struct ArrowArrayStream raw = {0};
+        if (rc == PD_OK)
+            rc = pdi_pq_open_stream(P->fs, (const char *const *)files.items, files.n, -1, &raw);
+        if (rc == PD_OK) {
+            if (limit >= 0 && (v.limit < 0 || limit < v.limit))
+                v.limit = limit;
+            char *what = pdi_asprintf("view %s.%s", schema, table);
+            rc = pdi_pq_shape_stream(&raw, &v, what ? what : table, out);
+            free(what);
+        }
+        pdi_view_shape_free(&v);
+    } else if (rc == PD_OK && found) {
         rc = pdi_pq_open_stream(P->fs, (const char *const *)files.items, files.n, limit, out);
     } else if (rc == PD_OK) {
         /* not a file view (raw SQL made it in the catalog): ask DuckDB */
@@ -371,6 +401,7 @@ int pdi_pq_read_arrow(pdi_pq *P,
         free(sql);
     }
     pdi_strv_free(&files);
+    free(shape);
     if (rc)
         pd_error_prefix("reading table %s.%s", schema, table);
     return rc;
@@ -382,21 +413,33 @@ int pdi_pq_write_view(pdi_pq *P,
                       const char *table,
                       const char *const *src_schemas,
                       const char *const *src_tables,
-                      size_t n)
+                      size_t n,
+                      const char *shape_json)
 {
     pd_strv files = {0};
     int rc = n ? pdi_pq_slot_clean(P, slot)
                : pd_set_error(PD_ERR_INVALID, "view %s has no source tables", table);
     for (size_t i = 0; i < n && rc == PD_OK; i++) {
         bool found = false;
-        rc = pdi_pq_files_of(P, c, src_schemas[i], src_tables[i], &files, &found);
+        char *shape = NULL;
+        rc = pdi_pq_view_of(c, src_schemas[i], src_tables[i], &files, &shape, NULL, &found);
         if (rc == PD_OK && !found)
             rc = pd_set_error(PD_ERR_UNSUPPORTED,
                               "view %s: source %s.%s is not a Parquet table of this store (a "
                               "View over catalog tables made by raw SQL is not supported)",
                               table, src_schemas[i], src_tables[i]);
+        if (rc == PD_OK && shape)
+            rc = pd_set_error(PD_ERR_UNSUPPORTED,
+                              "view %s: source %s.%s is a View with columns, sort or limit; a "
+                              "View over it is not supported on the Parquet store (give the "
+                              "shape to one View over the tables)",
+                              table, src_schemas[i], src_tables[i]);
+        free(shape);
     }
-    if (rc == PD_OK)
+    if (rc == PD_OK && shape_json)
+        rc = pdi_pq_record_shaped(P, c, slot, table, (const char *const *)files.items, files.n,
+                                  shape_json);
+    else if (rc == PD_OK)
         rc = create_file_view(P, c, slot, table, (const char *const *)files.items, files.n);
     if (rc)
         pd_error_prefix("creating view %s.%s", slot, table);
@@ -413,14 +456,25 @@ int pdi_pq_copy(pdi_pq *P,
 {
     pd_strv files = {0};
     bool found = false;
-    char *dst = NULL;
+    char *dst = NULL, *shape = NULL, *from_slot = NULL;
     int rc = pdi_pq_slot_clean(P, to_schema);
     if (rc == PD_OK)
-        rc = pdi_pq_files_of(P, c, from_schema, from_table, &files, &found);
-    if (rc == PD_OK && found) {
+        rc = pdi_pq_view_of(c, from_schema, from_table, &files, &shape, &from_slot, &found);
+    if (rc == PD_OK && found && (shape || files.n != 1)) {
+        /* a View (several files, or a shape): same definition, its files
+         * in the old slot (cache-valid sources of this stage, copied
+         * before it) read from the new slot */
+        rc = pdi_pq_remap_slot(P, &files, from_slot, to_schema);
+        if (rc == PD_OK && shape)
+            rc = pdi_pq_record_shaped(P, c, to_schema, to_table, (const char *const *)files.items,
+                                      files.n, shape);
+        else if (rc == PD_OK)
+            rc = create_file_view(P, c, to_schema, to_table, (const char *const *)files.items,
+                                  files.n);
+    } else if (rc == PD_OK && found) {
         /* one file (a table's own file, wherever the view chain leads):
-         * copied; a View over several files keeps pointing at them */
-        if (files.n == 1) {
+         * copied */
+        {
             dst = pdi_pq_file_url(P, to_schema, to_table);
             rc = dst ? pdi_fs_copy(P->fs, files.items[0], dst) : PD_ERR_NOMEM;
             if (rc == PD_OK) {
@@ -430,9 +484,6 @@ int pdi_pq_copy(pdi_pq *P,
                 const char *f[1] = {dst};
                 rc = create_file_view(P, c, to_schema, to_table, f, 1);
             }
-        } else {
-            rc = create_file_view(P, c, to_schema, to_table, (const char *const *)files.items,
-                                  files.n);
         }
     } else if (rc == PD_OK) {
         char *sel = pdi_sql_select_all(duck(), from_schema, from_table);
@@ -444,6 +495,8 @@ int pdi_pq_copy(pdi_pq *P,
     if (rc)
         pd_error_prefix("copying %s.%s to %s.%s", from_schema, from_table, to_schema, to_table);
     free(dst);
+    free(shape);
+    free(from_slot);
     pdi_strv_free(&files);
     return rc;
 }

@@ -105,6 +105,11 @@ void pdi_pq_close(pdi_pq *P);
 /* Per catalog connection: on S3, the host function and the read_parquet
  * macro (docs/parquet_store.md, "S3 without DuckDB's httpfs"). */
 int pdi_pq_conn_setup(pdi_pq *P, pdi_duck_conn *c);
+/* Around statements that only create views (binding needs each file's
+ * schema, not its data): on S3, read_parquet binds against footer-only
+ * local files, so no object is downloaded; locally nothing. Pair every
+ * on with an off (also after an error). */
+int pdi_pq_bind_views(pdi_pq *P, pdi_duck_conn *c, bool on);
 
 /* Location of a slot's directory / a table's file (caller frees). */
 char *pdi_pq_slot_url(pdi_pq *P, const char *slot);
@@ -127,14 +132,16 @@ int pdi_pq_write_sql(
 int pdi_pq_write_arrow(
     pdi_pq *P, pdi_duck_conn *c, const char *slot, const char *table, struct ArrowArrayStream *in);
 /* View task: the files of the sources (each schema.table, physical) as one
- * read_parquet([...]) view. */
+ * read_parquet([...]) view; with shape_json (canonical, or NULL) a shaped
+ * view (pq_shape.c). A source that is itself a shaped View is refused. */
 int pdi_pq_write_view(pdi_pq *P,
                       pdi_duck_conn *c,
                       const char *slot,
                       const char *table,
                       const char *const *src_schemas,
                       const char *const *src_tables,
-                      size_t n);
+                      size_t n,
+                      const char *shape_json);
 /* The Parquet files behind schema.table, following base views to slot
  * views. *found = false for an object that is not such a view (a table
  * made by raw SQL in the catalog). */
@@ -161,6 +168,50 @@ int pdi_pq_copy(pdi_pq *P,
                 const char *from_table,
                 const char *to_schema,
                 const char *to_table);
+
+/* ------------------------------------------- shaped Views (pq_shape.c) */
+
+struct pd_view_shape;
+/* SELECT <columns> FROM read_parquet([...]) ORDER BY ... LIMIT n. */
+char *pdi_pq_shaped_select(const char *const *files, size_t n, const struct pd_view_shape *v);
+/* CREATE VIEW slot.table AS <shaped select> and the comment carrying
+ * shape_json (canonical), in one DuckDB transaction. */
+int pdi_pq_create_shaped(pdi_duck_conn *c,
+                         const char *slot,
+                         const char *table,
+                         const char *const *files,
+                         size_t n,
+                         const char *shape_json);
+/* pdi_pq_create_shaped, recorded in sync_views (type parquet_view, target
+ * = the files and the shape JSON, one a line) with team sharing. */
+int pdi_pq_record_shaped(pdi_pq *P,
+                         pdi_duck_conn *c,
+                         const char *slot,
+                         const char *table,
+                         const char *const *files,
+                         size_t n,
+                         const char *shape_json);
+/* Files under from_slot's directory now named under to_slot's (the
+ * cache-valid copies of a changed stage); others unchanged. */
+int pdi_pq_remap_slot(pdi_pq *P, pd_strv *files, const char *from_slot, const char *to_slot);
+/* As pdi_pq_files_of, plus the shape of a shaped View (*shape_json, NULL
+ * for a plain file view) and the schema of the view that reads the files
+ * (*slot, may be NULL). */
+int pdi_pq_view_of(pdi_duck_conn *c,
+                   const char *schema,
+                   const char *table,
+                   pd_strv *files,
+                   char **shape_json,
+                   char **slot,
+                   bool *found);
+/* The shape applied to a stream over the view's files (consumed): columns
+ * selected and renamed per batch, a limit by slicing, a sort (stable) by
+ * gathering every row first. Unsupported column types for a sort are an
+ * error naming `what` and the column. */
+int pdi_pq_shape_stream(struct ArrowArrayStream *in,
+                        const struct pd_view_shape *v,
+                        const char *what,
+                        struct ArrowArrayStream *out);
 
 /* ---------------------------------------------- team sharing (pq_sync.c) */
 
@@ -207,5 +258,16 @@ void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix);
 int pdi_pq_s3_register(pdi_pq_cache *cache, pdi_duck_conn *c);
 /* Downloads done so far (tests). */
 int64_t pdi_pq_cache_downloads(pdi_pq_cache *c);
+/* A local file for binding `url` in DuckDB: a full copy if the cache has
+ * one, else a sparse file holding only the object's footer (one HEAD and a
+ * ranged GET of the tail; never handed out by pdi_pq_cache_get). */
+int pdi_pq_cache_footer(pdi_pq_cache *c, const char *url, const char **path);
+int64_t pdi_pq_cache_footers(pdi_pq_cache *c);
+/* `msg` with every local copy's path named by its URL (for errors DuckDB
+ * raises about a copy); new string. */
+char *pdi_pq_cache_name_urls(pdi_pq_cache *c, const char *msg);
+/* Switch the connection's read_parquet macro between reading data (off)
+ * and binding views (on: footers only) - see pdi_pq_bind_views. */
+int pdi_pq_s3_bind_only(pdi_duck_conn *c, bool on);
 
 #endif

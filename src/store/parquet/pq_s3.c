@@ -28,16 +28,23 @@
 
 typedef struct pq_entry {
     char *url, *path;
+    bool footer_only; /* a sparse file holding only the object's footer */
 } pq_entry;
 
+typedef struct fn_info {
+    struct pdi_pq_cache *cache;
+    bool footer; /* bind-only: the footer is enough */
+} fn_info;
+
 struct pdi_pq_cache {
+    fn_info fi_data, fi_footer; /* extra info of the host functions */
     pd_fs *fs;
     char *dir;
     pthread_mutex_t mu;
     pq_entry *e;
     size_t n, cap;
     uint64_t seq;
-    int64_t downloads;
+    int64_t downloads, footers;
 };
 
 int pdi_pq_cache_open(pd_fs *fs, pdi_pq_cache **out)
@@ -102,6 +109,7 @@ static int add(pdi_pq_cache *c, const char *url, char *path)
         if (strcmp(old->path, path) != 0)
             free(old->path);
         old->path = path;
+        old->footer_only = false;
         return PD_OK;
     }
     if (c->n == c->cap) {
@@ -116,6 +124,7 @@ static int add(pdi_pq_cache *c, const char *url, char *path)
     }
     c->e[c->n].url = pdi_strdup(url);
     c->e[c->n].path = path;
+    c->e[c->n].footer_only = false;
     if (!c->e[c->n].url) {
         free(path);
         return PD_ERR_NOMEM;
@@ -151,10 +160,15 @@ int pdi_pq_cache_alias(pdi_pq_cache *c, const char *src, const char *dst)
     if (e) {
         /* a hard link keeps the copy valid when src's entry is forgotten */
         char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
-        if (p && link(e->path, p) == 0)
+        bool fo = e->footer_only;
+        if (p && link(e->path, p) == 0) {
             rc = add(c, dst, p);
-        else
+            pq_entry *d = rc == PD_OK ? find(c, dst) : NULL;
+            if (d)
+                d->footer_only = fo;
+        } else {
             free(p);
+        }
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -177,7 +191,152 @@ void pdi_pq_cache_forget_prefix(pdi_pq_cache *c, const char *prefix)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* A downloaded copy starts and ends with PAR1 (else DuckDB would name only
+ * the local copy). */
+static int check_magic(const char *url, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pd_set_error(PD_ERR_IO, "cannot open the local copy of %s", url);
+    char head[4] = {0}, tail[4] = {0};
+    bool ok = fread(head, 1, 4, f) == 4 && fseeko(f, -4, SEEK_END) == 0 &&
+              fread(tail, 1, 4, f) == 4 && ftello(f) >= 12 && !memcmp(head, "PAR1", 4) &&
+              !memcmp(tail, "PAR1", 4);
+    fclose(f);
+    return ok ? PD_OK
+              : pd_set_error(PD_ERR_CORRUPT,
+                             "%s is not a Parquet file (no PAR1 magic at its start and end)", url);
+}
+
+char *pdi_pq_cache_name_urls(pdi_pq_cache *c, const char *msg)
+{
+    pd_buf b = {0};
+    pthread_mutex_lock(&c->mu);
+    size_t dl = strlen(c->dir);
+    const char *p = msg;
+    while (*p) {
+        const char *q = strstr(p, c->dir);
+        if (!q) {
+            pdi_buf_puts(&b, p);
+            break;
+        }
+        pdi_buf_append(&b, p, (size_t)(q - p));
+        /* the longest entry path at q */
+        const pq_entry *best = NULL;
+        for (size_t i = 0; i < c->n; i++) {
+            size_t n = strlen(c->e[i].path);
+            if (!strncmp(q, c->e[i].path, n) && (!best || n > strlen(best->path)))
+                best = &c->e[i];
+        }
+        if (best) {
+            pdi_buf_printf(&b, "%s (local copy %s)", best->url, best->path);
+            p = q + strlen(best->path);
+        } else {
+            pdi_buf_append(&b, q, dl);
+            p = q + dl;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return pdi_buf_detach(&b);
+}
+
 int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path)
+{
+    *path = NULL;
+    pthread_mutex_lock(&c->mu);
+    pq_entry *e = find(c, url);
+    if (e && !e->footer_only) {
+        *path = e->path;
+        pthread_mutex_unlock(&c->mu);
+        return PD_OK;
+    }
+    /* download under the lock: one copy per URL, however many threads ask */
+    char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
+    int rc = p ? pdi_fs_download(c->fs, url, p) : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = check_magic(url, p);
+    if (rc == PD_OK) {
+        c->downloads++;
+        rc = add(c, url, p);
+        p = NULL;
+        if (rc == PD_OK)
+            *path = find(c, url)->path;
+    }
+    if (p)
+        remove(p);
+    free(p);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int64_t pdi_pq_cache_footers(pdi_pq_cache *c)
+{
+    return c ? c->footers : 0;
+}
+
+/* The footer of `url` into a sparse local file of the object's size: the
+ * leading magic and the trailing footer are real, the rest reads as
+ * zeros. Enough for DuckDB to bind (it reads the schema from the footer);
+ * never handed out to read data (pdi_pq_cache_get skips such entries).
+ * One HEAD and one ranged GET of the tail (a second one when the footer is
+ * longer than the first guess). */
+#define TAIL_GUESS 16384
+static int fetch_footer(pd_fs *fs, const char *url, const char *local)
+{
+    pd_fs_file *f = NULL;
+    int rc = pdi_fs_file_open(fs, url, &f);
+    if (rc)
+        return rc;
+    uint64_t size = pdi_fs_file_size(f);
+    uint8_t *buf = NULL;
+    size_t n = size < TAIL_GUESS ? (size_t)size : TAIL_GUESS;
+    if (size < 12)
+        rc = pd_set_error(PD_ERR_CORRUPT, "%s is not a Parquet file (%llu bytes)", url,
+                          (unsigned long long)size);
+    if (rc == PD_OK && !(buf = pdi_malloc(n)))
+        rc = PD_ERR_NOMEM;
+    if (rc == PD_OK && pdi_fs_read_at(f, size - n, buf, n) != (int64_t)n)
+        rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_IO;
+    uint64_t flen = 0;
+    if (rc == PD_OK) {
+        if (memcmp(buf + n - 4, "PAR1", 4) != 0)
+            rc = pd_set_error(PD_ERR_CORRUPT, "%s is not a Parquet file (no PAR1 at its end)", url);
+        flen = (uint64_t)buf[n - 8] | (uint64_t)buf[n - 7] << 8 | (uint64_t)buf[n - 6] << 16 |
+               (uint64_t)buf[n - 5] << 24;
+        if (rc == PD_OK && flen + 12 > size)
+            rc = pd_set_error(PD_ERR_CORRUPT,
+                              "%s: Parquet footer length %llu beyond the object's %llu bytes", url,
+                              (unsigned long long)flen, (unsigned long long)size);
+    }
+    if (rc == PD_OK && flen + 8 > n) {
+        size_t m = (size_t)flen + 8;
+        uint8_t *b2 = pdi_malloc(m);
+        if (!b2)
+            rc = PD_ERR_NOMEM;
+        else if (pdi_fs_read_at(f, size - m, b2, m) != (int64_t)m)
+            rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_IO;
+        free(buf);
+        buf = b2;
+        n = m;
+    }
+    pdi_fs_file_close(f);
+    FILE *out = rc == PD_OK ? fopen(local, "wb") : NULL;
+    if (rc == PD_OK && !out)
+        rc = pd_set_error(PD_ERR_IO, "cannot create %s", local);
+    if (out) {
+        if (fwrite("PAR1", 1, 4, out) != 4 || fseeko(out, (off_t)(size - n), SEEK_SET) != 0 ||
+            fwrite(buf, 1, n, out) != n)
+            rc = pd_set_error(PD_ERR_IO, "cannot write %s", local);
+        if (fclose(out) != 0 && rc == PD_OK)
+            rc = pd_set_error(PD_ERR_IO, "cannot write %s", local);
+    }
+    free(buf);
+    if (rc)
+        pd_error_prefix("reading the footer of %s", url);
+    return rc;
+}
+
+int pdi_pq_cache_footer(pdi_pq_cache *c, const char *url, const char **path)
 {
     *path = NULL;
     pthread_mutex_lock(&c->mu);
@@ -187,15 +346,17 @@ int pdi_pq_cache_get(pdi_pq_cache *c, const char *url, const char **path)
         pthread_mutex_unlock(&c->mu);
         return PD_OK;
     }
-    /* download under the lock: one copy per URL, however many threads ask */
-    char *p = pdi_asprintf("%s/%llu.parquet", c->dir, (unsigned long long)++c->seq);
-    int rc = p ? pdi_fs_download(c->fs, url, p) : PD_ERR_NOMEM;
+    char *p = pdi_asprintf("%s/%llu.footer.parquet", c->dir, (unsigned long long)++c->seq);
+    int rc = p ? fetch_footer(c->fs, url, p) : PD_ERR_NOMEM;
     if (rc == PD_OK) {
-        c->downloads++;
+        c->footers++;
         rc = add(c, url, p);
         p = NULL;
-        if (rc == PD_OK)
-            *path = find(c, url)->path;
+        if (rc == PD_OK) {
+            e = find(c, url);
+            e->footer_only = true;
+            *path = e->path;
+        }
     }
     if (p)
         remove(p);
@@ -330,7 +491,7 @@ static const char *str_of(duck_string_t *s, uint32_t *n)
 
 /* One URL -> local path (non-S3 values pass through). 0 or an error. */
 static int
-map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row, duck_string_t *in)
+map_one(fn_info *fi, duck_function_info info, duck_vector out, uint64_t row, duck_string_t *in)
 {
     uint32_t n;
     const char *s = str_of(in, &n);
@@ -345,7 +506,8 @@ map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row,
         return 0;
     }
     const char *path = NULL;
-    int rc = pdi_pq_cache_get(c, url, &path);
+    int rc = fi->footer ? pdi_pq_cache_footer(fi->cache, url, &path)
+                        : pdi_pq_cache_get(fi->cache, url, &path);
     if (rc) {
         char *m = pdi_asprintf("pipedag_s3_local: %s", pd_last_error());
         g_sf.set_error(info, m ? m : "pipedag_s3_local: download failed");
@@ -360,7 +522,7 @@ map_one(pdi_pq_cache *c, duck_function_info info, duck_vector out, uint64_t row,
 
 static void fn_varchar(duck_function_info info, duck_data_chunk in, duck_vector out)
 {
-    pdi_pq_cache *c = g_sf.get_extra_info(info);
+    fn_info *c = g_sf.get_extra_info(info);
     uint64_t n = g_sf.chunk_size(in);
     duck_vector v = g_sf.chunk_vector(in, 0);
     duck_string_t *d = g_sf.vector_data(v);
@@ -377,7 +539,7 @@ static void fn_varchar(duck_function_info info, duck_data_chunk in, duck_vector 
 
 static void fn_list(duck_function_info info, duck_data_chunk in, duck_vector out)
 {
-    pdi_pq_cache *c = g_sf.get_extra_info(info);
+    fn_info *c = g_sf.get_extra_info(info);
     uint64_t n = g_sf.chunk_size(in);
     duck_vector iv = g_sf.chunk_vector(in, 0);
     duck_list_entry *le = g_sf.vector_data(iv);
@@ -399,40 +561,63 @@ static void fn_list(duck_function_info info, duck_data_chunk in, duck_vector out
     g_sf.list_set_size(out, total);
 }
 
-static duck_scalar_function make_fn(pdi_pq_cache *cache, duck_logical_type t, bool list)
+static duck_scalar_function make_fn(fn_info *fi, const char *name, duck_logical_type t, bool list)
 {
     duck_scalar_function f = g_sf.create();
-    g_sf.set_name(f, pdi_sql_pq_s3_function());
+    g_sf.set_name(f, name);
     g_sf.add_parameter(f, t);
     g_sf.set_return_type(f, t);
     g_sf.set_function(f, list ? fn_list : fn_varchar);
-    g_sf.set_extra_info(f, cache, NULL);
+    g_sf.set_extra_info(f, fi, NULL);
     return f;
 }
 
-int pdi_pq_s3_register(pdi_pq_cache *cache, pdi_duck_conn *c)
+/* One function set (VARCHAR and VARCHAR[] overloads) named `name`. The
+ * info lives in the cache (functions are registered per connection and
+ * the cache outlives every connection). */
+static int register_set(pdi_pq_cache *cache, pdi_duck_conn *c, const char *name, bool footer)
 {
-    int rc = load_sf(c->A);
-    if (rc)
-        return rc;
+    fn_info *fi = footer ? &cache->fi_footer : &cache->fi_data;
+    fi->cache = cache;
+    fi->footer = footer;
     duck_logical_type vc = g_sf.create_logical_type(DUCK_TYPE_VARCHAR);
     duck_logical_type lv = g_sf.create_list_type(vc);
-    duck_scalar_function f1 = make_fn(cache, vc, false);
-    duck_scalar_function f2 = make_fn(cache, lv, true);
-    duck_scalar_function_set set = g_sf.create_set(pdi_sql_pq_s3_function());
+    duck_scalar_function f1 = make_fn(fi, name, vc, false);
+    duck_scalar_function f2 = make_fn(fi, name, lv, true);
+    duck_scalar_function_set set = g_sf.create_set(name);
+    int rc = PD_OK;
     if (g_sf.add_to_set(set, f1) != 0 || g_sf.add_to_set(set, f2) != 0 ||
         g_sf.register_set(c->conn, set) != 0)
-        rc = pd_set_error(PD_ERR_SQL, "DuckDB refused the host function %s",
-                          pdi_sql_pq_s3_function());
+        rc = pd_set_error(PD_ERR_SQL, "DuckDB refused the host function %s", name);
     g_sf.destroy(&f1);
     g_sf.destroy(&f2);
     g_sf.destroy_set(&set);
     g_sf.destroy_logical_type(&lv);
     g_sf.destroy_logical_type(&vc);
-    if (rc == PD_OK) {
-        char *m = pdi_sql_pq_s3_macro();
-        rc = m ? pdi_duck_exec(c, m) : PD_ERR_NOMEM;
-        free(m);
-    }
     return rc;
+}
+
+int pdi_pq_s3_register(pdi_pq_cache *cache, pdi_duck_conn *c)
+{
+    int rc = load_sf(c->A);
+    if (rc == PD_OK)
+        rc = register_set(cache, c, pdi_sql_pq_s3_function(), false);
+    if (rc == PD_OK)
+        rc = register_set(cache, c, pdi_sql_pq_s3_bind_function(), true);
+    if (rc == PD_OK)
+        rc = pdi_pq_s3_bind_only(c, false);
+    return rc;
+}
+
+int pdi_pq_s3_bind_only(pdi_duck_conn *c, bool on)
+{
+    char *m = on ? pdi_sql_pq_s3_bind_macro() : pdi_sql_pq_s3_macro();
+    int rc = m ? pdi_duck_exec(c, m) : PD_ERR_NOMEM;
+    free(m);
+    return rc;
+}
+
+int pdi_pq_bind_views(pdi_pq *P, pdi_duck_conn *c, bool on)
+{
+    return P->s3 ? pdi_pq_s3_bind_only(c, on) : PD_OK;
 }

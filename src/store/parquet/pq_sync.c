@@ -234,6 +234,29 @@ static char *select_of(const sync_row *r, const char *view)
     return s;
 }
 
+static int create_shaped(pdi_duck_conn *c, const char *schema, const char *view, const char *target)
+{
+    pd_strv lines = {0};
+    const char *p = target;
+    int rc = PD_OK;
+    while (*p && rc == PD_OK) {
+        size_t n = strcspn(p, "\n");
+        char *one = pdi_strndup(p, n);
+        rc = one ? pdi_strv_push_owned(&lines, one) : PD_ERR_NOMEM;
+        p += n;
+        if (*p)
+            p++;
+    }
+    if (rc == PD_OK && (lines.n < 2 || lines.items[lines.n - 1][0] != '{'))
+        rc =
+            pd_set_error(PD_ERR_CORRUPT, "sync_views row of view %s.%s is malformed", schema, view);
+    if (rc == PD_OK)
+        rc = pdi_pq_create_shaped(c, schema, view, (const char *const *)lines.items, lines.n - 1,
+                                  lines.items[lines.n - 1]);
+    pdi_strv_free(&lines);
+    return rc;
+}
+
 int pdi_pq_sync_schema(pdi_pq_sync *y, pdi_duck_conn *c, const char *schema, int *created)
 {
     const pdi_dialect *dd = pdi_dialect_get("duckdb");
@@ -274,6 +297,15 @@ int pdi_pq_sync_schema(pdi_pq_sync *y, pdi_duck_conn *c, const char *schema, int
         const sync_row *r = &rows.r[i];
         if (!strcmp(r->user, y->user_id) || r->obsolete)
             continue;
+        if (!strcmp(r->type, "parquet_view")) {
+            /* a shaped View: files, then the shape JSON, one a line */
+            rc = cexec(c, pdi_sql_drop_view(dd, schema, r->view));
+            if (rc == PD_OK)
+                rc = create_shaped(c, schema, r->view, r->target);
+            if (rc == PD_OK && created)
+                (*created)++;
+            continue;
+        }
         char *sel = select_of(r, r->view);
         char *v = sel ? pdi_sql_create_view(dd, schema, r->view, sel) : NULL;
         /* replace whatever this catalog had under that name */
