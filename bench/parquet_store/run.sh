@@ -1,6 +1,6 @@
 #!/bin/bash
 # Parquet table store benchmarks, each against its peer in the same run:
-#   bash bench/parquet_store/run.sh BUILD_DIR [ROWS=10000000] [RUNS=3]
+#   bash bench/parquet_store/run.sh BUILD_DIR [ROWS=10000000] [RUNS=5]
 #  1. a SQL task over the ROWS-row benchmark table (bench/dataset.sql) on a
 #     local ParquetTableStore (`pipedag run --stage t`, forced) against DuckDB
 #     alone running the same COPY (SELECT ...) TO in one process:
@@ -11,11 +11,12 @@
 #     (goal: ours at least 1.5x faster);
 #  3. a fully cached re-run of 1,000 SQL tasks (10 stages) on the Parquet
 #     store with a Postgres metadata store (goal: under 1 s).
-# Best of RUNS for every figure. Needs the test tools (duckdb_sql) built.
+# Best of RUNS for every figure (ours and the peer alternating run by run).
+# Needs the test tools (duckdb_sql) built.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 ROWS=${2:-10000000}
-RUNS=${3:-3}
+RUNS=${3:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PD=$B/pipedag
 DSQL=$B/tests/interop/duckdb_sql
@@ -82,13 +83,37 @@ YAML
 L=$W/local
 setup "$L" "$L/files/" ""
 SRC=$L/files/bench/src__odd/bench.parquet
-ours_sql=$(cd "$L" && best "$PD" run flow.yaml --stage t --cache force_cache_invalid)
-duck_sql=$(best "$DSQL" "$LIB" "COPY (SELECT id, a, x * 2 AS x2, cat, s, ts, n FROM read_parquet('$SRC') WHERE a > 0) TO '$W/duck_q.parquet' (FORMAT PARQUET)")
-ours_c=$(cd "$L" && best "$PD" run flow.yaml --stage c --cache force_cache_invalid)
-duck_c=$(best "$DSQL" "$LIB" "COPY (SELECT *, x * 2 AS x2 FROM read_parquet('$SRC')) TO '$W/duck_c.parquet' (FORMAT PARQUET)")
+# Ours and the peer alternate, run by run, so that a load spike on a shared
+# machine hits both sides alike; best of RUNS of each.
+pair() { # pair NAME DIR_OURS "OURS ARGS" "PEER SQL": sets best_NAME_ours, best_NAME_duck
+    local bo=999999999 bd=999999999 t0 t
+    for _ in $(seq "$RUNS"); do
+        t0=$(ms)
+        (cd "$2" && $3 >/dev/null 2>"$W/last.err") || { cat "$W/last.err" >&2; exit 1; }
+        t=$(($(ms) - t0)); [ $t -lt $bo ] && bo=$t
+        t0=$(ms)
+        "$DSQL" "$LIB" "$4" >/dev/null 2>"$W/last.err" || { cat "$W/last.err" >&2; exit 1; }
+        t=$(($(ms) - t0)); [ $t -lt $bd ] && bd=$t
+    done
+    eval "best_$1_ours=$bo best_$1_duck=$bd"
+}
+# the fixed cost of a process on each side: a one-row SQL task (forced)
+# against DuckDB alone copying one row
+mkdir -p "$L/one"
+cp "$L/pipedag.yaml" "$L/one/"
+printf 'name: one\nstages:\n  - name: o\n    tasks:\n      - name: q\n        sql: SELECT 1 AS v\n' >"$L/one/flow.yaml"
+(cd "$L/one" && "$PD" run flow.yaml >/dev/null 2>"$W/setup.err") || { cat "$W/setup.err"; exit 1; }
+pair one "$L/one" "$PD run flow.yaml --cache force_cache_invalid" \
+    "COPY (SELECT 1 AS v) TO '$W/duck_one.parquet' (FORMAT PARQUET)"
+pair sql "$L" "$PD run flow.yaml --stage t --cache force_cache_invalid" \
+    "COPY (SELECT id, a, x * 2 AS x2, cat, s, ts, n FROM read_parquet('$SRC') WHERE a > 0) TO '$W/duck_q.parquet' (FORMAT PARQUET)"
+pair c "$L" "$PD run flow.yaml --stage c --cache force_cache_invalid" \
+    "COPY (SELECT *, x * 2 AS x2 FROM read_parquet('$SRC')) TO '$W/duck_c.parquet' (FORMAT PARQUET)"
+ours_sql=$best_sql_ours duck_sql=$best_sql_duck ours_c=$best_c_ours duck_c=$best_c_duck
 echo
-echo "rows: $ROWS, best of $RUNS, wall time of whole processes"
+echo "rows: $ROWS, best of $RUNS (ours and the peer alternating), wall time of whole processes"
 awk -v o=$ours_sql -v d=$duck_sql 'BEGIN { printf "1. SQL task (local):  pipedag %d ms, DuckDB alone %d ms: overhead %d ms = %.1f%% (goal < 10%% + 20 ms: %s)\n", o, d, o-d, (o-d)*100/d, (o-d <= d*0.10+20) ? "met" : "NOT met" }'
+echo "   fixed cost of a process: one-row SQL task $best_one_ours ms, DuckDB alone copying one row $best_one_duck ms"
 awk -v o=$ours_c -v d=$duck_c 'BEGIN { printf "2. C task (local):    pipedag %d ms, DuckDB read_parquet/COPY %d ms: %.2fx (goal >= 1.5x: %s)\n", o, d, d/o, (d/o >= 1.5) ? "met" : "NOT met" }'
 
 # --- 2 on S3
