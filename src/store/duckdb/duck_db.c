@@ -331,9 +331,9 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
  * replay at every later open costs more than one checkpoint. A checkpoint
  * rewrites the catalog, so it costs more in a bigger file (0.3-1 s with
  * ~3,000 objects): the threshold is 1/32 of the database file, at least
- * 64 KB and at most 1 MB. (A flat 1 MB let a small catalog replay up to
+ * 32 KB and at most 1 MB. (A flat 1 MB let a small catalog replay up to
  * ~2.4 G instructions, most of a second, at every open.) */
-#define PDI_DUCK_WAL_CHECKPOINT_MIN (64 << 10)
+#define PDI_DUCK_WAL_CHECKPOINT_MIN (32 << 10)
 #define PDI_DUCK_WAL_CHECKPOINT_MAX (1 << 20)
 
 static void checkpoint_if_large(const pdi_duck_api *A, pdi_duck_db *db)
