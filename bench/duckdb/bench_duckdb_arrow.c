@@ -192,8 +192,8 @@ int main(int argc, char **argv)
     struct stat sb;
     double mb = stat(pq, &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
     double mrows = (double)rows / 1e6;
-    printf("%-46s %8.3f s  %7.1f Mrows/s\n", "load  ours: Arrow stream -> Arrow scan INSERT", best[0],
-           mrows / best[0]);
+    printf("%-46s %8.3f s  %7.1f Mrows/s\n", "load  ours: Arrow stream -> Arrow scan INSERT",
+           best[0], mrows / best[0]);
     printf("%-46s %8.3f s  %7.1f Mrows/s\n", "load  DuckDB: CREATE TABLE AS FROM read_parquet()",
            best[3], mrows / best[3]);
     printf("%-46s %8.3f s  %7.1f Mrows/s\n", "read  ours: SELECT * -> Arrow batches", best[1],
