@@ -145,11 +145,11 @@ instances:
 YAML
 cp $L/flow.yaml \$S/
 cd \$S
-"$PD" run flow.yaml --stage src >/dev/null 2>$W/s3.err || { cat $W/s3.err; exit 1; }
+"$PD" run flow.yaml --stage src >/dev/null 2>$W/s3.err || { cat $W/s3.err >&2; exit 1; }
 b=999999999
 for i in \$(seq $RUNS); do
     t0=\$(date +%s%N | cut -c1-13)
-    "$PD" run flow.yaml --stage c --cache force_cache_invalid >/dev/null 2>$W/s3.err || { cat $W/s3.err; exit 1; }
+    "$PD" run flow.yaml --stage c --cache force_cache_invalid >/dev/null 2>$W/s3.err || { cat $W/s3.err >&2; exit 1; }
     t=\$((\$(date +%s%N | cut -c1-13) - t0)); [ \$t -lt \$b ] && b=\$t
 done
 echo \$b
