@@ -1,6 +1,6 @@
 #!/bin/bash
 # Parquet table store benchmarks, each against its peer in the same run:
-#   bash bench/parquet_store/run.sh BUILD_DIR [ROWS=10000000] [RUNS=3]
+#   bash bench/parquet_store/run.sh BUILD_DIR [ROWS=10000000] [RUNS=5]
 #  1. a SQL task over the ROWS-row benchmark table (bench/dataset.sql) on a
 #     local ParquetTableStore (`pipedag run --stage t`, forced) against DuckDB
 #     alone running the same COPY (SELECT ...) TO in one process:
@@ -11,11 +11,12 @@
 #     (goal: ours at least 1.5x faster);
 #  3. a fully cached re-run of 1,000 SQL tasks (10 stages) on the Parquet
 #     store with a Postgres metadata store (goal: under 1 s).
-# Best of RUNS for every figure. Needs the test tools (duckdb_sql) built.
+# Best of RUNS for every figure (ours and the peer alternating run by run).
+# Needs the test tools (duckdb_sql) built.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 ROWS=${2:-10000000}
-RUNS=${3:-3}
+RUNS=${3:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PD=$B/pipedag
 DSQL=$B/tests/interop/duckdb_sql
@@ -82,13 +83,44 @@ YAML
 L=$W/local
 setup "$L" "$L/files/" ""
 SRC=$L/files/bench/src__odd/bench.parquet
-ours_sql=$(cd "$L" && best "$PD" run flow.yaml --stage t --cache force_cache_invalid)
-duck_sql=$(best "$DSQL" "$LIB" "COPY (SELECT id, a, x * 2 AS x2, cat, s, ts, n FROM read_parquet('$SRC') WHERE a > 0) TO '$W/duck_q.parquet' (FORMAT PARQUET)")
-ours_c=$(cd "$L" && best "$PD" run flow.yaml --stage c --cache force_cache_invalid)
-duck_c=$(best "$DSQL" "$LIB" "COPY (SELECT *, x * 2 AS x2 FROM read_parquet('$SRC')) TO '$W/duck_c.parquet' (FORMAT PARQUET)")
+# Ours and the peer alternate, run by run, so that a load spike on a shared
+# machine hits both sides alike; best of RUNS of each.
+pair() { # pair NAME DIR_OURS "OURS ARGS" "PEER SQL": sets best_NAME_{ours,duck} (wall ms)
+    # and cpu_NAME_{ours,duck} (least user+sys CPU ms of the runs)
+    local bo=999999999 bd=999999999 co=999999999 cd=999999999 r u s
+    local TIMEFORMAT='%R %U %S'
+    for _ in $(seq "$RUNS"); do
+        { time (cd "$2" && $3 >/dev/null 2>"$W/last.err"); } 2>"$W/time" ||
+            { cat "$W/last.err" >&2; exit 1; }
+        read -r r u s <"$W/time"
+        r=$(awk -v r="$r" 'BEGIN { printf "%d", r * 1000 }'); [ "$r" -lt $bo ] && bo=$r
+        u=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1000 }'); [ "$u" -lt $co ] && co=$u
+        { time "$DSQL" "$LIB" "$4" >/dev/null 2>"$W/last.err"; } 2>"$W/time" ||
+            { cat "$W/last.err" >&2; exit 1; }
+        read -r r u s <"$W/time"
+        r=$(awk -v r="$r" 'BEGIN { printf "%d", r * 1000 }'); [ "$r" -lt $bd ] && bd=$r
+        u=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1000 }'); [ "$u" -lt $cd ] && cd=$u
+    done
+    eval "best_$1_ours=$bo best_$1_duck=$bd cpu_$1_ours=$co cpu_$1_duck=$cd"
+}
+# the fixed cost of a process on each side: a one-row SQL task (forced)
+# against DuckDB alone copying one row
+mkdir -p "$L/one"
+cp "$L/pipedag.yaml" "$L/one/"
+printf 'name: one\nstages:\n  - name: o\n    tasks:\n      - name: q\n        sql: SELECT 1 AS v\n' >"$L/one/flow.yaml"
+(cd "$L/one" && "$PD" run flow.yaml >/dev/null 2>"$W/setup.err") || { cat "$W/setup.err"; exit 1; }
+pair one "$L/one" "$PD run flow.yaml --cache force_cache_invalid" \
+    "COPY (SELECT 1 AS v) TO '$W/duck_one.parquet' (FORMAT PARQUET)"
+pair sql "$L" "$PD run flow.yaml --stage t --cache force_cache_invalid" \
+    "COPY (SELECT id, a, x * 2 AS x2, cat, s, ts, n FROM read_parquet('$SRC') WHERE a > 0) TO '$W/duck_q.parquet' (FORMAT PARQUET)"
+pair c "$L" "$PD run flow.yaml --stage c --cache force_cache_invalid" \
+    "COPY (SELECT *, x * 2 AS x2 FROM read_parquet('$SRC')) TO '$W/duck_c.parquet' (FORMAT PARQUET)"
+ours_sql=$best_sql_ours duck_sql=$best_sql_duck ours_c=$best_c_ours duck_c=$best_c_duck
 echo
-echo "rows: $ROWS, best of $RUNS, wall time of whole processes"
+echo "rows: $ROWS, best of $RUNS (ours and the peer alternating), wall time of whole processes"
 awk -v o=$ours_sql -v d=$duck_sql 'BEGIN { printf "1. SQL task (local):  pipedag %d ms, DuckDB alone %d ms: overhead %d ms = %.1f%% (goal < 10%% + 20 ms: %s)\n", o, d, o-d, (o-d)*100/d, (o-d <= d*0.10+20) ? "met" : "NOT met" }'
+awk -v o=$cpu_sql_ours -v d=$cpu_sql_duck 'BEGIN { printf "   CPU time (user+sys, least of the runs): pipedag %d ms, DuckDB alone %d ms: overhead %d ms = %.1f%%\n", o, d, o-d, (o-d)*100/d }'
+echo "   fixed cost of a process: one-row SQL task $best_one_ours ms (CPU $cpu_one_ours ms), DuckDB alone copying one row $best_one_duck ms (CPU $cpu_one_duck ms)"
 awk -v o=$ours_c -v d=$duck_c 'BEGIN { printf "2. C task (local):    pipedag %d ms, DuckDB read_parquet/COPY %d ms: %.2fx (goal >= 1.5x: %s)\n", o, d, d/o, (d/o >= 1.5) ? "met" : "NOT met" }'
 
 # --- 2 on S3
@@ -113,11 +145,11 @@ instances:
 YAML
 cp $L/flow.yaml \$S/
 cd \$S
-"$PD" run flow.yaml --stage src >/dev/null 2>$W/s3.err || { cat $W/s3.err; exit 1; }
+"$PD" run flow.yaml --stage src >/dev/null 2>$W/s3.err || { cat $W/s3.err >&2; exit 1; }
 b=999999999
 for i in \$(seq $RUNS); do
     t0=\$(date +%s%N | cut -c1-13)
-    "$PD" run flow.yaml --stage c --cache force_cache_invalid >/dev/null 2>$W/s3.err || { cat $W/s3.err; exit 1; }
+    "$PD" run flow.yaml --stage c --cache force_cache_invalid >/dev/null 2>$W/s3.err || { cat $W/s3.err >&2; exit 1; }
     t=\$((\$(date +%s%N | cut -c1-13) - t0)); [ \$t -lt \$b ] && b=\$t
 done
 echo \$b

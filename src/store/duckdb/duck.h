@@ -14,9 +14,10 @@
  * download.
  *
  * Nothing here builds SQL text: statements come from the dialect. Arrow
- * tables go in through the appender fed with data chunks converted from
- * Arrow (duckdb_data_chunk_from_arrow) and come out as DuckDB data chunks
- * converted to Arrow (duckdb_data_chunk_to_arrow); no row-at-a-time path.
+ * tables go in through DuckDB's Arrow scan (the stream as a temporary view,
+ * INSERT .. SELECT from it, parallel in DuckDB) and come out as DuckDB data
+ * chunks converted to Arrow (duckdb_data_chunk_to_arrow); no row-at-a-time
+ * path.
  */
 #ifndef PD_STORE_DUCKDB_DUCK_H
 #define PD_STORE_DUCKDB_DUCK_H
@@ -88,18 +89,14 @@ int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStr
  * schema.table, whose columns are in the stream's order. The stream is
  * read to its end but not released (the caller releases it). Not a
  * transaction by itself: use begin/commit around it to make the load
- * all-or-nothing. *rows gets the row count (may be NULL). */
+ * all-or-nothing. *rows gets the row count (may be NULL). The stream's
+ * get_next is called by DuckDB's worker threads (one call at a time), and
+ * its batches may be released there. */
 int pdi_duck_append_stream(pdi_duck_conn *c,
                            const char *schema,
                            const char *table,
                            struct ArrowArrayStream *stream,
                            int64_t *rows);
-/* The same for one batch (not consumed). */
-int pdi_duck_append_batch(pdi_duck_conn *c,
-                          const char *schema,
-                          const char *table,
-                          const struct ArrowSchema *sch,
-                          const struct ArrowArray *batch);
 
 /* The DuckDB session behind a session of the DuckDB backend
  * (store/backend.h). */

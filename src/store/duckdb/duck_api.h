@@ -22,11 +22,9 @@ typedef struct duck_database_s *duck_database;
 typedef struct duck_connection_s *duck_connection;
 typedef struct duck_config_s *duck_config;
 typedef struct duck_prepared_s *duck_prepared;
-typedef struct duck_appender_s *duck_appender;
 typedef struct duck_logical_type_s *duck_logical_type;
 typedef struct duck_data_chunk_s *duck_data_chunk;
 typedef struct duck_arrow_options_s *duck_arrow_options;
-typedef struct duck_arrow_converted_schema_s *duck_arrow_converted_schema;
 typedef struct duck_error_data_s *duck_error_data;
 
 typedef struct duck_result {
@@ -90,28 +88,11 @@ typedef struct pdi_duck_api {
     duck_error_data (*data_chunk_to_arrow)(duck_arrow_options o,
                                            duck_data_chunk c,
                                            struct ArrowArray *out);
-    duck_error_data (*schema_from_arrow)(duck_connection conn,
-                                         struct ArrowSchema *schema,
-                                         duck_arrow_converted_schema *out);
-    duck_error_data (*data_chunk_from_arrow)(duck_connection conn,
-                                             struct ArrowArray *array,
-                                             duck_arrow_converted_schema schema,
-                                             duck_data_chunk *out);
-    void (*destroy_arrow_converted_schema)(duck_arrow_converted_schema *s);
 
     bool (*error_data_has_error)(duck_error_data e);
     const char *(*error_data_message)(duck_error_data e);
     void (*destroy_error_data)(duck_error_data *e);
 
-    int (*appender_create_ext)(duck_connection conn,
-                               const char *catalog,
-                               const char *schema,
-                               const char *table,
-                               duck_appender *out);
-    int (*append_data_chunk)(duck_appender a, duck_data_chunk c);
-    int (*appender_close)(duck_appender a);
-    int (*appender_destroy)(duck_appender *a);
-    const char *(*appender_error)(duck_appender a);
     /* Register `stream` as the temporary view `name` of the connection
      * (scanned in parallel by DuckDB's threads; the caller keeps ownership
      * of the stream, which is read once). */

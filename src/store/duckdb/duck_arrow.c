@@ -6,16 +6,17 @@
  * own converter (duckdb_data_chunk_to_arrow, schema by
  * duckdb_to_arrow_schema, both with the connection's Arrow options).
  *
- * In: an appender on the target table is fed data chunks that DuckDB
- * converts from Arrow (duckdb_data_chunk_from_arrow). A data chunk holds at
- * most 2048 rows, so each Arrow batch is cut into windows of that size:
- * shallow views sharing the batch's buffers (column offsets advanced,
- * no-op release), appended and dropped before the batch itself is released.
+ * In: the stream is registered as a view with DuckDB's Arrow scan (duckdb_arrow_scan) and loaded by
+ * one INSERT INTO target SELECT * FROM that view (statements from the dialect). DuckDB's threads
+ * read the stream a batch at a time and convert and insert in parallel, keeping insertion order;
+ * the appender it replaces ran on the calling thread alone.
  */
+#include "store/dialect/dialect.h"
 #include "store/duckdb/duck_int.h"
 #include "util/util.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ DuckDB out */
 
@@ -286,143 +287,80 @@ int pdi_duck_query_arrow(pdi_duck_conn *c, const char *sql, struct ArrowArrayStr
 
 /* -------------------------------------------------------------- DuckDB in */
 
-static void noop_release(struct ArrowArray *a)
+/* The stream handed to DuckDB: forwards get_next to the caller's stream
+ * and counts the rows (DuckDB's threads call it one at a time, under its
+ * scan lock). duckdb_arrow_scan and the scan's bind take the schema
+ * without ever releasing it, so get_schema lends the schema read once
+ * here (no-op release) instead of handing out copies that would leak.
+ * Releasing this stream never releases the caller's. */
+typedef struct in_stream {
+    struct ArrowArrayStream *src;
+    struct ArrowSchema schema; /* owned; lent to DuckDB */
+    int64_t rows;
+} in_stream;
+
+static void lent_schema_release(struct ArrowSchema *s)
 {
-    a->release = NULL;
+    s->release = NULL;
 }
 
-/* Views of rows [from, from+n) of a struct batch: `top` points at `kids`
- * (one shallow copy per column). */
-typedef struct slice {
-    struct ArrowArray top;
-    struct ArrowArray *kids;
-    struct ArrowArray **kid_ptrs;
-    int64_t nkids;
-} slice;
-
-static int slice_init(slice *sl, int64_t nkids)
+static int in_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
 {
-    memset(sl, 0, sizeof *sl);
-    sl->kids = pdi_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kids);
-    sl->kid_ptrs = pdi_calloc(nkids ? (size_t)nkids : 1, sizeof *sl->kid_ptrs);
-    sl->nkids = nkids;
-    return sl->kids && sl->kid_ptrs ? PD_OK : PD_ERR_NOMEM;
+    in_stream *w = st->private_data;
+    *out = w->schema;
+    out->release = lent_schema_release;
+    return 0;
 }
 
-static void slice_free(slice *sl)
+static int in_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
 {
-    free(sl->kids);
-    free(sl->kid_ptrs);
-}
-
-static void slice_set(slice *sl, const struct ArrowArray *b, int64_t from, int64_t n)
-{
-    static const void *no_buffers[1] = {NULL};
-    for (int64_t i = 0; i < sl->nkids; i++) {
-        sl->kids[i] = *b->children[i];
-        sl->kids[i].offset += b->offset + from;
-        sl->kids[i].length = n;
-        if (sl->kids[i].null_count != 0)
-            sl->kids[i].null_count = -1;
-        sl->kids[i].release = noop_release;
-        sl->kids[i].private_data = NULL;
-        sl->kid_ptrs[i] = &sl->kids[i];
-    }
-    memset(&sl->top, 0, sizeof sl->top);
-    sl->top.length = n;
-    sl->top.null_count = 0;
-    sl->top.n_buffers = 1;
-    sl->top.buffers = no_buffers;
-    sl->top.n_children = sl->nkids;
-    sl->top.children = sl->kid_ptrs;
-    sl->top.release = noop_release;
-}
-
-typedef struct appender_ctx {
-    pdi_duck_conn *c;
-    const char *schema, *table;
-    duck_appender app;
-    duck_arrow_converted_schema cs;
-} appender_ctx;
-
-static int app_open(appender_ctx *ax, struct ArrowSchema *sch)
-{
-    const pdi_duck_api *A = ax->c->A;
-    duck_error_data e = A->schema_from_arrow(ax->c->conn, sch, &ax->cs);
-    int rc = PD_OK;
-    if (e && A->error_data_has_error(e))
-        rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                          "duckdb: the Arrow schema of table %s.%s cannot be loaded: %s",
-                          ax->schema, ax->table, err_text(A, e));
-    if (e)
-        A->destroy_error_data(&e);
-    if (rc == PD_OK &&
-        A->appender_create_ext(ax->c->conn, NULL, ax->schema, ax->table, &ax->app) != 0) {
-        rc = pd_set_error(PD_ERR_SQL, "duckdb: cannot append to %s.%s: %s", ax->schema, ax->table,
-                          ax->app && A->appender_error(ax->app) ? A->appender_error(ax->app)
-                                                                : "no such table");
-    }
+    in_stream *w = st->private_data;
+    int rc = w->src->get_next(w->src, out);
+    if (rc == 0 && out->release)
+        w->rows += out->length;
     return rc;
 }
 
-static int app_batch(appender_ctx *ax, const struct ArrowSchema *sch, const struct ArrowArray *b)
+static const char *in_last_error(struct ArrowArrayStream *st)
 {
-    const pdi_duck_api *A = ax->c->A;
-    if (b->n_children != sch->n_children)
-        return pd_set_error(PD_ERR_INVALID,
-                            "Arrow batch for %s.%s has %lld columns, its schema %lld", ax->schema,
-                            ax->table, (long long)b->n_children, (long long)sch->n_children);
-    slice sl;
-    int rc = slice_init(&sl, b->n_children);
-    for (int64_t from = 0; rc == PD_OK && from < b->length; from += PDI_DUCK_CHUNK_ROWS) {
-        int64_t n = b->length - from < PDI_DUCK_CHUNK_ROWS ? b->length - from : PDI_DUCK_CHUNK_ROWS;
-        slice_set(&sl, b, from, n);
-        duck_data_chunk ch = NULL;
-        duck_error_data e = A->data_chunk_from_arrow(ax->c->conn, &sl.top, ax->cs, &ch);
-        if (e && A->error_data_has_error(e))
-            rc = pd_set_error(PD_ERR_INVALID, "duckdb: Arrow rows for %s.%s: %s", ax->schema,
-                              ax->table, err_text(A, e));
-        if (e)
-            A->destroy_error_data(&e);
-        if (rc == PD_OK && A->append_data_chunk(ax->app, ch) != 0)
-            rc = pd_set_error(PD_ERR_SQL, "duckdb: appending to %s.%s: %s", ax->schema, ax->table,
-                              A->appender_error(ax->app) ? A->appender_error(ax->app)
-                                                         : "append failed");
-        if (ch)
-            A->destroy_data_chunk(&ch);
-        if (sl.top.release)
-            sl.top.release(&sl.top);
-    }
-    slice_free(&sl);
-    return rc;
+    in_stream *w = st->private_data;
+    return w->src->get_last_error ? w->src->get_last_error(w->src) : NULL;
 }
 
-static int app_close(appender_ctx *ax, int rc)
+static void in_release(struct ArrowArrayStream *st)
 {
-    const pdi_duck_api *A = ax->c->A;
-    if (ax->app) {
-        if (rc == PD_OK && A->appender_close(ax->app) != 0)
-            rc = pd_set_error(
-                PD_ERR_SQL, "duckdb: finishing the load of %s.%s: %s", ax->schema, ax->table,
-                A->appender_error(ax->app) ? A->appender_error(ax->app) : "flush failed");
-        A->appender_destroy(&ax->app);
-    }
-    if (ax->cs)
-        A->destroy_arrow_converted_schema(&ax->cs);
-    return rc;
+    st->release = NULL; /* the caller's stream stays the caller's */
 }
 
-int pdi_duck_append_batch(pdi_duck_conn *c,
-                          const char *schema,
-                          const char *table,
-                          const struct ArrowSchema *sch,
-                          const struct ArrowArray *batch)
+/* A name for the view of one load, unique in the process. DuckDB's C API
+ * creates it in the connection's default schema (not as a temporary view),
+ * so it is dropped right after the load, in the caller's transaction. */
+static char *in_view_name(void)
 {
-    appender_ctx ax = {c, schema, table, NULL, NULL};
-    int rc = app_open(&ax, (struct ArrowSchema *)sch);
-    if (rc == PD_OK)
-        rc = app_batch(&ax, sch, batch);
-    return app_close(&ax, rc);
+    static int64_t counter;
+    int64_t n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+    return pdi_asprintf("__pdi_arrow_in_%ld_%lld", (long)getpid(), (long long)n);
+}
+
+/* Keep the error of a failed load across the cleanup statement. */
+static void drop_view_keep_error(pdi_duck_conn *c, const char *drop)
+{
+    pd_buf keep = {0};
+    pdi_buf_puts(&keep, pd_last_error());
+    int code = pd_last_error_code();
+    pdi_duck_exec(c, drop);
+    char *k = pdi_buf_detach(&keep);
+    if (code != PD_OK && k)
+        pd_set_error(code, "%s", k);
+    free(k);
+}
+
+static int count_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    if (n > 0 && v[0])
+        *(int64_t *)user = strtoll(v[0], NULL, 10);
+    return PD_OK;
 }
 
 int pdi_duck_append_stream(pdi_duck_conn *c,
@@ -431,35 +369,64 @@ int pdi_duck_append_stream(pdi_duck_conn *c,
                            struct ArrowArrayStream *st,
                            int64_t *rows)
 {
+    const pdi_duck_api *A = c->A;
+    const pdi_dialect *d = pdi_dialect_get("duckdb");
     if (rows)
         *rows = 0;
-    struct ArrowSchema sch = {0};
-    appender_ctx ax = {c, schema, table, NULL, NULL};
-    int rc = PD_OK;
-    if (st->get_schema(st, &sch) != 0) {
+    in_stream w = {st, {0}, 0};
+    struct ArrowArrayStream fwd = {
+        .get_schema = in_get_schema,
+        .get_next = in_get_next,
+        .get_last_error = in_last_error,
+        .release = in_release,
+        .private_data = &w,
+    };
+    char *view = in_view_name();
+    char *sel = view ? pdi_sql_select_all(d, "main", view) : NULL;
+    char *ins = sel ? pdi_sql_insert_select(d, schema, table, sel) : NULL;
+    char *drop = view ? pdi_sql_drop_view(d, "main", view) : NULL;
+    int rc = ins && drop ? PD_OK : PD_ERR_NOMEM;
+    if (rc == PD_OK && st->get_schema(st, &w.schema) != 0) {
         const char *m = st->get_last_error ? st->get_last_error(st) : NULL;
         rc = pd_set_error(PD_ERR_INVALID, "reading the Arrow schema of %s.%s: %s", schema, table,
                           m ? m : "stream error");
     }
-    if (rc == PD_OK)
-        rc = app_open(&ax, &sch);
-    while (rc == PD_OK) {
-        struct ArrowArray a = {0};
-        if (st->get_next(st, &a) != 0) {
-            const char *m = st->get_last_error ? st->get_last_error(st) : NULL;
-            rc = pd_set_error(PD_ERR_INVALID, "reading an Arrow batch of %s.%s: %s", schema, table,
-                              m ? m : "stream error");
-            break;
-        }
-        if (!a.release)
-            break;
-        if (a.length > 0)
-            rc = app_batch(&ax, &sch, &a);
-        if (rc == PD_OK && rows)
-            *rows += a.length;
-        a.release(&a);
+    /* (DuckDB aborts the process on a schema without columns) */
+    if (rc == PD_OK && (!w.schema.format || strcmp(w.schema.format, "+s") != 0 ||
+                        w.schema.n_children < 1 || !w.schema.children))
+        rc = pd_set_error(PD_ERR_INVALID,
+                          "the Arrow stream for %s.%s is not a table (a struct of at least one "
+                          "column): format '%s'",
+                          schema, table, w.schema.format ? w.schema.format : "");
+    /* DuckDB's Arrow scan: the stream becomes a view, scanned by DuckDB's
+     * threads in parallel (a batch per thread at a time, converted by
+     * DuckDB, insertion order kept) */
+    if (rc == PD_OK && A->arrow_scan(c->conn, view, &fwd) != 0) {
+        const char *m = st->get_last_error ? st->get_last_error(st) : NULL;
+        rc =
+            pd_set_error(PD_ERR_INVALID, "duckdb: the Arrow stream for %s.%s cannot be scanned%s%s",
+                         schema, table, m ? ": " : "", m ? m : "");
     }
-    rc = app_close(&ax, rc);
-    pd_arrow_schema_release(&sch);
+    int64_t inserted = -1;
+    bool registered = rc == PD_OK;
+    if (rc == PD_OK)
+        rc = pdi_duck_query(c, ins, 0, NULL, count_row, &inserted);
+    if (rc == PD_OK) {
+        rc = pdi_duck_exec(c, drop);
+    } else if (registered) {
+        pd_error_prefix("duckdb: loading Arrow rows into %s.%s", schema, table);
+        drop_view_keep_error(c, drop); /* fails in an aborted transaction: its rollback drops it */
+    }
+    if (rc == PD_OK && inserted >= 0 && inserted != w.rows)
+        rc = pd_set_error(PD_ERR_SQL, "duckdb: %lld Arrow rows read for %s.%s but %lld inserted",
+                          (long long)w.rows, schema, table, (long long)inserted);
+    if (rc == PD_OK && rows)
+        *rows = w.rows;
+    if (w.schema.release)
+        w.schema.release(&w.schema);
+    free(view);
+    free(sel);
+    free(ins);
+    free(drop);
     return rc;
 }

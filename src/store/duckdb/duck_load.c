@@ -76,17 +76,9 @@ static const sym_entry g_syms[] = {
     SYM(destroy_arrow_options),
     SYM(to_arrow_schema),
     SYM(data_chunk_to_arrow),
-    SYM(schema_from_arrow),
-    SYM(data_chunk_from_arrow),
-    SYM(destroy_arrow_converted_schema),
     SYM(error_data_has_error),
     SYM(error_data_message),
     SYM(destroy_error_data),
-    SYM(appender_create_ext),
-    SYM(append_data_chunk),
-    SYM(appender_close),
-    SYM(appender_destroy),
-    SYM(appender_error),
     SYM(arrow_scan),
 };
 
