@@ -32,6 +32,7 @@ int pdi_ensure_stage(pdi_run *r, pd_stage *st)
     sr->tx.stage = st->name;
     sr->tx.technique = r->cfg->stage_commit_technique;
     sr->tx.run_id = r->run_id;
+    sr->tx.defer_tx = true; /* made by pdi_stage_mark_changed */
     if (r->dry) {
         snprintf(sr->tx.transaction_name, sizeof sr->tx.transaction_name, "%s__tmp", st->name);
     } else {

@@ -124,7 +124,7 @@ int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx)
     /* a backend's init_stage may need the transaction schema, or must run
      * before anything reads the stage (the Parquet store's recovery): the
      * transaction schema is prepared at once there */
-    if (rc == PD_OK && s->be->init_stage)
+    if (rc == PD_OK && (!tx->defer_tx || s->be->init_stage))
         rc = prepare_tx(s, tx);
     if (rc == PD_OK)
         rc = pdi_meta_delete_uncommitted(s, tx->stage);

@@ -149,14 +149,17 @@ typedef struct pd_stage_tx {
     pd_commit_technique technique;
     char transaction_name[256]; /* filled by init: "stage__tmp" / "stage__odd" / "stage__even" */
     const char *run_id;
+    bool defer_tx; /* set by the caller: see pdi_store_init_stage */
     bool tx_ready; /* the transaction schema is (re)created: set by the store */
 } pd_stage_tx;
 
 /* Create the base schema if missing, choose the transaction schema, delete
- * this stage's uncommitted metadata rows. The empty transaction schema is
- * (re)created by pdi_store_prepare_tx before the stage's first write (at
- * once where the backend has an init_stage operation), so that a stage
- * whose tasks are all cache-valid makes no DDL. */
+ * this stage's uncommitted metadata rows, and (re)create the empty
+ * transaction schema - unless tx->defer_tx: then the caller calls
+ * pdi_store_prepare_tx before the stage's first write (the run does, so
+ * that a stage whose tasks are all cache-valid makes no DDL; where the
+ * backend has an init_stage operation it is prepared at once all the
+ * same). */
 int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx);
 /* Before the first write into tx->transaction_name: drop and re-create
  * it (and the backend's init_stage). No-op once tx->tx_ready. */
