@@ -20,10 +20,11 @@ export PIPEDAG_DUCKDB_LIBRARY=${PIPEDAG_DUCKDB_LIBRARY:-$ROOT/.deps/npm/node_mod
 [ -x "$PD" ] || { echo "missing $PD (build first)"; exit 1; }
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "no PostgreSQL 15 (initdb) here"; exit 1; }
 W=$(mktemp -d /tmp/pd-pq-cached-XXXXXX)
-cleanup() { sh "$ROOT/scripts/pg-test-cluster.sh" stop "$W/pg" >/dev/null 2>&1 || true; rm -rf "$W"; }
+cleanup() { sh "$ROOT/scripts/pg-test-cluster.sh" stop "$W-pg" >/dev/null 2>&1 || true; rm -rf "$W"; }
 trap cleanup EXIT
-sh "$ROOT/scripts/pg-test-cluster.sh" start "$W/pg" >/dev/null
-PGURL=$(cat "$W/pg/url")
+[ -n "${PD_BENCH_KEEP:-}" ] && trap - EXIT
+sh "$ROOT/scripts/pg-test-cluster.sh" start "$W-pg" >/dev/null
+PGURL=$(cat "$W-pg/url")
 
 { echo "name: k1000"; echo "stages:"
   for s in $(seq 0 9); do
@@ -65,7 +66,7 @@ t0=$(ms); "$PD" run flow.yaml >/dev/null 2>err.txt || { cat err.txt >&2; exit 1;
 best=999999999 one=0 log=${PD_TEST_S3_WORK:-}/checker.log n0=0
 for i in $(seq "$RUNS"); do
     [ -f "$log" ] && n0=$(wc -l <"$log")
-    t0=$(ms); "$PD" run flow.yaml >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }; t=$(($(ms) - t0))
+    t0=$(ms); "$PD" run flow.yaml >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }; cp err.txt err_$i.txt; t=$(($(ms) - t0))
     grep -q "^0 ran, 1000 cache-valid, 0 failed" err.txt || { cat err.txt >&2; echo "not fully cache-valid" >&2; exit 1; }
     [ "$i" = 1 ] && one=$t
     [ $t -lt $best ] && best=$t

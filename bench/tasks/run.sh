@@ -17,13 +17,13 @@ export PIPEDAG_DUCKDB_LIBRARY=${PIPEDAG_DUCKDB_LIBRARY:-$ROOT/.deps/npm/node_mod
 BT=$B/bench/tasks/bench_tasks
 [ -x "$BT" ] || { echo "missing $BT (cmake --build $B --target bench_tasks)"; exit 1; }
 W=$(mktemp -d /tmp/pd-bench-tasks-XXXXXX)
-cleanup() { sh "$ROOT/scripts/pg-test-cluster.sh" stop "$W/pg" >/dev/null 2>&1 || true; rm -rf "$W"; }
+cleanup() { sh "$ROOT/scripts/pg-test-cluster.sh" stop "$W-pg" >/dev/null 2>&1 || true; rm -rf "$W"; }
 trap cleanup EXIT
 
 PGURL=
 if [ -x /usr/lib/postgresql/15/bin/initdb ]; then
-    sh "$ROOT/scripts/pg-test-cluster.sh" start "$W/pg" >/dev/null
-    PGURL=$(cat "$W/pg/url")
+    sh "$ROOT/scripts/pg-test-cluster.sh" start "$W-pg" >/dev/null
+    PGURL=$(cat "$W-pg/url")
 fi
 pg_yaml() { # pg_yaml FILE DBNAME: the Postgres store (file locks, as the others)
     cat >"$1" <<YAML

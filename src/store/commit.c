@@ -74,6 +74,23 @@ int pdi_check_technique(pd_store *s, pd_commit_technique t)
     return PD_OK;
 }
 
+/* A backend's init_stage or begin_stage on a pooled session. */
+static int
+backend_stage_op(pd_store *s, pd_stage_tx *tx, int (*op)(pdi_conn *c, const pdi_stage_names *st))
+{
+    pdi_stage_names n;
+    int rc = pdi_stage_names_make(s, tx, &n);
+    pdi_conn *c = NULL;
+    if (rc == PD_OK)
+        rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = op(c, &n);
+        pdi_pool_put(s, c);
+    }
+    pdi_stage_names_free(&n);
+    return rc;
+}
+
 /* Drop and re-create the transaction schema, then the backend's
  * init_stage. */
 static int prepare_tx(pd_store *s, pd_stage_tx *tx)
@@ -81,18 +98,8 @@ static int prepare_tx(pd_store *s, pd_stage_tx *tx)
     int rc = pdi_drop_schema(s, tx->transaction_name);
     if (rc == PD_OK)
         rc = pdi_create_schema(s, tx->transaction_name);
-    if (rc == PD_OK && s->be->init_stage) {
-        pdi_stage_names n;
-        rc = pdi_stage_names_make(s, tx, &n);
-        pdi_conn *c = NULL;
-        if (rc == PD_OK)
-            rc = pdi_pool_get(s, &c);
-        if (rc == PD_OK) {
-            rc = s->be->init_stage(c, &n);
-            pdi_pool_put(s, c);
-        }
-        pdi_stage_names_free(&n);
-    }
+    if (rc == PD_OK && s->be->init_stage)
+        rc = backend_stage_op(s, tx, s->be->init_stage);
     if (rc == PD_OK)
         tx->tx_ready = true;
     return rc;
@@ -121,10 +128,11 @@ int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx)
         return rc;
     tx->tx_ready = false;
     rc = pdi_create_schema(s, tx->stage);
-    /* a backend's init_stage may need the transaction schema, or must run
-     * before anything reads the stage (the Parquet store's recovery): the
-     * transaction schema is prepared at once there */
-    if (rc == PD_OK && (!tx->defer_tx || s->be->init_stage))
+    if (rc == PD_OK && s->be->begin_stage)
+        rc = backend_stage_op(s, tx, s->be->begin_stage);
+    /* an init_stage without begin_stage may be what a read of the stage
+     * needs: the transaction schema is prepared at once there */
+    if (rc == PD_OK && (!tx->defer_tx || (s->be->init_stage && !s->be->begin_stage)))
         rc = prepare_tx(s, tx);
     if (rc == PD_OK)
         rc = pdi_meta_delete_uncommitted(s, tx->stage);
