@@ -99,10 +99,6 @@ static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
     return rc;
 }
 
-/* INSERT the queued rows inside the caller's transaction (caller holds
- * meta_mu). Rows of one table go out as multi-row INSERTs (one round trip
- * per PDI_INSERT_BATCH rows on a server), in queue order within a table.
- * The queue is left as it is: the caller clears it. */
 static const char *row_stage(const pdi_pending_row *r)
 {
     return r->kind == 2 ? r->p[2] : r->p[1];
@@ -128,6 +124,10 @@ static void forget_written(pd_store *s, const char *stage)
     strv_remove(&s->written_stages, stage);
 }
 
+/* INSERT the queued rows inside the caller's transaction (caller holds
+ * meta_mu). Rows of one table go out as multi-row INSERTs (one round trip
+ * per PDI_INSERT_BATCH rows on a server), in queue order within a table.
+ * The queue is left as it is: the caller clears it. */
 static int insert_pending(pd_store *s)
 {
     if (s->npending == 0)
