@@ -1,17 +1,21 @@
 #!/bin/bash
 # The 1,000-task benchmark on SQLite, Postgres and DuckDB in one run:
-#   bash bench/tasks/run.sh BUILD_DIR [REPS=3] [BASE_BUILD_DIR]
+#   bash bench/tasks/run.sh BUILD_DIR [REPS=3] [BASE_BUILD_DIR] [ROUNDS=2]
 # Starts a private Postgres 15 cluster on loopback (scripts/pg-test-cluster.sh;
 # Postgres is left out when there is none), then one bench_tasks process runs
 # the three stores, the fully cached re-runs interleaved (best of REPS), and
 # prints µs/task and the ratios. With BASE_BUILD_DIR (a build of another
 # commit, e.g. main, with its bench_tasks built), the same benchmark runs
 # with that build first, each store in its own process as older builds
-# take one store (PD_BENCH_CONFIG), and a before/after table follows.
+# take one store (PD_BENCH_CONFIG), and a before/after table follows; the
+# two builds then run alternately ROUNDS times (best of all rounds kept), so
+# that the load of a shared machine hits both alike.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 REPS=${2:-3}
 BASE=${3:+$(cd "$3" && pwd)}
+ROUNDS=${4:-2}
+[ -n "$BASE" ] || ROUNDS=1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export PIPEDAG_DUCKDB_LIBRARY=${PIPEDAG_DUCKDB_LIBRARY:-$ROOT/.deps/npm/node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so}
 BT=$B/bench/tasks/bench_tasks
@@ -66,42 +70,46 @@ instances:
 YAML
 }
 
-declare -A before
-if [ -n "$BASE" ]; then
-    OLD=$BASE/bench/tasks/bench_tasks
-    [ -x "$OLD" ] || { echo "missing $OLD"; exit 1; }
-    duck_yaml "$W/duck.yaml"
-    echo "== before: $OLD (one process per store)"
-    for st in sqlite postgres duckdb; do
-        case $st in
-        sqlite) cfg= ;;
-        postgres) [ -n "$PGURL" ] || continue; pg_yaml "$W/pg_before.yaml" pd_bench_before; cfg=$W/pg_before.yaml ;;
-        duckdb) cfg=$W/duck.yaml ;;
-        esac
-        out=$(cd "$W" && PD_BENCH_CACHED_RUNS=$REPS ${cfg:+PD_BENCH_CONFIG=$cfg} "$OLD" 10 100 1)
-        echo "$out" | sed "s/^/$st: /"
-        before[$st]=$(echo "$out" | sed -n 's/^fully cached re-run best of [0-9]*: \([0-9.]*\) s.*/\1/p')
-    done
-    echo
-fi
-
+declare -A before after
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
+duck_yaml "$W/duck.yaml"
 args=(--store sqlite=sqlite)
-if [ -n "$PGURL" ]; then
-    pg_yaml "$W/pg_after.yaml" pd_bench_after
-    args+=(--store "postgres=$W/pg_after.yaml")
-fi
+[ -n "$PGURL" ] && args+=(--store "postgres=$W/pg_after.yaml")
 args+=(--store duckdb=duckdb)
-echo "== $BT"
-out=$(cd "$W" && "$BT" "${args[@]}" --reps "$REPS" 10 100 1)
-echo "$out"
-if [ -n "$BASE" ]; then
-    echo
-    echo "fully cached re-run of 1,000 tasks, best of $REPS, before ($BASE) / after ($B):"
-    printf "%-10s %12s %12s %8s\n" store "before us/t" "after us/t" "after/before"
-    echo "$out" | sed -n 's/^RESULT store=\([a-z]*\) .* cached=\([0-9.]*\) .*/\1 \2/p' |
-        while read -r st t; do
-            b=${before[$st]:-}
-            [ -n "$b" ] || continue
-            awk -v s="$st" -v b="$b" -v a="$t" 'BEGIN { printf "%-10s %12.1f %12.1f %8.2f\n", s, b * 1000, a * 1000, a / b }'
+for round in $(seq "$ROUNDS"); do
+    if [ -n "$BASE" ]; then
+        OLD=$BASE/bench/tasks/bench_tasks
+        [ -x "$OLD" ] || { echo "missing $OLD"; exit 1; }
+        echo "== round $round, before: $OLD (one process per store)"
+        for st in sqlite postgres duckdb; do
+            case $st in
+            sqlite) cfg= ;;
+            postgres) [ -n "$PGURL" ] || continue; pg_yaml "$W/pg_before.yaml" "pd_bench_before_$round"; cfg=$W/pg_before.yaml ;;
+            duckdb) cfg=$W/duck.yaml ;;
+            esac
+            mkdir -p "$W/before_$round"
+            out=$(cd "$W/before_$round" && env PD_BENCH_CACHED_RUNS="$REPS" ${cfg:+PD_BENCH_CONFIG="$cfg"} "$OLD" 10 100 1)
+            echo "$out" | sed "s/^/$st: /"
+            t=$(echo "$out" | sed -n 's/^fully cached re-run best of [0-9]*: \([0-9.]*\) s.*/\1/p')
+            before[$st]=$(min "${before[$st]:-}" "$t")
         done
+        echo
+    fi
+    [ -n "$PGURL" ] && pg_yaml "$W/pg_after.yaml" "pd_bench_after_$round"
+    echo "== round $round: $BT"
+    out=$(cd "$W" && "$BT" "${args[@]}" --reps "$REPS" 10 100 1)
+    echo "$out"
+    echo
+    while read -r st t; do
+        after[$st]=$(min "${after[$st]:-}" "$t")
+    done < <(echo "$out" | sed -n 's/^RESULT store=\([a-z]*\) .* cached=\([0-9.]*\) .*/\1 \2/p')
+done
+if [ -n "$BASE" ]; then
+    echo "fully cached re-run of 1,000 tasks, best of $REPS x $ROUNDS rounds, before ($BASE) / after ($B):"
+    printf "%-10s %12s %12s %12s\n" store "before us/t" "after us/t" "after/before"
+    for st in sqlite postgres duckdb; do
+        b=${before[$st]:-} a=${after[$st]:-}
+        [ -n "$b" ] && [ -n "$a" ] || continue
+        awk -v s="$st" -v b="$b" -v a="$a" 'BEGIN { printf "%-10s %12.1f %12.1f %12.2f\n", s, b * 1e6 / 1000, a * 1e6 / 1000, a / b }'
+    done
 fi

@@ -216,7 +216,7 @@ static char *cs_rows(void)
     char *sql = pdi_asprintf("SELECT %s FROM (SELECT name || ':' || run_id || ':' || CASE WHEN "
                              "output_json LIKE '%%\"state\":\"cache_valid\"%%' THEN 'cv' "
                              "ELSE 'other' END AS x FROM %%s WHERE stage = 'cs' AND "
-                             "in_transaction_schema = %s ORDER BY x)",
+                             "in_transaction_schema = %s ORDER BY x) AS q",
                              agg, getenv("PD_TEST_STORE") || g_pg ? "false" : "0");
     char *out = pdt_query_cell(sql, "pipedag_metadata", "tasks");
     free(sql);
