@@ -6,10 +6,10 @@
 # the three stores, the fully cached re-runs interleaved (best of REPS), and
 # prints µs/task and the ratios. With BASE_BUILD_DIR (a build of another
 # commit, e.g. main, with its bench_tasks built), the same benchmark runs
-# with that build first, each store in its own process as older builds
-# take one store (PD_BENCH_CONFIG), and a before/after table follows; the
-# two builds then run alternately ROUNDS times (best of all rounds kept), so
-# that the load of a shared machine hits both alike.
+# with that build too, each store in a process of its own (older builds
+# take one store, PD_BENCH_CONFIG), the two builds alternating store by
+# store ROUNDS times (best kept, so that the load of a shared machine hits
+# both alike), and a before/after table follows.
 set -euo pipefail
 B=$(cd "$1" && pwd)
 REPS=${2:-3}
@@ -73,41 +73,48 @@ YAML
 declare -A before after
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
 duck_yaml "$W/duck.yaml"
-args=(--store sqlite=sqlite)
-[ -n "$PGURL" ] && args+=(--store "postgres=$W/pg_after.yaml")
-args+=(--store duckdb=duckdb)
+stores=(sqlite)
+[ -n "$PGURL" ] && stores+=(postgres)
+stores+=(duckdb)
+# before/after: each store in a process of its own, the two builds
+# alternating store by store, ROUNDS times
 for round in $(seq "$ROUNDS"); do
-    if [ -n "$BASE" ]; then
-        OLD=$BASE/bench/tasks/bench_tasks
-        [ -x "$OLD" ] || { echo "missing $OLD"; exit 1; }
-        echo "== round $round, before: $OLD (one process per store)"
-        for st in sqlite postgres duckdb; do
-            case $st in
-            sqlite) cfg= ;;
-            postgres) [ -n "$PGURL" ] || continue; pg_yaml "$W/pg_before.yaml" "pd_bench_before_$round"; cfg=$W/pg_before.yaml ;;
-            duckdb) cfg=$W/duck.yaml ;;
-            esac
-            mkdir -p "$W/before_$round"
-            out=$(cd "$W/before_$round" && env PD_BENCH_CACHED_RUNS="$REPS" ${cfg:+PD_BENCH_CONFIG="$cfg"} "$OLD" 10 100 1)
-            echo "$out" | sed "s/^/$st: /"
-            t=$(echo "$out" | sed -n 's/^fully cached re-run best of [0-9]*: \([0-9.]*\) s.*/\1/p')
-            before[$st]=$(min "${before[$st]:-}" "$t")
-        done
-        echo
-    fi
-    [ -n "$PGURL" ] && pg_yaml "$W/pg_after.yaml" "pd_bench_after_$round"
-    echo "== round $round: $BT"
-    out=$(cd "$W" && "$BT" "${args[@]}" --reps "$REPS" 10 100 1)
-    echo "$out"
-    echo
-    while read -r st t; do
-        after[$st]=$(min "${after[$st]:-}" "$t")
-    done < <(echo "$out" | sed -n 's/^RESULT store=\([a-z]*\) .* cached=\([0-9.]*\) .*/\1 \2/p')
+    [ -n "$BASE" ] || break
+    OLD=$BASE/bench/tasks/bench_tasks
+    [ -x "$OLD" ] || { echo "missing $OLD"; exit 1; }
+    echo "== before/after, round $round (one process per store and build)"
+    for st in "${stores[@]}"; do
+        case $st in
+        sqlite) cfg= spec=sqlite ;;
+        postgres)
+            pg_yaml "$W/pg_b$round.yaml" "pd_bench_b$round"
+            pg_yaml "$W/pg_a$round.yaml" "pd_bench_a$round"
+            cfg=$W/pg_b$round.yaml spec=$W/pg_a$round.yaml ;;
+        duckdb) cfg=$W/duck.yaml spec=duckdb ;;
+        esac
+        mkdir -p "$W/b$round"
+        out=$(cd "$W/b$round" && env PD_BENCH_CACHED_RUNS="$REPS" ${cfg:+PD_BENCH_CONFIG="$cfg"} "$OLD" 10 100 1)
+        t=$(echo "$out" | sed -n 's/^fully cached re-run best of [0-9]*: \([0-9.]*\) s.*/\1/p')
+        before[$st]=$(min "${before[$st]:-}" "$t")
+        out=$(cd "$W" && "$BT" --store "$st=$spec" --reps "$REPS" --no-change 10 100 1)
+        a=$(echo "$out" | sed -n 's/^RESULT store=[a-z]* .* cached=\([0-9.]*\) .*/\1/p')
+        after[$st]=$(min "${after[$st]:-}" "$a")
+        echo "$st: before $t s, after $a s"
+    done
 done
+# the three stores in one process, interleaved
+[ -n "$PGURL" ] && pg_yaml "$W/pg_all.yaml" pd_bench_all
+args=(--store sqlite=sqlite)
+[ -n "$PGURL" ] && args+=(--store "postgres=$W/pg_all.yaml")
+args+=(--store duckdb=duckdb)
+echo
+echo "== $BT, the stores in one process"
+"$BT" "${args[@]}" --reps "$REPS" 10 100 1
 if [ -n "$BASE" ]; then
+    echo
     echo "fully cached re-run of 1,000 tasks, best of $REPS x $ROUNDS rounds, before ($BASE) / after ($B):"
     printf "%-10s %12s %12s %12s\n" store "before us/t" "after us/t" "after/before"
-    for st in sqlite postgres duckdb; do
+    for st in "${stores[@]}"; do
         b=${before[$st]:-} a=${after[$st]:-}
         [ -n "$b" ] && [ -n "$a" ] || continue
         awk -v s="$st" -v b="$b" -v a="$a" 'BEGIN { printf "%-10s %12.1f %12.1f %12.2f\n", s, b * 1e6 / 1000, a * 1e6 / 1000, a / b }'
