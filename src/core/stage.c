@@ -141,7 +141,8 @@ static void list_bases(pdi_run *r)
             pdi_srun *sr = &r->s[ids[k]];
             pthread_mutex_lock(&sr->mu);
             if (!sr->base_listed && !sr->committed) {
-                qsort(outs[k].items, outs[k].n, sizeof *outs[k].items, cmp_str);
+                if (outs[k].n)
+                    qsort(outs[k].items, outs[k].n, sizeof *outs[k].items, cmp_str);
                 pdi_strv_free(&sr->base_objs);
                 sr->base_objs = outs[k];
                 memset(&outs[k], 0, sizeof outs[k]);
@@ -170,7 +171,8 @@ int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
     pthread_mutex_lock(&sr->mu);
     if (!sr->base_listed && !sr->committed) {
         if (pdi_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
-            qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
+            if (sr->base_objs.n)
+                qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
             sr->base_listed = true;
         } else {
             pd_clear_error();
