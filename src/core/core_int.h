@@ -206,6 +206,8 @@ typedef struct pdi_run {
     pdi_srun *s;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_mutex_t list_mu; /* the one listing of every stage's base schema */
+    bool bases_listed;       /* tried (stage.c) */
     bool stop;
     size_t done, total;
     pd_progress_fn progress;

@@ -207,6 +207,7 @@ void pdi_run_free(pdi_run *r)
         pdi_store_close(r->store);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->list_mu);
 }
 
 static int select_nodes(pdi_run *r, const pd_run_options *o)
@@ -331,6 +332,7 @@ int pdi_run_open(pdi_run *r, pd_flow *f, const pd_config *cfg, const pd_run_opti
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_mutex_init(&r->list_mu, NULL);
     r->flow = f;
     r->cfg = cfg;
     r->dry = dry;

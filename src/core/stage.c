@@ -32,6 +32,7 @@ int pdi_ensure_stage(pdi_run *r, pd_stage *st)
     sr->tx.stage = st->name;
     sr->tx.technique = r->cfg->stage_commit_technique;
     sr->tx.run_id = r->run_id;
+    sr->tx.defer_tx = true; /* made by pdi_stage_mark_changed */
     if (r->dry) {
         snprintf(sr->tx.transaction_name, sizeof sr->tx.transaction_name, "%s__tmp", st->name);
     } else {
@@ -86,7 +87,9 @@ int pdi_stage_mark_changed(pdi_run *r, pd_stage *st)
     if (rc)
         return rc;
     pthread_mutex_lock(&sr->mu);
-    if (!sr->changed) {
+    if (!sr->changed && !r->dry)
+        rc = pdi_store_prepare_tx(r->store, &sr->tx);
+    if (!sr->changed && !rc) {
         sr->changed = true;
         for (size_t i = 0; i < sr->n_pending && !rc; i++)
             rc = copy_to_tx(r, st, sr->pending[i].from, sr->pending[i].to);
@@ -105,6 +108,58 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The first time a base schema is needed, every selected stage's base
+ * schema is listed in one query where the store can (one catalog scan
+ * instead of one per stage: DuckDB's scans every table of the file). A
+ * base schema changes only at its stage's commit, and stages of this run
+ * are locked, so a listing taken early stays right until then. */
+static void list_bases(pdi_run *r)
+{
+    pthread_mutex_lock(&r->list_mu);
+    if (r->bases_listed) {
+        pthread_mutex_unlock(&r->list_mu);
+        return;
+    }
+    r->bases_listed = true;
+    pd_flow *f = r->flow;
+    const char **names = pdi_calloc(f->n_stages + 1, sizeof *names);
+    size_t *ids = pdi_calloc(f->n_stages + 1, sizeof *ids);
+    pd_strv *outs = pdi_calloc(f->n_stages + 1, sizeof *outs);
+    size_t n = 0;
+    for (size_t i = 0; names && ids && outs && i < f->n_stages; i++) {
+        pdi_srun *sr = &r->s[i];
+        pthread_mutex_lock(&sr->mu);
+        bool need = sr->selected && !sr->base_listed && !sr->committed;
+        pthread_mutex_unlock(&sr->mu);
+        if (need) {
+            names[n] = f->stages[i]->name;
+            ids[n++] = i;
+        }
+    }
+    if (n > 1 && pdi_store_list_objects_in(r->store, names, n, outs) == PD_OK) {
+        for (size_t k = 0; k < n; k++) {
+            pdi_srun *sr = &r->s[ids[k]];
+            pthread_mutex_lock(&sr->mu);
+            if (!sr->base_listed && !sr->committed) {
+                if (outs[k].n)
+                    qsort(outs[k].items, outs[k].n, sizeof *outs[k].items, cmp_str);
+                pdi_strv_free(&sr->base_objs);
+                sr->base_objs = outs[k];
+                memset(&outs[k], 0, sizeof outs[k]);
+                sr->base_listed = true;
+            }
+            pthread_mutex_unlock(&sr->mu);
+        }
+    }
+    pd_clear_error(); /* unsupported or failed: each stage lists its own */
+    for (size_t k = 0; outs && k < n; k++)
+        pdi_strv_free(&outs[k]);
+    free(names);
+    free(ids);
+    free(outs);
+    pthread_mutex_unlock(&r->list_mu);
+}
+
 /* Does the committed (base) schema of st hold `name`? The schema is listed
  * once per run (it does not change before the stage's commit), so checks
  * cost O(log n) instead of one catalog query each. */
@@ -112,10 +167,12 @@ int pdi_base_has(pdi_run *r, pd_stage *st, const char *name, bool *exists)
 {
     pdi_srun *sr = &r->s[st->id];
     *exists = false;
+    list_bases(r);
     pthread_mutex_lock(&sr->mu);
     if (!sr->base_listed && !sr->committed) {
         if (pdi_store_list_objects(r->store, st->name, &sr->base_objs) == PD_OK) {
-            qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
+            if (sr->base_objs.n)
+                qsort(sr->base_objs.items, sr->base_objs.n, sizeof *sr->base_objs.items, cmp_str);
             sr->base_listed = true;
         } else {
             pd_clear_error();

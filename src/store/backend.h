@@ -288,8 +288,15 @@ struct pdi_backend {
 
     /* OPTIONAL. Extra work when a stage transaction starts, after the store
      * created base and dropped + re-created the transaction schema. NULL:
-     * nothing. */
+     * nothing. The store may defer the transaction schema (and this call)
+     * to the stage's first write, so that a stage whose tasks are all
+     * cache-valid makes no DDL - it does not for a backend that sets
+     * init_stage but not begin_stage. */
     int (*init_stage)(pdi_conn *c, const pdi_stage_names *st);
+    /* OPTIONAL. Work at stage init that must precede any read of the
+     * stage (crash recovery), before the transaction schema exists (st->tx
+     * may hold an older slot's objects). NULL: nothing. */
+    int (*begin_stage)(pdi_conn *c, const pdi_stage_names *st);
     /* OPTIONAL (journaled protocol). Make st->tx the visible content of
      * st->base. Before the call every other pooled session has been told
      * to forget_schema(base) and forget_schema(tx); `c` must drop its own

@@ -74,6 +74,37 @@ int pdi_check_technique(pd_store *s, pd_commit_technique t)
     return PD_OK;
 }
 
+/* A backend's init_stage or begin_stage on a pooled session. */
+static int
+backend_stage_op(pd_store *s, pd_stage_tx *tx, int (*op)(pdi_conn *c, const pdi_stage_names *st))
+{
+    pdi_stage_names n;
+    int rc = pdi_stage_names_make(s, tx, &n);
+    pdi_conn *c = NULL;
+    if (rc == PD_OK)
+        rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = op(c, &n);
+        pdi_pool_put(s, c);
+    }
+    pdi_stage_names_free(&n);
+    return rc;
+}
+
+/* Drop and re-create the transaction schema, then the backend's
+ * init_stage. */
+static int prepare_tx(pd_store *s, pd_stage_tx *tx)
+{
+    int rc = pdi_drop_schema(s, tx->transaction_name);
+    if (rc == PD_OK)
+        rc = pdi_create_schema(s, tx->transaction_name);
+    if (rc == PD_OK && s->be->init_stage)
+        rc = backend_stage_op(s, tx, s->be->init_stage);
+    if (rc == PD_OK)
+        tx->tx_ready = true;
+    return rc;
+}
+
 int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx)
 {
     int rc = pdi_check_technique(s, tx->technique);
@@ -95,25 +126,26 @@ int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx)
     }
     if (rc)
         return rc;
+    tx->tx_ready = false;
     rc = pdi_create_schema(s, tx->stage);
-    if (rc == PD_OK)
-        rc = pdi_drop_schema(s, tx->transaction_name);
-    if (rc == PD_OK)
-        rc = pdi_create_schema(s, tx->transaction_name);
-    if (rc == PD_OK && s->be->init_stage) {
-        pdi_stage_names n;
-        rc = pdi_stage_names_make(s, tx, &n);
-        pdi_conn *c = NULL;
-        if (rc == PD_OK)
-            rc = pdi_pool_get(s, &c);
-        if (rc == PD_OK) {
-            rc = s->be->init_stage(c, &n);
-            pdi_pool_put(s, c);
-        }
-        pdi_stage_names_free(&n);
-    }
+    if (rc == PD_OK && s->be->begin_stage)
+        rc = backend_stage_op(s, tx, s->be->begin_stage);
+    /* an init_stage without begin_stage may be what a read of the stage
+     * needs: the transaction schema is prepared at once there */
+    if (rc == PD_OK && (!tx->defer_tx || (s->be->init_stage && !s->be->begin_stage)))
+        rc = prepare_tx(s, tx);
     if (rc == PD_OK)
         rc = pdi_meta_delete_uncommitted(s, tx->stage);
+    if (rc)
+        pd_error_prefix("init of stage '%s' in %s", tx->stage, s->desc);
+    return rc;
+}
+
+int pdi_store_prepare_tx(pd_store *s, pd_stage_tx *tx)
+{
+    if (tx->tx_ready)
+        return PD_OK;
+    int rc = prepare_tx(s, tx);
     if (rc)
         pd_error_prefix("init of stage '%s' in %s", tx->stage, s->desc);
     return rc;
@@ -292,7 +324,7 @@ int pdi_store_commit_stage(pd_store *s, pd_stage_tx *tx, bool changed)
 {
     int rc;
     if (!changed) {
-        rc = pdi_meta_promote(s, tx->stage, NULL, false);
+        rc = pdi_meta_promote_unchanged(s, tx->stage);
     } else {
         pdi_stage_names st;
         rc = pdi_stage_names_make(s, tx, &st);

@@ -12,6 +12,7 @@
 /* ------------------------------------------------------------ statements */
 
 static void pending_clear(pd_store *s);
+static int lazy_cache_load(pd_store *s, const char *stage);
 
 void pdi_meta_sql_free(pd_store *s)
 {
@@ -98,6 +99,31 @@ static int insert_rows(pd_store *s, pdi_pending_row *rows, size_t k)
     return rc;
 }
 
+static const char *row_stage(const pdi_pending_row *r)
+{
+    return r->kind == 2 ? r->p[2] : r->p[1];
+}
+
+/* The stages of the queued rows now have uncommitted rows in the database
+ * (caller holds meta_mu). */
+static int note_written(pd_store *s)
+{
+    for (size_t i = 0; i < s->npending; i++) {
+        const char *st = row_stage(&s->pending[i]);
+        if (st && !pdi_strv_contains(&s->written_stages, st) &&
+            pdi_strv_push(&s->written_stages, st) != PD_OK)
+            return PD_ERR_NOMEM;
+    }
+    return PD_OK;
+}
+
+static void strv_remove(pd_strv *w, const char *v);
+
+static void forget_written(pd_store *s, const char *stage)
+{
+    strv_remove(&s->written_stages, stage);
+}
+
 /* INSERT the queued rows inside the caller's transaction (caller holds
  * meta_mu). Rows of one table go out as multi-row INSERTs (one round trip
  * per PDI_INSERT_BATCH rows on a server), in queue order within a table.
@@ -106,6 +132,8 @@ static int insert_pending(pd_store *s)
 {
     if (s->npending == 0)
         return PD_OK;
+    if (note_written(s) != PD_OK)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory");
     pdi_pending_row *batch = pdi_calloc(PDI_INSERT_BATCH, sizeof *batch);
     int rc = batch ? PD_OK : PD_ERR_NOMEM;
     for (int kind = 0; rc == PD_OK && kind < 3; kind++) {
@@ -206,6 +234,9 @@ void pdi_meta_pending_free(pd_store *s)
 {
     lazy_cache_drop(s);
     pending_clear(s);
+    pdi_strv_free(&s->written_stages);
+    pdi_strv_free(&s->unc_stages);
+    s->unc_known = false;
     free(s->pending);
     s->pending = NULL;
     s->cap_pending = 0;
@@ -351,8 +382,149 @@ int pdi_meta_promote(pd_store *s, const char *stage, const char *slot, bool clea
     promote_args a = {stage, slot, clear_journal};
     rc = in_tx(s, promote_body, &a);
     pending_clear(s); /* inserted and promoted, or rolled back with the promotion */
+    if (rc == PD_OK)
+        forget_written(s, stage);
     unlock_meta(s);
     return rc;
+}
+
+/* ------------------------------------------- promotion of an unchanged stage
+ * A stage whose tables did not change (every task cache-valid) keeps its
+ * committed tables; its promotion would delete the committed rows and
+ * insert this run's. When this run's rows equal the committed ones, that
+ * rewrite changes nothing a lookup reads, so it is skipped: the rows are
+ * compared as multisets of their key fields (tasks: name, version,
+ * position_hash, input_hash, cache_fn_hash, output_json - which holds the
+ * state, the outputs and their cache keys; lazy tables: name, query_hash,
+ * task_hash; raw SQL: every field). Only run_id and timestamp of a lazy
+ * task's row are not compared: the committed row keeps naming the run that
+ * recorded it. Any difference, or rows of the stage already written to the
+ * database, and the stage is promoted as usual. */
+
+#define SEP "\x1f"
+
+/* A comparable key of fields f[0..n) (NULL distinct from ""). */
+static int key_push(pd_strv *out, size_t n, const char *const *f)
+{
+    pd_buf b = PD_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        pdi_buf_puts(&b, f[i] ? f[i] : "\x1e");
+        pdi_buf_puts(&b, SEP);
+    }
+    if (b.oom) {
+        pdi_buf_free(&b);
+        return PD_ERR_NOMEM;
+    }
+    return pdi_strv_push_owned(out, pdi_buf_detach(&b));
+}
+
+static int task_key_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    if (n < 9)
+        return PD_ERR_CORRUPT;
+    /* version, position_hash, input_hash, cache_fn_hash, output_json */
+    const char *f[6] = {v[0], v[2], v[5], v[6], v[7] ? v[7] : "", v[8]};
+    return key_push(user, 6, f);
+}
+
+static int raw_key_row(void *user, int n, const char *const *names, const char *const *v)
+{
+    (void)names;
+    if (n < 5)
+        return PD_ERR_CORRUPT;
+    const char *f[4] = {v[0], v[1], v[3], v[4]};
+    return key_push(user, 4, f);
+}
+
+static bool same_keys(pd_strv *a, pd_strv *b)
+{
+    if (a->n != b->n)
+        return false;
+    pdi_strv_sort(a);
+    pdi_strv_sort(b);
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Do the queued rows of `stage` equal its committed rows? (caller holds
+ * meta_mu) */
+static int unchanged_rows(pd_store *s, const char *stage, bool *same)
+{
+    *same = false;
+    if (pdi_strv_contains(&s->written_stages, stage))
+        return PD_OK;
+    pd_strv q[3] = {PD_STRV_INIT, PD_STRV_INIT, PD_STRV_INIT};
+    pd_strv c[3] = {PD_STRV_INIT, PD_STRV_INIT, PD_STRV_INIT};
+    int rc = PD_OK;
+    for (size_t i = 0; i < s->npending && rc == PD_OK; i++) {
+        const pdi_pending_row *r = &s->pending[i];
+        if (!pdi_str_eq(row_stage(r), stage))
+            continue;
+        const char *const *p = (const char *const *)r->p;
+        if (r->kind == 0) {
+            const char *f[6] = {p[0], p[2], p[5], p[6], p[7] ? p[7] : "", p[8]};
+            rc = key_push(&q[0], 6, f);
+        } else if (r->kind == 1) {
+            const char *f[3] = {p[0], p[2], p[3]};
+            rc = key_push(&q[1], 3, f);
+        } else {
+            const char *f[4] = {p[0], p[1], p[3], p[4]};
+            rc = key_push(&q[2], 4, f);
+        }
+    }
+    const char *p1[1] = {stage};
+    if (rc == PD_OK)
+        rc = mq(s, s->msql[PDI_MQ_TASK_STAGE], 1, p1, task_key_row, &c[0]);
+    if (rc == PD_OK && !pdi_str_eq(s->lazy_cache_stage, stage))
+        rc = lazy_cache_load(s, stage);
+    for (size_t i = 0; rc == PD_OK && i < s->lazy_cache_n; i++) {
+        const pd_lazy_meta *m = &s->lazy_cache[i];
+        const char *f[3] = {m->name, m->query_hash, m->task_hash};
+        rc = key_push(&c[1], 3, f);
+    }
+    if (rc == PD_OK)
+        rc = mq(s, s->msql[PDI_MQ_RAW_STAGE], 1, p1, raw_key_row, &c[2]);
+    if (rc == PD_OK)
+        *same = same_keys(&q[0], &c[0]) && same_keys(&q[1], &c[1]) && same_keys(&q[2], &c[2]);
+    for (int k = 0; k < 3; k++) {
+        pdi_strv_free(&q[k]);
+        pdi_strv_free(&c[k]);
+    }
+    return rc;
+}
+
+/* Drop the queued rows of `stage` (caller holds meta_mu). */
+static void drop_queued(pd_store *s, const char *stage)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        pdi_pending_row *r = &s->pending[i];
+        if (pdi_str_eq(row_stage(r), stage)) {
+            for (size_t j = 0; j < r->n; j++)
+                free(r->p[j]);
+        } else {
+            s->pending[k++] = *r;
+        }
+    }
+    s->npending = k;
+}
+
+int pdi_meta_promote_unchanged(pd_store *s, const char *stage)
+{
+    int rc = lock_meta_nf(s);
+    if (rc)
+        return rc;
+    bool same = false;
+    rc = unchanged_rows(s, stage, &same);
+    if (rc == PD_OK && same)
+        drop_queued(s, stage);
+    unlock_meta(s);
+    if (rc)
+        return rc;
+    return same ? PD_OK : pdi_meta_promote(s, stage, NULL, false);
 }
 
 size_t pdi_meta_promote_stmts_for(
@@ -393,12 +565,35 @@ static int del_unc_body(pd_store *s, void *u)
     return rc;
 }
 
+static void strv_remove(pd_strv *w, const char *v)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->items[i], v) == 0) {
+            free(w->items[i]);
+            w->items[i] = w->items[--w->n];
+            return;
+        }
+}
+
 int pdi_meta_delete_uncommitted(pd_store *s, const char *stage)
 {
-    int rc = lock_meta(s);
+    /* no flush: the queued rows are this run's, never of a stage not yet
+     * initialized, and deleting uncommitted rows changes no committed one */
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
-    rc = in_tx(s, del_unc_body, (void *)stage);
+    if (!s->unc_known) {
+        rc = mq(s, s->msql[PDI_MQ_UNCOMMITTED_STAGES], 0, NULL, first_col_row, &s->unc_stages);
+        s->unc_known = rc == PD_OK;
+    }
+    if (rc == PD_OK && (pdi_strv_contains(&s->unc_stages, stage) ||
+                        pdi_strv_contains(&s->written_stages, stage))) {
+        rc = in_tx(s, del_unc_body, (void *)stage);
+        if (rc == PD_OK) {
+            forget_written(s, stage);
+            strv_remove(&s->unc_stages, stage);
+        }
+    }
     unlock_meta(s);
     return rc;
 }
@@ -428,12 +623,18 @@ static int pair_row(void *user, int ncols, const char *const *names, const char 
 
 int pdi_meta_recover(pd_store *s, const char *stage)
 {
-    int rc = lock_meta(s);
+    int rc = lock_meta_nf(s);
     if (rc)
         return rc;
     pd_strv rows = {0};
     rc = stage ? mq(s, s->msql[PDI_MQ_JOURNAL_LIST_STAGE], 1, &stage, pair_row, &rows)
                : mq(s, s->msql[PDI_MQ_JOURNAL_LIST], 0, NULL, pair_row, &rows);
+    /* a recovery promotes or rolls back: the queued rows go first, and the
+     * cached committed lazy rows may change (nothing to do: no flush) */
+    if (rc == PD_OK && rows.n) {
+        lazy_cache_drop(s);
+        rc = flush_locked(s);
+    }
     for (size_t i = 0; rc == PD_OK && i + 1 < rows.n; i += 2) {
         const char *st = rows.items[i];
         bool forward = false;

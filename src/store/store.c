@@ -552,6 +552,49 @@ int pdi_store_table_exists(pd_store *s, const char *schema, const char *name, bo
     return rc;
 }
 
+typedef struct many_ctx {
+    char **phys;
+    size_t n;
+    pd_strv *outs;
+} many_ctx;
+
+static int many_row(void *user, int ncols, const char *const *names, const char *const *v)
+{
+    (void)names;
+    many_ctx *m = user;
+    if (ncols < 2 || !v[0] || !v[1])
+        return PD_OK;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->phys[i], v[0]) == 0)
+            return pdi_strv_push(&m->outs[i], v[1]);
+    return PD_OK;
+}
+
+int pdi_store_list_objects_in(pd_store *s, const char *const *schemas, size_t n, pd_strv *outs)
+{
+    if (s->be->list_objects)
+        return pd_set_error(PD_ERR_UNSUPPORTED, "%s lists one schema at a time", s->be->name);
+    many_ctx m = {pdi_calloc(n ? n : 1, sizeof *m.phys), n, outs};
+    int rc = m.phys ? PD_OK : PD_ERR_NOMEM;
+    for (size_t i = 0; i < n && rc == PD_OK; i++)
+        if (!(m.phys[i] = pdi_phys(s, schemas[i])))
+            rc = PD_ERR_NOMEM;
+    char *q = rc == PD_OK ? pdi_sql_list_objects_in(s->d, (const char *const *)m.phys, n) : NULL;
+    if (rc == PD_OK && !q)
+        rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
+    if (rc == PD_OK)
+        rc = pdi_query(s, q, 0, NULL, many_row, &m);
+    free(q);
+    for (size_t i = 0; i < n; i++) {
+        if (m.phys)
+            free(m.phys[i]);
+        if (rc == PD_OK)
+            pdi_strv_sort(&outs[i]);
+    }
+    free(m.phys);
+    return rc;
+}
+
 int pdi_store_list_objects(pd_store *s, const char *schema, pd_strv *out)
 {
     char *ph = pdi_phys(s, schema);

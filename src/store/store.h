@@ -186,11 +186,21 @@ typedef struct pd_stage_tx {
     pd_commit_technique technique;
     char transaction_name[256]; /* filled by init: "stage__tmp" / "stage__odd" / "stage__even" */
     const char *run_id;
+    bool defer_tx; /* set by the caller: see pdi_store_init_stage */
+    bool tx_ready; /* the transaction schema is (re)created: set by the store */
 } pd_stage_tx;
 
-/* Create the base schema if missing, recreate the empty transaction schema,
- * delete this stage's uncommitted metadata rows. */
+/* Create the base schema if missing, choose the transaction schema, delete
+ * this stage's uncommitted metadata rows, and (re)create the empty
+ * transaction schema - unless tx->defer_tx: then the caller calls
+ * pdi_store_prepare_tx before the stage's first write (the run does, so
+ * that a stage whose tasks are all cache-valid makes no DDL; where the
+ * backend has an init_stage operation it is prepared at once all the
+ * same). */
 int pdi_store_init_stage(pd_store *s, pd_stage_tx *tx);
+/* Before the first write into tx->transaction_name: drop and re-create
+ * it (and the backend's init_stage). No-op once tx->tx_ready. */
+int pdi_store_prepare_tx(pd_store *s, pd_stage_tx *tx);
 /* Publish: if `changed`, make the transaction schema the stage's visible
  * content (swap or re-point views); in every case promote the stage's
  * metadata (delete committed rows, mark this run's rows committed).
@@ -220,6 +230,9 @@ int pdi_store_copy_table(pd_store *s,
 int pdi_store_drop_table(pd_store *s, const char *schema, const char *name);
 /* Objects (tables and views) in a schema, sorted. */
 int pdi_store_list_objects(pd_store *s, const char *schema, pd_strv *out);
+/* The same for n schemas in one query: outs[i] (appended to) for
+ * schemas[i]; PD_ERR_UNSUPPORTED where the store lists one at a time. */
+int pdi_store_list_objects_in(pd_store *s, const char *const *schemas, size_t n, pd_strv *outs);
 /* Physical, quoted "schema"."table" for SQL text (caller frees). */
 char *pdi_store_sql_name(pd_store *s, const char *schema, const char *name);
 /* Run a raw SQL script with `schema` as the stage it creates objects in. */

@@ -50,6 +50,14 @@ struct pd_store {
      * transaction before anything reads uncommitted rows (or commits) */
     struct pdi_pending_row *pending;
     size_t npending, cap_pending;
+    /* stages some of whose uncommitted rows were written to the database
+     * (not only queued) since the stage's last promotion or init */
+    pd_strv written_stages;
+    /* stages with uncommitted rows in the database when the first stage
+     * was initialized (the run holds its stages' locks by then): only
+     * those need the deletion at stage init */
+    bool unc_known;
+    pd_strv unc_stages;
     /* committed lazy_tables rows of one stage, loaded by the first lookup
      * in that stage; dropped by every write that may change committed rows */
     char *lazy_cache_stage;
@@ -130,6 +138,10 @@ int pdi_meta_delete_uncommitted(pd_store *s, const char *stage);
 /* Promote in one metadata transaction; slot != NULL: also set the stage's
  * READ_VIEWS slot; clear_journal: delete the commit_journal row. */
 int pdi_meta_promote(pd_store *s, const char *stage, const char *slot, bool clear_journal);
+/* The promotion of a stage whose tables did not change: when this run's
+ * rows of the stage (still queued) equal its committed rows, nothing is
+ * written (the queued rows are dropped); else pdi_meta_promote. */
+int pdi_meta_promote_unchanged(pd_store *s, const char *stage);
 int pdi_meta_journal_add(pd_store *s, const char *stage, const char *run_id);
 int pdi_meta_get_stage_slot(pd_store *s, const char *stage, char *out, size_t cap);
 /* The promotion statements of `stage` (+ the slot upsert when slot !=

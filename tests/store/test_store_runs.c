@@ -6,7 +6,10 @@
  *  - a key or index naming a missing column fails the task, naming the
  *    task and the column;
  *  - the text of a string literal is part of the lazy cache key
- *    ('de' -> 'DE' is a cache miss, a whitespace-only change is not).
+ *    ('de' -> 'DE' is a cache miss, a whitespace-only change is not);
+ *  - a stage whose tasks are all cache-valid, and whose metadata rows this
+ *    run equal the committed ones, is not rewritten; a removed task's rows
+ *    go all the same, and the task, added back, is computed again.
  * With PD_ACC_PG_URL (tests/store/CMakeLists.txt: the private cluster) the
  * same runs go to Postgres, one fresh database per test, technique from
  * PD_ACC_TECHNIQUE.
@@ -194,6 +197,74 @@ static void test_literal_case_is_a_cache_miss(void **st)
     pd_flow_free(f);
 }
 
+static pd_flow *cached_flow(bool with_b)
+{
+    pd_flow *f = pd_flow_new("cached");
+    pd_stage *s = pd_flow_add_stage(f, "cs");
+    assert_non_null(pd_stage_add_sql(s, "a", "SELECT 1 AS v"));
+    if (with_b)
+        assert_non_null(pd_stage_add_sql(s, "b", "SELECT v + 1 AS v FROM {{ a }}"));
+    assert_int_equal(pd_flow_finalize(f), PD_OK);
+    return f;
+}
+
+/* The committed task rows of stage cs: "name:run_id:state;..." by name. */
+static char *cs_rows(void)
+{
+    const char *agg =
+        getenv("PD_TEST_STORE") || g_pg ? "string_agg(x, ';' ORDER BY x)" : "group_concat(x, ';')";
+    char *sql = pdi_asprintf("SELECT %s FROM (SELECT name || ':' || run_id || ':' || CASE WHEN "
+                             "output_json LIKE '%%\"state\":\"cache_valid\"%%' THEN 'cv' "
+                             "ELSE 'other' END AS x FROM %%s WHERE stage = 'cs' AND "
+                             "in_transaction_schema = %s ORDER BY x) AS q",
+                             agg, getenv("PD_TEST_STORE") || g_pg ? "false" : "0");
+    char *out = pdt_query_cell(sql, "pipedag_metadata", "tasks");
+    free(sql);
+    return out;
+}
+
+static void run_cached(bool with_b, pd_task_state a, pd_task_state b)
+{
+    pd_flow *f = cached_flow(with_b);
+    pd_result *r = pdt_run_flow(f, NULL, PD_OK);
+    PDT_ASSERT_STATE(r, "cs", "a", a);
+    if (with_b)
+        PDT_ASSERT_STATE(r, "cs", "b", b);
+    pd_result_free(r);
+    pd_flow_free(f);
+}
+
+static void test_cached_stage_not_rewritten(void **st)
+{
+    (void)st;
+    run_cached(true, PD_STATE_COMPLETED, PD_STATE_COMPLETED);
+    /* the first cached run records the tasks as cache-valid */
+    run_cached(true, PD_STATE_CACHE_VALID, PD_STATE_CACHE_VALID);
+    char *rows1 = cs_rows();
+    assert_non_null(rows1);
+    assert_non_null(strstr(rows1, "a:"));
+    assert_non_null(strstr(rows1, "b:"));
+    assert_null(strstr(rows1, "other"));
+    /* the next one finds them equal and writes nothing: same run ids */
+    run_cached(true, PD_STATE_CACHE_VALID, PD_STATE_CACHE_VALID);
+    char *rows2 = cs_rows();
+    assert_non_null(rows2);
+    assert_string_equal(rows1, rows2);
+    pdt_assert_cell("SELECT v FROM %s", "cs", "b", "2");
+    /* b removed: a is cache-valid, but the stage's rows differ (b's go) */
+    run_cached(false, PD_STATE_CACHE_VALID, PD_STATE_CACHE_VALID);
+    char *rows3 = cs_rows();
+    assert_non_null(rows3);
+    assert_null(strstr(rows3, "b:"));
+    assert_non_null(strstr(rows3, "a:"));
+    /* b back: no committed row of it, so it is computed again */
+    run_cached(true, PD_STATE_CACHE_VALID, PD_STATE_COMPLETED);
+    pdt_assert_cell("SELECT v FROM %s", "cs", "b", "2");
+    free(rows1);
+    free(rows2);
+    free(rows3);
+}
+
 int main(void)
 {
     g_pg = getenv("PD_ACC_PG_URL");
@@ -203,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_fresh_and_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_missing_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literal_case_is_a_cache_miss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached_stage_not_rewritten, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,6 +160,34 @@ char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema)
     return pdi_dl_finish(&b);
 }
 
+/* " IN ('a', 'b')" */
+void pdi_dl_in_list(pd_buf *b, const char *const *v, size_t n)
+{
+    pdi_buf_puts(b, " IN (");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            pdi_buf_puts(b, ", ");
+        pdi_dl_literal(b, v[i]);
+    }
+    pdi_buf_puts(b, ")");
+}
+
+char *pdi_sql_list_objects_in(const pdi_dialect *d, const char *const *schemas, size_t n)
+{
+    if (d->list_objects_in)
+        return d->list_objects_in(d, schemas, n);
+    if (d->list_objects || n == 0) {
+        pd_set_error(PD_ERR_UNSUPPORTED, "%s: objects are listed one schema at a time", d->name);
+        return NULL;
+    }
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+                     "table_schema");
+    pdi_dl_in_list(&b, schemas, n);
+    pdi_buf_puts(&b, " ORDER BY table_schema, table_name");
+    return pdi_dl_finish(&b);
+}
+
 char *pdi_sql_list_relations(const pdi_dialect *d, const char *schema)
 {
     if (d->list_relations)
@@ -763,6 +791,11 @@ char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q)
                          "position_hash = ? ORDER BY timestamp DESC, id DESC",
                          s);
         break;
+    case PDI_MQ_TASK_STAGE:
+        r = pdi_asprintf("SELECT " TASK_COLS " FROM %s.tasks WHERE stage = ? AND "
+                         "in_transaction_schema = %s",
+                         s, F);
+        break;
     case PDI_MQ_LAZY_INSERT:
         r = pdi_asprintf("INSERT INTO %s.lazy_tables (name, stage, query_hash, task_hash, "
                          "in_transaction_schema) VALUES (?, ?, ?, ?, ?)",
@@ -783,6 +816,18 @@ char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q)
                          "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND query_hash = "
                          "? AND task_hash = ? AND in_transaction_schema = %s",
                          s, F);
+        break;
+    case PDI_MQ_RAW_STAGE:
+        r = pdi_asprintf("SELECT prev_objects, new_objects, stage, query_hash, task_hash, "
+                         "in_transaction_schema FROM %s.raw_sql WHERE stage = ? AND "
+                         "in_transaction_schema = %s",
+                         s, F);
+        break;
+    case PDI_MQ_UNCOMMITTED_STAGES:
+        r = pdi_asprintf("SELECT stage FROM %s.tasks WHERE in_transaction_schema = %s UNION "
+                         "SELECT stage FROM %s.lazy_tables WHERE in_transaction_schema = %s "
+                         "UNION SELECT stage FROM %s.raw_sql WHERE in_transaction_schema = %s",
+                         s, T, s, T, s, T);
         break;
     case PDI_MQ_DEL_UNCOMMITTED_TASKS:
     case PDI_MQ_DEL_UNCOMMITTED_LAZY:

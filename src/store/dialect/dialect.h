@@ -89,6 +89,7 @@ struct pdi_dialect {
                           const char *to);
     char *(*list_schemas)(const pdi_dialect *d);
     char *(*list_objects)(const pdi_dialect *d, const char *schema);
+    char *(*list_objects_in)(const pdi_dialect *d, const char *const *schemas, size_t n);
     char *(*list_relations)(const pdi_dialect *d, const char *schema);
     char *(*table_exists)(const pdi_dialect *d, const char *schema);
     char *(*list_columns)(const pdi_dialect *d, const char *schema, const char *table);
@@ -144,6 +145,10 @@ char *pdi_sql_rename_schema(const pdi_dialect *d, const char *from, const char *
 char *pdi_sql_list_schemas(const pdi_dialect *d);
 /* Query, one text column: names of tables and views in `schema`, sorted. */
 char *pdi_sql_list_objects(const pdi_dialect *d, const char *schema);
+/* Query, two text columns: schema and name of the tables and views of the
+ * n `schemas` (one query instead of n); NULL with PD_ERR_UNSUPPORTED where
+ * the dialect lists one schema at a time. */
+char *pdi_sql_list_objects_in(const pdi_dialect *d, const char *const *schemas, size_t n);
 /* Query, two text columns: name and kind ("TABLE", "VIEW", "MATERIALIZED
  * VIEW", "FOREIGN TABLE") of every object of `schema`, sorted by name. */
 char *pdi_sql_list_relations(const pdi_dialect *d, const char *schema);
@@ -401,6 +406,9 @@ typedef enum pdi_meta_q {
     PDI_MQ_STAGE_GET,          /* (stage) -> cur_transaction_name */
     PDI_MQ_STAGE_DEL,          /* (stage) */
     PDI_MQ_STAGE_PUT,          /* (stage, cur_transaction_name) */
+    PDI_MQ_TASK_STAGE,         /* (stage) committed rows of a stage */
+    PDI_MQ_RAW_STAGE,          /* (stage) committed rows of a stage */
+    PDI_MQ_UNCOMMITTED_STAGES, /* () -> stage, of every uncommitted row */
     PDI_MQ_N
 } pdi_meta_q;
 char *pdi_sql_meta(const pdi_dialect *d, const char *schema, pdi_meta_q q);

@@ -16,6 +16,8 @@ void pdi_dl_quoted(pd_buf *b, const pdi_dialect *d, const char *id);
 void pdi_dl_qualified(pd_buf *b, const pdi_dialect *d, const char *schema, const char *name);
 /* '<s>' with ' doubled. */
 void pdi_dl_literal(pd_buf *b, const char *s);
+/* " IN ('a', 'b', ...)" of n literals. */
+void pdi_dl_in_list(pd_buf *b, const char *const *v, size_t n);
 /* Length of `select` without trailing `;` and blanks. */
 size_t pdi_dl_trimmed_len(const char *select);
 /* "d:p,s" into buf from "name(p,s)"; NULL when there is no (p[,s]). */

@@ -68,6 +68,19 @@ static char *dk_list_objects(const pdi_dialect *d, const char *schema)
     return pdi_dl_finish(&b);
 }
 
+/* duckdb_tables() builds a row for every table of the file (~50 ms with
+ * 1,500 tables): one query for every stage of a run, not one per stage. */
+static char *dk_list_objects_in(const pdi_dialect *d, const char *const *schemas, size_t n)
+{
+    (void)d;
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+                     "table_catalog = current_database() AND table_schema");
+    pdi_dl_in_list(&b, schemas, n);
+    pdi_buf_puts(&b, " ORDER BY table_schema, table_name");
+    return pdi_dl_finish(&b);
+}
+
 static char *dk_list_relations(const pdi_dialect *d, const char *schema)
 {
     (void)d;
@@ -150,6 +163,7 @@ const pdi_dialect pdi_dialect_duckdb = {
     .max_ident_len = 63,
     .list_schemas = dk_list_schemas,
     .list_objects = dk_list_objects,
+    .list_objects_in = dk_list_objects_in,
     .list_relations = dk_list_relations,
     .table_exists = dk_table_exists,
     .list_columns = dk_list_columns,

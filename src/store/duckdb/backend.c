@@ -2,9 +2,10 @@
  * store/duckdb/backend.c - the DuckDB backend: the ops table of
  * store/backend.h over the connector of duck.h.
  *
- * A store's pdi_db only remembers the file and how to open it; every pooled
- * session opens (or shares) the file, so the file is held from the first
- * session to the store's close and no longer (a SQL UI can open it between
+ * A store's pdi_db remembers the file and how to open it; the first
+ * session opens the file and the pdi_db keeps it (every later session
+ * shares it), so the file is held from the first session to the store's
+ * close and no longer (a SQL UI can open it between
  * runs). DuckDB cannot rename schemas: READ_VIEWS only. DDL is
  * transactional (PDI_CAP_TRANSACTIONAL_DDL), so the store's generic commit
  * makes a stage commit (views re-pointed onto the new slot, metadata
@@ -20,6 +21,10 @@ typedef struct duck_be_db {
     pdi_db base;
     char *path;
     pdi_duck_open_opts opts;
+    /* the file, from the first session to d_close: a store whose sessions
+     * all close for a moment (the Parquet store's first one) does not open
+     * and load the file twice */
+    pdi_duck_db *held;
 } duck_be_db;
 
 typedef struct duck_be_conn {
@@ -86,6 +91,7 @@ static void d_close(pdi_db *db)
 {
     if (!db)
         return;
+    pdi_duck_db_release(((duck_be_db *)db)->held);
     free(((duck_be_db *)db)->path);
     free(db);
 }
@@ -100,7 +106,10 @@ static int d_connect(pdi_db *db, pdi_conn **out)
         return rc;
     duck_be_conn *c = pdi_calloc(1, sizeof *c);
     rc = c ? pdi_duck_connect(f, &c->dc) : PD_ERR_NOMEM;
-    pdi_duck_db_release(f); /* the session holds its own reference */
+    if (!bd->held) /* the store's reference (d_close releases it) */
+        bd->held = f;
+    else
+        pdi_duck_db_release(f); /* the session holds its own reference */
     if (rc == PD_OK) {
         char *setup = pdi_sql_session_setup(db->d);
         rc = !setup ? PD_ERR_NOMEM : *setup ? pdi_duck_exec(c->dc, setup) : PD_OK;

@@ -28,9 +28,12 @@
 struct pdi_duck_db {
     char *path;
     duck_database db;
+    long long wal_at_open; /* bytes of the WAL right after opening */
     int refs;
     struct pdi_duck_db *next;
 };
+
+static long long wal_size(const char *path);
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pdi_duck_db *g_open; /* every file this process holds */
@@ -311,6 +314,7 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
     }
     d->path = abs;
     d->db = db;
+    d->wal_at_open = wal_size(abs);
     d->refs = 1;
     d->next = g_open;
     g_open = d;
@@ -322,30 +326,43 @@ int pdi_duck_db_open(const char *path, const pdi_duck_open_opts *o, pdi_duck_db 
 /* Sessions disable DuckDB's checkpoint at close (the dialect's session
  * setup): a cached re-run then ends without rewriting the catalog. So that
  * the next open does not replay a long WAL, the file is still checkpointed
- * at close when its WAL has grown past a threshold. A failed checkpoint is
+ * at close when its WAL has grown past a threshold, or by more than
+ * PDI_DUCK_WAL_GROWN while this process held it. A failed checkpoint is
  * harmless (the WAL stays and is replayed).
  * Measured with callgrind (DuckDB 1.5): every open replays the WAL at
  * ~2,400 instructions per byte (84 KB: 200 M, more than the whole rest of
- * a one-task run on a Parquet store catalog), while a checkpoint of that
- * small catalog (1.3 MB file) costs ~80 M, so past a few tens of KB the
- * replay at every later open costs more than one checkpoint. A checkpoint
- * rewrites the catalog, so it costs more in a bigger file (0.3-1 s with
- * ~3,000 objects): the threshold is 1/32 of the database file, at least
- * 32 KB and at most 1 MB. (A flat 1 MB let a small catalog replay up to
- * ~2.4 G instructions, most of a second, at every open.) */
+ * a one-task run on a Parquet store catalog; a WAL of 2,000 CREATE VIEW ...
+ * read_parquet() statements, 0.6 MB, took ~0.7 s at every open), while a
+ * checkpoint of a small catalog (1.3 MB file) costs ~80 M, so past a few
+ * tens of KB the replay at every later open costs more than one
+ * checkpoint. A checkpoint rewrites the catalog, so it costs more in a
+ * bigger file (0.3-1 s with ~3,000 objects): the size threshold is 1/32 of
+ * the database file, at least 32 KB and at most 1 MB. A run that changed
+ * tables pays the checkpoint once and the cached re-runs after it open
+ * fast; a cached re-run writes a few KB (its run record) and does not
+ * checkpoint. */
 #define PDI_DUCK_WAL_CHECKPOINT_MIN (32 << 10)
 #define PDI_DUCK_WAL_CHECKPOINT_MAX (1 << 20)
+#define PDI_DUCK_WAL_GROWN          (128 << 10)
+
+static long long wal_size(const char *path)
+{
+    char *wal = pdi_asprintf("%s.wal", path);
+    struct stat sb;
+    long long n = wal && stat(wal, &sb) == 0 ? (long long)sb.st_size : 0;
+    free(wal);
+    return n;
+}
 
 static void checkpoint_if_large(const pdi_duck_api *A, pdi_duck_db *db)
 {
-    char *wal = pdi_asprintf("%s.wal", db->path);
-    struct stat sb, sd;
-    off_t limit = PDI_DUCK_WAL_CHECKPOINT_MIN;
+    struct stat sd;
+    long long limit = PDI_DUCK_WAL_CHECKPOINT_MIN;
     if (stat(db->path, &sd) == 0 && sd.st_size / 32 > limit)
-        limit = sd.st_size / 32 < PDI_DUCK_WAL_CHECKPOINT_MAX ? sd.st_size / 32
+        limit = sd.st_size / 32 < PDI_DUCK_WAL_CHECKPOINT_MAX ? (long long)sd.st_size / 32
                                                               : PDI_DUCK_WAL_CHECKPOINT_MAX;
-    bool large = wal && stat(wal, &sb) == 0 && sb.st_size > limit;
-    free(wal);
+    long long n = wal_size(db->path);
+    bool large = n > limit || n - db->wal_at_open > PDI_DUCK_WAL_GROWN;
     duck_connection c = NULL;
     if (!large || A->connect(db->db, &c) != 0)
         return;

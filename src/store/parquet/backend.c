@@ -8,10 +8,11 @@
  *    settings, cleanup of what a killed run left);
  *  - connect: on S3 every catalog session gets the pipedag_s3_local host
  *    function and the read_parquet macro (docs/parquet_store.md);
- *  - init_stage: base views pointing into the new slot (a kill between
+ *  - begin_stage: base views pointing into the new slot (a kill between
  *    the catalog and a separate metadata store) are re-pointed to the
- *    other slot; the new slot's old files are deleted before its first
- *    write;
+ *    other slot; init_stage (before the stage's first write, never in a
+ *    stage whose tasks are all cache-valid): the new slot's old files are
+ *    deleted before its first write;
  *  - copy_table: a cache-valid table's file is hard-linked (local) or
  *    copied server-side (S3) into the new slot, then its view.
  * Tables are written and read by the hooks in hooks.c.
@@ -274,18 +275,17 @@ static char *other_slot(const pdi_stage_names *st)
     return pdi_buf_detach(&b);
 }
 
-static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
+/* Stage init, before anything reads the stage (the new slot itself is
+ * prepared by p_init_stage before the stage's first write). */
+static int p_begin_stage(pdi_conn *c, const pdi_stage_names *st)
 {
     pdi_pq *P = pdi_parquet_of(c->db);
     char *other = other_slot(st);
     int rc = other ? PD_OK : pd_set_error(PD_ERR_INVALID, "not a READ_VIEWS slot: %s", st->tx);
     pdi_duck_conn *dc = pdi_duckdb_conn(c);
-    /* team sharing: the new slot's rows go; the committed slot and the
-     * base come from whoever committed last */
-    if (rc == PD_OK && P->sync)
-        rc = pdi_pq_sync_clear_schema(P->sync, st->tx);
+    /* team sharing: the committed slot and the base come from whoever
+     * committed last; views of other users are bound on footers only */
     if (rc == PD_OK && P->sync) {
-        /* views of other users: bound on footers only */
         rc = pdi_pq_bind_views(P, dc, true);
         if (rc == PD_OK)
             rc = pdi_pq_sync_schema(P->sync, dc, other, NULL);
@@ -312,9 +312,20 @@ static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
                 st->stage, st->tx, other);
         rc = repoint_tx(P, c, st->base, other);
     }
+    free(other);
+    return rc;
+}
+
+/* Before the stage's first write: the new slot's sync rows go (team
+ * sharing), its old files are deleted before its first file is written. */
+static int p_init_stage(pdi_conn *c, const pdi_stage_names *st)
+{
+    pdi_pq *P = pdi_parquet_of(c->db);
+    int rc = PD_OK;
+    if (P->sync)
+        rc = pdi_pq_sync_clear_schema(P->sync, st->tx);
     if (rc == PD_OK)
         rc = pdi_pq_slot_init(P, st->tx);
-    free(other);
     return rc;
 }
 
@@ -371,6 +382,7 @@ const pdi_backend pdi_backend_parquet = {
     .rollback = p_rollback,
     .copy_table = p_copy_table,
     .init_stage = p_init_stage,
+    .begin_stage = p_begin_stage,
     .publish = p_publish,
     .published = p_published,
 };

@@ -51,14 +51,6 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
         rc = pdi_fs_check_base(P->fs, P->base, true);
     if (rc == PD_OK && P->s3)
         rc = pdi_pq_cache_open(P->fs, &P->cache);
-    if (rc == PD_OK && P->s3) {
-        /* what a killed run left: incomplete multipart uploads */
-        if (pdi_fs_cleanup_incomplete(P->fs, P->inst, NULL) != PD_OK) {
-            pdi_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s",
-                    P->base, pd_last_error());
-            pd_clear_error();
-        }
-    }
     if (rc) {
         pd_error_prefix("parquet_base_path %s", a->base_path ? a->base_path : "");
         pdi_pq_close(P);
@@ -110,6 +102,17 @@ int pdi_pq_slot_init(pdi_pq *P, const char *slot)
 
 static int clean_locked(pdi_pq *P, const char *slot)
 {
+    if (P->s3 && !P->uploads_cleaned) {
+        /* what a killed run left: incomplete multipart uploads - before the
+         * run's first write, so that a fully cached run makes no request
+         * for it */
+        P->uploads_cleaned = true;
+        if (pdi_fs_cleanup_incomplete(P->fs, P->inst, NULL) != PD_OK) {
+            pdi_log(PD_LOG_WARN, "parquet_base_path %s: cleaning up incomplete uploads: %s",
+                    P->base, pd_last_error());
+            pd_clear_error();
+        }
+    }
     char *sp = pdi_pq_slot_url(P, slot);
     if (!sp)
         return pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;

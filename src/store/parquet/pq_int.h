@@ -84,6 +84,7 @@ typedef struct pdi_pq_args {
 typedef struct pdi_pq {
     pd_fs *fs;
     bool s3;
+    bool uploads_cleaned; /* S3: incomplete uploads of a killed run cleaned up */
     bool print_materialize;
     char *base;          /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
     char *inst;          /* <base><instance_id>/ */
