@@ -211,13 +211,15 @@ static pd_flow *cached_flow(bool with_b)
 /* The committed task rows of stage cs: "name:run_id:state;..." by name. */
 static char *cs_rows(void)
 {
-    const char *agg =
-        getenv("PD_TEST_STORE") || g_pg ? "string_agg(x, ';' ORDER BY x)" : "group_concat(x, ';')";
+    /* SQLite, native or through ODBC: group_concat and 0/1 booleans */
+    const char *store = getenv("PD_TEST_STORE");
+    bool sqlite = !g_pg && (!store || strcmp(store, "sqlite_odbc") == 0);
+    const char *agg = sqlite ? "group_concat(x, ';')" : "string_agg(x, ';' ORDER BY x)";
     char *sql = pdi_asprintf("SELECT %s FROM (SELECT name || ':' || run_id || ':' || CASE WHEN "
                              "output_json LIKE '%%\"state\":\"cache_valid\"%%' THEN 'cv' "
                              "ELSE 'other' END AS x FROM %%s WHERE stage = 'cs' AND "
                              "in_transaction_schema = %s ORDER BY x) AS q",
-                             agg, getenv("PD_TEST_STORE") || g_pg ? "false" : "0");
+                             agg, sqlite ? "0" : "false");
     char *out = pdt_query_cell(sql, "pipedag_metadata", "tasks");
     free(sql);
     return out;
