@@ -211,13 +211,15 @@ static pd_flow *cached_flow(bool with_b)
 /* The committed task rows of stage cs: "name:run_id:state;..." by name. */
 static char *cs_rows(void)
 {
-    const char *agg =
-        getenv("PD_TEST_STORE") || g_pg ? "string_agg(x, ';' ORDER BY x)" : "group_concat(x, ';')";
+    /* SQLite's syntax: the built-in store, or SQLite through ODBC */
+    const char *store = getenv("PD_TEST_STORE");
+    bool sq = !g_pg && (!store || strcmp(store, "sqlite_odbc") == 0);
+    const char *agg = sq ? "group_concat(x, ';')" : "string_agg(x, ';' ORDER BY x)";
     char *sql = pdi_asprintf("SELECT %s FROM (SELECT name || ':' || run_id || ':' || CASE WHEN "
                              "output_json LIKE '%%\"state\":\"cache_valid\"%%' THEN 'cv' "
                              "ELSE 'other' END AS x FROM %%s WHERE stage = 'cs' AND "
                              "in_transaction_schema = %s ORDER BY x) AS q",
-                             agg, getenv("PD_TEST_STORE") || g_pg ? "false" : "0");
+                             agg, sq ? "0" : "false");
     char *out = pdt_query_cell(sql, "pipedag_metadata", "tasks");
     free(sql);
     return out;
