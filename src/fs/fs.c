@@ -291,7 +291,30 @@ struct pd_fs_file {
     uint8_t *win;
     uint64_t win_off;
     size_t win_len;
+    /* pdi_fs_file_set_sequential: two read-ahead blocks, the older one
+     * replaced on a miss */
+    bool seq;
+    struct {
+        uint8_t *buf;
+        uint64_t off;
+        size_t len, cap;
+        uint64_t used; /* tick of the last hit */
+    } ra[2];
+    uint64_t tick;
+    /* the block after the last one fetched, fetched by a thread meanwhile */
+    struct {
+        pthread_t th;
+        bool active;
+        uint64_t off, got;
+        size_t len, cap;
+        uint8_t *buf;
+        int rc;
+        char *msg;
+    } pf;
 };
+
+/* read-ahead block of a sequential S3 file */
+#define PDI_RA_BLOCK ((size_t)64 << 20)
 
 int pdi_fs_file_open(pd_fs *fs, const char *url, pd_fs_file **out)
 {
@@ -350,7 +373,129 @@ void pdi_fs_file_close(pd_fs_file *f)
     pdi_loc_free(&f->loc);
     free(f->url);
     free(f->win);
+    if (f->pf.active)
+        pthread_join(f->pf.th, NULL);
+    free(f->pf.buf);
+    free(f->pf.msg);
+    for (int i = 0; i < 2; i++)
+        free(f->ra[i].buf);
     free(f);
+}
+
+void pdi_fs_file_set_sequential(pd_fs_file *f, bool on)
+{
+    if (f)
+        f->seq = on;
+}
+
+static int s3_fetch(pd_fs_file *f, uint64_t off, size_t len, uint8_t *buf);
+
+/* The read-ahead block of a sequential file holding [offset, offset + len),
+ * or -1. */
+static int ra_block(const pd_fs_file *f, uint64_t offset, size_t len)
+{
+    for (int i = 0; i < 2; i++)
+        if (f->ra[i].len && offset >= f->ra[i].off && offset + len <= f->ra[i].off + f->ra[i].len)
+            return i;
+    return -1;
+}
+
+static void *prefetch_main(void *arg)
+{
+    pd_fs_file *f = arg;
+    f->pf.rc =
+        pdi_s3_get_range(f->fs, &f->loc, f->etag, f->pf.off, f->pf.len, f->pf.buf, -1, &f->pf.got);
+    if (f->pf.rc)
+        f->pf.msg = pdi_strdup(pd_last_error());
+    return NULL;
+}
+
+/* Start fetching the block that follows [.., end) unless one is in flight
+ * or the file ends there. Failing to start is harmless (read on demand). */
+static void prefetch_from(pd_fs_file *f, uint64_t end)
+{
+    if (f->pf.active || end >= f->size)
+        return;
+    uint64_t n = f->size - end < PDI_RA_BLOCK ? f->size - end : PDI_RA_BLOCK;
+    if (f->pf.cap < n) {
+        free(f->pf.buf);
+        f->pf.cap = 0;
+        if (!(f->pf.buf = malloc((size_t)n)))
+            return;
+        f->pf.cap = (size_t)n;
+    }
+    f->pf.off = end;
+    f->pf.len = (size_t)n;
+    f->pf.got = 0;
+    f->pf.rc = 0;
+    free(f->pf.msg);
+    f->pf.msg = NULL;
+    f->pf.active = pthread_create(&f->pf.th, NULL, prefetch_main, f) == 0;
+}
+
+/* Wait for the block in flight and make it read-ahead block v (its buffer
+ * swapped in). Returns PD_OK or the fetch's error. */
+static int prefetch_take(pd_fs_file *f, int v)
+{
+    pthread_join(f->pf.th, NULL);
+    f->pf.active = false;
+    f->fetched += f->pf.got;
+    if (f->pf.rc)
+        return pd_set_error(f->pf.rc, "%s", f->pf.msg ? f->pf.msg : "ranged read failed");
+    uint8_t *b = f->ra[v].buf;
+    size_t cap = f->ra[v].cap;
+    f->ra[v].buf = f->pf.buf;
+    f->ra[v].cap = f->pf.cap;
+    f->ra[v].off = f->pf.off;
+    f->ra[v].len = f->pf.len;
+    f->pf.buf = b;
+    f->pf.cap = cap;
+    return PD_OK;
+}
+
+/* A sequential S3 file: serve [offset, offset + len) from a read-ahead
+ * block, fetching a new block (the older of the two) from offset on a miss.
+ * Returns len or a negative PD_ERR_*. */
+static int64_t s3_read_ahead(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
+{
+    f->tick++;
+    int h = ra_block(f, offset, len);
+    if (h >= 0) {
+        memcpy(buf, f->ra[h].buf + (offset - f->ra[h].off), len);
+        f->ra[h].used = f->tick;
+        return (int64_t)len;
+    }
+    int v = f->ra[0].used <= f->ra[1].used ? 0 : 1;
+    if (f->pf.active && offset >= f->pf.off && offset + len <= f->pf.off + f->pf.len) {
+        f->ra[v].len = 0;
+        int rc = prefetch_take(f, v);
+        if (rc)
+            return rc;
+        memcpy(buf, f->ra[v].buf + (offset - f->ra[v].off), len);
+        f->ra[v].used = f->tick;
+        prefetch_from(f, f->ra[v].off + f->ra[v].len);
+        return (int64_t)len;
+    }
+    uint64_t want = len > PDI_RA_BLOCK ? len : PDI_RA_BLOCK;
+    if (want > f->size - offset)
+        want = f->size - offset;
+    if (f->ra[v].cap < want) {
+        free(f->ra[v].buf);
+        f->ra[v].len = f->ra[v].cap = 0;
+        if (!(f->ra[v].buf = pdi_malloc((size_t)want)))
+            return PD_ERR_NOMEM;
+        f->ra[v].cap = (size_t)want;
+    }
+    f->ra[v].len = 0;
+    int rc = s3_fetch(f, offset, (size_t)want, f->ra[v].buf);
+    if (rc)
+        return rc;
+    f->ra[v].off = offset;
+    f->ra[v].len = (size_t)want;
+    f->ra[v].used = f->tick;
+    memcpy(buf, f->ra[v].buf, len);
+    prefetch_from(f, offset + want);
+    return (int64_t)len;
 }
 
 static int64_t local_pread(pd_fs_file *f, uint64_t off, void *buf, size_t len)
@@ -393,6 +538,8 @@ int64_t pdi_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len)
         memcpy(buf, f->win + (offset - f->win_off), len);
         return (int64_t)len;
     }
+    if (f->seq && (len >= PDI_WINDOW || ra_block(f, offset, len) >= 0))
+        return s3_read_ahead(f, offset, buf, len);
     if (len >= PDI_WINDOW) {
         int rc = s3_fetch(f, offset, len, buf);
         return rc ? rc : (int64_t)len;

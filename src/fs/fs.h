@@ -126,6 +126,14 @@ uint64_t pdi_fs_file_size(const pd_fs_file *f);
  * the file as user pointer. */
 int64_t pdi_fs_read_at(pd_fs_file *f, uint64_t offset, void *buf, size_t len);
 int64_t pdi_fs_read_at_cb(void *file, uint64_t offset, void *buf, size_t len);
+/* Declare that (nearly) the whole file will be read, in mostly ascending
+ * order (a full scan of every column): on S3, a read of PDI_WINDOW bytes or
+ * more then fetches a block of up to 64 MiB from its offset with parallel
+ * ranged GETs, and the next reads are served from it (two blocks are kept,
+ * for decoding threads that read two row groups at once), while a thread
+ * fetches the block after it. Never set it for a read of a few columns: it
+ * fetches bytes the reader may skip. No effect on local files. */
+void pdi_fs_file_set_sequential(pd_fs_file *f, bool on);
 /* Bytes fetched from storage through this file so far (for tests/benches). */
 uint64_t pdi_fs_file_bytes_fetched(const pd_fs_file *f);
 void pdi_fs_file_close(pd_fs_file *f); /* NULL-safe */

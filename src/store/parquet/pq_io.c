@@ -127,6 +127,9 @@ static int open_next(pq_multi *m, bool first)
 {
     const char *url = m->urls.items[m->next++];
     int rc = pdi_fs_file_open(m->fs, url, &m->file);
+    /* every column of the file is read, row group after row group */
+    if (rc == PD_OK)
+        pdi_fs_file_set_sequential(m->file, true);
     if (rc == PD_OK)
         rc = pd_parquet_open_callback(pdi_fs_read_at_cb, m->file, pdi_fs_file_size(m->file),
                                       &m->reader);
