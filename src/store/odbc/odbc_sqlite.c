@@ -22,9 +22,8 @@
  * inside them).
  */
 #include "store/odbc/odbc_be.h"
+#include "store/sqlite/sqlite_files.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +43,6 @@ static osq_conn *Q(pdi_conn *c)
 static const char *dir_of(pdi_conn *c)
 {
     return ((osq_db *)c->db)->dir;
-}
-
-static char *schema_file(const char *dir, const char *schema)
-{
-    return pdi_asprintf("%s/%s.sqlite", dir, schema);
 }
 
 /* ------------------------------------------------------------- attaching */
@@ -86,7 +80,7 @@ attach(osq_conn *q, const char *schema, bool create, const char *const *keep, si
     }
     if (strchr(schema, '"') || strchr(schema, '/'))
         return pd_set_error(PD_ERR_INVALID, "sqlite (odbc): invalid schema name '%s'", schema);
-    char *file = schema_file(dir_of(&q->base), schema);
+    char *file = pdi_sqlite_schema_file(dir_of(&q->base), schema);
     if (!file)
         return PD_ERR_NOMEM;
     if (!create && !pdi_path_exists(file)) {
@@ -289,7 +283,7 @@ static int fsync_path(const char *path)
 
 static int osq_create_schema(pdi_conn *c, const char *schema)
 {
-    char *f = schema_file(dir_of(c), schema);
+    char *f = pdi_sqlite_schema_file(dir_of(c), schema);
     int rc = f ? (pdi_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
     free(f);
     return rc ? rc : attach(Q(c), schema, true, NULL, 0);
@@ -300,34 +294,12 @@ static int osq_create_schema(pdi_conn *c, const char *schema)
 static int osq_drop_schema(pdi_conn *c, const char *schema)
 {
     int rc = osq_forget(c, schema);
-    static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
-    for (size_t i = 0; i < 4 && rc == PD_OK; i++) {
-        char *f = pdi_asprintf("%s/%s.sqlite%s", dir_of(c), schema, ext[i]);
-        if (!f)
-            return PD_ERR_NOMEM;
-        if (unlink(f) != 0 && errno != ENOENT)
-            rc = pd_set_error(PD_ERR_IO, "cannot delete %s", f);
-        free(f);
-    }
-    return rc;
+    return rc ? rc : pdi_sqlite_delete_schema_files(dir_of(c), schema);
 }
 
 static int osq_list_schemas(pdi_conn *c, pd_strv *out)
 {
-    DIR *d = opendir(dir_of(c));
-    if (!d)
-        return pd_set_error(PD_ERR_IO, "cannot list %s", dir_of(c));
-    struct dirent *e;
-    int rc = PD_OK;
-    while ((e = readdir(d)) != NULL && rc == PD_OK) {
-        size_t n = strlen(e->d_name);
-        if (n <= 7 || strcmp(e->d_name + n - 7, ".sqlite") != 0)
-            continue;
-        char *nm = pdi_strndup(e->d_name, n - 7);
-        rc = nm ? pdi_strv_push_owned(out, nm) : PD_ERR_NOMEM;
-    }
-    closedir(d);
-    return rc;
+    return pdi_sqlite_list_schema_files(dir_of(c), out);
 }
 
 static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
@@ -349,7 +321,7 @@ static int catalog(pdi_conn *c,
                    void *user)
 {
     int rc = sql ? PD_OK : PD_ERR_NOMEM;
-    char *f = rc == PD_OK ? schema_file(dir_of(c), schema) : NULL;
+    char *f = rc == PD_OK ? pdi_sqlite_schema_file(dir_of(c), schema) : NULL;
     if (rc == PD_OK && !f)
         rc = PD_ERR_NOMEM;
     if (rc == PD_OK && pdi_path_exists(f)) {
@@ -498,8 +470,8 @@ static int fix_views(pdi_conn *c, const char *tx)
 static int osq_publish(pdi_conn *c, const pdi_stage_names *st)
 {
     const char *dir = dir_of(c);
-    char *fbase = schema_file(dir, st->base);
-    char *ftx = schema_file(dir, st->tx);
+    char *fbase = pdi_sqlite_schema_file(dir, st->base);
+    char *ftx = pdi_sqlite_schema_file(dir, st->tx);
     int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
     if (rc == PD_OK && !pdi_path_exists(ftx))
         rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftx);
@@ -524,7 +496,7 @@ static int osq_publish(pdi_conn *c, const pdi_stage_names *st)
 
 static int osq_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
 {
-    char *f = schema_file(((osq_db *)pdb)->dir, st->tx);
+    char *f = pdi_sqlite_schema_file(((osq_db *)pdb)->dir, st->tx);
     if (!f)
         return PD_ERR_NOMEM;
     *done = !pdi_path_exists(f);

@@ -12,9 +12,8 @@
  * column types recovered from the declared column types.
  */
 #include "store/backend.h"
+#include "store/sqlite/sqlite_files.h"
 #include "util/util.h"
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -90,7 +89,7 @@ static int url_dir(const char *url, char **dir_out)
 
 static char *schema_file(sq_conn *q, const char *schema)
 {
-    return pdi_asprintf("%s/%s.sqlite", q->dir, schema);
+    return pdi_sqlite_schema_file(q->dir, schema);
 }
 
 static int att_find(sq_conn *q, const char *name)
@@ -842,37 +841,13 @@ static int sq_create_schema(pdi_conn *c, const char *schema)
  * other session forget the schema). */
 static int sq_drop_schema(pdi_conn *c, const char *schema)
 {
-    sq_conn *q = SQ(c);
     int rc = sq_forget(c, schema);
-    static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
-    for (size_t i = 0; i < 4 && rc == PD_OK; i++) {
-        char *f = pdi_asprintf("%s/%s.sqlite%s", q->dir, schema, ext[i]);
-        if (!f)
-            return PD_ERR_NOMEM;
-        if (unlink(f) != 0 && errno != ENOENT)
-            rc = pd_set_error(PD_ERR_IO, "cannot delete %s", f);
-        free(f);
-    }
-    return rc;
+    return rc ? rc : pdi_sqlite_delete_schema_files(SQ(c)->dir, schema);
 }
 
 static int sq_list_schemas(pdi_conn *c, pd_strv *out)
 {
-    sq_conn *q = SQ(c);
-    DIR *d = opendir(q->dir);
-    if (!d)
-        return pd_set_error(PD_ERR_IO, "cannot list %s", q->dir);
-    struct dirent *e;
-    int rc = PD_OK;
-    while ((e = readdir(d)) != NULL && rc == PD_OK) {
-        size_t n = strlen(e->d_name);
-        if (n <= 7 || strcmp(e->d_name + n - 7, ".sqlite") != 0)
-            continue;
-        char *nm = pdi_strndup(e->d_name, n - 7);
-        rc = nm ? pdi_strv_push_owned(out, nm) : PD_ERR_NOMEM;
-    }
-    closedir(d);
-    return rc;
+    return pdi_sqlite_list_schema_files(SQ(c)->dir, out);
 }
 
 static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
@@ -1070,7 +1045,7 @@ static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
 static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
 {
     sq_db *d = (sq_db *)dbp;
-    char *f = pdi_asprintf("%s/%s.sqlite", d->dir, st->tx);
+    char *f = pdi_sqlite_schema_file(d->dir, st->tx);
     if (!f)
         return PD_ERR_NOMEM;
     *done = !pdi_path_exists(f);
