@@ -56,7 +56,7 @@
 
 /* Version of the table below. Bump when an operation is added or a
  * contract changes; the store refuses a backend of another version. */
-#define PDI_BACKEND_VERSION 1
+#define PDI_BACKEND_VERSION 2
 
 typedef struct pdi_backend pdi_backend;
 
@@ -333,6 +333,22 @@ struct pdi_backend {
      * The lock manager treats a dead session as every lock lost. NULL:
      * always alive. */
     bool (*alive)(pdi_conn *c);
+
+    /* ------------------------------------------------------------- checks */
+
+    /* OPTIONAL (version 2). The hash probe of a `unique` check on one
+     * column (docs/checks.md): *distinct = true when the non-NULL values
+     * of schema.table.column are certainly all distinct - their 64-bit
+     * hashes are, and values equal under the column's comparison always
+     * hash equal (a collation that makes different bytes equal, or a type
+     * whose equality is not that of its bytes, must answer
+     * PD_ERR_UNSUPPORTED); *distinct = false when two values MAY be equal
+     * (a duplicate or a hash collision: the store then runs the exact
+     * GROUP BY, which decides). PD_ERR_UNSUPPORTED (no error kept): no
+     * probe for this column, the store runs the exact query. Hash SQL
+     * comes from pdi_sql_check_unique_hash. NULL: no probe. */
+    int (*unique_probe)(
+        pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct);
 };
 
 /* ================================================ registration and access */

@@ -138,20 +138,50 @@ static int bytewise(pd_store *s, const char *ph, const pd_table *t, const char *
     return rc;
 }
 
-/* unique on one column: where the dialect has an exact probe cheaper than
- * the GROUP BY (a count of distinct values: one sort), the probe first and
- * the GROUP BY naming the duplicates only when it finds one. */
+/* The backend's hash probe of unique on one column (backend.h
+ * unique_probe): *probed = false when there is none for this column. */
+static int hash_probe(pd_store *s, const char *ph, const pd_table *t, const char *column,
+                      bool *probed, bool *distinct)
+{
+    *probed = *distinct = false;
+    if (!s->be->unique_probe)
+        return PD_OK;
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc)
+        return rc;
+    rc = s->be->unique_probe(c, ph, t->name, column, distinct);
+    pdi_pool_put(s, c);
+    if (rc == PD_ERR_UNSUPPORTED) {
+        pd_clear_error();
+        return PD_OK;
+    }
+    *probed = rc == PD_OK;
+    return rc;
+}
+
+/* unique on one column: first a probe cheaper than the GROUP BY where
+ * there is one - the backend's hash probe (SQLite, DuckDB, the Parquet
+ * store: distinct 64-bit hashes of the values), else the dialect's exact
+ * count (Postgres: COUNT(c) > COUNT(DISTINCT c), one sort) - and the
+ * GROUP BY naming the duplicates only when the probe finds something. */
 static int
 run_unique(pd_store *s, const char *ph, const pd_table *t, const char *column, const char *what)
 {
     const char *col[] = {column};
-    bool dup = true, by_count = pdi_sql_check_unique_by_count(s->d), bw = false;
-    int rc = by_count ? bytewise(s, ph, t, column, &bw) : PD_OK;
-    if (rc == PD_OK && by_count) {
-        dup = false;
-        char *q = pdi_sql_check_unique_any(s->d, ph, t->name, column, bw);
-        rc = q ? pdi_query(s, q, 0, NULL, any_row, &dup) : PD_ERR_NOMEM;
-        free(q);
+    bool dup = true, probed = false, distinct = false, bw = false;
+    bool by_count = false;
+    int rc = hash_probe(s, ph, t, column, &probed, &distinct);
+    if (rc == PD_OK && probed)
+        dup = !distinct;
+    else if (rc == PD_OK && (by_count = pdi_sql_check_unique_by_count(s->d))) {
+        rc = bytewise(s, ph, t, column, &bw);
+        if (rc == PD_OK) {
+            dup = false;
+            char *q = pdi_sql_check_unique_any(s->d, ph, t->name, column, bw);
+            rc = q ? pdi_query(s, q, 0, NULL, any_row, &dup) : PD_ERR_NOMEM;
+            free(q);
+        }
     }
     if (rc) {
         pd_error_prefix("running %s on column '%s' of table '%s'", what, column, t->name);
@@ -159,6 +189,8 @@ run_unique(pd_store *s, const char *ph, const pd_table *t, const char *column, c
     }
     if (!dup)
         return PD_OK;
+    /* the exact query decides: after a hash probe, finding no duplicate
+     * means two distinct values shared a hash (the column passes) */
     rc = run_one(s, t, pdi_sql_check_unique(s->d, ph, t->name, col, 1, PDI_CHECK_SHOW + 1), what,
                  column, true, false);
     if (rc == PD_OK && by_count) /* the count said otherwise: never pass silently */

@@ -125,6 +125,21 @@ void pdi_stable_hashv(char out[PD_HASH_LEN + 1], ...);
 /* 20 random lower-case base32 chars (run ids, random versions). */
 void pdi_random_id(char out[PD_HASH_LEN + 1]);
 
+/* ---- the hash probe of unique checks (distinct.c) ---- */
+/* A 64-bit hash of bytes (not cryptographic: equal input, equal hash, and
+ * well spread; collisions cost the caller time, never a wrong answer). */
+uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed);
+uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed);
+/* Do two of the n values equal? Reorders v (in-place radix partition). */
+bool pdi_u64_repeats(uint64_t *v, size_t n);
+/* TEST HOOK, never reachable from configuration: the unique probes keep
+ * only the top `bits` bits of each hash (1..63; anything else: all 64), so
+ * that tests can force collisions. pdi_unique_hash_bits() says how many
+ * are kept; pdi_unique_hash_reduce() applies it to a hash. */
+void pdi_test_set_unique_hash_bits(int bits);
+int pdi_unique_hash_bits(void);
+uint64_t pdi_unique_hash_reduce(uint64_t h);
+
 /* ---- base64 ---- */
 char *pdi_base64_encode(const void *data, size_t len);
 

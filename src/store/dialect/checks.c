@@ -300,3 +300,34 @@ char *pdi_sql_check_bytewise_columns(const pdi_dialect *d, const char *schema, c
 {
     return d->bytewise_columns ? d->bytewise_columns(d, schema, table) : NULL;
 }
+
+char *pdi_sql_check_unique_hash(const pdi_dialect *d,
+                                const char *schema,
+                                const char *table,
+                                const char *column,
+                                int64_t pass,
+                                int64_t passes)
+{
+    if (!d->unique_hash) {
+        pd_set_error(PD_ERR_UNSUPPORTED, "%s has no hash probe for unique checks", d->name);
+        return NULL;
+    }
+    return d->unique_hash(d, schema, table, column, pass, passes);
+}
+
+char *pdi_sql_check_unique_hash_column(const pdi_dialect *d)
+{
+    if (!d->unique_hash_column) {
+        pd_set_error(PD_ERR_UNSUPPORTED, "%s has no hash probe for unique checks", d->name);
+        return NULL;
+    }
+    return d->unique_hash_column(d);
+}
+
+char *pdi_sql_check_row_count(const pdi_dialect *d, const char *schema, const char *table)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT COUNT(*) AS pd_rows FROM ");
+    pdi_dl_qualified(&b, d, schema, table);
+    return pdi_dl_finish(&b);
+}

@@ -112,6 +112,16 @@ struct pdi_dialect {
      * is bytewise (a deterministic collation), so that the unique check may
      * compare them COLLATE "C" (NULL = none: no COLLATE is written). */
     char *(*bytewise_columns)(const pdi_dialect *d, const char *schema, const char *table);
+    /* The hash probe of a unique check (pdi_sql_check_unique_hash; NULL =
+     * none) and the query telling whether a column may use it
+     * (pdi_sql_check_unique_hash_column; NULL = no such query). */
+    char *(*unique_hash)(const pdi_dialect *d,
+                         const char *schema,
+                         const char *table,
+                         const char *column,
+                         int64_t pass,
+                         int64_t passes);
+    char *(*unique_hash_column)(const pdi_dialect *d);
     /* Inverse (NULL = common best effort). */
     const char *(*arrow_for_type)(const pdi_dialect *d, const char *type, char *buf, size_t cap);
 };
@@ -309,6 +319,31 @@ char *pdi_sql_check_unique_any(
  * probe may compare bytewise; NULL without an error when the dialect has
  * no such query (then none is). */
 char *pdi_sql_check_bytewise_columns(const pdi_dialect *d, const char *schema, const char *table);
+/* The hash probe of a unique check on one column, run by a backend's
+ * unique_probe (store/backend.h); NULL with PD_ERR_UNSUPPORTED where the
+ * dialect has none. Only the values v with hash(v) % passes == pass count
+ * (passes <= 1: all).
+ *  - sqlite: SELECT pd_unique_hash(c, pass, passes) AS pd_dup FROM s.t -
+ *    the aggregate the native backend registers (store/sqlite/
+ *    sqlite_unique.c): 0 all hashes distinct, 1 a hash repeats, -N more
+ *    non-NULL values (N) than one pass holds;
+ *  - duckdb: SELECT hash(c) AS pd_h FROM s.t WHERE c IS NOT NULL [AND
+ *    hash(c) % passes = pass]: one UBIGINT per value, which the backend
+ *    checks for repeats (store/duckdb/duck_unique.c). */
+char *pdi_sql_check_unique_hash(const pdi_dialect *d,
+                                const char *schema,
+                                const char *table,
+                                const char *column,
+                                int64_t pass,
+                                int64_t passes);
+/* DuckDB: one row (data_type, sql, default_collation) for the column
+ * named by the parameters schema, table, column (in that order) of the
+ * current database: its type, the CREATE TABLE statement of its table
+ * (NULL for a view) and the session's default collation ('' for none).
+ * NULL with PD_ERR_UNSUPPORTED elsewhere. */
+char *pdi_sql_check_unique_hash_column(const pdi_dialect *d);
+/* SELECT COUNT(*) AS pd_rows FROM s.t */
+char *pdi_sql_check_row_count(const pdi_dialect *d, const char *schema, const char *table);
 /* The row predicate of a scan check (not_null over cols, min, max,
  * accepted_values over cols[0]): true for an offending row. */
 char *pdi_sql_check_predicate(const pdi_dialect *d,

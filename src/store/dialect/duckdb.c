@@ -144,6 +144,45 @@ static char *dk_session(const pdi_dialect *d)
     return pdi_strdup("SET TimeZone = 'UTC'; PRAGMA disable_checkpoint_on_shutdown");
 }
 
+/* SELECT hash("c") AS pd_h FROM "s"."t" WHERE "c" IS NOT NULL [AND
+ * hash("c") % passes = pass]: DuckDB's hash of the value itself (no
+ * collation applied: the backend offers the probe only where equality is
+ * that of the bytes), to be checked for repeats by the caller. */
+static char *dk_unique_hash(const pdi_dialect *d,
+                            const char *schema,
+                            const char *table,
+                            const char *column,
+                            int64_t pass,
+                            int64_t passes)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT hash(");
+    pdi_dl_quoted(&b, d, column);
+    pdi_buf_puts(&b, ") AS pd_h FROM ");
+    pdi_dl_qualified(&b, d, schema, table);
+    pdi_buf_puts(&b, " WHERE ");
+    pdi_dl_quoted(&b, d, column);
+    pdi_buf_puts(&b, " IS NOT NULL");
+    if (passes > 1) {
+        pdi_buf_puts(&b, " AND hash(");
+        pdi_dl_quoted(&b, d, column);
+        pdi_buf_printf(&b, ") %% %lld = %lld", (long long)passes, (long long)pass);
+    }
+    return pdi_dl_finish(&b);
+}
+
+/* The column's type, its table's CREATE statement (NULL for a view) and
+ * the default collation; parameters schema, table, column. */
+static char *dk_unique_hash_column(const pdi_dialect *d)
+{
+    (void)d;
+    return pdi_strdup(
+        "SELECT c.data_type, t.sql, current_setting('default_collation') FROM duckdb_columns() "
+        "AS c LEFT JOIN duckdb_tables() AS t ON t.database_name = c.database_name AND "
+        "t.schema_name = c.schema_name AND t.table_name = c.table_name WHERE c.database_name = "
+        "current_database() AND c.schema_name = ? AND c.table_name = ? AND c.column_name = ?");
+}
+
 const pdi_dialect pdi_dialect_duckdb = {
     .id = PDI_DIALECT_DUCKDB,
     .name = "duckdb",
@@ -170,4 +209,6 @@ const pdi_dialect pdi_dialect_duckdb = {
     .list_indexes = dk_list_indexes,
     .session_setup = dk_session,
     .type_for_arrow = dk_type,
+    .unique_hash = dk_unique_hash,
+    .unique_hash_column = dk_unique_hash_column,
 };

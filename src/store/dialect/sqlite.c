@@ -280,6 +280,22 @@ char *pdi_sql_sqlite_storage_classes(const char *select, size_t ncols, const siz
     return pdi_dl_finish(&b);
 }
 
+/* SELECT pd_unique_hash("c", pass, passes) AS pd_dup FROM "s"."t" */
+static char *sq_unique_hash(const pdi_dialect *d,
+                            const char *schema,
+                            const char *table,
+                            const char *column,
+                            int64_t pass,
+                            int64_t passes)
+{
+    pd_buf b = {0};
+    pdi_buf_puts(&b, "SELECT pd_unique_hash(");
+    pdi_dl_quoted(&b, d, column);
+    pdi_buf_printf(&b, ", %lld, %lld) AS pd_dup FROM ", (long long)pass, (long long)passes);
+    pdi_dl_qualified(&b, d, schema, table);
+    return pdi_dl_finish(&b);
+}
+
 const pdi_dialect pdi_dialect_sqlite = {
     .id = PDI_DIALECT_SQLITE,
     .name = "sqlite",
@@ -309,4 +325,5 @@ const pdi_dialect pdi_dialect_sqlite = {
     .list_indexes = sq_list_indexes,
     .type_for_arrow = sq_type,
     .arrow_for_type = sq_arrow,
+    .unique_hash = sq_unique_hash,
 };

@@ -197,6 +197,12 @@ static int d_load_arrow(
     return rc;
 }
 
+static int d_unique_probe(
+    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+{
+    return pdi_duck_unique_probe(DC(c), schema, table, column, false, distinct);
+}
+
 static const char *const g_dialects[] = {"duckdb", NULL};
 
 const pdi_backend pdi_backend_duckdb = {
@@ -217,4 +223,5 @@ const pdi_backend pdi_backend_duckdb = {
     .begin = d_begin,
     .commit = d_commit,
     .rollback = d_rollback,
+    .unique_probe = d_unique_probe,
 };

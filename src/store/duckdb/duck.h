@@ -103,6 +103,17 @@ int pdi_duck_append_stream(pdi_duck_conn *c,
 struct pdi_conn;
 pdi_duck_conn *pdi_duckdb_conn(struct pdi_conn *c);
 
+/* The hash probe of a unique check (store/backend.h unique_probe) on
+ * schema.table.column (duck_unique.c): PD_ERR_UNSUPPORTED (no error text)
+ * unless equal values are equal bytes there; `file_view`: schema.table is
+ * known to be a view over Parquet files, which is then accepted. */
+int pdi_duck_unique_probe(pdi_duck_conn *c,
+                          const char *schema,
+                          const char *table,
+                          const char *column,
+                          bool file_view,
+                          bool *distinct);
+
 int pdi_duck_begin(pdi_duck_conn *c);
 int pdi_duck_commit(pdi_duck_conn *c);
 int pdi_duck_rollback(pdi_duck_conn *c);

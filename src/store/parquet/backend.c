@@ -362,6 +362,23 @@ static int p_copy_table(
     return pdi_pq_copy(pdi_parquet_of(c->db), pdi_duckdb_conn(c), from_schema, from, to_schema, to);
 }
 
+/* The hash probe of a unique check: on the catalog view when it reads
+ * Parquet files (the store's own views; Parquet strings carry no
+ * collation), through DuckDB's hash (store/duckdb/duck_unique.c). */
+static int p_unique_probe(
+    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+{
+    *distinct = false;
+    pd_strv files = PD_STRV_INIT;
+    bool found = false;
+    int rc = pdi_pq_files_of(pdi_parquet_of(c->db), pdi_duckdb_conn(c), schema, table, &files,
+                             &found);
+    pdi_strv_free(&files);
+    if (rc == PD_OK && !found)
+        return PD_ERR_UNSUPPORTED;
+    return rc ? rc : pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
+}
+
 const pdi_backend pdi_backend_parquet = {
     .version = PDI_BACKEND_VERSION,
     .name = "parquet",
@@ -385,4 +402,5 @@ const pdi_backend pdi_backend_parquet = {
     .begin_stage = p_begin_stage,
     .publish = p_publish,
     .published = p_published,
+    .unique_probe = p_unique_probe,
 };

@@ -13,6 +13,7 @@
  */
 #include "store/backend.h"
 #include "store/sqlite/sqlite_files.h"
+#include "store/sqlite/sqlite_unique.h"
 #include "util/util.h"
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -49,6 +50,7 @@ typedef struct sq_conn {
     int natt, max_att;
     uint64_t tick;
     sq_stmt cache[SQ_STMT_CACHE];
+    bool unique_hash; /* pd_unique_hash is registered (sqlite_unique.c) */
 } sq_conn;
 
 static sq_conn *SQ(pdi_conn *c)
@@ -768,6 +770,7 @@ static int sq_connect(pdi_db *dbp, pdi_conn **out)
     q->max_att = sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1);
     if (q->max_att > SQ_MAX_ATT)
         q->max_att = SQ_MAX_ATT;
+    q->unique_hash = pdi_sq_unique_register(q->db);
     *out = &q->base;
     return PD_OK;
 }
@@ -1053,6 +1056,65 @@ static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
     return PD_OK;
 }
 
+/* One run of pd_unique_hash over schema.table.column (see sqlite_unique.c
+ * for what *out means). */
+static int
+probe_pass(sq_conn *q, const char *sql, const char *schema, const char *table, const char *column,
+           int64_t *out)
+{
+    pdi_log_sql(&q->base, sql);
+    sqlite3_stmt *st;
+    int rc = cached_prepare(q, sql, &st); /* attaches the schema's file */
+    if (rc)
+        return rc;
+    /* only a BINARY column compares values by their bytes (and numbers by
+     * value), as the canonical hash does; a view (no column metadata) or
+     * another collation (NOCASE, RTRIM, a custom one): no probe */
+    const char *coll = NULL;
+    if (sqlite3_table_column_metadata(q->db, schema, table, column, NULL, &coll, NULL, NULL,
+                                      NULL) != SQLITE_OK ||
+        !coll || strcasecmp(coll, "BINARY") != 0) {
+        sqlite3_reset(st);
+        return PD_ERR_UNSUPPORTED;
+    }
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    rc = s == SQLITE_ROW ? PD_OK : sq_err(q, "execute", sql);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The hash probe of a unique check (backend.h): one pass while the
+ * non-NULL values fit PDI_SQ_UNIQUE_MAX_HASHES hashes, else as many passes
+ * over the table as make each pass's share fit (at three quarters of it). */
+static int sq_unique_probe(
+    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+{
+    sq_conn *q = SQ(c);
+    *distinct = false;
+    if (!q->unique_hash)
+        return PD_ERR_UNSUPPORTED;
+    int64_t passes = 1, r = 0;
+    for (int64_t pass = 0; pass < passes; pass++) {
+        char *sql = pdi_sql_check_unique_hash(c->db->d, schema, table, column, pass, passes);
+        int rc = sql ? probe_pass(q, sql, schema, table, column, &r) : PD_ERR_NOMEM;
+        free(sql);
+        if (rc)
+            return rc;
+        if (r > 0) /* a repeated hash */
+            return PD_OK;
+        if (r < 0) {
+            if (passes > 1) /* a share still too big (a skewed hash): no probe */
+                return PD_ERR_UNSUPPORTED;
+            passes = -r / (PDI_SQ_UNIQUE_MAX_HASHES / 4 * 3) + 1;
+            pass = -1;
+        }
+    }
+    *distinct = true;
+    return PD_OK;
+}
+
 static const char *const g_names[] = {"sqlite", NULL};
 
 const pdi_backend pdi_backend_sqlite = {
@@ -1084,4 +1146,5 @@ const pdi_backend pdi_backend_sqlite = {
     .copy_table = sq_copy_table,
     .publish = sq_publish,
     .published = sq_published,
+    .unique_probe = sq_unique_probe,
 };
