@@ -3,9 +3,11 @@
  * runs: every kind passing, every kind failing with the check, the column
  * and at most 5 offending values named and the stage left as published,
  * the primary key checked not null and unique, checks in the cache key,
- * and the argument errors of the C API. SQLite; with PD_ACC_PG_URL (the
- * private cluster, tests/store/CMakeLists.txt) the same runs on Postgres,
- * one fresh database per test.
+ * the hash probe of unique (forced collisions pass a unique column, SQLite's
+ * mixed storage classes, a DuckDB NOCASE column), and the argument errors
+ * of the C API. SQLite; PD_TEST_STORE=duckdb / parquet: the same runs there;
+ * with PD_ACC_PG_URL (the private cluster, tests/store/CMakeLists.txt) on
+ * Postgres, one fresh database per test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +219,77 @@ static void test_unique_text(void **st)
     pd_flow_free(f);
 }
 
+/* Run text_flow(sql): PD_OK, or a failure naming `want`. */
+static void run_words(const char *sql, const char *want)
+{
+    pd_flow *f = text_flow(sql);
+    pd_result *r = pdt_run_flow(f, NULL, want ? PD_ERR_TASK : PD_OK);
+    if (want) {
+        const char *err = error_of(r, "words");
+        assert_non_null(err);
+        if (!strstr(err, want))
+            fail_msg("'%s' not in: %s", want, err);
+    }
+    pd_result_free(r);
+    pd_flow_free(f);
+}
+
+static const char *store_name(void)
+{
+    const char *st = getenv("PD_TEST_STORE");
+    return g_pg ? "postgres" : st && *st ? st : "sqlite";
+}
+
+/* The hash probe (SQLite, DuckDB, the Parquet store) with the test hook
+ * shortening its hash to 2 bits: 12 distinct values must collide, the
+ * exact GROUP BY finds no duplicate and the column passes; a real
+ * duplicate is still named. Text and integers. */
+static void test_unique_collisions(void **st)
+{
+    (void)st;
+    pdi_test_set_unique_hash_bits(2);
+    const char *text = "SELECT 'a' AS w UNION ALL SELECT 'b' UNION ALL SELECT 'c' UNION ALL "
+                       "SELECT 'd' UNION ALL SELECT 'e' UNION ALL SELECT 'f' UNION ALL SELECT "
+                       "'g' UNION ALL SELECT 'h' UNION ALL SELECT 'i' UNION ALL SELECT 'j' UNION "
+                       "ALL SELECT 'k' UNION ALL SELECT NULL UNION ALL SELECT 'l'";
+    run_words(text, NULL);
+    char *dup = pdi_asprintf("%s UNION ALL SELECT 'e'", text);
+    assert_non_null(dup);
+    run_words(dup, "offending value e (2 rows)");
+    free(dup);
+    const char *ints = "SELECT 1 AS w UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 "
+                       "UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL "
+                       "SELECT 8 UNION ALL SELECT 9 UNION ALL SELECT 10";
+    run_words(ints, NULL);
+    dup = pdi_asprintf("%s UNION ALL SELECT 7", ints);
+    assert_non_null(dup);
+    run_words(dup, "offending value 7 (2 rows)");
+    free(dup);
+    pdi_test_set_unique_hash_bits(0);
+}
+
+/* SQLite compares INTEGER 1 and REAL 1.0 equal, TEXT '1' and BLOB x'31'
+ * apart: the probe's canonical hash must agree with its GROUP BY. */
+static void test_unique_mixed_sqlite(void **st)
+{
+    (void)st;
+    if (strcmp(store_name(), "sqlite") != 0)
+        skip();
+    run_words("SELECT 1.0 AS w UNION ALL SELECT '1' UNION ALL SELECT x'31' UNION ALL SELECT 2",
+              NULL);
+    run_words("SELECT 1 AS w UNION ALL SELECT '1' UNION ALL SELECT 1.0", "(2 rows)");
+}
+
+/* DuckDB keeps a COLLATE NOCASE of the task's SQL in its table: 'a' and
+ * 'A' are one value there, and unique fails (no hash probe on it). */
+static void test_unique_nocase_duckdb(void **st)
+{
+    (void)st;
+    if (strcmp(store_name(), "duckdb") != 0)
+        skip();
+    run_words("SELECT 'a' COLLATE NOCASE AS w UNION ALL SELECT 'A'", "(2 rows)");
+}
+
 static void test_min_lists_five(void **st)
 {
     (void)st;
@@ -313,6 +387,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unique_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_collisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_mixed_sqlite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_nocase_duckdb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_lists_five, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepted_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_references, setup, teardown),
@@ -320,6 +397,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_primary_key, setup, teardown),
         cmocka_unit_test(test_api_errors),
     };
-    return cmocka_run_group_tests_name(g_pg ? "store/checks (postgres)" : "store/checks (sqlite)",
-                                       tests, NULL, NULL);
+    char name[64];
+    snprintf(name, sizeof name, "store/checks (%s)", store_name());
+    return cmocka_run_group_tests_name(name, tests, NULL, NULL);
 }
