@@ -1,7 +1,7 @@
 /*
  * util/distinct.c - the pieces of the hash probe of a `unique` column check
  * (docs/checks.md): a 64-bit hash of bytes, and "do two of these 64-bit
- * values repeat?" answered by an in-place radix partition.
+ * values repeat?" answered by hash sets that fit the cache.
  *
  * The probe is exact by construction: equal values hash equal, so distinct
  * hashes prove distinct values; a repeated hash (a duplicate, or a
@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GOLD 0x9E3779B97F4A7C15ULL
@@ -76,69 +77,114 @@ uint64_t pdi_unique_hash_reduce(uint64_t h)
     return b ? h >> (64 - b) : h;
 }
 
-/* Small runs: insertion sort, then a look at neighbours. */
-static bool small_repeats(uint64_t *v, size_t n)
+/* An open-addressing set of the n values (2n to 4n slots, 0 = empty; the
+ * value 0 tracked apart): true at the first value seen twice. */
+static bool set_repeats(const uint64_t *v, size_t n, uint64_t *table, size_t slots)
 {
-    for (size_t i = 1; i < n; i++) {
+    int k = 1;
+    while (((size_t)1 << k) < 2 * n)
+        k++;
+    size_t mask = ((size_t)1 << k) - 1;
+    if (mask + 1 > slots)
+        return false; /* not reached: callers size the table */
+    memset(table, 0, (mask + 1) * sizeof *table);
+    bool zero = false;
+    for (size_t i = 0; i < n; i++) {
         uint64_t x = v[i];
-        size_t j = i;
-        while (j && v[j - 1] > x) {
-            v[j] = v[j - 1];
-            j--;
+        if (!x) {
+            if (zero)
+                return true;
+            zero = true;
+            continue;
         }
-        v[j] = x;
+        size_t at = (size_t)((x * GOLD) >> (64 - k));
+        while (table[at]) {
+            if (table[at] == x)
+                return true;
+            at = (at + 1) & mask;
+        }
+        table[at] = x;
     }
+    return false;
+}
+
+static size_t slots_for(size_t n)
+{
+    size_t s = 2;
+    while (s < 2 * n)
+        s *= 2;
+    return s;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Without memory for a set: qsort (in place), then neighbours. */
+static bool sorted_repeats(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
     for (size_t i = 1; i < n; i++)
         if (v[i] == v[i - 1])
             return true;
     return false;
 }
 
-/* In-place partition by the byte at `shift` (American flag sort), then
- * each bucket by the next byte; equal values always share a bucket. */
-static bool radix_repeats(uint64_t *v, size_t n, int shift)
+bool pdi_u64_repeats(uint64_t *v, size_t n)
 {
     if (n < 2)
         return false;
-    if (n <= 48)
-        return small_repeats(v, n);
-    size_t count[256] = {0}, next[256], end[256];
-    for (size_t i = 0; i < n; i++)
-        count[(v[i] >> shift) & 255]++;
-    size_t at = 0;
-    for (int b = 0; b < 256; b++) {
-        next[b] = at;
-        at += count[b];
-        end[b] = at;
-    }
-    for (int b = 0; b < 256; b++) {
-        while (next[b] < end[b]) {
-            uint64_t x = v[next[b]];
-            int d = (int)((x >> shift) & 255);
-            while (d != b) { /* carry x to its bucket, take what was there */
-                uint64_t y = v[next[d]];
-                v[next[d]++] = x;
-                x = y;
-                d = (int)((x >> shift) & 255);
-            }
-            v[next[b]++] = x;
-        }
-    }
-    size_t start = 0;
-    for (int b = 0; b < 256; b++) {
-        size_t m = count[b];
-        if (m > 1) {
-            if (shift == 0) /* every byte equal: a repeat */
-                return true;
-            if (radix_repeats(v + start, m, shift - 8))
-                return true;
-        }
-        start += m;
-    }
-    return false;
+    size_t slots = slots_for(n);
+    uint64_t *table = malloc(slots * sizeof *table);
+    if (!table)
+        return sorted_repeats(v, n);
+    bool r = set_repeats(v, n, table, slots);
+    free(table);
+    return r;
 }
 
-bool pdi_u64_repeats(uint64_t *v, size_t n)
+void pdi_u64_parts_init(pd_u64_parts *p)
 {
-    return radix_repeats(v, n, 56);
+    memset(p, 0, sizeof *p);
+}
+
+void pdi_u64_parts_free(pd_u64_parts *p)
+{
+    for (int i = 0; i < PDI_U64_PARTS; i++)
+        free(p->v[i]);
+    memset(p, 0, sizeof *p);
+}
+
+int pdi_u64_parts_grow(pd_u64_parts *p, unsigned part)
+{
+    size_t cap = p->cap[part] ? p->cap[part] * 2 : 1024;
+    uint64_t *nv = realloc(p->v[part], cap * sizeof *nv);
+    if (!nv)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", p->total);
+    p->v[part] = nv;
+    p->cap[part] = cap;
+    return PD_OK;
+}
+
+/* Each part on its own: a set the size of the cache for ten million
+ * values in all (about 40,000 a part, 1 MiB of slots), reused. */
+bool pdi_u64_parts_repeats(pd_u64_parts *p)
+{
+    size_t most = 0;
+    for (int i = 0; i < PDI_U64_PARTS; i++)
+        if (p->n[i] > most)
+            most = p->n[i];
+    size_t slots = slots_for(most);
+    uint64_t *table = most > 1 ? malloc(slots * sizeof *table) : NULL;
+    bool r = false;
+    for (int i = 0; i < PDI_U64_PARTS && !r; i++) {
+        if (p->n[i] < 2)
+            continue;
+        r = table ? set_repeats(p->v[i], p->n[i], table, slots)
+                  : sorted_repeats(p->v[i], p->n[i]);
+    }
+    free(table);
+    return r;
 }

@@ -130,8 +130,35 @@ void pdi_random_id(char out[PD_HASH_LEN + 1]);
  * well spread; collisions cost the caller time, never a wrong answer). */
 uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed);
 uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed);
-/* Do two of the n values equal? Reorders v (in-place radix partition). */
+/* Do two of the n values equal? (A hash set of 2n-4n slots; without
+ * memory for it, v is sorted in place.) */
 bool pdi_u64_repeats(uint64_t *v, size_t n);
+/* The same for many values, kept in 256 parts by their top 8 bits as they
+ * arrive (sequential appends, no sort or permutation afterwards); each part
+ * is then checked with a set that fits the cache. Equal values always
+ * share a part. pdi_u64_parts_add fails only for memory. */
+#define PDI_U64_PARTS 256
+typedef struct pd_u64_parts {
+    uint64_t *v[PDI_U64_PARTS];
+    size_t n[PDI_U64_PARTS], cap[PDI_U64_PARTS];
+    size_t total;
+} pd_u64_parts;
+void pdi_u64_parts_init(pd_u64_parts *p);
+int pdi_u64_parts_grow(pd_u64_parts *p, unsigned part);
+static inline int pdi_u64_parts_add(pd_u64_parts *p, uint64_t x)
+{
+    unsigned part = (unsigned)(x >> 56);
+    if (p->n[part] == p->cap[part]) {
+        int rc = pdi_u64_parts_grow(p, part);
+        if (rc)
+            return rc;
+    }
+    p->v[part][p->n[part]++] = x;
+    p->total++;
+    return 0;
+}
+bool pdi_u64_parts_repeats(pd_u64_parts *p);
+void pdi_u64_parts_free(pd_u64_parts *p);
 /* TEST HOOK, never reachable from configuration: the unique probes keep
  * only the top `bits` bits of each hash (1..63; anything else: all 64), so
  * that tests can force collisions. pdi_unique_hash_bits() says how many

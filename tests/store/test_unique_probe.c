@@ -7,7 +7,8 @@
  * column whose equality is not bytewise (COLLATE NOCASE, a DuckDB DOUBLE,
  * a DuckDB default collation) or a view gets no probe, and the test hook
  * that shortens the hash makes distinct values collide (the store then
- * runs the exact GROUP BY). Also pdi_u64_repeats against a sort.
+ * runs the exact GROUP BY). Also pdi_u64_repeats and pd_u64_parts
+ * against a sort.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -186,7 +187,7 @@ static int cmp_u64(const void *a, const void *b)
 static void test_repeats(void **st)
 {
     (void)st;
-    size_t sizes[] = {0, 1, 2, 47, 48, 49, 300, 5000, 100000};
+    size_t sizes[] = {0, 1, 2, 47, 48, 49, 300, 5000, 100000, 300000};
     uint64_t seed = 12345;
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t n = sizes[k];
@@ -196,8 +197,9 @@ static void test_repeats(void **st)
             assert_non_null(w);
             for (size_t i = 0; i < n; i++) {
                 seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-                /* variant 1: values sharing their top bytes; 2: a planted
-                 * repeat; 3: few distinct values */
+                /* variant 1: values sharing their top bytes (one part);
+                 * 2: a planted repeat; 3: few distinct values, 0 among
+                 * them (the sets' empty mark) */
                 v[i] = variant == 1 ? (seed >> 40) : variant == 3 ? seed % 7 : seed;
             }
             if (variant == 2 && n > 1)
@@ -207,6 +209,13 @@ static void test_repeats(void **st)
             bool want = false;
             for (size_t i = 1; i < n; i++)
                 want = want || w[i] == w[i - 1];
+            pd_u64_parts parts;
+            pdi_u64_parts_init(&parts);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(pdi_u64_parts_add(&parts, v[i]), PD_OK);
+            assert_int_equal(parts.total, n);
+            assert_int_equal(pdi_u64_parts_repeats(&parts), want);
+            pdi_u64_parts_free(&parts);
             assert_int_equal(pdi_u64_repeats(v, n), want);
             free(v);
             free(w);

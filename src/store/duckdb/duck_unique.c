@@ -5,8 +5,9 @@
  *
  * DuckDB computes hash(c) of every non-NULL value in parallel (the SQL is
  * the dialect's); the hashes come out as Arrow UBIGINT batches and are
- * checked for repeats here by an in-place radix partition
- * (pdi_u64_repeats), which costs a fraction of DuckDB's own DISTINCT or
+ * checked for repeats here (kept in 256 parts by their top bits, each part
+ * checked by a hash set that fits the cache: pd_u64_parts), which costs a
+ * fraction of DuckDB's own DISTINCT or
  * GROUP BY over ten million groups. Distinct hashes prove distinct values;
  * a repeat sends the store to the exact GROUP BY.
  *
@@ -105,17 +106,15 @@ static int eligible(pdi_duck_conn *c,
     return rc;
 }
 
-/* The hashes of one pass, appended to *v (at most `max`: *over when more). */
-static int collect(pdi_duck_conn *c, const char *sql, uint64_t **v, int64_t *n, int64_t max,
-                   bool *over)
+/* The hashes of one pass into *p (at most `max`: *over when more). */
+static int collect(pdi_duck_conn *c, const char *sql, pd_u64_parts *p, int64_t max, bool *over)
 {
     struct ArrowArrayStream st;
     int rc = pdi_duck_query_arrow(c, sql, &st);
     if (rc)
         return rc;
-    int64_t cap = 0;
     *over = false;
-    while (rc == PD_OK) {
+    while (rc == PD_OK && !*over) {
         struct ArrowArray a;
         if (st.get_next(&st, &a) != 0) {
             const char *e = st.get_last_error(&st);
@@ -127,33 +126,14 @@ static int collect(pdi_duck_conn *c, const char *sql, uint64_t **v, int64_t *n, 
         const struct ArrowArray *h = a.n_children == 1 ? a.children[0] : NULL;
         if (!h || h->n_buffers < 2 || !h->buffers[1] || h->null_count) {
             rc = pd_set_error(PD_ERR_SQL, "duckdb: unexpected hash result (in: %s)", sql);
-        } else if (*n + h->length > max) {
+        } else if ((int64_t)p->total + h->length > max) {
             *over = true;
         } else {
-            if (*n + h->length > cap) {
-                int64_t nc = cap ? cap : 65536;
-                while (nc < *n + h->length)
-                    nc *= 2;
-                if (nc > max)
-                    nc = max;
-                uint64_t *nv = realloc(*v, (size_t)nc * sizeof *nv);
-                if (!nv)
-                    rc = PD_ERR_NOMEM;
-                else {
-                    *v = nv;
-                    cap = nc;
-                }
-            }
-            if (rc == PD_OK) {
-                const uint64_t *src = (const uint64_t *)h->buffers[1] + h->offset;
-                for (int64_t i = 0; i < h->length; i++)
-                    (*v)[*n + i] = pdi_unique_hash_reduce(src[i]);
-                *n += h->length;
-            }
+            const uint64_t *src = (const uint64_t *)h->buffers[1] + h->offset;
+            for (int64_t i = 0; i < h->length && rc == PD_OK; i++)
+                rc = pdi_u64_parts_add(p, pdi_unique_hash_reduce(src[i]));
         }
         a.release(&a);
-        if (*over)
-            break;
     }
     st.release(&st);
     return rc;
@@ -180,20 +160,20 @@ int pdi_duck_unique_probe(pdi_duck_conn *c,
         rc = q ? pdi_duck_query(c, q, 0, NULL, count_row, &rows) : PD_ERR_NOMEM;
     free(q);
     int64_t passes = rows / PDI_DUCK_UNIQUE_MAX_HASHES + 1;
-    uint64_t *v = NULL;
     bool repeat = false;
     for (int64_t pass = 0; rc == PD_OK && !repeat && pass < passes; pass++) {
-        int64_t n = 0;
+        pd_u64_parts p;
+        pdi_u64_parts_init(&p);
         bool over = false;
         q = pdi_sql_check_unique_hash(d, schema, table, column, pass, passes);
-        rc = q ? collect(c, q, &v, &n, PDI_DUCK_UNIQUE_MAX_HASHES, &over) : PD_ERR_NOMEM;
+        rc = q ? collect(c, q, &p, PDI_DUCK_UNIQUE_MAX_HASHES, &over) : PD_ERR_NOMEM;
         free(q);
         if (rc == PD_OK && over) /* rows were added meanwhile: no decision */
             rc = PD_ERR_UNSUPPORTED;
         if (rc == PD_OK)
-            repeat = pdi_u64_repeats(v, (size_t)n);
+            repeat = pdi_u64_parts_repeats(&p);
+        pdi_u64_parts_free(&p);
     }
-    free(v);
     if (rc == PD_OK)
         *distinct = !repeat;
     return rc;

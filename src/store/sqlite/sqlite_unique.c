@@ -4,8 +4,9 @@
  *
  * pd_unique_hash(value, pass, passes) hashes every non-NULL value to 64
  * bits (pdi_sq_value_hash: equal values under BINARY, equal hashes) and
- * keeps those with hash % passes == pass in an array; at the end the
- * array is radix-partitioned in place (pdi_u64_repeats) and the result is
+ * keeps those with hash % passes == pass, in 256 parts by their top bits
+ * (pd_u64_parts); at the end each part is checked by a hash set that fits
+ * the cache (pdi_u64_parts_repeats) and the result is
  *     0   no hash repeats: the kept values are all distinct (exact),
  *     1   a hash repeats: a duplicate or a collision (the caller runs the
  *         exact GROUP BY),
@@ -53,10 +54,9 @@ uint64_t pdi_sq_value_hash(sqlite3_value *v)
 }
 
 typedef struct uh_state {
-    uint64_t *v;
-    int64_t n, cap;
-    int64_t seen; /* non-NULL values */
-    bool over;    /* more than the bound: not collecting any more */
+    pd_u64_parts *parts; /* the kept hashes (NULL until the first) */
+    int64_t seen;        /* non-NULL values */
+    bool over;           /* more than the bound: not collecting any more */
 } uh_state;
 
 static void uh_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
@@ -72,27 +72,26 @@ static void uh_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
     if (s->over)
         return;
     uint64_t h = pdi_unique_hash_reduce(pdi_sq_value_hash(argv[0]));
-    int64_t pass = sqlite3_value_int64(argv[1]), passes = sqlite3_value_int64(argv[2]);
-    if (passes > 1 && (int64_t)(h % (uint64_t)passes) != pass)
+    int64_t passes = sqlite3_value_int64(argv[2]);
+    if (passes > 1 && (int64_t)(h % (uint64_t)passes) != sqlite3_value_int64(argv[1]))
         return;
-    if (s->n == s->cap) {
-        if (s->cap >= PDI_SQ_UNIQUE_MAX_HASHES) {
-            free(s->v);
-            s->v = NULL;
-            s->n = s->cap = 0;
-            s->over = true;
-            return;
-        }
-        int64_t cap = s->cap ? s->cap * 2 : 4096;
-        uint64_t *nv = realloc(s->v, (size_t)cap * sizeof *nv);
-        if (!nv) {
+    if (!s->parts) {
+        s->parts = malloc(sizeof *s->parts);
+        if (!s->parts) {
             sqlite3_result_error_nomem(cx);
             return;
         }
-        s->v = nv;
-        s->cap = cap;
+        pdi_u64_parts_init(s->parts);
     }
-    s->v[s->n++] = h;
+    if ((int64_t)s->parts->total >= PDI_SQ_UNIQUE_MAX_HASHES) {
+        pdi_u64_parts_free(s->parts);
+        free(s->parts);
+        s->parts = NULL;
+        s->over = true;
+        return;
+    }
+    if (pdi_u64_parts_add(s->parts, h))
+        sqlite3_result_error_nomem(cx);
 }
 
 static void uh_final(sqlite3_context *cx)
@@ -105,9 +104,12 @@ static void uh_final(sqlite3_context *cx)
     if (s->over)
         sqlite3_result_int64(cx, -s->seen);
     else
-        sqlite3_result_int64(cx, pdi_u64_repeats(s->v, (size_t)s->n) ? 1 : 0);
-    free(s->v);
-    s->v = NULL;
+        sqlite3_result_int64(cx, s->parts && pdi_u64_parts_repeats(s->parts) ? 1 : 0);
+    if (s->parts) {
+        pdi_u64_parts_free(s->parts);
+        free(s->parts);
+        s->parts = NULL;
+    }
 }
 
 bool pdi_sq_unique_register(sqlite3 *db)
