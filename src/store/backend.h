@@ -346,9 +346,18 @@ struct pdi_backend {
      * (a duplicate or a hash collision: the store then runs the exact
      * GROUP BY, which decides). PD_ERR_UNSUPPORTED (no error kept): no
      * probe for this column, the store runs the exact query. Hash SQL
-     * comes from pdi_sql_check_unique_hash. NULL: no probe. */
-    int (*unique_probe)(
-        pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct);
+     * comes from pdi_sql_check_unique_hash. `any_where`: NULL, or the row
+     * predicate of the table's scan checks (pdi_sql_check_or); a backend
+     * that evaluates it in the probe's own scan sets *any to 1 (a row
+     * satisfies it) or 0 (none does), else to -1 (the store then runs its
+     * scan). NULL: no probe. */
+    int (*unique_probe)(pdi_conn *c,
+                        const char *schema,
+                        const char *table,
+                        const char *column,
+                        const char *any_where,
+                        bool *distinct,
+                        int *any);
 };
 
 /* ================================================ registration and access */

@@ -138,22 +138,41 @@ static int bytewise(pd_store *s, const char *ph, const pd_table *t, const char *
     return rc;
 }
 
+/* The probe of one unique column already run, with the scan checks' pass
+ * riding on its scan (run_scan_checks), for run_unique to reuse. */
+typedef struct probe_memo {
+    const char *column; /* NULL: none was run */
+    bool probed, distinct;
+} probe_memo;
+
 /* The backend's hash probe of unique on one column (backend.h
- * unique_probe): *probed = false when there is none for this column. */
-static int hash_probe(pd_store *s, const char *ph, const pd_table *t, const char *column,
-                      bool *probed, bool *distinct)
+ * unique_probe): *probed = false when there is none for this column;
+ * `any_where` / *any as there (NULL any: no predicate). */
+static int hash_probe(pd_store *s,
+                      const char *ph,
+                      const pd_table *t,
+                      const char *column,
+                      const char *any_where,
+                      bool *probed,
+                      bool *distinct,
+                      int *any)
 {
     *probed = *distinct = false;
+    int any_unused = -1;
+    if (!any)
+        any = &any_unused;
+    *any = -1;
     if (!s->be->unique_probe)
         return PD_OK;
     pdi_conn *c;
     int rc = pdi_pool_get(s, &c);
     if (rc)
         return rc;
-    rc = s->be->unique_probe(c, ph, t->name, column, distinct);
+    rc = s->be->unique_probe(c, ph, t->name, column, any_where, distinct, any);
     pdi_pool_put(s, c);
     if (rc == PD_ERR_UNSUPPORTED) {
         pd_clear_error();
+        *any = -1;
         return PD_OK;
     }
     *probed = rc == PD_OK;
@@ -165,13 +184,23 @@ static int hash_probe(pd_store *s, const char *ph, const pd_table *t, const char
  * store: distinct 64-bit hashes of the values), else the dialect's exact
  * count (Postgres: COUNT(c) > COUNT(DISTINCT c), one sort) - and the
  * GROUP BY naming the duplicates only when the probe finds something. */
-static int
-run_unique(pd_store *s, const char *ph, const pd_table *t, const char *column, const char *what)
+static int run_unique(pd_store *s,
+                      const char *ph,
+                      const pd_table *t,
+                      const char *column,
+                      const char *what,
+                      const probe_memo *memo)
 {
     const char *col[] = {column};
     bool dup = true, probed = false, distinct = false, bw = false;
     bool by_count = false;
-    int rc = hash_probe(s, ph, t, column, &probed, &distinct);
+    int rc = PD_OK;
+    if (memo && memo->column && strcmp(memo->column, column) == 0) {
+        probed = memo->probed;
+        distinct = memo->distinct;
+    } else {
+        rc = hash_probe(s, ph, t, column, NULL, &probed, &distinct, NULL);
+    }
     if (rc == PD_OK && probed)
         dup = !distinct;
     else if (rc == PD_OK && (by_count = pdi_sql_check_unique_by_count(s->d))) {
@@ -201,7 +230,11 @@ run_unique(pd_store *s, const char *ph, const pd_table *t, const char *column, c
     return rc;
 }
 
-static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_table_check *c)
+static int run_check(pd_store *s,
+                     const char *ph,
+                     const pd_table *t,
+                     const pd_table_check *c,
+                     const probe_memo *memo)
 {
     pd_buf w = PD_BUF_INIT;
     describe(&w, c);
@@ -218,7 +251,7 @@ static int run_check(pd_store *s, const char *ph, const pd_table *t, const pd_ta
         rc = run_one(s, t, pdi_sql_check_not_null(s->d, ph, t->name, col, 1), what, c->column,
                      false, true);
         break;
-    case PD_CHECK_UNIQUE: rc = run_unique(s, ph, t, c->column, what); break;
+    case PD_CHECK_UNIQUE: rc = run_unique(s, ph, t, c->column, what, memo); break;
     case PD_CHECK_MIN:
     case PD_CHECK_MAX:
         if (c->n_values != 1) {
@@ -289,8 +322,10 @@ static int run_pk_not_null(pd_store *s, const char *ph, const pd_table *t)
 /* The scan checks (the primary key's not null, then not_null, min, max and
  * accepted_values in declaration order) in ONE pass over the table, which
  * stops at the first offending row; only then each runs its own query, to
- * name its offending values. */
-static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
+ * name its offending values. Where the backend can, that pass rides on the
+ * scan of the first unique column's hash probe instead (SQLite: one scan
+ * of the table for both), whose result goes to *memo. */
+static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t, probe_memo *memo)
 {
     bool pk = t->primary_key && t->n_primary_key;
     size_t n = (pk ? 1 : 0), k = 0;
@@ -310,8 +345,24 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
                                                                        c->values, c->n_values)))
             rc = pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
     }
-    bool any = false;
-    if (!rc) {
+    bool any = false, scanned = false;
+    const char *uc = NULL;
+    for (size_t i = 0; !uc && i < t->n_checks; i++)
+        if (t->checks[i].kind == PD_CHECK_UNIQUE)
+            uc = t->checks[i].column;
+    if (!rc && uc && s->be->unique_probe) {
+        char *w = pdi_sql_check_or((const char *const *)preds, n);
+        int a = -1;
+        bool probed = false, distinct = false;
+        rc = w ? hash_probe(s, ph, t, uc, w, &probed, &distinct, &a) : PD_ERR_NOMEM;
+        free(w);
+        if (rc)
+            pd_error_prefix("running the checks of table '%s'", t->name);
+        *memo = (probe_memo){uc, probed, distinct};
+        scanned = a >= 0;
+        any = a > 0;
+    }
+    if (!rc && !scanned) {
         char *q = pdi_sql_check_any(s->d, ph, t->name, (const char *const *)preds, n);
         rc = q ? pdi_query(s, q, 0, NULL, any_row, &any) : PD_ERR_NOMEM;
         free(q);
@@ -323,7 +374,7 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
             rc = run_pk_not_null(s, ph, t);
         for (size_t i = 0; !rc && i < t->n_checks; i++)
             if (is_scan(t->checks[i].kind))
-                rc = run_check(s, ph, t, &t->checks[i]);
+                rc = run_check(s, ph, t, &t->checks[i], NULL);
         if (!rc) /* the scan said otherwise: never pass silently */
             rc = pd_set_error(PD_ERR_CHECK,
                               "checks of table '%s': a row offends a check, but no single check "
@@ -340,7 +391,7 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t)
 static int run_pk_unique(pd_store *s, const char *ph, const pd_table *t)
 {
     if (t->n_primary_key == 1)
-        return run_unique(s, ph, t, t->primary_key[0], "primary key check unique");
+        return run_unique(s, ph, t, t->primary_key[0], "primary key check unique", NULL);
     char *cols = col_list(t->primary_key, t->n_primary_key);
     int rc = run_one(s, t,
                      pdi_sql_check_unique(s->d, ph, t->name, t->primary_key, t->n_primary_key,
@@ -386,8 +437,9 @@ int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
                               t->task_name ? t->task_name : "?", kind_name(t->checks[i].kind),
                               t->checks[i].column, t->name);
     pdi_strv_free(&have);
+    probe_memo memo = {NULL, false, false};
     if (rc == PD_OK)
-        rc = run_scan_checks(s, ph, t);
+        rc = run_scan_checks(s, ph, t, &memo);
     /* the primary key's uniqueness: where the database enforces it, creating
      * the key checks it (pdi_pk_failure names the duplicates when that
      * fails); elsewhere (keys not enforced: snowflake; no keys at all: the
@@ -397,6 +449,6 @@ int pdi_run_checks(pd_store *s, const char *ph, const pd_table *t)
         rc = run_pk_unique(s, ph, t);
     for (size_t i = 0; i < t->n_checks && rc == PD_OK; i++)
         if (!is_scan(t->checks[i].kind))
-            rc = run_check(s, ph, t, &t->checks[i]);
+            rc = run_check(s, ph, t, &t->checks[i], &memo);
     return rc;
 }

@@ -71,16 +71,26 @@ static void exec_ok(fx *f, const char *sql)
         fail_msg("%s: %s", sql, pd_last_error());
 }
 
-/* 1: all distinct, 0: maybe a repeat, -1: no probe */
-static int probe(fx *f, const char *table, const char *column)
+/* 1: all distinct, 0: maybe a repeat, -1: no probe; *any (may be NULL):
+ * what the probe said of the predicate `where` */
+static int probe_where(fx *f, const char *table, const char *column, const char *where, int *any)
 {
     bool distinct = false;
-    int rc = f->be->unique_probe(f->c, "s", table, column, &distinct);
+    int a = -2;
+    int rc = f->be->unique_probe(f->c, "s", table, column, where, &distinct, &a);
+    if (any)
+        *any = a;
     if (rc == PD_ERR_UNSUPPORTED)
         return -1;
     if (rc)
         fail_msg("probe %s.%s: %s", table, column, pd_last_error());
+    assert_true(a >= -1 && a <= 1);
     return distinct ? 1 : 0;
+}
+
+static int probe(fx *f, const char *table, const char *column)
+{
+    return probe_where(f, table, column, NULL, NULL);
 }
 
 static void schema_s(fx *f)
@@ -150,6 +160,13 @@ static void test_sqlite(void **st)
     assert_int_equal(probe(&f, "nc", "w"), -1);
     assert_int_equal(probe(&f, "nc", "r"), -1);
     assert_int_equal(probe(&f, "nc", "b"), 1);
+    /* the scan checks' predicate rides on the probe's scan */
+    int any = -2;
+    assert_int_equal(probe_where(&f, "words", "n", "(\"w\" = 'x ') OR (\"n\" < 0)", &any), 0);
+    assert_int_equal(any, 1);
+    assert_int_equal(probe_where(&f, "three", "w", "(\"w\" IS NULL) OR (\"w\" = 'z')", &any),
+                     1);
+    assert_int_equal(any, 0);
     close_fx(&f);
 }
 
@@ -175,6 +192,9 @@ static void test_duckdb(void **st)
     assert_int_equal(probe(&f, "three", "w"), -1);
     exec_ok(&f, "RESET default_collation");
     assert_int_equal(probe(&f, "three", "w"), 1);
+    int any = -2; /* DuckDB keeps its scan checks apart */
+    assert_int_equal(probe_where(&f, "three", "w", "(\"w\" IS NULL)", &any), 1);
+    assert_int_equal(any, -1);
     close_fx(&f);
 }
 

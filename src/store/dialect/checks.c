@@ -143,8 +143,13 @@ char *pdi_sql_check_any(const pdi_dialect *d,
     pdi_buf_puts(&b, "SELECT 1 AS pd_any FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     pdi_buf_puts(&b, " WHERE ");
-    for (size_t i = 0; i < n; i++)
-        pdi_buf_printf(&b, "%s(%s)", i ? " OR " : "", predicates[i]);
+    char *any = pdi_sql_check_or(predicates, n);
+    if (!any) {
+        pdi_buf_free(&b);
+        return NULL;
+    }
+    pdi_buf_puts(&b, any);
+    free(any);
     return limited(d, &b, 1);
 }
 
@@ -306,13 +311,26 @@ char *pdi_sql_check_unique_hash(const pdi_dialect *d,
                                 const char *table,
                                 const char *column,
                                 int64_t pass,
-                                int64_t passes)
+                                int64_t passes,
+                                const char *any_where)
 {
     if (!d->unique_hash) {
         pd_set_error(PD_ERR_UNSUPPORTED, "%s has no hash probe for unique checks", d->name);
         return NULL;
     }
-    return d->unique_hash(d, schema, table, column, pass, passes);
+    return d->unique_hash(d, schema, table, column, pass, passes, any_where);
+}
+
+char *pdi_sql_check_or(const char *const *predicates, size_t n)
+{
+    if (!n) {
+        pd_set_error(PD_ERR_INVALID, "check scan without predicates");
+        return NULL;
+    }
+    pd_buf b = {0};
+    for (size_t i = 0; i < n; i++)
+        pdi_buf_printf(&b, "%s(%s)", i ? " OR " : "", predicates[i]);
+    return pdi_dl_finish(&b);
 }
 
 char *pdi_sql_check_unique_hash_column(const pdi_dialect *d)

@@ -120,7 +120,8 @@ struct pdi_dialect {
                          const char *table,
                          const char *column,
                          int64_t pass,
-                         int64_t passes);
+                         int64_t passes,
+                         const char *any_where);
     char *(*unique_hash_column)(const pdi_dialect *d);
     /* Inverse (NULL = common best effort). */
     const char *(*arrow_for_type)(const pdi_dialect *d, const char *type, char *buf, size_t cap);
@@ -323,19 +324,26 @@ char *pdi_sql_check_bytewise_columns(const pdi_dialect *d, const char *schema, c
  * unique_probe (store/backend.h); NULL with PD_ERR_UNSUPPORTED where the
  * dialect has none. Only the values v with hash(v) % passes == pass count
  * (passes <= 1: all).
- *  - sqlite: SELECT pd_unique_hash(c, pass, passes) AS pd_dup FROM s.t -
- *    the aggregate the native backend registers (store/sqlite/
+ *  - sqlite: SELECT pd_unique_hash(c, pass, passes) AS pd_dup[, MAX(CASE
+ *    WHEN <any_where> THEN 1 ELSE 0 END) AS pd_any] FROM s.t - the
+ *    aggregate the native backend registers (store/sqlite/
  *    sqlite_unique.c): 0 all hashes distinct, 1 a hash repeats, -N more
- *    non-NULL values (N) than one pass holds;
+ *    non-NULL values (N) than one pass holds; with `any_where` (a row
+ *    predicate, pdi_sql_check_or) the same scan also tells whether a row
+ *    satisfies it (the scan checks' pass);
  *  - duckdb: SELECT hash(c) AS pd_h FROM s.t WHERE c IS NOT NULL [AND
  *    hash(c) % passes = pass]: one UBIGINT per value, which the backend
- *    checks for repeats (store/duckdb/duck_unique.c). */
+ *    checks for repeats (store/duckdb/duck_unique.c); `any_where` must be
+ *    NULL (refused otherwise). */
 char *pdi_sql_check_unique_hash(const pdi_dialect *d,
                                 const char *schema,
                                 const char *table,
                                 const char *column,
                                 int64_t pass,
-                                int64_t passes);
+                                int64_t passes,
+                                const char *any_where);
+/* "(p1) OR (p2) ...": the row predicate of n scan-check predicates. */
+char *pdi_sql_check_or(const char *const *predicates, size_t n);
 /* DuckDB: one row (data_type, sql, default_collation) for the column
  * named by the parameters schema, table, column (in that order) of the
  * current database: its type, the CREATE TABLE statement of its table

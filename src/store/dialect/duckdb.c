@@ -153,8 +153,13 @@ static char *dk_unique_hash(const pdi_dialect *d,
                             const char *table,
                             const char *column,
                             int64_t pass,
-                            int64_t passes)
+                            int64_t passes,
+                            const char *any_where)
 {
+    if (any_where) {
+        pd_set_error(PD_ERR_UNSUPPORTED, "duckdb: the hash probe carries no scan predicate");
+        return NULL;
+    }
     pd_buf b = {0};
     pdi_buf_puts(&b, "SELECT hash(");
     pdi_dl_quoted(&b, d, column);

@@ -280,18 +280,23 @@ char *pdi_sql_sqlite_storage_classes(const char *select, size_t ncols, const siz
     return pdi_dl_finish(&b);
 }
 
-/* SELECT pd_unique_hash("c", pass, passes) AS pd_dup FROM "s"."t" */
+/* SELECT pd_unique_hash("c", pass, passes) AS pd_dup[, MAX(CASE WHEN
+ * <any_where> THEN 1 ELSE 0 END) AS pd_any] FROM "s"."t" */
 static char *sq_unique_hash(const pdi_dialect *d,
                             const char *schema,
                             const char *table,
                             const char *column,
                             int64_t pass,
-                            int64_t passes)
+                            int64_t passes,
+                            const char *any_where)
 {
     pd_buf b = {0};
     pdi_buf_puts(&b, "SELECT pd_unique_hash(");
     pdi_dl_quoted(&b, d, column);
-    pdi_buf_printf(&b, ", %lld, %lld) AS pd_dup FROM ", (long long)pass, (long long)passes);
+    pdi_buf_printf(&b, ", %lld, %lld) AS pd_dup", (long long)pass, (long long)passes);
+    if (any_where)
+        pdi_buf_printf(&b, ", MAX(CASE WHEN %s THEN 1 ELSE 0 END) AS pd_any", any_where);
+    pdi_buf_puts(&b, " FROM ");
     pdi_dl_qualified(&b, d, schema, table);
     return pdi_dl_finish(&b);
 }

@@ -197,9 +197,16 @@ static int d_load_arrow(
     return rc;
 }
 
-static int d_unique_probe(
-    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+static int d_unique_probe(pdi_conn *c,
+                          const char *schema,
+                          const char *table,
+                          const char *column,
+                          const char *any_where,
+                          bool *distinct,
+                          int *any)
 {
+    (void)any_where; /* DuckDB's scan checks stop at the first offending row: kept apart */
+    *any = -1;
     return pdi_duck_unique_probe(DC(c), schema, table, column, false, distinct);
 }
 

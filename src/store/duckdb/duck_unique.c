@@ -165,7 +165,7 @@ int pdi_duck_unique_probe(pdi_duck_conn *c,
         pd_u64_parts p;
         pdi_u64_parts_init(&p);
         bool over = false;
-        q = pdi_sql_check_unique_hash(d, schema, table, column, pass, passes);
+        q = pdi_sql_check_unique_hash(d, schema, table, column, pass, passes, NULL);
         rc = q ? collect(c, q, &p, PDI_DUCK_UNIQUE_MAX_HASHES, &over) : PD_ERR_NOMEM;
         free(q);
         if (rc == PD_OK && over) /* rows were added meanwhile: no decision */

@@ -365,9 +365,16 @@ static int p_copy_table(
 /* The hash probe of a unique check: on the catalog view when it reads
  * Parquet files (the store's own views; Parquet strings carry no
  * collation), through DuckDB's hash (store/duckdb/duck_unique.c). */
-static int p_unique_probe(
-    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+static int p_unique_probe(pdi_conn *c,
+                          const char *schema,
+                          const char *table,
+                          const char *column,
+                          const char *any_where,
+                          bool *distinct,
+                          int *any)
 {
+    (void)any_where;
+    *any = -1;
     *distinct = false;
     pd_strv files = PD_STRV_INIT;
     bool found = false;

@@ -1057,10 +1057,14 @@ static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
 }
 
 /* One run of pd_unique_hash over schema.table.column (see sqlite_unique.c
- * for what *out means). */
-static int
-probe_pass(sq_conn *q, const char *sql, const char *schema, const char *table, const char *column,
-           int64_t *out)
+ * for what *out means; *any: the second column, when there is one). */
+static int probe_pass(sq_conn *q,
+                      const char *sql,
+                      const char *schema,
+                      const char *table,
+                      const char *column,
+                      int64_t *out,
+                      int *any)
 {
     pdi_log_sql(&q->base, sql);
     sqlite3_stmt *st;
@@ -1078,8 +1082,11 @@ probe_pass(sq_conn *q, const char *sql, const char *schema, const char *table, c
         return PD_ERR_UNSUPPORTED;
     }
     int s = sqlite3_step(st);
-    if (s == SQLITE_ROW)
+    if (s == SQLITE_ROW) {
         *out = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_count(st) > 1)
+            *any = sqlite3_column_int64(st, 1) ? 1 : 0;
+    }
     rc = s == SQLITE_ROW ? PD_OK : sq_err(q, "execute", sql);
     sqlite3_reset(st);
     return rc;
@@ -1087,18 +1094,26 @@ probe_pass(sq_conn *q, const char *sql, const char *schema, const char *table, c
 
 /* The hash probe of a unique check (backend.h): one pass while the
  * non-NULL values fit PDI_SQ_UNIQUE_MAX_HASHES hashes, else as many passes
- * over the table as make each pass's share fit (at three quarters of it). */
-static int sq_unique_probe(
-    pdi_conn *c, const char *schema, const char *table, const char *column, bool *distinct)
+ * over the table as make each pass's share fit (at three quarters of it).
+ * The scan checks' predicate rides along on the first pass's scan. */
+static int sq_unique_probe(pdi_conn *c,
+                           const char *schema,
+                           const char *table,
+                           const char *column,
+                           const char *any_where,
+                           bool *distinct,
+                           int *any)
 {
     sq_conn *q = SQ(c);
     *distinct = false;
+    *any = -1;
     if (!q->unique_hash)
         return PD_ERR_UNSUPPORTED;
     int64_t passes = 1, r = 0;
     for (int64_t pass = 0; pass < passes; pass++) {
-        char *sql = pdi_sql_check_unique_hash(c->db->d, schema, table, column, pass, passes);
-        int rc = sql ? probe_pass(q, sql, schema, table, column, &r) : PD_ERR_NOMEM;
+        const char *w = *any < 0 ? any_where : NULL;
+        char *sql = pdi_sql_check_unique_hash(c->db->d, schema, table, column, pass, passes, w);
+        int rc = sql ? probe_pass(q, sql, schema, table, column, &r, any) : PD_ERR_NOMEM;
         free(sql);
         if (rc)
             return rc;
