@@ -265,6 +265,36 @@ static void test_checks(void **st)
     assert_non_null(strstr(bw, "co.collisdeterministic"));
     free(bw);
     assert_null(pdi_sql_check_bytewise_columns(sq, "s", "t"));
+    /* the hash probe of unique: SQLite's aggregate (the scan checks'
+     * predicate riding along), DuckDB's hash() with passes; none elsewhere */
+    const pdi_dialect *dk = pdi_dialect_get("duckdb");
+    CHECK_SQL(pdi_sql_check_unique_hash(sq, "s", "t", "label", 0, 1, NULL),
+              "SELECT pd_unique_hash(\"label\", 0, 1) AS pd_dup FROM \"s\".\"t\"");
+    const char *preds[] = {"\"a\" IS NULL", "\"b\" < 0"};
+    char *w = pdi_sql_check_or(preds, 2);
+    assert_string_equal(w, "(\"a\" IS NULL) OR (\"b\" < 0)");
+    CHECK_SQL(pdi_sql_check_unique_hash(sq, "s", "t", "label", 1, 3, w),
+              "SELECT pd_unique_hash(\"label\", 1, 3) AS pd_dup, MAX(CASE WHEN (\"a\" IS NULL) OR "
+              "(\"b\" < 0) THEN 1 ELSE 0 END) AS pd_any FROM \"s\".\"t\"");
+    CHECK_SQL(pdi_sql_check_any(sq, "s", "t", preds, 2),
+              "SELECT 1 AS pd_any FROM \"s\".\"t\" WHERE (\"a\" IS NULL) OR (\"b\" < 0) LIMIT 1");
+    CHECK_SQL(pdi_sql_check_unique_hash(dk, "s", "t", "label", 0, 1, NULL),
+              "SELECT hash(\"label\") AS pd_h FROM \"s\".\"t\" WHERE \"label\" IS NOT NULL");
+    CHECK_SQL(pdi_sql_check_unique_hash(dk, "s", "t", "label", 2, 5, NULL),
+              "SELECT hash(\"label\") AS pd_h FROM \"s\".\"t\" WHERE \"label\" IS NOT NULL AND "
+              "hash(\"label\") % 5 = 2");
+    assert_null(pdi_sql_check_unique_hash(dk, "s", "t", "label", 0, 1, w));
+    assert_int_equal(pd_last_error_code(), PD_ERR_UNSUPPORTED);
+    free(w);
+    assert_null(pdi_sql_check_unique_hash(pg, "s", "t", "label", 0, 1, NULL));
+    assert_int_equal(pd_last_error_code(), PD_ERR_UNSUPPORTED);
+    assert_null(pdi_sql_check_unique_hash_column(sq));
+    char *hc = pdi_sql_check_unique_hash_column(dk);
+    assert_non_null(hc);
+    assert_non_null(strstr(hc, "current_setting('default_collation')"));
+    assert_non_null(strstr(hc, "c.schema_name = ? AND c.table_name = ? AND c.column_name = ?"));
+    free(hc);
+    CHECK_SQL(pdi_sql_check_row_count(ms, "s", "t"), "SELECT COUNT(*) AS pd_rows FROM [s].[t]");
     CHECK_SQL(pdi_sql_check_min(pg, "s", "t", "age", "0", 0),
               "SELECT DISTINCT \"age\" FROM \"s\".\"t\" WHERE \"age\" < 0");
     CHECK_SQL(pdi_sql_check_max(sq, "s", "t", "age", "1.5e2", 0),
