@@ -270,14 +270,15 @@ static void test_checks(void **st)
     const pdi_dialect *dk = pdi_dialect_get("duckdb");
     CHECK_SQL(pdi_sql_check_unique_hash(sq, "s", "t", "label", 0, 1, NULL),
               "SELECT pd_unique_hash(\"label\", 0, 1) AS pd_dup FROM \"s\".\"t\"");
-    const char *preds[] = {"\"a\" IS NULL", "\"b\" < 0"};
-    char *w = pdi_sql_check_or(preds, 2);
+    const char *hpreds[] = {"\"a\" IS NULL", "\"b\" < 0"};
+    char *w = pdi_sql_check_or(hpreds, 2);
     assert_string_equal(w, "(\"a\" IS NULL) OR (\"b\" < 0)");
     CHECK_SQL(pdi_sql_check_unique_hash(sq, "s", "t", "label", 1, 3, w),
               "SELECT pd_unique_hash(\"label\", 1, 3) AS pd_dup, MAX(CASE WHEN (\"a\" IS NULL) OR "
               "(\"b\" < 0) THEN 1 ELSE 0 END) AS pd_any FROM \"s\".\"t\"");
-    CHECK_SQL(pdi_sql_check_any(sq, "s", "t", preds, 2),
-              "SELECT 1 AS pd_any FROM \"s\".\"t\" WHERE (\"a\" IS NULL) OR (\"b\" < 0) LIMIT 1");
+    CHECK_SQL(pdi_sql_check_any(sq, "s", "t", hpreds, 2),
+              "SELECT * FROM (SELECT 1 AS pd_any FROM \"s\".\"t\" WHERE (\"a\" IS NULL) OR "
+              "(\"b\" < 0)) AS pd_limit_sub LIMIT 1");
     CHECK_SQL(pdi_sql_check_unique_hash(dk, "s", "t", "label", 0, 1, NULL),
               "SELECT hash(\"label\") AS pd_h FROM \"s\".\"t\" WHERE \"label\" IS NOT NULL");
     CHECK_SQL(pdi_sql_check_unique_hash(dk, "s", "t", "label", 2, 5, NULL),
