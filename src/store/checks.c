@@ -230,11 +230,8 @@ static int run_unique(pd_store *s,
     return rc;
 }
 
-static int run_check(pd_store *s,
-                     const char *ph,
-                     const pd_table *t,
-                     const pd_table_check *c,
-                     const probe_memo *memo)
+static int run_check(
+    pd_store *s, const char *ph, const pd_table *t, const pd_table_check *c, const probe_memo *memo)
 {
     pd_buf w = PD_BUF_INIT;
     describe(&w, c);

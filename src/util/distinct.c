@@ -182,8 +182,7 @@ bool pdi_u64_parts_repeats(pd_u64_parts *p)
     for (int i = 0; i < PDI_U64_PARTS && !r; i++) {
         if (p->n[i] < 2)
             continue;
-        r = table ? set_repeats(p->v[i], p->n[i], table, slots)
-                  : sorted_repeats(p->v[i], p->n[i]);
+        r = table ? set_repeats(p->v[i], p->n[i], table, slots) : sorted_repeats(p->v[i], p->n[i]);
     }
     free(table);
     return r;

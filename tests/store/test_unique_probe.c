@@ -164,8 +164,7 @@ static void test_sqlite(void **st)
     int any = -2;
     assert_int_equal(probe_where(&f, "words", "n", "(\"w\" = 'x ') OR (\"n\" < 0)", &any), 0);
     assert_int_equal(any, 1);
-    assert_int_equal(probe_where(&f, "three", "w", "(\"w\" IS NULL) OR (\"w\" = 'z')", &any),
-                     1);
+    assert_int_equal(probe_where(&f, "three", "w", "(\"w\" IS NULL) OR (\"w\" = 'z')", &any), 1);
     assert_int_equal(any, 0);
     close_fx(&f);
 }

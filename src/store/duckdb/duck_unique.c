@@ -35,10 +35,10 @@
 /* DuckDB types whose equality is that of the stored value's bytes. */
 static bool bytewise_type(const char *t)
 {
-    static const char *const ok[] = {
-        "VARCHAR", "BLOB",      "BOOLEAN",   "TINYINT", "SMALLINT", "INTEGER",
-        "BIGINT",  "HUGEINT",   "UTINYINT",  "USMALLINT", "UINTEGER", "UBIGINT",
-        "UHUGEINT", "DATE",     "TIMESTAMP", "UUID"};
+    static const char *const ok[] = {"VARCHAR",  "BLOB",      "BOOLEAN",   "TINYINT",
+                                     "SMALLINT", "INTEGER",   "BIGINT",    "HUGEINT",
+                                     "UTINYINT", "USMALLINT", "UINTEGER",  "UBIGINT",
+                                     "UHUGEINT", "DATE",      "TIMESTAMP", "UUID"};
     for (size_t i = 0; t && i < sizeof ok / sizeof *ok; i++)
         if (strcmp(t, ok[i]) == 0)
             return true;
@@ -68,8 +68,7 @@ static int col_row(void *user, int n, const char *const *names, const char *cons
     ci->type = v[0] ? pdi_strdup(v[0]) : NULL;
     ci->sql = v[1] ? pdi_strdup(v[1]) : NULL;
     ci->coll = v[2] ? pdi_strdup(v[2]) : NULL;
-    return (v[0] && !ci->type) || (v[1] && !ci->sql) || (v[2] && !ci->coll) ? PD_ERR_NOMEM
-                                                                            : PD_OK;
+    return (v[0] && !ci->type) || (v[1] && !ci->sql) || (v[2] && !ci->coll) ? PD_ERR_NOMEM : PD_OK;
 }
 
 static int count_row(void *user, int n, const char *const *names, const char *const *v)

@@ -378,12 +378,13 @@ static int p_unique_probe(pdi_conn *c,
     *distinct = false;
     pd_strv files = PD_STRV_INIT;
     bool found = false;
-    int rc = pdi_pq_files_of(pdi_parquet_of(c->db), pdi_duckdb_conn(c), schema, table, &files,
-                             &found);
+    int rc =
+        pdi_pq_files_of(pdi_parquet_of(c->db), pdi_duckdb_conn(c), schema, table, &files, &found);
     pdi_strv_free(&files);
     if (rc == PD_OK && !found)
         return PD_ERR_UNSUPPORTED;
-    return rc ? rc : pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
+    return rc ? rc
+              : pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
 }
 
 const pdi_backend pdi_backend_parquet = {

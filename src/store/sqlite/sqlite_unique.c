@@ -28,8 +28,7 @@ enum { TAG_NUM = 1, TAG_REAL = 2, TAG_TEXT = 3, TAG_BLOB = 4 };
 uint64_t pdi_sq_value_hash(sqlite3_value *v)
 {
     switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER:
-        return pdi_hash64_u64((uint64_t)sqlite3_value_int64(v), TAG_NUM);
+    case SQLITE_INTEGER: return pdi_hash64_u64((uint64_t)sqlite3_value_int64(v), TAG_NUM);
     case SQLITE_FLOAT: {
         double r = sqlite3_value_double(v);
         /* an integral REAL in int64 range equals the INTEGER of that value
