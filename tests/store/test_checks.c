@@ -37,6 +37,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     (void)st;
+    pdi_test_set_unique_hash_bits(0); /* also after a failed assertion */
     return pdt_leave_temp_dir();
 }
 
