@@ -346,6 +346,87 @@ static void test_store_ops(void **st)
     free(cat);
 }
 
+/* The unique probe straight from the files (pq_unique.c): exact answers for
+ * the types it hashes, PD_ERR_UNSUPPORTED for the others, repeats across
+ * files, NULLs ignored, forced hash collisions reported as "maybe". */
+static void expect_probe(pdi_pq *P, const char *t1, const char *t2, const char *col, int want)
+{
+    pd_strv f = {0};
+    assert_int_equal(pdi_strv_push_owned(&f, pdi_pq_file_url(P, "su__odd", t1)), PD_OK);
+    if (t2)
+        assert_int_equal(pdi_strv_push_owned(&f, pdi_pq_file_url(P, "su__odd", t2)), PD_OK);
+    bool distinct = false;
+    int rc = pdi_pq_unique_probe(P->fs, &f, col, &distinct);
+    if (want < 0) {
+        assert_int_equal(rc, PD_ERR_UNSUPPORTED);
+    } else {
+        if (rc)
+            fail_msg("probe %s.%s: %s", t1, col, pd_last_error());
+        if (distinct != (want == 1))
+            fail_msg("probe %s%s%s.%s: distinct %d", t1, t2 ? "+" : "", t2 ? t2 : "", col,
+                     (int)distinct);
+    }
+    pdi_strv_free(&f);
+}
+
+static void test_unique_probe(void **st)
+{
+    (void)st;
+    char *cat = pdi_asprintf("%s/catalog_u.duckdb", g_dir);
+    pdi_duck_open_opts o = {5, true};
+    pdi_duck_db *db = NULL;
+    assert_int_equal(pdi_duck_db_open(cat, &o, &db), PD_OK);
+    pdi_duck_conn *c = NULL;
+    assert_int_equal(pdi_duck_connect(db, &c), PD_OK);
+    pdi_pq_args a = {0};
+    a.base_path = g_base;
+    a.instance_id = "uniq";
+    if (g_s3) {
+        a.s3_endpoint_url = getenv("PD_TEST_S3_ENDPOINT");
+        a.s3_url_style = "path";
+        a.s3_region = "us-east-1";
+    }
+    pdi_pq *P = NULL;
+    int rc = pdi_pq_open(&a, &P);
+    if (rc)
+        fail_msg("open: %s", pd_last_error());
+    assert_int_equal(pdi_pq_conn_setup(P, c), PD_OK);
+    assert_int_equal(pdi_duck_exec(c, "CREATE SCHEMA su__odd"), PD_OK);
+    assert_int_equal(pdi_pq_slot_init(P, "su__odd"), PD_OK);
+    rc = pdi_pq_write_sql(P, c, "su__odd", "u1",
+                          "SELECT i AS id, 'v' || i AS s, CASE WHEN i % 10 = 0 THEN NULL ELSE "
+                          "'n' || i END AS sn, i::DOUBLE AS d, (i % 100)::INTEGER AS small, "
+                          "(i % 100)::BIGINT + 4294967296 AS wide, ('v' || i)::BLOB AS b, "
+                          "DATE '2020-01-01' + i::INTEGER AS dt, CASE WHEN i < 2 THEN '' ELSE "
+                          "'e' || i END AS e FROM range(1000) t(i)");
+    if (rc)
+        fail_msg("write u1: %s", pd_last_error());
+    rc = pdi_pq_write_sql(P, c, "su__odd", "u2",
+                          "SELECT i + 1000 AS id, 'v' || (i + 999) AS s FROM range(10) t(i)");
+    if (rc)
+        fail_msg("write u2: %s", pd_last_error());
+    expect_probe(P, "u1", NULL, "id", 1);
+    expect_probe(P, "u1", NULL, "s", 1);
+    expect_probe(P, "u1", NULL, "sn", 1);    /* 100 NULLs: ignored */
+    expect_probe(P, "u1", NULL, "b", 1);     /* binary */
+    expect_probe(P, "u1", NULL, "dt", 1);    /* dates */
+    expect_probe(P, "u1", NULL, "small", 0); /* 10 of each */
+    expect_probe(P, "u1", NULL, "wide", 0);
+    expect_probe(P, "u1", NULL, "e", 0);     /* '' twice */
+    expect_probe(P, "u1", NULL, "d", -1);    /* floating point: not hashed here */
+    expect_probe(P, "u1", NULL, "nope", -1); /* no such column */
+    expect_probe(P, "u1", "u2", "id", 1);    /* two files, all distinct */
+    expect_probe(P, "u1", "u2", "s", 0);     /* 'v999' in both files */
+    pdi_test_set_unique_hash_bits(2);        /* 1,000 values, 4 hashes */
+    expect_probe(P, "u1", NULL, "s", 0);
+    pdi_test_set_unique_hash_bits(64);
+    expect_probe(P, "u1", NULL, "s", 1);
+    pdi_duck_disconnect(c);
+    pdi_pq_close(P);
+    pdi_duck_db_release(db);
+    free(cat);
+}
+
 int main(int argc, char **argv)
 {
     g_s3 = argc > 1 && !strcmp(argv[1], "s3");
@@ -363,10 +444,9 @@ int main(int argc, char **argv)
         g_base = pdi_asprintf("%s/files", g_dir);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_view_sql),
-        cmocka_unit_test(test_dialect_text),
-        cmocka_unit_test(test_store_ops),
+        cmocka_unit_test(test_names),        cmocka_unit_test(test_view_sql),
+        cmocka_unit_test(test_dialect_text), cmocka_unit_test(test_store_ops),
+        cmocka_unit_test(test_unique_probe),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     pdi_rm_rf(g_dir);

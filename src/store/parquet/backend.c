@@ -362,9 +362,11 @@ static int p_copy_table(
     return pdi_pq_copy(pdi_parquet_of(c->db), pdi_duckdb_conn(c), from_schema, from, to_schema, to);
 }
 
-/* The hash probe of a unique check: on the catalog view when it reads
- * Parquet files (the store's own views; Parquet strings carry no
- * collation), through DuckDB's hash (store/duckdb/duck_unique.c). */
+/* The hash probe of a unique check on a view that reads Parquet files (the
+ * store's own views; Parquet strings carry no collation): a plain table's
+ * column straight from its files with our codec (pq_unique.c); a shaped
+ * View, or a column type our probe does not hash, through DuckDB's hash on
+ * the view (store/duckdb/duck_unique.c). */
 static int p_unique_probe(pdi_conn *c,
                           const char *schema,
                           const char *table,
@@ -376,15 +378,22 @@ static int p_unique_probe(pdi_conn *c,
     (void)any_where;
     *any = -1;
     *distinct = false;
+    pdi_pq *P = pdi_parquet_of(c->db);
     pd_strv files = PD_STRV_INIT;
+    char *shape = NULL;
     bool found = false;
-    int rc =
-        pdi_pq_files_of(pdi_parquet_of(c->db), pdi_duckdb_conn(c), schema, table, &files, &found);
+    int rc = pdi_pq_view_of(pdi_duckdb_conn(c), schema, table, &files, &shape, NULL, &found);
+    if (rc == PD_OK && found && !shape)
+        rc = pdi_pq_unique_probe(P->fs, &files, column, distinct);
+    else if (rc == PD_OK)
+        rc = PD_ERR_UNSUPPORTED;
     pdi_strv_free(&files);
-    if (rc == PD_OK && !found)
-        return PD_ERR_UNSUPPORTED;
-    return rc ? rc
-              : pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
+    free(shape);
+    if (rc == PD_ERR_UNSUPPORTED && found) {
+        pd_clear_error();
+        rc = pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
+    }
+    return rc;
 }
 
 const pdi_backend pdi_backend_parquet = {

@@ -57,6 +57,12 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
 int pdi_pq_open_stream(
     pd_fs *fs, const char *const *urls, size_t n, int64_t limit, struct ArrowArrayStream *out);
 
+/* The hash probe of a unique check on `column` of the table made of
+ * `files` (pq_unique.c): *distinct = true when no two non-NULL values can
+ * be equal; false: maybe a repeat (the exact query decides).
+ * PD_ERR_UNSUPPORTED for a column type the probe does not hash. */
+int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, bool *distinct);
+
 /* ----------------------------------------------- view definitions (pq_views.c) */
 
 /* The string literals inside the first read_parquet( ... ) / parquet_scan(
