@@ -1069,6 +1069,26 @@ pdi_sql_retarget_create(const pdi_dialect *d, const char *ddl, const char *schem
 
 /* ------------------------------------------------------- View shapes */
 
+void pdi_dl_shaped_columns(pd_buf *b,
+                           const pdi_dialect *d,
+                           const char *from_item,
+                           const char *const *names,
+                           const char *const *sources,
+                           size_t n_cols)
+{
+    if (!n_cols)
+        pdi_buf_putc(b, '*');
+    for (size_t i = 0; i < n_cols; i++) {
+        if (i)
+            pdi_buf_puts(b, ", ");
+        pdi_dl_quoted(b, d, sources[i]);
+        pdi_buf_puts(b, " AS ");
+        pdi_dl_quoted(b, d, names[i]);
+    }
+    pdi_buf_puts(b, " FROM ");
+    pdi_buf_puts(b, from_item);
+}
+
 char *pdi_sql_shaped_select(const pdi_dialect *d,
                             const char *from_item,
                             const char *const *names,
@@ -1082,17 +1102,7 @@ char *pdi_sql_shaped_select(const pdi_dialect *d,
         return d->shaped_select(d, from_item, names, sources, n_cols, sort, n_sort, limit);
     pd_buf b = {0};
     pdi_buf_puts(&b, "SELECT ");
-    if (!n_cols)
-        pdi_buf_putc(&b, '*');
-    for (size_t i = 0; i < n_cols; i++) {
-        if (i)
-            pdi_buf_puts(&b, ", ");
-        pdi_dl_quoted(&b, d, sources[i]);
-        pdi_buf_puts(&b, " AS ");
-        pdi_dl_quoted(&b, d, names[i]);
-    }
-    pdi_buf_puts(&b, " FROM ");
-    pdi_buf_puts(&b, from_item);
+    pdi_dl_shaped_columns(&b, d, from_item, names, sources, n_cols);
     for (size_t i = 0; i < n_sort; i++) {
         pdi_buf_puts(&b, i ? ", " : " ORDER BY ");
         pdi_dl_quoted(&b, d, sort[i].column);

@@ -106,17 +106,7 @@ static char *ms_shaped_select(const pdi_dialect *d,
     pdi_buf_puts(&b, "SELECT ");
     if (limit >= 0)
         pdi_buf_printf(&b, "TOP %lld ", (long long)limit);
-    if (!n_cols)
-        pdi_buf_putc(&b, '*');
-    for (size_t i = 0; i < n_cols; i++) {
-        if (i)
-            pdi_buf_puts(&b, ", ");
-        pdi_dl_quoted(&b, d, sources[i]);
-        pdi_buf_puts(&b, " AS ");
-        pdi_dl_quoted(&b, d, names[i]);
-    }
-    pdi_buf_puts(&b, " FROM ");
-    pdi_buf_puts(&b, from_item);
+    pdi_dl_shaped_columns(&b, d, from_item, names, sources, n_cols);
     for (size_t i = 0; i < n_sort; i++) {
         pdi_buf_puts(&b, i ? ", CASE WHEN " : " ORDER BY CASE WHEN ");
         pdi_dl_quoted(&b, d, sort[i].column);
