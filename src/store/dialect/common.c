@@ -1067,6 +1067,26 @@ pdi_sql_retarget_create(const pdi_dialect *d, const char *ddl, const char *schem
     return pdi_dl_finish(&b);
 }
 
+/* ------------------------------------------------------- Column types */
+
+const char *pdi_dl_type_by(const pdi_dl_types *t, const char *f, char *buf, size_t cap)
+{
+    for (const pdi_dl_type_name *n = t->names; n->fmt; n++)
+        if (strcmp(f, n->fmt) == 0)
+            return n->type;
+    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
+        return f[4] ? t->timestamp_tz : t->timestamp;
+    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
+        return t->time;
+    int p, s;
+    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p &&
+        (!t->max_precision || p <= t->max_precision)) {
+        snprintf(buf, cap, "%s(%d,%d)", t->decimal, p, s);
+        return buf;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------- View shapes */
 
 void pdi_dl_shaped_columns(pd_buf *b,
