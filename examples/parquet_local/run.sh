@@ -6,7 +6,7 @@
 # then checks the Parquet files, the catalog's views and the tables.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 lib=${2:-$(dirname "$bin")/examples/parquet_local/libparquet_example_tasks.so}
 work=$(mktemp -d /tmp/pipedag-parquet-local-XXXXXX)
 trap 'rm -rf "$work"' EXIT
