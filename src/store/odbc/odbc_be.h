@@ -20,12 +20,11 @@ typedef struct pdi_odbc_db {
 } pdi_odbc_db;
 
 typedef struct pdi_odbc_conn {
-    pdi_conn base;
+    pdi_sqlite_conn base; /* pdi_conn, and for sqlite+odbc the attached schema
+                             files (store/sqlite/sqlite_session.h) */
     pdi_odbc *c;
     bool whole_scripts; /* the driver runs several statements at once */
     int db2_locks;      /* DB2: stage locks held by the open lock transaction */
-    /* sqlite+odbc: the attached schema files (store/sqlite/sqlite_session.h) */
-    pdi_sqlite_session sq;
 } pdi_odbc_conn;
 
 /* The connector of a session, with the session's print_sql applied. */

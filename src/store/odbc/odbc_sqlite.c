@@ -75,11 +75,6 @@ static void osq_pragmas(pdi_conn *c, const char *script)
 static const pdi_sqlite_ops k_ops = {"sqlite (odbc)", osq_attach,       osq_detach,
                                      osq_pragmas,     pdi_odbc_be_exec, pdi_odbc_be_query};
 
-static pdi_sqlite_session *S(pdi_conn *c)
-{
-    return &Q(c)->sq;
-}
-
 /* ------------------------------------------------------------ statements */
 
 static int osq_exec(pdi_conn *c, const char *sql)
@@ -90,7 +85,7 @@ static int osq_exec(pdi_conn *c, const char *sql)
     pd_strv pieces = PD_STRV_INIT;
     int rc = pdi_odbc_split_script(D->name, false, sql, &pieces);
     for (size_t i = 0; i < pieces.n && rc == PD_OK; i++) {
-        rc = pdi_sqlite_attach_for(S(c), pieces.items[i]);
+        rc = pdi_sqlite_attach_for(c, pieces.items[i]);
         if (rc == PD_OK)
             rc = pdi_odbc_exec(pdi_odbc_be_handle(c), pieces.items[i]);
     }
@@ -101,7 +96,7 @@ static int osq_exec(pdi_conn *c, const char *sql)
 static int osq_query(
     pdi_conn *c, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
 {
-    int rc = pdi_sqlite_attach_for(S(c), sql);
+    int rc = pdi_sqlite_attach_for(c, sql);
     return rc ? rc : pdi_odbc_be_query(c, sql, np, params, row, user);
 }
 
@@ -141,7 +136,7 @@ static const char *format_of_classes(const char *s)
 
 static int osq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream *out)
 {
-    int rc = pdi_sqlite_attach_for(S(c), sql);
+    int rc = pdi_sqlite_attach_for(c, sql);
     if (rc)
         return rc;
     pdi_odbc *h = pdi_odbc_be_handle(c);
@@ -178,7 +173,7 @@ static int osq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream
 static int osq_load_arrow(
     pdi_conn *c, const char *schema, const char *table, struct ArrowArrayStream *in, int64_t *rows)
 {
-    int rc = pdi_sqlite_attach(S(c), schema, false, NULL, 0);
+    int rc = pdi_sqlite_attach(c, schema, false, NULL, 0);
     if (rc == PD_ERR_NOT_FOUND)
         rc = pd_set_error(PD_ERR_NOT_FOUND, "load into %s.%s: the schema's file does not exist",
                           schema, table);
@@ -187,60 +182,9 @@ static int osq_load_arrow(
 
 /* --------------------------------------------------------------- schemas */
 
-static int osq_create_schema(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_create_schema(S(c), schema);
-}
-
-static int osq_drop_schema(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_drop_schema(S(c), schema);
-}
-
 static int osq_list_schemas(pdi_conn *c, pd_strv *out)
 {
     return pdi_sqlite_list_schema_files(dir_of(c), out);
-}
-
-static int osq_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
-{
-    return pdi_sqlite_list_objects(S(c), schema, out);
-}
-
-static int osq_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
-{
-    return pdi_sqlite_table_exists(S(c), schema, name, exists);
-}
-
-static int osq_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
-{
-    return pdi_sqlite_list_columns(S(c), schema, table, out);
-}
-
-static int
-osq_list_indexes(pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
-{
-    return pdi_sqlite_list_indexes(S(c), schema, table, row, user);
-}
-
-static int osq_forget(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_forget(S(c), schema);
-}
-
-static int osq_copy_table(pdi_conn *c,
-                          const char *from_schema,
-                          const char *from_name,
-                          const char *to_schema,
-                          const char *to_name)
-{
-    return pdi_sqlite_copy_table(S(c), from_schema, from_name, to_schema, to_name);
-}
-
-/* SCHEMA_SWAP: a crash-safe file rename (store/sqlite/sqlite_session.c). */
-static int osq_publish(pdi_conn *c, const pdi_stage_names *st)
-{
-    return pdi_sqlite_publish(S(c), st);
 }
 
 static int osq_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
@@ -322,7 +266,7 @@ static int osq_connect(pdi_db *pdb, pdi_conn **out)
     int rc = pdi_odbc_be_connect(pdb, out);
     if (rc == PD_OK)
         /* SQLite's default limit of attached databases */
-        pdi_sqlite_session_init(&Q(*out)->sq, &k_ops, *out, ((osq_db *)pdb)->dir, 10);
+        pdi_sqlite_session_init(&Q(*out)->base, &k_ops, ((osq_db *)pdb)->dir, 10);
     return rc;
 }
 
@@ -331,7 +275,7 @@ static void osq_disconnect(pdi_conn *c)
     osq_conn *q = Q(c);
     if (!q)
         return;
-    pdi_sqlite_session_clear(&q->sq);
+    pdi_sqlite_session_clear(&q->base);
     pdi_odbc_be_disconnect(c);
 }
 
@@ -341,9 +285,7 @@ const pdi_backend pdi_backend_odbc_sqlite = {
     .version = PDI_BACKEND_VERSION,
     .name = "SQLite (ODBC)",
     .dialects = k_sqlite_odbc,
-    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
-    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "
-                            "its own database file)",
+    PDI_SQLITE_BACKEND_COMMON,
     .open = osq_open,
     .close = pdi_odbc_be_close,
     .connect = osq_connect,
@@ -355,15 +297,6 @@ const pdi_backend pdi_backend_odbc_sqlite = {
     .begin = pdi_odbc_be_begin,
     .commit = pdi_odbc_be_commit,
     .rollback = pdi_odbc_be_rollback,
-    .create_schema = osq_create_schema,
-    .drop_schema = osq_drop_schema,
     .list_schemas = osq_list_schemas,
-    .list_objects = osq_list_objects,
-    .table_exists = osq_table_exists,
-    .list_columns = osq_list_columns,
-    .list_indexes = osq_list_indexes,
-    .forget_schema = osq_forget,
-    .copy_table = osq_copy_table,
-    .publish = osq_publish,
     .published = osq_published,
 };

@@ -34,11 +34,10 @@ typedef struct sq_db {
 } sq_db;
 
 typedef struct sq_conn {
-    pdi_conn base;
+    pdi_sqlite_conn base; /* pdi_conn, and the attached schema files */
     sqlite3 *db;
     char *dir;
-    pdi_sqlite_session files; /* attached schema files */
-    uint64_t tick;            /* of the statement cache */
+    uint64_t tick; /* of the statement cache */
     sq_stmt cache[SQ_STMT_CACHE];
 } sq_conn;
 
@@ -135,7 +134,7 @@ static int cached_prepare(sq_conn *q, const char *sql, sqlite3_stmt **out)
         if (q->cache[i].last_use < q->cache[lru].last_use)
             lru = i;
     }
-    int rc = pdi_sqlite_attach_for(&q->files, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -221,7 +220,7 @@ static int sq_query_params(
 /* Execute a script statement by statement (prepare tail handling). */
 static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
 {
-    int rc = pdi_sqlite_attach_for(&q->files, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     const char *p = sql;
@@ -230,7 +229,7 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
         const char *tail = NULL;
         if (sqlite3_prepare_v2(q->db, p, -1, &st, &tail) != SQLITE_OK) {
             /* the statement may reference a schema created earlier in the script */
-            if (pdi_sqlite_attach_for(&q->files, p) == PD_OK &&
+            if (pdi_sqlite_attach_for(&q->base.base, p) == PD_OK &&
                 sqlite3_prepare_v2(q->db, p, -1, &st, &tail) == SQLITE_OK) {
             } else {
                 return sq_err(q, "prepare", p);
@@ -240,7 +239,7 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
             p = tail;
             continue;
         }
-        pdi_log_sql(&q->base, sqlite3_sql(st));
+        pdi_log_sql(&q->base.base, sqlite3_sql(st));
         rc = step_rows(q, st, sqlite3_sql(st), row, user);
         sqlite3_finalize(st);
         if (rc)
@@ -267,7 +266,7 @@ static int sq_query(
 
 static int sq_simple(sq_conn *q, const char *sql)
 {
-    pdi_log_sql(&q->base, sql);
+    pdi_log_sql(&q->base.base, sql);
     if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return sq_err(q, sql, NULL);
     return PD_OK;
@@ -395,7 +394,7 @@ static int sq_load_arrow(
                             m ? m : "stream error");
     }
     char *sql = pdi_sql_insert_values(&pdi_dialect_sqlite, schema, table, (size_t)sch.n_children);
-    int rc = sql ? pdi_sqlite_attach(&q->files, schema, false, NULL, 0) : PD_ERR_NOMEM;
+    int rc = sql ? pdi_sqlite_attach(&q->base.base, schema, false, NULL, 0) : PD_ERR_NOMEM;
     bool own = rc == PD_OK && sqlite3_get_autocommit(q->db);
     if (own)
         rc = sq_begin(c);
@@ -522,7 +521,7 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
     const int64_t batch_rows = 65536;
     sq_conn *q = SQ(c);
     memset(out, 0, sizeof *out);
-    int rc = pdi_sqlite_attach_for(&q->files, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     sq_stream *s = pdi_calloc(1, sizeof *s);
@@ -645,7 +644,7 @@ static void sq_disconnect(pdi_conn *c)
         return;
     sq_conn *q = SQ(c);
     finalize_cache(q);
-    pdi_sqlite_session_clear(&q->files);
+    pdi_sqlite_session_clear(&q->base);
     if (q->db)
         sqlite3_close_v2(q->db);
     free(q->dir);
@@ -667,13 +666,13 @@ static int sq_connect(pdi_db *dbp, pdi_conn **out)
         int code = q->dir ? PD_ERR_SQL : PD_ERR_NOMEM;
         pd_set_error(code, "sqlite: cannot open connection for %s: %s", d->dir,
                      q->dir ? sqlite3_errstr(rc) : "out of memory");
-        sq_disconnect(&q->base);
+        sq_disconnect(&q->base.base);
         return code;
     }
     sqlite3_busy_timeout(q->db, 60000);
-    pdi_sqlite_session_init(&q->files, &k_ops, &q->base, q->dir,
+    pdi_sqlite_session_init(&q->base, &k_ops, q->dir,
                             sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1));
-    *out = &q->base;
+    *out = &q->base.base;
     return PD_OK;
 }
 
@@ -704,65 +703,9 @@ static void sq_close_db(pdi_db *dbp)
     free(d);
 }
 
-static pdi_sqlite_session *S(pdi_conn *c)
-{
-    return &SQ(c)->files;
-}
-
-static int sq_create_schema(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_create_schema(S(c), schema);
-}
-
-static int sq_drop_schema(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_drop_schema(S(c), schema);
-}
-
 static int sq_list_schemas(pdi_conn *c, pd_strv *out)
 {
     return pdi_sqlite_list_schema_files(SQ(c)->dir, out);
-}
-
-static int sq_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
-{
-    return pdi_sqlite_list_objects(S(c), schema, out);
-}
-
-static int sq_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
-{
-    return pdi_sqlite_table_exists(S(c), schema, name, exists);
-}
-
-static int sq_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
-{
-    return pdi_sqlite_list_columns(S(c), schema, table, out);
-}
-
-static int
-sq_list_indexes(pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
-{
-    return pdi_sqlite_list_indexes(S(c), schema, table, row, user);
-}
-
-static int sq_forget(pdi_conn *c, const char *schema)
-{
-    return pdi_sqlite_forget(S(c), schema);
-}
-
-static int sq_copy_table(pdi_conn *c,
-                         const char *from_schema,
-                         const char *from_name,
-                         const char *to_schema,
-                         const char *to_name)
-{
-    return pdi_sqlite_copy_table(S(c), from_schema, from_name, to_schema, to_name);
-}
-
-/* SCHEMA_SWAP: a crash-safe file rename (store/sqlite/sqlite_session.c). */
-static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
-{
-    return pdi_sqlite_publish(S(c), st);
 }
 
 static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
@@ -776,9 +719,7 @@ const pdi_backend pdi_backend_sqlite = {
     .version = PDI_BACKEND_VERSION,
     .name = "SQLite",
     .dialects = g_names,
-    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
-    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "
-                            "its own database file)",
+    PDI_SQLITE_BACKEND_COMMON,
     .open = sq_open,
     .close = sq_close_db,
     .connect = sq_connect,
@@ -790,15 +731,6 @@ const pdi_backend pdi_backend_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .create_schema = sq_create_schema,
-    .drop_schema = sq_drop_schema,
     .list_schemas = sq_list_schemas,
-    .list_objects = sq_list_objects,
-    .table_exists = sq_table_exists,
-    .list_columns = sq_list_columns,
-    .list_indexes = sq_list_indexes,
-    .forget_schema = sq_forget,
-    .copy_table = sq_copy_table,
-    .publish = sq_publish,
     .published = sq_published,
 };

@@ -15,18 +15,27 @@
 
 static const pdi_dialect *const D = &pdi_dialect_sqlite;
 
-void pdi_sqlite_session_init(
-    pdi_sqlite_session *s, const pdi_sqlite_ops *ops, pdi_conn *c, const char *dir, int max_att)
+static pdi_sqlite_session *S(pdi_conn *c)
 {
+    return &((pdi_sqlite_conn *)c)->s;
+}
+
+void pdi_sqlite_session_init(pdi_sqlite_conn *c,
+                             const pdi_sqlite_ops *ops,
+                             const char *dir,
+                             int max_att)
+{
+    pdi_sqlite_session *s = &c->s;
     memset(s, 0, sizeof *s);
     s->ops = ops;
-    s->conn = c;
+    s->conn = &c->base;
     s->dir = dir;
     s->max_att = max_att > PDI_SQLITE_MAX_ATT ? PDI_SQLITE_MAX_ATT : max_att;
 }
 
-void pdi_sqlite_session_clear(pdi_sqlite_session *s)
+void pdi_sqlite_session_clear(pdi_sqlite_conn *c)
 {
+    pdi_sqlite_session *s = &c->s;
     for (int i = 0; i < s->natt; i++)
         free(s->att[i].name);
     s->natt = 0;
@@ -70,7 +79,7 @@ static int lru_victim(pdi_sqlite_session *s, const char *const *keep, size_t nke
     return victim;
 }
 
-int pdi_sqlite_attach(
+static int attach(
     pdi_sqlite_session *s, const char *schema, bool create, const char *const *keep, size_t nkeep)
 {
     int i = att_find(s, schema);
@@ -115,13 +124,13 @@ int pdi_sqlite_attach(
     return PD_OK;
 }
 
-int pdi_sqlite_forget(pdi_sqlite_session *s, const char *schema)
+static int forget(pdi_sqlite_session *s, const char *schema)
 {
     int i = att_find(s, schema);
     return i < 0 ? PD_OK : detach_idx(s, i);
 }
 
-int pdi_sqlite_attach_for(pdi_sqlite_session *s, const char *sql)
+static int attach_for(pdi_sqlite_session *s, const char *sql)
 {
     pd_strv names = PD_STRV_INIT;
     int rc = pdi_sql_sqlite_schema_refs(sql, &names);
@@ -129,7 +138,7 @@ int pdi_sqlite_attach_for(pdi_sqlite_session *s, const char *sql)
         const char *n = names.items[i];
         if (strcasecmp(n, "main") == 0 || strcasecmp(n, "temp") == 0)
             continue;
-        int r = pdi_sqlite_attach(s, n, false, (const char *const *)names.items, names.n);
+        int r = attach(s, n, false, (const char *const *)names.items, names.n);
         if (r != PD_OK && r != PD_ERR_NOT_FOUND)
             rc = r;
     }
@@ -137,6 +146,22 @@ int pdi_sqlite_attach_for(pdi_sqlite_session *s, const char *sql)
     if (rc == PD_OK)
         pd_clear_error();
     return rc;
+}
+
+int pdi_sqlite_attach(
+    pdi_conn *c, const char *schema, bool create, const char *const *keep, size_t nkeep)
+{
+    return attach(S(c), schema, create, keep, nkeep);
+}
+
+int pdi_sqlite_attach_for(pdi_conn *c, const char *sql)
+{
+    return attach_for(S(c), sql);
+}
+
+int pdi_sqlite_forget(pdi_conn *c, const char *schema)
+{
+    return forget(S(c), schema);
 }
 
 /* --------------------------------------------------------------- schemas */
@@ -160,19 +185,21 @@ static int fsync_path(const char *path)
     return r == 0 ? PD_OK : pd_set_error(PD_ERR_IO, "fsync %s failed", path);
 }
 
-int pdi_sqlite_create_schema(pdi_sqlite_session *s, const char *schema)
+int pdi_sqlite_create_schema(pdi_conn *c, const char *schema)
 {
+    pdi_sqlite_session *s = S(c);
     char *f = pdi_sqlite_schema_file(s->dir, schema);
     int rc = f ? (pdi_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
     free(f);
-    return rc ? rc : pdi_sqlite_attach(s, schema, true, NULL, 0);
+    return rc ? rc : attach(s, schema, true, NULL, 0);
 }
 
 /* Delete <dir>/<schema>.sqlite and its journal files (the store made every
  * other session forget the schema). */
-int pdi_sqlite_drop_schema(pdi_sqlite_session *s, const char *schema)
+int pdi_sqlite_drop_schema(pdi_conn *c, const char *schema)
 {
-    int rc = pdi_sqlite_forget(s, schema);
+    pdi_sqlite_session *s = S(c);
+    int rc = forget(s, schema);
     return rc ? rc : pdi_sqlite_delete_schema_files(s->dir, schema);
 }
 
@@ -199,7 +226,7 @@ static int catalog(pdi_sqlite_session *s,
     if (rc == PD_OK && !f)
         rc = PD_ERR_NOMEM;
     if (rc == PD_OK && pdi_path_exists(f)) {
-        rc = pdi_sqlite_attach(s, schema, false, NULL, 0);
+        rc = attach(s, schema, false, NULL, 0);
         if (rc == PD_OK)
             rc = s->ops->query(s->conn, sql, np, params, row, user);
     }
@@ -208,16 +235,15 @@ static int catalog(pdi_sqlite_session *s,
     return rc;
 }
 
-int pdi_sqlite_list_objects(pdi_sqlite_session *s, const char *schema, pd_strv *out)
+int pdi_sqlite_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
 {
+    pdi_sqlite_session *s = S(c);
     return catalog(s, schema, pdi_sql_list_objects(D, schema), 0, NULL, strv_row, out);
 }
 
-int pdi_sqlite_table_exists(pdi_sqlite_session *s,
-                            const char *schema,
-                            const char *name,
-                            bool *exists)
+int pdi_sqlite_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
 {
+    pdi_sqlite_session *s = S(c);
     pd_strv v = PD_STRV_INIT;
     int rc = catalog(s, schema, pdi_sql_table_exists(D, schema), 1, &name, strv_row, &v);
     *exists = v.n > 0;
@@ -225,17 +251,16 @@ int pdi_sqlite_table_exists(pdi_sqlite_session *s,
     return rc;
 }
 
-int pdi_sqlite_list_columns(pdi_sqlite_session *s,
-                            const char *schema,
-                            const char *table,
-                            pd_strv *out)
+int pdi_sqlite_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
 {
+    pdi_sqlite_session *s = S(c);
     return catalog(s, schema, pdi_sql_list_columns(D, schema, table), 0, NULL, strv_row, out);
 }
 
 int pdi_sqlite_list_indexes(
-    pdi_sqlite_session *s, const char *schema, const char *table, pd_row_fn row, void *user)
+    pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
 {
+    pdi_sqlite_session *s = S(c);
     return catalog(s, schema, pdi_sql_list_indexes(D, schema, table), 0, NULL, row, user);
 }
 
@@ -278,14 +303,15 @@ static void defs_free(defs *d)
 /* A table: its CREATE TABLE text re-targeted (declared types survive) +
  * INSERT SELECT; a view: its definition re-targeted, without qualifiers
  * naming its own (transaction) file. */
-int pdi_sqlite_copy_table(pdi_sqlite_session *s,
+int pdi_sqlite_copy_table(pdi_conn *c,
                           const char *from_schema,
                           const char *from_name,
                           const char *to_schema,
                           const char *to_name)
 {
+    pdi_sqlite_session *s = S(c);
     defs df = {PD_STRV_INIT, PD_STRV_INIT, PD_STRV_INIT};
-    int rc = pdi_sqlite_attach(s, to_schema, false, NULL, 0);
+    int rc = attach(s, to_schema, false, NULL, 0);
     if (rc == PD_OK)
         rc = catalog(s, from_schema, pdi_sql_sqlite_object_ddl(from_schema), 1, &from_name,
                      defs_row, &df);
@@ -355,8 +381,9 @@ static int fix_views(pdi_sqlite_session *s, const char *tx)
 /* <tx>.sqlite renamed over <base>.sqlite (atomic), with fsyncs around; the
  * journal row the store wrote before makes a kill at any point recoverable
  * (pdi_sqlite_published). */
-int pdi_sqlite_publish(pdi_sqlite_session *s, const pdi_stage_names *st)
+int pdi_sqlite_publish(pdi_conn *c, const pdi_stage_names *st)
 {
+    pdi_sqlite_session *s = S(c);
     char *fbase = pdi_sqlite_schema_file(s->dir, st->base);
     char *ftx = pdi_sqlite_schema_file(s->dir, st->tx);
     int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
@@ -365,9 +392,9 @@ int pdi_sqlite_publish(pdi_sqlite_session *s, const pdi_stage_names *st)
     if (rc == PD_OK)
         rc = fix_views(s, st->tx);
     if (rc == PD_OK)
-        rc = pdi_sqlite_forget(s, st->tx);
+        rc = forget(s, st->tx);
     if (rc == PD_OK)
-        rc = pdi_sqlite_forget(s, st->base);
+        rc = forget(s, st->base);
     if (rc == PD_OK)
         rc = fsync_path(ftx);
     pdi_crash_point("commit_before_rename");

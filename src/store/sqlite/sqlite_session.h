@@ -40,56 +40,73 @@ typedef struct pdi_sqlite_att {
     uint64_t last_use;
 } pdi_sqlite_att;
 
-/* Part of a backend's connection. */
+/* The SQLite side of a connection (in pdi_sqlite_conn). */
 typedef struct pdi_sqlite_session {
     const pdi_sqlite_ops *ops;
-    pdi_conn *conn;  /* what ops get */
+    pdi_conn *conn;  /* the connection (what ops get) */
     const char *dir; /* the store directory (borrowed) */
     pdi_sqlite_att att[PDI_SQLITE_MAX_ATT];
     int natt, max_att;
     uint64_t tick;
 } pdi_sqlite_session;
 
-/* Set up s for connection c (nothing attached; at most max_att files, and
- * never more than PDI_SQLITE_MAX_ATT). */
-void pdi_sqlite_session_init(
-    pdi_sqlite_session *s, const pdi_sqlite_ops *ops, pdi_conn *c, const char *dir, int max_att);
+/* The start of a backend's connection: a pdi_conn with its session. The
+ * functions below take the pdi_conn of such a connection; those with the
+ * signature of a store/backend.h operation serve as that operation. */
+typedef struct pdi_sqlite_conn {
+    pdi_conn base;
+    pdi_sqlite_session s;
+} pdi_sqlite_conn;
+
+/* Set up c's session (nothing attached; at most max_att files, and never
+ * more than PDI_SQLITE_MAX_ATT). */
+void pdi_sqlite_session_init(pdi_sqlite_conn *c,
+                             const pdi_sqlite_ops *ops,
+                             const char *dir,
+                             int max_att);
 /* Forget the attached names (the connection is closing). */
-void pdi_sqlite_session_clear(pdi_sqlite_session *s);
+void pdi_sqlite_session_clear(pdi_sqlite_conn *c);
 
 /* Attach `schema` unless attached; its file must exist unless `create`
  * (PD_ERR_NOT_FOUND, no error message, when it does not). Never evicts
  * the names keep[0..nkeep). */
 int pdi_sqlite_attach(
-    pdi_sqlite_session *s, const char *schema, bool create, const char *const *keep, size_t nkeep);
+    pdi_conn *c, const char *schema, bool create, const char *const *keep, size_t nkeep);
 /* Attach every existing schema file `sql` names. */
-int pdi_sqlite_attach_for(pdi_sqlite_session *s, const char *sql);
-/* Detach `schema` if attached (backend forget_schema). */
-int pdi_sqlite_forget(pdi_sqlite_session *s, const char *schema);
+int pdi_sqlite_attach_for(pdi_conn *c, const char *sql);
+/* Detach `schema` if attached (forget_schema). */
+int pdi_sqlite_forget(pdi_conn *c, const char *schema);
 
-/* The backend operations of store/backend.h, over s. */
-int pdi_sqlite_create_schema(pdi_sqlite_session *s, const char *schema);
-int pdi_sqlite_drop_schema(pdi_sqlite_session *s, const char *schema);
-int pdi_sqlite_list_objects(pdi_sqlite_session *s, const char *schema, pd_strv *out);
-int pdi_sqlite_table_exists(pdi_sqlite_session *s,
-                            const char *schema,
-                            const char *name,
-                            bool *exists);
-int pdi_sqlite_list_columns(pdi_sqlite_session *s,
-                            const char *schema,
-                            const char *table,
-                            pd_strv *out);
+/* The operations of store/backend.h. */
+int pdi_sqlite_create_schema(pdi_conn *c, const char *schema);
+int pdi_sqlite_drop_schema(pdi_conn *c, const char *schema);
+int pdi_sqlite_list_objects(pdi_conn *c, const char *schema, pd_strv *out);
+int pdi_sqlite_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists);
+int pdi_sqlite_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out);
 int pdi_sqlite_list_indexes(
-    pdi_sqlite_session *s, const char *schema, const char *table, pd_row_fn row, void *user);
-int pdi_sqlite_copy_table(pdi_sqlite_session *s,
+    pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user);
+int pdi_sqlite_copy_table(pdi_conn *c,
                           const char *from_schema,
                           const char *from_name,
                           const char *to_schema,
                           const char *to_name);
 /* SCHEMA_SWAP: <tx>.sqlite renamed over <base>.sqlite (crash points
  * commit_before_rename and commit_after_rename around the rename). */
-int pdi_sqlite_publish(pdi_sqlite_session *s, const pdi_stage_names *st);
+int pdi_sqlite_publish(pdi_conn *c, const pdi_stage_names *st);
 /* Whether that rename happened: the transaction file is gone. */
 int pdi_sqlite_published(const char *dir, const pdi_stage_names *st, bool *done);
+
+/* The members of a SQLite backend's pdi_backend table that every SQLite
+ * backend shares: what it can do, why READ_VIEWS is refused, and the
+ * operations above. */
+#define PDI_SQLITE_BACKEND_COMMON                                                               \
+    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,                                              \
+    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is " \
+                            "its own database file)",                                           \
+    .create_schema = pdi_sqlite_create_schema, .drop_schema = pdi_sqlite_drop_schema,           \
+    .list_objects = pdi_sqlite_list_objects, .table_exists = pdi_sqlite_table_exists,           \
+    .list_columns = pdi_sqlite_list_columns, .list_indexes = pdi_sqlite_list_indexes,           \
+    .forget_schema = pdi_sqlite_forget, .copy_table = pdi_sqlite_copy_table,                    \
+    .publish = pdi_sqlite_publish
 
 #endif
