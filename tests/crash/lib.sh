@@ -207,22 +207,16 @@ YAML
         } >"$1/pipedag.yaml"
         return 0
     fi
-    if [ "${PD_CRASH_STORE:-}" = parquet ]; then
-        {
-            store_config_head "$2" ParquetTableStore
-            cat <<YAML
-        parquet_base_path: ".pipedag/parquet"
-        url: "duckdb:///.pipedag/{instance_id}.duckdb"
-        create_database_if_not_exists: true
-        lock_wait_seconds: 120
-YAML
-            store_config_tail file
-        } >"$1/pipedag.yaml"
-        return 0
-    fi
-    [ "${PD_CRASH_STORE:-}" = duckdb ] || return 0
+    # parquet: the Parquet store with its DuckDB catalog; duckdb: that file
+    # as the table store
+    case "${PD_CRASH_STORE:-}" in
+    parquet) _class=ParquetTableStore ;;
+    duckdb) _class=SQLTableStore ;;
+    *) return 0 ;;
+    esac
     {
-        store_config_head "$2" SQLTableStore
+        store_config_head "$2" $_class
+        [ $_class = SQLTableStore ] || echo '        parquet_base_path: ".pipedag/parquet"'
         cat <<YAML
         url: "duckdb:///.pipedag/{instance_id}.duckdb"
         create_database_if_not_exists: true
