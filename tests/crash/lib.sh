@@ -106,6 +106,42 @@ stage_digest() {
     grep "^$2\\." "$1" | tr '\n' ' '
 }
 
+# store_config_head INSTANCE CLASS [TECHNIQUE]: the start of the
+# pipedag.yaml store_config writes, on stdout, up to the table store's
+# `args:` (its arguments follow), with stage_commit_technique TECHNIQUE when
+# given.
+store_config_head() {
+    printf '%s\n' "instances:" "  default:" "    instance_id: $1"
+    [ -z "${3:-}" ] || echo "    stage_commit_technique: $3"
+    printf '%s\n' "    table_store:" "      class: $2" "      args:"
+}
+
+# store_config_tail LOCKS [no_blobs]: the end of the pipedag.yaml
+# store_config writes, on stdout: the lock manager (LOCKS "file":
+# FileLockManager under .pipedag/locks; "database": DatabaseLockManager)
+# and, unless no_blobs, the FileBlobStore under .pipedag/blobs.
+store_config_tail() {
+    if [ "$1" = database ]; then
+        cat <<'YAML'
+    lock_manager:
+      class: DatabaseLockManager
+YAML
+    else
+        cat <<'YAML'
+    lock_manager:
+      class: FileLockManager
+      args:
+        base_path: .pipedag/locks
+YAML
+    fi
+    [ "${2:-}" = no_blobs ] || cat <<'YAML'
+    blob_store:
+      class: FileBlobStore
+      args:
+        base_path: .pipedag/blobs
+YAML
+}
+
 # store_config DIR INSTANCE: with PD_CRASH_STORE=sqlite_odbc or odbc_pg,
 # DIR/pipedag.yaml for the ODBC backend (SQLite files through libsqliteodbc
 # with FileLockManager; Postgres through psqlODBC with DatabaseLockManager);
@@ -117,23 +153,13 @@ stage_digest() {
 store_config() {
     if [ "${PD_CRASH_STORE:-}" = sqlite_odbc ]; then
         # the SQLite store directory through the ODBC backend (libsqliteodbc)
-        cat >"$1/pipedag.yaml" <<YAML
-instances:
-  default:
-    instance_id: $2
-    table_store:
-      class: SQLTableStore
-      args:
+        {
+            store_config_head "$2" SQLTableStore
+            cat <<YAML
         url: "sqlite+odbc:///.pipedag/{instance_id}?driver=${PD_TEST_SQLITEODBC:?PD_TEST_SQLITEODBC is not set}"
-    lock_manager:
-      class: FileLockManager
-      args:
-        base_path: .pipedag/locks
-    blob_store:
-      class: FileBlobStore
-      args:
-        base_path: .pipedag/blobs
 YAML
+            store_config_tail file
+        } >"$1/pipedag.yaml"
         return 0
     fi
     if [ "${PD_CRASH_STORE:-}" = odbc_pg ]; then
@@ -141,18 +167,14 @@ YAML
         # tests/odbc/with-odbc.sh), a fresh database per directory, the
         # DatabaseLockManager (advisory locks through the driver)
         [ -n "${PD_TEST_ODBC_PG_URL:-}" ] || fail "PD_TEST_ODBC_PG_URL is not set (run under tests/odbc/with-odbc.sh)"
-        cat >"$1/pipedag.yaml" <<YAML
-instances:
-  default:
-    instance_id: $2
-    table_store:
-      class: SQLTableStore
-      args:
+        {
+            store_config_head "$2" SQLTableStore
+            cat <<YAML
         url: "${PD_TEST_ODBC_PG_URL%/*}/pd_conc_$$_$(basename "$1")"
         create_database_if_not_exists: true
-    lock_manager:
-      class: DatabaseLockManager
 YAML
+            store_config_tail database no_blobs
+        } >"$1/pipedag.yaml"
         return 0
     fi
     if [ "${PD_CRASH_STORE:-}" = parquet_s3_pg ]; then
@@ -166,14 +188,9 @@ YAML
         _db="pd_${2}_${_tag}_$$"
         PGOPTIONS="-c client_min_messages=warning" psql -q -X "$_pgurl" \
             -c "DROP DATABASE IF EXISTS $_db WITH (FORCE)" >/dev/null || fail "cannot drop $_db"
-        cat >"$1/pipedag.yaml" <<YAML
-instances:
-  default:
-    instance_id: $2
-    stage_commit_technique: READ_VIEWS
-    table_store:
-      class: ParquetTableStore
-      args:
+        {
+            store_config_head "$2" ParquetTableStore READ_VIEWS
+            cat <<YAML
         parquet_base_path: "s3://$PD_TEST_S3_BUCKET/$2/$_tag/"
         s3_endpoint_url: "${PD_TEST_S3_STORE_ENDPOINT:-$PD_TEST_S3_ENDPOINT}"
         s3_url_style: path
@@ -185,56 +202,26 @@ instances:
         args:
           url: "${_pgurl%/*}/$_db"
           create_database_if_not_exists: true
-    lock_manager:
-      class: DatabaseLockManager
-    blob_store:
-      class: FileBlobStore
-      args:
-        base_path: .pipedag/blobs
 YAML
+            store_config_tail database
+        } >"$1/pipedag.yaml"
         return 0
     fi
-    if [ "${PD_CRASH_STORE:-}" = parquet ]; then
-        cat >"$1/pipedag.yaml" <<YAML
-instances:
-  default:
-    instance_id: $2
-    table_store:
-      class: ParquetTableStore
-      args:
-        parquet_base_path: ".pipedag/parquet"
+    # parquet: the Parquet store with its DuckDB catalog; duckdb: that file
+    # as the table store
+    case "${PD_CRASH_STORE:-}" in
+    parquet) _class=ParquetTableStore ;;
+    duckdb) _class=SQLTableStore ;;
+    *) return 0 ;;
+    esac
+    {
+        store_config_head "$2" $_class
+        [ $_class = SQLTableStore ] || echo '        parquet_base_path: ".pipedag/parquet"'
+        cat <<YAML
         url: "duckdb:///.pipedag/{instance_id}.duckdb"
         create_database_if_not_exists: true
         lock_wait_seconds: 120
-    lock_manager:
-      class: FileLockManager
-      args:
-        base_path: .pipedag/locks
-    blob_store:
-      class: FileBlobStore
-      args:
-        base_path: .pipedag/blobs
 YAML
-        return 0
-    fi
-    [ "${PD_CRASH_STORE:-}" = duckdb ] || return 0
-    cat >"$1/pipedag.yaml" <<YAML
-instances:
-  default:
-    instance_id: $2
-    table_store:
-      class: SQLTableStore
-      args:
-        url: "duckdb:///.pipedag/{instance_id}.duckdb"
-        create_database_if_not_exists: true
-        lock_wait_seconds: 120
-    lock_manager:
-      class: FileLockManager
-      args:
-        base_path: .pipedag/locks
-    blob_store:
-      class: FileBlobStore
-      args:
-        base_path: .pipedag/blobs
-YAML
+        store_config_tail file
+    } >"$1/pipedag.yaml"
 }

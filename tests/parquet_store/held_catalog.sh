@@ -8,9 +8,9 @@ set -u
 PD=$1
 HOLD=$2
 fail() { echo "held_catalog: FAILED: $*" >&2; exit 1; }
-W=$(mktemp -d /tmp/pd-pq-held-XXXXXX)
-trap 'rm -rf "$W"' EXIT
-cd "$W" || exit 1
+HELD_DB=catalog/held.duckdb
+HELD_WHAT=catalog
+. "$(dirname "$0")/../support/held.sh"
 conf() { # conf WAIT
     cat >pipedag.yaml <<YAML
 instances:
@@ -29,29 +29,8 @@ instances:
         base_path: locks
 YAML
 }
-cat >flow.yaml <<'YAML'
-name: held
-stages:
-  - name: s
-    tasks:
-      - name: t
-        sql: SELECT 1 AS a UNION ALL SELECT 2
-YAML
+held_flow
 q() { "$PD" query 'SELECT sum(a) AS s FROM s.t' 2>&1 | tail -n +2; }
-# The holder lets go when the test creates its release file (not after a
-# fixed time: on a loaded machine the run may start late); waits are bounded
-# by the life of the process waited for, not by a clock.
-hp=
-rp=
-trap 'for p in $hp $rp; do kill $p 2>/dev/null; done; rm -rf "$W"' EXIT
-hold() { # hold RELEASE_FILE: start the holder; sets hp once it holds the catalog
-    "$HOLD" catalog/held.duckdb 120000 "$1" >hold.out &
-    hp=$!
-    while ! grep -q held hold.out 2>/dev/null; do
-        kill -0 $hp 2>/dev/null || fail "holder did not start: $(cat hold.out)"
-        sleep 0.1
-    done
-}
 # SCHEMA_SWAP is a config error with the reason, naming file:line
 conf 1
 sed -i 's/^    table_store:/    stage_commit_technique: SCHEMA_SWAP\n    table_store:/' pipedag.yaml
@@ -64,31 +43,10 @@ conf 1
 # between runs, another process can hold the catalog (and read it)
 "$HOLD" catalog/held.duckdb 500 >hold.out || fail "the catalog is still held after the run"
 # held longer than lock_wait_seconds: the run fails after waiting, naming the holder
-hold "$W/release1"
-sed -i 's/SELECT 2/SELECT 3/' flow.yaml
-t0=$(date +%s%N)
-"$PD" run flow.yaml >out 2>err && fail "run succeeded while the catalog was held"
-dt=$((($(date +%s%N) - t0) / 1000000))
-[ $dt -ge 1000 ] || fail "gave up after $dt ms, before lock_wait_seconds"
-grep -q "held by another process" err || fail "no holder message: $(cat err)"
-grep -q "PID $hp" err || fail "the holder (PID $hp) is not named: $(cat err)"
-touch "$W/release1"
-wait $hp
-hp=
+held_gives_up
 [ "$(q)" = 3 ] || fail "the published stage changed after the failed run: $(q)"
 # released in time: the run waits, then finishes
 conf 20
-hold "$W/release2"
-"$PD" run flow.yaml >out 2>err &
-rp=$!
-while ! grep -q "waiting up to 20 s" err 2>/dev/null; do
-    kill -0 $rp 2>/dev/null || fail "the run ended without waiting for the holder: $(cat err)"
-    sleep 0.1
-done
-touch "$W/release2"
-wait $rp || { rp=; fail "run did not finish after the holder let go: $(cat err)"; }
-rp=
-wait $hp
-hp=
+held_waits
 [ "$(q)" = 4 ] || fail "the second version is not published: $(q)"
 echo "held_catalog: OK"

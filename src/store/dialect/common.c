@@ -1067,7 +1067,47 @@ pdi_sql_retarget_create(const pdi_dialect *d, const char *ddl, const char *schem
     return pdi_dl_finish(&b);
 }
 
+/* ------------------------------------------------------- Column types */
+
+const char *pdi_dl_type_by(const pdi_dl_types *t, const char *f, char *buf, size_t cap)
+{
+    for (const pdi_dl_type_name *n = t->names; n->fmt; n++)
+        if (strcmp(f, n->fmt) == 0)
+            return n->type;
+    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
+        return f[4] ? t->timestamp_tz : t->timestamp;
+    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
+        return t->time;
+    int p, s;
+    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p &&
+        (!t->max_precision || p <= t->max_precision)) {
+        snprintf(buf, cap, "%s(%d,%d)", t->decimal, p, s);
+        return buf;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------- View shapes */
+
+void pdi_dl_shaped_columns(pd_buf *b,
+                           const pdi_dialect *d,
+                           const char *from_item,
+                           const char *const *names,
+                           const char *const *sources,
+                           size_t n_cols)
+{
+    if (!n_cols)
+        pdi_buf_putc(b, '*');
+    for (size_t i = 0; i < n_cols; i++) {
+        if (i)
+            pdi_buf_puts(b, ", ");
+        pdi_dl_quoted(b, d, sources[i]);
+        pdi_buf_puts(b, " AS ");
+        pdi_dl_quoted(b, d, names[i]);
+    }
+    pdi_buf_puts(b, " FROM ");
+    pdi_buf_puts(b, from_item);
+}
 
 char *pdi_sql_shaped_select(const pdi_dialect *d,
                             const char *from_item,
@@ -1082,17 +1122,7 @@ char *pdi_sql_shaped_select(const pdi_dialect *d,
         return d->shaped_select(d, from_item, names, sources, n_cols, sort, n_sort, limit);
     pd_buf b = {0};
     pdi_buf_puts(&b, "SELECT ");
-    if (!n_cols)
-        pdi_buf_putc(&b, '*');
-    for (size_t i = 0; i < n_cols; i++) {
-        if (i)
-            pdi_buf_puts(&b, ", ");
-        pdi_dl_quoted(&b, d, sources[i]);
-        pdi_buf_puts(&b, " AS ");
-        pdi_dl_quoted(&b, d, names[i]);
-    }
-    pdi_buf_puts(&b, " FROM ");
-    pdi_buf_puts(&b, from_item);
+    pdi_dl_shaped_columns(&b, d, from_item, names, sources, n_cols);
     for (size_t i = 0; i < n_sort; i++) {
         pdi_buf_puts(&b, i ? ", " : " ORDER BY ");
         pdi_dl_quoted(&b, d, sort[i].column);

@@ -70,28 +70,15 @@ static char *db2_limit(const pdi_dialect *d, const char *select, int64_t n)
 static const char *db2_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
 {
     (void)d;
-    static const struct {
-        const char *fmt, *type;
-    } map[] = {
+    static const pdi_dl_type_name names[] = {
         {"b", "BOOLEAN"},        {"c", "SMALLINT"},       {"s", "SMALLINT"}, {"i", "INTEGER"},
         {"l", "BIGINT"},         {"C", "SMALLINT"},       {"S", "INTEGER"},  {"I", "BIGINT"},
         {"L", "DECIMAL(20,0)"},  {"e", "REAL"},           {"f", "REAL"},     {"g", "DOUBLE"},
         {"u", "VARCHAR(32672)"}, {"U", "VARCHAR(32672)"}, {"z", "BLOB"},     {"Z", "BLOB"},
-        {"tdD", "DATE"},         {"tdm", "DATE"},
+        {"tdD", "DATE"},         {"tdm", "DATE"},         {NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(f, map[i].fmt) == 0)
-            return map[i].type;
-    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
-        return f[4] ? NULL : "TIMESTAMP";
-    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
-        return "TIME";
-    int p, s;
-    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p && p <= 31) {
-        snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
-        return buf;
-    }
-    return NULL;
+    static const pdi_dl_types types = {names, "TIMESTAMP", NULL, "TIME", "DECIMAL", 31};
+    return pdi_dl_type_by(&types, f, buf, cap);
 }
 
 /* CREATE TABLE .. AS (..) DEFINITION ONLY, then the rows with ADMIN_CMD

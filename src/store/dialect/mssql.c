@@ -106,17 +106,7 @@ static char *ms_shaped_select(const pdi_dialect *d,
     pdi_buf_puts(&b, "SELECT ");
     if (limit >= 0)
         pdi_buf_printf(&b, "TOP %lld ", (long long)limit);
-    if (!n_cols)
-        pdi_buf_putc(&b, '*');
-    for (size_t i = 0; i < n_cols; i++) {
-        if (i)
-            pdi_buf_puts(&b, ", ");
-        pdi_dl_quoted(&b, d, sources[i]);
-        pdi_buf_puts(&b, " AS ");
-        pdi_dl_quoted(&b, d, names[i]);
-    }
-    pdi_buf_puts(&b, " FROM ");
-    pdi_buf_puts(&b, from_item);
+    pdi_dl_shaped_columns(&b, d, from_item, names, sources, n_cols);
     for (size_t i = 0; i < n_sort; i++) {
         pdi_buf_puts(&b, i ? ", CASE WHEN " : " ORDER BY CASE WHEN ");
         pdi_dl_quoted(&b, d, sort[i].column);
@@ -133,9 +123,7 @@ static char *ms_shaped_select(const pdi_dialect *d,
 static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
 {
     (void)d;
-    static const struct {
-        const char *fmt, *type;
-    } map[] = {
+    static const pdi_dl_type_name names[] = {
         {"b", "BIT"},
         {"c", "SMALLINT"},
         {"s", "SMALLINT"},
@@ -154,20 +142,10 @@ static const char *ms_type(const pdi_dialect *d, const char *f, char *buf, size_
         {"Z", "VARBINARY(MAX)"},
         {"tdD", "DATE"},
         {"tdm", "DATE"},
+        {NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(f, map[i].fmt) == 0)
-            return map[i].type;
-    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
-        return f[4] ? "DATETIMEOFFSET" : "DATETIME2";
-    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
-        return "TIME";
-    int p, s;
-    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p) {
-        snprintf(buf, cap, "DECIMAL(%d,%d)", p, s);
-        return buf;
-    }
-    return NULL;
+    static const pdi_dl_types types = {names, "DATETIME2", "DATETIMEOFFSET", "TIME", "DECIMAL", 0};
+    return pdi_dl_type_by(&types, f, buf, cap);
 }
 
 /* ------------------------------------------- statements of the ODBC backend */

@@ -21,28 +21,15 @@ sf_rename_table(const pdi_dialect *d, const char *schema, const char *from, cons
 static const char *sf_type(const pdi_dialect *d, const char *f, char *buf, size_t cap)
 {
     (void)d;
-    static const struct {
-        const char *fmt, *type;
-    } map[] = {
+    static const pdi_dl_type_name names[] = {
         {"b", "BOOLEAN"},      {"c", "SMALLINT"}, {"s", "SMALLINT"}, {"i", "INTEGER"},
         {"l", "BIGINT"},       {"C", "SMALLINT"}, {"S", "INTEGER"},  {"I", "BIGINT"},
         {"L", "NUMBER(20,0)"}, {"e", "FLOAT"},    {"f", "FLOAT"},    {"g", "DOUBLE"},
         {"u", "VARCHAR"},      {"U", "VARCHAR"},  {"z", "BINARY"},   {"Z", "BINARY"},
-        {"tdD", "DATE"},       {"tdm", "DATE"},
+        {"tdD", "DATE"},       {"tdm", "DATE"},   {NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(f, map[i].fmt) == 0)
-            return map[i].type;
-    if (strncmp(f, "ts", 2) == 0 && f[2] && strchr("smun", f[2]) && f[3] == ':')
-        return f[4] ? "TIMESTAMP_TZ" : "TIMESTAMP_NTZ";
-    if (strncmp(f, "tt", 2) == 0 && f[2] && strchr("smun", f[2]) && !f[3])
-        return "TIME";
-    int p, s;
-    if (pdi_dl_arrow_decimal(f, &p, &s) && s >= 0 && s <= p) {
-        snprintf(buf, cap, "NUMBER(%d,%d)", p, s);
-        return buf;
-    }
-    return NULL;
+    static const pdi_dl_types types = {names, "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "TIME", "NUMBER", 0};
+    return pdi_dl_type_by(&types, f, buf, cap);
 }
 
 char *pdi_sql_snowflake_swap(const char *a, const char *b_schema)

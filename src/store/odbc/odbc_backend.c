@@ -190,7 +190,7 @@ int pdi_odbc_be_connect(pdi_db *pdb, pdi_conn **out)
         free(oc);
         return rc;
     }
-    *out = &oc->base;
+    *out = &oc->base.base;
     return PD_OK;
 }
 

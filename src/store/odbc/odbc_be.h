@@ -8,8 +8,7 @@
 
 #include "store/backend.h"
 #include "store/odbc/odbc.h"
-
-#define PDI_ODBC_SQ_MAX_ATT 16
+#include "store/sqlite/sqlite_session.h"
 
 typedef struct pdi_odbc_db {
     pdi_db base;
@@ -20,21 +19,12 @@ typedef struct pdi_odbc_db {
     char *dir; /* sqlite+odbc: the store directory (one file per schema) */
 } pdi_odbc_db;
 
-/* sqlite+odbc: one schema ATTACHed to the session */
-typedef struct pdi_odbc_sq_att {
-    char *name;
-    uint64_t last_use;
-} pdi_odbc_sq_att;
-
 typedef struct pdi_odbc_conn {
-    pdi_conn base;
+    pdi_sqlite_conn base; /* pdi_conn, and for sqlite+odbc the attached schema
+                             files (store/sqlite/sqlite_session.h) */
     pdi_odbc *c;
     bool whole_scripts; /* the driver runs several statements at once */
     int db2_locks;      /* DB2: stage locks held by the open lock transaction */
-    /* sqlite+odbc: attached schemas (least recently used detached first) */
-    pdi_odbc_sq_att att[PDI_ODBC_SQ_MAX_ATT];
-    int natt, max_att;
-    uint64_t tick;
 } pdi_odbc_conn;
 
 /* The connector of a session, with the session's print_sql applied. */

@@ -527,6 +527,23 @@ int pdi_odbc_stmt_new(pdi_odbc *c, SQLHSTMT *out)
     return PD_OK;
 }
 
+int pdi_odbc_stmt_sql(pdi_odbc *c, const char *sql, bool prepare, SQLHSTMT *out, SQLRETURN *r)
+{
+    int rc = pdi_odbc_stmt_new(c, out);
+    if (rc)
+        return rc;
+    size_t wl = 0;
+    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
+    if (!w) {
+        SQLFreeHandle(SQL_HANDLE_STMT, *out);
+        *out = SQL_NULL_HSTMT;
+        return pd_error_prefix("SQL (%s)", c->server);
+    }
+    *r = prepare ? SQLPrepareW(*out, w, (SQLINTEGER)wl) : SQLExecDirectW(*out, w, (SQLINTEGER)wl);
+    free(w);
+    return PD_OK;
+}
+
 /* ------------------------------------------------------------------ exec */
 
 static int short_sql(const char *sql, char *buf, size_t cap)
@@ -548,17 +565,10 @@ int pdi_odbc_exec(pdi_odbc *c, const char *sql)
 {
     pdi_odbc_log_sql(c, sql);
     SQLHSTMT st = SQL_NULL_HSTMT;
-    int rc = pdi_odbc_stmt_new(c, &st);
+    SQLRETURN r = SQL_ERROR;
+    int rc = pdi_odbc_stmt_sql(c, sql, false, &st, &r);
     if (rc)
         return rc;
-    size_t wl = 0;
-    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
-    if (!w) {
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-        return pd_error_prefix("SQL (%s)", c->server);
-    }
-    SQLRETURN r = SQLExecDirectW(st, w, (SQLINTEGER)wl);
-    free(w);
     for (;;) {
         if (r != SQL_SUCCESS && r != SQL_SUCCESS_WITH_INFO && r != SQL_NO_DATA) {
             char s[200];
@@ -595,17 +605,10 @@ static int prepared(pdi_odbc *c, const char *sql, SQLHSTMT *out)
             break;
         }
     SQLHSTMT st = SQL_NULL_HSTMT;
-    int rc = pdi_odbc_stmt_new(c, &st);
+    SQLRETURN r = SQL_ERROR;
+    int rc = pdi_odbc_stmt_sql(c, sql, true, &st, &r);
     if (rc)
         return rc;
-    size_t wl = 0;
-    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
-    if (!w) {
-        SQLFreeHandle(SQL_HANDLE_STMT, st);
-        return pd_error_prefix("SQL (%s)", c->server);
-    }
-    SQLRETURN r = SQLPrepareW(st, w, (SQLINTEGER)wl);
-    free(w);
     if (!pdi_odbc_ok(r)) {
         char s[200];
         short_sql(sql, s, sizeof s);
@@ -766,17 +769,10 @@ int pdi_odbc_query(pdi_odbc *c,
     int rc;
     if (nparams == 0) {
         SQLHSTMT st = SQL_NULL_HSTMT;
-        rc = pdi_odbc_stmt_new(c, &st);
+        SQLRETURN r = SQL_ERROR;
+        rc = pdi_odbc_stmt_sql(c, sql, false, &st, &r);
         if (rc)
             return rc;
-        size_t wl = 0;
-        SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
-        if (!w) {
-            SQLFreeHandle(SQL_HANDLE_STMT, st);
-            return pd_error_prefix("SQL (%s)", c->server);
-        }
-        SQLRETURN r = SQLExecDirectW(st, w, (SQLINTEGER)wl);
-        free(w);
         if (r != SQL_SUCCESS && r != SQL_SUCCESS_WITH_INFO && r != SQL_NO_DATA) {
             char s[200];
             short_sql(sql, s, sizeof s);
@@ -851,21 +847,16 @@ static int wide_attr(pd_buf *b, const SQLWCHAR *w, size_t units)
 int pdi_odbc_describe(pdi_odbc *c, const char *sql, pd_strv *names, pd_strv *type_names)
 {
     SQLHSTMT st = SQL_NULL_HSTMT;
-    int rc = pdi_odbc_stmt_new(c, &st);
+    SQLRETURN r = SQL_ERROR;
+    int rc = pdi_odbc_stmt_sql(c, sql, true, &st, &r);
     if (rc)
         return rc;
-    size_t wl = 0;
-    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
     SQLSMALLINT ncols = 0;
-    if (!w)
-        rc = pd_error_prefix("SQL (%s)", c->server);
-    else if (!pdi_odbc_ok(SQLPrepareW(st, w, (SQLINTEGER)wl)) ||
-             !pdi_odbc_ok(SQLNumResultCols(st, &ncols))) {
+    if (!pdi_odbc_ok(r) || !pdi_odbc_ok(SQLNumResultCols(st, &ncols))) {
         char s[200];
         short_sql(sql, s, sizeof s);
         rc = pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_STMT, st, "SQL prepare failed: %s", s);
     }
-    free(w);
     for (SQLSMALLINT i = 1; i <= ncols && rc == PD_OK; i++) {
         SQLWCHAR nm[256], tn[256];
         SQLSMALLINT nl = 0, tl = 0, type = 0, dd = 0, nul = 0;

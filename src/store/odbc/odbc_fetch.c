@@ -948,17 +948,10 @@ int pdi_odbc_read_arrow(pdi_odbc *c,
     f->type_by_name = o.type_by_name;
     f->formats = o.formats;
     f->nformats = o.formats ? o.nformats : 0;
-    int rc = pdi_odbc_stmt_new(c, &f->st);
+    SQLRETURN r = SQL_ERROR;
+    int rc = pdi_odbc_stmt_sql(c, sql, false, &f->st, &r);
     if (rc)
         goto fail;
-    size_t wl = 0;
-    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
-    if (!w) {
-        rc = pd_error_prefix("SQL (%s)", c->server);
-        goto fail;
-    }
-    SQLRETURN r = SQLExecDirectW(f->st, w, (SQLINTEGER)wl);
-    free(w);
     if (!pdi_odbc_ok(r)) {
         char s[200];
         snprintf(s, sizeof s, "%.190s%s", sql, strlen(sql) > 190 ? "..." : "");

@@ -73,6 +73,12 @@ size_t pdi_odbc_wlen(const SQLWCHAR *w);
 
 /* Allocate a statement handle (error recorded on failure). */
 int pdi_odbc_stmt_new(pdi_odbc *c, SQLHSTMT *out);
+/* A new statement *out with `sql` (as UTF-16) prepared (SQLPrepareW) or
+ * executed directly (SQLExecDirectW); *r: what the driver returned, to be
+ * judged by the caller, who reads the diagnostics from *out and frees it.
+ * An error (no handle, invalid UTF-8, out of memory): *out is
+ * SQL_NULL_HSTMT and the error is recorded. */
+int pdi_odbc_stmt_sql(pdi_odbc *c, const char *sql, bool prepare, SQLHSTMT *out, SQLRETURN *r);
 /* Log the statement at info level when print_sql is on. */
 void pdi_odbc_log_sql(pdi_odbc *c, const char *sql);
 

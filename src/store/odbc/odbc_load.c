@@ -363,15 +363,10 @@ static int lstmt_prepare(pdi_odbc *c, const char *sql, size_t tuples, size_t max
     ls->status = pdi_calloc(max_sets ? max_sets : 1, sizeof *ls->status);
     if (!ls->status)
         return PD_ERR_NOMEM;
-    int rc = pdi_odbc_stmt_new(c, &ls->st);
+    SQLRETURN r = SQL_ERROR;
+    int rc = pdi_odbc_stmt_sql(c, sql, true, &ls->st, &r);
     if (rc)
         return rc;
-    size_t wl = 0;
-    SQLWCHAR *w = pdi_odbc_wide(sql, strlen(sql), &wl);
-    if (!w)
-        return pd_error_prefix("SQL (%s)", c->server);
-    SQLRETURN r = SQLPrepareW(ls->st, w, (SQLINTEGER)wl);
-    free(w);
     if (!pdi_odbc_ok(r))
         return pdi_odbc_fail(c, PD_ERR_SQL, SQL_HANDLE_STMT, ls->st,
                              "ODBC load: preparing the INSERT failed");

@@ -3,13 +3,14 @@
  * (libsqliteodbc): the table `pdi_backend_odbc_sqlite` serving
  * sqlite+odbc:///<store directory>?driver=SQLite3.
  *
- * The same store layout and stage commit as the native SQLite backend
- * (src/store/sqlite): schema S is the file <dir>/S.sqlite, ATTACHed to the
- * session under the name S when a statement names it (SQLite allows 10
- * attached files: the least recently used one the statement does not need
- * is detached first), and a SCHEMA_SWAP commit renames <stage>__tmp.sqlite
- * over <stage>.sqlite (journaled by the store; published() asks whether the
- * transaction file is gone). Every statement - ATTACH, DETACH, catalog
+ * The same store layout and stage commit as the native SQLite backend,
+ * by the same code (src/store/sqlite/sqlite_session.c): schema S is the
+ * file <dir>/S.sqlite, ATTACHed to the session under the name S when a
+ * statement names it (SQLite allows 10 attached files: the least recently
+ * used one the statement does not need is detached first), and a
+ * SCHEMA_SWAP commit renames <stage>__tmp.sqlite over <stage>.sqlite
+ * (journaled by the store; published() asks whether the transaction file
+ * is gone). Every statement - ATTACH, DETACH, catalog
  * queries, the views' rewrite - goes through the driver as SQL text from
  * the dialect; only the file operations (create, rename, fsync, delete) are
  * done here. This works because the driver runs SQLite in this process on
@@ -24,11 +25,9 @@
 #include "store/odbc/odbc_be.h"
 #include "store/sqlite/sqlite_files.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 typedef pdi_odbc_db osq_db;
 typedef pdi_odbc_conn osq_conn;
@@ -47,113 +46,34 @@ static const char *dir_of(pdi_conn *c)
 
 /* ------------------------------------------------------------- attaching */
 
-static int att_find(osq_conn *q, const char *name)
+/* The steps store/sqlite/sqlite_session.c runs on this session (k_ops, in
+ * the order of pdi_sqlite_ops). */
+static int osq_attach(pdi_conn *c, const char *sql, const char *file, const char *schema)
 {
-    for (int i = 0; i < q->natt; i++)
-        if (strcasecmp(q->att[i].name, name) == 0)
-            return i;
-    return -1;
+    const char *params[2] = {file, schema};
+    return pdi_odbc_query(pdi_odbc_be_handle(c), sql, 2, params, NULL, NULL);
 }
 
-static int detach_idx(osq_conn *q, int i)
+static int osq_detach(pdi_conn *c, const char *sql, const char *schema)
 {
+    (void)schema;
     /* prepared statements may name the schema: drop them first */
-    pdi_odbc_forget_statements(q->c);
-    char *sql = pdi_sql_drop_schema(D, q->att[i].name);
-    int rc = sql ? pdi_odbc_exec(pdi_odbc_be_handle(&q->base), sql) : PD_ERR_NOMEM;
-    free(sql);
-    if (rc)
-        return rc;
-    free(q->att[i].name);
-    q->att[i] = q->att[--q->natt];
-    return PD_OK;
+    pdi_odbc_forget_statements(Q(c)->c);
+    return pdi_odbc_exec(pdi_odbc_be_handle(c), sql);
 }
 
-/* Attach `schema` unless attached; never evicts names in keep[0..nkeep). */
-static int
-attach(osq_conn *q, const char *schema, bool create, const char *const *keep, size_t nkeep)
+static void osq_pragmas(pdi_conn *c, const char *script)
 {
-    int i = att_find(q, schema);
-    if (i >= 0) {
-        q->att[i].last_use = ++q->tick;
-        return PD_OK;
-    }
-    if (strchr(schema, '"') || strchr(schema, '/'))
-        return pd_set_error(PD_ERR_INVALID, "sqlite (odbc): invalid schema name '%s'", schema);
-    char *file = pdi_sqlite_schema_file(dir_of(&q->base), schema);
-    if (!file)
-        return PD_ERR_NOMEM;
-    if (!create && !pdi_path_exists(file)) {
-        free(file);
-        return PD_ERR_NOT_FOUND;
-    }
-    int rc = PD_OK;
-    while (rc == PD_OK && q->natt >= q->max_att) {
-        int victim = -1;
-        for (int k = 0; k < q->natt; k++) {
-            bool kept = false;
-            for (size_t j = 0; j < nkeep; j++)
-                kept |= strcasecmp(keep[j], q->att[k].name) == 0;
-            if (!kept && (victim < 0 || q->att[k].last_use < q->att[victim].last_use))
-                victim = k;
-        }
-        if (victim < 0)
-            rc = pd_set_error(PD_ERR_UNSUPPORTED,
-                              "sqlite (odbc): one statement references more than %d schemas",
-                              q->max_att);
-        else
-            rc = detach_idx(q, victim);
-    }
-    if (rc == PD_OK) {
-        const char *params[2] = {file, schema};
-        rc = pdi_odbc_query(pdi_odbc_be_handle(&q->base), pdi_sql_sqlite_attach(), 2, params, NULL,
-                            NULL);
-    }
-    free(file);
-    if (rc)
-        return rc;
-    q->att[q->natt].name = pdi_strdup(schema);
-    if (!q->att[q->natt].name)
-        return PD_ERR_NOMEM;
-    q->att[q->natt].last_use = ++q->tick;
-    q->natt++;
-    /* per-file settings; best effort, as in the native backend */
-    char *pr = pdi_sql_sqlite_file_pragmas(schema, strstr(schema, "pipedag_metadata") != NULL);
     pd_strv pieces = PD_STRV_INIT;
-    if (pr && pdi_odbc_split_script(D->name, false, pr, &pieces) == PD_OK)
+    if (pdi_odbc_split_script(D->name, false, script, &pieces) == PD_OK)
         for (size_t k = 0; k < pieces.n; k++)
-            pdi_odbc_exec(q->c, pieces.items[k]);
+            pdi_odbc_exec(Q(c)->c, pieces.items[k]);
     pdi_strv_free(&pieces);
-    free(pr);
     pd_clear_error();
-    return PD_OK;
 }
 
-static int osq_forget(pdi_conn *c, const char *schema)
-{
-    osq_conn *q = Q(c);
-    int i = att_find(q, schema);
-    return i < 0 ? PD_OK : detach_idx(q, i);
-}
-
-/* Attach every existing schema file `sql` names. */
-static int attach_for(osq_conn *q, const char *sql)
-{
-    pd_strv names = PD_STRV_INIT;
-    int rc = pdi_sql_sqlite_schema_refs(sql, &names);
-    for (size_t i = 0; i < names.n && rc == PD_OK; i++) {
-        const char *n = names.items[i];
-        if (strcasecmp(n, "main") == 0 || strcasecmp(n, "temp") == 0)
-            continue;
-        int r = attach(q, n, false, (const char *const *)names.items, names.n);
-        if (r != PD_OK && r != PD_ERR_NOT_FOUND)
-            rc = r;
-    }
-    pdi_strv_free(&names);
-    if (rc == PD_OK)
-        pd_clear_error();
-    return rc;
-}
+static const pdi_sqlite_ops k_ops = {"sqlite (odbc)", osq_attach,       osq_detach,
+                                     osq_pragmas,     pdi_odbc_be_exec, pdi_odbc_be_query};
 
 /* ------------------------------------------------------------ statements */
 
@@ -165,7 +85,7 @@ static int osq_exec(pdi_conn *c, const char *sql)
     pd_strv pieces = PD_STRV_INIT;
     int rc = pdi_odbc_split_script(D->name, false, sql, &pieces);
     for (size_t i = 0; i < pieces.n && rc == PD_OK; i++) {
-        rc = attach_for(Q(c), pieces.items[i]);
+        rc = pdi_sqlite_attach_for(c, pieces.items[i]);
         if (rc == PD_OK)
             rc = pdi_odbc_exec(pdi_odbc_be_handle(c), pieces.items[i]);
     }
@@ -176,7 +96,7 @@ static int osq_exec(pdi_conn *c, const char *sql)
 static int osq_query(
     pdi_conn *c, const char *sql, size_t np, const char *const *params, pd_row_fn row, void *user)
 {
-    int rc = attach_for(Q(c), sql);
+    int rc = pdi_sqlite_attach_for(c, sql);
     return rc ? rc : pdi_odbc_be_query(c, sql, np, params, row, user);
 }
 
@@ -216,7 +136,7 @@ static const char *format_of_classes(const char *s)
 
 static int osq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream *out)
 {
-    int rc = attach_for(Q(c), sql);
+    int rc = pdi_sqlite_attach_for(c, sql);
     if (rc)
         return rc;
     pdi_odbc *h = pdi_odbc_be_handle(c);
@@ -253,7 +173,7 @@ static int osq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream
 static int osq_load_arrow(
     pdi_conn *c, const char *schema, const char *table, struct ArrowArrayStream *in, int64_t *rows)
 {
-    int rc = attach(Q(c), schema, false, NULL, 0);
+    int rc = pdi_sqlite_attach(c, schema, false, NULL, 0);
     if (rc == PD_ERR_NOT_FOUND)
         rc = pd_set_error(PD_ERR_NOT_FOUND, "load into %s.%s: the schema's file does not exist",
                           schema, table);
@@ -262,246 +182,14 @@ static int osq_load_arrow(
 
 /* --------------------------------------------------------------- schemas */
 
-static int touch_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT, 0644);
-    if (fd < 0)
-        return pd_set_error(PD_ERR_IO, "cannot create %s", path);
-    close(fd);
-    return PD_OK;
-}
-
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return pd_set_error(PD_ERR_IO, "cannot open %s for fsync", path);
-    int r = fsync(fd);
-    close(fd);
-    return r == 0 ? PD_OK : pd_set_error(PD_ERR_IO, "fsync %s failed", path);
-}
-
-static int osq_create_schema(pdi_conn *c, const char *schema)
-{
-    char *f = pdi_sqlite_schema_file(dir_of(c), schema);
-    int rc = f ? (pdi_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
-    free(f);
-    return rc ? rc : attach(Q(c), schema, true, NULL, 0);
-}
-
-/* Delete <dir>/<schema>.sqlite and its journal files (the store made every
- * other session forget the schema). */
-static int osq_drop_schema(pdi_conn *c, const char *schema)
-{
-    int rc = osq_forget(c, schema);
-    return rc ? rc : pdi_sqlite_delete_schema_files(dir_of(c), schema);
-}
-
 static int osq_list_schemas(pdi_conn *c, pd_strv *out)
 {
     return pdi_sqlite_list_schema_files(dir_of(c), out);
 }
 
-static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
-{
-    (void)names;
-    if (ncols < 1)
-        return PD_OK;
-    return pdi_strv_push(user, vals[0] ? vals[0] : "");
-}
-
-/* Run a catalog query of `schema` (attached first; `sql` is freed);
- * nothing when the schema's file does not exist. */
-static int catalog(pdi_conn *c,
-                   const char *schema,
-                   char *sql,
-                   size_t np,
-                   const char *const *params,
-                   pd_row_fn row,
-                   void *user)
-{
-    int rc = sql ? PD_OK : PD_ERR_NOMEM;
-    char *f = rc == PD_OK ? pdi_sqlite_schema_file(dir_of(c), schema) : NULL;
-    if (rc == PD_OK && !f)
-        rc = PD_ERR_NOMEM;
-    if (rc == PD_OK && pdi_path_exists(f)) {
-        rc = attach(Q(c), schema, false, NULL, 0);
-        if (rc == PD_OK)
-            rc = pdi_odbc_be_query(c, sql, np, params, row, user);
-    }
-    free(f);
-    free(sql);
-    return rc;
-}
-
-static int osq_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
-{
-    return catalog(c, schema, pdi_sql_list_objects(D, schema), 0, NULL, strv_row, out);
-}
-
-static int osq_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
-{
-    pd_strv v = PD_STRV_INIT;
-    int rc = catalog(c, schema, pdi_sql_table_exists(D, schema), 1, &name, strv_row, &v);
-    *exists = v.n > 0;
-    pdi_strv_free(&v);
-    return rc;
-}
-
-static int osq_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
-{
-    return catalog(c, schema, pdi_sql_list_columns(D, schema, table), 0, NULL, strv_row, out);
-}
-
-static int
-osq_list_indexes(pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
-{
-    return catalog(c, schema, pdi_sql_list_indexes(D, schema, table), 0, NULL, row, user);
-}
-
-/* ---------------------------------------------------------------- tables */
-
-typedef struct defs {
-    pd_strv a, b, c;
-} defs;
-
-static int defs_row(void *user, int n, const char *const *names, const char *const *v)
-{
-    (void)names;
-    defs *d = user;
-    int rc = pdi_strv_push(&d->a, n > 0 && v[0] ? v[0] : "");
-    if (rc == PD_OK)
-        rc = pdi_strv_push(&d->b, n > 1 && v[1] ? v[1] : "");
-    if (rc == PD_OK && n > 2)
-        rc = pdi_strv_push(&d->c, v[2] ? v[2] : "");
-    return rc;
-}
-
-static void defs_free(defs *d)
-{
-    pdi_strv_free(&d->a);
-    pdi_strv_free(&d->b);
-    pdi_strv_free(&d->c);
-}
-
-/* A table: its CREATE TABLE text re-targeted (declared types survive) +
- * INSERT SELECT; a view: its definition re-targeted, without qualifiers
- * naming its own (transaction) file. */
-static int osq_copy_table(pdi_conn *c,
-                          const char *from_schema,
-                          const char *from_name,
-                          const char *to_schema,
-                          const char *to_name)
-{
-    defs df = {PD_STRV_INIT, PD_STRV_INIT, PD_STRV_INIT};
-    int rc = attach(Q(c), to_schema, false, NULL, 0);
-    if (rc == PD_OK)
-        rc = catalog(c, from_schema, pdi_sql_sqlite_object_ddl(from_schema), 1, &from_name,
-                     defs_row, &df);
-    if (rc == PD_OK && df.a.n == 0)
-        rc = pd_set_error(PD_ERR_NOT_FOUND, "table %s.%s does not exist", from_schema, from_name);
-    if (rc == PD_OK) {
-        bool view = strcmp(df.a.items[0], "view") == 0;
-        char *def =
-            view ? pdi_sql_strip_qualifier(df.b.items[0], from_schema) : pdi_strdup(df.b.items[0]);
-        rc = def ? pdi_odbc_be_run(c, pdi_sql_retarget_create(D, def, to_schema, to_name))
-                 : PD_ERR_NOMEM;
-        free(def);
-        if (rc == PD_OK && !view) {
-            char *sel = pdi_sql_select_all(D, from_schema, from_name);
-            rc = sel ? pdi_odbc_be_run(c, pdi_sql_insert_select(D, to_schema, to_name, sel))
-                     : PD_ERR_NOMEM;
-            free(sel);
-        }
-    }
-    defs_free(&df);
-    return rc;
-}
-
-/* ----------------------------------------------------- stage transaction */
-
-/* Views and triggers of the transaction file that qualify names with the
- * transaction schema are rewritten unqualified (SQLite resolves a view's
- * unqualified names in the view's own file, published under the base
- * name). */
-static int fix_views(pdi_conn *c, const char *tx)
-{
-    pdi_odbc *h = pdi_odbc_be_handle(c);
-    char *upd = pdi_sql_sqlite_set_definition(tx);
-    char *on = pdi_sql_sqlite_writable_schema(tx, true);
-    char *off = pdi_sql_sqlite_writable_schema(tx, false);
-    defs df = {PD_STRV_INIT, PD_STRV_INIT, PD_STRV_INIT};
-    int rc = upd && on && off ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK)
-        rc = catalog(c, tx, pdi_sql_sqlite_view_defs(tx), 0, NULL, defs_row, &df);
-    bool writable = false;
-    for (size_t i = 0; rc == PD_OK && i < df.a.n; i++) {
-        char *fixed = pdi_sql_strip_qualifier(df.b.items[i], tx);
-        if (!fixed) {
-            rc = PD_ERR_NOMEM;
-            break;
-        }
-        if (strcmp(fixed, df.b.items[i]) != 0) {
-            if (!writable) {
-                rc = pdi_odbc_exec(h, on);
-                writable = rc == PD_OK;
-            }
-            const char *p[3] = {fixed, df.c.items[i], df.a.items[i]};
-            if (rc == PD_OK)
-                rc = pdi_odbc_query(h, upd, 3, p, NULL, NULL);
-        }
-        free(fixed);
-    }
-    if (writable) {
-        int r2 = pdi_odbc_exec(h, off);
-        if (rc == PD_OK)
-            rc = r2;
-    }
-    defs_free(&df);
-    free(upd);
-    free(on);
-    free(off);
-    return rc;
-}
-
-/* SCHEMA_SWAP: <tx>.sqlite renamed over <base>.sqlite (atomic), with
- * fsyncs around; the store's journal row makes a kill at any point
- * recoverable (osq_published). */
-static int osq_publish(pdi_conn *c, const pdi_stage_names *st)
-{
-    const char *dir = dir_of(c);
-    char *fbase = pdi_sqlite_schema_file(dir, st->base);
-    char *ftx = pdi_sqlite_schema_file(dir, st->tx);
-    int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && !pdi_path_exists(ftx))
-        rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftx);
-    if (rc == PD_OK)
-        rc = fix_views(c, st->tx);
-    if (rc == PD_OK)
-        rc = osq_forget(c, st->tx);
-    if (rc == PD_OK)
-        rc = osq_forget(c, st->base);
-    if (rc == PD_OK)
-        rc = fsync_path(ftx);
-    pdi_crash_point("commit_before_rename");
-    if (rc == PD_OK && rename(ftx, fbase) != 0)
-        rc = pd_set_error(PD_ERR_IO, "cannot rename %s to %s", ftx, fbase);
-    if (rc == PD_OK)
-        rc = pdi_fsync_dir(dir);
-    pdi_crash_point("commit_after_rename");
-    free(fbase);
-    free(ftx);
-    return rc;
-}
-
 static int osq_published(pdi_db *pdb, const pdi_stage_names *st, bool *done)
 {
-    char *f = pdi_sqlite_schema_file(((osq_db *)pdb)->dir, st->tx);
-    if (!f)
-        return PD_ERR_NOMEM;
-    *done = !pdi_path_exists(f);
-    free(f);
-    return PD_OK;
+    return pdi_sqlite_published(((osq_db *)pdb)->dir, st, done);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -578,7 +266,7 @@ static int osq_connect(pdi_db *pdb, pdi_conn **out)
     int rc = pdi_odbc_be_connect(pdb, out);
     if (rc == PD_OK)
         /* SQLite's default limit of attached databases */
-        Q(*out)->max_att = 10;
+        pdi_sqlite_session_init(&Q(*out)->base, &k_ops, ((osq_db *)pdb)->dir, 10);
     return rc;
 }
 
@@ -587,9 +275,7 @@ static void osq_disconnect(pdi_conn *c)
     osq_conn *q = Q(c);
     if (!q)
         return;
-    for (int i = 0; i < q->natt; i++)
-        free(q->att[i].name);
-    q->natt = 0;
+    pdi_sqlite_session_clear(&q->base);
     pdi_odbc_be_disconnect(c);
 }
 
@@ -599,9 +285,7 @@ const pdi_backend pdi_backend_odbc_sqlite = {
     .version = PDI_BACKEND_VERSION,
     .name = "SQLite (ODBC)",
     .dialects = k_sqlite_odbc,
-    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
-    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "
-                            "its own database file)",
+    PDI_SQLITE_BACKEND_COMMON,
     .open = osq_open,
     .close = pdi_odbc_be_close,
     .connect = osq_connect,
@@ -613,15 +297,6 @@ const pdi_backend pdi_backend_odbc_sqlite = {
     .begin = pdi_odbc_be_begin,
     .commit = pdi_odbc_be_commit,
     .rollback = pdi_odbc_be_rollback,
-    .create_schema = osq_create_schema,
-    .drop_schema = osq_drop_schema,
     .list_schemas = osq_list_schemas,
-    .list_objects = osq_list_objects,
-    .table_exists = osq_table_exists,
-    .list_columns = osq_list_columns,
-    .list_indexes = osq_list_indexes,
-    .forget_schema = osq_forget,
-    .copy_table = osq_copy_table,
-    .publish = osq_publish,
     .published = osq_published,
 };

@@ -13,23 +13,15 @@
  */
 #include "store/backend.h"
 #include "store/sqlite/sqlite_files.h"
+#include "store/sqlite/sqlite_session.h"
 #include "store/sqlite/sqlite_unique.h"
 #include "util/util.h"
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define SQ_MAX_ATT    16
 #define SQ_STMT_CACHE 48
-
-typedef struct sq_att {
-    char *name;
-    uint64_t last_use;
-} sq_att;
 
 typedef struct sq_stmt {
     char *sql;
@@ -43,12 +35,10 @@ typedef struct sq_db {
 } sq_db;
 
 typedef struct sq_conn {
-    pdi_conn base;
+    pdi_sqlite_conn base; /* pdi_conn, and the attached schema files */
     sqlite3 *db;
     char *dir;
-    sq_att att[SQ_MAX_ATT];
-    int natt, max_att;
-    uint64_t tick;
+    uint64_t tick; /* of the statement cache */
     sq_stmt cache[SQ_STMT_CACHE];
     bool unique_hash; /* pd_unique_hash is registered (sqlite_unique.c) */
 } sq_conn;
@@ -89,19 +79,6 @@ static int url_dir(const char *url, char **dir_out)
     return *dir_out ? PD_OK : PD_ERR_NOMEM;
 }
 
-static char *schema_file(sq_conn *q, const char *schema)
-{
-    return pdi_sqlite_schema_file(q->dir, schema);
-}
-
-static int att_find(sq_conn *q, const char *name)
-{
-    for (int i = 0; i < q->natt; i++)
-        if (strcasecmp(q->att[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 static void finalize_cache(sq_conn *q)
 {
     for (int i = 0; i < SQ_STMT_CACHE; i++) {
@@ -113,109 +90,34 @@ static void finalize_cache(sq_conn *q)
     }
 }
 
-static int detach_idx(sq_conn *q, int i)
+/* ATTACH file AS schema (store/sqlite/sqlite_session.c keeps the set). */
+static int sq_attach(pdi_conn *c, const char *sql, const char *file, const char *schema)
 {
-    /* cached statements may reference the schema: drop them */
-    finalize_cache(q);
-    char *sql = pdi_sql_drop_schema(&pdi_dialect_sqlite, q->att[i].name);
-    if (!sql)
-        return PD_ERR_NOMEM;
-    int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
-    free(sql);
-    if (rc != SQLITE_OK)
-        return sq_err(q, "detach", q->att[i].name);
-    free(q->att[i].name);
-    q->att[i] = q->att[--q->natt];
-    return PD_OK;
-}
-
-/* Attach `schema` unless attached; never evicts names in keep[0..nkeep). */
-static int
-attach(sq_conn *q, const char *schema, bool create, const char *const *keep, size_t nkeep)
-{
-    int i = att_find(q, schema);
-    if (i >= 0) {
-        q->att[i].last_use = ++q->tick;
-        return PD_OK;
-    }
-    if (strchr(schema, '"') || strchr(schema, '/'))
-        return pd_set_error(PD_ERR_INVALID, "sqlite: invalid schema name '%s'", schema);
-    char *file = schema_file(q, schema);
-    if (!file)
-        return PD_ERR_NOMEM;
-    if (!create && !pdi_path_exists(file)) {
-        free(file);
-        return PD_ERR_NOT_FOUND;
-    }
-    while (q->natt >= q->max_att) {
-        int victim = -1;
-        for (int k = 0; k < q->natt; k++) {
-            bool kept = false;
-            for (size_t j = 0; j < nkeep; j++)
-                if (strcasecmp(keep[j], q->att[k].name) == 0)
-                    kept = true;
-            if (!kept && (victim < 0 || q->att[k].last_use < q->att[victim].last_use))
-                victim = k;
-        }
-        if (victim < 0) {
-            free(file);
-            return pd_set_error(PD_ERR_UNSUPPORTED,
-                                "sqlite: one statement references more than %d schemas",
-                                q->max_att);
-        }
-        int rc = detach_idx(q, victim);
-        if (rc) {
-            free(file);
-            return rc;
-        }
-    }
+    sq_conn *q = SQ(c);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(q->db, pdi_sql_sqlite_attach(), -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, schema, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
     }
-    free(file);
-    if (rc != SQLITE_DONE)
-        return sq_err(q, "attach", schema);
-    q->att[q->natt].name = pdi_strdup(schema);
-    q->att[q->natt].last_use = ++q->tick;
-    q->natt++;
-    char *pr = pdi_sql_sqlite_file_pragmas(schema, strstr(schema, "pipedag_metadata") != NULL);
-    if (pr) {
-        sqlite3_exec(q->db, pr, NULL, NULL, NULL);
-        free(pr);
-    }
+    return rc == SQLITE_DONE ? PD_OK : sq_err(q, "attach", schema);
+}
+
+static int sq_detach(pdi_conn *c, const char *sql, const char *schema)
+{
+    sq_conn *q = SQ(c);
+    /* cached statements may reference the schema: drop them */
+    finalize_cache(q);
+    if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sq_err(q, "detach", schema);
     return PD_OK;
 }
 
-static int sq_forget(pdi_conn *c, const char *schema)
+static void sq_pragmas(pdi_conn *c, const char *script)
 {
-    sq_conn *q = SQ(c);
-    int i = att_find(q, schema);
-    return i < 0 ? PD_OK : detach_idx(q, i);
-}
-
-/* Attach every existing schema file `sql` references. */
-static int attach_for(sq_conn *q, const char *sql)
-{
-    pd_strv names = {0};
-    pdi_sql_sqlite_schema_refs(sql, &names);
-    int rc = PD_OK;
-    for (size_t i = 0; i < names.n && rc == PD_OK; i++) {
-        const char *n = names.items[i];
-        if (strcasecmp(n, "main") == 0 || strcasecmp(n, "temp") == 0)
-            continue;
-        int r = attach(q, n, false, (const char *const *)names.items, names.n);
-        if (r != PD_OK && r != PD_ERR_NOT_FOUND)
-            rc = r;
-    }
-    pdi_strv_free(&names);
-    if (rc == PD_OK)
-        pd_clear_error();
-    return rc;
+    sqlite3_exec(SQ(c)->db, script, NULL, NULL, NULL);
 }
 
 static int cached_prepare(sq_conn *q, const char *sql, sqlite3_stmt **out)
@@ -234,7 +136,7 @@ static int cached_prepare(sq_conn *q, const char *sql, sqlite3_stmt **out)
         if (q->cache[i].last_use < q->cache[lru].last_use)
             lru = i;
     }
-    int rc = attach_for(q, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -320,7 +222,7 @@ static int sq_query_params(
 /* Execute a script statement by statement (prepare tail handling). */
 static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
 {
-    int rc = attach_for(q, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     const char *p = sql;
@@ -329,7 +231,7 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
         const char *tail = NULL;
         if (sqlite3_prepare_v2(q->db, p, -1, &st, &tail) != SQLITE_OK) {
             /* the statement may reference a schema created earlier in the script */
-            if (attach_for(q, p) == PD_OK &&
+            if (pdi_sqlite_attach_for(&q->base.base, p) == PD_OK &&
                 sqlite3_prepare_v2(q->db, p, -1, &st, &tail) == SQLITE_OK) {
             } else {
                 return sq_err(q, "prepare", p);
@@ -339,7 +241,7 @@ static int run_script(sq_conn *q, const char *sql, pd_row_fn row, void *user)
             p = tail;
             continue;
         }
-        pdi_log_sql(&q->base, sqlite3_sql(st));
+        pdi_log_sql(&q->base.base, sqlite3_sql(st));
         rc = step_rows(q, st, sqlite3_sql(st), row, user);
         sqlite3_finalize(st);
         if (rc)
@@ -366,7 +268,7 @@ static int sq_query(
 
 static int sq_simple(sq_conn *q, const char *sql)
 {
-    pdi_log_sql(&q->base, sql);
+    pdi_log_sql(&q->base.base, sql);
     if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return sq_err(q, sql, NULL);
     return PD_OK;
@@ -494,7 +396,7 @@ static int sq_load_arrow(
                             m ? m : "stream error");
     }
     char *sql = pdi_sql_insert_values(&pdi_dialect_sqlite, schema, table, (size_t)sch.n_children);
-    int rc = sql ? attach(q, schema, false, NULL, 0) : PD_ERR_NOMEM;
+    int rc = sql ? pdi_sqlite_attach(&q->base.base, schema, false, NULL, 0) : PD_ERR_NOMEM;
     bool own = rc == PD_OK && sqlite3_get_autocommit(q->db);
     if (own)
         rc = sq_begin(c);
@@ -621,7 +523,7 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
     const int64_t batch_rows = 65536;
     sq_conn *q = SQ(c);
     memset(out, 0, sizeof *out);
-    int rc = attach_for(q, sql);
+    int rc = pdi_sqlite_attach_for(&q->base.base, sql);
     if (rc)
         return rc;
     sq_stream *s = pdi_calloc(1, sizeof *s);
@@ -734,14 +636,17 @@ static int sq_query_arrow(pdi_conn *c, const char *sql, struct ArrowArrayStream 
 
 /* ============================================================ backend */
 
+/* What store/sqlite/sqlite_session.c runs on this connection (in the
+ * order of pdi_sqlite_ops). */
+static const pdi_sqlite_ops k_ops = {"sqlite", sq_attach, sq_detach, sq_pragmas, sq_exec, sq_query};
+
 static void sq_disconnect(pdi_conn *c)
 {
     if (!c)
         return;
     sq_conn *q = SQ(c);
     finalize_cache(q);
-    for (int i = 0; i < q->natt; i++)
-        free(q->att[i].name);
+    pdi_sqlite_session_clear(&q->base);
     if (q->db)
         sqlite3_close_v2(q->db);
     free(q->dir);
@@ -763,15 +668,14 @@ static int sq_connect(pdi_db *dbp, pdi_conn **out)
         int code = q->dir ? PD_ERR_SQL : PD_ERR_NOMEM;
         pd_set_error(code, "sqlite: cannot open connection for %s: %s", d->dir,
                      q->dir ? sqlite3_errstr(rc) : "out of memory");
-        sq_disconnect(&q->base);
+        sq_disconnect(&q->base.base);
         return code;
     }
     sqlite3_busy_timeout(q->db, 60000);
-    q->max_att = sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1);
-    if (q->max_att > SQ_MAX_ATT)
-        q->max_att = SQ_MAX_ATT;
+    pdi_sqlite_session_init(&q->base, &k_ops, q->dir,
+                            sqlite3_limit(q->db, SQLITE_LIMIT_ATTACHED, -1));
     q->unique_hash = pdi_sq_unique_register(q->db);
-    *out = &q->base;
+    *out = &q->base.base;
     return PD_OK;
 }
 
@@ -802,258 +706,14 @@ static void sq_close_db(pdi_db *dbp)
     free(d);
 }
 
-static bool file_exists(sq_conn *q, const char *schema)
-{
-    char *f = schema_file(q, schema);
-    bool ex = f && pdi_path_exists(f);
-    free(f);
-    return ex;
-}
-
-static int touch_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT, 0644);
-    if (fd < 0)
-        return pd_set_error(PD_ERR_IO, "cannot create %s", path);
-    close(fd);
-    return PD_OK;
-}
-
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return pd_set_error(PD_ERR_IO, "cannot open %s for fsync", path);
-    int r = fsync(fd);
-    close(fd);
-    return r == 0 ? PD_OK : pd_set_error(PD_ERR_IO, "fsync %s failed", path);
-}
-
-static int sq_create_schema(pdi_conn *c, const char *schema)
-{
-    sq_conn *q = SQ(c);
-    char *f = schema_file(q, schema);
-    int rc = f ? (pdi_path_exists(f) ? PD_OK : touch_file(f)) : PD_ERR_NOMEM;
-    free(f);
-    if (rc == PD_OK)
-        rc = attach(q, schema, true, NULL, 0);
-    return rc;
-}
-
-/* Delete <dir>/<schema>.sqlite and its journal files (the store made every
- * other session forget the schema). */
-static int sq_drop_schema(pdi_conn *c, const char *schema)
-{
-    int rc = sq_forget(c, schema);
-    return rc ? rc : pdi_sqlite_delete_schema_files(SQ(c)->dir, schema);
-}
-
 static int sq_list_schemas(pdi_conn *c, pd_strv *out)
 {
     return pdi_sqlite_list_schema_files(SQ(c)->dir, out);
 }
 
-static int strv_row(void *user, int ncols, const char *const *names, const char *const *vals)
-{
-    (void)names;
-    if (ncols < 1)
-        return PD_OK;
-    return pdi_strv_push(user, vals[0] ? vals[0] : "");
-}
-
-/* Run a catalog query of `schema` (attached first); nothing when the
- * schema's file does not exist. */
-static int catalog(sq_conn *q,
-                   const char *schema,
-                   char *sql,
-                   size_t np,
-                   const char *const *params,
-                   pd_row_fn row,
-                   void *user)
-{
-    int rc = sql ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && file_exists(q, schema)) {
-        rc = attach(q, schema, false, NULL, 0);
-        if (rc == PD_OK)
-            rc = sq_query(&q->base, sql, np, params, row, user);
-    }
-    free(sql);
-    return rc;
-}
-
-static int sq_list_objects(pdi_conn *c, const char *schema, pd_strv *out)
-{
-    return catalog(SQ(c), schema, pdi_sql_list_objects(&pdi_dialect_sqlite, schema), 0, NULL,
-                   strv_row, out);
-}
-
-static int sq_table_exists(pdi_conn *c, const char *schema, const char *name, bool *exists)
-{
-    pd_strv v = {0};
-    int rc = catalog(SQ(c), schema, pdi_sql_table_exists(&pdi_dialect_sqlite, schema), 1, &name,
-                     strv_row, &v);
-    *exists = v.n > 0;
-    pdi_strv_free(&v);
-    return rc;
-}
-
-static int sq_list_columns(pdi_conn *c, const char *schema, const char *table, pd_strv *out)
-{
-    return catalog(SQ(c), schema, pdi_sql_list_columns(&pdi_dialect_sqlite, schema, table), 0, NULL,
-                   strv_row, out);
-}
-
-static int
-sq_list_indexes(pdi_conn *c, const char *schema, const char *table, pd_row_fn row, void *user)
-{
-    return catalog(SQ(c), schema, pdi_sql_list_indexes(&pdi_dialect_sqlite, schema, table), 0, NULL,
-                   row, user);
-}
-
-typedef struct defs {
-    pd_strv a, b, c;
-} defs;
-
-static int defs_row(void *user, int n, const char *const *names, const char *const *v)
-{
-    (void)names;
-    defs *d = user;
-    int rc = pdi_strv_push(&d->a, n > 0 && v[0] ? v[0] : "");
-    if (rc == PD_OK)
-        rc = pdi_strv_push(&d->b, n > 1 && v[1] ? v[1] : "");
-    if (rc == PD_OK && n > 2)
-        rc = pdi_strv_push(&d->c, v[2] ? v[2] : "");
-    return rc;
-}
-
-static void defs_free(defs *d)
-{
-    pdi_strv_free(&d->a);
-    pdi_strv_free(&d->b);
-    pdi_strv_free(&d->c);
-}
-
-/* A table: its CREATE TABLE text re-targeted (declared types survive) +
- * INSERT SELECT; a view: its definition re-targeted, without qualifiers
- * naming its own (transaction) file. */
-static int sq_copy_table(pdi_conn *c,
-                         const char *from_schema,
-                         const char *from_name,
-                         const char *to_schema,
-                         const char *to_name)
-{
-    sq_conn *q = SQ(c);
-    const pdi_dialect *d = &pdi_dialect_sqlite;
-    defs df = {{0}, {0}, {0}};
-    int rc = attach(q, to_schema, false, NULL, 0);
-    if (rc == PD_OK)
-        rc = catalog(q, from_schema, pdi_sql_sqlite_object_ddl(from_schema), 1, &from_name,
-                     defs_row, &df);
-    if (rc == PD_OK && df.a.n == 0)
-        rc = pd_set_error(PD_ERR_NOT_FOUND, "table %s.%s does not exist", from_schema, from_name);
-    char *ddl = NULL;
-    if (rc == PD_OK) {
-        bool view = strcmp(df.a.items[0], "view") == 0;
-        char *def =
-            view ? pdi_sql_strip_qualifier(df.b.items[0], from_schema) : pdi_strdup(df.b.items[0]);
-        ddl = def ? pdi_sql_retarget_create(d, def, to_schema, to_name) : NULL;
-        free(def);
-        rc = ddl ? sq_exec(c, ddl) : pd_last_error_code() ? pd_last_error_code() : PD_ERR_NOMEM;
-        if (rc == PD_OK && !view) {
-            char *sel = pdi_sql_select_all(d, from_schema, from_name);
-            char *ins = sel ? pdi_sql_insert_select(d, to_schema, to_name, sel) : NULL;
-            rc = ins ? sq_exec(c, ins) : PD_ERR_NOMEM;
-            free(sel);
-            free(ins);
-        }
-    }
-    free(ddl);
-    defs_free(&df);
-    return rc;
-}
-
-/* Views and triggers of the transaction file that qualify names with the
- * transaction schema are rewritten unqualified (SQLite resolves the
- * unqualified names of a view in the view's own file, which is published
- * under the base name). */
-static int fix_views(sq_conn *q, const char *tx)
-{
-    char *upd = pdi_sql_sqlite_set_definition(tx);
-    char *on = pdi_sql_sqlite_writable_schema(tx, true);
-    char *off = pdi_sql_sqlite_writable_schema(tx, false);
-    defs df = {{0}, {0}, {0}};
-    int rc = upd && on && off ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK)
-        rc = catalog(q, tx, pdi_sql_sqlite_view_defs(tx), 0, NULL, defs_row, &df);
-    bool writable = false;
-    for (size_t i = 0; rc == PD_OK && i < df.a.n; i++) {
-        char *fixed = pdi_sql_strip_qualifier(df.b.items[i], tx);
-        if (!fixed) {
-            rc = PD_ERR_NOMEM;
-            break;
-        }
-        if (strcmp(fixed, df.b.items[i]) != 0) {
-            if (!writable) {
-                rc = sq_exec(&q->base, on);
-                writable = rc == PD_OK;
-            }
-            const char *p[3] = {fixed, df.c.items[i], df.a.items[i]};
-            if (rc == PD_OK)
-                rc = sq_query_params(&q->base, upd, 3, p, NULL, NULL);
-        }
-        free(fixed);
-    }
-    if (writable) {
-        int r2 = sq_exec(&q->base, off);
-        if (rc == PD_OK)
-            rc = r2;
-    }
-    defs_free(&df);
-    free(upd);
-    free(on);
-    free(off);
-    return rc;
-}
-
-/* SCHEMA_SWAP: <tx>.sqlite renamed over <base>.sqlite (atomic), with
- * fsyncs around; the journal row written by the store before makes a kill
- * at any point recoverable (sq_published). */
-static int sq_publish(pdi_conn *c, const pdi_stage_names *st)
-{
-    sq_conn *q = SQ(c);
-    char *fbase = schema_file(q, st->base);
-    char *ftx = schema_file(q, st->tx);
-    int rc = fbase && ftx ? PD_OK : PD_ERR_NOMEM;
-    if (rc == PD_OK && !pdi_path_exists(ftx))
-        rc = pd_set_error(PD_ERR_NOT_FOUND, "transaction file %s is missing", ftx);
-    if (rc == PD_OK)
-        rc = fix_views(q, st->tx);
-    if (rc == PD_OK)
-        rc = sq_forget(c, st->tx);
-    if (rc == PD_OK)
-        rc = sq_forget(c, st->base);
-    if (rc == PD_OK)
-        rc = fsync_path(ftx);
-    pdi_crash_point("commit_before_rename");
-    if (rc == PD_OK && rename(ftx, fbase) != 0)
-        rc = pd_set_error(PD_ERR_IO, "cannot rename %s to %s", ftx, fbase);
-    if (rc == PD_OK)
-        rc = pdi_fsync_dir(q->dir);
-    pdi_crash_point("commit_after_rename");
-    free(fbase);
-    free(ftx);
-    return rc;
-}
-
 static int sq_published(pdi_db *dbp, const pdi_stage_names *st, bool *done)
 {
-    sq_db *d = (sq_db *)dbp;
-    char *f = pdi_sqlite_schema_file(d->dir, st->tx);
-    if (!f)
-        return PD_ERR_NOMEM;
-    *done = !pdi_path_exists(f);
-    free(f);
-    return PD_OK;
+    return pdi_sqlite_published(((sq_db *)dbp)->dir, st, done);
 }
 
 /* One run of pd_unique_hash over schema.table.column (see sqlite_unique.c
@@ -1066,7 +726,7 @@ static int probe_pass(sq_conn *q,
                       int64_t *out,
                       int *any)
 {
-    pdi_log_sql(&q->base, sql);
+    pdi_log_sql(&q->base.base, sql);
     sqlite3_stmt *st;
     int rc = cached_prepare(q, sql, &st); /* attaches the schema's file */
     if (rc)
@@ -1136,9 +796,7 @@ const pdi_backend pdi_backend_sqlite = {
     .version = PDI_BACKEND_VERSION,
     .name = "SQLite",
     .dialects = g_names,
-    .caps = PDI_CAP_SCHEMA_SWAP | PDI_CAP_INDEXES,
-    .no_read_views_reason = "SQLite views cannot read tables of other schemas (each schema is "
-                            "its own database file)",
+    PDI_SQLITE_BACKEND_COMMON,
     .open = sq_open,
     .close = sq_close_db,
     .connect = sq_connect,
@@ -1150,16 +808,7 @@ const pdi_backend pdi_backend_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .create_schema = sq_create_schema,
-    .drop_schema = sq_drop_schema,
     .list_schemas = sq_list_schemas,
-    .list_objects = sq_list_objects,
-    .table_exists = sq_table_exists,
-    .list_columns = sq_list_columns,
-    .list_indexes = sq_list_indexes,
-    .forget_schema = sq_forget,
-    .copy_table = sq_copy_table,
-    .publish = sq_publish,
     .published = sq_published,
     .unique_probe = sq_unique_probe,
 };
