@@ -29,6 +29,9 @@ YAML
 # fixed time: on a loaded machine the run may start late), and the waits
 # below are bounded by the life of the process waited for, not by a clock.
 hold() { # hold RELEASE_FILE: start the holder; sets hp once it holds $HELD_DB
+    # a "held" left in hold.out by an earlier holder must not count: the
+    # background shell truncates the file only when it gets to run
+    rm -f hold.out
     "$HOLD" "$HELD_DB" 120000 "$1" >hold.out &
     hp=$!
     while ! grep -q held hold.out 2>/dev/null; do
@@ -57,6 +60,7 @@ held_gives_up() {
 # run waits, then finishes
 held_waits() {
     hold "$W/release2"
+    rm -f err
     "$PD" run flow.yaml >out 2>err &
     rp=$!
     while ! grep -q "waiting up to 20 s" err 2>/dev/null; do
