@@ -196,23 +196,40 @@ static void q1(pdi_duck_conn *c, const char *sql, const char *want)
     assert_string_equal(got, want);
 }
 
-static void test_store_ops(void **st)
+/* The catalog file `name` in the test directory, opened and connected. */
+static void open_catalog(const char *name, pdi_duck_db **db, pdi_duck_conn **c)
 {
-    (void)st;
-    char *cat = pdi_asprintf("%s/catalog.duckdb", g_dir);
+    char *cat = pdi_asprintf("%s/%s", g_dir, name);
     pdi_duck_open_opts o = {5, true};
-    pdi_duck_db *db = NULL;
-    assert_int_equal(pdi_duck_db_open(cat, &o, &db), PD_OK);
-    pdi_duck_conn *c = NULL;
-    assert_int_equal(pdi_duck_connect(db, &c), PD_OK);
+    *db = NULL;
+    *c = NULL;
+    assert_int_equal(pdi_duck_db_open(cat, &o, db), PD_OK);
+    assert_int_equal(pdi_duck_connect(*db, c), PD_OK);
+    free(cat);
+}
+
+/* The store's arguments for `instance` on the test's base path (S3: the
+ * test server). */
+static pdi_pq_args store_args(const char *instance)
+{
     pdi_pq_args a = {0};
     a.base_path = g_base;
-    a.instance_id = "inst";
+    a.instance_id = instance;
     if (g_s3) {
         a.s3_endpoint_url = getenv("PD_TEST_S3_ENDPOINT");
         a.s3_url_style = "path";
         a.s3_region = "us-east-1";
     }
+    return a;
+}
+
+static void test_store_ops(void **st)
+{
+    (void)st;
+    pdi_duck_db *db;
+    pdi_duck_conn *c;
+    open_catalog("catalog.duckdb", &db, &c);
+    pdi_pq_args a = store_args("inst");
     pdi_pq *P = NULL;
     int rc;
     if (g_s3) { /* a missing bucket is a clear error */
@@ -343,7 +360,6 @@ static void test_store_ops(void **st)
     pdi_duck_disconnect(c);
     pdi_pq_close(P);
     pdi_duck_db_release(db);
-    free(cat);
 }
 
 /* The unique probe straight from the files (pq_unique.c): exact answers for
@@ -372,20 +388,10 @@ static void expect_probe(pdi_pq *P, const char *t1, const char *t2, const char *
 static void test_unique_probe(void **st)
 {
     (void)st;
-    char *cat = pdi_asprintf("%s/catalog_u.duckdb", g_dir);
-    pdi_duck_open_opts o = {5, true};
-    pdi_duck_db *db = NULL;
-    assert_int_equal(pdi_duck_db_open(cat, &o, &db), PD_OK);
-    pdi_duck_conn *c = NULL;
-    assert_int_equal(pdi_duck_connect(db, &c), PD_OK);
-    pdi_pq_args a = {0};
-    a.base_path = g_base;
-    a.instance_id = "uniq";
-    if (g_s3) {
-        a.s3_endpoint_url = getenv("PD_TEST_S3_ENDPOINT");
-        a.s3_url_style = "path";
-        a.s3_region = "us-east-1";
-    }
+    pdi_duck_db *db;
+    pdi_duck_conn *c;
+    open_catalog("catalog_u.duckdb", &db, &c);
+    pdi_pq_args a = store_args("uniq");
     pdi_pq *P = NULL;
     int rc = pdi_pq_open(&a, &P);
     if (rc)
@@ -424,7 +430,6 @@ static void test_unique_probe(void **st)
     pdi_duck_disconnect(c);
     pdi_pq_close(P);
     pdi_duck_db_release(db);
-    free(cat);
 }
 
 int main(int argc, char **argv)
