@@ -71,6 +71,11 @@ int pdi_unique_hash_bits(void)
     return b ? b : 64;
 }
 
+int64_t pdi_unique_passes(int64_t values)
+{
+    return (values > 0 ? values : 0) / (PDI_UNIQUE_MAX_HASHES / 4 * 3) + 1;
+}
+
 uint64_t pdi_unique_hash_reduce(uint64_t h)
 {
     int b = atomic_load(&g_bits);

@@ -166,6 +166,13 @@ void pdi_u64_parts_free(pd_u64_parts *p);
 void pdi_test_set_unique_hash_bits(int bits);
 int pdi_unique_hash_bits(void);
 uint64_t pdi_unique_hash_reduce(uint64_t h);
+/* The unique probes hold at most this many hashes at once (8 bytes each:
+ * 128 MiB); a column with more non-NULL values is probed in several passes,
+ * each keeping the hashes h with h % passes == pass. */
+#define PDI_UNIQUE_MAX_HASHES ((int64_t)1 << 24)
+/* The passes for `values` non-NULL values: each pass's expected share at
+ * most three quarters of PDI_UNIQUE_MAX_HASHES (room for a hash's skew). */
+int64_t pdi_unique_passes(int64_t values);
 
 /* ---- base64 ---- */
 char *pdi_base64_encode(const void *data, size_t len);

@@ -19,7 +19,7 @@
  * Parquet files (whose strings carry no collation). Anything else answers
  * PD_ERR_UNSUPPORTED and the store runs the exact query.
  *
- * Memory: at most PDI_DUCK_UNIQUE_MAX_HASHES hashes are held at once (and
+ * Memory: at most PDI_UNIQUE_MAX_HASHES hashes are held at once (and
  * DuckDB's materialized result of as many); a table with more rows is
  * probed in passes, each keeping the hashes h with h % passes == pass.
  */
@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define PDI_DUCK_UNIQUE_MAX_HASHES ((int64_t)1 << 24)
 
 /* DuckDB types whose equality is that of the stored value's bytes. */
 static bool bytewise_type(const char *t)
@@ -158,14 +156,14 @@ int pdi_duck_unique_probe(pdi_duck_conn *c,
     if (rc == PD_OK)
         rc = q ? pdi_duck_query(c, q, 0, NULL, count_row, &rows) : PD_ERR_NOMEM;
     free(q);
-    int64_t passes = rows / PDI_DUCK_UNIQUE_MAX_HASHES + 1;
+    int64_t passes = pdi_unique_passes(rows);
     bool repeat = false;
     for (int64_t pass = 0; rc == PD_OK && !repeat && pass < passes; pass++) {
         pd_u64_parts p;
         pdi_u64_parts_init(&p);
         bool over = false;
         q = pdi_sql_check_unique_hash(d, schema, table, column, pass, passes, NULL);
-        rc = q ? collect(c, q, &p, PDI_DUCK_UNIQUE_MAX_HASHES, &over) : PD_ERR_NOMEM;
+        rc = q ? collect(c, q, &p, PDI_UNIQUE_MAX_HASHES, &over) : PD_ERR_NOMEM;
         free(q);
         if (rc == PD_OK && over) /* rows were added meanwhile: no decision */
             rc = PD_ERR_UNSUPPORTED;

@@ -12,17 +12,15 @@
  * 0.0; booleans, decimals, nested types) answers PD_ERR_UNSUPPORTED and the
  * caller takes another way.
  *
- * Memory: at most PDI_PQ_UNIQUE_MAX_HASHES hashes at once; more rows are
- * probed in passes over the files, each keeping the hashes h with
- * h % passes == pass.
+ * Memory: at most PDI_UNIQUE_MAX_HASHES hashes at once; more rows are
+ * probed in passes over the files (pdi_unique_passes), each keeping the
+ * hashes h with h % passes == pass.
  */
 #include "pipedag/parquet.h"
 #include "store/parquet/pq_int.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define PDI_PQ_UNIQUE_MAX_HASHES ((int64_t)1 << 24)
 
 /* How a column's values are hashed: 0 = not offered, 1/2 = strings with
  * 32/64-bit offsets, else the byte width of a fixed-width integer value. */
@@ -179,13 +177,13 @@ int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, boo
         if (rc == PD_OK && (index[i] < 0 || !kind[i] || kind[i] != kind[0]))
             rc = PD_ERR_UNSUPPORTED; /* not found, not offered, or types differ */
     }
-    int64_t passes = rows / PDI_PQ_UNIQUE_MAX_HASHES + 1;
+    int64_t passes = pdi_unique_passes(rows);
     bool repeat = false;
     for (int64_t pass = 0; rc == PD_OK && !repeat && pass < passes; pass++) {
         pd_u64_parts p;
         pdi_u64_parts_init(&p);
         for (size_t i = 0; i < n && rc == PD_OK; i++) {
-            rc = hash_file(rd[i], index[i], kind[i], pass, passes, &p, PDI_PQ_UNIQUE_MAX_HASHES);
+            rc = hash_file(rd[i], index[i], kind[i], pass, passes, &p, PDI_UNIQUE_MAX_HASHES);
             if (rc && rc != PD_ERR_UNSUPPORTED)
                 pd_error_prefix("reading %s", files->items[i]);
         }

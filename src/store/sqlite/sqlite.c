@@ -753,8 +753,8 @@ static int probe_pass(sq_conn *q,
 }
 
 /* The hash probe of a unique check (backend.h): one pass while the
- * non-NULL values fit PDI_SQ_UNIQUE_MAX_HASHES hashes, else as many passes
- * over the table as make each pass's share fit (at three quarters of it).
+ * non-NULL values fit PDI_UNIQUE_MAX_HASHES hashes, else as many passes
+ * over the table as make each pass's share fit (pdi_unique_passes).
  * The scan checks' predicate rides along on the first pass's scan. */
 static int sq_unique_probe(pdi_conn *c,
                            const char *schema,
@@ -782,7 +782,7 @@ static int sq_unique_probe(pdi_conn *c,
         if (r < 0) {
             if (passes > 1) /* a share still too big (a skewed hash): no probe */
                 return PD_ERR_UNSUPPORTED;
-            passes = -r / (PDI_SQ_UNIQUE_MAX_HASHES / 4 * 3) + 1;
+            passes = pdi_unique_passes(-r);
             pass = -1;
         }
     }

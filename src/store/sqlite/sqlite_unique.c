@@ -10,7 +10,7 @@
  *     0   no hash repeats: the kept values are all distinct (exact),
  *     1   a hash repeats: a duplicate or a collision (the caller runs the
  *         exact GROUP BY),
- *    -N   more than PDI_SQ_UNIQUE_MAX_HASHES were to be kept: nothing is
+ *    -N   more than PDI_UNIQUE_MAX_HASHES were to be kept: nothing is
  *         decided; N is the number of non-NULL values seen (all of them),
  *         from which the caller picks the number of passes.
  * SQLite calls the final function also when a statement is reset before
@@ -82,7 +82,7 @@ static void uh_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
         }
         pdi_u64_parts_init(s->parts);
     }
-    if ((int64_t)s->parts->total >= PDI_SQ_UNIQUE_MAX_HASHES) {
+    if ((int64_t)s->parts->total >= PDI_UNIQUE_MAX_HASHES) {
         pdi_u64_parts_free(s->parts);
         free(s->parts);
         s->parts = NULL;

@@ -10,11 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* At most this many hashes are held at once (8 bytes each: 128 MiB); a
- * column with more non-NULL values is probed in several passes, each
- * keeping the hashes h with h % passes == pass. */
-#define PDI_SQ_UNIQUE_MAX_HASHES ((int64_t)1 << 24)
-
 /* Register pd_unique_hash on db when this SQLite compares INTEGER with REAL
  * values exactly (3.40 and later: where the canonical hash is checked);
  * false when not registered (then the probe is not offered). */
