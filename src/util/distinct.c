@@ -1,7 +1,8 @@
 /*
  * util/distinct.c - the pieces of the hash probe of a `unique` column check
- * (docs/checks.md): a 64-bit hash of bytes, and "do two of these 64-bit
- * values repeat?" answered by hash sets that fit the cache.
+ * (docs/checks.md): "do two of these 64-bit values repeat?" answered by
+ * hash sets that fit the cache (the 64-bit hashes themselves are inline in
+ * util.h).
  *
  * The probe is exact by construction: equal values hash equal, so distinct
  * hashes prove distinct values; a repeated hash (a duplicate, or a
@@ -14,48 +15,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#    include <emmintrin.h>
+#endif
 
-#define GOLD 0x9E3779B97F4A7C15ULL
-
-/* splitmix64's finalizer: every input bit moves every output bit. */
-static uint64_t fmix(uint64_t k)
-{
-    k ^= k >> 30;
-    k *= 0xBF58476D1CE4E5B9ULL;
-    k ^= k >> 27;
-    k *= 0x94D049BB133111EBULL;
-    k ^= k >> 31;
-    return k;
-}
-
-static uint64_t rotl(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed)
-{
-    const uint8_t *p = data;
-    uint64_t h = fmix(seed ^ ((uint64_t)len * GOLD));
-    while (len >= 8) {
-        uint64_t k;
-        memcpy(&k, p, 8);
-        h = rotl(h ^ fmix(k), 29) * GOLD;
-        p += 8;
-        len -= 8;
-    }
-    if (len) {
-        uint64_t k = 0;
-        memcpy(&k, p, len);
-        h = rotl(h ^ fmix(k ^ ((uint64_t)len << 56)), 29) * GOLD;
-    }
-    return fmix(h);
-}
-
-uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed)
-{
-    return fmix(fmix(seed ^ GOLD) ^ v);
-}
+#define GOLD PDI_HASH_GOLD
 
 /* the test hook: 0 = every bit */
 static atomic_int g_bits;
@@ -96,6 +61,8 @@ static bool set_repeats(const uint64_t *v, size_t n, uint64_t *table, size_t slo
     bool zero = false;
     for (size_t i = 0; i < n; i++) {
         uint64_t x = v[i];
+        if (i + 16 < n) /* the slot of a value a little ahead: misses overlap */
+            __builtin_prefetch(&table[(size_t)((v[i + 16] * GOLD) >> (64 - k))], 1);
         if (!x) {
             if (zero)
                 return true;
@@ -155,28 +122,100 @@ void pdi_u64_parts_init(pd_u64_parts *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Whether part i's array lies in the reserved region (not its own). */
+static bool in_region(const pd_u64_parts *p, int i)
+{
+    const char *v = (const char *)p->v[i], *r = p->region;
+    return r && v >= r && v < r + p->region_len;
+}
+
 void pdi_u64_parts_free(pd_u64_parts *p)
 {
     for (int i = 0; i < PDI_U64_PARTS; i++)
-        free(p->v[i]);
+        if (!in_region(p, i))
+            free(p->v[i]);
+    if (p->region)
+        munmap(p->region, p->region_len);
     memset(p, 0, sizeof *p);
 }
 
-int pdi_u64_parts_grow(pd_u64_parts *p, unsigned part)
+/* One anonymous mapping for all the parts, in huge pages where the system
+ * gives them on request (a page fault per 2 MiB, not per 4 KiB). */
+int pdi_u64_parts_reserve(pd_u64_parts *p, size_t expected)
+{
+    size_t each = expected / PDI_U64_PARTS;
+    each += each / 16 + 64; /* a part's share varies by about its square root */
+    if (p->region || p->total)
+        return PD_OK; /* reserved once, before the first value */
+    size_t len = (size_t)PDI_U64_PARTS * each * sizeof(uint64_t);
+    void *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED)
+        return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", expected);
+#ifdef MADV_HUGEPAGE
+    madvise(r, len, MADV_HUGEPAGE); /* a hint: without it, small pages */
+#endif
+    p->region = r;
+    p->region_len = len;
+    for (int i = 0; i < PDI_U64_PARTS; i++) {
+        p->v[i] = (uint64_t *)r + (size_t)i * each;
+        p->cap[i] = each;
+    }
+    return PD_OK;
+}
+
+static int parts_grow(pd_u64_parts *p, unsigned part, size_t need)
 {
     size_t cap = p->cap[part] ? p->cap[part] * 2 : 1024;
-    uint64_t *nv = realloc(p->v[part], cap * sizeof *nv);
+    while (cap < need)
+        cap *= 2;
+    bool moved = in_region(p, (int)part);
+    uint64_t *nv = realloc(moved ? NULL : p->v[part], cap * sizeof *nv);
     if (!nv)
         return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", p->total);
+    if (moved) /* outgrew its share of the region: on its own from now on */
+        memcpy(nv, p->v[part], p->n[part] * sizeof *nv);
     p->v[part] = nv;
     p->cap[part] = cap;
     return PD_OK;
+}
+
+/* Append a part's buffered values (k of them) to its array. */
+static int parts_drain(pd_u64_parts *p, unsigned part, unsigned k)
+{
+    if (p->n[part] + k > p->cap[part] && parts_grow(p, part, p->n[part] + k))
+        return PD_ERR_NOMEM;
+    uint64_t *to = p->v[part] + p->n[part];
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (k == PDI_U64_LINE && ((uintptr_t)to & 15) == 0) {
+        /* non-temporal: the line is written whole, never read first */
+        for (unsigned i = 0; i < PDI_U64_LINE; i += 2)
+            _mm_stream_si128((__m128i *)(to + i),
+                             _mm_loadu_si128((const __m128i *)&p->line[part][i]));
+        k = 0;
+        p->n[part] += PDI_U64_LINE;
+    }
+#endif
+    memcpy(to, p->line[part], k * sizeof *to);
+    p->n[part] += k;
+    p->in_line[part] = 0;
+    return PD_OK;
+}
+
+int pdi_u64_parts_flush(pd_u64_parts *p, unsigned part)
+{
+    return parts_drain(p, part, PDI_U64_LINE);
 }
 
 /* Each part on its own: a set the size of the cache for ten million
  * values in all (about 40,000 a part, 1 MiB of slots), reused. */
 bool pdi_u64_parts_repeats(pd_u64_parts *p)
 {
+    for (unsigned i = 0; i < PDI_U64_PARTS; i++)
+        if (p->in_line[i] && parts_drain(p, i, p->in_line[i]))
+            return true; /* no memory to decide: "maybe", the exact query decides */
+#if defined(__x86_64__) && defined(__SSE2__)
+    _mm_sfence();
+#endif
     size_t most = 0;
     for (int i = 0; i < PDI_U64_PARTS; i++)
         if (p->n[i] > most)

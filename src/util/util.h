@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* ---- memory ---- */
 void *pdi_malloc(size_t n);              /* NULL on failure (sets PD_ERR_NOMEM) */
@@ -127,35 +128,94 @@ void pdi_random_id(char out[PD_HASH_LEN + 1]);
 
 /* ---- the hash probe of unique checks (distinct.c) ---- */
 /* A 64-bit hash of bytes (not cryptographic: equal input, equal hash, and
- * well spread; collisions cost the caller time, never a wrong answer). */
-uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed);
-uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed);
+ * well spread; collisions cost the caller time, never a wrong answer), and
+ * of one 64-bit value; inline, as the probes call them once per row. */
+#define PDI_HASH_GOLD 0x9E3779B97F4A7C15ULL
+/* splitmix64's finalizer: every input bit moves every output bit. */
+static inline uint64_t pdi_fmix64(uint64_t k)
+{
+    k ^= k >> 30;
+    k *= 0xBF58476D1CE4E5B9ULL;
+    k ^= k >> 27;
+    k *= 0x94D049BB133111EBULL;
+    k ^= k >> 31;
+    return k;
+}
+/* The two halves of the 128-bit product, folded. */
+static inline uint64_t pdi_mul_fold64(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+/* 16 bytes a step, each folded into the state by one wide multiply; the
+ * last 1 to 16 bytes as two (overlapping) words, or fewer bytes as
+ * (overlapping) pieces of one, which with the length name them exactly;
+ * one finalizer. */
+static inline uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = pdi_fmix64(seed) ^ ((uint64_t)len * PDI_HASH_GOLD);
+    size_t n = len;
+    for (; n > 16; n -= 16, p += 16) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        h = pdi_mul_fold64(a ^ 0xBF58476D1CE4E5B9ULL, b ^ h ^ 0x94D049BB133111EBULL);
+    }
+    uint64_t a = 0, b = 0;
+    if (n > 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x | (uint64_t)y << 32;
+    } else if (n) {
+        a = p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+    }
+    return pdi_fmix64(pdi_mul_fold64(a ^ 0xBF58476D1CE4E5B9ULL, b ^ h ^ 0x94D049BB133111EBULL));
+}
+static inline uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed)
+{
+    return pdi_fmix64(pdi_fmix64(seed ^ PDI_HASH_GOLD) ^ v);
+}
 /* Do two of the n values equal? (A hash set of 2n-4n slots; without
  * memory for it, v is sorted in place.) */
 bool pdi_u64_repeats(uint64_t *v, size_t n);
 /* The same for many values, kept in 256 parts by their top 8 bits as they
  * arrive (sequential appends, no sort or permutation afterwards); each part
  * is then checked with a set that fits the cache. Equal values always
- * share a part. pdi_u64_parts_add fails only for memory. */
+ * share a part. Values reach their part a cache line at a time, through a
+ * line-sized buffer per part, written past the cache where the machine can
+ * (256 scattered streams would each miss it). pdi_u64_parts_add fails only
+ * for memory. */
 #define PDI_U64_PARTS 256
+#define PDI_U64_LINE  8
 typedef struct pd_u64_parts {
     uint64_t *v[PDI_U64_PARTS];
     size_t n[PDI_U64_PARTS], cap[PDI_U64_PARTS];
     size_t total;
+    uint64_t line[PDI_U64_PARTS][PDI_U64_LINE];
+    unsigned char in_line[PDI_U64_PARTS];
+    void *region; /* pdi_u64_parts_reserve's mapping, or NULL */
+    size_t region_len;
 } pd_u64_parts;
 void pdi_u64_parts_init(pd_u64_parts *p);
-int pdi_u64_parts_grow(pd_u64_parts *p, unsigned part);
+/* Room for about `expected` values in all, spread evenly over the parts
+ * (no copies while they arrive; more than that still fits, by growing). */
+int pdi_u64_parts_reserve(pd_u64_parts *p, size_t expected);
+int pdi_u64_parts_flush(pd_u64_parts *p, unsigned part);
 static inline int pdi_u64_parts_add(pd_u64_parts *p, uint64_t x)
 {
-    unsigned part = (unsigned)(x >> 56);
-    if (p->n[part] == p->cap[part]) {
-        int rc = pdi_u64_parts_grow(p, part);
-        if (rc)
-            return rc;
-    }
-    p->v[part][p->n[part]++] = x;
+    unsigned part = (unsigned)(x >> 56), k = p->in_line[part];
+    p->line[part][k] = x;
     p->total++;
-    return 0;
+    if (k + 1 < PDI_U64_LINE) {
+        p->in_line[part] = (unsigned char)(k + 1);
+        return 0;
+    }
+    return pdi_u64_parts_flush(p, part);
 }
 bool pdi_u64_parts_repeats(pd_u64_parts *p);
 void pdi_u64_parts_free(pd_u64_parts *p);

@@ -404,7 +404,12 @@ static void test_unique_probe(void **st)
                           "'n' || i END AS sn, i::DOUBLE AS d, (i % 100)::INTEGER AS small, "
                           "(i % 100)::BIGINT + 4294967296 AS wide, ('v' || i)::BLOB AS b, "
                           "DATE '2020-01-01' + i::INTEGER AS dt, CASE WHEN i < 2 THEN '' ELSE "
-                          "'e' || i END AS e FROM range(1000) t(i)");
+                          "'e' || i END AS e, (i - 500)::INTEGER AS neg, "
+                          "(100000 - 7 * i)::BIGINT AS down, i * 1000000007 AS sparse, "
+                          "CASE WHEN i = 999 THEN 0 ELSE i * 1000000007 END AS sparse_dup, "
+                          "CASE WHEN i = 998 THEN -3 ELSE i - 500 END::SMALLINT AS neg_dup, "
+                          "(i % 250)::UTINYINT AS u8, (i + 18446744073709550000)::UBIGINT AS "
+                          "top FROM range(1000) t(i)");
     if (rc)
         fail_msg("write u1: %s", pd_last_error());
     rc = pdi_pq_write_sql(P, c, "su__odd", "u2",
@@ -418,12 +423,20 @@ static void test_unique_probe(void **st)
     expect_probe(P, "u1", NULL, "dt", 1);    /* dates */
     expect_probe(P, "u1", NULL, "small", 0); /* 10 of each */
     expect_probe(P, "u1", NULL, "wide", 0);
-    expect_probe(P, "u1", NULL, "e", 0);     /* '' twice */
-    expect_probe(P, "u1", NULL, "d", -1);    /* floating point: not hashed here */
-    expect_probe(P, "u1", NULL, "nope", -1); /* no such column */
-    expect_probe(P, "u1", "u2", "id", 1);    /* two files, all distinct */
-    expect_probe(P, "u1", "u2", "s", 0);     /* 'v999' in both files */
-    pdi_test_set_unique_hash_bits(2);        /* 1,000 values, 4 hashes */
+    expect_probe(P, "u1", NULL, "e", 0); /* '' twice */
+    /* integers: a bitmap over their range where it is dense enough */
+    expect_probe(P, "u1", NULL, "neg", 1);        /* signed, across zero */
+    expect_probe(P, "u1", NULL, "down", 1);       /* descending, with gaps */
+    expect_probe(P, "u1", NULL, "neg_dup", 0);    /* -3 twice */
+    expect_probe(P, "u1", NULL, "u8", 0);         /* unsigned bytes, 4 of each */
+    expect_probe(P, "u1", NULL, "top", 1);        /* unsigned, near 2^64 */
+    expect_probe(P, "u1", NULL, "sparse", 1);     /* too spread out: hashes */
+    expect_probe(P, "u1", NULL, "sparse_dup", 0); /* 0 twice, found by hashes */
+    expect_probe(P, "u1", NULL, "d", -1);         /* floating point: not hashed here */
+    expect_probe(P, "u1", NULL, "nope", -1);      /* no such column */
+    expect_probe(P, "u1", "u2", "id", 1);         /* two files, all distinct */
+    expect_probe(P, "u1", "u2", "s", 0);          /* 'v999' in both files */
+    pdi_test_set_unique_hash_bits(2);             /* 1,000 values, 4 hashes */
     expect_probe(P, "u1", NULL, "s", 0);
     pdi_test_set_unique_hash_bits(64);
     expect_probe(P, "u1", NULL, "s", 1);

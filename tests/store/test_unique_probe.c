@@ -230,6 +230,10 @@ static void test_repeats(void **st)
                 want = want || w[i] == w[i - 1];
             pd_u64_parts parts;
             pdi_u64_parts_init(&parts);
+            /* odd sizes: room reserved for a third of the values, so that
+             * parts outgrow their share of the reserved region */
+            if (k % 2)
+                assert_int_equal(pdi_u64_parts_reserve(&parts, n / 3), PD_OK);
             for (size_t i = 0; i < n; i++)
                 assert_int_equal(pdi_u64_parts_add(&parts, v[i]), PD_OK);
             assert_int_equal(parts.total, n);
@@ -245,6 +249,22 @@ static void test_repeats(void **st)
     assert_true(pdi_hash64("abc", 3, 1) != pdi_hash64("abc", 3, 2));
     assert_true(pdi_hash64("abc", 3, 1) != pdi_hash64("abc\0", 4, 1));
     assert_true(pdi_hash64("", 0, 1) != pdi_hash64("\0", 1, 1));
+    /* every byte counts, at every length (the short tails are read in
+     * overlapping pieces): each one-byte change of a string changes the
+     * hash, and no two of these strings share one */
+    uint8_t buf[40];
+    uint64_t seen[40 * 41 + 41];
+    size_t ns = 0;
+    for (size_t len = 0; len <= 40; len++) {
+        memset(buf, 'x', sizeof buf);
+        seen[ns++] = pdi_hash64(buf, len, 0);
+        for (size_t at = 0; at < len; at++) {
+            buf[at] = 'y';
+            seen[ns++] = pdi_hash64(buf, len, 0);
+            buf[at] = 'x';
+        }
+    }
+    assert_false(pdi_u64_repeats(seen, ns));
 }
 
 int main(void)

@@ -6,6 +6,11 @@
  * (util/distinct.c). Distinct hashes prove distinct values; a repeat sends
  * the store to the exact GROUP BY in the catalog, which decides.
  *
+ * Integers (and dates and timestamps) go first into a bitmap over their
+ * range, which decides exactly without hashing, as long as the range is
+ * dense enough (no more memory than the hashes would take); only a column
+ * more spread out than that is hashed (a second read).
+ *
  * Offered only for column types whose equality is that of the stored
  * bytes: strings and binaries (Parquet strings carry no collation),
  * integers, dates and timestamps. Anything else (floating point: -0.0 =
@@ -22,56 +27,75 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How a column's values are hashed: 0 = not offered, 1/2 = strings with
- * 32/64-bit offsets, else the byte width of a fixed-width integer value. */
+/* How a column's values are probed: 0 = not offered, 1/2 = strings with
+ * 32/64-bit offsets, else the byte width of a fixed-width integer value,
+ * negated, and 16 more if it is signed. */
+enum { K_NONE = 0, K_STR32 = 1, K_STR64 = 2, K_SIGNED = 16 };
 static int value_kind(const char *fmt)
 {
     if (!fmt)
-        return 0;
+        return K_NONE;
     if (!strcmp(fmt, "u") || !strcmp(fmt, "z"))
-        return 1;
+        return K_STR32;
     if (!strcmp(fmt, "U") || !strcmp(fmt, "Z"))
-        return 2;
-    if (!strcmp(fmt, "c") || !strcmp(fmt, "C"))
+        return K_STR64;
+    if (!strcmp(fmt, "C"))
         return -1;
-    if (!strcmp(fmt, "s") || !strcmp(fmt, "S"))
+    if (!strcmp(fmt, "S"))
         return -2;
-    if (!strcmp(fmt, "i") || !strcmp(fmt, "I") || !strcmp(fmt, "tdD"))
+    if (!strcmp(fmt, "I"))
         return -4;
-    if (!strcmp(fmt, "l") || !strcmp(fmt, "L") || !strcmp(fmt, "tdm") || !strncmp(fmt, "ts", 2))
+    if (!strcmp(fmt, "L"))
         return -8;
-    return 0;
+    if (!strcmp(fmt, "c"))
+        return -1 - K_SIGNED;
+    if (!strcmp(fmt, "s"))
+        return -2 - K_SIGNED;
+    if (!strcmp(fmt, "i") || !strcmp(fmt, "tdD"))
+        return -4 - K_SIGNED;
+    if (!strcmp(fmt, "l") || !strcmp(fmt, "tdm") || !strncmp(fmt, "ts", 2))
+        return -8 - K_SIGNED;
+    return K_NONE;
 }
 
-static bool valid_at(const struct ArrowArray *a, int64_t i)
+static int int_width(int kind)
 {
-    const uint8_t *v = a->null_count ? a->buffers[0] : NULL;
+    return -kind & (K_SIGNED - 1);
+}
+
+/* Row i of an integer column as a 64-bit key: its bytes (little-endian)
+ * zero-extended, the sign bit of a signed type flipped, so that the keys
+ * keep the values' order and a dense range of values is a dense range of
+ * keys. */
+static uint64_t int_key(const struct ArrowArray *a, int kind, int64_t i)
+{
+    int w = int_width(kind);
+    const uint8_t *p = (const uint8_t *)a->buffers[1] + (size_t)(i + a->offset) * (size_t)w;
+    uint64_t v;
+    switch (w) { /* fixed sizes: no call to memcpy */
+    case 1: v = *p; break;
+    case 2: v = (uint64_t)p[0] | (uint64_t)p[1] << 8; break;
+    case 4: {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        v = x;
+        break;
+    }
+    default: memcpy(&v, p, 8); break;
+    }
+    return -kind & K_SIGNED ? v ^ (uint64_t)1 << (w * 8 - 1) : v;
+}
+
+/* The validity bitmap of a, or NULL when every row is valid. */
+static const uint8_t *validity(const struct ArrowArray *a)
+{
+    return a->null_count ? a->buffers[0] : NULL;
+}
+
+static bool valid_at(const uint8_t *v, const struct ArrowArray *a, int64_t i)
+{
     int64_t j = i + a->offset;
     return !v || (v[j >> 3] >> (j & 7)) & 1;
-}
-
-/* The hash of row i of a (kind from value_kind). */
-static uint64_t value_hash(const struct ArrowArray *a, int kind, int64_t i)
-{
-    int64_t j = i + a->offset;
-    if (kind == 1 || kind == 2) {
-        const uint8_t *data = a->buffers[2];
-        int64_t b, e;
-        if (kind == 1) {
-            const int32_t *o = a->buffers[1];
-            b = o[j];
-            e = o[j + 1];
-        } else {
-            const int64_t *o = a->buffers[1];
-            b = o[j];
-            e = o[j + 1];
-        }
-        return pdi_hash64(data ? data + b : (const uint8_t *)"", (size_t)(e - b), 0);
-    }
-    const uint8_t *p = (const uint8_t *)a->buffers[1] + (size_t)j * (size_t)-kind;
-    uint64_t v = 0;
-    memcpy(&v, p, (size_t)-kind); /* the value's bytes (little-endian), zero-extended */
-    return pdi_hash64_u64(v, (uint64_t)-kind);
 }
 
 /* One file's `column`: its index and kind; *rows += its row count. */
@@ -113,14 +137,10 @@ static int open_file(pd_fs *fs,
     return rc;
 }
 
-/* Add the hashes of one file's column (those of this pass) to p. */
-static int hash_file(pd_parquet_reader *r,
-                     int index,
-                     int kind,
-                     int64_t pass,
-                     int64_t passes,
-                     pd_u64_parts *p,
-                     int64_t max)
+/* The batches of one file's column (index) to fn, read on up to 8
+ * threads; a positive return of fn stops early (and is returned). */
+typedef int (*batch_fn)(const struct ArrowArray *a, void *ctx);
+static int each_batch(pd_parquet_reader *r, int index, batch_fn fn, void *ctx)
 {
     pd_parquet_read_options o = PD_PARQUET_READ_OPTIONS_INIT;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -138,26 +158,136 @@ static int hash_file(pd_parquet_reader *r,
         }
         if (!b.release)
             break;
-        const struct ArrowArray *a = b.n_children == 1 ? b.children[0] : NULL;
-        if (!a) {
+        if (b.n_children != 1)
             rc = pd_set_error(PD_ERR_INVALID, "unexpected batch shape");
-        } else {
-            for (int64_t i = 0; i < a->length && rc == PD_OK; i++) {
-                if (!valid_at(a, i))
-                    continue;
-                uint64_t h = pdi_unique_hash_reduce(value_hash(a, kind, i));
-                if (passes > 1 && (int64_t)(h % (uint64_t)passes) != pass)
-                    continue;
-                if ((int64_t)p->total >= max)
-                    rc = PD_ERR_UNSUPPORTED; /* more than the rows counted: no decision */
-                else
-                    rc = pdi_u64_parts_add(p, h);
-            }
-        }
+        else
+            rc = fn(b.children[0], ctx);
         b.release(&b);
     }
     if (st.release)
         st.release(&st);
+    return rc;
+}
+
+/* ---- integers over a dense range: a bitmap, exact ---- */
+
+/* One bit per key over the words [lo, lo + n) of the key space; at most
+ * `limit` words (as much memory as the hashes of the rows would take). */
+typedef struct dense_bits {
+    uint64_t *w;
+    uint64_t lo, n, limit;
+    int kind;
+    bool repeat;
+} dense_bits;
+
+enum { DENSE_STOP = 1 }; /* a repeat, or keys too spread out for the bitmap */
+
+/* Cover word wi too, at least doubling the span towards it; false when
+ * the span would pass the limit (or for memory). */
+static bool dense_cover(dense_bits *d, uint64_t wi)
+{
+    uint64_t lo = d->n && d->lo < wi ? d->lo : wi;
+    uint64_t hi = d->n && d->lo + d->n > wi ? d->lo + d->n : wi + 1;
+    if (hi - lo > d->limit)
+        return false;
+    uint64_t n = 2 * d->n > hi - lo ? 2 * d->n : hi - lo;
+    n = n < 1024 ? 1024 : n > d->limit ? d->limit : n;
+    if (wi < d->lo) /* growing downwards: keep the top, room below */
+        lo = hi >= n ? hi - n : 0;
+    uint64_t *w = calloc((size_t)n, sizeof *w);
+    if (!w)
+        return false;
+    if (d->n)
+        memcpy(w + (d->lo - lo), d->w, (size_t)d->n * sizeof *w);
+    free(d->w);
+    d->w = w;
+    d->lo = lo;
+    d->n = n;
+    return true;
+}
+
+static int dense_batch(const struct ArrowArray *a, void *ctx)
+{
+    dense_bits *d = ctx;
+    const uint8_t *v = validity(a);
+    for (int64_t i = 0; i < a->length; i++) {
+        if (!valid_at(v, a, i))
+            continue;
+        uint64_t k = int_key(a, d->kind, i), wi = k >> 6, bit = (uint64_t)1 << (k & 63);
+        if (wi - d->lo >= d->n && !dense_cover(d, wi))
+            return DENSE_STOP;
+        uint64_t *x = &d->w[wi - d->lo];
+        if (*x & bit) {
+            d->repeat = true;
+            return DENSE_STOP;
+        }
+        *x |= bit;
+    }
+    return PD_OK;
+}
+
+/* Integer keys spanning at most `limit` words: *decided = true and
+ * *repeat exact (a repeat here is a duplicate, not a collision). Keys more
+ * spread out, or no memory for the bitmap: *decided = false. */
+static int dense_probe(pd_parquet_reader **rd,
+                       const int *index,
+                       size_t n,
+                       int kind,
+                       uint64_t limit,
+                       bool *decided,
+                       bool *repeat)
+{
+    dense_bits d = {.limit = limit, .kind = kind};
+    int rc = PD_OK;
+    for (size_t i = 0; i < n && rc == PD_OK; i++)
+        rc = each_batch(rd[i], index[i], dense_batch, &d);
+    free(d.w);
+    *decided = rc == PD_OK || (rc == DENSE_STOP && d.repeat);
+    *repeat = d.repeat;
+    return rc == DENSE_STOP ? PD_OK : rc;
+}
+
+/* ---- hashes ---- */
+
+typedef struct hash_pass {
+    int kind, shift; /* shift: the test hook's reduction (util.h) */
+    uint64_t pass, passes;
+    pd_u64_parts *p;
+    size_t max;
+} hash_pass;
+
+static int hash_add(hash_pass *h, uint64_t x)
+{
+    x >>= h->shift;
+    if (h->passes > 1 && x % h->passes != h->pass)
+        return PD_OK;
+    if (h->p->total >= h->max)
+        return PD_ERR_UNSUPPORTED; /* more than the rows counted: no decision */
+    return pdi_u64_parts_add(h->p, x);
+}
+
+static int hash_batch(const struct ArrowArray *a, void *ctx)
+{
+    hash_pass *h = ctx;
+    const uint8_t *v = validity(a), *data = a->buffers[2];
+    int rc = PD_OK;
+    if (h->kind == K_STR32) {
+        const int32_t *o = (const int32_t *)a->buffers[1] + a->offset;
+        for (int64_t i = 0; i < a->length && rc == PD_OK; i++)
+            if (valid_at(v, a, i))
+                rc = hash_add(h, pdi_hash64(data ? data + o[i] : (const uint8_t *)"",
+                                            (size_t)(o[i + 1] - o[i]), 0));
+    } else if (h->kind == K_STR64) {
+        const int64_t *o = (const int64_t *)a->buffers[1] + a->offset;
+        for (int64_t i = 0; i < a->length && rc == PD_OK; i++)
+            if (valid_at(v, a, i))
+                rc = hash_add(h, pdi_hash64(data ? data + o[i] : (const uint8_t *)"",
+                                            (size_t)(o[i + 1] - o[i]), 0));
+    } else {
+        for (int64_t i = 0; i < a->length && rc == PD_OK; i++)
+            if (valid_at(v, a, i))
+                rc = hash_add(h, pdi_hash64_u64(int_key(a, h->kind, i), 0));
+    }
     return rc;
 }
 
@@ -177,13 +307,27 @@ int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, boo
         if (rc == PD_OK && (index[i] < 0 || !kind[i] || kind[i] != kind[0]))
             rc = PD_ERR_UNSUPPORTED; /* not found, not offered, or types differ */
     }
+    bool decided = false, repeat = false;
+    /* integers: first a bitmap over their range, using no more memory than
+     * the hashes would (ids are mostly dense); hashes when too spread out */
+    if (rc == PD_OK && kind[0] < 0) {
+        int64_t words = rows < PDI_UNIQUE_MAX_HASHES ? rows : PDI_UNIQUE_MAX_HASHES;
+        rc = dense_probe(rd, index, n, kind[0], (uint64_t)(words < 4096 ? 4096 : words), &decided,
+                         &repeat);
+    }
     int64_t passes = pdi_unique_passes(rows);
-    bool repeat = false;
-    for (int64_t pass = 0; rc == PD_OK && !repeat && pass < passes; pass++) {
+    for (int64_t pass = 0; rc == PD_OK && !decided && !repeat && pass < passes; pass++) {
         pd_u64_parts p;
         pdi_u64_parts_init(&p);
+        hash_pass h = {.kind = kind[0],
+                       .shift = 64 - pdi_unique_hash_bits(),
+                       .pass = (uint64_t)pass,
+                       .passes = (uint64_t)passes,
+                       .p = &p,
+                       .max = (size_t)PDI_UNIQUE_MAX_HASHES};
+        rc = pdi_u64_parts_reserve(&p, (size_t)(rows / passes));
         for (size_t i = 0; i < n && rc == PD_OK; i++) {
-            rc = hash_file(rd[i], index[i], kind[i], pass, passes, &p, PDI_UNIQUE_MAX_HASHES);
+            rc = each_batch(rd[i], index[i], hash_batch, &h);
             if (rc && rc != PD_ERR_UNSUPPORTED)
                 pd_error_prefix("reading %s", files->items[i]);
         }
