@@ -15,7 +15,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #if defined(__x86_64__) && defined(__SSE2__)
 #    include <emmintrin.h>
 #endif
@@ -122,42 +121,24 @@ void pdi_u64_parts_init(pd_u64_parts *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Whether part i's array lies in the reserved region (not its own). */
-static bool in_region(const pd_u64_parts *p, int i)
-{
-    const char *v = (const char *)p->v[i], *r = p->region;
-    return r && v >= r && v < r + p->region_len;
-}
-
 void pdi_u64_parts_free(pd_u64_parts *p)
 {
     for (int i = 0; i < PDI_U64_PARTS; i++)
-        if (!in_region(p, i))
-            free(p->v[i]);
-    if (p->region)
-        munmap(p->region, p->region_len);
+        free(p->v[i]);
     memset(p, 0, sizeof *p);
 }
 
-/* One anonymous mapping for all the parts, in huge pages where the system
- * gives them on request (a page fault per 2 MiB, not per 4 KiB). */
 int pdi_u64_parts_reserve(pd_u64_parts *p, size_t expected)
 {
     size_t each = expected / PDI_U64_PARTS;
     each += each / 16 + 64; /* a part's share varies by about its square root */
-    if (p->region || p->total)
-        return PD_OK; /* reserved once, before the first value */
-    size_t len = (size_t)PDI_U64_PARTS * each * sizeof(uint64_t);
-    void *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (r == MAP_FAILED)
-        return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", expected);
-#ifdef MADV_HUGEPAGE
-    madvise(r, len, MADV_HUGEPAGE); /* a hint: without it, small pages */
-#endif
-    p->region = r;
-    p->region_len = len;
     for (int i = 0; i < PDI_U64_PARTS; i++) {
-        p->v[i] = (uint64_t *)r + (size_t)i * each;
+        if (p->cap[i] >= each)
+            continue;
+        uint64_t *nv = realloc(p->v[i], each * sizeof *nv);
+        if (!nv)
+            return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", expected);
+        p->v[i] = nv;
         p->cap[i] = each;
     }
     return PD_OK;
@@ -168,12 +149,9 @@ static int parts_grow(pd_u64_parts *p, unsigned part, size_t need)
     size_t cap = p->cap[part] ? p->cap[part] * 2 : 1024;
     while (cap < need)
         cap *= 2;
-    bool moved = in_region(p, (int)part);
-    uint64_t *nv = realloc(moved ? NULL : p->v[part], cap * sizeof *nv);
+    uint64_t *nv = realloc(p->v[part], cap * sizeof *nv);
     if (!nv)
         return pd_set_error(PD_ERR_NOMEM, "out of memory (unique check: %zu hashes)", p->total);
-    if (moved) /* outgrew its share of the region: on its own from now on */
-        memcpy(nv, p->v[part], p->n[part] * sizeof *nv);
     p->v[part] = nv;
     p->cap[part] = cap;
     return PD_OK;

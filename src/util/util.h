@@ -198,8 +198,6 @@ typedef struct pd_u64_parts {
     size_t total;
     uint64_t line[PDI_U64_PARTS][PDI_U64_LINE];
     unsigned char in_line[PDI_U64_PARTS];
-    void *region; /* pdi_u64_parts_reserve's mapping, or NULL */
-    size_t region_len;
 } pd_u64_parts;
 void pdi_u64_parts_init(pd_u64_parts *p);
 /* Room for about `expected` values in all, spread evenly over the parts
