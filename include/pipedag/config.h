@@ -66,10 +66,12 @@ typedef struct pd_store_config {
     const pd_cfg_node *hook_args;
     struct pd_store_config *metadata_table_store; /* NULL if none */
     const char *file;
-    int line, column;     /* where the `class:` was declared */
-    bool allow_overwrite; /* ParquetTableStore: overwrite existing files */
-    bool unlogged;        /* Postgres: CREATE UNLOGGED TABLE, from materialization_details
-                             (__any__ merged under default_materialization_details) */
+    int line, column;              /* where the `class:` was declared */
+    bool allow_overwrite;          /* ParquetTableStore: overwrite existing files */
+    bool unlogged;                 /* Postgres: CREATE UNLOGGED TABLE, from materialization_details
+                                      (__any__ merged under default_materialization_details) */
+    int parquet_data_page_version; /* ParquetTableStore: data pages of the files our writer
+                                      writes (C tasks, loads): 1 or 2 (default) */
 } pd_store_config;
 
 typedef enum pd_lock_class { PD_LOCK_NONE = 0, PD_LOCK_FILE, PD_LOCK_DATABASE } pd_lock_class;

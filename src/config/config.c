@@ -576,9 +576,15 @@ apply_url_attrs(pdi_arena *a, const char *cfg_path, pd_cfg_node *url, const pd_c
 
 static const char *const sql_store_args[] = {STORE_ARGS_HEAD, "disable_pytsql",
                                              "pytsql_isolation_level", STORE_ARGS_TAIL, NULL};
-static const char *const parquet_store_args[] = {
-    STORE_ARGS_HEAD, STORE_ARGS_TAIL, "parquet_base_path", "s3_endpoint_url",
-    "s3_url_style",  "s3_region",     "allow_overwrite",   NULL};
+static const char *const parquet_store_args[] = {STORE_ARGS_HEAD,
+                                                 STORE_ARGS_TAIL,
+                                                 "parquet_base_path",
+                                                 "s3_endpoint_url",
+                                                 "s3_url_style",
+                                                 "s3_region",
+                                                 "allow_overwrite",
+                                                 "parquet_data_page_version",
+                                                 NULL};
 
 static int check_hook_args(const pd_cfg_node *h)
 {
@@ -708,6 +714,13 @@ load_store(pdi_arena *a, const char *cfg_path, pd_cfg_node *sec, pd_store_config
         (rc = opt_str(args, "s3_region", &sc->s3_region)) ||
         (rc = materialization_details(args, sc))) {
         return rc;
+    }
+    sc->parquet_data_page_version = 2;
+    const pd_cfg_node *pv = pd_cfg_get(args, "parquet_data_page_version");
+    if (pv && pv->type != PD_CFG_NULL) {
+        if (pv->type != PD_CFG_SCALAR || (strcmp(pv->scalar, "1") && strcmp(pv->scalar, "2")))
+            return pdi_node_error(pv, "parquet_data_page_version must be 1 or 2");
+        sc->parquet_data_page_version = pv->scalar[0] - '0';
     }
     const pd_cfg_node *lw = pd_cfg_get(args, "lock_wait_seconds");
     if (lw && lw->type != PD_CFG_NULL) {

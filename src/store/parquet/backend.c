@@ -69,6 +69,7 @@ static int p_open(const pdi_open_args *a, pdi_db **out)
         pa.s3_endpoint_url = sc->s3_endpoint_url;
         pa.s3_url_style = sc->s3_url_style;
         pa.s3_region = sc->s3_region;
+        pa.page_version = sc->parquet_data_page_version;
         pa.print_materialize = false; /* the store logs "Writing table" */
         rc = pdi_pq_open(&pa, &db->pq);
     }

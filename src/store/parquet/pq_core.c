@@ -27,6 +27,7 @@ int pdi_pq_open(const pdi_pq_args *a, pdi_pq **out)
     if (!P)
         return PD_ERR_NOMEM;
     P->print_materialize = a->print_materialize;
+    P->page_version = a->page_version;
     pthread_mutex_init(&P->mu, NULL);
     int rc = PD_OK;
     P->base = pdi_pq_normalize_base(a->base_path);
@@ -293,7 +294,7 @@ int pdi_pq_write_arrow(
         free(url);
         return rc;
     }
-    rc = pdi_pq_write_stream(P->fs, url, in, NULL);
+    rc = pdi_pq_write_stream(P->fs, url, P->page_version, in, NULL);
     pdi_crash_point("parquet_after_upload");
     if (rc == PD_OK) {
         P->n_files_written++;

@@ -47,7 +47,8 @@ char *pdi_pq_normalize_base(const char *base);
 /* Write every batch of `in` as one Parquet file at `url` with our writer
  * (streaming; nothing is visible at `url` before the end). `in` is
  * consumed and released. *rows (may be NULL) = rows written. */
-int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in, int64_t *rows);
+int pdi_pq_write_stream(
+    pd_fs *fs, const char *url, int page_version, struct ArrowArrayStream *in, int64_t *rows);
 
 /* One Arrow stream over the Parquet files `urls` (in order, same columns
  * required: names and types, else an error naming both files); `limit` < 0
@@ -84,6 +85,7 @@ typedef struct pdi_pq_args {
     const char *instance_id; /* spliced into the layout */
     const char *s3_endpoint_url, *s3_url_style, *s3_region;
     bool print_materialize;
+    int page_version; /* data pages our writer writes: 1, or 2 (also when 0) */
 } pdi_pq_args;
 
 /* One opened Parquet store: the file system, the layout, the S3 cache. */
@@ -92,6 +94,7 @@ typedef struct pdi_pq {
     bool s3;
     bool uploads_cleaned; /* S3: incomplete uploads of a killed run cleaned up */
     bool print_materialize;
+    int page_version;    /* pdi_pq_args.page_version */
     char *base;          /* normalized parquet_base_path ("/abs/dir/" or "s3://b/p/") */
     char *inst;          /* <base><instance_id>/ */
     pdi_pq_cache *cache; /* S3: local copies for DuckDB (pq_s3.c); NULL locally */

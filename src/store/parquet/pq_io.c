@@ -20,7 +20,8 @@ static int pq_threads(void)
 
 /* ------------------------------------------------------------------ writing */
 
-int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in, int64_t *rows)
+int pdi_pq_write_stream(
+    pd_fs *fs, const char *url, int page_version, struct ArrowArrayStream *in, int64_t *rows)
 {
     if (rows)
         *rows = 0;
@@ -39,6 +40,9 @@ int pdi_pq_write_stream(pd_fs *fs, const char *url, struct ArrowArrayStream *in,
     if (rc == PD_OK) {
         pd_parquet_write_options o = PD_PARQUET_WRITE_OPTIONS_INIT;
         o.threads = pq_threads();
+        /* v2 pages: the writer picks DELTA_BINARY_PACKED for mostly sorted
+         * integers and DELTA_LENGTH_BYTE_ARRAY for strings */
+        o.page_version = page_version == 1 ? 1 : 2;
         rc = pd_parquet_writer_open_callback(pdi_fs_write_cb, w, &sch, &o, &pw);
     }
     int64_t n = 0;
