@@ -45,6 +45,15 @@ PD_API void pd_parquet_close(pd_parquet_reader *r);
 
 PD_API int64_t pd_parquet_num_rows(const pd_parquet_reader *r);
 PD_API int pd_parquet_num_row_groups(const pd_parquet_reader *r);
+/* The range of top-level integer column `column` over the whole file, from
+ * the footer's statistics alone (no data read): *min, *max of its non-NULL
+ * values and *nulls, when every row group states all three exactly and the
+ * column is a flat signed INT32/INT64 (no logical type, or a signed integer
+ * one). A column with no non-NULL value answers *min > *max. With min and
+ * max NULL, only the NULL count: any flat column. Anything else (statistics
+ * missing or inexact, other types, nested columns): PD_ERR_UNSUPPORTED. */
+PD_API int pd_parquet_int_range(
+    const pd_parquet_reader *r, int column, int64_t *min, int64_t *max, int64_t *nulls);
 PD_API int64_t pd_parquet_row_group_num_rows(const pd_parquet_reader *r, int row_group);
 /* Number of top-level fields (the Arrow table's columns). */
 PD_API int pd_parquet_num_columns(const pd_parquet_reader *r);

@@ -264,6 +264,71 @@ int64_t pd_parquet_num_rows(const pd_parquet_reader *r)
     return r ? r->f.num_rows : 0;
 }
 
+/* A statistic's value as a signed integer of the column's width. */
+static bool stat_int(const uint8_t *v, size_t len, int ptype, int64_t *out)
+{
+    if (ptype == PDI_INT32 && len == 4) {
+        int32_t x;
+        memcpy(&x, v, 4);
+        *out = x;
+        return true;
+    }
+    if (ptype == PDI_INT64 && len == 8) {
+        memcpy(out, v, 8);
+        return true;
+    }
+    return false;
+}
+
+int pd_parquet_int_range(
+    const pd_parquet_reader *r, int column, int64_t *min, int64_t *max, int64_t *nulls)
+{
+    int64_t lo_all = INT64_MAX, hi_all = INT64_MIN;
+    *nulls = 0;
+    if (!r || column < 0 || column >= r->f.root.n_children)
+        return PD_ERR_UNSUPPORTED;
+    const pdi_field *fd = &r->f.root.children[column];
+    if (fd->kind != PDI_F_LEAF)
+        return PD_ERR_UNSUPPORTED;
+    const pdi_column *col = &r->f.leaves[fd->leaf];
+    const pdi_node *nd = col->node;
+    bool signed_int = nd->logical == PDI_LT_INTEGER ? nd->lt_signed
+                      : nd->logical == PDI_LT_NONE
+                          ? nd->converted < 0 || nd->converted == PDI_CT_INT_8 ||
+                                nd->converted == PDI_CT_INT_16 || nd->converted == PDI_CT_INT_32 ||
+                                nd->converted == PDI_CT_INT_64
+                          : false;
+    bool range = min || max;
+    if (col->max_rep || (range && ((col->ptype != PDI_INT32 && col->ptype != PDI_INT64) ||
+                                   !signed_int || !min || !max)))
+        return PD_ERR_UNSUPPORTED;
+    for (int g = 0; g < r->f.n_rowgroups; g++) {
+        const pdi_rowgroup *rg = &r->f.rowgroups[g];
+        if (fd->leaf >= rg->n_columns)
+            return PD_ERR_UNSUPPORTED;
+        const pdi_chunk *ch = &rg->columns[fd->leaf];
+        const pdi_stats *st = &ch->stats;
+        if (!ch->has_meta || !ch->has_stats || !st->has_null_count || st->null_count < 0 ||
+            st->null_count > ch->num_values)
+            return PD_ERR_UNSUPPORTED;
+        *nulls += st->null_count;
+        if (!range || st->null_count == ch->num_values)
+            continue; /* all NULL: no range to state */
+        int64_t lo, hi;
+        if (!st->has_min || !st->has_max || !st->min_exact || !st->max_exact ||
+            !stat_int(st->min, st->min_len, col->ptype, &lo) ||
+            !stat_int(st->max, st->max_len, col->ptype, &hi) || lo > hi)
+            return PD_ERR_UNSUPPORTED;
+        lo_all = lo < lo_all ? lo : lo_all;
+        hi_all = hi > hi_all ? hi : hi_all;
+    }
+    if (range) {
+        *min = lo_all;
+        *max = hi_all;
+    }
+    return PD_OK;
+}
+
 int pd_parquet_num_row_groups(const pd_parquet_reader *r)
 {
     return r ? r->f.n_rowgroups : 0;

@@ -358,6 +358,18 @@ struct pdi_backend {
                         const char *any_where,
                         bool *distinct,
                         int *any);
+    /* Optional: *proven = true when the table's metadata alone (Parquet
+     * footers' statistics) shows that no row offends any of the n scan
+     * checks (kinds NOT_NULL, MIN, MAX, ACCEPTED_VALUES, one column each;
+     * values as in pd_table_check); false when it does not show it, and
+     * the store runs the scan. A backend answers true only where the
+     * metadata decides exactly as the check's SQL would. NULL: never. */
+    int (*scan_proof)(pdi_conn *c,
+                      const char *schema,
+                      const char *table,
+                      const pd_table_check *checks,
+                      size_t n,
+                      bool *proven);
 };
 
 /* ================================================ registration and access */

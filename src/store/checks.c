@@ -322,6 +322,37 @@ static int run_pk_not_null(pd_store *s, const char *ph, const pd_table *t)
  * name its offending values. Where the backend can, that pass rides on the
  * scan of the first unique column's hash probe instead (SQLite: one scan
  * of the table for both), whose result goes to *memo. */
+/* The backend's proof from metadata that no row offends a scan check
+ * (backend.h scan_proof): the primary key's columns as not_null checks,
+ * then the table's scan checks. */
+static int scan_proof(pd_store *s, const char *ph, const pd_table *t, bool *proven)
+{
+    *proven = false;
+    size_t npk = t->primary_key ? t->n_primary_key : 0, n = npk, k = 0;
+    for (size_t i = 0; i < t->n_checks; i++)
+        n += is_scan(t->checks[i].kind);
+    if (!s->be->scan_proof || !n)
+        return PD_OK;
+    pd_table_check *all = pdi_calloc(n, sizeof *all);
+    if (!all)
+        return PD_ERR_NOMEM;
+    for (size_t i = 0; i < npk; i++)
+        all[k++] = (pd_table_check){.kind = PD_CHECK_NOT_NULL, .column = t->primary_key[i]};
+    for (size_t i = 0; i < t->n_checks; i++)
+        if (is_scan(t->checks[i].kind))
+            all[k++] = t->checks[i];
+    pdi_conn *c;
+    int rc = pdi_pool_get(s, &c);
+    if (rc == PD_OK) {
+        rc = s->be->scan_proof(c, ph, t->name, all, n, proven);
+        pdi_pool_put(s, c);
+    }
+    free(all);
+    if (rc)
+        pd_error_prefix("checks of table '%s' from the files' statistics", t->name);
+    return rc;
+}
+
 static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t, probe_memo *memo)
 {
     bool pk = t->primary_key && t->n_primary_key;
@@ -330,6 +361,10 @@ static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t, probe
         n += is_scan(t->checks[i].kind);
     if (!n)
         return PD_OK;
+    bool proven = false;
+    int prc = scan_proof(s, ph, t, &proven);
+    if (prc || proven)
+        return prc; /* every scan check passes: no scan */
     char **preds = pdi_calloc(n, sizeof *preds);
     int rc = preds ? PD_OK : PD_ERR_NOMEM;
     if (!rc && pk &&

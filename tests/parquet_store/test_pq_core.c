@@ -385,6 +385,67 @@ static void expect_probe(pdi_pq *P, const char *t1, const char *t2, const char *
     pdi_strv_free(&f);
 }
 
+/* The scan checks decided from the footers' statistics (pq_unique.c):
+ * proven only where the statistics decide exactly as the SQL would. */
+static void expect_proof(pdi_pq *P,
+                         const char *t2,
+                         pd_check_kind kind,
+                         const char *col,
+                         const char *const *values,
+                         size_t n_values,
+                         bool want)
+{
+    pd_strv f = {0};
+    assert_int_equal(pdi_strv_push_owned(&f, pdi_pq_file_url(P, "su__odd", "u1")), PD_OK);
+    if (t2)
+        assert_int_equal(pdi_strv_push_owned(&f, pdi_pq_file_url(P, "su__odd", t2)), PD_OK);
+    pd_table_check c = {.kind = kind, .column = col, .values = values, .n_values = n_values};
+    bool proven = !want;
+    int rc = pdi_pq_scan_proof(P->fs, &f, &c, 1, &proven);
+    if (rc)
+        fail_msg("proof %s: %s", col, pd_last_error());
+    if (proven != want)
+        fail_msg("proof of check %d on %s%s: %d", (int)kind, col, t2 ? " (two files)" : "",
+                 (int)proven);
+    pdi_strv_free(&f);
+}
+
+static void test_scan_proof(pdi_pq *P)
+{
+    const char *zero[] = {"0"}, *one[] = {"1"}, *v99[] = {"99"}, *v98[] = {"98"};
+    const char *m500[] = {"-500"}, *m499[] = {"-499"}, *str0[] = {"\"0\""}, *dec0[] = {"0.0"};
+    const char *v1009[] = {"1009"}, *v1008[] = {"1008"};
+    char buf[100][4];
+    const char *all[100];
+    for (int i = 0; i < 100; i++) {
+        snprintf(buf[i], sizeof buf[i], "%d", 99 - i); /* in any order */
+        all[i] = buf[i];
+    }
+    expect_proof(P, NULL, PD_CHECK_NOT_NULL, "id", NULL, 0, true);
+    expect_proof(P, NULL, PD_CHECK_NOT_NULL, "s", NULL, 0, true);   /* any type */
+    expect_proof(P, NULL, PD_CHECK_NOT_NULL, "sn", NULL, 0, false); /* 100 NULLs */
+    expect_proof(P, NULL, PD_CHECK_MIN, "id", zero, 1, true);
+    expect_proof(P, NULL, PD_CHECK_MIN, "id", one, 1, false); /* 0 < 1 */
+    expect_proof(P, NULL, PD_CHECK_MIN, "neg", m500, 1, true);
+    expect_proof(P, NULL, PD_CHECK_MIN, "neg", m499, 1, false);
+    expect_proof(P, NULL, PD_CHECK_MAX, "small", v99, 1, true);
+    expect_proof(P, NULL, PD_CHECK_MAX, "small", v98, 1, false);
+    expect_proof(P, NULL, PD_CHECK_ACCEPTED_VALUES, "small", all, 100, true);
+    expect_proof(P, NULL, PD_CHECK_ACCEPTED_VALUES, "small", all, 99, false);     /* no 0 */
+    expect_proof(P, NULL, PD_CHECK_ACCEPTED_VALUES, "small", all + 1, 99, false); /* no 99 */
+    /* not decided from statistics: the scan runs */
+    expect_proof(P, NULL, PD_CHECK_MIN, "id", str0, 1, false); /* a string value */
+    expect_proof(P, NULL, PD_CHECK_MIN, "id", dec0, 1, false); /* not an integer */
+    expect_proof(P, NULL, PD_CHECK_MIN, "d", zero, 1, false);  /* floating point */
+    expect_proof(P, NULL, PD_CHECK_MIN, "dt", zero, 1, false); /* a date */
+    expect_proof(P, NULL, PD_CHECK_MIN, "u8", zero, 1, false); /* unsigned */
+    expect_proof(P, NULL, PD_CHECK_MIN, "nope", zero, 1, false);
+    /* over two files */
+    expect_proof(P, "u2", PD_CHECK_MAX, "id", v1009, 1, true);
+    expect_proof(P, "u2", PD_CHECK_MAX, "id", v1008, 1, false);
+    expect_proof(P, "u2", PD_CHECK_NOT_NULL, "s", NULL, 0, true);
+}
+
 static void test_unique_probe(void **st)
 {
     (void)st;
@@ -440,6 +501,7 @@ static void test_unique_probe(void **st)
     expect_probe(P, "u1", NULL, "s", 0);
     pdi_test_set_unique_hash_bits(64);
     expect_probe(P, "u1", NULL, "s", 1);
+    test_scan_proof(P);
     pdi_duck_disconnect(c);
     pdi_pq_close(P);
     pdi_duck_db_release(db);

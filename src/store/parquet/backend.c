@@ -397,6 +397,29 @@ static int p_unique_probe(pdi_conn *c,
     return rc;
 }
 
+/* The scan checks decided from the footers of a plain table's files
+ * (pq_unique.c); a shaped View, or what the statistics do not decide: the
+ * scan in the catalog. */
+static int p_scan_proof(pdi_conn *c,
+                        const char *schema,
+                        const char *table,
+                        const pd_table_check *checks,
+                        size_t n,
+                        bool *proven)
+{
+    *proven = false;
+    pdi_pq *P = pdi_parquet_of(c->db);
+    pd_strv files = PD_STRV_INIT;
+    char *shape = NULL;
+    bool found = false;
+    int rc = pdi_pq_view_of(pdi_duckdb_conn(c), schema, table, &files, &shape, NULL, &found);
+    if (rc == PD_OK && found && !shape)
+        rc = pdi_pq_scan_proof(P->fs, &files, checks, n, proven);
+    pdi_strv_free(&files);
+    free(shape);
+    return rc;
+}
+
 const pdi_backend pdi_backend_parquet = {
     .version = PDI_BACKEND_VERSION,
     .name = "parquet",
@@ -421,4 +444,5 @@ const pdi_backend pdi_backend_parquet = {
     .publish = p_publish,
     .published = p_published,
     .unique_probe = p_unique_probe,
+    .scan_proof = p_scan_proof,
 };

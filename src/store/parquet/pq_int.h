@@ -63,6 +63,14 @@ int pdi_pq_open_stream(
  * be equal; false: maybe a repeat (the exact query decides).
  * PD_ERR_UNSUPPORTED for a column type the probe does not hash. */
 int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, bool *distinct);
+/* The scan checks of such a table decided from the files' footers alone
+ * (pq_unique.c): *proven = true when the statistics of every row group
+ * show that no row offends any of the n checks (not_null: NULL counts;
+ * min, max and accepted_values: exact ranges of signed integer columns,
+ * against integer values); false when they do not (the scan decides). */
+struct pd_table_check;
+int pdi_pq_scan_proof(
+    pd_fs *fs, const pd_strv *files, const struct pd_table_check *checks, size_t n, bool *proven);
 
 /* ----------------------------------------------- view definitions (pq_views.c) */
 

@@ -23,6 +23,7 @@
  */
 #include "pipedag/parquet.h"
 #include "store/parquet/pq_int.h"
+#include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,35 +99,14 @@ static bool valid_at(const uint8_t *v, const struct ArrowArray *a, int64_t i)
     return !v || (v[j >> 3] >> (j & 7)) & 1;
 }
 
-/* One file's `column`: its index and kind; *rows += its row count. */
-static int open_file(pd_fs *fs,
-                     const char *url,
-                     const char *column,
-                     pd_fs_file **file,
-                     pd_parquet_reader **reader,
-                     int *index,
-                     int *kind,
-                     int64_t *rows)
+/* Open one file for reading (the error names it). */
+static int open_file(pd_fs *fs, const char *url, pd_fs_file **file, pd_parquet_reader **reader)
 {
     *file = NULL;
     *reader = NULL;
-    *index = -1;
-    *kind = 0;
     int rc = pdi_fs_file_open(fs, url, file);
     if (rc == PD_OK)
         rc = pd_parquet_open_callback(pdi_fs_read_at_cb, *file, pdi_fs_file_size(*file), reader);
-    struct ArrowSchema s = {0};
-    if (rc == PD_OK)
-        rc = pd_parquet_get_schema(*reader, &s);
-    for (int64_t i = 0; rc == PD_OK && i < s.n_children; i++)
-        if (s.children[i]->name && !strcmp(s.children[i]->name, column)) {
-            *index = (int)i;
-            *kind = value_kind(s.children[i]->format);
-        }
-    if (s.release)
-        s.release(&s);
-    if (rc == PD_OK)
-        *rows += pd_parquet_num_rows(*reader);
     if (rc) {
         pd_error_prefix("reading %s", url);
         pd_parquet_close(*reader);
@@ -134,6 +114,31 @@ static int open_file(pd_fs *fs,
         *reader = NULL;
         *file = NULL;
     }
+    return rc;
+}
+
+static void close_file(pd_fs_file *file, pd_parquet_reader *reader)
+{
+    if (reader)
+        pd_parquet_close(reader);
+    if (file)
+        pdi_fs_file_close(file);
+}
+
+/* The top-level `column` of a file: its index (-1: none) and kind. */
+static int column_at(pd_parquet_reader *r, const char *column, int *index, int *kind)
+{
+    *index = -1;
+    *kind = K_NONE;
+    struct ArrowSchema s = {0};
+    int rc = pd_parquet_get_schema(r, &s);
+    for (int64_t i = 0; rc == PD_OK && i < s.n_children; i++)
+        if (s.children[i]->name && !strcmp(s.children[i]->name, column)) {
+            *index = (int)i;
+            *kind = value_kind(s.children[i]->format);
+        }
+    if (s.release)
+        s.release(&s);
     return rc;
 }
 
@@ -303,7 +308,11 @@ int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, boo
     if (rc == PD_OK && n == 0)
         rc = PD_ERR_UNSUPPORTED;
     for (size_t i = 0; i < n && rc == PD_OK; i++) {
-        rc = open_file(fs, files->items[i], column, &fh[i], &rd[i], &index[i], &kind[i], &rows);
+        rc = open_file(fs, files->items[i], &fh[i], &rd[i]);
+        if (rc == PD_OK)
+            rc = column_at(rd[i], column, &index[i], &kind[i]);
+        if (rc == PD_OK)
+            rows += pd_parquet_num_rows(rd[i]);
         if (rc == PD_OK && (index[i] < 0 || !kind[i] || kind[i] != kind[0]))
             rc = PD_ERR_UNSUPPORTED; /* not found, not offered, or types differ */
     }
@@ -335,17 +344,101 @@ int pdi_pq_unique_probe(pd_fs *fs, const pd_strv *files, const char *column, boo
             repeat = pdi_u64_parts_repeats(&p);
         pdi_u64_parts_free(&p);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (rd && rd[i])
-            pd_parquet_close(rd[i]);
-        if (fh && fh[i])
-            pdi_fs_file_close(fh[i]);
-    }
+    for (size_t i = 0; rd && fh && i < n; i++)
+        close_file(fh[i], rd[i]);
     free(fh);
     free(rd);
     free(index);
     free(kind);
     if (rc == PD_OK)
         *distinct = !repeat;
+    return rc;
+}
+
+/* ---- scan checks from the footers' statistics ---- */
+
+/* A check value that is a plain JSON integer (what the check's SQL
+ * compares as an integer with an integer column). */
+static bool json_int(const char *v, int64_t *out)
+{
+    const char *p = v && *v == '-' ? v + 1 : v;
+    size_t digits = p ? strspn(p, "0123456789") : 0;
+    if (!digits || digits > 18 || p[digits])
+        return false;
+    *out = strtoll(v, NULL, 10);
+    return true;
+}
+
+typedef struct col_range {
+    int64_t min, max, nulls; /* min > max: no non-NULL value */
+} col_range;
+
+/* Does the range decide that no row offends check c? */
+static bool range_passes(const pd_table_check *c, const col_range *r)
+{
+    bool empty = r->min > r->max;
+    int64_t b;
+    switch (c->kind) {
+    case PD_CHECK_NOT_NULL: return r->nulls == 0;
+    case PD_CHECK_MIN:
+        return c->n_values == 1 && json_int(c->values[0], &b) && (empty || r->min >= b);
+    case PD_CHECK_MAX:
+        return c->n_values == 1 && json_int(c->values[0], &b) && (empty || r->max <= b);
+    case PD_CHECK_ACCEPTED_VALUES:
+        if (empty)
+            return c->n_values > 0;
+        /* every integer of [min, max] is an accepted value */
+        if ((uint64_t)r->max - (uint64_t)r->min >= c->n_values)
+            return false;
+        for (int64_t v = r->min;; v++) {
+            bool in = false;
+            for (size_t i = 0; i < c->n_values && !in; i++)
+                in = json_int(c->values[i], &b) && b == v;
+            if (!in)
+                return false;
+            if (v == r->max)
+                return true;
+        }
+    default: return false;
+    }
+}
+
+int pdi_pq_scan_proof(
+    pd_fs *fs, const pd_strv *files, const pd_table_check *checks, size_t n, bool *proven)
+{
+    *proven = false;
+    col_range *r = pdi_calloc(n ? n : 1, sizeof *r);
+    if (!r)
+        return PD_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        r[i] = (col_range){INT64_MAX, INT64_MIN, 0};
+    bool ok = files->n > 0;
+    int rc = PD_OK;
+    for (size_t f = 0; f < files->n && ok && rc == PD_OK; f++) {
+        pd_fs_file *fh;
+        pd_parquet_reader *rd;
+        rc = open_file(fs, files->items[f], &fh, &rd);
+        for (size_t i = 0; i < n && ok && rc == PD_OK; i++) {
+            int index, kind;
+            rc = column_at(rd, checks[i].column, &index, &kind);
+            bool nulls_only = checks[i].kind == PD_CHECK_NOT_NULL;
+            col_range c;
+            ok = rc == PD_OK && index >= 0 &&
+                 pd_parquet_int_range(rd, index, nulls_only ? NULL : &c.min,
+                                      nulls_only ? NULL : &c.max, &c.nulls) == PD_OK;
+            if (ok) {
+                r[i].nulls += c.nulls;
+                if (!nulls_only && c.min < r[i].min)
+                    r[i].min = c.min;
+                if (!nulls_only && c.max > r[i].max)
+                    r[i].max = c.max;
+            }
+        }
+        close_file(fh, rd);
+    }
+    for (size_t i = 0; i < n && ok && rc == PD_OK; i++)
+        ok = range_passes(&checks[i], &r[i]);
+    free(r);
+    *proven = rc == PD_OK && ok;
     return rc;
 }
