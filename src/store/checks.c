@@ -316,12 +316,6 @@ static int run_pk_not_null(pd_store *s, const char *ph, const pd_table *t)
     return rc;
 }
 
-/* The scan checks (the primary key's not null, then not_null, min, max and
- * accepted_values in declaration order) in ONE pass over the table, which
- * stops at the first offending row; only then each runs its own query, to
- * name its offending values. Where the backend can, that pass rides on the
- * scan of the first unique column's hash probe instead (SQLite: one scan
- * of the table for both), whose result goes to *memo. */
 /* The backend's proof from metadata that no row offends a scan check
  * (backend.h scan_proof): the primary key's columns as not_null checks,
  * then the table's scan checks. */
@@ -353,6 +347,14 @@ static int scan_proof(pd_store *s, const char *ph, const pd_table *t, bool *prov
     return rc;
 }
 
+/* The scan checks (the primary key's not null, then not_null, min, max and
+ * accepted_values in declaration order) in ONE pass over the table, which
+ * stops at the first offending row; only then each runs its own query, to
+ * name its offending values. Where the backend can, that pass rides on the
+ * scan of the first unique column's hash probe instead (SQLite: one scan
+ * of the table for both), whose result goes to *memo. Before any scan, the
+ * backend may decide them all from metadata (scan_proof: the Parquet
+ * store's footer statistics). */
 static int run_scan_checks(pd_store *s, const char *ph, const pd_table *t, probe_memo *memo)
 {
     bool pk = t->primary_key && t->n_primary_key;
