@@ -147,6 +147,11 @@ static inline uint64_t pdi_mul_fold64(uint64_t a, uint64_t b)
     unsigned __int128 r = (unsigned __int128)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
+/* Two words of input folded into the state h. */
+static inline uint64_t pdi_hash_step(uint64_t a, uint64_t b, uint64_t h)
+{
+    return pdi_mul_fold64(a ^ 0xBF58476D1CE4E5B9ULL, b ^ h ^ 0x94D049BB133111EBULL);
+}
 /* 16 bytes a step, each folded into the state by one wide multiply; the
  * last 1 to 16 bytes as two (overlapping) words, or fewer bytes as
  * (overlapping) pieces of one, which with the length name them exactly;
@@ -160,7 +165,7 @@ static inline uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed)
         uint64_t a, b;
         memcpy(&a, p, 8);
         memcpy(&b, p + 8, 8);
-        h = pdi_mul_fold64(a ^ 0xBF58476D1CE4E5B9ULL, b ^ h ^ 0x94D049BB133111EBULL);
+        h = pdi_hash_step(a, b, h);
     }
     uint64_t a = 0, b = 0;
     if (n > 8) {
@@ -174,7 +179,7 @@ static inline uint64_t pdi_hash64(const void *data, size_t len, uint64_t seed)
     } else if (n) {
         a = p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
     }
-    return pdi_fmix64(pdi_mul_fold64(a ^ 0xBF58476D1CE4E5B9ULL, b ^ h ^ 0x94D049BB133111EBULL));
+    return pdi_fmix64(pdi_hash_step(a, b, h));
 }
 static inline uint64_t pdi_hash64_u64(uint64_t v, uint64_t seed)
 {

@@ -363,6 +363,19 @@ static int p_copy_table(
     return pdi_pq_copy(pdi_parquet_of(c->db), pdi_duckdb_conn(c), from_schema, from, to_schema, to);
 }
 
+/* The files behind view schema.table of the catalog (*found), and whether
+ * it reads them plainly (*plain: no View shape of columns, sort or limit),
+ * as the probes from the files need. */
+static int plain_files(
+    pdi_conn *c, const char *schema, const char *table, pd_strv *files, bool *found, bool *plain)
+{
+    char *shape = NULL;
+    int rc = pdi_pq_view_of(pdi_duckdb_conn(c), schema, table, files, &shape, NULL, found);
+    *plain = rc == PD_OK && *found && !shape;
+    free(shape);
+    return rc;
+}
+
 /* The hash probe of a unique check on a view that reads Parquet files (the
  * store's own views; Parquet strings carry no collation): a plain table's
  * column straight from its files with our codec (pq_unique.c); a shaped
@@ -379,17 +392,14 @@ static int p_unique_probe(pdi_conn *c,
     (void)any_where;
     *any = -1;
     *distinct = false;
-    pdi_pq *P = pdi_parquet_of(c->db);
     pd_strv files = PD_STRV_INIT;
-    char *shape = NULL;
-    bool found = false;
-    int rc = pdi_pq_view_of(pdi_duckdb_conn(c), schema, table, &files, &shape, NULL, &found);
-    if (rc == PD_OK && found && !shape)
-        rc = pdi_pq_unique_probe(P->fs, &files, column, distinct);
+    bool found = false, plain = false;
+    int rc = plain_files(c, schema, table, &files, &found, &plain);
+    if (rc == PD_OK && plain)
+        rc = pdi_pq_unique_probe(pdi_parquet_of(c->db)->fs, &files, column, distinct);
     else if (rc == PD_OK)
         rc = PD_ERR_UNSUPPORTED;
     pdi_strv_free(&files);
-    free(shape);
     if (rc == PD_ERR_UNSUPPORTED && found) {
         pd_clear_error();
         rc = pdi_duck_unique_probe(pdi_duckdb_conn(c), schema, table, column, true, distinct);
@@ -408,15 +418,12 @@ static int p_scan_proof(pdi_conn *c,
                         bool *proven)
 {
     *proven = false;
-    pdi_pq *P = pdi_parquet_of(c->db);
     pd_strv files = PD_STRV_INIT;
-    char *shape = NULL;
-    bool found = false;
-    int rc = pdi_pq_view_of(pdi_duckdb_conn(c), schema, table, &files, &shape, NULL, &found);
-    if (rc == PD_OK && found && !shape)
-        rc = pdi_pq_scan_proof(P->fs, &files, checks, n, proven);
+    bool found = false, plain = false;
+    int rc = plain_files(c, schema, table, &files, &found, &plain);
+    if (rc == PD_OK && plain)
+        rc = pdi_pq_scan_proof(pdi_parquet_of(c->db)->fs, &files, checks, n, proven);
     pdi_strv_free(&files);
-    free(shape);
     return rc;
 }
 

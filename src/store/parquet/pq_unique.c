@@ -99,6 +99,13 @@ static bool valid_at(const uint8_t *v, const struct ArrowArray *a, int64_t i)
     return !v || (v[j >> 3] >> (j & 7)) & 1;
 }
 
+/* Both NULL-safe. */
+static void close_file(pd_fs_file *file, pd_parquet_reader *reader)
+{
+    pd_parquet_close(reader);
+    pdi_fs_file_close(file);
+}
+
 /* Open one file for reading (the error names it). */
 static int open_file(pd_fs *fs, const char *url, pd_fs_file **file, pd_parquet_reader **reader)
 {
@@ -109,20 +116,11 @@ static int open_file(pd_fs *fs, const char *url, pd_fs_file **file, pd_parquet_r
         rc = pd_parquet_open_callback(pdi_fs_read_at_cb, *file, pdi_fs_file_size(*file), reader);
     if (rc) {
         pd_error_prefix("reading %s", url);
-        pd_parquet_close(*reader);
-        pdi_fs_file_close(*file);
+        close_file(*file, *reader);
         *reader = NULL;
         *file = NULL;
     }
     return rc;
-}
-
-static void close_file(pd_fs_file *file, pd_parquet_reader *reader)
-{
-    if (reader)
-        pd_parquet_close(reader);
-    if (file)
-        pdi_fs_file_close(file);
 }
 
 /* The top-level `column` of a file: its index (-1: none) and kind. */
